@@ -1,0 +1,32 @@
+/**
+ * The bucket port (S3 in AWS, a directory locally). Keys use `/` separators and the same layout in
+ * both adapters, so a person can browse either the same way.
+ */
+export interface ObjectInfo {
+  key: string;
+  size: number;
+}
+
+export interface ObjectStore {
+  /** A description for logs, e.g. `s3://bucket/prefix` or `file:///…/processed`. */
+  readonly location: string;
+  /** Stores an object durably (local: written to a temp file, fsynced, renamed). */
+  put(key: string, body: Uint8Array | string): Promise<void>;
+  /** Throws ObjectNotFoundError when the key does not exist. */
+  get(key: string): Promise<Uint8Array>;
+  exists(key: string): Promise<boolean>;
+  /** Every object under `prefix`, in lexicographic key order, optionally only keys after `startAfter`. */
+  list(prefix: string, options?: { startAfter?: string }): AsyncIterable<ObjectInfo>;
+  delete(key: string): Promise<void>;
+}
+
+export class ObjectNotFoundError extends Error {
+  readonly retryable = false;
+  constructor(
+    readonly key: string,
+    readonly location: string,
+  ) {
+    super(`object not found: ${key} in ${location}`);
+    this.name = 'ObjectNotFoundError';
+  }
+}

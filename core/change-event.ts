@@ -1,0 +1,145 @@
+import { z } from 'zod';
+import { parseLsn } from './lsn.js';
+import { isSourceTable, type SourceTable } from './source-tables.js';
+
+/**
+ * The change event: the contract between capture, archive, processor and replay (DESIGN.md §3).
+ * One JSON object per row change; NDJSON when several share a file or record.
+ *
+ * Values keep their Postgres meaning: numerics are decimal strings (never floats), `timestamp`
+ * values are ISO text without zone (`2022-11-03T14:20:49.962`), booleans, ints, text, null.
+ */
+export const CHANGE_EVENT_VERSION = 1 as const;
+
+export type ChangeOp = 'c' | 'u' | 'd' | 'r';
+export type RowValue = string | number | boolean | null;
+export type Row = Record<string, RowValue>;
+
+export interface ChangeSource {
+  /** LSN of this change's WAL record (for snapshot rows: the snapshot's consistent point). */
+  lsn: string;
+  /** LSN of the commit of the change's transaction (for snapshot rows: the snapshot's LSN). */
+  commitLsn: string;
+  xid: number | null;
+  /** Commit time, ISO-8601 UTC with milliseconds. */
+  commitTs: string;
+  snapshot: boolean;
+}
+
+export interface ChangeEvent {
+  v: typeof CHANGE_EVENT_VERSION;
+  /** Unique, deterministic idempotency key: `<commitLsn>/<n>` or `snapshot/<table>/<pk>@<lsn>`. */
+  id: string;
+  op: ChangeOp;
+  table: SourceTable;
+  key: Row;
+  before: Row | null;
+  after: Row | null;
+  source: ChangeSource;
+}
+
+const rowValue = z.union([z.string(), z.number(), z.boolean(), z.null()]);
+const row = z.record(z.string(), rowValue);
+
+const changeEventSchema = z
+  .object({
+    v: z.literal(CHANGE_EVENT_VERSION),
+    id: z.string().min(1),
+    op: z.enum(['c', 'u', 'd', 'r']),
+    table: z.string().refine(isSourceTable, { message: 'unknown table' }),
+    key: row,
+    before: row.nullable(),
+    after: row.nullable(),
+    source: z.object({
+      lsn: z.string(),
+      commitLsn: z.string(),
+      xid: z.number().int().nullable(),
+      commitTs: z.string(),
+      snapshot: z.boolean(),
+    }),
+  })
+  .refine((e) => (e.op === 'd' ? e.before !== null : e.after !== null), {
+    message: 'deletes need `before`, every other op needs `after`',
+  });
+
+export class InvalidChangeEventError extends Error {
+  readonly retryable = false;
+  constructor(
+    message: string,
+    readonly eventId?: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'InvalidChangeEventError';
+  }
+}
+
+/** Validates an already-parsed value against the contract; throws InvalidChangeEventError. */
+export function validateChangeEvent(value: unknown): ChangeEvent {
+  const result = changeEventSchema.safeParse(value);
+  if (!result.success) {
+    const id = typeof (value as { id?: unknown })?.id === 'string' ? (value as { id: string }).id : undefined;
+    const issue = result.error.issues[0];
+    const where = issue?.path.length ? ` at ${issue.path.join('.')}` : '';
+    throw new InvalidChangeEventError(`invalid change event${where}: ${issue?.message ?? 'unknown'}`, id);
+  }
+  return result.data as ChangeEvent;
+}
+
+/** Parses one JSON text (a stream record or an NDJSON line) into a validated event. */
+export function parseChangeEvent(text: string): ChangeEvent {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (cause) {
+    throw new InvalidChangeEventError(`malformed JSON: ${(cause as Error).message}`, undefined, { cause });
+  }
+  return validateChangeEvent(value);
+}
+
+export function serializeChangeEvent(event: ChangeEvent): string {
+  return JSON.stringify(event);
+}
+
+/** Partition key `<table>:<pk>`: every change of one row lands on one shard, in order. */
+export function partitionKeyOf(event: Pick<ChangeEvent, 'table' | 'key'>): string {
+  const values = Object.values(event.key);
+  return `${event.table}:${values.length === 1 ? String(values[0]) : values.map(String).join(',')}`;
+}
+
+export function streamEventId(commitLsn: string, indexInTransaction: number): string {
+  return `${commitLsn}/${indexInTransaction}`;
+}
+
+export function snapshotEventId(table: SourceTable, pk: RowValue, snapshotLsn: string): string {
+  return `snapshot/${table}/${String(pk)}@${snapshotLsn}`;
+}
+
+/**
+ * Total order of changes to one row: commit LSN, then position inside the transaction. Snapshot
+ * rows sort at the snapshot's LSN with position 0; every streamed change of the same row commits
+ * after the snapshot's consistent point, so it always sorts later.
+ */
+export interface EventVersion {
+  lsn: bigint;
+  seq: number;
+}
+
+export function eventVersion(event: Pick<ChangeEvent, 'id' | 'source'>): EventVersion {
+  let lsn: bigint;
+  try {
+    lsn = parseLsn(event.source.commitLsn);
+  } catch (cause) {
+    throw new InvalidChangeEventError(`not an LSN: ${event.source.commitLsn}`, event.id, { cause });
+  }
+  if (event.source.snapshot) return { lsn, seq: 0 };
+  const slash = event.id.lastIndexOf('/');
+  const seq = Number(event.id.slice(slash + 1));
+  if (!Number.isSafeInteger(seq)) throw new InvalidChangeEventError(`event id without a position: ${event.id}`, event.id);
+  return { lsn, seq };
+}
+
+export function compareVersion(a: EventVersion, b: EventVersion): number {
+  return a.lsn < b.lsn ? -1 : a.lsn > b.lsn ? 1 : a.seq - b.seq;
+}
+

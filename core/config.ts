@@ -1,0 +1,175 @@
+import path from 'node:path';
+import { z } from 'zod';
+import { ConfigError } from './errors.js';
+
+/**
+ * Configuration is read once (flags over environment over defaults), validated and frozen. Every
+ * setting is declared once in SETTINGS: its flag, its environment variable, its default and its
+ * meaning; the CLI options and the README's configuration table are generated from the same list.
+ */
+export interface SettingSpec {
+  /** camelCase name, also the commander option name. */
+  key: keyof RawSettings;
+  flag: string;
+  env: string;
+  description: string;
+  schema: z.ZodType;
+}
+
+const boolFromText = z.union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no'])]).transform((v) => v === true || v === 'true' || v === '1' || v === 'yes');
+const positiveInt = z.coerce.number().int().positive();
+const optionalUrl = z
+  .string()
+  .refine((v) => /^postgres(ql)?:\/\//.test(v), { message: 'must be a postgres:// or postgresql:// URL' })
+  .optional();
+const identifier = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case Postgres identifier (a-z, 0-9, _)');
+const optionalEndpoint = z.string().url().optional();
+
+const rawSettingsSchema = z.object({
+  stateDir: z.string().min(1).default('.totesys-cdc'),
+  sourceUrl: optionalUrl,
+  warehouseUrl: optionalUrl,
+  createSourceSchema: boolFromText.default(false),
+  logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  slotName: identifier.default('totesys_cdc'),
+  publicationName: identifier.default('totesys_cdc'),
+  replicaIdentityFull: boolFromText.default(true),
+  heartbeatIntervalMs: positiveInt.max(15_000, 'must be at most 15000 so an idle source never pins WAL').default(10_000),
+  stream: z.enum(['local', 'kinesis']).default('local'),
+  streamShards: positiveInt.max(64).default(4),
+  kinesisStreamName: z.string().min(1).default('totesys-cdc-changes'),
+  kinesisEndpoint: optionalEndpoint,
+  buckets: z.enum(['local', 's3']).default('local'),
+  ingestionBucket: z.string().min(1).default('totesys-cdc-ingestion'),
+  processedBucket: z.string().min(1).default('totesys-cdc-processed'),
+  s3Endpoint: optionalEndpoint,
+  stateStore: z.enum(['local', 'dynamodb']).default('local'),
+  dynamodbTable: z.string().min(1).default('totesys-cdc-state'),
+  dynamodbEndpoint: optionalEndpoint,
+  awsRegion: z.string().min(1).default('eu-west-2'),
+  loaderIntervalMs: positiveInt.default(1_000),
+  archiveFlushIntervalMs: positiveInt.default(5_000),
+  archiveMaxBytes: positiveInt.default(5 * 1024 * 1024),
+});
+
+export type RawSettings = z.input<typeof rawSettingsSchema>;
+type Settings = z.output<typeof rawSettingsSchema>;
+
+const s = rawSettingsSchema.shape;
+export const SETTINGS: readonly SettingSpec[] = [
+  { key: 'stateDir', flag: '--state-dir <dir>', env: 'TOTESYS_STATE_DIR', schema: s.stateDir, description: 'local state: embedded Postgres data, stream log, buckets (default ./.totesys-cdc)' },
+  { key: 'sourceUrl', flag: '--source-url <url>', env: 'TOTESYS_SOURCE_URL', schema: s.sourceUrl, description: 'external totesys Postgres instead of the embedded one' },
+  { key: 'warehouseUrl', flag: '--warehouse-url <url>', env: 'TOTESYS_WAREHOUSE_URL', schema: s.warehouseUrl, description: 'external warehouse Postgres instead of the embedded one' },
+  { key: 'createSourceSchema', flag: '--create-source-schema', env: 'TOTESYS_CREATE_SOURCE_SCHEMA', schema: s.createSourceSchema, description: 'create the totesys tables in an external --source-url database' },
+  { key: 'logLevel', flag: '--log-level <level>', env: 'TOTESYS_LOG_LEVEL', schema: s.logLevel, description: 'debug | info | warn | error | silent (default info)' },
+  { key: 'slotName', flag: '--slot-name <name>', env: 'TOTESYS_SLOT_NAME', schema: s.slotName, description: 'logical replication slot (default totesys_cdc)' },
+  { key: 'publicationName', flag: '--publication-name <name>', env: 'TOTESYS_PUBLICATION_NAME', schema: s.publicationName, description: 'publication of the 11 tables (default totesys_cdc)' },
+  { key: 'replicaIdentityFull', flag: '--replica-identity-full <bool>', env: 'TOTESYS_REPLICA_IDENTITY_FULL', schema: s.replicaIdentityFull, description: 'set REPLICA IDENTITY FULL on the captured tables (default true)' },
+  { key: 'heartbeatIntervalMs', flag: '--heartbeat-interval-ms <ms>', env: 'TOTESYS_HEARTBEAT_INTERVAL_MS', schema: s.heartbeatIntervalMs, description: 'heartbeat and idle confirm interval, at most 15000 (default 10000)' },
+  { key: 'stream', flag: '--stream <kind>', env: 'TOTESYS_STREAM', schema: s.stream, description: 'change stream: local | kinesis (default local)' },
+  { key: 'streamShards', flag: '--stream-shards <n>', env: 'TOTESYS_STREAM_SHARDS', schema: s.streamShards, description: 'shards of the local stream (default 4)' },
+  { key: 'kinesisStreamName', flag: '--kinesis-stream-name <name>', env: 'TOTESYS_KINESIS_STREAM_NAME', schema: s.kinesisStreamName, description: 'Kinesis stream name (default totesys-cdc-changes)' },
+  { key: 'kinesisEndpoint', flag: '--kinesis-endpoint <url>', env: 'TOTESYS_KINESIS_ENDPOINT', schema: s.kinesisEndpoint, description: 'Kinesis endpoint override (emulators)' },
+  { key: 'buckets', flag: '--buckets <kind>', env: 'TOTESYS_BUCKETS', schema: s.buckets, description: 'buckets: local | s3 (default local)' },
+  { key: 'ingestionBucket', flag: '--ingestion-bucket <name>', env: 'TOTESYS_INGESTION_BUCKET', schema: s.ingestionBucket, description: 'raw change archive bucket' },
+  { key: 'processedBucket', flag: '--processed-bucket <name>', env: 'TOTESYS_PROCESSED_BUCKET', schema: s.processedBucket, description: 'processed Parquet bucket' },
+  { key: 's3Endpoint', flag: '--s3-endpoint <url>', env: 'TOTESYS_S3_ENDPOINT', schema: s.s3Endpoint, description: 'S3 endpoint override (emulators)' },
+  { key: 'stateStore', flag: '--state-store <kind>', env: 'TOTESYS_STATE_STORE', schema: s.stateStore, description: 'processor join state: local | dynamodb (default local)' },
+  { key: 'dynamodbTable', flag: '--dynamodb-table <name>', env: 'TOTESYS_DYNAMODB_TABLE', schema: s.dynamodbTable, description: 'DynamoDB state table' },
+  { key: 'dynamodbEndpoint', flag: '--dynamodb-endpoint <url>', env: 'TOTESYS_DYNAMODB_ENDPOINT', schema: s.dynamodbEndpoint, description: 'DynamoDB endpoint override (emulators)' },
+  { key: 'awsRegion', flag: '--aws-region <region>', env: 'AWS_REGION', schema: s.awsRegion, description: 'AWS region (default eu-west-2)' },
+  { key: 'loaderIntervalMs', flag: '--loader-interval-ms <ms>', env: 'TOTESYS_LOADER_INTERVAL_MS', schema: s.loaderIntervalMs, description: 'local loader schedule (default 1000)' },
+  { key: 'archiveFlushIntervalMs', flag: '--archive-flush-interval-ms <ms>', env: 'TOTESYS_ARCHIVE_FLUSH_INTERVAL_MS', schema: s.archiveFlushIntervalMs, description: 'local archiver buffering time (default 5000)' },
+  { key: 'archiveMaxBytes', flag: '--archive-max-bytes <n>', env: 'TOTESYS_ARCHIVE_MAX_BYTES', schema: s.archiveMaxBytes, description: 'local archiver buffering size (default 5 MiB)' },
+];
+
+export interface Config {
+  stateDir: string;
+  /** Absolute paths of local state, all under stateDir. */
+  paths: { postgresData: string; streamLog: string; ingestionDir: string; processedDir: string; stateStoreDir: string; lockFile: string };
+  sourceUrl?: string;
+  warehouseUrl?: string;
+  createSourceSchema: boolean;
+  logLevel: Settings['logLevel'];
+  capture: { slotName: string; publicationName: string; replicaIdentityFull: boolean; heartbeatIntervalMs: number };
+  stream: { kind: 'local'; shards: number } | { kind: 'kinesis'; streamName: string; endpoint?: string; region: string };
+  buckets:
+    | { kind: 'local' }
+    | { kind: 's3'; ingestionBucket: string; processedBucket: string; endpoint?: string; region: string };
+  stateStore: { kind: 'local' } | { kind: 'dynamodb'; tableName: string; endpoint?: string; region: string };
+  loader: { intervalMs: number };
+  archive: { flushIntervalMs: number; maxBytes: number };
+}
+
+type Source = Record<string, string | undefined>;
+
+/**
+ * Builds the config from CLI options (already parsed by commander, may be undefined) over
+ * environment variables over defaults. Throws ConfigError naming the setting, its flag and its env.
+ */
+export function loadConfig(flags: Partial<Record<keyof RawSettings, unknown>> = {}, env: Source = process.env, cwd = process.cwd()): Readonly<Config> {
+  const raw: Record<string, unknown> = {};
+  for (const setting of SETTINGS) {
+    const fromFlag = flags[setting.key];
+    const fromEnv = env[setting.env];
+    const value = fromFlag !== undefined ? fromFlag : fromEnv !== undefined && fromEnv !== '' ? fromEnv : undefined;
+    if (value !== undefined) raw[setting.key] = value;
+  }
+  const parsed = rawSettingsSchema.safeParse(raw);
+  if (!parsed.success) {
+    const messages = parsed.error.issues.map((issue) => {
+      const key = String(issue.path[0]);
+      const setting = SETTINGS.find((x) => x.key === key);
+      const where = setting ? `${setting.flag.split(' ')[0]} / ${setting.env}` : key;
+      return `invalid ${key} (${where}): ${issue.message}`;
+    });
+    throw new ConfigError(messages.join('; '));
+  }
+  return buildConfig(parsed.data, cwd);
+}
+
+function buildConfig(v: Settings, cwd: string): Readonly<Config> {
+  const stateDir = path.resolve(cwd, v.stateDir);
+  const config: Config = {
+    stateDir,
+    paths: {
+      postgresData: path.join(stateDir, 'postgres'),
+      streamLog: path.join(stateDir, 'stream'),
+      ingestionDir: path.join(stateDir, 'buckets', 'ingestion'),
+      processedDir: path.join(stateDir, 'buckets', 'processed'),
+      stateStoreDir: path.join(stateDir, 'processor-state'),
+      lockFile: path.join(stateDir, 'up.lock'),
+    },
+    sourceUrl: v.sourceUrl,
+    warehouseUrl: v.warehouseUrl,
+    createSourceSchema: v.createSourceSchema,
+    logLevel: v.logLevel,
+    capture: {
+      slotName: v.slotName,
+      publicationName: v.publicationName,
+      replicaIdentityFull: v.replicaIdentityFull,
+      heartbeatIntervalMs: v.heartbeatIntervalMs,
+    },
+    stream:
+      v.stream === 'local'
+        ? { kind: 'local', shards: v.streamShards }
+        : { kind: 'kinesis', streamName: v.kinesisStreamName, endpoint: v.kinesisEndpoint, region: v.awsRegion },
+    buckets:
+      v.buckets === 'local'
+        ? { kind: 'local' }
+        : { kind: 's3', ingestionBucket: v.ingestionBucket, processedBucket: v.processedBucket, endpoint: v.s3Endpoint, region: v.awsRegion },
+    stateStore:
+      v.stateStore === 'local' ? { kind: 'local' } : { kind: 'dynamodb', tableName: v.dynamodbTable, endpoint: v.dynamodbEndpoint, region: v.awsRegion },
+    loader: { intervalMs: v.loaderIntervalMs },
+    archive: { flushIntervalMs: v.archiveFlushIntervalMs, maxBytes: v.archiveMaxBytes },
+  };
+  return deepFreeze(config);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}

@@ -1,0 +1,37 @@
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../core/errors.js';
+import { loadConfig, SETTINGS } from '../../core/config.js';
+
+describe('loadConfig', () => {
+  it('has working defaults: everything local under ./.totesys-cdc', () => {
+    const config = loadConfig({}, {}, '/srv/app');
+    expect(config.stateDir).toBe(path.resolve('/srv/app/.totesys-cdc'));
+    expect(config.stream).toEqual({ kind: 'local', shards: 4 });
+    expect(config.buckets).toEqual({ kind: 'local' });
+    expect(config.capture.slotName).toBe('totesys_cdc');
+    expect(Object.isFrozen(config.capture)).toBe(true);
+  });
+
+  it('takes flags over environment over defaults', () => {
+    const env = { TOTESYS_STATE_DIR: '/env-state', TOTESYS_LOADER_INTERVAL_MS: '2500', TOTESYS_STREAM: 'kinesis' };
+    const config = loadConfig({ stateDir: '/flag-state' }, env, '/');
+    expect(config.stateDir).toBe('/flag-state');
+    expect(config.loader.intervalMs).toBe(2500);
+    expect(config.stream).toMatchObject({ kind: 'kinesis', streamName: 'totesys-cdc-changes', region: 'eu-west-2' });
+  });
+
+  it('names the setting, its flag and its variable when a value is bad', () => {
+    expect(() => loadConfig({}, { TOTESYS_SOURCE_URL: 'mysql://x' })).toThrow(ConfigError);
+    expect(() => loadConfig({}, { TOTESYS_SOURCE_URL: 'mysql://x' })).toThrow(/sourceUrl \(--source-url \/ TOTESYS_SOURCE_URL\)/);
+    expect(() => loadConfig({ heartbeatIntervalMs: '60000' })).toThrow(/heartbeatIntervalMs.*at most 15000/);
+    expect(() => loadConfig({ slotName: 'Bad-Name' })).toThrow(/slotName/);
+    expect(() => loadConfig({ stream: 'kafka' })).toThrow(/--stream \/ TOTESYS_STREAM/);
+  });
+
+  it('declares every setting with a flag and an environment variable', () => {
+    const envs = new Set(SETTINGS.map((s) => s.env));
+    expect(envs.size).toBe(SETTINGS.length);
+    for (const s of SETTINGS) expect(s.flag.startsWith('--')).toBe(true);
+  });
+});
