@@ -1,0 +1,103 @@
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { ObjectNotFoundError, type ObjectInfo, type ObjectStore } from './object-store.js';
+
+/**
+ * A bucket as a directory: key `a/b/c.parquet` is file `<root>/a/b/c.parquet`. Writes go to a temp
+ * file that is fsynced and renamed, so a reader never sees a half-written object and an object that
+ * `put` reported is on disk (the durability the S3 adapter gets from a 200 response).
+ */
+export class LocalDirObjectStore implements ObjectStore {
+  readonly location: string;
+
+  constructor(private readonly root: string) {
+    this.location = pathToFileURL(root).toString();
+  }
+
+  private fileOf(key: string): string {
+    if (!key || key.startsWith('/') || key.split('/').some((part) => part === '..' || part === '.' || part === '')) {
+      throw new RangeError(`invalid object key: ${JSON.stringify(key)}`);
+    }
+    return path.join(this.root, ...key.split('/'));
+  }
+
+  async put(key: string, body: Uint8Array | string): Promise<void> {
+    const file = this.fileOf(key);
+    await fs.mkdir(path.dirname(file), { recursive: true });
+    const temp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
+    const handle = await fs.open(temp, 'w');
+    try {
+      await handle.writeFile(body);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await fs.rename(temp, file);
+    await syncDir(path.dirname(file));
+  }
+
+  async get(key: string): Promise<Uint8Array> {
+    try {
+      return await fs.readFile(this.fileOf(key));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new ObjectNotFoundError(key, this.location);
+      throw error;
+    }
+  }
+
+  async exists(key: string): Promise<boolean> {
+    try {
+      return (await fs.stat(this.fileOf(key))).isFile();
+    } catch {
+      return false;
+    }
+  }
+
+  async *list(prefix: string, options: { startAfter?: string } = {}): AsyncIterable<ObjectInfo> {
+    // Walk only the directories that can hold keys with this prefix, in key order.
+    const slash = prefix.lastIndexOf('/');
+    const dirKey = slash >= 0 ? prefix.slice(0, slash) : '';
+    yield* this.walk(dirKey, prefix, options.startAfter);
+  }
+
+  private async *walk(dirKey: string, prefix: string, startAfter: string | undefined): AsyncIterable<ObjectInfo> {
+    const dir = dirKey ? path.join(this.root, ...dirKey.split('/')) : this.root;
+    let entries: import('node:fs').Dirent[];
+    try {
+      entries = await fs.readdir(dir, { withFileTypes: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw error;
+    }
+    // Sort as S3 does, by the full key: a directory `a` sorts as `a/`.
+    const named = entries
+      .filter((e) => !e.name.endsWith('.tmp'))
+      .map((e) => ({ entry: e, sortKey: (dirKey ? `${dirKey}/` : '') + e.name + (e.isDirectory() ? '/' : '') }))
+      .sort((a, b) => (a.sortKey < b.sortKey ? -1 : a.sortKey > b.sortKey ? 1 : 0));
+    for (const { entry, sortKey } of named) {
+      if (entry.isDirectory()) {
+        if (!(sortKey.startsWith(prefix) || prefix.startsWith(sortKey))) continue;
+        if (startAfter && sortKey < startAfter && !startAfter.startsWith(sortKey)) continue;
+        yield* this.walk(sortKey.slice(0, -1), prefix, startAfter);
+      } else if (entry.isFile() && sortKey.startsWith(prefix) && (!startAfter || sortKey > startAfter)) {
+        const { size } = await fs.stat(path.join(dir, entry.name));
+        yield { key: sortKey, size };
+      }
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    await fs.rm(this.fileOf(key), { force: true });
+  }
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const handle = await fs.open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}

@@ -1,0 +1,42 @@
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { LocalDirObjectStore } from '../../bucket/local-dir-object-store.js';
+import { ObjectNotFoundError } from '../../bucket/object-store.js';
+
+describe('LocalDirObjectStore', () => {
+  let root: string;
+  let store: LocalDirObjectStore;
+  beforeEach(async () => {
+    root = await fs.mkdtemp(path.join(os.tmpdir(), 'objstore-'));
+    store = new LocalDirObjectStore(root);
+  });
+  afterEach(() => fs.rm(root, { recursive: true, force: true }));
+
+  it('stores, reads and deletes objects under S3-style keys', async () => {
+    await store.put('a/b/c.txt', 'hello');
+    expect(new TextDecoder().decode(await store.get('a/b/c.txt'))).toBe('hello');
+    expect(await store.exists('a/b/c.txt')).toBe(true);
+    await store.delete('a/b/c.txt');
+    await expect(store.get('a/b/c.txt')).rejects.toBeInstanceOf(ObjectNotFoundError);
+  });
+
+  it('lists in S3 key order, by prefix, after a start key', async () => {
+    for (const key of ['m/x-2', 'm/x-1', 'm-a', 'm/y/z', 'n/1', 'm/x-10']) await store.put(key, key);
+    const keys = async (prefix: string, startAfter?: string) => {
+      const out: string[] = [];
+      for await (const o of store.list(prefix, { startAfter })) out.push(o.key);
+      return out;
+    };
+    expect(await keys('m')).toEqual(['m-a', 'm/x-1', 'm/x-10', 'm/x-2', 'm/y/z']);
+    expect(await keys('m/x')).toEqual(['m/x-1', 'm/x-10', 'm/x-2']);
+    expect(await keys('m/', 'm/x-10')).toEqual(['m/x-2', 'm/y/z']);
+    expect(await keys('zzz')).toEqual([]);
+  });
+
+  it('refuses keys that would escape the bucket', async () => {
+    await expect(store.put('../evil', 'x')).rejects.toThrow(/invalid object key/);
+    await expect(store.put('a//b', 'x')).rejects.toThrow(/invalid object key/);
+  });
+});
