@@ -30,6 +30,7 @@ const rawSettingsSchema = z.object({
   sourceUrl: optionalUrl,
   warehouseUrl: optionalUrl,
   createSourceSchema: boolFromText.default(false),
+  warehouseSchema: identifier.default('star'),
   logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   slotName: identifier.default('totesys_cdc'),
   publicationName: identifier.default('totesys_cdc'),
@@ -60,21 +61,22 @@ export const SETTINGS: readonly SettingSpec[] = [
   { key: 'stateDir', flag: '--state-dir <dir>', env: 'TOTESYS_STATE_DIR', schema: s.stateDir, description: 'local state: embedded Postgres data, stream log, buckets (default ./.totesys-cdc)' },
   { key: 'sourceUrl', flag: '--source-url <url>', env: 'TOTESYS_SOURCE_URL', schema: s.sourceUrl, description: 'external totesys Postgres instead of the embedded one' },
   { key: 'warehouseUrl', flag: '--warehouse-url <url>', env: 'TOTESYS_WAREHOUSE_URL', schema: s.warehouseUrl, description: 'external warehouse Postgres instead of the embedded one' },
+  { key: 'warehouseSchema', flag: '--warehouse-schema <name>', env: 'TOTESYS_WAREHOUSE_SCHEMA', schema: s.warehouseSchema, description: 'Postgres schema of the star schema in the warehouse (default star)' },
   { key: 'createSourceSchema', flag: '--create-source-schema', env: 'TOTESYS_CREATE_SOURCE_SCHEMA', schema: s.createSourceSchema, description: 'create the totesys tables in an external --source-url database' },
-  { key: 'logLevel', flag: '--log-level <level>', env: 'TOTESYS_LOG_LEVEL', schema: s.logLevel, description: 'debug | info | warn | error | silent (default info)' },
+  { key: 'logLevel', flag: '--log-level <level>', env: 'TOTESYS_LOG_LEVEL', schema: s.logLevel, description: 'debug, info, warn, error or silent (default info)' },
   { key: 'slotName', flag: '--slot-name <name>', env: 'TOTESYS_SLOT_NAME', schema: s.slotName, description: 'logical replication slot (default totesys_cdc)' },
   { key: 'publicationName', flag: '--publication-name <name>', env: 'TOTESYS_PUBLICATION_NAME', schema: s.publicationName, description: 'publication of the 11 tables (default totesys_cdc)' },
   { key: 'replicaIdentityFull', flag: '--replica-identity-full <bool>', env: 'TOTESYS_REPLICA_IDENTITY_FULL', schema: s.replicaIdentityFull, description: 'set REPLICA IDENTITY FULL on the captured tables (default true)' },
   { key: 'heartbeatIntervalMs', flag: '--heartbeat-interval-ms <ms>', env: 'TOTESYS_HEARTBEAT_INTERVAL_MS', schema: s.heartbeatIntervalMs, description: 'heartbeat and idle confirm interval, at most 15000 (default 10000)' },
-  { key: 'stream', flag: '--stream <kind>', env: 'TOTESYS_STREAM', schema: s.stream, description: 'change stream: local | kinesis (default local)' },
+  { key: 'stream', flag: '--stream <kind>', env: 'TOTESYS_STREAM', schema: s.stream, description: 'change stream: local or kinesis (default local)' },
   { key: 'streamShards', flag: '--stream-shards <n>', env: 'TOTESYS_STREAM_SHARDS', schema: s.streamShards, description: 'shards of the local stream (default 4)' },
   { key: 'kinesisStreamName', flag: '--kinesis-stream-name <name>', env: 'TOTESYS_KINESIS_STREAM_NAME', schema: s.kinesisStreamName, description: 'Kinesis stream name (default totesys-cdc-changes)' },
   { key: 'kinesisEndpoint', flag: '--kinesis-endpoint <url>', env: 'TOTESYS_KINESIS_ENDPOINT', schema: s.kinesisEndpoint, description: 'Kinesis endpoint override (emulators)' },
-  { key: 'buckets', flag: '--buckets <kind>', env: 'TOTESYS_BUCKETS', schema: s.buckets, description: 'buckets: local | s3 (default local)' },
+  { key: 'buckets', flag: '--buckets <kind>', env: 'TOTESYS_BUCKETS', schema: s.buckets, description: 'buckets: local or s3 (default local)' },
   { key: 'ingestionBucket', flag: '--ingestion-bucket <name>', env: 'TOTESYS_INGESTION_BUCKET', schema: s.ingestionBucket, description: 'raw change archive bucket' },
   { key: 'processedBucket', flag: '--processed-bucket <name>', env: 'TOTESYS_PROCESSED_BUCKET', schema: s.processedBucket, description: 'processed Parquet bucket' },
   { key: 's3Endpoint', flag: '--s3-endpoint <url>', env: 'TOTESYS_S3_ENDPOINT', schema: s.s3Endpoint, description: 'S3 endpoint override (emulators)' },
-  { key: 'stateStore', flag: '--state-store <kind>', env: 'TOTESYS_STATE_STORE', schema: s.stateStore, description: 'processor join state: local | dynamodb (default local)' },
+  { key: 'stateStore', flag: '--state-store <kind>', env: 'TOTESYS_STATE_STORE', schema: s.stateStore, description: 'processor join state: local or dynamodb (default local)' },
   { key: 'dynamodbTable', flag: '--dynamodb-table <name>', env: 'TOTESYS_DYNAMODB_TABLE', schema: s.dynamodbTable, description: 'DynamoDB state table' },
   { key: 'dynamodbEndpoint', flag: '--dynamodb-endpoint <url>', env: 'TOTESYS_DYNAMODB_ENDPOINT', schema: s.dynamodbEndpoint, description: 'DynamoDB endpoint override (emulators)' },
   { key: 'awsRegion', flag: '--aws-region <region>', env: 'AWS_REGION', schema: s.awsRegion, description: 'AWS region (default eu-west-2)' },
@@ -90,6 +92,7 @@ export interface Config {
   sourceUrl?: string;
   warehouseUrl?: string;
   createSourceSchema: boolean;
+  warehouseSchema: string;
   logLevel: Settings['logLevel'];
   capture: { slotName: string; publicationName: string; replicaIdentityFull: boolean; heartbeatIntervalMs: number };
   stream: { kind: 'local'; shards: number } | { kind: 'kinesis'; streamName: string; endpoint?: string; region: string };
@@ -143,6 +146,7 @@ function buildConfig(v: Settings, cwd: string): Readonly<Config> {
     sourceUrl: v.sourceUrl,
     warehouseUrl: v.warehouseUrl,
     createSourceSchema: v.createSourceSchema,
+    warehouseSchema: v.warehouseSchema,
     logLevel: v.logLevel,
     capture: {
       slotName: v.slotName,

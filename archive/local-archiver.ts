@@ -1,0 +1,192 @@
+import { promisify } from 'node:util';
+import { gzip as gzipCallback } from 'node:zlib';
+import type { ObjectStore } from '../bucket/object-store.js';
+import { PipelineError, errorMessage } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import { METRIC } from '../core/metrics.js';
+import type { SourceTable } from '../core/source-tables.js';
+import type { ChangeStreamConsumer, ConsumedRecord } from '../stream/change-stream.js';
+import { changeObjectKey, errorObjectKey, errorRecordLine, hourStartMs, routeRecord } from './archive-layout.js';
+
+const gzip = promisify(gzipCallback);
+const NEWLINE = Buffer.from('\n');
+
+/**
+ * The local stand-in for Firehose: consumes the change stream as its own consumer and writes the
+ * archive layout of archive-layout.ts, buffering per (table, arrival hour) until `maxBytes` of
+ * uncompressed NDJSON or `flushIntervalMs` since the buffer's first record, whichever comes first.
+ *
+ * Checkpoint invariant: a shard is checkpointed at sequence number N only after every object that
+ * holds any of that shard's records up to N is durable in the ingestion bucket. A crash therefore
+ * re-delivers (and may re-archive, in other objects) records already archived: duplicates across
+ * files, never loss. Replay dedupes by event id.
+ */
+export interface ArchiverOptions {
+  consumer: ChangeStreamConsumer;
+  ingestion: ObjectStore;
+  /** Firehose-like buffering time, measured from a buffer's first record. */
+  flushIntervalMs: number;
+  /** Firehose-like buffering size: uncompressed bytes of one buffer. */
+  maxBytes: number;
+  logger: Logger;
+  signal: AbortSignal;
+  /** Records per read (default 1000). */
+  maxRecordsPerRead?: number;
+  /** Attempts per object write before the archiver gives up (default 5). */
+  writeAttempts?: number;
+  /** Called after each durable object (metrics, tests). */
+  onFlush?: (flush: ArchiveFlush) => void;
+  /** Clock (tests). */
+  now?: () => number;
+}
+
+export interface ArchiveFlush {
+  key: string;
+  records: number;
+  bytes: number;
+  compressedBytes: number;
+  reason: 'size' | 'time' | 'shutdown';
+}
+
+export interface ArchiverSummary {
+  records: number;
+  errorRecords: number;
+  objects: number;
+}
+
+export class ArchiveWriteError extends PipelineError {
+  constructor(
+    readonly key: string,
+    options: { cause: unknown },
+  ) {
+    super(`could not write archive object ${key}: ${errorMessage(options.cause)}`, { retryable: true, cause: options.cause });
+  }
+}
+
+interface Buffered {
+  /** Partition identity: `<table>@<hourStartMs>` or `errors@<hourStartMs>`. */
+  id: string;
+  table: SourceTable | null;
+  chunks: Buffer[];
+  bytes: number;
+  records: number;
+  firstArrivalMs: number;
+  openedAtMs: number;
+  durable: boolean;
+}
+
+interface PendingRecord {
+  sequenceNumber: string;
+  buffer: Buffered;
+}
+
+export async function runArchiver(options: ArchiverOptions): Promise<ArchiverSummary> {
+  const { consumer, ingestion, flushIntervalMs, maxBytes, signal } = options;
+  const logger = options.logger.child({ component: 'archiver', consumer: consumer.consumerName });
+  const now = options.now ?? Date.now;
+  const maxRecords = options.maxRecordsPerRead ?? 1000;
+  const attempts = options.writeAttempts ?? 5;
+  const open = new Map<string, Buffered>();
+  /** Per shard, records not yet checkpointed, in sequence order. */
+  const pending = new Map<string, PendingRecord[]>();
+  const summary: ArchiverSummary = { records: 0, errorRecords: 0, objects: 0 };
+
+  const add = (record: ConsumedRecord) => {
+    const route = routeRecord(record.data);
+    const hour = hourStartMs(record.arrivalMs);
+    const id = route.kind === 'change' ? `${route.table}@${hour}` : `errors@${hour}`;
+    let buffer = open.get(id);
+    if (!buffer) {
+      buffer = { id, table: route.kind === 'change' ? route.table : null, chunks: [], bytes: 0, records: 0, firstArrivalMs: record.arrivalMs, openedAtMs: now(), durable: false };
+      open.set(id, buffer);
+    }
+    if (route.kind === 'change') {
+      // Exactly the record's bytes, then the delimiter (Firehose AppendDelimiterToRecord).
+      buffer.chunks.push(Buffer.from(record.data.buffer, record.data.byteOffset, record.data.byteLength), NEWLINE);
+      buffer.bytes += record.data.byteLength + 1;
+      summary.records++;
+    } else {
+      const line = Buffer.from(errorRecordLine(record, route, now()) + '\n');
+      buffer.chunks.push(line);
+      buffer.bytes += line.byteLength;
+      summary.errorRecords++;
+      logger.warn('stream record is not a routable change event: archived under errors/', { shardId: record.shardId, sequenceNumber: record.sequenceNumber, errorCode: route.errorCode });
+    }
+    buffer.records++;
+    let queue = pending.get(record.shardId);
+    if (!queue) pending.set(record.shardId, (queue = []));
+    queue.push({ sequenceNumber: record.sequenceNumber, buffer });
+    return buffer;
+  };
+
+  const write = async (buffer: Buffered, reason: ArchiveFlush['reason']) => {
+    open.delete(buffer.id);
+    const body = Buffer.concat(buffer.chunks, buffer.bytes);
+    const key = buffer.table === null ? errorObjectKey(buffer.firstArrivalMs, body) : changeObjectKey(buffer.table, buffer.firstArrivalMs, body);
+    const compressed = await gzip(body);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await ingestion.put(key, compressed);
+        break;
+      } catch (cause) {
+        if (attempt >= attempts) throw new ArchiveWriteError(key, { cause });
+        logger.warn('archive write failed, retrying', { key, attempt, error: cause });
+        await delay(Math.min(100 * 2 ** attempt, 5_000));
+      }
+    }
+    buffer.durable = true;
+    buffer.chunks = [];
+    summary.objects++;
+    const flush: ArchiveFlush = { key, records: buffer.records, bytes: buffer.bytes, compressedBytes: compressed.byteLength, reason };
+    logger.debug('archived object', { ...flush, metric: METRIC.eventsArchived });
+    options.onFlush?.(flush);
+  };
+
+  /** Checkpoints each shard up to the last record whose object, and every earlier one's, is durable. */
+  const checkpoint = async () => {
+    for (const [shardId, queue] of pending) {
+      let done = 0;
+      while (done < queue.length && queue[done]!.buffer.durable) done++;
+      if (done === 0) continue;
+      const last = queue[done - 1]!.sequenceNumber;
+      await consumer.checkpoint(shardId, last);
+      queue.splice(0, done);
+    }
+  };
+
+  const flushDue = async (force: boolean) => {
+    const at = now();
+    const due = [...open.values()].filter((b) => force || b.bytes >= maxBytes || at - b.openedAtMs >= flushIntervalMs);
+    for (const buffer of due) await write(buffer, force ? 'shutdown' : buffer.bytes >= maxBytes ? 'size' : 'time');
+    if (due.length > 0) await checkpoint();
+  };
+
+  logger.info('archiver started', { ingestion: ingestion.location, flushIntervalMs, maxBytes });
+  try {
+    while (!signal.aborted) {
+      const nextDeadline = Math.min(...[...open.values()].map((b) => b.openedAtMs + flushIntervalMs));
+      const waitMs = Number.isFinite(nextDeadline) ? Math.max(0, Math.min(1_000, nextDeadline - now())) : 1_000;
+      const shards = await consumer.read({ maxRecords, waitMs });
+      for (const records of shards) {
+        for (const record of records) {
+          const buffer = add(record);
+          // Size-triggered flushes happen at once so one buffer never grows past maxBytes + one record.
+          if (buffer.bytes >= maxBytes) await write(buffer, 'size');
+        }
+      }
+      await flushDue(false);
+      await checkpoint();
+    }
+    // Graceful stop: what is buffered is written and checkpointed, so nothing is re-archived.
+    await flushDue(true);
+  } catch (error) {
+    logger.error('archiver stopped on error; unarchived records will be re-delivered', { error });
+    throw error;
+  }
+  logger.info('archiver stopped', { ...summary });
+  return summary;
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

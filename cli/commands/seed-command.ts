@@ -1,0 +1,58 @@
+import type { Command } from 'commander';
+import pg from 'pg';
+import { openDatabases } from '../../runtime/databases.js';
+import { UserError } from '../../core/errors.js';
+import { commandContext, nonNegativeInteger, positiveNumber } from '../context.js';
+import { runAction } from '../run-action.js';
+import { progressBar } from '../ui/progress-bar.js';
+
+export function registerSeedCommand(program: Command): void {
+  program
+    .command('seed')
+    .description('create the totesys schema and fill it with deterministic, realistic data')
+    .option('--scale <s>', 'size relative to the real totesys (1 = ~11k sales orders, 100 = ~1.5M)', positiveNumber('--scale'), 1)
+    .option('--seed <n>', 'random seed: the same seed gives the same data', nonNegativeInteger('--seed'), 1)
+    .action((options: { scale: number; seed: number }, command: Command) =>
+      runAction(async () => {
+        const { config, logger } = commandContext(command, 'seed');
+        const dbs = await openDatabases(config, logger, { exclusive: false, command: 'seed' });
+        try {
+          await prepareSourceSchema(dbs.sourceUrl, dbs.embeddedSource || config.createSourceSchema);
+          const { seedTotesys } = await import('../../totesys/generator/seed-totesys.js');
+          const bar = progressBar('seeding totesys', 'rows');
+          const summary = await seedTotesys(dbs.sourceUrl, {
+            scale: options.scale,
+            seed: options.seed,
+            onProgress: (p) => bar.update(p.rows, p.totalRows, p.table),
+          });
+          bar.stop();
+          process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
+        } finally {
+          await dbs.close();
+        }
+      }),
+    );
+}
+
+/**
+ * The schema is created in the embedded database, or in an external one only with
+ * --create-source-schema: never in someone else's database by surprise.
+ */
+export async function prepareSourceSchema(sourceUrl: string, allowCreate: boolean): Promise<void> {
+  const client = new pg.Client({ connectionString: sourceUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM information_schema.tables WHERE table_schema = 'public' AND table_name = ANY($1)",
+      [['address', 'sales_order', 'payment']],
+    );
+    if (rows[0].n === 3) return;
+    if (!allowCreate) {
+      throw new UserError('the source database has no totesys tables; pass --create-source-schema to create them there');
+    }
+    const { applySourceSchema } = await import('../../totesys/source-schema.js');
+    await applySourceSchema(client);
+  } finally {
+    await client.end();
+  }
+}

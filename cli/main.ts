@@ -1,0 +1,44 @@
+import { Command, Option } from 'commander';
+import { SETTINGS } from '../core/config.js';
+import { registerCaptureCommand } from './commands/capture-command.js';
+import { registerLoadCommand } from './commands/load-command.js';
+import { registerReplayCommand } from './commands/replay-command.js';
+import { registerSeedCommand } from './commands/seed-command.js';
+import { registerSimulateCommand } from './commands/simulate-command.js';
+import { registerStatusCommand } from './commands/status-command.js';
+import { registerSyncCommand } from './commands/sync-command.js';
+import { registerTeardownCommand } from './commands/teardown-command.js';
+import { registerUpCommand } from './commands/up-command.js';
+
+const program = new Command('totesys-cdc')
+  .description('Streaming change-data-capture from the totesys Postgres database into a star-schema warehouse.')
+  .showHelpAfterError('(add --help for usage)')
+  .configureHelp({ sortSubcommands: false, showGlobalOptions: true });
+
+// Global options, one per setting; each also reads its environment variable (see core/config.ts).
+for (const setting of SETTINGS) {
+  program.addOption(new Option(setting.flag, `${setting.description} [env ${setting.env}]`));
+}
+
+registerUpCommand(program);
+registerSyncCommand(program);
+registerStatusCommand(program);
+registerSeedCommand(program);
+registerSimulateCommand(program);
+registerReplayCommand(program);
+registerTeardownCommand(program);
+registerCaptureCommand(program);
+registerLoadCommand(program);
+
+program.addHelpText(
+  'after',
+  `
+Quick start:
+  npm start                      same as: totesys-cdc up (embedded Postgres, seeded totesys, live changes)
+  totesys-cdc status             stream lag and warehouse freshness
+  totesys-cdc sync               bring the warehouse up to the source's current position, then exit
+
+Every option can also be set by its environment variable; flags win.`,
+);
+
+await program.parseAsync(process.argv);

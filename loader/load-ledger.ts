@@ -1,0 +1,135 @@
+import type { BatchManifest } from '../core/manifest.js';
+import type { ObjectStore } from '../bucket/object-store.js';
+import { FAILURES_TABLE, LEDGER_TABLE, qualified } from './warehouse-ddl.js';
+import type { WarehouseClient } from './warehouse-pool.js';
+
+/**
+ * The load ledger (one row per loaded batch, keyed by batchId) and the failure table. The ledger
+ * row is written in the same transaction as the batch's rows: a batch is either fully loaded and
+ * recorded, or neither.
+ */
+export interface RetryPolicy {
+  /** Attempts before a manifest is parked (left in load_failures, alarm-worthy). */
+  maxAttempts: number;
+  /** Delay before retry n is base * 2^(n-1). */
+  retryBaseMs: number;
+}
+
+export const DEFAULT_RETRY_POLICY: RetryPolicy = { maxAttempts: 5, retryBaseMs: 30_000 };
+
+/**
+ * How far behind the newest loaded manifest the listing restarts. Processors write manifests
+ * concurrently and a slow one (a Lambda may run up to 15 minutes) can write a key that sorts before
+ * keys already loaded; every key inside the window is listed again and the ledger drops the ones
+ * already loaded.
+ */
+export const DEFAULT_LOOKBACK_MS = 15 * 60_000;
+
+export async function isBatchLoaded(client: WarehouseClient, schema: string, batchId: string): Promise<boolean> {
+  const { rowCount } = await client.query(`SELECT 1 FROM ${qualified(schema, LEDGER_TABLE)} WHERE batch_id = $1`, [batchId]);
+  return (rowCount ?? 0) > 0;
+}
+
+/** Records a loaded batch; returns false when the batch was already recorded (then the caller rolls back). */
+export async function recordLoadedBatch(
+  client: WarehouseClient,
+  schema: string,
+  manifestKey: string,
+  manifest: BatchManifest,
+  rows: Record<string, number>,
+  durationMs: number,
+): Promise<boolean> {
+  const { rowCount } = await client.query(
+    `INSERT INTO ${qualified(schema, LEDGER_TABLE)}
+       (batch_id, manifest_key, manifest_created_at, rows, event_count, first_event_id, last_event_id, min_commit_ts, max_commit_ts, duration_ms)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (batch_id) DO NOTHING`,
+    [manifest.batchId, manifestKey, manifest.createdAt, JSON.stringify(rows), manifest.eventCount, manifest.firstEventId, manifest.lastEventId, manifest.minCommitTs, manifest.maxCommitTs, Math.round(durationMs)],
+  );
+  await client.query(`DELETE FROM ${qualified(schema, FAILURES_TABLE)} WHERE manifest_key = $1`, [manifestKey]);
+  return rowCount === 1;
+}
+
+export interface FailureRecord {
+  manifestKey: string;
+  attempts: number;
+  parked: boolean;
+}
+
+/** Counts one more failed attempt (outside the failed transaction); parks the manifest after maxAttempts. */
+export async function recordFailure(client: WarehouseClient, schema: string, manifestKey: string, batchId: string | null, error: string, policy: RetryPolicy): Promise<FailureRecord> {
+  const { rows } = await client.query<{ attempts: number; parked: boolean }>(
+    `INSERT INTO ${qualified(schema, FAILURES_TABLE)} AS f (manifest_key, batch_id, error, attempts, next_attempt_at, parked)
+     VALUES ($1, $2, $3, 1, now() + make_interval(secs => $4::double precision / 1000), 1 >= $5)
+     ON CONFLICT (manifest_key) DO UPDATE SET
+       batch_id = coalesce(excluded.batch_id, f.batch_id),
+       error = excluded.error,
+       attempts = f.attempts + 1,
+       last_failed_at = now(),
+       parked = f.attempts + 1 >= $5,
+       next_attempt_at = CASE WHEN f.attempts + 1 >= $5 THEN NULL
+         ELSE now() + make_interval(secs => $4::double precision * power(2, f.attempts) / 1000) END
+     RETURNING attempts, parked`,
+    [manifestKey, batchId, error.slice(0, 4000), policy.retryBaseMs, policy.maxAttempts],
+  );
+  return { manifestKey, attempts: rows[0].attempts, parked: rows[0].parked };
+}
+
+/** Makes parked or waiting manifests eligible again (operator action after repairing the bucket). */
+export async function requeueFailedManifests(client: WarehouseClient, schema: string, manifestKeys?: string[]): Promise<number> {
+  const { rowCount } = await client.query(
+    `UPDATE ${qualified(schema, FAILURES_TABLE)} SET attempts = 0, parked = false, next_attempt_at = now()
+     WHERE $1::text[] IS NULL OR manifest_key = ANY($1::text[])`,
+    [manifestKeys ?? null],
+  );
+  return rowCount ?? 0;
+}
+
+/**
+ * The manifests to load this run, in key (= time) order:
+ *  1. keys listed after the safe point (newest loaded manifest minus the lookback window) that are
+ *     neither in the ledger nor waiting/parked in load_failures;
+ *  2. failed manifests whose backoff has expired (they may sort before the safe point).
+ */
+export async function findPendingManifests(
+  client: WarehouseClient,
+  schema: string,
+  store: ObjectStore,
+  options: { prefix: string; lookbackMs: number; limit: number },
+): Promise<string[]> {
+  const startAfter = await safeListingPoint(client, schema, options.lookbackMs);
+  const listed: string[] = [];
+  for await (const object of store.list(options.prefix, startAfter ? { startAfter } : {})) {
+    if (object.key.endsWith('.json')) listed.push(object.key);
+  }
+  const known = new Set<string>();
+  const due: string[] = [];
+  if (listed.length > 0) {
+    const { rows } = await client.query<{ manifest_key: string }>(
+      `SELECT manifest_key FROM ${qualified(schema, LEDGER_TABLE)} WHERE manifest_key = ANY($1::text[])
+       UNION ALL SELECT manifest_key FROM ${qualified(schema, FAILURES_TABLE)} WHERE manifest_key = ANY($1::text[])`,
+      [listed],
+    );
+    for (const row of rows) known.add(row.manifest_key);
+  }
+  const { rows: retries } = await client.query<{ manifest_key: string }>(
+    `SELECT manifest_key FROM ${qualified(schema, FAILURES_TABLE)} WHERE NOT parked AND next_attempt_at <= now()`,
+  );
+  for (const row of retries) due.push(row.manifest_key);
+  const pending = new Set([...listed.filter((key) => !known.has(key)), ...due]);
+  return [...pending].sort().slice(0, options.limit);
+}
+
+/**
+ * The listing restarts after the newest ledger key whose manifest was created at least
+ * `lookbackMs` before the newest loaded manifest (undefined: list from the beginning). Key order
+ * is time order, so any manifest created inside the window sorts after it.
+ */
+export async function safeListingPoint(client: WarehouseClient, schema: string, lookbackMs: number): Promise<string | undefined> {
+  const { rows } = await client.query<{ manifest_key: string }>(
+    `SELECT manifest_key FROM ${qualified(schema, LEDGER_TABLE)}
+     WHERE manifest_created_at <= (SELECT max(manifest_created_at) FROM ${qualified(schema, LEDGER_TABLE)}) - make_interval(secs => $1::double precision / 1000)
+     ORDER BY manifest_created_at DESC, manifest_key DESC LIMIT 1`,
+    [lookbackMs],
+  );
+  return rows[0]?.manifest_key;
+}

@@ -1,0 +1,83 @@
+import { WAREHOUSE_MODEL, type DimensionName, type DimensionSpec, type FactSpec, type TableSpec } from '../core/warehouse-model.js';
+import { ident, qualified, sqlType } from './warehouse-ddl.js';
+
+/**
+ * The statements that move one file's rows from a temp staging table into the star schema. Pure:
+ * each takes the schema and table spec and returns SQL; values only ever arrive through COPY.
+ */
+export const stagingTable = (table: string) => `stage_${table}`;
+
+const columnList = (spec: TableSpec) => spec.columns.map((c) => ident(c.name)).join(', ');
+
+/** Temp table with the file's columns and no constraints; dropped at commit or rollback. */
+export function createStagingSql(spec: TableSpec): string {
+  const columns = spec.columns.map((c) => `${ident(c.name)} ${sqlType(c.type)}`).join(', ');
+  return `CREATE TEMP TABLE ${ident(stagingTable(spec.name))} (${columns}) ON COMMIT DROP`;
+}
+
+export function truncateStagingSql(spec: TableSpec): string {
+  return `TRUNCATE ${ident(stagingTable(spec.name))}`;
+}
+
+export function copyIntoStagingSql(spec: TableSpec): string {
+  return `COPY ${ident(stagingTable(spec.name))} (${columnList(spec)}) FROM STDIN`;
+}
+
+/**
+ * Dimension upsert guarded by version: a row only replaces the stored one when its
+ * (version_lsn, version_seq) is strictly higher, so late or replayed rows never overwrite newer
+ * ones and re-loading the same rows changes nothing. Within one file the highest version per key wins.
+ * dim_date rows are a pure function of the date: insert once, never update.
+ */
+export function mergeDimensionSql(schema: string, spec: DimensionSpec): string {
+  const key = ident(spec.key);
+  const columns = columnList(spec);
+  const target = qualified(schema, spec.name);
+  const staged = ident(stagingTable(spec.name));
+  if (spec.name === 'dim_date') {
+    return `INSERT INTO ${target} (${columns}) SELECT DISTINCT ON (${key}) ${columns} FROM ${staged} ORDER BY ${key} ON CONFLICT (${key}) DO NOTHING`;
+  }
+  const updates = spec.columns
+    .filter((c) => c.name !== spec.key)
+    .map((c) => `${ident(c.name)} = excluded.${ident(c.name)}`)
+    .concat('loaded_at = now()')
+    .join(', ');
+  return `INSERT INTO ${target} AS t (${columns})
+SELECT DISTINCT ON (${key}) ${columns} FROM ${staged} ORDER BY ${key}, version_lsn DESC, version_seq DESC
+ON CONFLICT (${key}) DO UPDATE SET ${updates}
+WHERE (excluded.version_lsn, excluded.version_seq) > (t.version_lsn, t.version_seq)`;
+}
+
+/** Facts are append-only versions: the event id makes re-loading a no-op. */
+export function insertFactSql(schema: string, spec: FactSpec): string {
+  const columns = columnList(spec);
+  return `INSERT INTO ${qualified(schema, spec.name)} (${columns}) SELECT ${columns} FROM ${ident(stagingTable(spec.name))} ON CONFLICT (event_id) DO NOTHING`;
+}
+
+/**
+ * Inferred members: every dimension key the staged facts reference that does not exist yet gets a
+ * key-only row with version (0, 0), so the foreign keys hold; the real row (any higher version)
+ * completes it later. dim_date members are fully derivable, so the real row is generated (ISO
+ * day of week, English names from the FM-prefixed to_char patterns, which ignore lc_time).
+ */
+export function inferredMemberSql(schema: string, fact: FactSpec): { dimension: DimensionName; sql: string }[] {
+  const staged = ident(stagingTable(fact.name));
+  const byDimension = new Map<DimensionName, string[]>();
+  for (const fk of fact.foreignKeys) byDimension.set(fk.references, [...(byDimension.get(fk.references) ?? []), fk.column]);
+  const statements: { dimension: DimensionName; sql: string }[] = [];
+  for (const [dimension, columns] of byDimension) {
+    const spec = WAREHOUSE_MODEL[dimension] as DimensionSpec;
+    const keys = columns.map((c) => `SELECT ${ident(c)} AS k FROM ${staged}`).join(' UNION ');
+    const target = qualified(schema, dimension);
+    const sql =
+      dimension === 'dim_date'
+        ? `INSERT INTO ${target} (date_id, year, month, day, day_of_week, day_name, month_name, quarter)
+SELECT k, extract(year FROM k)::int, extract(month FROM k)::int, extract(day FROM k)::int, extract(isodow FROM k)::int,
+  to_char(k, 'FMDay'), to_char(k, 'FMMonth'), extract(quarter FROM k)::int
+FROM (${keys}) keys WHERE k IS NOT NULL ORDER BY k ON CONFLICT (date_id) DO NOTHING`
+        : `INSERT INTO ${target} (${ident(spec.key)}, version_lsn, version_seq, is_deleted)
+SELECT k, 0, 0, false FROM (${keys}) keys WHERE k IS NOT NULL ORDER BY k ON CONFLICT (${ident(spec.key)}) DO NOTHING`;
+    statements.push({ dimension, sql });
+  }
+  return statements;
+}

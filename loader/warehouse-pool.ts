@@ -1,0 +1,42 @@
+import pg from 'pg';
+
+/**
+ * The slice of a Postgres client the loader needs. A `pg.Pool` satisfies it; the loader checks out
+ * ONE client per run and keeps it for the whole run, because the run's advisory lock is held by
+ * that session.
+ */
+export interface WarehouseClient {
+  query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>>;
+  /** pg-copy-streams needs the real client to stream COPY data. */
+  query<T extends pg.Submittable>(submittable: T): T;
+  escapeIdentifier(name: string): string;
+  release(error?: Error | boolean): void;
+}
+
+export interface WarehousePool {
+  connect(): Promise<WarehouseClient>;
+}
+
+export type WarehouseTarget = { pool: WarehousePool; warehouseUrl?: undefined } | { warehouseUrl: string; pool?: undefined };
+
+/** Opens a pool for a URL (owned: the caller ends it) or borrows the given one. */
+export function openWarehousePool(target: WarehouseTarget, applicationName = 'totesys-cdc-loader'): { pool: WarehousePool; close(): Promise<void> } {
+  if (target.pool) return { pool: target.pool, close: async () => {} };
+  const pool = new pg.Pool({ connectionString: target.warehouseUrl, max: 2, application_name: applicationName });
+  // An idle client that loses its connection must not crash the process; the next run reconnects.
+  pool.on('error', () => {});
+  return { pool: pool as unknown as WarehousePool, close: () => pool.end() };
+}
+
+/** Runs `fn` in one transaction on the client; rolls back on any error and rethrows it. */
+export async function inTransaction<T>(client: WarehouseClient, fn: () => Promise<T>): Promise<T> {
+  await client.query('BEGIN');
+  try {
+    const result = await fn();
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw error;
+  }
+}

@@ -1,0 +1,77 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { UserError } from '../core/errors.js';
+
+/**
+ * The state directory belongs to one `up` (or one stand-alone command) at a time. The lock file
+ * holds the owner's pid and, once Postgres runs, its port, so other commands can attach to the
+ * running embedded Postgres instead of starting a second one on the same data directory.
+ */
+export interface LockInfo {
+  pid: number;
+  command: string;
+  startedAt: string;
+  postgresPort?: number;
+}
+
+export interface InstanceLock {
+  update(info: Partial<LockInfo>): Promise<void>;
+  release(): Promise<void>;
+}
+
+export class AlreadyRunningError extends UserError {
+  constructor(readonly holder: LockInfo, lockFile: string) {
+    super(`another totesys-cdc ${holder.command} (pid ${holder.pid}, since ${holder.startedAt}) is already running on this state directory (${path.dirname(lockFile)}); stop it first or use --state-dir`);
+  }
+}
+
+export async function readLiveLock(lockFile: string): Promise<LockInfo | undefined> {
+  let info: LockInfo;
+  try {
+    info = JSON.parse(await fs.readFile(lockFile, 'utf8')) as LockInfo;
+  } catch {
+    return undefined;
+  }
+  return isAlive(info.pid) ? info : undefined;
+}
+
+export async function acquireInstanceLock(lockFile: string, command: string): Promise<InstanceLock> {
+  await fs.mkdir(path.dirname(lockFile), { recursive: true });
+  let info: LockInfo = { pid: process.pid, command, startedAt: new Date().toISOString() };
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      const handle = await fs.open(lockFile, 'wx', 0o644);
+      await handle.writeFile(JSON.stringify(info));
+      await handle.close();
+      let released = false;
+      return {
+        async update(more) {
+          info = { ...info, ...more };
+          const temp = `${lockFile}.${process.pid}.tmp`;
+          await fs.writeFile(temp, JSON.stringify(info));
+          await fs.rename(temp, lockFile);
+        },
+        async release() {
+          if (released) return;
+          released = true;
+          await fs.rm(lockFile, { force: true });
+        },
+      };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const holder = await readLiveLock(lockFile);
+      if (holder) throw new AlreadyRunningError(holder, lockFile);
+      await fs.rm(lockFile, { force: true }); // left by a killed process
+    }
+  }
+  throw new UserError(`could not take the lock ${lockFile}`);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -1,0 +1,5 @@
+// Prints the README's configuration table from core/config.ts SETTINGS (the single declaration).
+import { SETTINGS } from '../core/config.js';
+
+const rows = SETTINGS.map((s) => `| \`${s.flag}\` | \`${s.env}\` | ${s.description} |`);
+process.stdout.write(['| flag | environment | meaning |', '|---|---|---|', ...rows].join('\n') + '\n');

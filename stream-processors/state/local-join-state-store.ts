@@ -1,0 +1,156 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { compareVersion } from '../../core/change-event.js';
+import type { Logger } from '../../core/logger.js';
+import type { VersionedRow } from '../transform/versioned-row.js';
+import { referencedId, StateStoreError, type JoinSourceTable, type JoinStateStore } from './join-state-store.js';
+
+/**
+ * Embedded join state: an append-only NDJSON log on disk replayed into a map at open. A line is
+ * appended and fdatasynced before `put` resolves (durable), and only lines that raise a row's version
+ * are written. A crash can leave at most a torn last line, which open() cuts off: that write was
+ * never acknowledged, and the processor re-processes its batch after a restart (puts are idempotent).
+ * The log is compacted at open when it holds many superseded lines.
+ */
+const LOG_FILE = 'join-state.ndjson';
+
+interface LogLine {
+  t: JoinSourceTable;
+  id: number;
+  lsn: string;
+  seq: number;
+  d: boolean;
+  row: VersionedRow['row'];
+}
+
+const keyOf = (table: JoinSourceTable, id: number) => `${table}#${id}`;
+
+export class LocalJoinStateStore implements JoinStateStore {
+  private readonly rows = new Map<string, VersionedRow>();
+  private readonly childrenOf = new Map<string, Set<number>>(); // "department#3" → staff ids
+  private queue: Promise<unknown> = Promise.resolve();
+  private handle: fs.FileHandle | undefined;
+
+  private constructor(
+    private readonly file: string,
+    private readonly logger: Logger,
+  ) {}
+
+  static async open(dir: string, logger: Logger): Promise<LocalJoinStateStore> {
+    await fs.mkdir(dir, { recursive: true });
+    const store = new LocalJoinStateStore(path.join(dir, LOG_FILE), logger);
+    await store.load();
+    return store;
+  }
+
+  private async load(): Promise<void> {
+    let text = '';
+    try {
+      text = await fs.readFile(this.file, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+    let good = 0; // byte length of the intact prefix
+    let lines = 0;
+    let offset = 0;
+    while (offset < text.length) {
+      const end = text.indexOf('\n', offset);
+      if (end < 0) break; // torn tail: never acknowledged
+      const line = text.slice(offset, end);
+      try {
+        this.apply(JSON.parse(line) as LogLine);
+      } catch {
+        break; // a corrupt line can only be a torn write; everything after it is unacknowledged too
+      }
+      lines++;
+      offset = end + 1;
+      good = Buffer.byteLength(text.slice(0, offset));
+    }
+    const size = Buffer.byteLength(text);
+    if (good < size) {
+      this.logger.warn('cutting a torn write off the join state log', { file: this.file, bytes: size - good });
+      await fs.truncate(this.file, good);
+    }
+    if (lines > 2 * this.rows.size + 1000) await this.compact();
+    this.handle = await fs.open(this.file, 'a');
+  }
+
+  private apply(line: LogLine): boolean {
+    const value: VersionedRow = { row: line.row, version: { lsn: BigInt(line.lsn), seq: line.seq }, deleted: line.d };
+    const key = keyOf(line.t, line.id);
+    const current = this.rows.get(key);
+    if (current && compareVersion(current.version, value.version) >= 0) return false;
+    this.rows.set(key, value);
+    if (line.t === 'staff' || line.t === 'counterparty') {
+      const parentId = referencedId(line.t, value);
+      if (parentId !== null) {
+        const parentKey = keyOf(line.t === 'staff' ? 'department' : 'address', parentId);
+        let children = this.childrenOf.get(parentKey);
+        if (!children) this.childrenOf.set(parentKey, (children = new Set()));
+        children.add(line.id);
+      }
+    }
+    return true;
+  }
+
+  private async compact(): Promise<void> {
+    const temp = `${this.file}.compact.tmp`;
+    const body = [...this.rows].map(([key, value]) => {
+      const [t, id] = key.split('#');
+      return JSON.stringify(toLine(t as JoinSourceTable, Number(id), value)) + '\n';
+    });
+    const handle = await fs.open(temp, 'w');
+    try {
+      await handle.writeFile(body.join(''));
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await fs.rename(temp, this.file);
+  }
+
+  put(table: JoinSourceTable, id: number, value: VersionedRow): Promise<VersionedRow> {
+    // Serialised so the log's order is the map's order.
+    const run = this.queue.then(async () => {
+      const line = toLine(table, id, value);
+      const current = this.rows.get(keyOf(table, id));
+      if (current && compareVersion(current.version, value.version) >= 0) return current;
+      if (!this.handle) throw new StateStoreError('join state store is closed', table, id, { retryable: false });
+      try {
+        await this.handle.appendFile(JSON.stringify(line) + '\n');
+        await this.handle.datasync();
+      } catch (cause) {
+        throw new StateStoreError(`cannot write join state: ${(cause as Error).message}`, table, id, { retryable: true, cause });
+      }
+      this.apply(line);
+      return value;
+    });
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  async get(table: JoinSourceTable, id: number): Promise<VersionedRow | null> {
+    await this.queue;
+    return this.rows.get(keyOf(table, id)) ?? null;
+  }
+
+  async staffIdsOfDepartment(departmentId: number): Promise<number[]> {
+    await this.queue;
+    return [...(this.childrenOf.get(keyOf('department', departmentId)) ?? [])].sort((a, b) => a - b);
+  }
+
+  async counterpartyIdsOfAddress(addressId: number): Promise<number[]> {
+    await this.queue;
+    return [...(this.childrenOf.get(keyOf('address', addressId)) ?? [])].sort((a, b) => a - b);
+  }
+
+  async close(): Promise<void> {
+    await this.queue;
+    await this.handle?.close();
+    this.handle = undefined;
+  }
+}
+
+function toLine(t: JoinSourceTable, id: number, value: VersionedRow): LogLine {
+  return { t, id, lsn: value.version.lsn.toString(), seq: value.version.seq, d: value.deleted, row: value.row };
+}

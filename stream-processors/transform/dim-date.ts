@@ -1,0 +1,38 @@
+import { FACTS, WAREHOUSE_MODEL, type FactName, type FactSpec } from '../../core/warehouse-model.js';
+import type { WarehouseRow } from '../../core/warehouse-row.js';
+import { isCalendarDate } from './source-values.js';
+
+const DAY_NAMES = ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'];
+const MONTH_NAMES = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
+
+/** Generated calendar row for one 'YYYY-MM-DD' date: ISO day_of_week (Monday 1 .. Sunday 7), English names. */
+export function dimDateRow(date: string): WarehouseRow {
+  if (!isCalendarDate(date)) throw new RangeError(`not a calendar date: ${JSON.stringify(date)}`);
+  const [year, month, day] = date.split('-').map(Number);
+  const isoDayOfWeek = ((new Date(Date.UTC(year, month - 1, day)).getUTCDay() + 6) % 7) + 1;
+  return {
+    date_id: date,
+    year,
+    month,
+    day,
+    day_of_week: isoDayOfWeek,
+    day_name: DAY_NAMES[isoDayOfWeek - 1],
+    month_name: MONTH_NAMES[month - 1],
+    quarter: Math.floor((month - 1) / 3) + 1,
+  };
+}
+
+/** Per fact, the columns that reference dim_date (from the warehouse model's foreign keys). */
+const DATE_COLUMNS: Readonly<Record<FactName, readonly string[]>> = Object.fromEntries(
+  FACTS.map((fact) => [fact, (WAREHOUSE_MODEL[fact] as FactSpec).foreignKeys.filter((fk) => fk.references === 'dim_date').map((fk) => fk.column)]),
+) as Record<FactName, readonly string[]>;
+
+/** Every date a fact row references, so each gets its dim_date row. */
+export function referencedDates(fact: FactName, factRow: WarehouseRow): string[] {
+  const dates: string[] = [];
+  for (const column of DATE_COLUMNS[fact]) {
+    const value = factRow[column];
+    if (typeof value === 'string') dates.push(value);
+  }
+  return dates;
+}

@@ -1,0 +1,81 @@
+import { crc32 } from './crc32.js';
+
+/**
+ * On-disk frame of one record in a segment file (all integers big-endian):
+ *
+ *   u32 bodyLength | u32 crc32(body) | body
+ *   body = u64 offset | f64 arrivalMs | u16 keyLength | key (UTF-8) | data
+ *
+ * The length lets a reader skip whole frames; the CRC lets it tell a complete frame from a torn one
+ * (a process killed mid-write leaves a prefix of a frame, or zeros after a crash of the machine).
+ * The offset inside the body cross-checks that a reader is where it believes it is.
+ */
+export const FRAME_HEADER_BYTES = 8;
+const BODY_FIXED_BYTES = 8 + 8 + 2;
+/** Same limit as Kinesis (data + partition key ≤ 1 MiB), so local runs catch what AWS would refuse. */
+export const MAX_RECORD_BYTES = 1024 * 1024;
+export const MAX_PARTITION_KEY_CHARS = 256;
+const MAX_BODY_BYTES = BODY_FIXED_BYTES + MAX_RECORD_BYTES;
+
+export interface FrameRecord {
+  offset: number;
+  arrivalMs: number;
+  partitionKey: string;
+  data: Uint8Array;
+}
+
+export function encodedFrameBytes(keyBytes: number, dataBytes: number): number {
+  return FRAME_HEADER_BYTES + BODY_FIXED_BYTES + keyBytes + dataBytes;
+}
+
+/** Writes the frame of `record` into `target` at `position`; returns the position after it. */
+export function encodeFrameInto(target: Buffer, position: number, record: { offset: number; arrivalMs: number; key: Buffer; data: Uint8Array }): number {
+  const bodyStart = position + FRAME_HEADER_BYTES;
+  const bodyLength = BODY_FIXED_BYTES + record.key.length + record.data.length;
+  target.writeUInt32BE(bodyLength, position);
+  target.writeBigUInt64BE(BigInt(record.offset), bodyStart);
+  target.writeDoubleBE(record.arrivalMs, bodyStart + 8);
+  target.writeUInt16BE(record.key.length, bodyStart + 16);
+  record.key.copy(target, bodyStart + BODY_FIXED_BYTES);
+  target.set(record.data, bodyStart + BODY_FIXED_BYTES + record.key.length);
+  const end = bodyStart + bodyLength;
+  target.writeUInt32BE(crc32(target, bodyStart, end), position + 4);
+  return end;
+}
+
+export function encodeFrame(record: { offset: number; arrivalMs: number; partitionKey: string; data: Uint8Array }): Buffer {
+  const key = Buffer.from(record.partitionKey, 'utf8');
+  const buffer = Buffer.allocUnsafe(encodedFrameBytes(key.length, record.data.length));
+  encodeFrameInto(buffer, 0, { ...record, key });
+  return buffer;
+}
+
+export type DecodeResult =
+  | { kind: 'frame'; record: FrameRecord; frameBytes: number }
+  /** Not enough bytes yet: `neededBytes` is the whole frame's size when the header is readable. */
+  | { kind: 'incomplete'; neededBytes: number }
+  /** Bytes that are not a valid frame: a torn write, or garbage. */
+  | { kind: 'invalid'; reason: string };
+
+/** Decodes the frame starting at `position` of `buffer` (which ends at `end`). Copies nothing but `data`. */
+export function decodeFrameAt(buffer: Buffer, position: number, end = buffer.length): DecodeResult {
+  const available = end - position;
+  if (available < FRAME_HEADER_BYTES) return { kind: 'incomplete', neededBytes: FRAME_HEADER_BYTES };
+  const bodyLength = buffer.readUInt32BE(position);
+  if (bodyLength < BODY_FIXED_BYTES || bodyLength > MAX_BODY_BYTES) return { kind: 'invalid', reason: `bad frame length ${bodyLength}` };
+  const frameBytes = FRAME_HEADER_BYTES + bodyLength;
+  if (available < frameBytes) return { kind: 'incomplete', neededBytes: frameBytes };
+  const bodyStart = position + FRAME_HEADER_BYTES;
+  const bodyEnd = bodyStart + bodyLength;
+  if (crc32(buffer, bodyStart, bodyEnd) !== buffer.readUInt32BE(position + 4)) return { kind: 'invalid', reason: 'CRC mismatch' };
+  const offset = Number(buffer.readBigUInt64BE(bodyStart));
+  const arrivalMs = buffer.readDoubleBE(bodyStart + 8);
+  const keyLength = buffer.readUInt16BE(bodyStart + 16);
+  const keyStart = bodyStart + BODY_FIXED_BYTES;
+  if (keyStart + keyLength > bodyEnd) return { kind: 'invalid', reason: 'key longer than frame' };
+  const partitionKey = buffer.toString('utf8', keyStart, keyStart + keyLength);
+  // Copy the data out so callers never pin the (large) read buffer.
+  const data = new Uint8Array(bodyEnd - keyStart - keyLength);
+  data.set(buffer.subarray(keyStart + keyLength, bodyEnd));
+  return { kind: 'frame', record: { offset, arrivalMs, partitionKey, data }, frameBytes };
+}
