@@ -142,7 +142,8 @@ export class PgoutputDecoder {
       key: { [keyColumn]: keyValue },
       before,
       after,
-      source: { lsn: normalizeLsn(lsn), commitLsn: txn.commitLsn, xid: txn.xid, commitTs: txn.commitTs, snapshot: false },
+      // The library already spells XLogData LSNs like Postgres ('0/16B3748'): no re-formatting.
+      source: { lsn, commitLsn: txn.commitLsn, xid: txn.xid, commitTs: txn.commitTs, snapshot: false },
     };
     return { kind: 'event', event };
   }

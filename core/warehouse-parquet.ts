@@ -53,45 +53,48 @@ const DATE_TEXT = /^(\d{4})-(\d{2})-(\d{2})$/;
 const TIME_TEXT = /^(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,3}))?$/;
 const MONEY_TEXT = /^(-?)(\d{1,8})(?:\.(\d{1,2}))?$/;
 
-/** Converts one value to what hyparquet-writer stores for the column's physical type. */
+/** Converts one value to what hyparquet-writer stores for the column's physical type (hot path: no closures). */
 function toParquet(table: WarehouseTable, column: ColumnSpec, value: WarehouseValue): unknown {
   if (value === null || value === undefined) {
     if (!column.nullable) throw new WarehouseValueError(table, column.name, value, 'required value is missing');
     return null;
   }
-  const fail = (reason: string): never => {
-    throw new WarehouseValueError(table, column.name, value, reason);
-  };
   switch (column.type) {
     case 'int':
-      return typeof value === 'number' && Number.isInteger(value) && Math.abs(value) <= 2 ** 31 - 1 ? value : fail('expected a 32-bit integer');
+      if (typeof value === 'number' && Number.isInteger(value) && Math.abs(value) <= 2 ** 31 - 1) return value;
+      throw new WarehouseValueError(table, column.name, value, 'expected a 32-bit integer');
     case 'bigint':
-      return typeof value === 'bigint' ? value : typeof value === 'number' && Number.isSafeInteger(value) ? BigInt(value) : fail('expected a bigint');
+      if (typeof value === 'bigint') return value;
+      if (typeof value === 'number' && Number.isSafeInteger(value)) return BigInt(value);
+      throw new WarehouseValueError(table, column.name, value, 'expected a bigint');
     case 'text':
-      return typeof value === 'string' ? value : fail('expected text');
+      if (typeof value === 'string') return value;
+      throw new WarehouseValueError(table, column.name, value, 'expected text');
     case 'boolean':
-      return typeof value === 'boolean' ? value : fail('expected a boolean');
+      if (typeof value === 'boolean') return value;
+      throw new WarehouseValueError(table, column.name, value, 'expected a boolean');
     case 'date': {
       const m = typeof value === 'string' ? DATE_TEXT.exec(value) : null;
-      if (!m) return fail('expected a YYYY-MM-DD date');
+      if (!m) throw new WarehouseValueError(table, column.name, value, 'expected a YYYY-MM-DD date');
       const ms = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
-      if (new Date(ms).toISOString().slice(0, 10) !== value) fail('not a calendar date');
+      if (new Date(ms).toISOString().slice(0, 10) !== value) throw new WarehouseValueError(table, column.name, value, 'not a calendar date');
       return ms / DAY_MS;
     }
     case 'time': {
       const m = typeof value === 'string' ? TIME_TEXT.exec(value) : null;
-      if (!m) return fail('expected a HH:MM:SS.mmm time');
+      if (!m) throw new WarehouseValueError(table, column.name, value, 'expected a HH:MM:SS.mmm time');
       return ((Number(m[1]) * 60 + Number(m[2])) * 60 + Number(m[3])) * 1000 + Number((m[4] ?? '0').padEnd(3, '0'));
     }
     case 'money': {
       const m = typeof value === 'string' ? MONEY_TEXT.exec(value) : null;
-      if (!m) return fail('expected an exact decimal with at most 8 integer and 2 fraction digits');
+      if (!m) throw new WarehouseValueError(table, column.name, value, 'expected an exact decimal with at most 8 integer and 2 fraction digits');
       const cents = BigInt(m[2]) * 100n + BigInt((m[3] ?? '0').padEnd(2, '0'));
       return m[1] === '-' ? -cents : cents;
     }
     case 'timestamptz': {
       const ms = typeof value === 'string' ? Date.parse(value) : NaN;
-      return Number.isNaN(ms) ? fail('expected an ISO-8601 instant') : BigInt(ms);
+      if (Number.isNaN(ms)) throw new WarehouseValueError(table, column.name, value, 'expected an ISO-8601 instant');
+      return BigInt(ms);
     }
   }
 }

@@ -96,7 +96,7 @@ export async function findPendingManifests(
   store: ObjectStore,
   options: { prefix: string; lookbackMs: number; limit: number },
 ): Promise<string[]> {
-  const startAfter = await safeListingPoint(client, schema, options.lookbackMs);
+  const startAfter = await safeListingPoint(client, schema, options.lookbackMs, options.prefix);
   const listed: string[] = [];
   for await (const object of store.list(options.prefix, startAfter ? { startAfter } : {})) {
     if (object.key.endsWith('.json')) listed.push(object.key);
@@ -112,7 +112,8 @@ export async function findPendingManifests(
     for (const row of rows) known.add(row.manifest_key);
   }
   const { rows: retries } = await client.query<{ manifest_key: string }>(
-    `SELECT manifest_key FROM ${qualified(schema, FAILURES_TABLE)} WHERE NOT parked AND next_attempt_at <= now()`,
+    `SELECT manifest_key FROM ${qualified(schema, FAILURES_TABLE)} WHERE NOT parked AND next_attempt_at <= now() AND starts_with(manifest_key, $1)`,
+    [options.prefix],
   );
   for (const row of retries) due.push(row.manifest_key);
   const pending = new Set([...listed.filter((key) => !known.has(key)), ...due]);
@@ -122,14 +123,18 @@ export async function findPendingManifests(
 /**
  * The listing restarts after the newest ledger key whose manifest was created at least
  * `lookbackMs` before the newest loaded manifest (undefined: list from the beginning). Key order
- * is time order, so any manifest created inside the window sorts after it.
+ * is time order, so any manifest created inside the window sorts after it. Only ledger rows under
+ * the listed prefix count: a replay's manifests (another prefix, sharing the ledger) must not move
+ * the live listing's start point.
  */
-export async function safeListingPoint(client: WarehouseClient, schema: string, lookbackMs: number): Promise<string | undefined> {
+export async function safeListingPoint(client: WarehouseClient, schema: string, lookbackMs: number, prefix = ''): Promise<string | undefined> {
+  const ledger = qualified(schema, LEDGER_TABLE);
   const { rows } = await client.query<{ manifest_key: string }>(
-    `SELECT manifest_key FROM ${qualified(schema, LEDGER_TABLE)}
-     WHERE manifest_created_at <= (SELECT max(manifest_created_at) FROM ${qualified(schema, LEDGER_TABLE)}) - make_interval(secs => $1::double precision / 1000)
+    `SELECT manifest_key FROM ${ledger}
+     WHERE starts_with(manifest_key, $2)
+       AND manifest_created_at <= (SELECT max(manifest_created_at) FROM ${ledger} WHERE starts_with(manifest_key, $2)) - make_interval(secs => $1::double precision / 1000)
      ORDER BY manifest_created_at DESC, manifest_key DESC LIMIT 1`,
-    [lookbackMs],
+    [lookbackMs, prefix],
   );
   return rows[0]?.manifest_key;
 }

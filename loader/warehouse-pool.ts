@@ -29,7 +29,7 @@ export function openWarehousePool(target: WarehouseTarget, applicationName = 'to
 }
 
 /** Runs `fn` in one transaction on the client; rolls back on any error and rethrows it. */
-export async function inTransaction<T>(client: WarehouseClient, fn: () => Promise<T>): Promise<T> {
+export async function inTransaction<T>(client: Pick<WarehouseClient, 'query'>, fn: () => Promise<T>): Promise<T> {
   await client.query('BEGIN');
   try {
     const result = await fn();

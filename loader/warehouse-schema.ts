@@ -28,7 +28,7 @@ export interface MigrateResult {
   version: number;
 }
 
-export async function migrateWarehouseSchema(client: WarehouseClient, schema = DEFAULT_WAREHOUSE_SCHEMA, logger?: Logger): Promise<MigrateResult> {
+export async function migrateWarehouseSchema(client: Pick<WarehouseClient, 'query'>, schema = DEFAULT_WAREHOUSE_SCHEMA, logger?: Logger): Promise<MigrateResult> {
   return inTransaction(client, async () => {
     await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [MIGRATION_LOCK_CLASS, schema]);
     await client.query(`CREATE SCHEMA IF NOT EXISTS ${ident(schema)}`);

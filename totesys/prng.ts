@@ -37,15 +37,18 @@ function hashLabel(label: string): number {
 export function createPrng(seed: number, label = ''): Prng {
   if (!Number.isInteger(seed)) throw new RangeError(`seed must be an integer, got ${seed}`);
   const mix = splitmix32((seed ^ hashLabel(label)) >>> 0 ^ Math.floor(seed / 2 ** 32));
-  let a = mix(), b = mix(), c = mix(), d = mix();
+  // State lives in a typed array: uint32 values kept in closure variables would be boxed as heap
+  // numbers on every step (they exceed the small-integer range), which made generation GC-bound.
+  const s = new Uint32Array([mix(), mix(), mix(), mix()]);
   const nextUint32 = () => {
-    const t = (((a + b) >>> 0) + d) >>> 0;
-    d = (d + 1) >>> 0;
-    a = b ^ (b >>> 9);
-    b = (c + (c << 3)) >>> 0;
-    c = ((c << 21) | (c >>> 11)) >>> 0;
-    c = (c + t) >>> 0;
-    return t;
+    const a = s[0], b = s[1], c = s[2], d = s[3];
+    const t = (a + b + d) | 0;
+    s[3] = d + 1;
+    s[0] = b ^ (b >>> 9);
+    s[1] = c + (c << 3);
+    const rotated = (c << 21) | (c >>> 11);
+    s[2] = rotated + t;
+    return t >>> 0;
   };
   for (let i = 0; i < 12; i++) nextUint32(); // warm-up: decorrelates nearby seeds
   const next = () => nextUint32() / 4294967296;

@@ -1,8 +1,35 @@
 import type { Command } from 'commander';
+import { openDatabases } from '../../runtime/databases.js';
+import { captureStatusFile } from '../../runtime/pipeline-status.js';
+import { commandContext } from '../context.js';
+import { runAction } from '../run-action.js';
+import { progressBar } from '../ui/progress-bar.js';
 
 export function registerCaptureCommand(program: Command): void {
-  program.command('capture').description('(being built)').action(() => {
-    process.stderr.write('totesys-cdc capture: not available yet\n');
-    process.exitCode = 1;
-  });
+  program
+    .command('capture')
+    .description('run only the capture process in the foreground: snapshot, then tail the WAL into the change stream (Ctrl-C stops cleanly)')
+    .action((_options: unknown, command: Command) =>
+      runAction(async () => {
+        const { config, logger } = commandContext(command, 'capture');
+        const { runCaptureProcess } = await import('../../capture/capture-process.js');
+        const { createChangeStreamWriter } = await import('../../stream/create-change-stream.js');
+        const dbs = await openDatabases(config, logger, { exclusive: false, command: 'capture' });
+        try {
+          const bar = progressBar('snapshot', 'rows');
+          const code = await runCaptureProcess({
+            sourceUrl: dbs.sourceUrl,
+            config,
+            logger,
+            statusFile: captureStatusFile(config),
+            onSnapshotProgress: (p) => bar.update(p.rows, p.totalRows, p.table),
+            openWriter: () => createChangeStreamWriter(config, logger),
+          });
+          bar.stop();
+          return code;
+        } finally {
+          await dbs.close();
+        }
+      }),
+    );
 }

@@ -1,8 +1,30 @@
 import type { Command } from 'commander';
+import { openDatabases } from '../../runtime/databases.js';
+import { commandContext } from '../context.js';
+import { EXIT, runAction } from '../run-action.js';
 
 export function registerLoadCommand(program: Command): void {
-  program.command('load').description('(being built)').action(() => {
-    process.stderr.write('totesys-cdc load: not available yet\n');
-    process.exitCode = 1;
-  });
+  program
+    .command('load')
+    .description('run the loader once: load every processed manifest not yet in the warehouse, print a JSON summary')
+    .action((_options: unknown, command: Command) =>
+      runAction(async () => {
+        const { config, logger } = commandContext(command, 'loader');
+        const { loadPendingManifests } = await import('../../loader/run-loader.js');
+        const { createObjectStore } = await import('../../bucket/create-object-store.js');
+        const dbs = await openDatabases(config, logger, { exclusive: false, command: 'load' });
+        try {
+          const summary = await loadPendingManifests({
+            warehouseUrl: dbs.warehouseUrl,
+            processed: createObjectStore(config, 'processed'),
+            schema: config.warehouseSchema,
+            logger,
+          });
+          process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
+          return summary.manifestsFailed > 0 ? EXIT.partial : EXIT.ok;
+        } finally {
+          await dbs.close();
+        }
+      }),
+    );
 }

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
-import pg from 'pg';
 import { openDatabases } from '../../runtime/databases.js';
-import { UserError } from '../../core/errors.js';
+import { prepareSourceSchema } from '../../runtime/source-setup.js';
 import { commandContext, nonNegativeInteger, positiveNumber } from '../context.js';
 import { runAction } from '../run-action.js';
 import { progressBar } from '../ui/progress-bar.js';
@@ -23,6 +22,8 @@ export function registerSeedCommand(program: Command): void {
           const summary = await seedTotesys(dbs.sourceUrl, {
             scale: options.scale,
             seed: options.seed,
+            applySchema: false, // prepareSourceSchema decided above
+            logger,
             onProgress: (p) => bar.update(p.rows, p.totalRows, p.table),
           });
           bar.stop();
@@ -32,27 +33,4 @@ export function registerSeedCommand(program: Command): void {
         }
       }),
     );
-}
-
-/**
- * The schema is created in the embedded database, or in an external one only with
- * --create-source-schema: never in someone else's database by surprise.
- */
-export async function prepareSourceSchema(sourceUrl: string, allowCreate: boolean): Promise<void> {
-  const client = new pg.Client({ connectionString: sourceUrl });
-  await client.connect();
-  try {
-    const { rows } = await client.query<{ n: number }>(
-      "SELECT count(*)::int AS n FROM information_schema.tables WHERE table_schema = 'public' AND table_name = ANY($1)",
-      [['address', 'sales_order', 'payment']],
-    );
-    if (rows[0].n === 3) return;
-    if (!allowCreate) {
-      throw new UserError('the source database has no totesys tables; pass --create-source-schema to create them there');
-    }
-    const { applySourceSchema } = await import('../../totesys/source-schema.js');
-    await applySourceSchema(client);
-  } finally {
-    await client.end();
-  }
 }

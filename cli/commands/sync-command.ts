@@ -1,8 +1,56 @@
 import type { Command } from 'commander';
+import { openDatabases } from '../../runtime/databases.js';
+import { commandContext } from '../context.js';
+import { EXIT, runAction } from '../run-action.js';
+import { progressBar } from '../ui/progress-bar.js';
 
 export function registerSyncCommand(program: Command): void {
-  program.command('sync').description('(being built)').action(() => {
-    process.stderr.write('totesys-cdc sync: not available yet\n');
-    process.exitCode = 1;
-  });
+  program
+    .command('sync')
+    .description("bring the warehouse up to the source's current WAL position through every stage, then exit with a JSON summary")
+    .action((_options: unknown, command: Command) =>
+      runAction(async () => {
+        const { config, logger } = commandContext(command, 'sync');
+        const { syncPipeline } = await import('../../runtime/sync-pipeline.js');
+        const dbs = await openDatabases(config, logger, { exclusive: true, command: 'sync' });
+        try {
+          const bar = progressBar('snapshot', 'rows');
+          const summary = await syncPipeline({
+            config,
+            sourceUrl: dbs.sourceUrl,
+            warehouseUrl: dbs.warehouseUrl,
+            logger,
+            onSnapshotProgress: (p) => bar.update(p.rows, p.totalRows, p.table),
+            onPhase: (phase) => {
+              bar.stop();
+              logger.info(`sync: ${phase}`);
+            },
+          });
+          process.stdout.write(
+            JSON.stringify(
+              {
+                targetLsn: summary.targetLsn,
+                eventsCaptured: summary.capture.eventsPublished,
+                snapshotRows: summary.capture.snapshotRows,
+                eventsProcessed: summary.processor.events,
+                eventsQuarantined: summary.processor.quarantined,
+                eventsArchived: summary.archiver.records,
+                manifestsLoaded: summary.loader.manifests,
+                manifestsFailed: summary.loader.failures,
+                rowsLoaded: summary.loader.rowsByTable,
+                slotLagBytes: summary.slot.lagBytes,
+                warehouseFreshnessMs: summary.warehouse.freshnessMs,
+                warehouseRows: summary.warehouse.rowsByTable,
+                durationMs: summary.durationMs,
+              },
+              null,
+              2,
+            ) + '\n',
+          );
+          return summary.loader.failures > 0 || summary.processor.quarantined > 0 ? EXIT.partial : EXIT.ok;
+        } finally {
+          await dbs.close();
+        }
+      }),
+    );
 }

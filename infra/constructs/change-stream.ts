@@ -2,6 +2,7 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
+import { acknowledge } from './acknowledge.js';
 
 export type KinesisCapacity = { mode: 'on-demand' } | { mode: 'provisioned'; shardCount: number };
 
@@ -49,5 +50,10 @@ export class ChangeStream extends Construct {
       encryptionKey: props.encryptionKey,
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
     });
+    acknowledge(
+      this.stream,
+      'AwsSolutions-KDS3',
+      'A customer-managed key is deliberate: its policy and grants limit decryption to the capture, processor and archive roles, which the aws/kinesis key cannot.',
+    );
   }
 }

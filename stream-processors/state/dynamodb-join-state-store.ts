@@ -159,6 +159,9 @@ export class DynamoDbJoinStateStore implements JoinStateStore {
     return this.children('address', 'counterparty', addressId);
   }
 
+  /** Every put is durable when DynamoDB acknowledges it. */
+  async flush(): Promise<void> {}
+
   async close(): Promise<void> {
     if (this.ownsClient) (this.client as DynamoDBClient).destroy();
   }

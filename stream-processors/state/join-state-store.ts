@@ -9,8 +9,11 @@ import type { VersionedRow } from '../transform/versioned-row.js';
  * Invariants every adapter keeps:
  *  1. `put` never replaces a stored row with one of a lower or equal version (a replayed or late
  *     change never wins); it is idempotent, so re-processing a batch after a crash is harmless.
- *  2. When `put` resolves the row is durable and visible to every later `get` (strongly consistent),
- *     which is what makes "write your own side, then read the other side" safe across shards.
+ *  2. When `put` resolves the row is visible to every later `get` (strongly consistent), which is
+ *     what makes "write your own side, then read the other side" safe across shards; it is durable
+ *     once `flush` resolves (at once for DynamoDB). processEvents flushes before its manifest, so a
+ *     checkpoint never passes a batch whose state could still be lost; losing unflushed state in a
+ *     crash is harmless because the batch is re-processed and its puts are idempotent.
  *  3. The reverse indexes may hold stale ids (a staff member who moved department): callers check
  *     the joined row's foreign key; they never miss a current one.
  */
@@ -31,6 +34,8 @@ export interface JoinStateStore {
   staffIdsOfDepartment(departmentId: number): Promise<number[]>;
   /** Ids of counterparty rows whose legal address is (or once was) the address. */
   counterpartyIdsOfAddress(addressId: number): Promise<number[]>;
+  /** Makes every put so far durable. */
+  flush(): Promise<void>;
   close(): Promise<void>;
 }
 

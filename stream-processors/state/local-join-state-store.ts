@@ -6,10 +6,11 @@ import type { VersionedRow } from '../transform/versioned-row.js';
 import { referencedId, StateStoreError, type JoinSourceTable, type JoinStateStore } from './join-state-store.js';
 
 /**
- * Embedded join state: an append-only NDJSON log on disk replayed into a map at open. A line is
- * appended and fdatasynced before `put` resolves (durable), and only lines that raise a row's version
- * are written. A crash can leave at most a torn last line, which open() cuts off: that write was
- * never acknowledged, and the processor re-processes its batch after a restart (puts are idempotent).
+ * Embedded join state: an append-only NDJSON log on disk replayed into a map at open. Only lines
+ * that raise a row's version are appended; `flush` fdatasyncs them once per batch (group commit: one
+ * fsync per batch instead of one per put). A crash can lose unflushed lines or leave a torn last
+ * line, which open() cuts off: neither was flushed, so the processor never checkpointed past them and
+ * re-processes their batch after a restart (puts are idempotent).
  * The log is compacted at open when it holds many superseded lines.
  */
 const LOG_FILE = 'join-state.ndjson';
@@ -30,6 +31,7 @@ export class LocalJoinStateStore implements JoinStateStore {
   private readonly childrenOf = new Map<string, Set<number>>(); // "department#3" → staff ids
   private queue: Promise<unknown> = Promise.resolve();
   private handle: fs.FileHandle | undefined;
+  private dirty = false;
 
   private constructor(
     private readonly file: string,
@@ -118,12 +120,26 @@ export class LocalJoinStateStore implements JoinStateStore {
       if (!this.handle) throw new StateStoreError('join state store is closed', table, id, { retryable: false });
       try {
         await this.handle.appendFile(JSON.stringify(line) + '\n');
-        await this.handle.datasync();
+        this.dirty = true;
       } catch (cause) {
         throw new StateStoreError(`cannot write join state: ${(cause as Error).message}`, table, id, { retryable: true, cause });
       }
       this.apply(line);
       return value;
+    });
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  flush(): Promise<void> {
+    const run = this.queue.then(async () => {
+      if (!this.dirty || !this.handle) return;
+      try {
+        await this.handle.datasync();
+      } catch (cause) {
+        throw new StateStoreError(`cannot sync join state: ${(cause as Error).message}`, undefined, undefined, { retryable: true, cause });
+      }
+      this.dirty = false;
     });
     this.queue = run.catch(() => undefined);
     return run;
@@ -145,7 +161,7 @@ export class LocalJoinStateStore implements JoinStateStore {
   }
 
   async close(): Promise<void> {
-    await this.queue;
+    await this.flush();
     await this.handle?.close();
     this.handle = undefined;
   }

@@ -1,11 +1,11 @@
 import type { WarehouseRow } from '../../core/warehouse-row.js';
-import { dimensionVersion } from './row-metadata.js';
+import { joinedDimensionVersion } from './row-metadata.js';
 import { optionalText, requiredInt } from './source-values.js';
 import type { VersionedRow } from './versioned-row.js';
 
 /**
  * counterparty ⋈ address (legal_address_id) → dim_counterparty. A missing or deleted address leaves
- * the address fields null until it arrives; the version is the highest of both sides.
+ * the address fields null until it arrives; the version is the highest of both sides (see joinedDimensionVersion).
  */
 export function dimCounterpartyRow(counterparty: VersionedRow, address: VersionedRow | null): WarehouseRow {
   const src = { table: 'counterparty', row: counterparty.row };
@@ -21,6 +21,6 @@ export function dimCounterpartyRow(counterparty: VersionedRow, address: Versione
     counterparty_legal_postal_code: field('postal_code'),
     counterparty_legal_country: field('country'),
     counterparty_legal_phone_number: field('phone'),
-    ...dimensionVersion(address ? [counterparty.version, address.version] : [counterparty.version], counterparty.deleted),
+    ...joinedDimensionVersion(counterparty.version, address?.version ?? null, counterparty.deleted),
   };
 }

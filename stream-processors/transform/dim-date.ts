@@ -25,7 +25,7 @@ export function dimDateRow(date: string): WarehouseRow {
 /** Per fact, the columns that reference dim_date (from the warehouse model's foreign keys). */
 const DATE_COLUMNS: Readonly<Record<FactName, readonly string[]>> = Object.fromEntries(
   FACTS.map((fact) => [fact, (WAREHOUSE_MODEL[fact] as FactSpec).foreignKeys.filter((fk) => fk.references === 'dim_date').map((fk) => fk.column)]),
-) as Record<FactName, readonly string[]>;
+) as unknown as Record<FactName, readonly string[]>;
 
 /** Every date a fact row references, so each gets its dim_date row. */
 export function referencedDates(fact: FactName, factRow: WarehouseRow): string[] {

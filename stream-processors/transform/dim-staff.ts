@@ -1,13 +1,13 @@
 import type { WarehouseRow } from '../../core/warehouse-row.js';
-import { dimensionVersion } from './row-metadata.js';
+import { joinedDimensionVersion } from './row-metadata.js';
 import { optionalText, requiredInt } from './source-values.js';
 import type { VersionedRow } from './versioned-row.js';
 
 /**
  * staff ⋈ department → dim_staff. The department may be unknown yet (its change is on another
  * shard or later in the stream) or deleted: the department fields are then null and the row is
- * completed when the department arrives. The version is the highest of both sides, so the loader
- * keeps the most complete row whichever side was processed last.
+ * completed when the department arrives. The version is the highest of both sides (see
+ * joinedDimensionVersion), so the loader keeps the most complete row whichever side came last.
  */
 export function dimStaffRow(staff: VersionedRow, department: VersionedRow | null): WarehouseRow {
   const src = { table: 'staff', row: staff.row };
@@ -19,6 +19,6 @@ export function dimStaffRow(staff: VersionedRow, department: VersionedRow | null
     department_name: joined ? optionalText(joined, 'department_name') : null,
     location: joined ? optionalText(joined, 'location') : null,
     email_address: optionalText(src, 'email_address'),
-    ...dimensionVersion(department ? [staff.version, department.version] : [staff.version], staff.deleted),
+    ...joinedDimensionVersion(staff.version, department?.version ?? null, staff.deleted),
   };
 }

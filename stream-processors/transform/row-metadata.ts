@@ -36,3 +36,18 @@ export function maxVersion(versions: readonly EventVersion[]): EventVersion {
   if (versions.length === 0) throw new RangeError('maxVersion needs at least one version');
   return versions.reduce((a, b) => (compareVersion(a, b) >= 0 ? a : b));
 }
+
+/**
+ * Version of a joined dimension row (dim_staff, dim_counterparty): the highest (lsn, seq) of both
+ * sides, with `version_seq = 2·seq + 1` when the join partner was known (even if deleted) and
+ * `2·seq` when it was not. Without that bit, a row built before its partner arrived and the row
+ * that completes it could carry the same version (the partner's change may have a lower LSN), and a
+ * loader that keeps the highest version would keep the incomplete one. (lsn, 2·seq + bit) orders
+ * exactly like (lsn, seq) and then "complete after incomplete".
+ */
+export function joinedDimensionVersion(own: EventVersion, partner: EventVersion | null, deleted: boolean): WarehouseRow {
+  const highest = partner ? maxVersion([own, partner]) : own;
+  const seq = highest.seq * 2 + (partner ? 1 : 0);
+  if (seq > 2 ** 31 - 1) throw new RangeError(`transaction position too large for a joined version: ${highest.seq}`);
+  return { version_lsn: highest.lsn, version_seq: seq, is_deleted: deleted };
+}

@@ -84,11 +84,18 @@ export function requiredMoney(src: SourceRow, column: string): string {
 
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/** A real proleptic-Gregorian date 'YYYY-MM-DD' (year 0001-9999); arithmetic only, it runs per value. */
 export function isCalendarDate(text: string): boolean {
   const m = DATE.exec(text);
   if (!m) return false;
-  const ms = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
-  return Number(m[1]) >= 1 && new Date(ms).toISOString().slice(0, 10) === text;
+  const year = Number(m[1]);
+  const month = Number(m[2]);
+  const day = Number(m[3]);
+  if (year < 1 || month < 1 || month > 12 || day < 1) return false;
+  const leap = month === 2 && year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  return day <= DAYS_IN_MONTH[month - 1] + (leap ? 1 : 0);
 }
 
 /** A TEXT 'YYYY-MM-DD' column (agreed_*_date, payment_date) validated as a real calendar date. */

@@ -1,6 +1,8 @@
+import zlib from 'node:zlib';
+
 /**
- * CRC-32 (IEEE 802.3, the zlib/PNG polynomial), table-driven. Own implementation because
- * `zlib.crc32` only exists from Node 20.15 and the project supports 20.11.
+ * CRC-32 (IEEE 802.3, the zlib/PNG polynomial). Uses native `zlib.crc32` (Node >= 20.15, ~10x
+ * faster) and falls back to a table-driven version on older Node 20 (the project supports 20.11).
  */
 const TABLE = (() => {
   const table = new Uint32Array(256);
@@ -12,7 +14,14 @@ const TABLE = (() => {
   return table;
 })();
 
+const nativeCrc32 = (zlib as { crc32?: (data: Uint8Array) => number }).crc32;
+
 export function crc32(bytes: Uint8Array, start = 0, end = bytes.length): number {
+  if (nativeCrc32) return nativeCrc32(start === 0 && end === bytes.length ? bytes : bytes.subarray(start, end)) >>> 0;
+  return tableCrc32(bytes, start, end);
+}
+
+export function tableCrc32(bytes: Uint8Array, start = 0, end = bytes.length): number {
   let crc = 0xffffffff;
   for (let i = start; i < end; i++) crc = TABLE[(crc ^ bytes[i]) & 0xff] ^ (crc >>> 8);
   return (crc ^ 0xffffffff) >>> 0;

@@ -1,6 +1,8 @@
-import { createHash } from 'node:crypto';
+import crypto from 'node:crypto';
 
-const HASH_SPACE = 1n << 128n;
+// One-shot crypto.hash (Node >= 20.12) is several times cheaper than createHash per key.
+const oneShotHash = (crypto as { hash?: (algorithm: string, data: string, encoding: 'buffer') => Buffer }).hash;
+const md5 = (key: string): Buffer => (oneShotHash ? oneShotHash('md5', key, 'buffer') : crypto.createHash('md5').update(key, 'utf8').digest());
 
 /**
  * The shard of a partition key, as Kinesis computes it for a stream whose shards split the hash key
@@ -10,8 +12,12 @@ const HASH_SPACE = 1n << 128n;
  * another shard count for that reason).
  */
 export function shardIndexOfKey(partitionKey: string, shards: number): number {
-  const hash = BigInt('0x' + createHash('md5').update(partitionKey, 'utf8').digest('hex'));
-  return Number((hash * BigInt(shards)) / HASH_SPACE);
+  const digest = md5(partitionKey);
+  // floor(hash * shards / 2^128), exactly, from the two 64-bit halves of the digest.
+  const n = BigInt(shards);
+  const high = digest.readBigUInt64BE(0) * n;
+  const lowCarry = (digest.readBigUInt64BE(8) * n) >> 64n;
+  return Number((high + lowCarry) >> 64n);
 }
 
 /** Shard ids look like Kinesis's (`shardId-000000000000`) so logs and metrics read the same. */

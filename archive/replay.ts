@@ -1,0 +1,271 @@
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { ObjectStore } from '../bucket/object-store.js';
+import { PipelineError, UserError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import { loadPendingManifests } from '../loader/run-loader.js';
+import { DEFAULT_WAREHOUSE_SCHEMA } from '../loader/warehouse-ddl.js';
+import { processEvents } from '../stream-processors/process-batch.js';
+import { LocalJoinStateStore } from '../stream-processors/state/local-join-state-store.js';
+import { openOrderedArchive } from './ordered-archive.js';
+import type { ArchiveIssue, ArchiveIssueKind } from './replay-report.js';
+import { swapSchemas, type SchemaSwapResult } from './schema-swap.js';
+
+/**
+ * Replay: rebuilds processed data and the warehouse from the ingestion bucket alone.
+ *
+ *  1. read   list the selected archive objects (table and arrival-hour partitions), decompress
+ *            line by line, validate, report bad input with file and line, external-sort into
+ *            commit order (event version) and dedupe by event id (ordered-archive.ts);
+ *  2. process run the events, in commit order, through the SAME processor code as the live stream
+ *            (processEvents) with a FRESH join state in a temp dir, into `archive-replay/<replayId>/`;
+ *  3. load   the SAME loader, into the live schema (idempotent: facts dedupe by event id,
+ *            dimensions are version-guarded) or, with `rebuild`, into a new schema
+ *            `star_rebuild_<ts>` that is then swapped in one transaction (schema-swap.ts).
+ *
+ * Bad input never stops a replay: it is collected in a report (`archive-replay/<replayId>/report.json` in
+ * the processed bucket, and returned) and the summary says `partial: true`.
+ */
+export interface ReplayOptions {
+  ingestion: ObjectStore;
+  processed: ObjectStore;
+  warehouseUrl: string;
+  /** Arrival-hour partitions overlapping [from, to) are read (hour granularity). */
+  from?: Date;
+  to?: Date;
+  tables?: string[];
+  /** Build into a new schema and swap it in (default false: load into the live schema). */
+  rebuild?: boolean;
+  logger: Logger;
+  onProgress?: (progress: ReplayProgress) => void;
+  /** Live warehouse schema (default `star`). */
+  schema?: string;
+  /** Events per processed batch / manifest (default 20000). */
+  batchSize?: number;
+  /** Memory budget of one sort run (default 64 MiB). */
+  maxRunBytes?: number;
+  /** Parent of the temp dir for sort runs and join state (default os.tmpdir()). */
+  tempDir?: string;
+  /** Fixed replay id (tests); default `<UTC yyyymmddThhmmssZ>-<hex>`. */
+  replayId?: string;
+  now?: () => Date;
+}
+
+export type ReplayPhase = 'read' | 'process' | 'load' | 'swap';
+
+export interface ReplayProgress {
+  phase: ReplayPhase;
+  /** Units done / total in this phase: compressed bytes (read), events (process), manifests (load). */
+  done: number;
+  total: number;
+  unit: 'bytes' | 'events' | 'manifests';
+  /** Events handled so far in this phase and their rate. */
+  events: number;
+  eventsPerSecond: number;
+  /** Estimated time left in this phase; null when unknown. */
+  etaMs: number | null;
+}
+
+export interface ReplayReport {
+  replayId: string;
+  startedAt: string;
+  finishedAt: string;
+  partial: boolean;
+  selection: { from: string | null; to: string | null; tables: string[] | null; rebuild: boolean };
+  files: number;
+  compressedBytes: number;
+  uncompressedBytes: number;
+  lines: number;
+  eventsRead: number;
+  duplicates: number;
+  eventsReplayed: number;
+  sortRuns: number;
+  manifests: number;
+  rowsLoaded: number;
+  loadFailures: { manifestKey: string; error: string }[];
+  issueCount: number;
+  issueCounts: Partial<Record<ArchiveIssueKind, number>>;
+  /** The first 1000 issues, each with file and line. */
+  issues: ArchiveIssue[];
+  issuesTruncated: boolean;
+}
+
+export interface ReplaySummary extends Omit<ReplayReport, 'issues'> {
+  issues: ArchiveIssue[];
+  processedPrefix: string;
+  reportKey: string;
+  /** Schema the events were loaded into (before any swap). */
+  loadSchema: string;
+  swap: SchemaSwapResult | null;
+  durationMs: number;
+  eventsPerSecond: number;
+}
+
+export class ReplayError extends PipelineError {
+  constructor(message: string, readonly replayId: string, options: { retryable: boolean; cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** Top-level prefix of replays in the processed bucket (see the ordering note in replay()). */
+export const REPLAY_PREFIX = 'archive-replay/';
+
+/** Far enough back that the loader lists every manifest of the replay prefix. */
+const REPLAY_LOOKBACK_MS = 100 * 365 * 24 * 3_600_000;
+
+export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
+  const now = options.now ?? (() => new Date());
+  const started = now();
+  const startedMs = performance.now();
+  const stamp = started.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, ''); // 20261122T120000Z
+  const replayId = options.replayId ?? `${stamp}-${randomBytes(3).toString('hex')}`;
+  const liveSchema = options.schema ?? DEFAULT_WAREHOUSE_SCHEMA;
+  const schemaStamp = stamp.toLowerCase().replace('t', '_').replace('z', '');
+  const loadSchema = options.rebuild ? `${liveSchema}_rebuild_${schemaStamp}` : liveSchema;
+  const oldSchema = `${liveSchema}_old_${schemaStamp}`;
+  // The prefix must sort BEFORE the live `manifests/`: the loader resumes listing its prefix after
+  // the newest key in its ledger, and a replay's keys land in the same ledger. A key sorting after
+  // `manifests/` (e.g. `replay/…`) would make the live loader skip every new live manifest.
+  const processedPrefix = `${REPLAY_PREFIX}${replayId}/`;
+  const reportKey = `${processedPrefix}report.json`;
+  const batchSize = options.batchSize ?? 20_000;
+  const logger = options.logger.child({ component: 'replay', replayId });
+  if (options.rebuild && options.tables?.length) {
+    throw new UserError('--rebuild replaces the whole warehouse: it cannot be limited to some tables (drop --tables, or replay without --rebuild)');
+  }
+
+  const workDir = await fs.mkdtemp(path.join(options.tempDir ?? os.tmpdir(), `totesys-cdc-replay-${replayId}-`));
+  const progress = progressReporter(options.onProgress);
+  let state: LocalJoinStateStore | undefined;
+  try {
+    logger.info('replay started', { ingestion: options.ingestion.location, processedPrefix, loadSchema, from: options.from, to: options.to, tables: options.tables });
+    // 1. read
+    progress.start('read', 'bytes');
+    const archive = await openOrderedArchive({
+      ingestion: options.ingestion,
+      logger,
+      from: options.from,
+      to: options.to,
+      tables: options.tables,
+      tempDir: path.join(workDir, 'runs'),
+      maxRunBytes: options.maxRunBytes,
+      onScanProgress: (p) => progress.update(p.bytesDone, p.bytesTotal, p.eventsRead),
+    }).catch(async (error: unknown) => {
+      if (error instanceof RangeError) throw new UserError(error.message, { cause: error });
+      throw error;
+    });
+    logger.info('archive read', { files: archive.scan.files, eventsRead: archive.scan.eventsRead, issues: archive.issues.total });
+
+    // 2. process
+    state = await LocalJoinStateStore.open(path.join(workDir, 'join-state'), logger);
+    progress.start('process', 'events');
+    let eventsReplayed = 0;
+    let manifests = 0;
+    for await (const events of archive.batches(batchSize)) {
+      const manifest = await processEvents(events, { state, processed: options.processed, logger, prefix: processedPrefix });
+      eventsReplayed += events.length;
+      if (manifest) manifests++;
+      progress.update(eventsReplayed, archive.scan.eventsRead - archive.merge.duplicates, eventsReplayed);
+    }
+    await archive.close();
+    if (options.rebuild && eventsReplayed === 0) {
+      // Never swap an empty warehouse in because a selection matched nothing.
+      throw new UserError(`nothing to replay: no valid events in ${options.ingestion.location} for this selection (${archive.scan.files} objects, ${archive.issues.total} issues); the live schema is unchanged`);
+    }
+
+    // 3. load (loop: one loader run loads at most maxManifests)
+    progress.start('load', 'manifests');
+    let rowsLoaded = 0;
+    let loaded = 0;
+    const loadFailures: { manifestKey: string; error: string }[] = [];
+    for (;;) {
+      const result = await loadPendingManifests({
+        warehouseUrl: options.warehouseUrl,
+        processed: options.processed,
+        logger,
+        schema: loadSchema,
+        prefix: `${processedPrefix}manifests/`,
+        lookbackMs: REPLAY_LOOKBACK_MS,
+        maxManifests: 200,
+        retry: { maxAttempts: 1 },
+      });
+      if (result.status === 'locked') throw new ReplayError(`another loader holds the lock on schema ${loadSchema}`, replayId, { retryable: true });
+      rowsLoaded += result.rowsLoaded;
+      loaded += result.manifestsLoaded;
+      loadFailures.push(...result.failures.map((f) => ({ manifestKey: f.manifestKey, error: f.error })));
+      progress.update(loaded, manifests, eventsReplayed);
+      if (result.manifestsLoaded === 0 || result.manifestsFailed > 0) break;
+    }
+
+    let swap: SchemaSwapResult | null = null;
+    if (options.rebuild) {
+      if (loadFailures.length > 0) {
+        throw new ReplayError(`rebuild not swapped in: ${loadFailures.length} manifest(s) failed to load into ${loadSchema} (first: ${loadFailures[0]!.error}); the live schema is unchanged`, replayId, { retryable: false });
+      }
+      progress.start('swap', 'manifests');
+      swap = await swapSchemas(options.warehouseUrl, loadSchema, liveSchema, oldSchema);
+      logger.info('rebuilt warehouse swapped in', { ...swap });
+    }
+
+    const finished = now();
+    const durationMs = performance.now() - startedMs;
+    const issues = archive.issues;
+    const report: ReplayReport = {
+      replayId,
+      startedAt: started.toISOString(),
+      finishedAt: finished.toISOString(),
+      partial: issues.total > 0 || loadFailures.length > 0,
+      selection: { from: options.from?.toISOString() ?? null, to: options.to?.toISOString() ?? null, tables: options.tables ?? null, rebuild: !!options.rebuild },
+      files: archive.scan.files,
+      compressedBytes: archive.scan.compressedBytes,
+      uncompressedBytes: archive.scan.uncompressedBytes,
+      lines: archive.scan.lines,
+      eventsRead: archive.scan.eventsRead,
+      duplicates: archive.merge.duplicates,
+      eventsReplayed,
+      sortRuns: archive.merge.runs,
+      manifests,
+      rowsLoaded,
+      loadFailures,
+      issueCount: issues.total,
+      issueCounts: issues.counts,
+      issues: issues.issues,
+      issuesTruncated: issues.truncated,
+    };
+    await options.processed.put(reportKey, JSON.stringify(report, null, 2) + '\n');
+    const summary: ReplaySummary = { ...report, processedPrefix, reportKey, loadSchema, swap, durationMs, eventsPerSecond: eventsReplayed / Math.max(durationMs / 1000, 1e-3) };
+    logger[report.partial ? 'warn' : 'info']('replay finished', { ...summary, issues: undefined, loadFailures: loadFailures.length });
+    return summary;
+  } finally {
+    await state?.close().catch(() => {});
+    await fs.rm(workDir, { recursive: true, force: true });
+  }
+}
+
+function progressReporter(onProgress: ReplayOptions['onProgress']) {
+  let phase: ReplayPhase = 'read';
+  let unit: ReplayProgress['unit'] = 'bytes';
+  let phaseStart = performance.now();
+  let lastEmit = 0;
+  return {
+    start(next: ReplayPhase, nextUnit: ReplayProgress['unit']) {
+      phase = next;
+      unit = nextUnit;
+      phaseStart = performance.now();
+      lastEmit = 0;
+      onProgress?.({ phase, done: 0, total: 0, unit, events: 0, eventsPerSecond: 0, etaMs: null });
+    },
+    update(done: number, total: number, events: number) {
+      if (!onProgress) return;
+      const at = performance.now();
+      // At most ~10 updates a second, but always the final one of a phase.
+      if (done < total && at - lastEmit < 100) return;
+      lastEmit = at;
+      const seconds = Math.max((at - phaseStart) / 1000, 1e-3);
+      const rate = done / seconds;
+      onProgress({ phase, done, total, unit, events, eventsPerSecond: events / seconds, etaMs: rate > 0 && total >= done ? ((total - done) / rate) * 1000 : null });
+    },
+  };
+}

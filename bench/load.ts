@@ -1,0 +1,107 @@
+/**
+ * Loader throughput: N fact rows (+ dimensions) as Parquet micro-batch manifests, loaded end to end
+ * (bucket read + sha256 + Parquet decode + COPY to staging + inferred members + insert-on-conflict
+ * + ledger), next to a raw COPY of the same rows, same text format, straight from memory, into an
+ * identical freshly migrated table (same PK, UNIQUE and FKs). Goal: loader/raw ≥ 0.7.
+ * Usage: npm run bench:load  (BENCH_ROWS=200000 BENCH_BATCH_ROWS=10000 to change sizes)
+ */
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { LocalDirObjectStore } from '../bucket/local-dir-object-store.js';
+import { createLogger } from '../core/logger.js';
+import { WAREHOUSE_MODEL } from '../core/warehouse-model.js';
+import type { WarehouseRow } from '../core/warehouse-row.js';
+import { copyTextChunks } from '../loader/copy-text.js';
+import { loadPendingManifests } from '../loader/run-loader.js';
+import { migrateWarehouseSchema } from '../loader/warehouse-schema.js';
+import { startEmbeddedPostgres } from '../runtime/embedded-postgres.js';
+import { counterpartyDim, currencyDim, designDim, locationDim, salesFact, staffDim, writeBatch } from '../test/support/processed-batch-factory.js';
+
+const TOTAL = Number(process.env.BENCH_ROWS ?? 200_000);
+const BATCH = Number(process.env.BENCH_BATCH_ROWS ?? 10_000);
+const logger = createLogger({ service: 'bench-load', level: 'warn' });
+
+function factRows(from: number, count: number): WarehouseRow[] {
+  const rows: WarehouseRow[] = [];
+  for (let i = from; i < from + count; i++) {
+    const day = 1 + (i % 28);
+    rows.push(
+      salesFact(i, BigInt(1000 + i), {
+        sales_staff_id: 1 + (i % 20),
+        counterparty_id: 1 + (i % 20),
+        currency_id: 1 + (i % 3),
+        design_id: 1 + (i % 470),
+        agreed_delivery_location_id: 1 + (i % 30),
+        unit_price: `${(i % 9000) + 1}.${String(i % 100).padStart(2, '0')}`,
+        created_date: `2024-02-${String(day).padStart(2, '0')}`,
+        agreed_payment_date: `2024-03-${String(day).padStart(2, '0')}`,
+        event_id: `${(1000 + i).toString(16)}/0`,
+      }),
+    );
+  }
+  return rows;
+}
+
+const dims = () => ({
+  dim_staff: Array.from({ length: 20 }, (_, i) => staffDim(i + 1, 1n)),
+  dim_counterparty: Array.from({ length: 20 }, (_, i) => counterpartyDim(i + 1, 1n)),
+  dim_currency: [currencyDim(1, 'GBP', 1n), currencyDim(2, 'USD', 1n), currencyDim(3, 'EUR', 1n)],
+  dim_design: Array.from({ length: 470 }, (_, i) => designDim(i + 1, 1n)),
+  dim_location: Array.from({ length: 30 }, (_, i) => locationDim(i + 1, 1n)),
+});
+
+async function main(): Promise<void> {
+  const root = await fs.mkdtemp(path.join(os.tmpdir(), 'bench-load-'));
+  const server = await startEmbeddedPostgres({ dataDir: path.join(root, 'pg'), logger, settings: { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off' } });
+  try {
+    const url = server.url('postgres');
+    const store = new LocalDirObjectStore(path.join(root, 'processed'));
+    let t = Date.parse('2026-11-22T00:00:00Z');
+    await writeBatch(store, dims(), { createdAt: new Date(t).toISOString() });
+    for (let from = 1; from <= TOTAL; from += BATCH) {
+      await writeBatch(store, { fact_sales_order: factRows(from, Math.min(BATCH, TOTAL - from + 1)) }, { createdAt: new Date((t += 1000)).toISOString() });
+    }
+
+    // Loader, end to end.
+    const loaderStart = performance.now();
+    const summary = await loadPendingManifests({ warehouseUrl: url, processed: store, schema: 'star', logger, maxManifests: 100_000 });
+    const loaderMs = performance.now() - loaderStart;
+    if (summary.rowsByTable.fact_sales_order !== TOTAL) throw new Error(`loader loaded ${summary.rowsByTable.fact_sales_order} of ${TOTAL}`);
+
+    // Raw COPY baseline: same rows already in memory, same table definition, dimensions and dates present.
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    await migrateWarehouseSchema(client, 'raw');
+    await client.query(`INSERT INTO raw.dim_date SELECT * FROM star.dim_date`);
+    for (const dim of ['dim_staff', 'dim_counterparty', 'dim_currency', 'dim_design', 'dim_location']) await client.query(`INSERT INTO raw.${dim} SELECT * FROM star.${dim}`);
+    const spec = WAREHOUSE_MODEL.fact_sales_order;
+    const batches: WarehouseRow[][] = [];
+    for (let from = 1; from <= TOTAL; from += BATCH) batches.push(factRows(from, Math.min(BATCH, TOTAL - from + 1)));
+    const rawStart = performance.now();
+    for (const rows of batches) {
+      const copy = client.query(copyFrom(`COPY raw.fact_sales_order (${spec.columns.map((c) => c.name).join(', ')}) FROM STDIN`));
+      await pipeline(Readable.from(copyTextChunks(spec.columns, rows)), copy);
+    }
+    const rawMs = performance.now() - rawStart;
+    await client.end();
+
+    const loaderRate = TOTAL / (loaderMs / 1000);
+    const rawRate = TOTAL / (rawMs / 1000);
+    console.log(`\nloader bench: ${TOTAL} fact_sales_order rows in ${Math.ceil(TOTAL / BATCH)} manifests of ≤${BATCH} rows (+1 dimension manifest)\n`);
+    console.table([
+      { path: 'loader end to end (Parquet → staging COPY → insert on conflict → ledger)', seconds: +(loaderMs / 1000).toFixed(2), 'rows/s': Math.round(loaderRate) },
+      { path: 'raw COPY from memory (baseline)', seconds: +(rawMs / 1000).toFixed(2), 'rows/s': Math.round(rawRate) },
+    ]);
+    console.log(`ratio loader/raw = ${(loaderRate / rawRate).toFixed(2)} (goal ≥ 0.70)`);
+  } finally {
+    await server.stop();
+    await fs.rm(root, { recursive: true, force: true });
+  }
+}
+
+await main();

@@ -1,0 +1,42 @@
+import path from 'node:path';
+import { loadConfig } from '../core/config.js';
+import { ConfigError, errorMessage } from '../core/errors.js';
+import { createLogger } from '../core/logger.js';
+import { createChangeStreamWriter } from '../stream/create-change-stream.js';
+import type { Config } from '../core/config.js';
+import { runCaptureProcess } from './capture-process.js';
+
+/**
+ * The capture process: what the Fargate task runs and what `totesys-cdc up` spawns locally.
+ * Configuration comes from the environment (TOTESYS_SOURCE_URL is required here). Extra env:
+ *   TOTESYS_CAPTURE_STATUS_FILE  status JSON path (default <stateDir>/capture-status.json)
+ *   TOTESYS_METRICS=emf          CloudWatch embedded-metric-format lines on stdout (AWS)
+ */
+async function main(): Promise<number> {
+  let config: Readonly<Config>;
+  try {
+    config = loadConfig({}, process.env);
+    if (!config.sourceUrl) throw new ConfigError('capture needs the source database: set TOTESYS_SOURCE_URL (or --source-url)');
+  } catch (error) {
+    process.stderr.write(JSON.stringify({ time: new Date().toISOString(), level: 'error', service: 'capture', message: errorMessage(error) }) + '\n');
+    return 1;
+  }
+  const logger = createLogger({ service: 'capture', level: config.logLevel });
+  return runCaptureProcess({
+    sourceUrl: config.sourceUrl,
+    config,
+    logger,
+    statusFile: process.env.TOTESYS_CAPTURE_STATUS_FILE || path.join(config.stateDir, 'capture-status.json'),
+    metrics: process.env.TOTESYS_METRICS === 'emf' ? 'emf' : 'none',
+    openWriter: () => createChangeStreamWriter(config, logger),
+  });
+}
+
+
+main().then(
+  (code) => process.exit(code),
+  (error) => {
+    process.stderr.write(`capture crashed: ${errorMessage(error)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,29 @@
+import { METRIC, METRICS_NAMESPACE } from '../../core/metrics.js';
+import type { LoadSummary } from '../run-loader.js';
+
+/**
+ * CloudWatch embedded metric format: one JSON line on stdout per run; CloudWatch Logs turns the
+ * listed members into metrics in the project's namespace (no PutMetricData calls, no extra latency).
+ */
+export function loaderEmfLine(summary: LoadSummary, now = Date.now()): string {
+  const values: Record<string, number> = {
+    [METRIC.rowsLoaded]: summary.rowsLoaded,
+    [METRIC.manifestsLoaded]: summary.manifestsLoaded,
+    [METRIC.loaderFailures]: summary.manifestsFailed,
+  };
+  const units: Record<string, string> = { [METRIC.rowsLoaded]: 'Count', [METRIC.manifestsLoaded]: 'Count', [METRIC.loaderFailures]: 'Count' };
+  if (summary.freshnessMs !== null) {
+    values[METRIC.warehouseFreshnessMs] = Math.round(summary.freshnessMs);
+    units[METRIC.warehouseFreshnessMs] = 'Milliseconds';
+  }
+  return JSON.stringify({
+    _aws: {
+      Timestamp: now,
+      CloudWatchMetrics: [{ Namespace: METRICS_NAMESPACE, Dimensions: [['service']], Metrics: Object.entries(units).map(([Name, Unit]) => ({ Name, Unit })) }],
+    },
+    service: 'loader',
+    schema: summary.schema,
+    status: summary.status,
+    ...values,
+  });
+}

@@ -1,0 +1,74 @@
+import type { ScheduledEvent } from 'aws-lambda';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { ObjectStore } from '../../bucket/object-store.js';
+import { loadConfig } from '../../core/config.js';
+import { ConfigError } from '../../core/errors.js';
+import { createLogger, type Logger } from '../../core/logger.js';
+import { loadPendingManifests, type LoadPendingOptions, type LoadSummary } from '../run-loader.js';
+import { openWarehousePool, type WarehousePool } from '../warehouse-pool.js';
+import { loaderEmfLine } from './emf.js';
+import { createObjectStore } from '../../bucket/create-object-store.js';
+import { warehouseUrlFromSecret } from './warehouse-secret.js';
+
+/**
+ * EventBridge rate(1 minute) → one loader run. One run at a time: reserved concurrency 1 in infra
+ * plus the loader's advisory lock (a run that finds the lock taken returns at once). The warehouse
+ * URL comes from the RDS secret (TOTESYS_WAREHOUSE_SECRET_ARN), fetched once per container and
+ * cached with its pool; metrics go to stdout as CloudWatch EMF.
+ */
+export interface ScheduleHandlerDeps {
+  getSecret(secretArn: string): Promise<string | undefined>;
+  openProcessedStore(): ObjectStore;
+  env?: Record<string, string | undefined>;
+  logger?: Logger;
+  /** Where EMF lines go (default stdout). */
+  writeMetrics?: (line: string) => void;
+  load?: (options: LoadPendingOptions) => Promise<LoadSummary>;
+}
+
+export function createScheduleHandler(deps: ScheduleHandlerDeps): (event: ScheduledEvent) => Promise<LoadSummary> {
+  const env = deps.env ?? process.env;
+  const logger = deps.logger ?? createLogger({ service: 'loader' });
+  const writeMetrics = deps.writeMetrics ?? ((line: string) => process.stdout.write(line + '\n'));
+  const load = deps.load ?? loadPendingManifests;
+  let pool: Promise<WarehousePool> | undefined;
+  let processed: ObjectStore | undefined;
+
+  const warehousePool = (): Promise<WarehousePool> => {
+    pool ??= (async () => {
+      const secretArn = env.TOTESYS_WAREHOUSE_SECRET_ARN;
+      if (!secretArn) throw new ConfigError('TOTESYS_WAREHOUSE_SECRET_ARN is not set: set it to the ARN of the warehouse RDS secret');
+      const url = warehouseUrlFromSecret(secretArn, await deps.getSecret(secretArn), { sslmode: env.TOTESYS_WAREHOUSE_SSLMODE });
+      return openWarehousePool({ warehouseUrl: url }).pool;
+    })().catch((error) => {
+      pool = undefined; // a failed fetch is retried on the next invocation
+      throw error;
+    });
+    return pool;
+  };
+
+  return async (event) => {
+    processed ??= deps.openProcessedStore();
+    const summary = await load({
+      pool: await warehousePool(),
+      processed,
+      logger: logger.child({ invocation: event.id }),
+      schema: env.TOTESYS_WAREHOUSE_SCHEMA || undefined,
+    });
+    writeMetrics(loaderEmfLine(summary));
+    return summary;
+  };
+}
+
+/** Production wiring: Secrets Manager + the processed bucket from config (buckets must be s3). */
+export const handler = createScheduleHandler({
+  getSecret: async (secretArn) => {
+    const client = new SecretsManagerClient({});
+    return (await client.send(new GetSecretValueCommand({ SecretId: secretArn }))).SecretString;
+  },
+  openProcessedStore: () => {
+    const config = loadConfig();
+    if (config.buckets.kind !== 's3') throw new ConfigError('the loader Lambda needs TOTESYS_BUCKETS=s3 and TOTESYS_PROCESSED_BUCKET');
+    return createObjectStore(config, 'processed');
+  },
+});

@@ -1,0 +1,205 @@
+import { errorMessage, isRetryable, PipelineError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import type { BatchManifest } from '../core/manifest.js';
+import { METRIC } from '../core/metrics.js';
+import type { WarehouseTable } from '../core/warehouse-model.js';
+import type { ObjectStore } from '../bucket/object-store.js';
+import { DEFAULT_LOOKBACK_MS, DEFAULT_RETRY_POLICY, findPendingManifests, recordFailure, type RetryPolicy } from './load-ledger.js';
+import { loadManifest } from './load-manifest.js';
+import { MANIFEST_PREFIX, readManifest } from './manifest-reader.js';
+import { DEFAULT_WAREHOUSE_SCHEMA, LEDGER_TABLE, qualified } from './warehouse-ddl.js';
+import { openWarehousePool, type WarehouseClient, type WarehousePool, type WarehouseTarget } from './warehouse-pool.js';
+import { migrateWarehouseSchema } from './warehouse-schema.js';
+
+/**
+ * One loader run: take the loader lock, find the manifests not loaded yet, load each in its own
+ * transaction (a failed one is recorded and does not block later ones), report a summary.
+ * Exactly-once: the ledger (batchId) makes every manifest load at most once, the listing window
+ * plus retries make it load at least once.
+ */
+export type LoadPendingOptions = WarehouseTarget & {
+  processed: ObjectStore;
+  logger: Logger;
+  /** Warehouse schema (default `star`); replay loads into another one and swaps. */
+  schema?: string;
+  /** Manifest key prefix in the processed bucket (default `manifests/`). */
+  prefix?: string;
+  /** Most manifests loaded in one run (default 1000), so one run stays short. */
+  maxManifests?: number;
+  /** Listing lookback behind the newest loaded manifest (default 15 min, see load-ledger.ts). */
+  lookbackMs?: number;
+  retry?: Partial<RetryPolicy>;
+  /** Apply pending migrations first (default true; idempotent and cheap). */
+  migrate?: boolean;
+};
+
+export interface ManifestFailure {
+  manifestKey: string;
+  error: string;
+  attempts: number;
+  parked: boolean;
+}
+
+export interface LoadSummary {
+  /** `locked`: another loader holds the lock, nothing was done. */
+  status: 'completed' | 'locked';
+  schema: string;
+  manifestsLoaded: number;
+  manifestsSkipped: number;
+  manifestsFailed: number;
+  failures: ManifestFailure[];
+  rowsLoaded: number;
+  rowsByTable: Partial<Record<WarehouseTable, number>>;
+  inferredMembers: number;
+  /** Newest source commit time in the warehouse (max over the ledger), ISO. */
+  newestCommitTs: string | null;
+  /** now − newestCommitTs. */
+  freshnessMs: number | null;
+  durationMs: number;
+}
+
+/** Lock namespace of the loader; the key is the schema, so a replay into another schema is not blocked. */
+const LOADER_LOCK_CLASS = 0x70ad;
+
+export async function loadPendingManifests(options: LoadPendingOptions): Promise<LoadSummary> {
+  const { pool, close } = openWarehousePool(options);
+  try {
+    return await loadWithPool(pool, options);
+  } finally {
+    await close();
+  }
+}
+
+async function loadWithPool(pool: WarehousePool, options: LoadPendingOptions): Promise<LoadSummary> {
+  const started = performance.now();
+  const schema = options.schema ?? DEFAULT_WAREHOUSE_SCHEMA;
+  const logger = options.logger.child({ schema });
+  const policy: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
+  const summary: LoadSummary = {
+    status: 'completed',
+    schema,
+    manifestsLoaded: 0,
+    manifestsSkipped: 0,
+    manifestsFailed: 0,
+    failures: [],
+    rowsLoaded: 0,
+    rowsByTable: {},
+    inferredMembers: 0,
+    newestCommitTs: null,
+    freshnessMs: null,
+    durationMs: 0,
+  };
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  try {
+    const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS locked', [LOADER_LOCK_CLASS, schema]);
+    if (!rows[0].locked) {
+      logger.info('another loader is running; skipping this run');
+      return { ...summary, status: 'locked', durationMs: performance.now() - started };
+    }
+    try {
+      if (options.migrate !== false) await migrateWarehouseSchema(client, schema, logger);
+      const pending = await findPendingManifests(client, schema, options.processed, {
+        prefix: options.prefix ?? MANIFEST_PREFIX,
+        lookbackMs: options.lookbackMs ?? DEFAULT_LOOKBACK_MS,
+        limit: options.maxManifests ?? 1000,
+      });
+      for (const manifestKey of pending) await loadOne(client, schema, manifestKey, options.processed, policy, logger, summary);
+      Object.assign(summary, await readFreshness(client, schema));
+    } finally {
+      await client.query('SELECT pg_advisory_unlock($1, hashtext($2))', [LOADER_LOCK_CLASS, schema]).catch(() => {});
+    }
+  } catch (error) {
+    broken = error as Error;
+    throw error;
+  } finally {
+    // A client whose connection failed is discarded, not returned to the pool.
+    client.release(broken && isRetryable(broken) ? broken : undefined);
+  }
+  summary.durationMs = performance.now() - started;
+  const level = summary.manifestsFailed > 0 ? 'warn' : summary.manifestsLoaded > 0 ? 'info' : 'debug';
+  logger[level]('loader run finished', { ...summary, failures: undefined });
+  return summary;
+}
+
+async function loadOne(client: WarehouseClient, schema: string, manifestKey: string, store: ObjectStore, policy: RetryPolicy, logger: Logger, summary: LoadSummary): Promise<void> {
+  let manifest: BatchManifest | undefined;
+  try {
+    manifest = await readManifest(store, manifestKey);
+    const result = await loadManifest({ client, schema, store, manifestKey, manifest, logger });
+    if (result.status === 'skipped') {
+      summary.manifestsSkipped++;
+      return;
+    }
+    summary.manifestsLoaded++;
+    summary.inferredMembers += result.inferredMembers;
+    for (const [table, count] of Object.entries(result.rows) as [WarehouseTable, number][]) {
+      summary.rowsByTable[table] = (summary.rowsByTable[table] ?? 0) + count;
+      summary.rowsLoaded += count;
+    }
+  } catch (error) {
+    // Lost connection / deadlock / server shutdown: not this manifest's fault; stop the run, the next one retries.
+    if (!(error instanceof PipelineError) && isRetryable(error)) throw error;
+    const failure = await recordFailure(client, schema, manifestKey, manifest?.batchId ?? null, errorMessage(error), policy);
+    summary.manifestsFailed++;
+    summary.failures.push({ manifestKey, error: errorMessage(error), attempts: failure.attempts, parked: failure.parked });
+    const fields = { manifestKey, batchId: manifest?.batchId, error, attempts: failure.attempts, metric: METRIC.loaderFailures };
+    if (failure.parked) logger.error('manifest parked after repeated failures: repair the bucket, then requeue it', { ...fields, alarm: true });
+    else logger.warn('manifest failed; will retry with backoff', fields);
+  }
+}
+
+async function readFreshness(client: WarehouseClient, schema: string): Promise<{ newestCommitTs: string | null; freshnessMs: number | null }> {
+  const { rows } = await client.query<{ newest: Date | null }>(`SELECT max(max_commit_ts) AS newest FROM ${qualified(schema, LEDGER_TABLE)}`);
+  const newest = rows[0]?.newest ?? null;
+  return newest ? { newestCommitTs: newest.toISOString(), freshnessMs: Math.max(0, Date.now() - newest.getTime()) } : { newestCommitTs: null, freshnessMs: null };
+}
+
+export type LoaderLoopOptions = LoadPendingOptions & {
+  intervalMs: number;
+  signal: AbortSignal;
+  onSummary?: (summary: LoadSummary) => void;
+  onError?: (error: unknown) => void;
+};
+
+/**
+ * The local schedule: a run every `intervalMs`; a tick that finds a run still in progress is
+ * skipped (never two runs at once, never a backlog of ticks). Resolves once `signal` is aborted
+ * and the run in progress (if any) has finished. Run errors are reported, and the loop goes on.
+ */
+export async function runLoaderLoop(options: LoaderLoopOptions): Promise<void> {
+  const { intervalMs, signal, onSummary, onError } = options;
+  const { pool, close } = openWarehousePool(options);
+  const runOptions: LoadPendingOptions = { ...options, pool, warehouseUrl: undefined } as LoadPendingOptions;
+  let running: Promise<void> | undefined;
+  let migrated = false;
+  const tick = () => {
+    if (running || signal.aborted) return;
+    running = loadWithPool(pool, { ...runOptions, migrate: migrated ? false : options.migrate })
+      .then((summary) => {
+        if (summary.status === 'completed') migrated = true;
+        onSummary?.(summary);
+      })
+      .catch((error) => {
+        if (onError) onError(error);
+        else options.logger.error('loader run failed', { error, retryable: isRetryable(error) });
+      })
+      .finally(() => {
+        running = undefined;
+      });
+  };
+  try {
+    await new Promise<void>((resolve) => {
+      if (signal.aborted) return resolve();
+      const timer = setInterval(tick, intervalMs);
+      signal.addEventListener('abort', () => {
+        clearInterval(timer);
+        resolve();
+      }, { once: true });
+      tick();
+    });
+    await running;
+  } finally {
+    await close();
+  }
+}

@@ -1,0 +1,120 @@
+import type { Config } from '../core/config.js';
+import { errorMessage } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import { runArchiver } from '../archive/local-archiver.js';
+import { createObjectStore } from '../bucket/create-object-store.js';
+import { runLoaderLoop } from '../loader/run-loader.js';
+import type { LoadSummary } from '../loader/run-loader.js';
+import { runLocalProcessor } from '../stream-processors/local-processor.js';
+import { createJoinStateStore } from '../stream-processors/state/create-state-store.js';
+import { createChangeStreamConsumer } from '../stream/create-change-stream.js';
+import type { PipelineCounters } from './pipeline-counters.js';
+import { CONSUMERS } from './pipeline-status.js';
+
+/**
+ * The stages that run inside `up` / `sync` (locally they are consumers of the embedded stream;
+ * in AWS the same code runs as Lambdas and Firehose does the archiving). Each resolves once its
+ * signal is aborted and it has finished what it started (checkpointed only what is durable).
+ */
+export async function runProcessorStage(config: Readonly<Config>, logger: Logger, signal: AbortSignal, counters: PipelineCounters): Promise<void> {
+  const consumer = await createChangeStreamConsumer(config, CONSUMERS.processor, logger);
+  const state = await createJoinStateStore(config, logger);
+  try {
+    await runLocalProcessor({
+      consumer,
+      state,
+      processed: createObjectStore(config, 'processed'),
+      logger,
+      signal,
+      maxWaitMs: 250,
+      onBatch: (result) => {
+        counters.processor.batches += result.manifest ? 1 : 0;
+        counters.processor.events += result.events;
+        counters.processor.quarantined += result.quarantined;
+      },
+    });
+  } finally {
+    await state.close();
+    await consumer.close();
+  }
+}
+
+export async function runArchiverStage(
+  config: Readonly<Config>,
+  logger: Logger,
+  signal: AbortSignal,
+  counters: PipelineCounters,
+  flushIntervalMs = config.archive.flushIntervalMs,
+): Promise<void> {
+  // A failed write (retryable) stops the archiver: start it again after a pause, never skip data.
+  while (!signal.aborted) {
+    const consumer = await createChangeStreamConsumer(config, CONSUMERS.archiver, logger);
+    try {
+      await runArchiver({
+        consumer,
+        ingestion: createObjectStore(config, 'ingestion'),
+        flushIntervalMs,
+        maxBytes: config.archive.maxBytes,
+        logger,
+        signal,
+        onFlush: (flush) => {
+          counters.archiver.objects++;
+          counters.archiver.records += flush.records;
+        },
+      });
+    } catch (error) {
+      logger.error('archiver stopped; restarting in 5 s', { error: errorMessage(error) });
+      await abortableDelay(5_000, signal);
+    } finally {
+      await consumer.close();
+    }
+  }
+}
+
+export function recordLoad(counters: PipelineCounters, summary: LoadSummary): void {
+  const loader = counters.loader;
+  loader.manifests += summary.manifestsLoaded;
+  loader.rows += summary.rowsLoaded;
+  loader.failures += summary.manifestsFailed;
+  for (const [table, rows] of Object.entries(summary.rowsByTable)) {
+    loader.rowsByTable[table as keyof typeof loader.rowsByTable] = (loader.rowsByTable[table as keyof typeof loader.rowsByTable] ?? 0) + (rows ?? 0);
+  }
+  loader.freshnessMs = summary.freshnessMs;
+  if (summary.manifestsLoaded > 0) loader.lastLatencyMs = summary.freshnessMs;
+  if (summary.failures.length > 0) loader.lastError = summary.failures[summary.failures.length - 1].error;
+}
+
+export async function runLoaderStage(
+  config: Readonly<Config>,
+  warehouseUrl: string,
+  logger: Logger,
+  signal: AbortSignal,
+  counters: PipelineCounters,
+): Promise<void> {
+  await runLoaderLoop({
+    warehouseUrl,
+    processed: createObjectStore(config, 'processed'),
+    schema: config.warehouseSchema,
+    logger,
+    intervalMs: config.loader.intervalMs,
+    signal,
+    onSummary: (summary) => recordLoad(counters, summary),
+    onError: (error) => {
+      counters.loader.lastError = errorMessage(error);
+      logger.error('loader run failed', { error: errorMessage(error) });
+    },
+  });
+}
+
+export function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}

@@ -1,0 +1,81 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { Config } from '../core/config.js';
+import { errorMessage } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import type { CaptureStatus } from '../capture/capture-status.js';
+import { readSlotStatus, type SlotStatus } from '../capture/slot-status.js';
+import { readWarehouseStatus, type WarehouseStatus } from '../loader/warehouse-status.js';
+import type { ShardLag } from '../stream/change-stream.js';
+import { createChangeStreamConsumer } from '../stream/create-change-stream.js';
+
+/** The named stream consumers of the local pipeline (the processor and the archiver). */
+export const CONSUMERS = { processor: 'stream-processor', archiver: 'archiver' } as const;
+
+export interface ConsumerLag {
+  consumer: string;
+  records: number;
+  maxAgeMs: number;
+  shards: ShardLag[];
+}
+
+/** Everything `status` shows: each part is read independently so one failure does not hide the rest. */
+export interface PipelineStatus {
+  at: string;
+  slot: SlotStatus | { error: string };
+  capture: (CaptureStatus & { stale: boolean }) | null;
+  stream: ConsumerLag[] | { error: string };
+  warehouse: WarehouseStatus | { error: string };
+}
+
+export function captureStatusFile(config: Config): string {
+  return path.join(config.stateDir, 'capture-status.json');
+}
+
+export async function readPipelineStatus(config: Config, urls: { sourceUrl: string; warehouseUrl: string }, logger: Logger): Promise<PipelineStatus> {
+  const [slot, capture, stream, warehouse] = await Promise.all([
+    settle(() => readSlotStatus(urls.sourceUrl, config.capture.slotName, config.capture.publicationName)),
+    readCaptureStatusFile(captureStatusFile(config)),
+    settle(() => readConsumerLags(config, logger)),
+    settle(() => readWarehouseStatus(urls.warehouseUrl, config.warehouseSchema)),
+  ]);
+  return { at: new Date().toISOString(), slot, capture, stream, warehouse };
+}
+
+export async function readCaptureStatusFile(file: string): Promise<(CaptureStatus & { stale: boolean }) | null> {
+  try {
+    const status = JSON.parse(await fs.readFile(file, 'utf8')) as CaptureStatus;
+    // The capture rewrites its file every ~2 s; older than 30 s means it is not running.
+    const stale = Date.now() - Date.parse(status.updatedAt) > 30_000 || ['stopped', 'failed'].includes(status.phase);
+    return { ...status, stale };
+  } catch {
+    return null;
+  }
+}
+
+async function readConsumerLags(config: Config, logger: Logger): Promise<ConsumerLag[]> {
+  const lags: ConsumerLag[] = [];
+  for (const name of Object.values(CONSUMERS)) {
+    const consumer = await createChangeStreamConsumer(config, name, logger);
+    try {
+      const shards = await consumer.lag();
+      lags.push({
+        consumer: name,
+        records: shards.reduce((sum, s) => sum + s.records, 0),
+        maxAgeMs: Math.max(0, ...shards.map((s) => s.ageMs)),
+        shards,
+      });
+    } finally {
+      await consumer.close();
+    }
+  }
+  return lags;
+}
+
+async function settle<T>(read: () => Promise<T>): Promise<T | { error: string }> {
+  try {
+    return await read();
+  } catch (error) {
+    return { error: errorMessage(error) };
+  }
+}

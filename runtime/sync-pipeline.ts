@@ -1,0 +1,120 @@
+import pg from 'pg';
+import type { Config } from '../core/config.js';
+import type { Logger } from '../core/logger.js';
+import { runCapture, type CaptureResult } from '../capture/run-capture.js';
+import { readSlotStatus, type SlotStatus } from '../capture/slot-status.js';
+import { createObjectStore } from '../bucket/create-object-store.js';
+import { loadPendingManifests } from '../loader/run-loader.js';
+import { ensureWarehouseSchema } from '../loader/warehouse-schema.js';
+import { readWarehouseStatus, type WarehouseStatus } from '../loader/warehouse-status.js';
+import { createChangeStreamConsumer, createChangeStreamWriter } from '../stream/create-change-stream.js';
+import type { ChangeStreamConsumer } from '../stream/change-stream.js';
+import { newCounters, type PipelineCounters } from './pipeline-counters.js';
+import { abortableDelay, recordLoad, runArchiverStage, runProcessorStage } from './local-stages.js';
+import { captureStatusFile, CONSUMERS } from './pipeline-status.js';
+import type { SnapshotProgress } from '../capture/initial-snapshot.js';
+
+export interface SyncSummary {
+  /** The source WAL position at the start: everything committed before it is in the warehouse. */
+  targetLsn: string;
+  capture: CaptureResult;
+  processor: PipelineCounters['processor'];
+  archiver: PipelineCounters['archiver'];
+  loader: PipelineCounters['loader'];
+  slot: SlotStatus;
+  warehouse: WarehouseStatus;
+  durationMs: number;
+}
+
+/**
+ * Brings the warehouse up to the source's current WAL position through every stage, then returns:
+ * capture until the target LSN is published and confirmed, processor and archiver until their
+ * consumers have nothing left, loader until no manifest is pending.
+ */
+export async function syncPipeline(options: {
+  config: Readonly<Config>;
+  sourceUrl: string;
+  warehouseUrl: string;
+  logger: Logger;
+  onSnapshotProgress?: (progress: SnapshotProgress) => void;
+  onPhase?: (phase: 'capture' | 'process' | 'load') => void;
+}): Promise<SyncSummary> {
+  const { config, logger, sourceUrl, warehouseUrl } = options;
+  const startedAt = Date.now();
+  const counters = newCounters();
+  await ensureWarehouseSchema({ warehouseUrl, schema: config.warehouseSchema, logger });
+  const targetLsn = await currentWalLsn(sourceUrl);
+
+  options.onPhase?.('capture');
+  const writer = await createChangeStreamWriter(config, logger.child({ stage: 'capture' }));
+  let capture: CaptureResult;
+  try {
+    capture = await runCapture({
+      sourceUrl,
+      config,
+      writer,
+      logger: logger.child({ stage: 'capture' }),
+      stopAtLsn: targetLsn,
+      statusFile: captureStatusFile(config),
+      onSnapshotProgress: options.onSnapshotProgress,
+    });
+  } finally {
+    await writer.close();
+  }
+
+  options.onPhase?.('process');
+  const drain = new AbortController();
+  const stages = Promise.all([
+    runProcessorStage(config, logger.child({ stage: 'processor' }), drain.signal, counters),
+    runArchiverStage(config, logger.child({ stage: 'archiver' }), drain.signal, counters, 200),
+  ]);
+  try {
+    await waitUntilDrained(config, logger, [CONSUMERS.processor, CONSUMERS.archiver], stages);
+  } finally {
+    drain.abort();
+    await stages;
+  }
+
+  options.onPhase?.('load');
+  const processed = createObjectStore(config, 'processed');
+  for (let run = 0; run < 10_000; run++) {
+    const summary = await loadPendingManifests({ warehouseUrl, processed, schema: config.warehouseSchema, logger: logger.child({ stage: 'loader' }) });
+    recordLoad(counters, summary);
+    if (summary.status === 'locked') await new Promise((r) => setTimeout(r, 500));
+    else if (summary.manifestsLoaded === 0) break;
+  }
+  const [slot, warehouse] = await Promise.all([
+    readSlotStatus(sourceUrl, config.capture.slotName),
+    readWarehouseStatus(warehouseUrl, config.warehouseSchema),
+  ]);
+  return { targetLsn, capture, processor: counters.processor, archiver: counters.archiver, loader: counters.loader, slot, warehouse, durationMs: Date.now() - startedAt };
+}
+
+async function currentWalLsn(url: string): Promise<string> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn')).rows[0].lsn;
+  } finally {
+    await client.end();
+  }
+}
+
+/** Polls the named consumers' lag until every one has nothing left (or a stage fails). */
+async function waitUntilDrained(config: Readonly<Config>, logger: Logger, names: string[], stages: Promise<unknown>): Promise<void> {
+  let failed: unknown;
+  stages.catch((error) => (failed = error));
+  const consumers: ChangeStreamConsumer[] = [];
+  for (const name of names) consumers.push(await createChangeStreamConsumer(config, name, logger));
+  const never = new AbortController().signal;
+  try {
+    for (;;) {
+      if (failed) throw failed;
+      const lags = await Promise.all(consumers.map((c) => c.lag()));
+      if (lags.every((shards) => shards.every((s) => s.records === 0))) return;
+      await abortableDelay(200, never);
+    }
+  } finally {
+    for (const consumer of consumers) await consumer.close();
+  }
+}

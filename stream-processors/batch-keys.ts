@@ -1,0 +1,35 @@
+import { createHash } from 'node:crypto';
+import type { WarehouseTable } from '../core/warehouse-model.js';
+
+/**
+ * Object keys of a processed batch in the processed bucket:
+ *   <prefix><table>/date=YYYY-MM-DD/<batchId>.parquet
+ *   <prefix>manifests/date=YYYY-MM-DD/<YYYYMMDDTHHMMSSmmmZ>-<batchId>.json
+ * Parquet `date` is the UTC date of the batch's latest commit. Manifest keys carry the time the
+ * manifest was WRITTEN, so listing in key order is write order even when one shard lags behind
+ * another by hours (a key by commit time would sort a lagging batch before ones already loaded
+ * and the loader's listing would never reach it); the loader dedupes by batchId.
+ */
+export function batchIdOf(eventIds: Iterable<string>): string {
+  const sorted = [...new Set(eventIds)].sort();
+  return createHash('sha256').update(sorted.join('\n')).digest('hex').slice(0, 32);
+}
+
+export function commitDateOf(commitTs: string): string {
+  return new Date(Date.parse(commitTs)).toISOString().slice(0, 10);
+}
+
+/** '2026-11-22T12:00:00.123Z' → '20261122T120000123Z' (fixed width, sorts like the instant). */
+export function compactTimestamp(commitTs: string): string {
+  return new Date(Date.parse(commitTs)).toISOString().replace(/[-:.]/g, '');
+}
+
+export function parquetKey(prefix: string, table: WarehouseTable, maxCommitTs: string, batchId: string): string {
+  return `${prefix}${table}/date=${commitDateOf(maxCommitTs)}/${batchId}.parquet`;
+}
+
+export function manifestKey(prefix: string, writtenAt: string, batchId: string): string {
+  return `${prefix}manifests/date=${commitDateOf(writtenAt)}/${compactTimestamp(writtenAt)}-${batchId}.json`;
+}
+
+export const MANIFESTS_PREFIX = 'manifests/';

@@ -1,0 +1,47 @@
+import { WAREHOUSE_MODEL, WAREHOUSE_TABLES, type WarehouseTable } from '../core/warehouse-model.js';
+import type { WarehouseRow } from '../core/warehouse-row.js';
+import type { EmittedRow } from './event-rows.js';
+
+/**
+ * The rows of one batch, per warehouse table. Facts keep every version in input order. Dimensions
+ * keep one row per key, the one with the highest (version_lsn, version_seq), a later row winning a
+ * tie (it was built from at least as much state), so a file never holds two rows for one key
+ * (a single upsert statement could not apply both). dim_date holds one row per date.
+ */
+export class BatchRows {
+  private readonly facts = new Map<WarehouseTable, WarehouseRow[]>();
+  private readonly dimensions = new Map<WarehouseTable, Map<string, WarehouseRow>>();
+
+  add({ table, row }: EmittedRow): void {
+    const spec = WAREHOUSE_MODEL[table];
+    if (spec.kind === 'fact') {
+      let rows = this.facts.get(table);
+      if (!rows) this.facts.set(table, (rows = []));
+      rows.push(row);
+      return;
+    }
+    let byKey = this.dimensions.get(table);
+    if (!byKey) this.dimensions.set(table, (byKey = new Map()));
+    const key = String(row[spec.key]);
+    const current = byKey.get(key);
+    if (!current || table === 'dim_date' || !isNewer(current, row)) byKey.set(key, row);
+  }
+
+  /** Tables with rows, dimensions before facts (WAREHOUSE_TABLES order), each with its rows. */
+  tables(): { table: WarehouseTable; rows: WarehouseRow[] }[] {
+    const out: { table: WarehouseTable; rows: WarehouseRow[] }[] = [];
+    for (const table of WAREHOUSE_TABLES) {
+      const rows = this.facts.get(table) ?? [...(this.dimensions.get(table)?.values() ?? [])];
+      if (rows.length > 0) out.push({ table, rows });
+    }
+    return out;
+  }
+}
+
+/** True when `current` is strictly newer than `candidate`. */
+function isNewer(current: WarehouseRow, candidate: WarehouseRow): boolean {
+  const a = current.version_lsn as bigint;
+  const b = candidate.version_lsn as bigint;
+  if (a !== b) return a > b;
+  return (current.version_seq as number) > (candidate.version_seq as number);
+}

@@ -1,0 +1,66 @@
+import { InvalidChangeEventError, parseChangeEvent, type ChangeEvent } from '../core/change-event.js';
+import { IGNORED_SOURCE_TABLES, isSourceTable } from '../core/source-tables.js';
+import type { QuarantineInput } from './quarantine.js';
+import { utcDateOf } from './quarantine.js';
+
+/** One stream record as both consumers see it (local log record or decoded Kinesis record). */
+export interface StreamRecordInput {
+  shardId: string;
+  sequenceNumber: string;
+  data: Uint8Array;
+  arrivalMs: number;
+}
+
+export interface DecodedRecords {
+  /** Valid events, in record order (and line order inside an NDJSON record). */
+  events: ChangeEvent[];
+  /** Where each event came from, for quarantine entries written later by processEvents. */
+  origins: Map<string, { shardId: string; sequenceNumber: string }>;
+  /** Poison input to write to quarantine: it must never block the shard. */
+  poison: QuarantineInput[];
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Decodes and validates records. A record normally holds one event; NDJSON records (several events)
+ * are split by line. Bad bytes, bad JSON, contract violations and tables that are never captured
+ * (`_prisma_migrations`) become quarantine entries; nothing here throws.
+ */
+export function decodeRecords(records: readonly StreamRecordInput[]): DecodedRecords {
+  const out: DecodedRecords = { events: [], origins: new Map(), poison: [] };
+  for (const record of records) {
+    const origin = { shardId: record.shardId, sequenceNumber: record.sequenceNumber };
+    const date = utcDateOf(record.arrivalMs);
+    let text: string;
+    try {
+      text = utf8.decode(record.data);
+    } catch (error) {
+      out.poison.push({ reason: 'malformed-json', error: `record is not UTF-8: ${(error as Error).message}`, record: record.data, date, ...origin });
+      continue;
+    }
+    const lines = text.split('\n').filter((line) => line.trim() !== '');
+    if (lines.length === 0) out.poison.push({ reason: 'malformed-json', error: 'empty record', record: text, date, ...origin });
+    for (const line of lines) {
+      try {
+        const event = parseChangeEvent(line);
+        out.events.push(event);
+        out.origins.set(event.id, origin);
+      } catch (error) {
+        out.poison.push({ reason: reasonOf(line, error), error: (error as Error).message, record: line, date, ...origin });
+      }
+    }
+  }
+  return out;
+}
+
+function reasonOf(line: string, error: unknown): QuarantineInput['reason'] {
+  if (error instanceof InvalidChangeEventError && error.message.startsWith('malformed JSON')) return 'malformed-json';
+  try {
+    const table = (JSON.parse(line) as { table?: unknown }).table;
+    if (typeof table === 'string' && (!isSourceTable(table) || (IGNORED_SOURCE_TABLES as readonly string[]).includes(table))) return 'unknown-table';
+  } catch {
+    return 'malformed-json';
+  }
+  return 'invalid-event';
+}

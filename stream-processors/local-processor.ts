@@ -1,0 +1,90 @@
+import type { ObjectStore } from '../bucket/object-store.js';
+import { errorMessage, isRetryable } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import type { ChangeStreamConsumer, ConsumedRecord } from '../stream/change-stream.js';
+import type { MetricsSink } from './processor-metrics.js';
+import { processRecords, type ProcessRecordsResult } from './process-records.js';
+import type { JoinStateStore } from './state/join-state-store.js';
+
+export interface LocalProcessorOptions {
+  consumer: ChangeStreamConsumer;
+  state: JoinStateStore;
+  processed: ObjectStore;
+  logger: Logger;
+  signal: AbortSignal;
+  /** Records per read (default 10000). */
+  maxBatchRecords?: number;
+  /** How long a read waits for the first record (default 1000 ms). */
+  maxWaitMs?: number;
+  metrics?: MetricsSink;
+  prefix?: string;
+  /** Called after each batch is durable and checkpointed. */
+  onBatch?: (result: ProcessRecordsResult) => void;
+  /** Backoff after a failed batch: first delay, doubled up to the max (default 200 ms .. 30 s). */
+  retryInitialDelayMs?: number;
+  retryMaxDelayMs?: number;
+}
+
+/**
+ * The in-process consumer (local stand-in for the Lambda event source mapping). Loop: read records
+ * grouped per shard → decode (quarantine poison) → processEvents → checkpoint each shard's last
+ * sequence number. Invariant: a checkpoint is written only AFTER the batch's manifest is durable, so
+ * a crash at any point re-delivers the batch (at-least-once; processing is idempotent). A failed
+ * batch is rewound and retried with backoff, never skipped. Resolves when `signal` aborts.
+ */
+export async function runLocalProcessor(options: LocalProcessorOptions): Promise<void> {
+  const { consumer, logger, signal } = options;
+  const maxRecords = options.maxBatchRecords ?? 10_000;
+  const waitMs = options.maxWaitMs ?? 1_000;
+  const initialDelayMs = options.retryInitialDelayMs ?? 200;
+  const maxDelayMs = options.retryMaxDelayMs ?? 30_000;
+  let delayMs = initialDelayMs;
+  logger.info('stream processor started', { consumer: consumer.consumerName, maxRecords });
+  while (!signal.aborted) {
+    let groups: ConsumedRecord[][] = [];
+    try {
+      groups = await consumer.read({ maxRecords, waitMs });
+      const records = groups.flat();
+      if (records.length === 0) continue;
+      // Shard groups are concatenated: each key lives on one shard, so its order is kept.
+      const result = await processRecords(records, {
+        state: options.state,
+        processed: options.processed,
+        logger,
+        metrics: options.metrics,
+        prefix: options.prefix,
+      });
+      for (const group of groups) {
+        const last = group.at(-1);
+        if (last) await consumer.checkpoint(last.shardId, last.sequenceNumber);
+      }
+      delayMs = initialDelayMs;
+      options.onBatch?.(result);
+    } catch (error) {
+      consumer.rewind();
+      if (signal.aborted) break;
+      const level = isRetryable(error) ? 'warn' : 'error';
+      logger[level]('batch failed; rewinding to the last checkpoint and retrying', {
+        error: errorMessage(error),
+        retryable: isRetryable(error),
+        retryInMs: delayMs,
+        shards: groups.map((g) => g[0]?.shardId).filter(Boolean),
+      });
+      await sleep(delayMs, signal);
+      delayMs = Math.min(maxDelayMs, delayMs * 2);
+    }
+  }
+  logger.info('stream processor stopped', { consumer: consumer.consumerName });
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}

@@ -1,0 +1,121 @@
+import { createHash } from 'node:crypto';
+import type { ObjectStore } from '../bucket/object-store.js';
+import { serializeChangeEvent, type ChangeEvent } from '../core/change-event.js';
+import { errorMessage, isRetryable } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import { MANIFEST_VERSION, type BatchManifest, type ManifestFile } from '../core/manifest.js';
+import { METRIC } from '../core/metrics.js';
+import { encodeWarehouseParquet } from '../core/warehouse-parquet.js';
+import { batchIdOf, commitDateOf, manifestKey, parquetKey } from './batch-keys.js';
+import { BatchRows } from './batch-rows.js';
+import { rowsForEvent } from './event-rows.js';
+import { loggingMetrics, type MetricsSink } from './processor-metrics.js';
+import { utcDateOf, writeQuarantine } from './quarantine.js';
+import type { JoinStateStore } from './state/join-state-store.js';
+import { SourceValueError } from './transform/source-values.js';
+
+export interface ProcessDeps {
+  state: JoinStateStore;
+  processed: ObjectStore;
+  logger: Logger;
+  /** Key prefix inside the processed bucket ('' by default; replay may use e.g. 'replay/<run>/'). */
+  prefix?: string;
+  metrics?: MetricsSink;
+  /** Shard context for quarantine entries (the consumers pass it). */
+  /** Clock for the manifest's write time (tests pin it). */
+  now?: () => number;
+  recordOrigin?: (event: ChangeEvent) => { shardId?: string; sequenceNumber?: string } | undefined;
+}
+
+/**
+ * Turns a batch of change events into star-schema Parquet files plus one manifest.
+ *
+ * Ordering and durability (the loader's contract, core/manifest.ts):
+ *  - events are applied in input order (callers keep each key's order; nothing is sorted across keys);
+ *  - a repeated event id inside the batch is processed once;
+ *  - every Parquet file is written (durable) BEFORE the manifest, the commit point;
+ *  - identical input and state give byte-identical Parquet files and the same batchId (the hash of
+ *    the sorted event ids); only the manifest's createdAt and key carry the write time, so manifest
+ *    keys sort in the order they were written. The loader lists manifests in key order with a
+ *    short lookback, so a lagging shard's batch of old commits is still found; it skips a batchId
+ *    it already loaded, so a reprocessed batch (new key, same batchId) loads once.
+ * Events that violate the contract are quarantined and counted; the rest proceed. Retryable failures
+ * (state store, bucket) reject the whole call: the caller retries the same events, which is harmless.
+ * Resolves to null when no event produced a row (empty batch, or everything quarantined).
+ */
+export async function processEvents(events: readonly ChangeEvent[], deps: ProcessDeps): Promise<BatchManifest | null> {
+  const prefix = deps.prefix ?? '';
+  const metrics = deps.metrics ?? loggingMetrics(deps.logger);
+  const seen = new Set<string>();
+  const rows = new BatchRows();
+  const processedIds: string[] = [];
+  let minCommitMs = Infinity;
+  let maxCommitMs = -Infinity;
+  let quarantined = 0;
+
+  for (const event of events) {
+    if (seen.has(event.id)) continue;
+    seen.add(event.id);
+    try {
+      const commitMs = Date.parse(event.source?.commitTs);
+      if (Number.isNaN(commitMs)) throw new SourceValueError(`source.commitTs is not an instant: ${JSON.stringify(event.source?.commitTs)}`, event.table, 'source.commitTs', event.id);
+      for (const emitted of await rowsForEvent(event, deps)) rows.add(emitted);
+      processedIds.push(event.id);
+      if (commitMs < minCommitMs) minCommitMs = commitMs;
+      if (commitMs > maxCommitMs) maxCommitMs = commitMs;
+    } catch (error) {
+      if (isRetryable(error) || !isPermanentInputError(error)) throw error;
+      quarantined++;
+      const commitMs = Date.parse(event.source?.commitTs);
+      const key = await writeQuarantine(deps.processed, prefix, {
+        reason: error instanceof SourceValueError && error.column === '*' && /unknown source table/.test(error.message) ? 'unknown-table' : 'invalid-value',
+        error: errorMessage(error),
+        record: serializeChangeEvent(event),
+        date: utcDateOf(Number.isNaN(commitMs) ? Date.now() : commitMs),
+        eventId: event.id,
+        ...deps.recordOrigin?.(event),
+      });
+      deps.logger.warn('event quarantined', { eventId: event.id, table: event.table, key, error: errorMessage(error) });
+    }
+  }
+  // Join state must be durable before the manifest (and so before any checkpoint) exists.
+  await deps.state.flush();
+  if (quarantined > 0) metrics.count(METRIC.eventsQuarantined, quarantined);
+  if (processedIds.length === 0) return null;
+
+  const batchId = batchIdOf(processedIds);
+  const minCommitTs = new Date(minCommitMs).toISOString();
+  const maxCommitTs = new Date(maxCommitMs).toISOString();
+  const files: ManifestFile[] = await Promise.all(
+    rows.tables().map(async ({ table, rows: tableRows }) => {
+      const bytes = encodeWarehouseParquet(table, tableRows);
+      const key = parquetKey(prefix, table, maxCommitTs, batchId);
+      await deps.processed.put(key, bytes);
+      return { table, key, rows: tableRows.length, bytes: bytes.byteLength, sha256: createHash('sha256').update(bytes).digest('hex') };
+    }),
+  );
+  const createdAt = new Date((deps.now ?? Date.now)()).toISOString();
+  const manifest: BatchManifest = {
+    v: MANIFEST_VERSION,
+    batchId,
+    createdAt,
+    eventCount: processedIds.length,
+    firstEventId: processedIds[0],
+    lastEventId: processedIds[processedIds.length - 1],
+    minCommitTs,
+    maxCommitTs,
+    files,
+  };
+  // The commit point: written only after every file above is durable.
+  const key = manifestKey(prefix, createdAt, batchId);
+  await deps.processed.put(key, JSON.stringify(manifest, null, 2) + '\n');
+  metrics.count(METRIC.eventsProcessed, processedIds.length);
+  deps.logger.info('batch processed', { batchId, manifest: key, events: processedIds.length, quarantined, date: commitDateOf(maxCommitTs), files: files.length });
+  return manifest;
+}
+
+/** Bad input (never fixed by retrying): quarantined instead of failing the batch. */
+function isPermanentInputError(error: unknown): boolean {
+  const name = (error as Error)?.name;
+  return name === 'SourceValueError' || name === 'InvalidChangeEventError' || name === 'WarehouseValueError' || error instanceof RangeError;
+}

@@ -1,0 +1,30 @@
+import { METRIC } from '../core/metrics.js';
+import type { BatchManifest } from '../core/manifest.js';
+import { decodeRecords, type StreamRecordInput } from './decode-records.js';
+import { processEvents, type ProcessDeps } from './process-batch.js';
+import { loggingMetrics } from './processor-metrics.js';
+import { writeQuarantine } from './quarantine.js';
+
+export interface ProcessRecordsResult {
+  manifest: BatchManifest | null;
+  records: number;
+  events: number;
+  /** Poison records quarantined while decoding (processEvents counts its own). */
+  quarantined: number;
+}
+
+/**
+ * Raw stream records → quarantine for poison + processEvents for the rest. Shared by the local
+ * consumer and the Lambda handler. Rejects (retryable or not) only when something other than the
+ * input failed; the caller then retries the same records, which is idempotent.
+ */
+export async function processRecords(records: readonly StreamRecordInput[], deps: ProcessDeps): Promise<ProcessRecordsResult> {
+  const decoded = decodeRecords(records);
+  for (const poison of decoded.poison) {
+    const key = await writeQuarantine(deps.processed, deps.prefix ?? '', poison);
+    deps.logger.warn('record quarantined', { reason: poison.reason, shardId: poison.shardId, sequenceNumber: poison.sequenceNumber, key, error: poison.error });
+  }
+  if (decoded.poison.length > 0) (deps.metrics ?? loggingMetrics(deps.logger)).count(METRIC.eventsQuarantined, decoded.poison.length);
+  const manifest = await processEvents(decoded.events, { ...deps, recordOrigin: (event) => decoded.origins.get(event.id) });
+  return { manifest, records: records.length, events: decoded.events.length, quarantined: decoded.poison.length };
+}

@@ -1,0 +1,41 @@
+import type { Logger } from '../core/logger.js';
+import { METRICS_NAMESPACE, type MetricName } from '../core/metrics.js';
+
+/** The slice of a metrics backend the processor needs: counters. */
+export interface MetricsSink {
+  count(name: MetricName, value: number): void;
+}
+
+/** Local default: counters as structured debug logs (the runtime may pass its status-file sink). */
+export function loggingMetrics(logger: Logger): MetricsSink {
+  return { count: (name, value) => logger.debug('metric', { metric: name, value }) };
+}
+
+/**
+ * CloudWatch embedded metric format (one JSON line on stdout per metric): Lambda's log pipeline turns
+ * it into a metric in the project's namespace, no API call on the hot path.
+ */
+export function embeddedMetricFormat(service: string, write: (line: string) => void = (line) => process.stdout.write(line + '\n')): MetricsSink {
+  return {
+    count(name, value) {
+      write(
+        JSON.stringify({
+          _aws: { Timestamp: Date.now(), CloudWatchMetrics: [{ Namespace: METRICS_NAMESPACE, Dimensions: [['service']], Metrics: [{ Name: name, Unit: 'Count' }] }] },
+          service,
+          [name]: value,
+        }),
+      );
+    },
+  };
+}
+
+/** In-memory counters (tests, status reporting). */
+export class CountingMetrics implements MetricsSink {
+  readonly totals = new Map<MetricName, number>();
+  count(name: MetricName, value: number): void {
+    this.totals.set(name, (this.totals.get(name) ?? 0) + value);
+  }
+  get(name: MetricName): number {
+    return this.totals.get(name) ?? 0;
+  }
+}

@@ -1,0 +1,37 @@
+import path from 'node:path';
+import type { Config } from '../core/config.js';
+import type { Logger } from '../core/logger.js';
+import type { ChangeStreamConsumer, ChangeStreamWriter } from './change-stream.js';
+import { FileCheckpointStore } from './kinesis/checkpoint-store.js';
+import { createKinesisClient } from './kinesis/create-kinesis-client.js';
+import { KinesisChangeStreamConsumer } from './kinesis/kinesis-change-stream-consumer.js';
+import { KinesisChangeStreamWriter } from './kinesis/kinesis-change-stream-writer.js';
+import { openLocalLog } from './local-log/local-log.js';
+
+/**
+ * The one place that chooses the change stream adapter from configuration: the local log under
+ * `config.paths.streamLog`, or Kinesis. Everything else depends only on the port.
+ */
+export async function createChangeStreamWriter(config: Readonly<Config>, logger: Logger): Promise<ChangeStreamWriter> {
+  const stream = config.stream;
+  const log = logger.child({ component: 'change-stream' });
+  if (stream.kind === 'local') return openLocalLog(config.paths.streamLog, { shards: stream.shards, logger: log }).writer();
+  return new KinesisChangeStreamWriter(createKinesisClient({ region: stream.region, endpoint: stream.endpoint }), { streamName: stream.streamName, logger: log });
+}
+
+export async function createChangeStreamConsumer(config: Readonly<Config>, consumerName: string, logger: Logger): Promise<ChangeStreamConsumer> {
+  const stream = config.stream;
+  const log = logger.child({ component: 'change-stream', consumer: consumerName });
+  if (stream.kind === 'local') return openLocalLog(config.paths.streamLog, { shards: stream.shards, logger: log }).consumer(consumerName);
+  return new KinesisChangeStreamConsumer(createKinesisClient({ region: stream.region, endpoint: stream.endpoint }), {
+    streamName: stream.streamName,
+    consumerName,
+    checkpointStore: new FileCheckpointStore(kinesisCheckpointDir(config, stream.streamName)),
+    logger: log,
+  });
+}
+
+/** Checkpoints of local Kinesis consumers: `<stateDir>/kinesis-checkpoints/<stream>/<consumer>.json`. */
+export function kinesisCheckpointDir(config: Readonly<Config>, streamName: string): string {
+  return path.join(config.stateDir, 'kinesis-checkpoints', streamName);
+}

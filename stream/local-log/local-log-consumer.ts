@@ -1,0 +1,178 @@
+import fs from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Logger } from '../../core/logger.js';
+import { syncDirectory, writeFileAtomic } from '../atomic-file.js';
+import type { ChangeStreamConsumer, ConsumedRecord, ShardLag } from '../change-stream.js';
+import { StreamReadError, assertConsumerName } from '../stream-errors.js';
+import type { LogLayout } from './log-layout.js';
+import { readCheckpointOffset, type CheckpointFile } from './retention.js';
+import { formatSequenceNumber, parseSequenceNumber } from './sequence-number.js';
+import { ShardCursor } from './shard-cursor.js';
+import { shardIdOf } from './shard-of-key.js';
+
+export interface LocalLogConsumerOptions {
+  shards: number;
+  /** How often `read` looks for new records while waiting (fs.watch is unreliable). */
+  pollIntervalMs: number;
+  /** Cap on the data bytes one `read` returns (at least one record is always returned). */
+  maxReadBytes: number;
+}
+
+/**
+ * A named consumer of the local log. Its position per shard is the read cursor (after the records it
+ * was last given) which starts at the durable checkpoint (+1); `rewind` moves the cursors back to
+ * the checkpoints. Checkpoints are one small file per consumer per shard, replaced atomically, so
+ * they survive kill -9. A consumer registers (creates its directory) on its first read; registered
+ * consumers hold back retention of segments they have not checkpointed past.
+ */
+export class LocalLogConsumer implements ChangeStreamConsumer {
+  private readonly readCursors: (ShardCursor | undefined)[];
+  private readonly lagCursors: (ShardCursor | undefined)[];
+  private readonly tailCursors: (ShardCursor | undefined)[];
+  private readonly checkpoints: (number | undefined)[];
+  private registered = false;
+  private nextShard = 0;
+  private closed = false;
+
+  constructor(
+    private readonly layout: LogLayout,
+    readonly consumerName: string,
+    private readonly options: LocalLogConsumerOptions,
+    private readonly logger: Logger,
+  ) {
+    assertConsumerName(consumerName);
+    this.readCursors = new Array(options.shards).fill(undefined);
+    this.lagCursors = new Array(options.shards).fill(undefined);
+    this.tailCursors = new Array(options.shards).fill(undefined);
+    this.checkpoints = new Array(options.shards).fill(undefined);
+  }
+
+  async read(options: { maxRecords: number; waitMs: number; maxBytes?: number }): Promise<ConsumedRecord[][]> {
+    this.assertOpen();
+    await this.register();
+    const deadline = Date.now() + Math.max(0, options.waitMs);
+    for (;;) {
+      const batch = await this.readOnce(Math.max(1, options.maxRecords), options.maxBytes ?? this.options.maxReadBytes);
+      if (batch.length > 0) return batch;
+      const remaining = deadline - Date.now();
+      if (remaining <= 0 || this.closed) return [];
+      await sleep(Math.min(this.options.pollIntervalMs, remaining));
+    }
+  }
+
+  /** One pass over the shards, starting at a rotating shard so none starves. */
+  private async readOnce(maxRecords: number, maxBytes: number): Promise<ConsumedRecord[][]> {
+    const shards = this.options.shards;
+    const perShard = Math.ceil(maxRecords / shards);
+    let remainingRecords = maxRecords;
+    let remainingBytes = maxBytes;
+    const out: ConsumedRecord[][] = [];
+    const first = this.nextShard;
+    this.nextShard = (this.nextShard + 1) % shards;
+    for (let i = 0; i < shards && remainingRecords > 0 && remainingBytes > 0; i++) {
+      const shard = (first + i) % shards;
+      const cursor = await this.readCursor(shard);
+      const records = await cursor.take(Math.min(perShard, remainingRecords), remainingBytes);
+      if (records.length === 0) continue;
+      remainingRecords -= records.length;
+      remainingBytes -= records.reduce((n, r) => n + r.data.length, 0);
+      const shardId = shardIdOf(shard);
+      out.push(
+        records.map((r) => ({ shardId, sequenceNumber: formatSequenceNumber(r.offset), partitionKey: r.partitionKey, data: r.data, arrivalMs: r.arrivalMs })),
+      );
+    }
+    return out;
+  }
+
+  async checkpoint(shardId: string, sequenceNumber: string): Promise<void> {
+    this.assertOpen();
+    const shard = this.shardIndex(shardId);
+    const offset = parseSequenceNumber(sequenceNumber);
+    await this.register();
+    const file: CheckpointFile = { sequenceNumber: formatSequenceNumber(offset), updatedAt: new Date().toISOString() };
+    await writeFileAtomic(this.layout.checkpointFile(this.consumerName, shard), JSON.stringify(file) + '\n');
+    this.checkpoints[shard] = offset;
+    // A checkpoint ahead of what was read (e.g. set by an operator tool) moves reading forward too.
+    const cursor = this.readCursors[shard];
+    if (cursor && cursor.nextOffset <= offset) await cursor.seek(offset + 1);
+  }
+
+  rewind(): void {
+    for (let shard = 0; shard < this.readCursors.length; shard++) {
+      const cursor = this.readCursors[shard];
+      this.readCursors[shard] = undefined;
+      cursor?.close().catch((error) => this.logger.warn('closing a stream log cursor failed', { shardId: shardIdOf(shard), error }));
+    }
+  }
+
+  async lag(): Promise<ShardLag[]> {
+    this.assertOpen();
+    const now = Date.now();
+    const out: ShardLag[] = [];
+    for (let shard = 0; shard < this.options.shards; shard++) {
+      const checkpoint = await this.checkpointOf(shard);
+      const tail = (this.tailCursors[shard] ??= new ShardCursor(this.layout, shard, this.logger));
+      await tail.seek(Number.MAX_SAFE_INTEGER);
+      const endOffset = tail.nextOffset;
+      const lagCursor = (this.lagCursors[shard] ??= new ShardCursor(this.layout, shard, this.logger));
+      await lagCursor.seek(checkpoint + 1);
+      const oldest = await lagCursor.peek();
+      out.push({
+        shardId: shardIdOf(shard),
+        records: oldest ? Math.max(0, endOffset - oldest.offset) : 0,
+        ageMs: oldest ? Math.max(0, now - oldest.arrivalMs) : 0,
+      });
+    }
+    return out;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const cursors = [...this.readCursors, ...this.lagCursors, ...this.tailCursors];
+    await Promise.all(cursors.map((c) => c?.close()));
+  }
+
+  private async readCursor(shard: number): Promise<ShardCursor> {
+    let cursor = this.readCursors[shard];
+    if (!cursor) {
+      cursor = new ShardCursor(this.layout, shard, this.logger.child({ consumer: this.consumerName }));
+      await cursor.seek((await this.checkpointOf(shard)) + 1);
+      this.readCursors[shard] = cursor;
+    }
+    return cursor;
+  }
+
+  private async checkpointOf(shard: number): Promise<number> {
+    return (this.checkpoints[shard] ??= await readCheckpointOffset(this.layout, this.consumerName, shard));
+  }
+
+  private async register(): Promise<void> {
+    if (this.registered) return;
+    const dir = this.layout.consumerDir(this.consumerName);
+    try {
+      await fs.mkdir(dir);
+      await syncDirectory(this.layout.consumersDir);
+      this.logger.info('registered stream log consumer', { consumer: this.consumerName });
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') {
+        await fs.mkdir(this.layout.consumersDir, { recursive: true });
+        return this.register();
+      }
+      if (code !== 'EEXIST') throw error;
+    }
+    this.registered = true;
+  }
+
+  private shardIndex(shardId: string): number {
+    const match = /^shardId-(\d{12})$/.exec(shardId);
+    const shard = match ? Number(match[1]) : -1;
+    if (shard < 0 || shard >= this.options.shards) throw new StreamReadError(`unknown shard ${shardId}`, shardId, { retryable: false });
+    return shard;
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new StreamReadError(`consumer ${this.consumerName} is closed`, undefined, { retryable: false });
+  }
+}

@@ -1,0 +1,116 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SlotInUseError } from '../../capture/capture-errors.js';
+import { dropCaptureObjects } from '../../capture/replication-setup.js';
+import { runCapture, type CaptureResult } from '../../capture/run-capture.js';
+import { readSlotStatus } from '../../capture/slot-status.js';
+import { AuthenticationError } from '../../core/errors.js';
+import { createLogger, silentLogger } from '../../core/logger.js';
+import { parseLsn } from '../../core/lsn.js';
+import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
+import { RecordingWriter } from '../support/capture-recorder.js';
+import { createTotesysSchema, seedParents, withClient } from '../support/totesys-source.js';
+import { waitFor } from '../support/wait-for.js';
+
+const capture = { slotName: 'cap_fail', publicationName: 'cap_fail', replicaIdentityFull: true, heartbeatIntervalMs: 1000 };
+
+describe('capture: failures and idle behaviour', () => {
+  let db: TestDatabase;
+  let other: TestDatabase;
+  const abort = new AbortController();
+  let running: Promise<CaptureResult>;
+  const logLines: string[] = [];
+
+  beforeAll(async () => {
+    db = await createTestDatabase('capture failures');
+    other = await createTestDatabase('capture failures other');
+    await createTotesysSchema(db.url);
+    await seedParents(db.url);
+    running = runCapture({
+      sourceUrl: db.url,
+      config: { capture },
+      writer: new RecordingWriter(),
+      logger: createLogger({ service: 'capture', level: 'warn', write: (l) => logLines.push(l) }),
+      signal: abort.signal,
+    });
+    await waitFor(async () => (await readSlotStatus(db.url, capture.slotName)).active, { what: 'capture to stream' });
+  });
+
+  afterAll(async () => {
+    abort.abort();
+    await running?.catch(() => undefined);
+    await db?.drop();
+    await other?.drop();
+  });
+
+  it('an idle source does not grow slot lag, even while other databases write WAL', async () => {
+    // WAL is shared by the cluster: writes elsewhere move pg_current_wal_lsn; heartbeats and idle
+    // keepalives must keep confirmed_flush_lsn following it.
+    await withClient(other.url, (c) => c.query('CREATE TABLE noise (x int)'));
+    const lags: number[] = [];
+    const deadline = Date.now() + 8_000;
+    while (Date.now() < deadline) {
+      await withClient(other.url, (c) => c.query('INSERT INTO noise SELECT generate_series(1, 2000)'));
+      await new Promise((r) => setTimeout(r, 400));
+      lags.push((await readSlotStatus(db.url, capture.slotName)).lagBytes!);
+    }
+    // 2000-row inserts write ~100 kB of WAL each, ~2 MB in total: lag stays at about one heartbeat interval.
+    expect(Math.max(...lags.slice(-5))).toBeLessThan(400_000);
+    const status = await readSlotStatus(db.url, capture.slotName);
+    expect(status.walStatus).toBe('reserved');
+  });
+
+  it('a second capture on the same slot fails with a clear SlotInUseError (bounded wait)', async () => {
+    const started = Date.now();
+    const error = await runCapture({
+      sourceUrl: db.url,
+      config: { capture },
+      writer: new RecordingWriter(),
+      logger: silentLogger,
+      slotBusyTimeoutMs: 1_500,
+    }).catch((e) => e);
+    expect(error).toBeInstanceOf(SlotInUseError);
+    expect(error.retryable).toBe(false);
+    expect(error.message).toMatch(/replication slot "cap_fail" is in use by another process \(backend pid \d+\)/);
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
+  it('teardown refuses while the slot is active', async () => {
+    await expect(dropCaptureObjects(db.url, capture)).rejects.toBeInstanceOf(SlotInUseError);
+  });
+
+  it('wrong password fails fast, without retrying', async () => {
+    const url = new URL(db.url);
+    url.password = 'wrong-password';
+    const started = Date.now();
+    const lines: string[] = [];
+    const error = await runCapture({
+      sourceUrl: url.toString(),
+      config: { capture },
+      writer: new RecordingWriter(),
+      logger: createLogger({ service: 'capture', level: 'debug', write: (l) => lines.push(l) }),
+    }).catch((e) => e);
+    expect(error).toBeInstanceOf(AuthenticationError);
+    expect(error.message).toMatch(/authentication to the source database failed/);
+    expect(lines.some((l) => l.includes('reconnecting'))).toBe(false);
+    expect(lines.join('\n')).not.toContain('wrong-password');
+    expect(Date.now() - started).toBeLessThan(3_000);
+  });
+
+  it('logs TRUNCATE loudly and keeps streaming', async () => {
+    await withClient(db.url, (c) => c.query('TRUNCATE payment'));
+    await waitFor(() => logLines.some((l) => l.includes('TRUNCATE captured')), { what: 'truncate warning' });
+    expect(JSON.parse(logLines.find((l) => l.includes('TRUNCATE captured'))!)).toMatchObject({ level: 'error', tables: ['payment'] });
+  });
+
+  it('teardown drops slot and publication once capture stopped', async () => {
+    abort.abort();
+    await running;
+    const { lsn } = await withClient(db.url, async (c) => (await c.query('SELECT pg_current_wal_lsn()::text AS lsn')).rows[0]);
+    const before = await readSlotStatus(db.url, capture.slotName, capture.publicationName);
+    expect(before).toMatchObject({ exists: true, active: false, snapshot: 'complete' });
+    expect(parseLsn(before.confirmedFlushLsn!) <= parseLsn(lsn)).toBe(true);
+    expect(await dropCaptureObjects(db.url, capture)).toEqual({ slotDropped: true, publicationDropped: true });
+    expect(await dropCaptureObjects(db.url, capture)).toEqual({ slotDropped: false, publicationDropped: false });
+    expect(await readSlotStatus(db.url, capture.slotName, capture.publicationName)).toMatchObject({ exists: false, snapshot: 'absent' });
+  });
+});

@@ -1,0 +1,89 @@
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readSlotStatus } from '../../capture/slot-status.js';
+import { parseLsn } from '../../core/lsn.js';
+import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
+import { applyEvents, assertPerKeyOrder, readNdjsonEvents } from '../support/capture-recorder.js';
+import { spawnCaptureChild } from '../support/capture-child-process.js';
+import { createTotesysSchema, INSERT_SALES_ORDERS, readSourceState, seedParents, withClient } from '../support/totesys-source.js';
+import { waitFor } from '../support/wait-for.js';
+
+async function fileSize(file: string): Promise<number> {
+  return fs.stat(file).then((s) => s.size, () => 0);
+}
+
+describe('capture: kill -9 during a write load', () => {
+  let db: TestDatabase;
+  let dir: string;
+
+  beforeAll(async () => {
+    db = await createTestDatabase('capture kill');
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'capture-kill-'));
+    await createTotesysSchema(db.url);
+    await seedParents(db.url);
+    await withClient(db.url, (c) => c.query(INSERT_SALES_ORDERS, [2000]));
+  });
+  afterAll(async () => {
+    await db?.drop();
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  it('loses no change and keeps per-key order across kill -9 (duplicates only with identical ids)', async () => {
+    const out = path.join(dir, 'events.ndjson');
+    const env = { CAPTURE_SOURCE_URL: db.url, CAPTURE_SLOT: 'cap_kill', CAPTURE_OUT: out, CAPTURE_HEARTBEAT_MS: '500' };
+    // Write load: many small transactions, several changes per key.
+    let stopLoad = false;
+    const load = (async () => {
+      const c = new pg.Client({ connectionString: db.url });
+      await c.connect();
+      for (let i = 0; !stopLoad && i < 50_000; i++) {
+        const id = 1 + (i % 300);
+        await c.query('BEGIN');
+        await c.query('UPDATE sales_order SET units_sold = units_sold + 1 WHERE sales_order_id = $1', [id]);
+        if (i % 4 === 0) await c.query(INSERT_SALES_ORDERS, [2]);
+        if (i % 7 === 0) await c.query('DELETE FROM sales_order WHERE sales_order_id = (SELECT max(sales_order_id) FROM sales_order)');
+        await c.query('COMMIT');
+      }
+      await c.end();
+    })();
+
+    let kills = 0;
+    for (let trial = 0; trial < 4; trial++) {
+      const sizeBefore = await fileSize(out);
+      const run = spawnCaptureChild(env);
+      // Kill at a random moment once this run is publishing: in the first trial that is during the
+      // snapshot, later mid-stream.
+      await waitFor(async () => (await fileSize(out)) > sizeBefore, { what: 'child to publish', timeoutMs: 20_000 });
+      await new Promise((r) => setTimeout(r, trial === 0 ? Math.random() * 50 : 300 + Math.random() * 700));
+      run.child.kill('SIGKILL');
+      await run.exited;
+      kills++;
+    }
+    stopLoad = true;
+    await load;
+    const { lsn } = await withClient(db.url, async (c) => (await c.query('SELECT pg_current_wal_insert_lsn()::text AS lsn')).rows[0]);
+
+    const last = spawnCaptureChild(env);
+    await waitFor(async () => {
+      const s = await readSlotStatus(db.url, 'cap_kill');
+      return s.confirmedFlushLsn !== null && parseLsn(s.confirmedFlushLsn) >= parseLsn(lsn);
+    }, { what: 'final capture to catch up', timeoutMs: 40_000 });
+    last.child.kill('SIGTERM');
+    expect(await last.exited, last.stderr()).toBe(0);
+    expect(kills).toBe(4);
+
+    const events = readNdjsonEvents(out);
+    expect(events.filter((e) => e.op !== 'r').length).toBeGreaterThan(100);
+    // The first kill lands in the snapshot: a later run snapshots again (new snapshot LSN).
+    expect(new Set(events.filter((e) => e.op === 'r').map((e) => e.source.lsn)).size).toBeGreaterThan(1);
+    assertPerKeyOrder(events);
+    const expected = await readSourceState(db.url);
+    const actual = applyEvents(events);
+    for (const [table, rows] of expected) {
+      expect(Object.fromEntries(actual.get(table) ?? new Map()), table).toEqual(Object.fromEntries(rows));
+    }
+  });
+});

@@ -1,0 +1,101 @@
+import { describe, expect, it } from 'vitest';
+import { AckTracker } from '../../capture/ack-tracker.js';
+import { EventPublisher } from '../../capture/event-publisher.js';
+import { CHANGE_EVENT_VERSION, type ChangeEvent } from '../../core/change-event.js';
+import { silentLogger } from '../../core/logger.js';
+import { RecordingWriter } from '../support/capture-recorder.js';
+
+function changeEventFactory(n: number, overrides: Partial<ChangeEvent> = {}): ChangeEvent {
+  return {
+    v: CHANGE_EVENT_VERSION,
+    id: `0/100/${n}`,
+    op: 'c',
+    table: 'sales_order',
+    key: { sales_order_id: n % 7 },
+    before: null,
+    after: { sales_order_id: n % 7, units_sold: n },
+    source: { lsn: '0/100', commitLsn: '0/100', xid: 1, commitTs: '2024-01-01T00:00:00.000Z', snapshot: false },
+    ...overrides,
+  };
+}
+
+async function publishAll(publisher: EventPublisher, count: number) {
+  for (let i = 0; i < count; i++) {
+    const room = publisher.enqueue(changeEventFactory(i));
+    if (room) await room;
+  }
+}
+
+describe('EventPublisher', () => {
+  it('batches ≤ maxBatchRecords, keeps WAL order, and reports durability to the tracker', async () => {
+    const writer = new RecordingWriter();
+    const tracker = new AckTracker();
+    const publisher = new EventPublisher({ writer, tracker, logger: silentLogger, maxBatchRecords: 100, maxInFlightEvents: 250 });
+    await publishAll(publisher, 1234);
+    tracker.milestone(500n);
+    await publisher.flush();
+    expect(writer.events().map((e) => e.after!.units_sold)).toEqual([...Array(1234).keys()]);
+    expect(writer.puts).toBe(13);
+    expect(tracker.inFlight()).toBe(0);
+    expect(tracker.confirmable()).toBe(500n);
+    expect(writer.records[3].partitionKey).toBe('sales_order:3');
+    publisher.close();
+  });
+
+  it('flushes a partial batch after flushIntervalMs', async () => {
+    const writer = new RecordingWriter();
+    const publisher = new EventPublisher({ writer, tracker: new AckTracker(), logger: silentLogger, flushIntervalMs: 20 });
+    publisher.enqueue(changeEventFactory(1));
+    await new Promise((r) => setTimeout(r, 80));
+    expect(writer.records).toHaveLength(1);
+    publisher.close();
+  });
+
+  it('applies backpressure: never more than maxInFlightEvents outstanding', async () => {
+    const writer = new RecordingWriter();
+    writer.delayMs = 5;
+    const tracker = new AckTracker();
+    let maxSeen = 0;
+    const publisher = new EventPublisher({ writer, tracker, logger: silentLogger, maxBatchRecords: 50, maxInFlightEvents: 120 });
+    for (let i = 0; i < 600; i++) {
+      const room = publisher.enqueue(changeEventFactory(i));
+      maxSeen = Math.max(maxSeen, tracker.inFlight());
+      if (room) await room;
+    }
+    await publisher.flush();
+    expect(maxSeen).toBeLessThanOrEqual(120);
+    expect(writer.records).toHaveLength(600);
+  });
+
+  it('retries a failed put with the same records in order (duplicates only with identical ids)', async () => {
+    const writer = new RecordingWriter();
+    writer.failNext = 2;
+    const tracker = new AckTracker();
+    const publisher = new EventPublisher({ writer, tracker, logger: silentLogger, maxBatchRecords: 10, retryBaseMs: 1 });
+    await publishAll(publisher, 30);
+    await publisher.flush();
+    const ids = writer.events().map((e) => e.id);
+    expect(new Set(ids).size).toBe(30);
+    // per key, first occurrences are in order and every repeat is a replay of a prefix
+    const lastIndex = new Map<string, number>();
+    for (const e of writer.events()) {
+      const n = e.after!.units_sold as number;
+      const prev = lastIndex.get(e.table + e.key.sales_order_id) ?? -1;
+      if (n < prev) expect(ids.indexOf(e.id)).toBeLessThan(ids.lastIndexOf(e.id)); // an identical-id replay
+      lastIndex.set(e.table + e.key.sales_order_id, Math.max(prev, n));
+    }
+    expect(tracker.inFlight()).toBe(0);
+  });
+
+  it('fails for good on a permanent error and accepts nothing more', async () => {
+    const writer = new RecordingWriter();
+    writer.failNext = 1;
+    writer.failWith = () => Object.assign(new Error('record too large'), { retryable: false });
+    const tracker = new AckTracker();
+    const publisher = new EventPublisher({ writer, tracker, logger: silentLogger, maxBatchRecords: 5 });
+    for (let i = 0; i < 5; i++) publisher.enqueue(changeEventFactory(i));
+    await expect(publisher.flush()).rejects.toThrow(/failed after 1 attempt/);
+    expect(() => publisher.enqueue(changeEventFactory(9))).toThrow(/failed after 1 attempt/);
+    expect(tracker.inFlight()).toBe(5);
+  });
+});

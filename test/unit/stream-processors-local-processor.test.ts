@@ -1,0 +1,165 @@
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { LocalDirObjectStore } from '../../bucket/local-dir-object-store.js';
+import { partitionKeyOf, serializeChangeEvent, type ChangeEvent } from '../../core/change-event.js';
+import { silentLogger } from '../../core/logger.js';
+import { METRIC } from '../../core/metrics.js';
+import { decodeWarehouseParquet } from '../../core/warehouse-parquet.js';
+import { openLocalLog, type LocalLogChangeStream } from '../../stream/local-log/local-log.js';
+import { runLocalProcessor } from '../../stream-processors/local-processor.js';
+import type { ProcessRecordsResult } from '../../stream-processors/process-records.js';
+import { CountingMetrics } from '../../stream-processors/processor-metrics.js';
+import { LocalJoinStateStore } from '../../stream-processors/state/local-join-state-store.js';
+import { changeEvent, sourceRow } from '../support/change-event-factory.js';
+import { listKeys, RecordingObjectStore } from '../support/recording-object-store.js';
+
+let dir: string;
+let log: LocalLogChangeStream;
+let bucket: RecordingObjectStore;
+let state: LocalJoinStateStore;
+
+beforeEach(async () => {
+  dir = await fs.mkdtemp(path.join(os.tmpdir(), 'local-processor-'));
+  log = openLocalLog(path.join(dir, 'stream'), { shards: 2, pollIntervalMs: 5 });
+  bucket = new RecordingObjectStore(new LocalDirObjectStore(path.join(dir, 'processed')));
+  state = await LocalJoinStateStore.open(path.join(dir, 'state'), silentLogger);
+});
+
+afterEach(async () => {
+  await state.close();
+  await fs.rm(dir, { recursive: true, force: true });
+});
+
+async function publish(items: (ChangeEvent | string | Uint8Array)[]): Promise<void> {
+  const writer = await log.writer();
+  try {
+    await writer.put(
+      items.map((item, i) =>
+        typeof item === 'string' || item instanceof Uint8Array
+          ? { partitionKey: `poison:${i}`, data: typeof item === 'string' ? Buffer.from(item) : item }
+          : { partitionKey: partitionKeyOf(item), data: Buffer.from(serializeChangeEvent(item)) },
+      ),
+    );
+  } finally {
+    await writer.close();
+  }
+}
+
+/** Runs the processor until `until` holds (bounded), then stops it. */
+async function runUntil(until: (results: ProcessRecordsResult[]) => boolean, extra: Partial<Parameters<typeof runLocalProcessor>[0]> = {}) {
+  const consumer = await log.consumer('stream-processor');
+  const controller = new AbortController();
+  const results: ProcessRecordsResult[] = [];
+  const deadline = setTimeout(() => controller.abort(), 15_000);
+  const running = runLocalProcessor({
+    consumer,
+    state,
+    processed: bucket,
+    logger: silentLogger,
+    signal: controller.signal,
+    maxWaitMs: 20,
+    retryInitialDelayMs: 10,
+    ...extra,
+    onBatch: (result) => {
+      results.push(result);
+      if (until(results)) controller.abort();
+    },
+  });
+  await running;
+  clearTimeout(deadline);
+  const lag = await consumer.lag();
+  await consumer.close();
+  return { results, lag };
+}
+
+const events = () => [
+  changeEvent('department', 'r', sourceRow.department(), { lsn: 0x1000 }),
+  changeEvent('staff', 'r', sourceRow.staff({ staff_id: 19 }), { lsn: 0x1000 }),
+  changeEvent('sales_order', 'c', sourceRow.sales_order(), { lsn: 0x2000, seq: 1 }),
+  changeEvent('sales_order', 'u', sourceRow.sales_order({ units_sold: 1 }), { lsn: 0x2100, seq: 1 }),
+  changeEvent('payment', 'c', sourceRow.payment(), { lsn: 0x2200, seq: 1 }),
+];
+
+const processedEvents = (results: ProcessRecordsResult[]) => results.reduce((n, r) => n + r.events, 0);
+
+describe('runLocalProcessor (embedded stream log)', () => {
+  it('processes every record, quarantines poison, checkpoints after the manifest, and resumes after a restart', async () => {
+    const metrics = new CountingMetrics();
+    await publish([...events(), '{not json', Buffer.from([0xff, 0xfe, 0x00]), JSON.stringify({ ...changeEvent('design', 'c', sourceRow.design()), table: '_prisma_migrations' })]);
+    const { results, lag } = await runUntil((r) => processedEvents(r) === 5 && r.reduce((n, x) => n + x.quarantined, 0) === 3, { metrics });
+    expect(processedEvents(results)).toBe(5);
+    expect(lag.every((shard) => shard.records === 0)).toBe(true);
+    expect(metrics.get(METRIC.eventsQuarantined)).toBe(3);
+    const quarantine = await Promise.all((await listKeys(bucket, 'quarantine/')).map(async (k) => JSON.parse(Buffer.from(await bucket.get(k)).toString('utf8'))));
+    expect(quarantine.map((q) => q.reason).sort()).toEqual(['malformed-json', 'malformed-json', 'unknown-table']);
+    const binary = quarantine.find((q) => q.recordEncoding === 'base64');
+    expect(Buffer.from(binary.record, 'base64')).toEqual(Buffer.from([0xff, 0xfe, 0x00]));
+    expect(quarantine.every((q) => typeof q.shardId === 'string' && /^\d+$/.test(q.sequenceNumber))).toBe(true);
+    const salesFiles = (await listKeys(bucket, 'fact_sales_order/'));
+    const sales = (await Promise.all(salesFiles.map(async (k) => decodeWarehouseParquet('fact_sales_order', await bucket.get(k))))).flat();
+    expect(sales.map((r) => r.op)).toEqual(['c', 'u']); // per-key order kept
+
+    // A restarted processor resumes after the checkpoint: only new records are processed.
+    const manifestsBefore = (await listKeys(bucket, 'manifests/')).length;
+    await publish([changeEvent('design', 'u', sourceRow.design({ design_id: 50 }), { lsn: 0x3000 })]);
+    const again = await runUntil((r) => processedEvents(r) >= 1);
+    expect(processedEvents(again.results)).toBe(1);
+    expect((await listKeys(bucket, 'manifests/')).length).toBe(manifestsBefore + 1);
+  });
+
+  it('rewinds and retries a batch when the bucket fails, never skipping or checkpointing early', async () => {
+    await publish(events());
+    bucket.failPuts = /^manifests\//;
+    let failures = 0;
+    const consumer = await log.consumer('stream-processor');
+    const original = consumer.rewind.bind(consumer);
+    consumer.rewind = () => {
+      failures++;
+      if (failures === 3) bucket.failPuts = undefined; // the bucket comes back
+      original();
+    };
+    const controller = new AbortController();
+    const results: ProcessRecordsResult[] = [];
+    const deadline = setTimeout(() => controller.abort(), 15_000);
+    await runLocalProcessor({
+      consumer,
+      state,
+      processed: bucket,
+      logger: silentLogger,
+      signal: controller.signal,
+      maxWaitMs: 20,
+      retryInitialDelayMs: 5,
+      onBatch: (r) => {
+        results.push(r);
+        if (processedEvents(results) === 5) controller.abort();
+      },
+    });
+    clearTimeout(deadline);
+    expect(failures).toBeGreaterThanOrEqual(3);
+    expect(processedEvents(results)).toBe(5);
+    expect((await consumer.lag()).every((s) => s.records === 0)).toBe(true);
+    await consumer.close();
+    const manifests = await listKeys(bucket, 'manifests/');
+    expect(manifests.length).toBeGreaterThanOrEqual(1);
+  });
+
+  it('does not checkpoint while the batch keeps failing', async () => {
+    await publish(events());
+    bucket.failPuts = /parquet$/;
+    const consumer = await log.consumer('stream-processor');
+    const controller = new AbortController();
+    let rewinds = 0;
+    const original = consumer.rewind.bind(consumer);
+    consumer.rewind = () => {
+      if (++rewinds === 2) controller.abort();
+      original();
+    };
+    await runLocalProcessor({ consumer, state, processed: bucket, logger: silentLogger, signal: controller.signal, maxWaitMs: 20, retryInitialDelayMs: 5 });
+    expect(rewinds).toBe(2);
+    expect((await consumer.lag()).reduce((n, s) => n + s.records, 0)).toBe(5);
+    expect(await listKeys(bucket, 'manifests/')).toEqual([]);
+    await consumer.close();
+  });
+});
