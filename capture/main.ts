@@ -5,18 +5,20 @@ import { createLogger } from '../core/logger.js';
 import { createChangeStreamWriter } from '../stream/create-change-stream.js';
 import type { Config } from '../core/config.js';
 import { runCaptureProcess } from './capture-process.js';
+import { sourceUrlFromEnv } from './source-url-from-env.js';
 
 /**
  * The capture process: what the Fargate task runs and what `totesys-cdc up` spawns locally.
- * Configuration comes from the environment (TOTESYS_SOURCE_URL is required here). Extra env:
+ * Configuration comes from the environment: TOTESYS_SOURCE_URL, or in AWS the secret's fields
+ * TOTESYS_SOURCE_HOST/PORT/DB/USER/PASSWORD (see source-url-from-env.ts). Extra env:
  *   TOTESYS_CAPTURE_STATUS_FILE  status JSON path (default <stateDir>/capture-status.json)
  *   TOTESYS_METRICS=emf          CloudWatch embedded-metric-format lines on stdout (AWS)
  */
 async function main(): Promise<number> {
   let config: Readonly<Config>;
   try {
-    config = loadConfig({}, process.env);
-    if (!config.sourceUrl) throw new ConfigError('capture needs the source database: set TOTESYS_SOURCE_URL (or --source-url)');
+    config = loadConfig({ sourceUrl: sourceUrlFromEnv(process.env) }, process.env);
+    if (!config.sourceUrl) throw new ConfigError('capture needs the source database: set TOTESYS_SOURCE_URL, or the TOTESYS_SOURCE_HOST/PORT/DB/USER/PASSWORD fields');
   } catch (error) {
     process.stderr.write(JSON.stringify({ time: new Date().toISOString(), level: 'error', service: 'capture', message: errorMessage(error) }) + '\n');
     return 1;
