@@ -76,11 +76,21 @@ export class EventPublisher {
   /** Queues one event (WAL order). Resolves at once unless the in-flight bound is reached. */
   enqueue(event: ChangeEvent): Promise<void> | undefined {
     if (this.failure) throw this.failure;
-    const data = Buffer.from(serializeChangeEvent(event));
-    const record: StreamRecord = { partitionKey: partitionKeyOf(event), data };
+    return this.enqueueSerialized(event.id, partitionKeyOf(event), serializeChangeEvent(event));
+  }
+
+  /**
+   * enqueue() for an event that is already serialized: `json` must be serializeChangeEvent(event)
+   * and `partitionKey` partitionKeyOf(event) (the streaming decoder writes both directly).
+   * Returns undefined while there is room, so the caller only awaits when it must pause.
+   */
+  enqueueSerialized(eventId: string, partitionKey: string, json: string): Promise<void> | undefined {
+    if (this.failure) throw this.failure;
+    const data = Buffer.from(json);
+    const record: StreamRecord = { partitionKey, data };
     this.o.tracker.register();
     if (!this.current) {
-      this.current = { records: [], bytes: 0, seqEnd: 0, firstEventId: event.id };
+      this.current = { records: [], bytes: 0, seqEnd: 0, firstEventId: eventId };
       this.timer = setTimeout(() => this.seal(), this.o.flushIntervalMs);
     }
     const batch = this.current;

@@ -1,9 +1,12 @@
 import type { ChangeEvent, Row, RowValue } from '../core/change-event.js';
-import { CHANGE_EVENT_VERSION, streamEventId } from '../core/change-event.js';
+import { CHANGE_EVENT_VERSION, partitionKeyOf, serializeChangeEvent, streamEventId } from '../core/change-event.js';
 import { formatLsn, parseLsn, type Lsn } from '../core/lsn.js';
 import { isSourceTable, PRIMARY_KEYS, type SourceTable } from '../core/source-tables.js';
 import { columnValue } from './column-value.js';
 import { DecodeError } from './capture-errors.js';
+import { RelationEventEncoder, type EncodedChangeEvent, type TupleValues } from './event-json.js';
+
+export type { EncodedChangeEvent, TupleValue, TupleValues } from './event-json.js';
 
 /**
  * Pure translation of pgoutput messages (as parsed by pg-logical-replication, with text values left
@@ -16,17 +19,23 @@ import { DecodeError } from './capture-errors.js';
  *    the same transaction yields the same ids.
  * 3. Relation messages are resent by pgoutput after DDL; columns are taken from the relation at the
  *    time of each change, so added columns appear and dropped ones disappear without a restart.
+ * 4. Events come out serialized (event-json.ts): the JSON text is exactly JSON.stringify of the
+ *    ChangeEvent this translation defines (`toChangeEvent`, also the path for the rare relations
+ *    or values the direct writer does not handle).
  */
 export interface RelationColumnLike {
   name: string;
   typeOid: number;
+  /** pgoutput column flags: bit 1 marks a replica identity (key) column. */
+  flags?: number;
 }
 export interface RelationLike {
   schema: string;
   name: string;
   columns: RelationColumnLike[];
 }
-type Tuple = Record<string, unknown> | null;
+/** Column values aligned with `relation.columns`; undefined = not sent (unchanged TOAST, not in a key tuple). */
+type Tuple = TupleValues | null;
 
 export type PgoutputMessageLike =
   | { tag: 'begin'; commitLsn: string | null; commitTime: bigint | BigInt; xid: number }
@@ -40,7 +49,7 @@ export type PgoutputMessageLike =
 
 export type DecodeResult =
   | { kind: 'none' }
-  | { kind: 'event'; event: ChangeEvent }
+  | { kind: 'event'; event: EncodedChangeEvent }
   | { kind: 'commit'; commitLsn: Lsn; commitEndLsn: Lsn }
   | { kind: 'truncate'; tables: string[] }
   | { kind: 'message'; prefix: string; content: string; messageLsn: Lsn; transactional: boolean }
@@ -51,10 +60,16 @@ interface OpenTransaction {
   commitTs: string;
   xid: number;
   nextIndex: number;
+  /** JSON of the source fields after `lsn`, the same for every change of the transaction. */
+  sourceTail: string;
 }
+
+const EMPTY_TUPLE: TupleValues = [];
 
 export class PgoutputDecoder {
   private txn: OpenTransaction | null = null;
+  /** Per relation message (a new one after DDL): its pre-serialized JSON parts. */
+  private encoders = new WeakMap<RelationLike, RelationEventEncoder>();
 
   /** True between Begin and Commit: no LSN inside an open transaction may be confirmed. */
   get inTransaction(): boolean {
@@ -67,12 +82,11 @@ export class PgoutputDecoder {
       case 'begin': {
         if (!message.commitLsn) throw new DecodeError('Begin without a commit LSN', lsn, undefined);
         const micros = BigInt(message.commitTime as bigint);
-        this.txn = {
-          commitLsn: normalizeLsn(message.commitLsn),
-          commitTs: new Date(Number(micros / 1000n)).toISOString(),
-          xid: message.xid >>> 0,
-          nextIndex: 0,
-        };
+        const commitLsn = normalizeLsn(message.commitLsn);
+        const commitTs = new Date(Number(micros / 1000n)).toISOString();
+        const xid = message.xid >>> 0;
+        const sourceTail = `",${JSON.stringify({ commitLsn, xid, commitTs, snapshot: false }).slice(1)}}`;
+        this.txn = { commitLsn, commitTs, xid, nextIndex: 0, sourceTail };
         return { kind: 'none' };
       }
       case 'commit': {
@@ -112,51 +126,74 @@ export class PgoutputDecoder {
     }
     const table: SourceTable = relation.name;
     const n = txn.nextIndex++;
-    let op: ChangeEvent['op'];
-    let before: Row | null = null;
-    let after: Row | null = null;
+    const id = streamEventId(txn.commitLsn, n);
+    let op: 'c' | 'u' | 'd';
+    let before: Tuple = null;
+    let after: Tuple = null;
     if (message.tag === 'insert') {
       op = 'c';
-      after = toRow(relation, message.new);
+      after = message.new ?? EMPTY_TUPLE;
     } else if (message.tag === 'update') {
       op = 'u';
-      before = message.old ? toRow(relation, message.old) : message.key ? toRow(relation, message.key) : null;
-      after = toRow(relation, message.new);
-      // Unchanged TOASTed values without REPLICA IDENTITY FULL: the library fills them from the old
-      // tuple when there is one, otherwise they are left out of `after` (toRow skips undefined).
+      before = message.old ?? message.key ?? null;
+      after = message.new ?? EMPTY_TUPLE;
+      // Unchanged TOASTed values without REPLICA IDENTITY FULL: the plugin fills them from the old
+      // tuple when there is one, otherwise they are undefined and left out of `after`.
     } else {
       op = 'd';
-      before = toRow(relation, message.old ?? message.key);
+      before = message.old ?? message.key ?? EMPTY_TUPLE;
     }
     const keyColumn = PRIMARY_KEYS[table];
-    const keySource = after ?? before;
-    const keyValue: RowValue | undefined = keySource?.[keyColumn];
-    if (keyValue === undefined || keyValue === null) {
+    let encoder = this.encoders.get(relation);
+    if (!encoder) this.encoders.set(relation, (encoder = new RelationEventEncoder(relation.columns, table, keyColumn)));
+    const keyText = encoder.keyIndex < 0 ? undefined : (op === 'd' ? before : after)![encoder.keyIndex];
+    if (keyText === undefined || keyText === null) {
       throw new DecodeError(`${table} change without primary key ${keyColumn}`, lsn, table);
     }
-    const event: ChangeEvent = {
-      v: CHANGE_EVENT_VERSION,
-      id: streamEventId(txn.commitLsn, n),
-      op,
-      table,
-      key: { [keyColumn]: keyValue },
-      before,
-      after,
-      // The library already spells XLogData LSNs like Postgres ('0/16B3748'): no re-formatting.
-      source: { lsn, commitLsn: txn.commitLsn, xid: txn.xid, commitTs: txn.commitTs, snapshot: false },
-    };
-    return { kind: 'event', event };
+    const encoded =
+      encoder.direct && typeof keyText === 'string' ? encoder.encode(op, id, keyText, before, after, lsn, txn.sourceTail) : undefined;
+    if (encoded) return { kind: 'event', event: encoded };
+    const event = toChangeEvent(relation, table, op, id, before, after, lsn, txn);
+    return { kind: 'event', event: { id, partitionKey: partitionKeyOf(event), json: serializeChangeEvent(event) } };
   }
 }
 
-function toRow(relation: RelationLike, tuple: Tuple): Row {
+/** The change event as an object: the definition the serialized form must match (see event-json.ts). */
+export function toChangeEvent(
+  relation: RelationLike,
+  table: SourceTable,
+  op: 'c' | 'u' | 'd',
+  id: string,
+  beforeTuple: Tuple,
+  afterTuple: Tuple,
+  lsn: string,
+  txn: Pick<OpenTransaction, 'commitLsn' | 'xid' | 'commitTs'>,
+): ChangeEvent {
+  const before = beforeTuple ? toRow(relation, beforeTuple) : null;
+  const after = afterTuple ? toRow(relation, afterTuple) : null;
+  const keyColumn = PRIMARY_KEYS[table];
+  const keyValue: RowValue | undefined = (op === 'd' ? before : after)?.[keyColumn];
+  if (keyValue === undefined || keyValue === null) throw new DecodeError(`${table} change without primary key ${keyColumn}`, lsn, table);
+  return {
+    v: CHANGE_EVENT_VERSION,
+    id,
+    op,
+    table,
+    key: { [keyColumn]: keyValue },
+    before,
+    after,
+    // The library already spells XLogData LSNs like Postgres ('0/16B3748'): no re-formatting.
+    source: { lsn, commitLsn: txn.commitLsn, xid: txn.xid, commitTs: txn.commitTs, snapshot: false },
+  };
+}
+
+function toRow(relation: RelationLike, tuple: TupleValues): Row {
   const row: Row = {};
-  if (!tuple) return row;
-  for (const column of relation.columns) {
-    const raw = tuple[column.name];
-    if (raw === undefined) continue; // unchanged TOAST without a before image, or not in a key tuple
+  relation.columns.forEach((column, i) => {
+    const raw = tuple[i];
+    if (raw === undefined) return; // unchanged TOAST without a before image, or not in a key tuple
     row[column.name] = columnValue(column.typeOid, raw as string | null);
-  }
+  });
   return row;
 }
 

@@ -27,6 +27,7 @@ export async function runProcessorStage(config: Readonly<Config>, logger: Logger
       logger,
       signal,
       maxWaitMs: 250,
+      batchWindowMs: 400,
       onBatch: (result) => {
         counters.processor.batches += result.manifest ? 1 : 0;
         counters.processor.events += result.events;

@@ -100,21 +100,37 @@ async function currentWalLsn(url: string): Promise<string> {
   }
 }
 
-/** Polls the named consumers' lag until every one has nothing left (or a stage fails). */
-async function waitUntilDrained(config: Readonly<Config>, logger: Logger, names: string[], stages: Promise<unknown>): Promise<void> {
+/**
+ * Polls the named consumers' lag until every one has nothing left (or a stage fails). The probes
+ * are opened afresh for every poll: a consumer serves its checkpoints from memory after the first
+ * read (local log cursor cache, FileCheckpointStore), so a long-lived probe would never see the
+ * checkpoints the stage's own consumer writes and this wait would never end.
+ */
+export async function waitUntilDrained(
+  config: Readonly<Config>,
+  logger: Logger,
+  names: string[],
+  stages: Promise<unknown>,
+  pollIntervalMs = 200,
+): Promise<void> {
   let failed: unknown;
   stages.catch((error) => (failed = error));
-  const consumers: ChangeStreamConsumer[] = [];
-  for (const name of names) consumers.push(await createChangeStreamConsumer(config, name, logger));
   const never = new AbortController().signal;
-  try {
-    for (;;) {
-      if (failed) throw failed;
-      const lags = await Promise.all(consumers.map((c) => c.lag()));
-      if (lags.every((shards) => shards.every((s) => s.records === 0))) return;
-      await abortableDelay(200, never);
-    }
-  } finally {
-    for (const consumer of consumers) await consumer.close();
+  for (;;) {
+    if (failed) throw failed;
+    if (await allDrained(config, logger, names)) return;
+    await abortableDelay(pollIntervalMs, never);
   }
+}
+
+async function allDrained(config: Readonly<Config>, logger: Logger, names: string[]): Promise<boolean> {
+  for (const name of names) {
+    const probe: ChangeStreamConsumer = await createChangeStreamConsumer(config, name, logger);
+    try {
+      if ((await probe.lag()).some((shard) => shard.records > 0)) return false;
+    } finally {
+      await probe.close();
+    }
+  }
+  return true;
 }

@@ -16,6 +16,12 @@ export interface LocalProcessorOptions {
   maxBatchRecords?: number;
   /** How long a read waits for the first record (default 1000 ms). */
   maxWaitMs?: number;
+  /**
+   * Batching window (like the Lambda event source's): after the first record, keep reading this long
+   * (or until maxBatchRecords) before processing, so a steady trickle becomes a few larger batches
+   * instead of one tiny manifest per record (default 0: process what the first read returned).
+   */
+  batchWindowMs?: number;
   metrics?: MetricsSink;
   prefix?: string;
   /** Called after each batch is durable and checkpointed. */
@@ -43,7 +49,7 @@ export async function runLocalProcessor(options: LocalProcessorOptions): Promise
   while (!signal.aborted) {
     let groups: ConsumedRecord[][] = [];
     try {
-      groups = await consumer.read({ maxRecords, waitMs });
+      groups = await readBatch(consumer, maxRecords, waitMs, options.batchWindowMs ?? 0, signal);
       const records = groups.flat();
       if (records.length === 0) continue;
       // Shard groups are concatenated: each key lives on one shard, so its order is kept.
@@ -75,6 +81,33 @@ export async function runLocalProcessor(options: LocalProcessorOptions): Promise
     }
   }
   logger.info('stream processor stopped', { consumer: consumer.consumerName });
+}
+
+/** One batch: the first read, then more reads inside the window; records stay grouped per shard, in order. */
+async function readBatch(consumer: ChangeStreamConsumer, maxRecords: number, waitMs: number, windowMs: number, signal: AbortSignal): Promise<ConsumedRecord[][]> {
+  const first = await consumer.read({ maxRecords, waitMs });
+  let count = first.reduce((n, g) => n + g.length, 0);
+  if (count === 0 || windowMs <= 0) return first;
+  const byShard = new Map<string, ConsumedRecord[]>();
+  const add = (groups: ConsumedRecord[][]) => {
+    for (const group of groups) {
+      if (group.length === 0) continue;
+      const shardId = group[0].shardId;
+      const existing = byShard.get(shardId);
+      if (existing) existing.push(...group);
+      else byShard.set(shardId, [...group]);
+    }
+  };
+  add(first);
+  const deadline = Date.now() + windowMs;
+  while (count < maxRecords && !signal.aborted) {
+    const left = deadline - Date.now();
+    if (left <= 0) break;
+    const more = await consumer.read({ maxRecords: maxRecords - count, waitMs: left });
+    add(more);
+    count += more.reduce((n, g) => n + g.length, 0);
+  }
+  return [...byShard.values()];
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

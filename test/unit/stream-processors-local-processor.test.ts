@@ -109,6 +109,38 @@ describe('runLocalProcessor (embedded stream log)', () => {
     expect((await listKeys(bucket, 'manifests/')).length).toBe(manifestsBefore + 1);
   });
 
+  it('with a batching window, gathers a trickle of records into one batch, keeping per-key order', async () => {
+    const trickle = events();
+    const consumer = await log.consumer('stream-processor');
+    const controller = new AbortController();
+    const results: ProcessRecordsResult[] = [];
+    const deadline = setTimeout(() => controller.abort(), 15_000);
+    const running = runLocalProcessor({
+      consumer,
+      state,
+      processed: bucket,
+      logger: silentLogger,
+      signal: controller.signal,
+      maxWaitMs: 20,
+      batchWindowMs: 600,
+      onBatch: (r) => {
+        results.push(r);
+        if (processedEvents(results) === trickle.length) controller.abort();
+      },
+    });
+    for (const event of trickle) {
+      await publish([event]);
+      await new Promise((r) => setTimeout(r, 40));
+    }
+    await running;
+    clearTimeout(deadline);
+    await consumer.close();
+    expect(processedEvents(results)).toBe(trickle.length);
+    expect(results.length).toBe(1); // without the window: one batch per record
+    const sales = (await Promise.all((await listKeys(bucket, 'fact_sales_order/')).map(async (k) => decodeWarehouseParquet('fact_sales_order', await bucket.get(k))))).flat();
+    expect(sales.map((r) => r.op)).toEqual(['c', 'u']);
+  });
+
   it('rewinds and retries a batch when the bucket fails, never skipping or checkpointing early', async () => {
     await publish(events());
     bucket.failPuts = /^manifests\//;

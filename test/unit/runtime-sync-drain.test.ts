@@ -1,0 +1,70 @@
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { loadConfig, type Config } from '../../core/config.js';
+import { silentLogger } from '../../core/logger.js';
+import { waitUntilDrained } from '../../runtime/sync-pipeline.js';
+import { createChangeStreamConsumer, createChangeStreamWriter } from '../../stream/create-change-stream.js';
+
+/**
+ * `sync` waits for its stages with waitUntilDrained. Regression: the lag probe used to be one
+ * long-lived consumer that cached the checkpoints it read on its first poll, so when the stage had
+ * not checkpointed yet at that moment, `sync` waited forever.
+ */
+const encoder = new TextEncoder();
+
+async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | 'timeout'> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), ms)));
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+describe('sync: waitUntilDrained', () => {
+  let stateDir: string;
+  let config: Readonly<Config>;
+
+  beforeEach(async () => {
+    stateDir = await fs.mkdtemp(path.join(os.tmpdir(), 'totesys-cdc-drain-'));
+    config = loadConfig({ stateDir, streamShards: 2, logLevel: 'silent' }, {});
+    const writer = await createChangeStreamWriter(config, silentLogger);
+    await writer.put(Array.from({ length: 20 }, (_, i) => ({ partitionKey: `sales_order:${i}`, data: encoder.encode(`{"n":${i}}`) })));
+    await writer.close();
+  });
+  afterEach(async () => {
+    await fs.rm(stateDir, { recursive: true, force: true });
+  });
+
+  /** A stage that starts late, then reads and checkpoints everything with its own consumer. */
+  async function lateStage(delayMs: number): Promise<void> {
+    await new Promise((r) => setTimeout(r, delayMs));
+    const consumer = await createChangeStreamConsumer(config, 'stream-processor', silentLogger);
+    try {
+      let seen = 0;
+      while (seen < 20) {
+        for (const group of await consumer.read({ maxRecords: 100, waitMs: 100 })) {
+          seen += group.length;
+          await consumer.checkpoint(group[0].shardId, group.at(-1)!.sequenceNumber);
+        }
+      }
+    } finally {
+      await consumer.close();
+    }
+  }
+
+  it('returns once a stage that checkpoints after the first poll has caught up', async () => {
+    const stage = lateStage(150);
+    const result = await withTimeout(waitUntilDrained(config, silentLogger, ['stream-processor'], stage, 20), 5_000);
+    await stage;
+    expect(result).toBeUndefined();
+  });
+
+  it('rejects with the stage error when a stage fails', async () => {
+    const stage = Promise.reject(new Error('processor broke'));
+    await expect(withTimeout(waitUntilDrained(config, silentLogger, ['stream-processor'], stage, 20), 5_000)).rejects.toThrow('processor broke');
+  });
+});
