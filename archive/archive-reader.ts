@@ -4,7 +4,7 @@ import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { SOURCE_TABLES, isSourceTable, type SourceTable } from '../core/source-tables.js';
 import { listStartAfter, parseChangeObjectKey, partitionInRange, tablePrefix } from './archive-layout.js';
-import { isChangeEventFast, versionSortKey } from './fast-event-check.js';
+import { isChangeEventFast, lineSortKey, versionSortKey } from './fast-event-check.js';
 import { forEachGzipLine } from './gzip-lines.js';
 import type { IssueLog } from './replay-report.js';
 import { SortedRuns } from './sorted-runs.js';
@@ -18,6 +18,11 @@ import { SortedRuns } from './sorted-runs.js';
  * merge sort over runs of at most `maxRunBytes` yields all events in global commit order, which
  * implies per-key version order and puts duplicates (same id ⇒ same version) next to each other, so
  * dedupe by event id needs no memory beyond the previous key.
+ *
+ * Parse once: a line in the canonical spelling (what capture writes) gets its sort key from its
+ * text (lineSortKey) and goes into the runs unparsed, with its origin (object index and line number);
+ * it is parsed and validated once, after the merge (ordered-archive.ts), and reported there with
+ * the same file and line. Any other line is parsed and validated here, as before.
  */
 export interface ArchiveSelection {
   from?: Date;
@@ -38,9 +43,17 @@ export interface ScanStats {
   compressedBytes: number;
   uncompressedBytes: number;
   lines: number;
-  /** Valid events read, duplicates included. */
+  /**
+   * Valid events read, duplicates included. Lines whose validation waits for the merge count from
+   * the scan on and are taken off if they fail it: exact once the merge has finished.
+   */
   eventsRead: number;
 }
+
+/** `origin` of a run entry: the object's index in the listing and the 1-based line number. */
+const LINES_PER_OBJECT = 2 ** 32;
+export const lineOrigin = (objectIndex: number, line: number): number => objectIndex * LINES_PER_OBJECT + line;
+export const originOf = (origin: number): { objectIndex: number; line: number } => ({ objectIndex: Math.floor(origin / LINES_PER_OBJECT), line: origin % LINES_PER_OBJECT });
 
 export interface ListedObject extends ObjectInfo {
   table: SourceTable;
@@ -153,14 +166,25 @@ export async function scanArchive(options: ScanOptions): Promise<ScanStats> {
       continue;
     }
     stats.compressedBytes += body.byteLength;
-    const pendingAdds: Array<{ key: string; line: string }> = [];
+    let added = 0;
+    const add = (key: string, text: string, line: number) => {
+      added++;
+      return runs.add(key, text, lineOrigin(i, line));
+    };
     const result = await forEachGzipLine(body, (lines, first) => {
+      let spill: Promise<void> | undefined;
       for (let j = 0; j < lines.length; j++) {
         const text = lines[j]!;
         if (text.length === 0) continue; // blank line: nothing to replay
+        const key = lineSortKey(text);
+        if (key !== null) {
+          spill = add(key, text, first + j) ?? spill;
+          continue;
+        }
         const parsed = parseArchivedLine(text, object.key, first + j, issues);
-        if (parsed) pendingAdds.push({ key: parsed.sortKey, line: text });
+        if (parsed) spill = add(parsed.sortKey, text, first + j) ?? spill;
       }
+      return spill; // pauses decompression until a full run is written
     });
     stats.lines += result.lines;
     stats.uncompressedBytes += result.bytes;
@@ -176,7 +200,7 @@ export async function scanArchive(options: ScanOptions): Promise<ScanStats> {
       }
       if (complete) {
         const parsed = parseArchivedLine(result.tail, object.key, line, issues);
-        if (parsed) pendingAdds.push({ key: parsed.sortKey, line: result.tail });
+        if (parsed) add(parsed.sortKey, result.tail, line);
       } else {
         issues.add({ kind: 'truncated-line', file: object.key, line, message: `line cut off after ${result.tail.length} characters` });
       }
@@ -184,8 +208,8 @@ export async function scanArchive(options: ScanOptions): Promise<ScanStats> {
     if (result.gzipError) {
       issues.add({ kind: 'corrupt-gzip', file: object.key, line: result.lines + 1, message: `${result.gzipError.message}; ${result.lines} complete lines before it were read` });
     }
-    for (const add of pendingAdds) await runs.add(add.key, add.line);
-    stats.eventsRead += pendingAdds.length;
+    await runs.settled();
+    stats.eventsRead += added;
     options.onProgress?.({ filesDone: stats.files, filesTotal: objects.length, bytesDone: stats.compressedBytes, bytesTotal, eventsRead: stats.eventsRead });
   }
   return stats;

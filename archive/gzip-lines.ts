@@ -20,9 +20,13 @@ export interface GzipLinesResult {
 
 const INPUT_SLICE_BYTES = 64 * 1024;
 
+/**
+ * `onLines` may return a promise (backpressure): decompression pauses until it settles. Its
+ * rejection is the caller's to observe; the lines go on either way.
+ */
 export async function forEachGzipLine(
   compressed: Uint8Array,
-  onLines: (lines: string[], firstLineNumber: number) => void,
+  onLines: (lines: string[], firstLineNumber: number) => void | Promise<void>,
 ): Promise<GzipLinesResult> {
   const gunzip = createGunzip({ chunkSize: 256 * 1024 });
   let carry: Buffer | null = null;
@@ -43,8 +47,14 @@ export async function forEachGzipLine(
       carry = start < data.byteLength ? data.subarray(start) : null;
       if (carry && start === 0 && data === chunk) carry = Buffer.from(carry); // detach from zlib's chunk
       if (out.length > 0) {
-        onLines(out, lines + 1);
+        const first = lines + 1;
         lines += out.length;
+        const pending = onLines(out, first);
+        if (pending) {
+          gunzip.pause();
+          const resume = () => void gunzip.resume();
+          pending.then(resume, resume);
+        }
       }
     });
     gunzip.on('error', (error) => {

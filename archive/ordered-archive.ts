@@ -4,15 +4,20 @@ import path from 'node:path';
 import type { ObjectStore } from '../bucket/object-store.js';
 import type { ChangeEvent } from '../core/change-event.js';
 import type { Logger } from '../core/logger.js';
-import { listArchive, scanArchive, type ArchiveSelection, type ListedObject, type ScanProgress, type ScanStats } from './archive-reader.js';
+import { listArchive, originOf, parseArchivedLine, scanArchive, type ArchiveSelection, type ListedObject, type ScanProgress, type ScanStats } from './archive-reader.js';
 import { IssueLog } from './replay-report.js';
 import { SortedRuns, type MergeStats } from './sorted-runs.js';
 
 /**
  * The archive of a selection as one stream of events in commit order, deduped by event id, with
  * bounded memory (see archive-reader.ts for the ordering argument). Two passes: `open` lists and
- * reads every object once (validating, reporting bad input, spilling sorted runs to `tempDir`);
- * `batches()` merges the runs. Call `close()` to remove the temp files.
+ * reads every object once (sort keys, spilling sorted runs to `tempDir`, reporting unreadable
+ * objects and lines); `batches()` merges the runs, parses and validates each line once (reporting a
+ * bad one with its file and line, exactly as the scan would have) and drops duplicates. Call
+ * `close()` to remove the temp files.
+ *
+ * Dedupe happens after validation: an invalid line never hides a valid duplicate (the first VALID
+ * line of a key is kept, later valid ones are counted as duplicates), as when the scan validated.
  */
 export interface OrderedArchiveOptions extends ArchiveSelection {
   ingestion: ObjectStore;
@@ -31,6 +36,7 @@ export interface OrderedArchive {
   readonly issues: IssueLog;
   /** Filled while `batches()` runs: runs merged, duplicates dropped. */
   readonly merge: MergeStats;
+  /** Events in commit order, `batchSize` per batch (the last may be smaller). */
   batches(batchSize: number): AsyncGenerator<ChangeEvent[]>;
   close(): Promise<void>;
 }
@@ -55,10 +61,33 @@ export async function openOrderedArchive(options: OrderedArchiveOptions): Promis
       issues,
       merge: runs.stats,
       async *batches(batchSize: number) {
-        for await (const entries of runs.merge(batchSize)) {
-          // Lines were validated in the scan; parse again instead of keeping objects in the runs.
-          yield entries.map((entry) => JSON.parse(entry.line) as ChangeEvent);
+        let previousKey: string | null = null;
+        let batch: ChangeEvent[] = [];
+        for await (const entries of runs.merge(batchSize, { dedupe: false })) {
+          for (const entry of entries) {
+            const { objectIndex, line } = originOf(entry.origin);
+            const parsed = parseArchivedLine(entry.line, objects[objectIndex]!.key, line, issues);
+            if (!parsed) {
+              scan.eventsRead--;
+              continue;
+            }
+            if (parsed.sortKey !== entry.key) {
+              // lineSortKey's contract broken: the line was sorted into the wrong place.
+              throw new Error(`internal error: sort key of ${objects[objectIndex]!.key} line ${line} read from its text differs from its parsed key`);
+            }
+            if (entry.key === previousKey) {
+              runs.stats.duplicates++;
+              continue;
+            }
+            previousKey = entry.key;
+            batch.push(parsed.event);
+            if (batch.length === batchSize) {
+              yield batch;
+              batch = [];
+            }
+          }
         }
+        if (batch.length > 0) yield batch;
       },
       close,
     };

@@ -5,14 +5,21 @@ import path from 'node:path';
 /**
  * External sort of (key, line) entries with bounded memory: entries are collected into a run of at
  * most `maxRunBytes` (UTF-16 estimate of key + line), sorted in memory and, once more than one run
- * exists, spilled to a temp file as `key\tline\n`. `merge` yields every entry in key order (a k-way
- * merge over the runs with a binary heap), skipping entries whose key equals the previous one.
+ * exists, spilled to a temp file as `key\torigin\tline\n`. `merge` yields every entry in key order (a
+ * k-way merge over the runs with a binary heap), by default skipping entries whose key equals the
+ * previous one.
+ *
+ * Memory: a full run is detached and written while the next one fills; `add` then returns the
+ * spill's promise and the caller waits for it before adding much more (backpressure), so at most two
+ * runs are in memory.
  *
  * Keys must not contain tabs or newlines; lines must not contain newlines (JSON text never does).
  */
 export interface SortedEntry {
   key: string;
   line: string;
+  /** A non-negative integer the caller attaches (replay: where the line came from). */
+  origin: number;
 }
 
 export interface SortedRunsOptions {
@@ -32,32 +39,64 @@ export class SortedRuns {
   private current: SortedEntry[] = [];
   private currentBytes = 0;
   private readonly files: string[] = [];
+  /** The spill in progress (spills run one after another), or null. */
+  private spilling: Promise<void> | null = null;
+  private spillError: unknown = null;
   readonly stats: MergeStats = { runs: 0, spilledBytes: 0, duplicates: 0 };
 
   constructor(private readonly options: SortedRunsOptions) {}
 
-  /** Adds one entry; spills the current run when full. */
-  async add(key: string, line: string): Promise<void> {
-    this.current.push({ key, line });
+  /**
+   * Adds one entry. Synchronous, except when the entry fills the run: the run is then handed to a
+   * spill and its promise returned; wait for it before adding many more (see the class comment).
+   */
+  add(key: string, line: string, origin = 0): Promise<void> | undefined {
+    this.current.push({ key, line, origin });
     this.currentBytes += 2 * (key.length + line.length) + 64;
-    if (this.currentBytes >= this.options.maxRunBytes) await this.spill();
+    if (this.currentBytes >= this.options.maxRunBytes) return this.startSpill();
+    return undefined;
   }
 
   get bufferedBytes(): number {
     return this.currentBytes;
   }
 
-  private async spill(): Promise<void> {
-    if (this.current.length === 0) return;
-    this.current.sort(compareEntries);
+  /** Resolves when no spill is in progress; rejects with a failed spill's error. */
+  async settled(): Promise<void> {
+    while (this.spilling) await this.spilling;
+    if (this.spillError) throw this.spillError;
+  }
+
+  private startSpill(): Promise<void> {
+    const entries = this.current;
+    this.current = [];
+    this.currentBytes = 0;
     const file = path.join(this.options.tempDir, `run-${String(this.files.length).padStart(5, '0')}.tsv`);
+    this.files.push(file);
+    const previous = this.spilling ?? Promise.resolve();
+    const spill: Promise<void> = previous
+      .then(() => this.writeRun(entries, file))
+      .catch((error: unknown) => {
+        this.spillError ??= error;
+      })
+      .finally(() => {
+        if (this.spilling === spill) this.spilling = null;
+      });
+    this.spilling = spill;
+    return spill;
+  }
+
+  private async writeRun(entries: SortedEntry[], file: string): Promise<void> {
+    if (this.spillError) return;
+    entries.sort(compareEntries);
     const handle = await fs.open(file, 'w');
     try {
       let chunk: string[] = [];
       let chunkChars = 0;
-      for (const entry of this.current) {
-        chunk.push(entry.key, '\t', entry.line, '\n');
-        chunkChars += entry.key.length + entry.line.length + 2;
+      for (const entry of entries) {
+        const origin = String(entry.origin);
+        chunk.push(entry.key, '\t', origin, '\t', entry.line, '\n');
+        chunkChars += entry.key.length + origin.length + entry.line.length + 3;
         if (chunkChars >= 1 << 20) {
           const text = chunk.join('');
           this.stats.spilledBytes += Buffer.byteLength(text);
@@ -74,23 +113,23 @@ export class SortedRuns {
     } finally {
       await handle.close();
     }
-    this.files.push(file);
-    this.current = [];
-    this.currentBytes = 0;
   }
 
   /**
-   * Every entry once, in key order, equal keys collapsed to the first. Yields arrays (batches) to
-   * keep per-entry overhead out of the async machinery. Consumes the runs.
+   * Every entry in key order; with `dedupe` (default), equal keys collapsed to the first. Yields
+   * arrays (batches) to keep per-entry overhead out of the async machinery. Consumes the runs.
    */
-  async *merge(batchSize = 1000): AsyncGenerator<SortedEntry[]> {
+  async *merge(batchSize = 1000, options: { dedupe?: boolean } = {}): AsyncGenerator<SortedEntry[]> {
+    const dedupe = options.dedupe ?? true;
+    await this.settled();
     const cursors: RunCursor[] = [];
     if (this.files.length === 0) {
       this.current.sort(compareEntries);
       cursors.push(new MemoryCursor(this.current));
       this.current = [];
     } else {
-      await this.spill();
+      if (this.current.length > 0) this.startSpill();
+      await this.settled();
       for (const file of this.files) cursors.push(new FileCursor(file));
     }
     this.stats.runs = cursors.length;
@@ -103,7 +142,7 @@ export class SortedRuns {
       while (heap.length > 0) {
         const top = heap[0]!;
         const entry = top.head!;
-        if (entry.key === previousKey) this.stats.duplicates++;
+        if (dedupe && entry.key === previousKey) this.stats.duplicates++;
         else {
           batch.push(entry);
           previousKey = entry.key;
@@ -112,7 +151,10 @@ export class SortedRuns {
             batch = [];
           }
         }
-        if (await top.advance()) siftDown(heap, 0);
+        // advance() is synchronous until a file chunk runs out: await only then (an await per entry costs a microtask).
+        let more = top.advance();
+        if (typeof more !== 'boolean') more = await more;
+        if (more) siftDown(heap, 0);
         else {
           const last = heap.pop()!;
           if (heap.length > 0) {
@@ -169,7 +211,8 @@ class FileCursor implements RunCursor {
   private take(): boolean {
     const line = this.lines[this.index++]!;
     const tab = line.indexOf('\t');
-    this.head = { key: line.slice(0, tab), line: line.slice(tab + 1) };
+    const tab2 = line.indexOf('\t', tab + 1);
+    this.head = { key: line.slice(0, tab), origin: Number(line.slice(tab + 1, tab2)), line: line.slice(tab2 + 1) };
     return true;
   }
 

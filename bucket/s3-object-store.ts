@@ -1,3 +1,4 @@
+import { isLoopbackEndpoint } from '../core/aws-endpoint.js';
 import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { PipelineError } from '../core/errors.js';
@@ -14,8 +15,7 @@ export type S3Sender = Pick<S3Client, 'send'>;
  */
 export function createS3Client(options: { region: string; endpoint?: string }): S3Client {
   if (!options.endpoint) return new S3Client({ region: options.region });
-  const host = new URL(options.endpoint).hostname;
-  const loopback = host === 'localhost' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
+  const loopback = isLoopbackEndpoint(options.endpoint);
   return new S3Client({
     region: options.region,
     endpoint: options.endpoint,

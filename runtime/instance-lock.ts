@@ -35,10 +35,14 @@ export async function readLiveLock(lockFile: string): Promise<LockInfo | undefin
   return isAlive(info.pid) ? info : undefined;
 }
 
-export async function acquireInstanceLock(lockFile: string, command: string): Promise<InstanceLock> {
+/** Commands that hold the lock only for seconds: a starting `up` waits for them instead of failing. */
+const SHORT_COMMANDS = new Set(['status', 'load', 'seed', 'teardown']);
+
+export async function acquireInstanceLock(lockFile: string, command: string, options: { waitForShortHoldersMs?: number } = {}): Promise<InstanceLock> {
   await fs.mkdir(path.dirname(lockFile), { recursive: true });
   let info: LockInfo = { pid: process.pid, command, startedAt: new Date().toISOString() };
-  for (let attempt = 0; attempt < 3; attempt++) {
+  const waitUntil = Date.now() + (options.waitForShortHoldersMs ?? 30_000);
+  for (let attempt = 0; attempt < 1_000; attempt++) {
     try {
       const handle = await fs.open(lockFile, 'wx', 0o644);
       await handle.writeFile(JSON.stringify(info));
@@ -60,6 +64,10 @@ export async function acquireInstanceLock(lockFile: string, command: string): Pr
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const holder = await readLiveLock(lockFile);
+      if (holder && SHORT_COMMANDS.has(holder.command) && Date.now() < waitUntil) {
+        await new Promise((r) => setTimeout(r, 250)); // e.g. a `status` that started its own Postgres
+        continue;
+      }
       if (holder) throw new AlreadyRunningError(holder, lockFile);
       await fs.rm(lockFile, { force: true }); // left by a killed process
     }

@@ -44,7 +44,7 @@ export function registerUpCommand(program: Command): void {
         try {
           const where = dbs.embeddedSource ? `embedded Postgres in ${config.stateDir}` : redactUrl(dbs.sourceUrl);
           const header = `totesys-cdc up: ${where}${interactive ? `, logs in ${logFile}` : ''} (Ctrl-C to stop)`;
-          if (interactive) process.stdout.write(`${header}\n`);
+          process.stdout.write(`${header}\n`);
           const seedBar = progressBar('seeding totesys', 'rows');
           await runUpPipeline({
             config,
@@ -59,7 +59,7 @@ export function registerUpCommand(program: Command): void {
             captureOutput: logStream,
             onRunning: (counters) => {
               seedBar.stop();
-              timer = startView(view, counters, captureStatusFile(config), header);
+              timer = startView(view, counters, captureStatusFile(config));
             },
           });
         } finally {
@@ -73,7 +73,7 @@ export function registerUpCommand(program: Command): void {
     );
 }
 
-function startView(view: LiveBlock, counters: PipelineCounters, statusFile: string, header: string): NodeJS.Timeout {
+function startView(view: LiveBlock, counters: PipelineCounters, statusFile: string): NodeJS.Timeout {
   let previous = { at: Date.now(), changes: 0, processed: 0, loadedRows: 0 };
   const frame = async () => {
     const now = Date.now();
@@ -84,7 +84,7 @@ function startView(view: LiveBlock, counters: PipelineCounters, statusFile: stri
       loadedRows: (counters.loader.rows - previous.loadedRows) / seconds,
     };
     previous = { at: now, changes: counters.simulator.changes, processed: counters.processor.events, loadedRows: counters.loader.rows };
-    view.draw(renderUpFrame({ counters, capture: await readCaptureStatusFile(statusFile), rates, header }));
+    view.draw(renderUpFrame({ counters, capture: await readCaptureStatusFile(statusFile), rates }));
   };
   return setInterval(() => void frame(), 1_000);
 }

@@ -7,7 +7,6 @@ export interface UpSnapshot {
   capture: (CaptureStatus & { stale: boolean }) | null;
   /** Per-second rates since the previous frame. */
   rates: { changes: number; processed: number; loadedRows: number };
-  header: string;
 }
 
 /** One frame of the `up` view: a line per stage, left to right along the pipeline. */
@@ -27,7 +26,6 @@ export function renderUpFrame(s: UpSnapshot): string[] {
     .map(([table, n]) => `${table.replace('fact_', '')} ${formatCount(n)}`)
     .join(', ');
   return [
-    s.header,
     `source     ${s.rates.changes.toFixed(1)} changes/s, ${formatCount(c.simulator.changes)} simulated${kinds ? ` (${kinds})` : ''}`,
     `capture    ${captureLine}`,
     `processor  ${formatCount(c.processor.events)} events in ${formatCount(c.processor.batches)} batches (${s.rates.processed.toFixed(1)}/s), ${c.processor.quarantined} quarantined`,
@@ -53,7 +51,7 @@ export class LiveBlock {
       this.drawn = lines.length;
     } else if (Date.now() - this.lastPlain >= 5_000) {
       this.lastPlain = Date.now();
-      this.out.write(lines.slice(1).map((l) => l.replace(/\s+/g, ' ')).join(' | ') + '\n');
+      this.out.write(lines.map((l) => l.replace(/\s+/g, ' ')).join(' | ') + '\n');
     }
   }
 }

@@ -1,3 +1,5 @@
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { isLoopbackEndpoint } from '../../core/aws-endpoint.js';
 import {
   ConditionalCheckFailedException,
   DynamoDBClient,
@@ -60,7 +62,13 @@ export class DynamoDbJoinStateStore implements JoinStateStore {
   ) {}
 
   static fromConfig(options: { tableName: string; region: string; endpoint?: string }): DynamoDbJoinStateStore {
-    const client = new DynamoDBClient({ region: options.region, ...(options.endpoint ? { endpoint: options.endpoint } : {}) });
+    // An emulator on loopback (dynalite) takes any key; everywhere else the default credential chain.
+    const emulator = options.endpoint && isLoopbackEndpoint(options.endpoint);
+    const client = new DynamoDBClient({
+      region: options.region,
+      ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+      ...(emulator ? { credentials: { accessKeyId: 'emulator', secretAccessKey: 'emulator' }, requestHandler: new NodeHttpHandler() } : {}),
+    });
     return new DynamoDbJoinStateStore(client, options.tableName, true);
   }
 

@@ -1,3 +1,4 @@
+import { isLoopbackEndpoint } from '../../core/aws-endpoint.js';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 
@@ -20,7 +21,4 @@ export function createKinesisClient(options: { region: string; endpoint?: string
   });
 }
 
-export function isLoopbackEndpoint(endpoint: string): boolean {
-  const host = new URL(endpoint).hostname;
-  return host === 'localhost' || host === '[::1]' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
-}
+export { isLoopbackEndpoint };

@@ -32,15 +32,39 @@ export function encodedFrameBytes(keyBytes: number, dataBytes: number): number {
 export function encodeFrameInto(target: Buffer, position: number, record: { offset: number; arrivalMs: number; key: Buffer; data: Uint8Array }): number {
   const bodyStart = position + FRAME_HEADER_BYTES;
   const bodyLength = BODY_FIXED_BYTES + record.key.length + record.data.length;
-  target.writeUInt32BE(bodyLength, position);
-  target.writeBigUInt64BE(BigInt(record.offset), bodyStart);
-  target.writeDoubleBE(record.arrivalMs, bodyStart + 8);
-  target.writeUInt16BE(record.key.length, bodyStart + 16);
+  writeFixedFields(target, position, bodyLength, record.offset, record.arrivalMs, record.key.length);
   record.key.copy(target, bodyStart + BODY_FIXED_BYTES);
   target.set(record.data, bodyStart + BODY_FIXED_BYTES + record.key.length);
   const end = bodyStart + bodyLength;
   target.writeUInt32BE(crc32(target, bodyStart, end), position + 4);
   return end;
+}
+
+/**
+ * encodeFrameInto with the partition key as text, written straight into `target` (the writer's
+ * hot path: no Buffer per key). `keyBytes` must be Buffer.byteLength(key, 'utf8').
+ */
+export function encodeFrameWithKeyText(target: Buffer, position: number, offset: number, arrivalMs: number, key: string, keyBytes: number, data: Uint8Array): number {
+  const bodyStart = position + FRAME_HEADER_BYTES;
+  const bodyLength = BODY_FIXED_BYTES + keyBytes + data.length;
+  writeFixedFields(target, position, bodyLength, offset, arrivalMs, keyBytes);
+  const keyStart = bodyStart + BODY_FIXED_BYTES;
+  // As many UTF-8 bytes as UTF-16 units only when every character is ASCII: latin1 writes the same bytes.
+  target.write(key, keyStart, keyBytes, keyBytes === key.length ? 'latin1' : 'utf8');
+  target.set(data, keyStart + keyBytes);
+  const end = bodyStart + bodyLength;
+  target.writeUInt32BE(crc32(target, bodyStart, end), position + 4);
+  return end;
+}
+
+function writeFixedFields(target: Buffer, position: number, bodyLength: number, offset: number, arrivalMs: number, keyBytes: number): void {
+  const bodyStart = position + FRAME_HEADER_BYTES;
+  target.writeUInt32BE(bodyLength, position);
+  // u64 offset as two u32 halves (offsets are safe integers): no BigInt per record.
+  target.writeUInt32BE(Math.floor(offset / 0x1_0000_0000), bodyStart);
+  target.writeUInt32BE(offset >>> 0, bodyStart + 4);
+  target.writeDoubleBE(arrivalMs, bodyStart + 8);
+  target.writeUInt16BE(keyBytes, bodyStart + 16);
 }
 
 export function encodeFrame(record: { offset: number; arrivalMs: number; partitionKey: string; data: Uint8Array }): Buffer {

@@ -3,7 +3,7 @@ import type { Logger } from '../../core/logger.js';
 import { syncDirectory } from '../atomic-file.js';
 import type { ChangeStreamWriter, StreamRecord } from '../change-stream.js';
 import { RecordRejectedError, StreamWriteError } from '../stream-errors.js';
-import { MAX_PARTITION_KEY_CHARS, MAX_RECORD_BYTES, encodeFrameInto, encodedFrameBytes } from './frame-codec.js';
+import { MAX_PARTITION_KEY_CHARS, MAX_RECORD_BYTES, encodeFrameWithKeyText, encodedFrameBytes } from './frame-codec.js';
 import type { LogLayout } from './log-layout.js';
 import { SegmentReader } from './segment-reader.js';
 import { shardIdOf, shardIndexOfKey } from './shard-of-key.js';
@@ -31,7 +31,8 @@ export interface LocalLogWriterOptions {
 
 /**
  * Appends records to the shards' last segments. Invariants:
- * 1. `put` resolves only after every touched shard's segment was fsynced (per batch, not per record).
+ * 1. `put` resolves only after every touched shard's segment was fsynced (per batch, not per record;
+ *    the shards' writes and fsyncs run concurrently).
  * 2. Records of one `put` keep their array order inside each shard, and `put` calls are serialized,
  *    so a key's records are stored in the order the `put` calls resolved.
  * 3. On open, bytes after the last complete, CRC-valid frame of a shard's last segment (a torn
@@ -74,29 +75,51 @@ export class LocalLogWriter implements ChangeStreamWriter {
   private async append(records: readonly StreamRecord[]): Promise<void> {
     if (records.length === 0) return;
     const arrivalMs = Date.now();
-    const byShard = new Map<number, { key: Buffer; data: Uint8Array }[]>();
-    for (const record of records) {
-      const shard = shardIndexOfKey(record.partitionKey, this.options.shards);
-      let list = byShard.get(shard);
-      if (!list) byShard.set(shard, (list = []));
-      list.push({ key: Buffer.from(record.partitionKey, 'utf8'), data: record.data });
+    const shards = this.options.shards;
+    // Per record: its shard and key length; per shard: its records (in batch order) and frame bytes.
+    const shardOf = new Uint32Array(records.length);
+    const keyBytes = new Uint32Array(records.length);
+    const frameBytes = new Array<number>(shards).fill(0);
+    const counts = new Array<number>(shards).fill(0);
+    const order: number[] = []; // shards in order of first appearance
+    for (let i = 0; i < records.length; i++) {
+      const { partitionKey, data } = records[i];
+      const shard = shardIndexOfKey(partitionKey, shards);
+      shardOf[i] = shard;
+      keyBytes[i] = Buffer.byteLength(partitionKey, 'utf8');
+      if (counts[shard]++ === 0) order.push(shard);
+      frameBytes[shard] += encodedFrameBytes(keyBytes[i], data.length);
     }
     const touched: { tail: ShardTail; bytes: number; count: number }[] = [];
     try {
-      for (const [shard, list] of byShard) {
+      const writes: { tail: ShardTail; frames: Buffer }[] = [];
+      for (const shard of order) {
         const tail = this.tails[shard];
         if (!tail.handle || tail.size >= this.options.segmentBytes) await this.roll(tail);
-        const frames = Buffer.allocUnsafe(list.reduce((n, r) => n + encodedFrameBytes(r.key.length, r.data.length), 0));
+        const frames = Buffer.allocUnsafe(frameBytes[shard]);
         let position = 0;
-        list.forEach((r, i) => (position = encodeFrameInto(frames, position, { offset: tail.nextOffset + i, arrivalMs, key: r.key, data: r.data })));
-        await writeFully(tail.handle!, frames, tail.size);
-        touched.push({ tail, bytes: frames.length, count: list.length });
+        let offset = tail.nextOffset;
+        for (let i = 0; i < records.length; i++) {
+          if (shardOf[i] !== shard) continue;
+          position = encodeFrameWithKeyText(frames, position, offset++, arrivalMs, records[i].partitionKey, keyBytes[i], records[i].data);
+        }
+        writes.push({ tail, frames });
+        touched.push({ tail, bytes: frames.length, count: counts[shard] });
       }
-      await Promise.all(touched.map(({ tail }) => tail.handle!.sync()));
+      // Shards are separate files: write and fsync them concurrently. Every one must settle before
+      // a failure is handled, so recovery never races an append still in flight.
+      const results = await Promise.allSettled(
+        writes.map(async ({ tail, frames }) => {
+          await writeFully(tail.handle!, frames, tail.size);
+          await tail.handle!.sync();
+        }),
+      );
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
     } catch (cause) {
       // What reached the file is unknown: re-read the tails from disk (keeping complete frames, which
       // readers may already have seen, truncating a torn one) so offsets stay consistent.
-      for (const shard of byShard.keys()) {
+      for (const shard of order) {
         await this.tails[shard].handle?.close().catch(() => undefined);
         this.tails[shard] = await recoverTail(this.layout, shard, this.logger).catch(() => this.tails[shard]);
       }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { GetRecordsCommand, GetShardIteratorCommand, ListShardsCommand, type _Record } from '@aws-sdk/client-kinesis';
+import { GetRecordsCommand, GetShardIteratorCommand, ListShardsCommand, type GetRecordsCommandOutput, type _Record } from '@aws-sdk/client-kinesis';
 import type { KinesisStreamBatchResponse, KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
 import type { KinesisSender } from '../../stream/kinesis/create-kinesis-client.js';
 
@@ -27,6 +27,7 @@ export interface Invocation {
   shardId: string;
   records: number;
   firstSequenceNumber: string;
+  lastSequenceNumber: string;
   batchItemFailures: string[];
   error?: unknown;
 }
@@ -85,11 +86,11 @@ export class KinesisEventSourceMapping {
     let iterator: string | undefined = await this.iterator(shardId);
     let retries = 0;
     for (let page = 0; iterator && page < 100_000; page++) {
-      const output = await client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: batchSize }));
+      const output: GetRecordsCommandOutput = await client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: batchSize }));
       const records = output.Records ?? [];
       if (records.length === 0) return; // caught up
       const event: KinesisStreamEvent = { Records: records.map((r) => kinesisStreamRecord(r, shardId, streamArn, region)) };
-      const invocation: Invocation = { shardId, records: records.length, firstSequenceNumber: records[0].SequenceNumber!, batchItemFailures: [] };
+      const invocation: Invocation = { shardId, records: records.length, firstSequenceNumber: records[0].SequenceNumber!, lastSequenceNumber: records.at(-1)!.SequenceNumber!, batchItemFailures: [] };
       this.invocations.push(invocation);
       let failedFrom: string | undefined;
       try {

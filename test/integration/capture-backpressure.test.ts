@@ -1,0 +1,108 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CaptureStats } from '../../capture/capture-status.js';
+import { ReplicationSession, type SessionEnd } from '../../capture/replication-session.js';
+import { runCapture } from '../../capture/run-capture.js';
+import { parseChangeEvent } from '../../core/change-event.js';
+import { silentLogger } from '../../core/logger.js';
+import { parseLsn } from '../../core/lsn.js';
+import type { ChangeStreamWriter, StreamRecord } from '../../stream/change-stream.js';
+import { RecordingWriter } from '../support/capture-recorder.js';
+import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
+import { createTotesysSchema, INSERT_SALES_ORDERS, seedParents, withClient } from '../support/totesys-source.js';
+import { waitFor } from '../support/wait-for.js';
+
+/** A writer whose puts wait at a gate until it is opened: a stream that stopped accepting. */
+class GatedWriter implements ChangeStreamWriter {
+  readonly records: StreamRecord[] = [];
+  puts = 0;
+  private open = false;
+  private waiting: (() => void)[] = [];
+
+  async put(records: readonly StreamRecord[]): Promise<void> {
+    this.puts++;
+    if (!this.open) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    this.records.push(...records);
+  }
+
+  release(): void {
+    this.open = true;
+    for (const resolve of this.waiting.splice(0)) resolve();
+  }
+
+  async close(): Promise<void> {}
+}
+
+const ROWS = 20_000;
+const names = { slotName: 'cap_backpressure', publicationName: 'cap_backpressure' };
+
+/**
+ * Backpressure without the library's flowControl (replication-session.ts): when the publisher is
+ * full the session must stop reading the replication socket, not park the rest of the transaction
+ * in memory, and once the stream accepts again it must go on in WAL order without loss.
+ */
+describe('capture: backpressure from a stalled stream', () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await createTestDatabase('capture backpressure');
+    await createTotesysSchema(db.url);
+    await seedParents(db.url);
+  });
+  afterAll(async () => {
+    await db?.drop();
+  });
+
+  it('stops reading WAL while the stream is stalled, then delivers every change in order', async () => {
+    const lsnNow = async () => withClient(db.url, async (c) => (await c.query('SELECT pg_current_wal_insert_lsn()::text AS l')).rows[0].l as string);
+    // Slot, publication and initial snapshot, as capture sets them up.
+    await runCapture({
+      sourceUrl: db.url,
+      config: { capture: { ...names, replicaIdentityFull: true, heartbeatIntervalMs: 500 } },
+      writer: new RecordingWriter(),
+      logger: silentLogger,
+      stopAtLsn: await lsnNow(),
+    });
+    await withClient(db.url, async (c) => {
+      await c.query('BEGIN');
+      await c.query('SET LOCAL session_replication_role = replica');
+      await c.query(INSERT_SALES_ORDERS, [ROWS]);
+      await c.query('COMMIT');
+    });
+    const endLsn = await lsnNow();
+    const confirmed = await withClient(db.url, async (c) => (await c.query('SELECT confirmed_flush_lsn::text AS l FROM pg_replication_slots WHERE slot_name = $1', [names.slotName])).rows[0].l as string);
+
+    const writer = new GatedWriter();
+    const session = new ReplicationSession({
+      connectionString: db.url,
+      ...names,
+      writer,
+      logger: silentLogger,
+      stats: new CaptureStats(names.slotName, names.publicationName),
+      resumeFrom: parseLsn(confirmed),
+      stopAtLsn: parseLsn(endLsn),
+      publisher: { maxBatchRecords: 10, maxInFlightEvents: 50, flushIntervalMs: 5 },
+    });
+    const received = () => (session as unknown as { plugin: { receivedCount: number } }).plugin.receivedCount;
+    let ended: SessionEnd | undefined;
+    const running = session.run().then((end) => (ended = end));
+    try {
+      await waitFor(() => writer.puts > 0, { what: 'the first put', timeoutMs: 20_000 });
+      // Postgres decodes and sends the whole transaction in well under this time when nobody
+      // stops reading (the ~20k messages would all be parked in memory).
+      await new Promise((r) => setTimeout(r, 1_500));
+      const receivedWhileStalled = received();
+      // In flight (50) + what one socket read had already delivered when reading paused.
+      expect(receivedWhileStalled).toBeGreaterThan(50);
+      expect(receivedWhileStalled).toBeLessThan(2_000);
+      expect(ended).toBeUndefined();
+    } finally {
+      writer.release();
+    }
+    await running;
+    expect(ended).toMatchObject({ reason: 'stop-lsn-reached' });
+    const created = writer.records.map((r) => parseChangeEvent(Buffer.from(r.data).toString('utf8'))).filter((e) => e.op === 'c');
+    expect(created).toHaveLength(ROWS);
+    const commitLsn = created[0].source.commitLsn;
+    expect(created.map((e) => e.id)).toEqual(Array.from({ length: ROWS }, (_, i) => `${commitLsn}/${i}`));
+    expect(received()).toBeGreaterThanOrEqual(ROWS + 2);
+  }, 40_000);
+});

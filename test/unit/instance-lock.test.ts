@@ -1,0 +1,43 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { AlreadyRunningError, acquireInstanceLock, readLiveLock } from '../../runtime/instance-lock.js';
+
+describe('instance lock of a state directory', () => {
+  let dir: string;
+  let lockFile: string;
+  beforeEach(async () => {
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'lock-'));
+    lockFile = path.join(dir, 'up.lock');
+  });
+  afterEach(() => fs.rm(dir, { recursive: true, force: true }));
+
+  it('lets one holder in, tells a second who holds it, and frees on release', async () => {
+    const lock = await acquireInstanceLock(lockFile, 'up');
+    await lock.update({ postgresPort: 5555 });
+    expect(await readLiveLock(lockFile)).toMatchObject({ pid: process.pid, command: 'up', postgresPort: 5555 });
+    await expect(acquireInstanceLock(lockFile, 'up')).rejects.toBeInstanceOf(AlreadyRunningError);
+    await lock.release();
+    await (await acquireInstanceLock(lockFile, 'up')).release();
+  });
+
+  it('takes over a lock left by a killed process', async () => {
+    const child = spawn(process.execPath, ['-e', '0']);
+    const deadPid = await new Promise<number>((resolve) => child.on('exit', () => resolve(child.pid!)));
+    await fs.writeFile(lockFile, JSON.stringify({ pid: deadPid, command: 'up', startedAt: new Date().toISOString() }));
+    expect(await readLiveLock(lockFile)).toBeUndefined();
+    await (await acquireInstanceLock(lockFile, 'up')).release();
+  });
+
+  it('waits for a short-lived command (status) instead of failing, but not for an up', async () => {
+    const status = await acquireInstanceLock(lockFile, 'status');
+    setTimeout(() => void status.release(), 300);
+    const started = Date.now();
+    const up = await acquireInstanceLock(lockFile, 'up', { waitForShortHoldersMs: 5_000 });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+    await expect(acquireInstanceLock(lockFile, 'sync', { waitForShortHoldersMs: 5_000 })).rejects.toThrow(/another totesys-cdc up/);
+    await up.release();
+  });
+});
