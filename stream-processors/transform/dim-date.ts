@@ -5,8 +5,24 @@ import { isCalendarDate } from './source-values.js';
 const DAY_NAMES = ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'];
 const MONTH_NAMES = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
 
+/**
+ * Rows already built, by date: every fact row asks for 3-4 of them and a warehouse references a few
+ * thousand dates. The rows are shared, frozen (nobody may change them); the cache is bounded.
+ */
+const built = new Map<string, WarehouseRow>();
+const MAX_CACHED_DATES = 20_000;
+
 /** Generated calendar row for one 'YYYY-MM-DD' date: ISO day_of_week (Monday 1 .. Sunday 7), English names. */
 export function dimDateRow(date: string): WarehouseRow {
+  const cached = built.get(date);
+  if (cached) return cached;
+  const row = Object.freeze(buildDimDateRow(date));
+  if (built.size >= MAX_CACHED_DATES) built.clear();
+  built.set(date, row);
+  return row;
+}
+
+function buildDimDateRow(date: string): WarehouseRow {
   if (!isCalendarDate(date)) throw new RangeError(`not a calendar date: ${JSON.stringify(date)}`);
   const [year, month, day] = date.split('-').map(Number);
   const isoDayOfWeek = ((new Date(Date.UTC(year, month - 1, day)).getUTCDay() + 6) % 7) + 1;

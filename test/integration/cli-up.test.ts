@@ -7,7 +7,7 @@ import { CLI, REPO_ROOT, runCli } from '../support/cli.js';
 
 /** `npm start` as a user runs it: the real CLI as a child, a fresh state directory, Ctrl-C to stop. */
 function startUp(stateDir: string): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, [CLI, 'up', '--state-dir', stateDir, '--rate', '20', '--loader-interval-ms', '300'], {
+  const child = spawn(process.execPath, [CLI, 'up', '--state-dir', stateDir, '--rate', '20', '--scale', '0.1', '--loader-interval-ms', '300'], {
     cwd: REPO_ROOT,
     env: { ...process.env, TOTESYS_LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,0 +1,57 @@
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { replay } from '../../archive/replay.js';
+import { LocalDirObjectStore } from '../../bucket/local-dir-object-store.js';
+import { silentLogger } from '../../core/logger.js';
+import { ensureWarehouseSchema } from '../../loader/warehouse-schema.js';
+import { generateWorkload, writeArchive } from '../support/archive-workload.js';
+import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
+
+/** Every constraint of a schema, its schema name written as `<schema>` so two schemas compare. */
+async function constraints(client: pg.Client, schema: string) {
+  const { rows } = await client.query<{ table: string; name: string; type: string; definition: string; validated: boolean }>(
+    `SELECT c.relname AS "table", k.conname AS name, k.contype AS type, pg_get_constraintdef(k.oid) AS definition, k.convalidated AS validated
+     FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE n.nspname = $1 ORDER BY 1, 2`,
+    [schema],
+  );
+  return rows.map((r) => ({ ...r, definition: r.definition.split(`${schema}.`).join('<schema>.') }));
+}
+
+describe('replay --rebuild checks foreign keys in bulk', () => {
+  let db: TestDatabase;
+  let dir: string;
+  let client: pg.Client;
+  beforeAll(async () => {
+    db = await createTestDatabase('archive_rebuild_fks');
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'archive-rebuild-fks-'));
+    client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+  });
+  afterAll(async () => {
+    await client?.end();
+    await db?.drop();
+    if (dir) await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  it('the swapped-in schema has exactly the constraints a migrated schema has, foreign keys enforced', async () => {
+    const events = generateWorkload(600, { secondsBetweenTransactions: 10 });
+    const ingestion = new LocalDirObjectStore(path.join(dir, 'ingestion'));
+    await writeArchive(ingestion, events, 80);
+    const summary = await replay({ ingestion, processed: new LocalDirObjectStore(path.join(dir, 'processed')), warehouseUrl: db.url, rebuild: true, logger: silentLogger, batchSize: 150 });
+    expect(summary.partial).toBe(false);
+    expect(summary.manifests).toBeGreaterThan(2);
+
+    await ensureWarehouseSchema({ warehouseUrl: db.url, schema: 'reference' });
+    const expected = await constraints(client, 'reference');
+    expect(expected.filter((c) => c.type === 'f').length).toBeGreaterThan(20);
+    expect(await constraints(client, 'star')).toEqual(expected);
+
+    const { rows } = await client.query<{ payment_id: number }>('SELECT payment_id FROM star.fact_payment LIMIT 1');
+    expect(rows).toHaveLength(1);
+    await expect(client.query('UPDATE star.fact_payment SET currency_id = 987654 WHERE payment_id = $1', [rows[0]!.payment_id])).rejects.toThrow(/foreign key/);
+  });
+});
