@@ -142,7 +142,7 @@ export interface ScanOptions {
   onProgress?: (progress: ScanProgress) => void;
 }
 
-/** Reads, validates and sorts every listed object into `runs`. Never throws on bad input. */
+/** Reads every listed object into `runs` (sort keys; validation of non-canonical lines). Never throws on bad input. */
 export async function scanArchive(options: ScanOptions): Promise<ScanStats> {
   const { ingestion, objects, runs, issues } = options;
   const stats: ScanStats = { files: 0, compressedBytes: 0, uncompressedBytes: 0, lines: 0, eventsRead: 0 };

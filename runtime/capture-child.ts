@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { Config } from '../core/config.js';
 import { UserError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import { abortableDelay } from './local-stages.js';
+import { abortableDelay } from '../core/abortable-delay.js';
 import { captureStatusFile } from './pipeline-status.js';
 
 const CAPTURE_MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../capture/main.ts');

@@ -7,6 +7,7 @@ import pg from 'pg';
 import type { Logger } from '../core/logger.js';
 import { UserError } from '../core/errors.js';
 import { freePort } from './free-port.js';
+import { isProcessAlive } from '../core/process-alive.js';
 
 /**
  * One embedded Postgres 17 cluster with `wal_level=logical`, data under the state directory,
@@ -131,21 +132,13 @@ async function stopStalePostmaster(dataDir: string, logger: Logger): Promise<voi
   } catch {
     return;
   }
-  if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return;
+  if (!Number.isInteger(pid) || pid <= 0 || !isProcessAlive(pid)) return;
   logger.warn('stopping a Postgres left running by an earlier run', { pid, dataDir });
   process.kill(pid, 'SIGINT'); // fast shutdown: aborts sessions, writes a checkpoint
-  for (let i = 0; i < 300 && isAlive(pid); i++) await new Promise((r) => setTimeout(r, 100));
-  if (isAlive(pid)) throw new UserError(`a Postgres (pid ${pid}) still owns ${dataDir}; stop it and retry`);
+  for (let i = 0; i < 300 && isProcessAlive(pid); i++) await new Promise((r) => setTimeout(r, 100));
+  if (isProcessAlive(pid)) throw new UserError(`a Postgres (pid ${pid}) still owns ${dataDir}; stop it and retry`);
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** mkdtemp makes 0700 directories; the postgres OS user (when we run as root) must traverse them. */
 async function makeTraversable(dir: string): Promise<void> {

@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { UserError } from '../core/errors.js';
+import { isProcessAlive } from '../core/process-alive.js';
 
 /**
  * The state directory belongs to one `up` (or one stand-alone command) at a time. The lock file
@@ -32,7 +33,7 @@ export async function readLiveLock(lockFile: string): Promise<LockInfo | undefin
   } catch {
     return undefined;
   }
-  return isAlive(info.pid) ? info : undefined;
+  return isProcessAlive(info.pid) ? info : undefined;
 }
 
 /** Commands that hold the lock only for seconds: a starting `up` waits for them instead of failing. */
@@ -75,11 +76,3 @@ export async function acquireInstanceLock(lockFile: string, command: string, opt
   throw new UserError(`could not take the lock ${lockFile}`);
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}

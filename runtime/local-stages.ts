@@ -1,3 +1,4 @@
+import { abortableDelay } from '../core/abortable-delay.js';
 import type { Config } from '../core/config.js';
 import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
@@ -104,18 +105,5 @@ export async function runLoaderStage(
       counters.loader.lastError = errorMessage(error);
       logger.error('loader run failed', { error: errorMessage(error) });
     },
-  });
-}
-
-export function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
   });
 }

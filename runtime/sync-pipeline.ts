@@ -10,7 +10,8 @@ import { readWarehouseStatus, type WarehouseStatus } from '../loader/warehouse-s
 import { createChangeStreamConsumer, createChangeStreamWriter } from '../stream/create-change-stream.js';
 import type { ChangeStreamConsumer } from '../stream/change-stream.js';
 import { newCounters, type PipelineCounters } from './pipeline-counters.js';
-import { abortableDelay, recordLoad, runArchiverStage, runProcessorStage } from './local-stages.js';
+import { abortableDelay } from '../core/abortable-delay.js';
+import { recordLoad, runArchiverStage, runProcessorStage } from './local-stages.js';
 import { captureStatusFile, CONSUMERS } from './pipeline-status.js';
 import type { SnapshotProgress } from '../capture/initial-snapshot.js';
 
@@ -90,7 +91,8 @@ export async function syncPipeline(options: {
   return { targetLsn, capture, processor: counters.processor, archiver: counters.archiver, loader: counters.loader, slot, warehouse, durationMs: Date.now() - startedAt };
 }
 
-async function currentWalLsn(url: string): Promise<string> {
+/** The WAL insert position: with synchronous_commit off, pg_current_wal_lsn() can trail commits. */
+export async function currentWalLsn(url: string): Promise<string> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {

@@ -5,7 +5,8 @@ import { ensureWarehouseSchema } from '../loader/warehouse-schema.js';
 import { runSimulator } from '../totesys/simulator/run-simulator.js';
 import { seedTotesys } from '../totesys/generator/seed-totesys.js';
 import { superviseCapture } from './capture-child.js';
-import { abortableDelay, runArchiverStage, runLoaderStage, runProcessorStage } from './local-stages.js';
+import { abortableDelay } from '../core/abortable-delay.js';
+import { runArchiverStage, runLoaderStage, runProcessorStage } from './local-stages.js';
 import { newCounters, type PipelineCounters } from './pipeline-counters.js';
 import { prepareSourceSchema, sourceIsEmpty } from './source-setup.js';
 

@@ -5,6 +5,7 @@ import type { ChangeStreamConsumer, ConsumedRecord } from '../stream/change-stre
 import type { MetricsSink } from './processor-metrics.js';
 import { processRecords, type ProcessRecordsResult } from './process-records.js';
 import type { JoinStateStore } from './state/join-state-store.js';
+import { abortableDelay } from '../core/abortable-delay.js';
 
 export interface LocalProcessorOptions {
   consumer: ChangeStreamConsumer;
@@ -76,7 +77,7 @@ export async function runLocalProcessor(options: LocalProcessorOptions): Promise
         retryInMs: delayMs,
         shards: groups.map((g) => g[0]?.shardId).filter(Boolean),
       });
-      await sleep(delayMs, signal);
+      await abortableDelay(delayMs, signal);
       delayMs = Math.min(maxDelayMs, delayMs * 2);
     }
   }
@@ -110,14 +111,3 @@ async function readBatch(consumer: ChangeStreamConsumer, maxRecords: number, wai
   return [...byShard.values()];
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
-}

@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import type { Logger } from '../../core/logger.js';
 import { StreamLockedError } from '../stream-errors.js';
+import { isProcessAlive } from '../../core/process-alive.js';
 
 /**
  * Exactly one writer process per log: the lock file is created exclusively and holds the
@@ -31,7 +32,7 @@ export class WriterLock {
         await fs.rm(temp, { force: true });
       }
       const ownerPid = await readOwnerPid(file);
-      if (ownerPid !== undefined && isAlive(ownerPid)) throw new StreamLockedError(file, ownerPid);
+      if (ownerPid !== undefined && isProcessAlive(ownerPid)) throw new StreamLockedError(file, ownerPid);
       logger.warn('taking over a stale stream writer lock', { lockFile: file, stalePid: ownerPid ?? null });
       await fs.rm(file, { force: true });
     }
@@ -58,12 +59,3 @@ async function readOwnerPid(file: string): Promise<number | undefined> {
   }
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: the process exists but belongs to someone else.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}

@@ -17,7 +17,7 @@ import type { BatchManifest } from '../../core/manifest.js';
 import { WAREHOUSE_MODEL, WAREHOUSE_TABLES } from '../../core/warehouse-model.js';
 import { createScheduleHandler } from '../../loader/lambda/schedule-handler.js';
 import type { LoadSummary } from '../../loader/run-loader.js';
-import { syncPipeline, type SyncSummary } from '../../runtime/sync-pipeline.js';
+import { currentWalLsn, syncPipeline, type SyncSummary } from '../../runtime/sync-pipeline.js';
 import { createKinesisHandler, type KinesisHandlerDeps } from '../../stream-processors/lambda/kinesis-handler.js';
 import { buildLambdaDeps } from '../../stream-processors/lambda/lambda-deps.js';
 import { embeddedMetricFormat } from '../../stream-processors/processor-metrics.js';
@@ -78,15 +78,6 @@ function scheduledEvent(): ScheduledEvent {
   };
 }
 
-async function walInsertLsn(url: string): Promise<string> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query<{ lsn: string }>('SELECT pg_current_wal_insert_lsn()::text AS lsn')).rows[0].lsn;
-  } finally {
-    await client.end();
-  }
-}
 
 async function snapshotLsnOf(url: string, publicationName: string): Promise<string> {
   const client = new pg.Client({ connectionString: url });
@@ -235,7 +226,7 @@ describe('AWS-shaped pipeline (kinesalite, s3rver, dynalite, Lambda handlers) vs
     const invocations: Invocation[] = [];
     const loads: LoadSummary[] = [];
     const captureToKinesis = async () => {
-      const stopAtLsn = await walInsertLsn(source.url);
+      const stopAtLsn = await currentWalLsn(source.url);
       const writer = await createChangeStreamWriter(awsConfig, silentLogger);
       try {
         const result = await runCapture({ sourceUrl: source.url, config: awsConfig, writer, logger: silentLogger, stopAtLsn });

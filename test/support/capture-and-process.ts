@@ -1,10 +1,9 @@
-import pg from 'pg';
 import { runCapture, type CaptureResult } from '../../capture/run-capture.js';
 import { createObjectStore } from '../../bucket/create-object-store.js';
 import type { Config } from '../../core/config.js';
 import type { Logger } from '../../core/logger.js';
 import { captureStatusFile, CONSUMERS } from '../../runtime/pipeline-status.js';
-import { waitUntilDrained } from '../../runtime/sync-pipeline.js';
+import { currentWalLsn, waitUntilDrained } from '../../runtime/sync-pipeline.js';
 import { runLocalProcessor } from '../../stream-processors/local-processor.js';
 import { createJoinStateStore } from '../../stream-processors/state/create-state-store.js';
 import { createChangeStreamConsumer, createChangeStreamWriter } from '../../stream/create-change-stream.js';
@@ -69,12 +68,3 @@ export async function captureAndProcess(options: {
   return { capture, manifests, events, quarantined };
 }
 
-export async function currentWalLsn(url: string): Promise<string> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query<{ lsn: string }>('SELECT pg_current_wal_insert_lsn()::text AS lsn')).rows[0].lsn;
-  } finally {
-    await client.end();
-  }
-}

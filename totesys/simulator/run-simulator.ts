@@ -8,6 +8,7 @@ import {
   type ChangeContext, type ChangeResult, type SimulatedChange, type SimulatorState,
 } from './simulated-changes.js';
 import { TokenBucket } from './token-bucket.js';
+import { abortableDelay } from '../../core/abortable-delay.js';
 
 export type { SimulatedChange } from './simulated-changes.js';
 
@@ -95,18 +96,6 @@ function applyChange(kind: ChangeKind, ctx: ChangeContext): Promise<ChangeResult
   }
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}
 
 /**
  * Keeps a seeded totesys busy like the real shop (mix in change-mix.ts), rate-limited by a token
@@ -142,7 +131,7 @@ export async function runSimulator(url: string, options: SimulatorOptions): Prom
       if (nowPerf >= deadline) { stoppedBy = 'duration'; break; }
       const waitMs = bucket.tryTake(nowPerf);
       if (waitMs > 0) {
-        await sleep(Math.min(waitMs, deadline - nowPerf), signal);
+        await abortableDelay(Math.min(waitMs, deadline - nowPerf), signal);
         continue;
       }
       const kind = CHANGE_KINDS[prng.weightedIndex(weights)];
