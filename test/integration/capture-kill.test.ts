@@ -51,12 +51,22 @@ describe('capture: kill -9 during a write load', () => {
     })();
 
     let kills = 0;
+    let streamedCount = 0;
     for (let trial = 0; trial < 4; trial++) {
       const sizeBefore = await fileSize(out);
       const run = spawnCaptureChild(env);
       // Kill at a random moment once this run is publishing: in the first trial that is during the
       // snapshot, later mid-stream.
       await waitFor(async () => (await fileSize(out)) > sizeBefore, { what: 'child to publish', timeoutMs: 20_000 });
+      // Later trials kill mid-stream: wait for streamed changes (on a loaded machine a snapshot can
+      // outlast the kill delay, and every trial would then only ever redo the snapshot).
+      if (trial > 0) {
+        const streamedBefore = streamedCount;
+        await waitFor(async () => (streamedCount = readNdjsonEvents(out).filter((e) => e.op !== 'r').length) > streamedBefore, {
+          what: 'child to stream changes',
+          timeoutMs: 30_000,
+        });
+      }
       await new Promise((r) => setTimeout(r, trial === 0 ? Math.random() * 50 : 300 + Math.random() * 700));
       run.child.kill('SIGKILL');
       await run.exited;
