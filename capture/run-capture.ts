@@ -22,6 +22,7 @@ import {
 } from './replication-setup.js';
 import { HEARTBEAT_PREFIX, ReplicationSession } from './replication-session.js';
 import { querySlotStatus } from './slot-status.js';
+import { abortableDelay } from '../core/abortable-delay.js';
 
 /**
  * The capture process in one call: set up publication and slot, take the initial snapshot when the
@@ -126,7 +127,7 @@ export async function runCapture(options: RunCaptureOptions): Promise<CaptureRes
           busySinceMs ??= Date.now();
           if (Date.now() - busySinceMs >= (options.slotBusyTimeoutMs ?? 30_000)) throw classified;
           logger.warn('replication slot is in use by another process, waiting', { activePid: classified.activePid });
-          await sleep(Math.min(5_000, options.slotBusyTimeoutMs ?? 30_000), options.signal);
+          await abortableDelay(Math.min(5_000, options.slotBusyTimeoutMs ?? 30_000), options.signal);
           continue;
         }
         if (!isRetryable(classified)) throw classified;
@@ -134,7 +135,7 @@ export async function runCapture(options: RunCaptureOptions): Promise<CaptureRes
         stats.status.reconnects++;
         stats.status.lastError = errorMessage(classified);
         logger.warn('capture connection lost, reconnecting', { attempt, delayMs, error: classified });
-        await sleep(delayMs, options.signal);
+        await abortableDelay(delayMs, options.signal);
         delayMs = Math.min(options.reconnectMaxDelayMs ?? 10_000, delayMs * 2);
       }
     }
@@ -367,15 +368,3 @@ function startReporter(options: RunCaptureOptions, stats: CaptureStats, control:
   };
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}
