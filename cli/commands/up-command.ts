@@ -45,6 +45,9 @@ export function registerUpCommand(program: Command): void {
           const where = dbs.embeddedSource ? `embedded Postgres in ${config.stateDir}` : redactUrl(dbs.sourceUrl);
           const header = `totesys-cdc up: ${where}${interactive ? `, logs in ${logFile}` : ''} (Ctrl-C to stop)`;
           process.stdout.write(`${header}\n`);
+          if (dbs.embeddedSource) {
+            process.stdout.write(`query the warehouse: psql ${redactUrl(dbs.warehouseUrl)} (password in ${config.paths.postgresData}.password), schema ${config.warehouseSchema}\n`);
+          }
           const seedBar = progressBar('seeding totesys', 'rows');
           await runUpPipeline({
             config,
