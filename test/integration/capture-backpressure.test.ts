@@ -7,8 +7,8 @@ import { silentLogger } from '../../core/logger.js';
 import { parseLsn } from '../../core/lsn.js';
 import type { ChangeStreamWriter, StreamRecord } from '../../stream/change-stream.js';
 import { RecordingWriter } from '../support/capture-recorder.js';
-import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
-import { createTotesysSchema, INSERT_SALES_ORDERS, seedParents, withClient } from '../support/totesys-source.js';
+import { createTestDatabase, type TestDatabase, withClient } from '../support/postgres.js';
+import { createTotesysSchema, INSERT_SALES_ORDERS, seedParents } from '../support/totesys-source.js';
 import { waitFor } from '../support/wait-for.js';
 
 /** A writer whose puts wait at a gate until it is opened: a stream that stopped accepting. */

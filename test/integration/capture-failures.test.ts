@@ -6,9 +6,9 @@ import { readSlotStatus } from '../../capture/slot-status.js';
 import { AuthenticationError } from '../../core/errors.js';
 import { createLogger, silentLogger } from '../../core/logger.js';
 import { parseLsn } from '../../core/lsn.js';
-import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
+import { createTestDatabase, type TestDatabase, withClient } from '../support/postgres.js';
 import { RecordingWriter } from '../support/capture-recorder.js';
-import { createTotesysSchema, seedParents, withClient } from '../support/totesys-source.js';
+import { createTotesysSchema, seedParents } from '../support/totesys-source.js';
 import { waitFor } from '../support/wait-for.js';
 
 const capture = { slotName: 'cap_fail', publicationName: 'cap_fail', replicaIdentityFull: true, heartbeatIntervalMs: 1000 };

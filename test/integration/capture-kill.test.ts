@@ -5,10 +5,10 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readSlotStatus } from '../../capture/slot-status.js';
 import { parseLsn } from '../../core/lsn.js';
-import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
+import { createTestDatabase, type TestDatabase, withClient } from '../support/postgres.js';
 import { applyEvents, assertPerKeyOrder, readNdjsonEvents } from '../support/capture-recorder.js';
 import { spawnCaptureChild } from '../support/capture-child-process.js';
-import { createTotesysSchema, INSERT_SALES_ORDERS, readSourceState, seedParents, withClient } from '../support/totesys-source.js';
+import { createTotesysSchema, INSERT_SALES_ORDERS, readSourceState, seedParents } from '../support/totesys-source.js';
 import { waitFor } from '../support/wait-for.js';
 
 async function fileSize(file: string): Promise<number> {

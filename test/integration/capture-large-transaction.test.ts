@@ -4,9 +4,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readSlotStatus } from '../../capture/slot-status.js';
 import { parseLsn } from '../../core/lsn.js';
-import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
+import { createTestDatabase, type TestDatabase, withClient } from '../support/postgres.js';
 import { peakRssBytes, spawnCaptureChild } from '../support/capture-child-process.js';
-import { createTotesysSchema, INSERT_SALES_ORDERS, seedParents, withClient } from '../support/totesys-source.js';
+import { createTotesysSchema, INSERT_SALES_ORDERS, seedParents } from '../support/totesys-source.js';
 import { waitFor } from '../support/wait-for.js';
 
 // 200k rows keeps `npm test` fast; the 1M-row case runs in bench/capture.ts.

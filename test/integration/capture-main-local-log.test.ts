@@ -8,10 +8,10 @@ import { readSlotStatus } from '../../capture/slot-status.js';
 import { parseChangeEvent, type ChangeEvent } from '../../core/change-event.js';
 import { parseLsn } from '../../core/lsn.js';
 import { openLocalLog } from '../../stream/local-log/local-log.js';
-import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
+import { createTestDatabase, type TestDatabase, withClient } from '../support/postgres.js';
 import { applyEvents, assertPerKeyOrder } from '../support/capture-recorder.js';
 import { spawnCaptureChild } from '../support/capture-child-process.js';
-import { createTotesysSchema, INSERT_SALES_ORDERS, readSourceState, seedParents, withClient } from '../support/totesys-source.js';
+import { createTotesysSchema, INSERT_SALES_ORDERS, readSourceState, seedParents } from '../support/totesys-source.js';
 import { waitFor } from '../support/wait-for.js';
 
 /** Every record of the local log, per shard in order (per-key order lives within one shard). */

@@ -9,7 +9,8 @@ import { createLogger } from '../../core/logger.js';
 import { parseLsn } from '../../core/lsn.js';
 import { ensureDatabase, startEmbeddedPostgres, type RunningPostgres } from '../../runtime/embedded-postgres.js';
 import { applyEvents, assertPerKeyOrder, RecordingWriter } from '../support/capture-recorder.js';
-import { createTotesysSchema, INSERT_SALES_ORDERS, readSourceState, seedParents, withClient } from '../support/totesys-source.js';
+import { createTotesysSchema, INSERT_SALES_ORDERS, readSourceState, seedParents } from '../support/totesys-source.js';
+import { withClient } from '../support/postgres.js';
 import { waitFor } from '../support/wait-for.js';
 
 const events0 = (w: RecordingWriter) => w.events();

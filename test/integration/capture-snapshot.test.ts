@@ -5,9 +5,9 @@ import { readSlotStatus } from '../../capture/slot-status.js';
 import type { SnapshotProgress } from '../../capture/initial-snapshot.js';
 import { parseLsn } from '../../core/lsn.js';
 import { silentLogger } from '../../core/logger.js';
-import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
+import { createTestDatabase, type TestDatabase, withClient } from '../support/postgres.js';
 import { applyEvents, RecordingWriter } from '../support/capture-recorder.js';
-import { createTotesysSchema, INSERT_SALES_ORDERS, readSourceState, seedParents, withClient } from '../support/totesys-source.js';
+import { createTotesysSchema, INSERT_SALES_ORDERS, readSourceState, seedParents } from '../support/totesys-source.js';
 import { waitFor } from '../support/wait-for.js';
 
 const capture = { slotName: 'cap_snap', publicationName: 'cap_snap', replicaIdentityFull: true, heartbeatIntervalMs: 500 };

@@ -3,9 +3,9 @@ import { runCapture, type CaptureResult } from '../../capture/run-capture.js';
 import { readSlotStatus } from '../../capture/slot-status.js';
 import { parseLsn } from '../../core/lsn.js';
 import { silentLogger } from '../../core/logger.js';
-import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
+import { createTestDatabase, type TestDatabase, withClient } from '../support/postgres.js';
 import { RecordingWriter } from '../support/capture-recorder.js';
-import { createTotesysSchema, seedParents, withClient } from '../support/totesys-source.js';
+import { createTotesysSchema, seedParents } from '../support/totesys-source.js';
 import { waitFor } from '../support/wait-for.js';
 
 const names = { slotName: 'cap_stream', publicationName: 'cap_stream' };

@@ -21,7 +21,7 @@ import {
   expectedDimensions, warehouseCurrentFacts, warehouseDimDate, warehouseDimensions, type RowSet,
 } from '../support/expected-star-schema.js';
 import { FactVersionExpectations, warehouseFactVersions } from '../support/fact-version-expectations.js';
-import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
+import { createTestDatabase, type TestDatabase, withClient } from '../support/postgres.js';
 import { dumpWarehouse } from '../support/warehouse-dump.js';
 
 /**
@@ -32,15 +32,6 @@ import { dumpWarehouse } from '../support/warehouse-dump.js';
 const SCHEMA = 'star';
 const SEED = 3;
 
-async function withClient<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
-}
 
 function expectSameRows(label: string, expected: RowSet, actual: RowSet): void {
   const diff = diffRowSets(expected, actual);

@@ -3,19 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SOURCE_TABLES, PRIMARY_KEYS } from '../../core/source-tables.js';
 import { seedTotesys, type SeedProgress, type SeedSummary } from '../../totesys/generator/seed-totesys.js';
 import { AlreadySeededError } from '../../totesys/generator/seed-errors.js';
-import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
+import { createTestDatabase, type TestDatabase, withClient } from '../support/postgres.js';
 
 const SEED = 20241115;
 
-async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
-}
 
 /** One md5 per table over every row's text form, in primary-key order. */
 async function tableChecksums(url: string): Promise<Record<string, string>> {

@@ -4,7 +4,7 @@ import { SOURCE_TABLES, PRIMARY_KEYS } from '../../core/source-tables.js';
 import { seedTotesys } from '../../totesys/generator/seed-totesys.js';
 import { CHANGE_KINDS } from '../../totesys/simulator/change-mix.js';
 import { runSimulator, type SimulatedChange, type SimulatorSummary } from '../../totesys/simulator/run-simulator.js';
-import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
+import { createTestDatabase, type TestDatabase, withClient } from '../support/postgres.js';
 
 const SEED = 7;
 const SCALE = 0.1;
@@ -15,15 +15,6 @@ function fixedClock(): () => number {
 }
 const stamp = (ms: number) => new Date(ms).toISOString().replace('T', ' ').slice(0, 23);
 
-async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
-}
 
 async function checksum(url: string): Promise<string> {
   return withClient(url, async (c) => {

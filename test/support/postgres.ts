@@ -45,3 +45,14 @@ export async function withAdmin<T>(fn: (client: pg.Client) => Promise<T>): Promi
     await client.end();
   }
 }
+
+/** Runs `fn` with a connected client on `url`, closing it afterwards. */
+export async function withClient<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}

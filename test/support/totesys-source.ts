@@ -1,3 +1,4 @@
+import { withClient } from './postgres.js';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
@@ -28,15 +29,6 @@ export const INSERT_SALES_ORDERS = `INSERT INTO sales_order (design_id, staff_id
   agreed_delivery_date, agreed_payment_date, agreed_delivery_location_id)
   SELECT 1, 1, 1, g % 1000 + 1, (g % 10000) / 100.0 + 1, 1 + g % 3, '2024-01-02', '2024-01-03', 1 FROM generate_series(1, $1::int) g`;
 
-export async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
-}
 
 /** The tables' current rows mapped like capture maps them (`col::text` → columnValue), keyed by pk. */
 export async function readSourceState(url: string): Promise<Map<string, Map<string, Record<string, unknown>>>> {

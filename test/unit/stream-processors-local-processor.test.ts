@@ -111,30 +111,12 @@ describe('runLocalProcessor (embedded stream log)', () => {
 
   it('with a batching window, gathers a trickle of records into one batch, keeping per-key order', async () => {
     const trickle = events();
-    const consumer = await log.consumer('stream-processor');
-    const controller = new AbortController();
-    const results: ProcessRecordsResult[] = [];
-    const deadline = setTimeout(() => controller.abort(), 15_000);
-    const running = runLocalProcessor({
-      consumer,
-      state,
-      processed: bucket,
-      logger: silentLogger,
-      signal: controller.signal,
-      maxWaitMs: 20,
-      batchWindowMs: 600,
-      onBatch: (r) => {
-        results.push(r);
-        if (processedEvents(results) === trickle.length) controller.abort();
-      },
-    });
+    const running = runUntil((r) => processedEvents(r) === trickle.length, { batchWindowMs: 600 });
     for (const event of trickle) {
       await publish([event]);
       await new Promise((r) => setTimeout(r, 40));
     }
-    await running;
-    clearTimeout(deadline);
-    await consumer.close();
+    const { results } = await running;
     expect(processedEvents(results)).toBe(trickle.length);
     expect(results.length).toBe(1); // without the window: one batch per record
     const sales = (await Promise.all((await listKeys(bucket, 'fact_sales_order/')).map(async (k) => decodeWarehouseParquet('fact_sales_order', await bucket.get(k))))).flat();
