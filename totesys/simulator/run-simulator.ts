@@ -120,6 +120,9 @@ export async function runSimulator(url: string, options: SimulatorOptions): Prom
   let stoppedBy: SimulatorSummary['stoppedBy'] = 'signal';
 
   const client = new pg.Client({ connectionString: url });
+  // A dropped connection fails the change in flight (SimulatedChangeError, retryable); without a
+  // listener the client's 'error' event would crash the whole process instead.
+  client.on('error', (error) => logger.warn('simulator connection lost', { error: error.message }));
   await client.connect();
   try {
     const state = await loadState(client);
