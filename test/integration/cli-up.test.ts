@@ -11,6 +11,7 @@ function startUp(stateDir: string): { child: ChildProcess; output: () => string;
     cwd: REPO_ROOT,
     env: { ...process.env, TOTESYS_LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true, // its own process group, like a shell job: Ctrl-C goes to the whole group
   });
   let output = '';
   child.stdout!.on('data', (d) => (output += d));
@@ -67,9 +68,11 @@ describe('totesys-cdc up (npm start)', () => {
     expect(second.code).toBe(1);
     expect(second.stderr).toMatch(/another totesys-cdc up \(pid \d+.*\) is already running on this state directory/);
 
-    first.child.kill('SIGINT');
+    // Ctrl-C in a terminal: SIGINT to the whole foreground process group, not just `up`.
+    process.kill(-first.child.pid!, 'SIGINT');
     expect(await first.exited).toBe(0);
     expect(first.output()).toMatch(/stopping cleanly/);
+    expect(first.output()).not.toMatch(/terminating connection|Unhandled 'error'|"level":"error"/);
     const factsAfterFirst = (await statusJson(stateDir)).warehouse.rowsByTable.fact_sales_order;
 
     // The second start reuses the data: no seeding, and it carries on from the slot.
