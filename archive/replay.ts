@@ -8,6 +8,7 @@ import { errorMessage, isRetryable, PipelineError, UserError } from '../core/err
 import type { Logger } from '../core/logger.js';
 import { loadPendingManifests } from '../loader/run-loader.js';
 import { DEFAULT_WAREHOUSE_SCHEMA } from '../loader/warehouse-ddl.js';
+import { abortableDelay } from '../core/abortable-delay.js';
 import { ensureWarehouseSchema } from '../loader/warehouse-schema.js';
 import { processEvents } from '../stream-processors/process-batch.js';
 import { LocalJoinStateStore } from '../stream-processors/state/local-join-state-store.js';
@@ -162,48 +163,47 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
     });
     logger.info('archive read', { files: archive.scan.files, eventsRead: archive.scan.eventsRead, issues: archive.issues.total });
 
-    // 2. process
+    // 2. process and 3. load, overlapped: the loader (mostly Postgres's CPU) loads the manifests
+    // already written while the processor (this process's CPU) writes the next ones.
+    // A rebuild loads into a schema nobody reads yet: its foreign keys are checked once, in bulk,
+    // before the swap instead of row by row during the load (most of the load's time otherwise).
+    const foreignKeys = options.rebuild ? await dropForeignKeys(options.warehouseUrl, loadSchema, logger) : null;
     state = await LocalJoinStateStore.open(path.join(workDir, 'join-state'), logger);
     progress.start('process', 'events');
     let eventsReplayed = 0;
     let manifests = 0;
-    for await (const events of archive.batches(batchSize)) {
-      const manifest = await processEvents(events, { state, processed: options.processed, logger, prefix: processedPrefix });
-      eventsReplayed += events.length;
-      if (manifest) manifests++;
-      progress.update(eventsReplayed, archive.scan.eventsRead - archive.merge.duplicates, eventsReplayed);
+    let processingDone = false;
+    const loading = loadWhileProcessing({
+      options,
+      logger,
+      schema: loadSchema,
+      prefix: `${processedPrefix}manifests/`,
+      replayId,
+      processingDone: () => processingDone,
+    });
+    loading.catch(() => {}); // awaited below; a failure must not surface as an unhandled rejection meanwhile
+    try {
+      for await (const events of archive.batches(batchSize)) {
+        const manifest = await processEvents(events, { state, processed: options.processed, logger, prefix: processedPrefix });
+        eventsReplayed += events.length;
+        if (manifest) manifests++;
+        progress.update(eventsReplayed, archive.scan.eventsRead - archive.merge.duplicates, eventsReplayed);
+      }
+    } catch (error) {
+      processingDone = true;
+      await loading.catch(() => {});
+      throw error;
+    } finally {
+      processingDone = true;
     }
     await archive.close();
+    progress.start('load', 'manifests');
+    const { rowsLoaded, loaded, loadFailures } = await loading;
+    progress.update(loaded, manifests, eventsReplayed);
     if (options.rebuild && eventsReplayed === 0) {
       // Never swap an empty warehouse in because a selection matched nothing.
+      await dropSchema(options.warehouseUrl, loadSchema);
       throw new UserError(`nothing to replay: no valid events in ${options.ingestion.location} for this selection (${archive.scan.files} objects, ${archive.issues.total} issues); the live schema is unchanged`);
-    }
-
-    // 3. load (loop: one loader run loads at most maxManifests)
-    progress.start('load', 'manifests');
-    // A rebuild loads into a schema nobody reads yet: its foreign keys are checked once, in bulk,
-    // before the swap instead of row by row during the load (most of the load's time otherwise).
-    const foreignKeys = options.rebuild ? await dropForeignKeys(options.warehouseUrl, loadSchema, logger) : null;
-    let rowsLoaded = 0;
-    let loaded = 0;
-    const loadFailures: { manifestKey: string; error: string }[] = [];
-    for (;;) {
-      const result = await loadPendingManifests({
-        warehouseUrl: options.warehouseUrl,
-        processed: options.processed,
-        logger,
-        schema: loadSchema,
-        prefix: `${processedPrefix}manifests/`,
-        lookbackMs: REPLAY_LOOKBACK_MS,
-        maxManifests: 200,
-        retry: { maxAttempts: 1 },
-      });
-      if (result.status === 'locked') throw new ReplayError(`another loader holds the lock on schema ${loadSchema}`, replayId, { retryable: true });
-      rowsLoaded += result.rowsLoaded;
-      loaded += result.manifestsLoaded;
-      loadFailures.push(...result.failures.map((f) => ({ manifestKey: f.manifestKey, error: f.error })));
-      progress.update(loaded, manifests, eventsReplayed);
-      if (result.manifestsLoaded === 0 || result.manifestsFailed > 0) break;
     }
 
     let swap: SchemaSwapResult | null = null;
@@ -249,6 +249,58 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
   } finally {
     await state?.close().catch(() => {});
     await fs.rm(workDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Runs loader passes over the replay's manifests until processing has finished and a pass that
+ * STARTED after that found nothing more (a pass that started earlier may have listed before the
+ * last manifest was written). Stops at the first failed manifest.
+ */
+async function loadWhileProcessing(args: {
+  options: ReplayOptions;
+  logger: Logger;
+  schema: string;
+  prefix: string;
+  replayId: string;
+  processingDone: () => boolean;
+}): Promise<{ rowsLoaded: number; loaded: number; loadFailures: { manifestKey: string; error: string }[] }> {
+  const { options, logger, schema, prefix, replayId } = args;
+  let rowsLoaded = 0;
+  let loaded = 0;
+  const loadFailures: { manifestKey: string; error: string }[] = [];
+  for (;;) {
+    const finalPass = args.processingDone();
+    const result = await loadPendingManifests({
+      warehouseUrl: options.warehouseUrl,
+      processed: options.processed,
+      logger,
+      schema,
+      prefix,
+      lookbackMs: REPLAY_LOOKBACK_MS,
+      maxManifests: 200,
+      retry: { maxAttempts: 1 },
+    });
+    if (result.status === 'locked') throw new ReplayError(`another loader holds the lock on schema ${schema}`, replayId, { retryable: true });
+    rowsLoaded += result.rowsLoaded;
+    loaded += result.manifestsLoaded;
+    loadFailures.push(...result.failures.map((f) => ({ manifestKey: f.manifestKey, error: f.error })));
+    if (result.manifestsFailed > 0) break;
+    if (result.manifestsLoaded === 0) {
+      if (finalPass) break;
+      await abortableDelay(200);
+    }
+  }
+  return { rowsLoaded, loaded, loadFailures };
+}
+
+async function dropSchema(warehouseUrl: string, schema: string): Promise<void> {
+  const client = new pg.Client({ connectionString: warehouseUrl, application_name: 'totesys-cdc-replay' });
+  await client.connect();
+  try {
+    await client.query(`DROP SCHEMA IF EXISTS ${client.escapeIdentifier(schema)} CASCADE`);
+  } finally {
+    await client.end();
   }
 }
 
