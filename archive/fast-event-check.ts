@@ -43,9 +43,9 @@ export function isChangeEventFast(value: unknown): value is ChangeEvent {
 const LSN_TEXT = /^([0-9A-Fa-f]{1,8})\/([0-9A-Fa-f]{1,8})$/;
 
 /**
- * `<commitLsn:16 hex><position:14 hex><id>`: sorts like compareVersion, then by id (equal to
- * sortableLsn(eventVersion(e).lsn) + position, computed without BigInt). Null when the event has
- * no version (bad commitLsn, or a streamed event whose id has no numeric position).
+ * `<commitLsn:16 hex><position + 1:14 hex><id>`: sorts like compareVersion, then by id (snapshot
+ * rows, position -1, encode as 0; computed without BigInt). Null when the event has no version
+ * (bad commitLsn, or a streamed event whose id has no numeric position).
  */
 export function versionSortKey(event: Pick<ChangeEvent, 'id' | 'source'>): string | null {
   const match = LSN_TEXT.exec(event.source.commitLsn.trim());
@@ -56,6 +56,7 @@ export function versionSortKey(event: Pick<ChangeEvent, 'id' | 'source'>): strin
     const text = event.id.slice(slash + 1);
     seq = Number(text);
     if (text.length === 0 || !Number.isSafeInteger(seq) || seq < 0) return null;
+    seq += 1; // snapshot rows (SNAPSHOT_SEQ = -1) keep 0 and sort first at the same LSN
   }
   return match[1]!.toUpperCase().padStart(8, '0') + match[2]!.toUpperCase().padStart(8, '0') + seq.toString(16).toUpperCase().padStart(14, '0') + event.id;
 }
@@ -93,6 +94,7 @@ export function lineSortKey(text: string): string | null {
     const text = id.slice(id.lastIndexOf('/') + 1);
     seq = Number(text);
     if (text.length === 0 || !Number.isSafeInteger(seq) || seq < 0) return null;
+    seq += 1; // as in versionSortKey
   }
   return match[2]!.toUpperCase().padStart(8, '0') + match[3]!.toUpperCase().padStart(8, '0') + seq.toString(16).toUpperCase().padStart(14, '0') + id;
 }

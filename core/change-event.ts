@@ -117,9 +117,14 @@ export function snapshotEventId(table: SourceTable, pk: RowValue, snapshotLsn: s
 
 /**
  * Total order of changes to one row: commit LSN, then position inside the transaction. Snapshot
- * rows sort at the snapshot's LSN with position 0; every streamed change of the same row commits
- * after the snapshot's consistent point, so it always sorts later.
+ * rows sort at the snapshot's LSN with position -1: a streamed transaction may commit exactly AT
+ * the consistent point (its changes are not in the snapshot), and its position 0 must still sort
+ * after the snapshot row (seen in the capture kill -9 test; with equal versions the warehouse's
+ * version guard would keep the older snapshot row of a dimension).
  */
+/** Position of snapshot rows: before every streamed change at the same LSN. */
+export const SNAPSHOT_SEQ = -1;
+
 export interface EventVersion {
   lsn: bigint;
   seq: number;
@@ -132,7 +137,7 @@ export function eventVersion(event: Pick<ChangeEvent, 'id' | 'source'>): EventVe
   } catch (cause) {
     throw new InvalidChangeEventError(`not an LSN: ${event.source.commitLsn}`, event.id, { cause });
   }
-  if (event.source.snapshot) return { lsn, seq: 0 };
+  if (event.source.snapshot) return { lsn, seq: SNAPSHOT_SEQ };
   const slash = event.id.lastIndexOf('/');
   const seq = Number(event.id.slice(slash + 1));
   if (!Number.isSafeInteger(seq)) throw new InvalidChangeEventError(`event id without a position: ${event.id}`, event.id);

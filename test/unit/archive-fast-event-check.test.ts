@@ -40,7 +40,7 @@ describe('fast change-event check', () => {
   it('sort keys order like compareVersion and equal the BigInt computation', () => {
     for (const event of samples) {
       const version = eventVersion(event);
-      expect(versionSortKey(event)).toBe(sortableLsn(version.lsn) + version.seq.toString(16).toUpperCase().padStart(14, '0') + event.id);
+      expect(versionSortKey(event)).toBe(sortableLsn(version.lsn) + (version.seq + 1).toString(16).toUpperCase().padStart(14, '0') + event.id);
     }
     const sorted = [...samples].sort((a, b) => (versionSortKey(a)! < versionSortKey(b)! ? -1 : 1));
     for (let i = 1; i < sorted.length; i++) expect(compareVersion(eventVersion(sorted[i - 1]!), eventVersion(sorted[i]!))).toBeLessThanOrEqual(0);

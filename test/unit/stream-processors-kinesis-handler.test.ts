@@ -59,7 +59,7 @@ describe('Kinesis Lambda handler', () => {
     expect(manifests).toHaveLength(2); // one batch per shard
     const staffKey = (await listKeys(bucket, 'dim_staff/'))[0];
     const staff = await readParquetWithDuckDb(await bucket.get(staffKey), 'SELECT staff_id, department_name, version_lsn, version_seq FROM file');
-    expect(staff.rows).toEqual([{ staff_id: 4, department_name: 'Finance', version_lsn: 0x1000n, version_seq: 1 }]);
+    expect(staff.rows).toEqual([{ staff_id: 4, department_name: 'Finance', version_lsn: 0x1000n, version_seq: -1 }]);
     const salesKey = (await listKeys(bucket, 'fact_sales_order/'))[0];
     const sales = await readParquetWithDuckDb(await bucket.get(salesKey), 'SELECT unit_price::VARCHAR AS p FROM file');
     expect(sales.rows).toEqual([{ p: '10.50' }]);

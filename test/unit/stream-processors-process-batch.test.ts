@@ -86,10 +86,10 @@ describe('processEvents', () => {
     expect(payment.rows).toEqual([{ amount: '552548.62', paid: false, pd: '2022-11-04' }]);
     const staff = await readParquetWithDuckDb(await fileOf(m, 'dim_staff'));
     expect(staff.rows).toEqual([
-      { staff_id: 19, first_name: 'Jeremie', last_name: 'Franey', department_name: 'Sales', location: 'Manchester', email_address: 'jeremie.franey@terrifictotes.com', version_lsn: 0x1000n, version_seq: 1, is_deleted: false },
+      { staff_id: 19, first_name: 'Jeremie', last_name: 'Franey', department_name: 'Sales', location: 'Manchester', email_address: 'jeremie.franey@terrifictotes.com', version_lsn: 0x1000n, version_seq: -1, is_deleted: false },
     ]);
     const currency = await readParquetWithDuckDb(await fileOf(m, 'dim_currency'));
-    expect(currency.rows).toEqual([{ currency_id: 2, currency_code: 'USD', currency_name: 'US Dollar', version_lsn: 0x1000n, version_seq: 0, is_deleted: false }]);
+    expect(currency.rows).toEqual([{ currency_id: 2, currency_code: 'USD', currency_name: 'US Dollar', version_lsn: 0x1000n, version_seq: -1, is_deleted: false }]);
     const dates = await readParquetWithDuckDb(await fileOf(m, 'dim_date'), 'SELECT date_id::VARCHAR AS d, day_of_week, day_name, month_name, quarter FROM file ORDER BY d');
     expect(dates.rows.map((r) => r.d)).toEqual(['2022-11-03', '2022-11-04', '2022-11-07', '2022-11-08']);
     expect(dates.rows[0]).toEqual({ d: '2022-11-03', day_of_week: 4, day_name: 'Thursday', month_name: 'November', quarter: 4 });

@@ -51,7 +51,7 @@ describe('fact transforms', () => {
     const row = factPaymentRow(changeEvent('payment', 'r', sourceRow.payment(), { lsn: 0x100 }));
     expect(row).not.toHaveProperty('company_ac_number');
     expect(row).not.toHaveProperty('counterparty_ac_number');
-    expect(row).toMatchObject({ payment_id: 2, payment_amount: '552548.62', paid: false, payment_date: '2022-11-04', op: 'r', source_seq: 0, event_id: 'snapshot/payment/2@0/100' });
+    expect(row).toMatchObject({ payment_id: 2, payment_amount: '552548.62', paid: false, payment_date: '2022-11-04', op: 'r', source_seq: -1, event_id: 'snapshot/payment/2@0/100' });
   });
 
   it('a delete becomes a fact version built from `before` with op d', () => {
@@ -92,7 +92,7 @@ describe('dimension transforms', () => {
     const design = dimDesignRow(changeEvent('design', 'u', sourceRow.design(), { lsn: 0x200, seq: 4 }));
     expect(design).toEqual({ design_id: 8, design_name: 'Wooden', file_location: '/usr', file_name: 'wooden-20220717-npgz.json', version_lsn: 0x200n, version_seq: 4, is_deleted: false });
     expect(dimTransactionRow(changeEvent('transaction', 'c', sourceRow.transaction()))).toMatchObject({ transaction_id: 1, transaction_type: 'PURCHASE', sales_order_id: null, purchase_order_id: 2 });
-    expect(dimPaymentTypeRow(changeEvent('payment_type', 'r', sourceRow.payment_type()))).toMatchObject({ payment_type_id: 1, payment_type_name: 'SALES_RECEIPT', version_seq: 0 });
+    expect(dimPaymentTypeRow(changeEvent('payment_type', 'r', sourceRow.payment_type()))).toMatchObject({ payment_type_id: 1, payment_type_name: 'SALES_RECEIPT', version_seq: -1 });
   });
 
   it('a deleted source row becomes a dimension row with is_deleted true', () => {
