@@ -85,6 +85,11 @@ export class CaptureStats {
   }
 }
 
+/** Where a capture on this state directory keeps its live status (`status` and `up` read it). */
+export function defaultStatusFile(stateDir: string): string {
+  return path.join(stateDir, 'capture-status.json');
+}
+
 export async function writeStatusFile(file: string, status: CaptureStatus): Promise<void> {
   await fs.mkdir(path.dirname(file), { recursive: true });
   const temp = `${file}.${process.pid}.tmp`;

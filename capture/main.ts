@@ -1,10 +1,10 @@
-import path from 'node:path';
 import { loadConfig } from '../core/config.js';
 import { ConfigError, errorMessage } from '../core/errors.js';
 import { createLogger } from '../core/logger.js';
 import { createChangeStreamWriter } from '../stream/create-change-stream.js';
 import type { Config } from '../core/config.js';
 import { runCaptureProcess } from './capture-process.js';
+import { defaultStatusFile } from './capture-status.js';
 import { sourceUrlFromEnv } from './source-url-from-env.js';
 
 /**
@@ -28,7 +28,7 @@ async function main(): Promise<number> {
     sourceUrl: config.sourceUrl,
     config,
     logger,
-    statusFile: process.env.TOTESYS_CAPTURE_STATUS_FILE || path.join(config.stateDir, 'capture-status.json'),
+    statusFile: process.env.TOTESYS_CAPTURE_STATUS_FILE || defaultStatusFile(config.stateDir),
     metrics: process.env.TOTESYS_METRICS === 'emf' ? 'emf' : 'none',
     openWriter: () => createChangeStreamWriter(config, logger),
   });

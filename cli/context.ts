@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { loadConfig, SETTINGS, type Config, type RawSettings } from '../core/config.js';
 import { createLogger, type Logger } from '../core/logger.js';
 
@@ -20,6 +20,8 @@ export function commandContext(command: Command, service = 'cli'): CommandContex
 }
 
 /** Shared flag parsers: commander hands strings; validate early with a message naming the flag. */
+class InvalidFlagError extends InvalidArgumentError {}
+
 export function positiveNumber(flag: string) {
   return (value: string): number => {
     const n = Number(value);
@@ -36,5 +38,3 @@ export function nonNegativeInteger(flag: string) {
   };
 }
 
-import { InvalidArgumentError } from 'commander';
-class InvalidFlagError extends InvalidArgumentError {}

@@ -281,8 +281,3 @@ export const WAREHOUSE_MODEL: Readonly<Record<WarehouseTable, TableSpec>> = Obje
     ],
   },
 });
-
-/** Load order: dimensions before the facts that reference them. */
-export function tableSpec(name: WarehouseTable): TableSpec {
-  return WAREHOUSE_MODEL[name];
-}

@@ -2,6 +2,7 @@ import { abortableDelay } from '../core/abortable-delay.js';
 import type { Config } from '../core/config.js';
 import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
+import type { WarehouseTable } from '../core/warehouse-model.js';
 import { runArchiver } from '../archive/local-archiver.js';
 import { createObjectStore } from '../bucket/create-object-store.js';
 import { runLoaderLoop } from '../loader/run-loader.js';
@@ -78,8 +79,8 @@ export function recordLoad(counters: PipelineCounters, summary: LoadSummary): vo
   loader.manifests += summary.manifestsLoaded;
   loader.rows += summary.rowsLoaded;
   loader.failures += summary.manifestsFailed;
-  for (const [table, rows] of Object.entries(summary.rowsByTable)) {
-    loader.rowsByTable[table as keyof typeof loader.rowsByTable] = (loader.rowsByTable[table as keyof typeof loader.rowsByTable] ?? 0) + (rows ?? 0);
+  for (const [table, rows] of Object.entries(summary.rowsByTable) as [WarehouseTable, number][]) {
+    loader.rowsByTable[table] = (loader.rowsByTable[table] ?? 0) + rows;
   }
   loader.freshnessMs = summary.freshnessMs;
   if (summary.manifestsLoaded > 0) loader.lastLatencyMs = summary.freshnessMs;

@@ -1,9 +1,8 @@
 import fs from 'node:fs/promises';
-import path from 'node:path';
 import type { Config } from '../core/config.js';
 import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import type { CaptureStatus } from '../capture/capture-status.js';
+import { defaultStatusFile, type CaptureStatus } from '../capture/capture-status.js';
 import { readSlotStatus, type SlotStatus } from '../capture/slot-status.js';
 import { readWarehouseStatus, type WarehouseStatus } from '../loader/warehouse-status.js';
 import type { ShardLag } from '../stream/change-stream.js';
@@ -29,7 +28,7 @@ export interface PipelineStatus {
 }
 
 export function captureStatusFile(config: Config): string {
-  return path.join(config.stateDir, 'capture-status.json');
+  return defaultStatusFile(config.stateDir);
 }
 
 export async function readPipelineStatus(config: Config, urls: { sourceUrl: string; warehouseUrl: string }, logger: Logger): Promise<PipelineStatus> {

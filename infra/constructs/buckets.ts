@@ -46,21 +46,26 @@ export class Buckets extends Construct {
     acknowledge(accessLogs, 'AwsSolutions-S1', 'This is the server access log bucket itself; logging it into itself would loop.');
     this.accessLogs = accessLogs;
 
-    const ingestion = new s3.Bucket(this, 'Ingestion', {
+    // The data buckets' shared baseline: KMS, no public access, TLS only, versioned, access-logged.
+    const dataBucket = (logPrefix: string): s3.BucketProps => ({
       encryption: s3.BucketEncryption.KMS,
       encryptionKey: props.encryptionKey,
       bucketKeyEnabled: true,
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       enforceSSL: true,
-      // Object Lock requires versioning and can only be switched on at creation.
       versioned: true,
-      objectLockEnabled: true,
-      objectLockDefaultRetention: s3.ObjectLockRetention.governance(props.ingestionRetention ?? Duration.days(365)),
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       serverAccessLogsBucket: accessLogs,
-      serverAccessLogsPrefix: 'ingestion/',
-      lifecycleRules: [{ id: 'abort-incomplete-uploads', abortIncompleteMultipartUploadAfter: Duration.days(1) }],
+      serverAccessLogsPrefix: logPrefix,
       removalPolicy,
+    });
+
+    const ingestion = new s3.Bucket(this, 'Ingestion', {
+      ...dataBucket('ingestion/'),
+      // Object Lock requires versioning (in the baseline) and can only be switched on at creation.
+      objectLockEnabled: true,
+      objectLockDefaultRetention: s3.ObjectLockRetention.governance(props.ingestionRetention ?? Duration.days(365)),
+      lifecycleRules: [{ id: 'abort-incomplete-uploads', abortIncompleteMultipartUploadAfter: Duration.days(1) }],
     });
     // Object Lock keeps versions but a plain DELETE would still add a delete marker that hides
     // archived changes from replay: nobody may delete anything here.
@@ -76,15 +81,7 @@ export class Buckets extends Construct {
     this.ingestion = ingestion;
 
     this.processed = new s3.Bucket(this, 'Processed', {
-      encryption: s3.BucketEncryption.KMS,
-      encryptionKey: props.encryptionKey,
-      bucketKeyEnabled: true,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      enforceSSL: true,
-      versioned: true,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      serverAccessLogsBucket: accessLogs,
-      serverAccessLogsPrefix: 'processed/',
+      ...dataBucket('processed/'),
       lifecycleRules: [
         {
           id: 'expire-superseded-versions',
@@ -92,7 +89,6 @@ export class Buckets extends Construct {
           abortIncompleteMultipartUploadAfter: Duration.days(1),
         },
       ],
-      removalPolicy,
     });
   }
 }
