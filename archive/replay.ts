@@ -6,15 +6,17 @@ import path from 'node:path';
 import type { ObjectStore } from '../bucket/object-store.js';
 import { errorMessage, isRetryable, PipelineError, UserError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
+import { BulkLoad } from '../loader/bulk-load.js';
 import { loadPendingManifests } from '../loader/run-loader.js';
 import { DEFAULT_WAREHOUSE_SCHEMA } from '../loader/warehouse-ddl.js';
 import { abortableDelay } from '../core/abortable-delay.js';
-import { ensureWarehouseSchema } from '../loader/warehouse-schema.js';
+import { manifestKey } from '../stream-processors/batch-keys.js';
 import { processEvents } from '../stream-processors/process-batch.js';
 import { LocalJoinStateStore } from '../stream-processors/state/local-join-state-store.js';
 import { openOrderedArchive } from './ordered-archive.js';
 import type { ArchiveIssue, ArchiveIssueKind } from './replay-report.js';
 import { swapSchemas, type SchemaSwapResult } from './schema-swap.js';
+import { BackgroundLoads } from './background-loads.js';
 
 /**
  * Replay: rebuilds processed data and the warehouse from the ingestion bucket alone.
@@ -24,11 +26,11 @@ import { swapSchemas, type SchemaSwapResult } from './schema-swap.js';
  *            commit order (event version) and dedupe by event id (ordered-archive.ts);
  *  2. process run the events, in commit order, through the SAME processor code as the live stream
  *            (processEvents) with a FRESH join state in a temp dir, into `archive-replay/<replayId>/`;
- *  3. load   the SAME loader, into the live schema (idempotent: facts dedupe by event id,
- *            dimensions are version-guarded) or, with `rebuild`, into a new schema
- *            `star_rebuild_<ts>` that is then swapped in one transaction (schema-swap.ts). The
- *            rebuild schema's foreign keys are dropped for the load and added back (validated in
- *            bulk) before the swap: row-by-row checks were most of the load's time.
+ *  3. load   the SAME loader, overlapped with processing: into the live schema (incremental and
+ *            idempotent: facts dedupe by event id, dimensions are version-guarded) or, with
+ *            `rebuild`, in its bulk mode (loader/bulk-load.ts) into a new schema
+ *            `star_rebuild_<ts>` that is then swapped in one transaction (schema-swap.ts). An
+ *            unfinished rebuild schema is dropped on failure; the live schema is never touched.
  *
  * Bad input never stops a replay: it is collected in a report (`archive-replay/<replayId>/report.json` in
  * the processed bucket, and returned) and the summary says `partial: true`.
@@ -164,88 +166,112 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
     logger.info('archive read', { files: archive.scan.files, eventsRead: archive.scan.eventsRead, issues: archive.issues.total });
 
     // 2. process and 3. load, overlapped: the loader (mostly Postgres's CPU) loads the manifests
-    // already written while the processor (this process's CPU) writes the next ones.
-    // A rebuild loads into a schema nobody reads yet: its foreign keys are checked once, in bulk,
-    // before the swap instead of row by row during the load (most of the load's time otherwise).
-    const foreignKeys = options.rebuild ? await dropForeignKeys(options.warehouseUrl, loadSchema, logger) : null;
-    state = await LocalJoinStateStore.open(path.join(workDir, 'join-state'), logger);
-    progress.start('process', 'events');
-    let eventsReplayed = 0;
-    let manifests = 0;
-    let processingDone = false;
-    const loading = loadWhileProcessing({
-      options,
-      logger,
-      schema: loadSchema,
-      prefix: `${processedPrefix}manifests/`,
-      replayId,
-      processingDone: () => processingDone,
-    });
-    loading.catch(() => {}); // awaited below; a failure must not surface as an unhandled rejection meanwhile
+    // already written while the processor (this process's CPU) writes the next ones. A rebuild
+    // bulk-loads into a schema nobody reads yet (loader/bulk-load.ts): keys, indexes and foreign
+    // keys are built once at the end instead of maintained row by row.
+    let rebuilt = false;
+    const bulk = options.rebuild ? await BulkLoad.open({ warehouseUrl: options.warehouseUrl, schema: loadSchema, processed: options.processed, logger }) : null;
     try {
-      for await (const events of archive.batches(batchSize)) {
-        const manifest = await processEvents(events, { state, processed: options.processed, logger, prefix: processedPrefix });
-        eventsReplayed += events.length;
-        if (manifest) manifests++;
-        progress.update(eventsReplayed, archive.scan.eventsRead - archive.merge.duplicates, eventsReplayed);
+      state = await LocalJoinStateStore.open(path.join(workDir, 'join-state'), logger);
+      progress.start('process', 'events');
+      let eventsReplayed = 0;
+      let manifests = 0;
+      let processingDone = false;
+      const bulkLoadFailed = (error: unknown, manifest: string | null) =>
+        new ReplayError(`rebuild not swapped in: manifest ${manifest} failed to load into ${loadSchema} (${errorMessage(error)}); the live schema is unchanged`, replayId, { retryable: false, cause: error });
+      const background = bulk ? new BackgroundLoads(async (key, manifest) => sumRows(await bulk.load(key, manifest))) : null;
+      const loading = bulk
+        ? null
+        : loadWhileProcessing({ options, logger, schema: loadSchema, prefix: `${processedPrefix}manifests/`, replayId, processingDone: () => processingDone });
+      loading?.catch(() => {}); // awaited below; a failure must not surface as an unhandled rejection meanwhile
+      try {
+        for await (const events of archive.batches(batchSize)) {
+          const manifest = await processEvents(events, { state, processed: options.processed, logger, prefix: processedPrefix });
+          eventsReplayed += events.length;
+          if (manifest) {
+            manifests++;
+            await background?.add(manifestKey(processedPrefix, manifest.createdAt, manifest.batchId), manifest);
+          }
+          progress.update(eventsReplayed, archive.scan.eventsRead - archive.merge.duplicates, eventsReplayed);
+        }
+      } catch (error) {
+        processingDone = true;
+        await loading?.catch(() => {});
+        await background?.drain().catch(() => {});
+        throw background?.failedManifest ? bulkLoadFailed(error, background.failedManifest) : error;
+      } finally {
+        processingDone = true;
       }
+      await archive.close();
+      progress.start('load', 'manifests');
+      let rowsLoaded: number;
+      let loadFailures: { manifestKey: string; error: string }[] = [];
+      if (background && bulk) {
+        const loaded = await background.drain().catch((error: unknown) => {
+          throw bulkLoadFailed(error, background.failedManifest);
+        });
+        rowsLoaded = loaded.rowsLoaded;
+        progress.update(loaded.loaded, manifests, eventsReplayed);
+      } else {
+        const loaded = await loading!;
+        ({ rowsLoaded, loadFailures } = loaded);
+        progress.update(loaded.loaded, manifests, eventsReplayed);
+      }
+      if (options.rebuild && eventsReplayed === 0) {
+        // Never swap an empty warehouse in because a selection matched nothing.
+        throw new UserError(`nothing to replay: no valid events in ${options.ingestion.location} for this selection (${archive.scan.files} objects, ${archive.issues.total} issues); the live schema is unchanged`);
+      }
+      if (bulk) {
+        await bulk.finish().catch((error: unknown) => {
+          throw new ReplayError(`rebuild not swapped in: completing ${loadSchema} failed (${errorMessage(error)}); the live schema is unchanged`, replayId, { retryable: isRetryable(error), cause: error });
+        });
+        rebuilt = true;
+      }
+
+      let swap: SchemaSwapResult | null = null;
+      if (options.rebuild) {
+        progress.start('swap', 'manifests');
+        swap = await swapSchemas(options.warehouseUrl, loadSchema, liveSchema, oldSchema);
+        logger.info('rebuilt warehouse swapped in', { ...swap });
+      }
+
+      const finished = now();
+      const durationMs = performance.now() - startedMs;
+      const issues = archive.issues;
+      const report: ReplayReport = {
+        replayId,
+        startedAt: started.toISOString(),
+        finishedAt: finished.toISOString(),
+        partial: issues.total > 0 || loadFailures.length > 0,
+        selection: { from: options.from?.toISOString() ?? null, to: options.to?.toISOString() ?? null, tables: options.tables ?? null, rebuild: !!options.rebuild },
+        files: archive.scan.files,
+        compressedBytes: archive.scan.compressedBytes,
+        uncompressedBytes: archive.scan.uncompressedBytes,
+        lines: archive.scan.lines,
+        eventsRead: archive.scan.eventsRead,
+        duplicates: archive.merge.duplicates,
+        eventsReplayed,
+        sortRuns: archive.merge.runs,
+        manifests,
+        rowsLoaded,
+        loadFailures,
+        issueCount: issues.total,
+        issueCounts: issues.counts,
+        issues: issues.issues,
+        issuesTruncated: issues.truncated,
+      };
+      await options.processed.put(reportKey, JSON.stringify(report, null, 2) + '\n');
+      const summary: ReplaySummary = { ...report, processedPrefix, reportKey, loadSchema, swap, durationMs, eventsPerSecond: eventsReplayed / Math.max(durationMs / 1000, 1e-3) };
+      logger[report.partial ? 'warn' : 'info']('replay finished', { ...summary, issues: undefined, loadFailures: loadFailures.length });
+      return summary;
     } catch (error) {
-      processingDone = true;
-      await loading.catch(() => {});
+      // An unfinished rebuild schema is of no use (a rebuild never resumes): drop it. A complete
+      // one whose swap failed is kept, so the swap can be done by hand.
+      if (bulk && !rebuilt) await dropSchema(options.warehouseUrl, loadSchema).catch((dropError: unknown) => logger.warn('could not drop the unfinished rebuild schema', { schema: loadSchema, error: dropError }));
       throw error;
     } finally {
-      processingDone = true;
+      await bulk?.close();
     }
-    await archive.close();
-    progress.start('load', 'manifests');
-    const { rowsLoaded, loaded, loadFailures } = await loading;
-    progress.update(loaded, manifests, eventsReplayed);
-    if (options.rebuild && eventsReplayed === 0) {
-      // Never swap an empty warehouse in because a selection matched nothing.
-      await dropSchema(options.warehouseUrl, loadSchema);
-      throw new UserError(`nothing to replay: no valid events in ${options.ingestion.location} for this selection (${archive.scan.files} objects, ${archive.issues.total} issues); the live schema is unchanged`);
-    }
-
-    let swap: SchemaSwapResult | null = null;
-    if (options.rebuild) {
-      if (loadFailures.length > 0) {
-        throw new ReplayError(`rebuild not swapped in: ${loadFailures.length} manifest(s) failed to load into ${loadSchema} (first: ${loadFailures[0]!.error}); the live schema is unchanged`, replayId, { retryable: false });
-      }
-      await restoreForeignKeys(options.warehouseUrl, loadSchema, foreignKeys ?? [], replayId);
-      progress.start('swap', 'manifests');
-      swap = await swapSchemas(options.warehouseUrl, loadSchema, liveSchema, oldSchema);
-      logger.info('rebuilt warehouse swapped in', { ...swap });
-    }
-
-    const finished = now();
-    const durationMs = performance.now() - startedMs;
-    const issues = archive.issues;
-    const report: ReplayReport = {
-      replayId,
-      startedAt: started.toISOString(),
-      finishedAt: finished.toISOString(),
-      partial: issues.total > 0 || loadFailures.length > 0,
-      selection: { from: options.from?.toISOString() ?? null, to: options.to?.toISOString() ?? null, tables: options.tables ?? null, rebuild: !!options.rebuild },
-      files: archive.scan.files,
-      compressedBytes: archive.scan.compressedBytes,
-      uncompressedBytes: archive.scan.uncompressedBytes,
-      lines: archive.scan.lines,
-      eventsRead: archive.scan.eventsRead,
-      duplicates: archive.merge.duplicates,
-      eventsReplayed,
-      sortRuns: archive.merge.runs,
-      manifests,
-      rowsLoaded,
-      loadFailures,
-      issueCount: issues.total,
-      issueCounts: issues.counts,
-      issues: issues.issues,
-      issuesTruncated: issues.truncated,
-    };
-    await options.processed.put(reportKey, JSON.stringify(report, null, 2) + '\n');
-    const summary: ReplaySummary = { ...report, processedPrefix, reportKey, loadSchema, swap, durationMs, eventsPerSecond: eventsReplayed / Math.max(durationMs / 1000, 1e-3) };
-    logger[report.partial ? 'warn' : 'info']('replay finished', { ...summary, issues: undefined, loadFailures: loadFailures.length });
-    return summary;
   } finally {
     await state?.close().catch(() => {});
     await fs.rm(workDir, { recursive: true, force: true });
@@ -304,60 +330,6 @@ async function dropSchema(warehouseUrl: string, schema: string): Promise<void> {
   }
 }
 
-interface ForeignKeyDefinition {
-  table: string;
-  name: string;
-  definition: string;
-}
-
-/**
- * Creates the rebuild schema (the loader's migrations) and drops its foreign keys, returning their
- * definitions for restoreForeignKeys. Inferred members are still written by the loader, so the
- * keys hold when they are added back.
- */
-async function dropForeignKeys(warehouseUrl: string, schema: string, logger: Logger): Promise<ForeignKeyDefinition[]> {
-  await ensureWarehouseSchema({ warehouseUrl, schema, logger });
-  const client = new pg.Client({ connectionString: warehouseUrl, application_name: 'totesys-cdc-replay' });
-  await client.connect();
-  try {
-    await client.query('BEGIN');
-    const { rows } = await client.query<ForeignKeyDefinition>(
-      `SELECT c.relname AS "table", k.conname AS name, pg_get_constraintdef(k.oid) AS definition
-       FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-       WHERE k.contype = 'f' AND n.nspname = $1 ORDER BY c.relname, k.conname`,
-      [schema],
-    );
-    for (const fk of rows) await client.query(`ALTER TABLE ${client.escapeIdentifier(schema)}.${client.escapeIdentifier(fk.table)} DROP CONSTRAINT ${client.escapeIdentifier(fk.name)}`);
-    await client.query('COMMIT');
-    return rows;
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw error;
-  } finally {
-    await client.end();
-  }
-}
-
-/** Adds the dropped foreign keys back (each validated over the whole table), in one transaction. */
-async function restoreForeignKeys(warehouseUrl: string, schema: string, foreignKeys: readonly ForeignKeyDefinition[], replayId: string): Promise<void> {
-  if (foreignKeys.length === 0) return;
-  const client = new pg.Client({ connectionString: warehouseUrl, application_name: 'totesys-cdc-replay' });
-  await client.connect();
-  try {
-    await client.query('BEGIN');
-    for (const fk of foreignKeys) {
-      // pg_get_constraintdef gives back the definition as created (it only names catalog objects).
-      await client.query(`ALTER TABLE ${client.escapeIdentifier(schema)}.${client.escapeIdentifier(fk.table)} ADD CONSTRAINT ${client.escapeIdentifier(fk.name)} ${fk.definition}`);
-    }
-    await client.query('COMMIT');
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw new ReplayError(`rebuild not swapped in: the foreign keys of ${schema} do not hold (${errorMessage(error)}); the live schema is unchanged`, replayId, { retryable: isRetryable(error), cause: error });
-  } finally {
-    await client.end();
-  }
-}
-
 function progressReporter(onProgress: ReplayOptions['onProgress']) {
   let phase: ReplayPhase = 'read';
   let unit: ReplayProgress['unit'] = 'bytes';
@@ -383,3 +355,5 @@ function progressReporter(onProgress: ReplayOptions['onProgress']) {
     },
   };
 }
+
+const sumRows = (rows: Partial<Record<string, number>>) => Object.values(rows).reduce<number>((sum, n) => sum + (n ?? 0), 0);

@@ -32,7 +32,7 @@ export async function isBatchLoaded(client: WarehouseClient, schema: string, bat
 
 /** Records a loaded batch; returns false when the batch was already recorded (then the caller rolls back). */
 export async function recordLoadedBatch(
-  client: WarehouseClient,
+  client: Pick<WarehouseClient, 'query'>,
   schema: string,
   manifestKey: string,
   manifest: BatchManifest,

@@ -81,7 +81,7 @@ export async function loadManifest(args: {
 }
 
 /** Postgres data errors (class 22) and constraint violations (class 23) reject the manifest, naming the table. */
-async function runForTable(manifestKey: string, table: WarehouseTable, fn: () => Promise<void>): Promise<void> {
+export async function runForTable(manifestKey: string, table: WarehouseTable, fn: () => Promise<void>): Promise<void> {
   try {
     await fn();
   } catch (error) {

@@ -7,7 +7,7 @@ import { ident, qualified, sqlType } from './warehouse-ddl.js';
  */
 export const stagingTable = (table: string) => `stage_${table}`;
 
-const columnList = (spec: TableSpec) => spec.columns.map((c) => ident(c.name)).join(', ');
+export const columnList = (spec: TableSpec) => spec.columns.map((c) => ident(c.name)).join(', ');
 
 /** Temp table with the file's columns and no constraints; dropped at commit or rollback. */
 export function createStagingSql(spec: TableSpec): string {
@@ -59,24 +59,28 @@ export function insertFactSql(schema: string, spec: FactSpec): string {
  * key-only row with version (0, 0), so the foreign keys hold; the real row (any higher version)
  * completes it later. dim_date members are fully derivable, so the real row is generated (ISO
  * day of week, English names from the FM-prefixed to_char patterns, which ignore lc_time).
+ * `facts` is the relation holding the fact rows: the staging table by default, the fact table
+ * itself for a bulk load (bulk-load-sql.ts).
  */
-export function inferredMemberSql(schema: string, fact: FactSpec): { dimension: DimensionName; sql: string }[] {
-  const staged = ident(stagingTable(fact.name));
+export function inferredMemberSql(schema: string, fact: FactSpec, facts = ident(stagingTable(fact.name))): { dimension: DimensionName; sql: string }[] {
   const byDimension = new Map<DimensionName, string[]>();
   for (const fk of fact.foreignKeys) byDimension.set(fk.references, [...(byDimension.get(fk.references) ?? []), fk.column]);
   const statements: { dimension: DimensionName; sql: string }[] = [];
   for (const [dimension, columns] of byDimension) {
     const spec = WAREHOUSE_MODEL[dimension] as DimensionSpec;
-    const keys = columns.map((c) => `SELECT ${ident(c)} AS k FROM ${staged}`).join(' UNION ');
+    // Each key once, and only the missing ones: a conflict check per fact row (ON CONFLICT alone)
+    // cost seconds per million rows. ON CONFLICT stays as the guard.
+    const keys = columns.map((c) => `SELECT ${ident(c)} AS k FROM ${facts}`).join(' UNION ALL ');
     const target = qualified(schema, dimension);
+    const missing = `SELECT DISTINCT k FROM (${keys}) keys WHERE k IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ${target} d WHERE d.${ident(spec.key)} = keys.k)`;
     const sql =
       dimension === 'dim_date'
         ? `INSERT INTO ${target} (date_id, year, month, day, day_of_week, day_name, month_name, quarter)
 SELECT k, extract(year FROM k)::int, extract(month FROM k)::int, extract(day FROM k)::int, extract(isodow FROM k)::int,
   to_char(k, 'FMDay'), to_char(k, 'FMMonth'), extract(quarter FROM k)::int
-FROM (${keys}) keys WHERE k IS NOT NULL ORDER BY k ON CONFLICT (date_id) DO NOTHING`
+FROM (${missing}) missing ORDER BY k ON CONFLICT (date_id) DO NOTHING`
         : `INSERT INTO ${target} (${ident(spec.key)}, version_lsn, version_seq, is_deleted)
-SELECT k, 0, 0, false FROM (${keys}) keys WHERE k IS NOT NULL ORDER BY k ON CONFLICT (${ident(spec.key)}) DO NOTHING`;
+SELECT k, 0, 0, false FROM (${missing}) missing ORDER BY k ON CONFLICT (${ident(spec.key)}) DO NOTHING`;
     statements.push({ dimension, sql });
   }
   return statements;

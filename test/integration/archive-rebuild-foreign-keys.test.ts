@@ -5,6 +5,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { replay } from '../../archive/replay.js';
 import { LocalDirObjectStore } from '../../bucket/local-dir-object-store.js';
+import { ObjectNotFoundError, type ObjectStore } from '../../bucket/object-store.js';
 import { silentLogger } from '../../core/logger.js';
 import { ensureWarehouseSchema } from '../../loader/warehouse-schema.js';
 import { generateWorkload, writeArchive } from '../support/archive-workload.js';
@@ -21,7 +22,26 @@ async function constraints(client: pg.Client, schema: string) {
   return rows.map((r) => ({ ...r, definition: r.definition.split(`${schema}.`).join('<schema>.') }));
 }
 
-describe('replay --rebuild checks foreign keys in bulk', () => {
+/** Every index of a schema with its definition, the schema name written as `<schema>`. */
+async function indexes(client: pg.Client, schema: string) {
+  const { rows } = await client.query<{ table: string; name: string; definition: string }>(
+    `SELECT tablename AS "table", indexname AS name, indexdef AS definition FROM pg_indexes WHERE schemaname = $1 ORDER BY 1, 2`,
+    [schema],
+  );
+  return rows.map((r) => ({ ...r, definition: r.definition.split(`${schema}.`).join('<schema>.') }));
+}
+
+async function tableNames(client: pg.Client, schema: string): Promise<string[]> {
+  const { rows } = await client.query<{ name: string }>(`SELECT relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relkind = 'r' ORDER BY 1`, [schema]);
+  return rows.map((r) => r.name);
+}
+
+async function schemaNames(client: pg.Client): Promise<string[]> {
+  const { rows } = await client.query<{ name: string }>(`SELECT nspname AS name FROM pg_namespace WHERE nspname LIKE 'star%' ORDER BY 1`);
+  return rows.map((r) => r.name);
+}
+
+describe('replay --rebuild bulk-loads, then builds keys, indexes and foreign keys once', () => {
   let db: TestDatabase;
   let dir: string;
   let client: pg.Client;
@@ -49,9 +69,37 @@ describe('replay --rebuild checks foreign keys in bulk', () => {
     const expected = await constraints(client, 'reference');
     expect(expected.filter((c) => c.type === 'f').length).toBeGreaterThan(20);
     expect(await constraints(client, 'star')).toEqual(expected);
+    expect(await indexes(client, 'star')).toEqual(await indexes(client, 'reference'));
+    expect(await tableNames(client, 'star')).toEqual(await tableNames(client, 'reference')); // no bulk collection tables left
 
     const { rows } = await client.query<{ payment_id: number }>('SELECT payment_id FROM star.fact_payment LIMIT 1');
     expect(rows).toHaveLength(1);
     await expect(client.query('UPDATE star.fact_payment SET currency_id = 987654 WHERE payment_id = $1', [rows[0]!.payment_id])).rejects.toThrow(/foreign key/);
+  });
+
+  it('a rebuild whose load fails is not swapped in, and its unfinished schema is dropped', async () => {
+    const before = await client.query('SELECT count(*)::int AS n FROM star.fact_payment');
+    const schemas = await schemaNames(client);
+    const ingestion = new LocalDirObjectStore(path.join(dir, 'ingestion'));
+    const processed = new LocalDirObjectStore(path.join(dir, 'processed-failing'));
+    // The third Parquet file the loader reads has vanished from the bucket.
+    let parquetReads = 0;
+    const failing: ObjectStore = {
+      location: processed.location,
+      put: (key, body) => processed.put(key, body),
+      exists: (key) => processed.exists(key),
+      list: (prefix, options) => processed.list(prefix, options),
+      delete: (key) => processed.delete(key),
+      get: async (key) => {
+        if (key.endsWith('.parquet') && ++parquetReads === 3) throw new ObjectNotFoundError(key, processed.location);
+        return processed.get(key);
+      },
+    };
+    await expect(replay({ ingestion, processed: failing, warehouseUrl: db.url, rebuild: true, logger: silentLogger, batchSize: 150 })).rejects.toThrow(
+      /rebuild not swapped in: manifest .* failed to load into star_rebuild_.*is missing.*the live schema is unchanged/,
+    );
+    expect(parquetReads).toBeGreaterThanOrEqual(3);
+    expect(await schemaNames(client)).toEqual(schemas);
+    expect((await client.query('SELECT count(*)::int AS n FROM star.fact_payment')).rows).toEqual(before.rows);
   });
 });

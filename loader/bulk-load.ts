@@ -1,0 +1,135 @@
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import type { ObjectStore } from '../bucket/object-store.js';
+import type { Logger } from '../core/logger.js';
+import type { BatchManifest } from '../core/manifest.js';
+import { PipelineError } from '../core/errors.js';
+import { FACTS, WAREHOUSE_MODEL, WAREHOUSE_TABLES, type FactSpec, type WarehouseTable } from '../core/warehouse-model.js';
+import { bulkCopySql, bulkDimensionSpecs, createBulkDimensionSql, dropBulkDimensionSql, finishBulkDimensionSql, finishInferredMembersSql } from './bulk-load-sql.js';
+import { copyTextChunks } from './copy-text.js';
+import { dropDeferredConstraints, restoreDeferredConstraints, type DeferredConstraint } from './deferred-constraints.js';
+import { recordLoadedBatch } from './load-ledger.js';
+import { loadOrder, runForTable } from './load-manifest.js';
+import { readManifestFile } from './manifest-reader.js';
+import { LEDGER_TABLE, qualified } from './warehouse-ddl.js';
+import { inTransaction } from './warehouse-pool.js';
+import { migrateWarehouseSchema } from './warehouse-schema.js';
+
+/**
+ * The loader's bulk mode, for a NEW schema that nobody reads until it is complete (replay
+ * --rebuild builds one and swaps it in). The incremental loader (load-manifest.ts) pays per
+ * manifest for staging tables, version-guarded upserts, inferred-member queries and row-by-row
+ * index and foreign-key maintenance; a bulk load defers all of that to one `finish`:
+ *
+ *  open    migrate the schema; drop the fact tables' keys, indexes and every foreign key
+ *          (deferred-constraints.ts); create an unlogged collection table per dimension;
+ *  load    per manifest, in one transaction: verify and decode each file exactly as the incremental
+ *          loader does, COPY fact rows straight into their table and dimension rows (every
+ *          version) into the collection table, record the ledger row;
+ *  finish  in one transaction: the highest version of every dimension key (first loaded among
+ *          equals, as the upsert keeps), inferred members for keys only facts name, then the keys,
+ *          indexes and foreign keys built and validated once; collection tables dropped; ANALYZE.
+ *
+ * Same manifests in the same order ⇒ the same warehouse as the incremental loader (tested table
+ * by table). Not idempotent per manifest (no event-id check before `finish` builds the unique
+ * index): a failed bulk load is abandoned with its schema, never resumed; `finish` fails on a
+ * duplicate event id rather than hiding one.
+ */
+export class BulkLoadError extends PipelineError {
+  constructor(message: string) {
+    super(message, { retryable: false });
+  }
+}
+
+export interface BulkLoadSummary {
+  manifests: number;
+  rowsCopied: number;
+  dimensionRows: number;
+  inferredMembers: number;
+  finishMs: number;
+}
+
+export class BulkLoad {
+  private manifests = 0;
+  private rowsCopied = 0;
+
+  private constructor(
+    private readonly client: pg.Client,
+    private readonly schema: string,
+    private readonly processed: ObjectStore,
+    private readonly deferred: readonly DeferredConstraint[],
+    private readonly logger: Logger,
+  ) {}
+
+  /** Creates `schema` (which must not hold data yet) ready for bulk loading. */
+  static async open(options: { warehouseUrl: string; schema: string; processed: ObjectStore; logger: Logger }): Promise<BulkLoad> {
+    const client = new pg.Client({ connectionString: options.warehouseUrl, application_name: 'totesys-cdc-bulk-load' });
+    await client.connect();
+    try {
+      await migrateWarehouseSchema(client, options.schema, options.logger);
+      const deferred = await inTransaction(client, async () => {
+        const { rowCount } = await client.query(`SELECT 1 FROM ${qualified(options.schema, LEDGER_TABLE)} LIMIT 1`);
+        if (rowCount) throw new BulkLoadError(`bulk load needs a new schema: ${options.schema} already has loaded batches`);
+        const dropped = await dropDeferredConstraints(client, options.schema);
+        for (const spec of bulkDimensionSpecs()) await client.query(createBulkDimensionSql(options.schema, spec));
+        return dropped;
+      });
+      return new BulkLoad(client, options.schema, options.processed, deferred, options.logger.child({ component: 'bulk-load', schema: options.schema }));
+    } catch (error) {
+      await client.end().catch(() => {});
+      throw error;
+    }
+  }
+
+  /** Loads one manifest's files in one transaction; resolves to the rows copied per table. */
+  async load(manifestKey: string, manifest: BatchManifest): Promise<Partial<Record<WarehouseTable, number>>> {
+    const started = performance.now();
+    const rows: Partial<Record<WarehouseTable, number>> = {};
+    await inTransaction(this.client, async () => {
+      for (const file of loadOrder(manifest.files)) {
+        const spec = WAREHOUSE_MODEL[file.table];
+        const fileRows = await readManifestFile(this.processed, manifestKey, file);
+        await runForTable(manifestKey, file.table, async () => {
+          await pipeline(Readable.from(copyTextChunks(spec.columns, fileRows)), this.client.query(copyFrom(bulkCopySql(this.schema, spec))));
+        });
+        rows[file.table] = (rows[file.table] ?? 0) + fileRows.length;
+        this.rowsCopied += fileRows.length;
+      }
+      if (!(await recordLoadedBatch(this.client, this.schema, manifestKey, manifest, rows as Record<string, number>, performance.now() - started))) {
+        throw new BulkLoadError(`bulk load: batch ${manifest.batchId} (${manifestKey}) was already loaded into ${this.schema}`);
+      }
+    });
+    this.manifests++;
+    return rows;
+  }
+
+  /** Completes the schema (see the class comment); afterwards it is an ordinary warehouse schema. */
+  async finish(): Promise<BulkLoadSummary> {
+    const started = performance.now();
+    let dimensionRows = 0;
+    let inferredMembers = 0;
+    await inTransaction(this.client, async () => {
+      // Index builds sort in memory up to this much, instead of in temp files (this session only).
+      await this.client.query(`SET LOCAL maintenance_work_mem = '256MB'`);
+      // ...and the dimension merges and key lists hash or sort in memory too.
+      await this.client.query(`SET LOCAL work_mem = '64MB'`);
+      for (const spec of bulkDimensionSpecs()) dimensionRows += (await this.client.query(finishBulkDimensionSql(this.schema, spec))).rowCount ?? 0;
+      for (const fact of FACTS) {
+        for (const sql of finishInferredMembersSql(this.schema, WAREHOUSE_MODEL[fact] as FactSpec)) inferredMembers += (await this.client.query(sql)).rowCount ?? 0;
+      }
+      await restoreDeferredConstraints(this.client, this.schema, this.deferred);
+      for (const sql of dropBulkDimensionSql(this.schema)) await this.client.query(sql);
+    });
+    // Fresh statistics, so the first queries after the swap get good plans.
+    for (const table of WAREHOUSE_TABLES) await this.client.query(`ANALYZE ${qualified(this.schema, table)}`);
+    const summary: BulkLoadSummary = { manifests: this.manifests, rowsCopied: this.rowsCopied, dimensionRows, inferredMembers, finishMs: performance.now() - started };
+    this.logger.info('bulk load finished', { ...summary });
+    return summary;
+  }
+
+  async close(): Promise<void> {
+    await this.client.end().catch(() => {});
+  }
+}

@@ -1,0 +1,59 @@
+import { FACTS } from '../core/warehouse-model.js';
+import type { WarehouseClient } from './warehouse-pool.js';
+
+/**
+ * The fact tables' keys, unique constraints, secondary indexes and every foreign key of a schema,
+ * captured as their catalog definitions, dropped for a bulk load and built back once at its end:
+ * building an index over a loaded table, and checking a foreign key with one join, costs a fraction
+ * of maintaining and checking them row by row. Only for a schema nobody reads yet (replay --rebuild).
+ */
+export interface DeferredConstraint {
+  table: string;
+  name: string;
+  kind: 'primary key' | 'unique' | 'index' | 'foreign key';
+  /** `ADD CONSTRAINT` body (constraints) or the whole `CREATE INDEX` statement (indexes), from the catalog. */
+  definition: string;
+}
+
+/** Restore order: keys and uniques (the foreign keys need the referenced keys), indexes, foreign keys. */
+const RANK: Record<DeferredConstraint['kind'], number> = { 'primary key': 0, unique: 1, index: 2, 'foreign key': 3 };
+const KIND = { p: 'primary key', u: 'unique', f: 'foreign key' } as const;
+
+export async function dropDeferredConstraints(client: Pick<WarehouseClient, 'query' | 'escapeIdentifier'>, schema: string): Promise<DeferredConstraint[]> {
+  const constraints = await client.query<{ table: string; name: string; type: 'p' | 'u' | 'f'; definition: string }>(
+    `SELECT c.relname AS "table", k.conname AS name, k.contype AS type, pg_get_constraintdef(k.oid) AS definition
+     FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE n.nspname = $1 AND (k.contype = 'f' OR (k.contype IN ('p', 'u') AND c.relname = ANY($2::text[])))`,
+    [schema, FACTS],
+  );
+  const indexes = await client.query<{ table: string; name: string; definition: string }>(
+    `SELECT c.relname AS "table", ic.relname AS name, pg_get_indexdef(i.indexrelid) AS definition
+     FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE n.nspname = $1 AND c.relname = ANY($2::text[]) AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)`,
+    [schema, FACTS],
+  );
+  const deferred: DeferredConstraint[] = [
+    ...constraints.rows.map((r) => ({ table: r.table, name: r.name, kind: KIND[r.type], definition: r.definition })),
+    ...indexes.rows.map((r) => ({ table: r.table, name: r.name, kind: 'index' as const, definition: r.definition })),
+  ].sort((a, b) => RANK[a.kind] - RANK[b.kind] || a.table.localeCompare(b.table) || a.name.localeCompare(b.name));
+  // Foreign keys first: a primary key cannot be dropped while a foreign key references it.
+  for (const item of [...deferred].reverse()) {
+    const table = `${client.escapeIdentifier(schema)}.${client.escapeIdentifier(item.table)}`;
+    await client.query(
+      item.kind === 'index' ? `DROP INDEX ${client.escapeIdentifier(schema)}.${client.escapeIdentifier(item.name)}` : `ALTER TABLE ${table} DROP CONSTRAINT ${client.escapeIdentifier(item.name)}`,
+    );
+  }
+  return deferred;
+}
+
+/** Builds everything back, validated over the whole tables (run it inside the caller's transaction). */
+export async function restoreDeferredConstraints(client: Pick<WarehouseClient, 'query' | 'escapeIdentifier'>, schema: string, deferred: readonly DeferredConstraint[]): Promise<void> {
+  for (const item of deferred) {
+    // The catalog's own definitions (pg_get_constraintdef / pg_get_indexdef): no value is interpolated.
+    await client.query(
+      item.kind === 'index'
+        ? item.definition
+        : `ALTER TABLE ${client.escapeIdentifier(schema)}.${client.escapeIdentifier(item.table)} ADD CONSTRAINT ${client.escapeIdentifier(item.name)} ${item.definition}`,
+    );
+  }
+}
