@@ -1,13 +1,12 @@
 import type { ObjectInfo, ObjectStore } from '../bucket/object-store.js';
-import { CHANGE_EVENT_VERSION, InvalidChangeEventError, validateChangeEvent, type ChangeEvent } from '../core/change-event.js';
-import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { SOURCE_TABLES, isSourceTable, type SourceTable } from '../core/source-tables.js';
 import { listStartAfter, parseChangeObjectKey, partitionInRange, tablePrefix } from './archive-layout.js';
-import { isChangeEventFast, lineSortKey, versionSortKey } from './fast-event-check.js';
-import { forEachGzipLine } from './gzip-lines.js';
+import type { ObjectScan } from './archived-line.js';
 import type { IssueLog } from './replay-report.js';
-import { SortedRuns } from './sorted-runs.js';
+import type { ScanPool } from './scan-pool.js';
+
+export { eventSortKey, lineOrigin, originOf, parseArchivedLine, type ParsedLine } from './archived-line.js';
 
 /**
  * Reads the archive into commit order with bounded memory.
@@ -19,10 +18,11 @@ import { SortedRuns } from './sorted-runs.js';
  * implies per-key version order and puts duplicates (same id ⇒ same version) next to each other, so
  * dedupe by event id needs no memory beyond the previous key.
  *
- * Parse once: a line in the canonical spelling (what capture writes) gets its sort key from its
- * text (lineSortKey) and goes into the runs unparsed, with its origin (object index and line number);
- * it is parsed and validated once, after the merge (ordered-archive.ts), and reported there with
- * the same file and line. Any other line is parsed and validated here, as before.
+ * The key is compared as numbers (commitLsn, position) then the id (sorted-runs.ts), never as one
+ * long string. Copies of one event (same key) are ordered by origin (object index in the listing,
+ * line), so the first archived copy comes first whatever thread scanned it.
+ *
+ * Parse once: see archived-line.ts. Scan and sort run on worker threads (scan-pool.ts).
  */
 export interface ArchiveSelection {
   from?: Date;
@@ -49,11 +49,6 @@ export interface ScanStats {
    */
   eventsRead: number;
 }
-
-/** `origin` of a run entry: the object's index in the listing and the 1-based line number. */
-const LINES_PER_OBJECT = 2 ** 32;
-export const lineOrigin = (objectIndex: number, line: number): number => objectIndex * LINES_PER_OBJECT + line;
-export const originOf = (origin: number): { objectIndex: number; line: number } => ({ objectIndex: Math.floor(origin / LINES_PER_OBJECT), line: origin % LINES_PER_OBJECT });
 
 export interface ListedObject extends ObjectInfo {
   table: SourceTable;
@@ -82,72 +77,30 @@ export async function listArchive(ingestion: ObjectStore, selection: ArchiveSele
   return objects;
 }
 
-/** The sort key of a valid event (see the module comment); throws when it has no version. */
-export function eventSortKey(event: ChangeEvent): string {
-  const key = versionSortKey(event);
-  if (key === null) throw new InvalidChangeEventError(`event has no version (commitLsn ${event.source.commitLsn}, id ${event.id})`, event.id);
-  return key;
-}
-
-export interface ParsedLine {
-  event: ChangeEvent;
-  sortKey: string;
-}
-
-/**
- * Validates one archived line. Returns the event and its sort key, or records an issue (and returns
- * null). The checks run in the order a reader needs to explain the problem: JSON, version, table,
- * contract (fast check first, the zod schema only when it fails), version (sortable).
- */
-export function parseArchivedLine(text: string, file: string, line: number, issues: IssueLog): ParsedLine | null {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    issues.add({ kind: 'malformed-json', file, line, message: errorMessage(error) });
-    return null;
-  }
-  const record = value as { v?: unknown; table?: unknown; id?: unknown } | null;
-  const eventId = typeof record?.id === 'string' ? record.id : undefined;
-  if (record === null || typeof record !== 'object' || Array.isArray(record)) {
-    issues.add({ kind: 'invalid-event', file, line, message: 'line is not a JSON object' });
-    return null;
-  }
-  if (record.v !== CHANGE_EVENT_VERSION) {
-    issues.add({ kind: 'unsupported-version', file, line, eventId, message: `event version ${JSON.stringify(record.v)} is not supported (this replay reads v${CHANGE_EVENT_VERSION})` });
-    return null;
-  }
-  if (typeof record.table !== 'string' || !isSourceTable(record.table)) {
-    issues.add({ kind: 'unknown-table', file, line, eventId, message: `unknown table ${JSON.stringify(record.table)}` });
-    return null;
-  }
-  try {
-    const event = isChangeEventFast(value) ? value : validateChangeEvent(value);
-    if (/[\t\n\r]/.test(event.id)) throw new InvalidChangeEventError('event id contains a control character', event.id);
-    return { event, sortKey: eventSortKey(event) };
-  } catch (error) {
-    issues.add({ kind: 'invalid-event', file, line, eventId, message: errorMessage(error) });
-    return null;
-  }
-}
-
 export interface ScanOptions {
   ingestion: ObjectStore;
   objects: readonly ListedObject[];
-  runs: SortedRuns;
+  pool: ScanPool;
   issues: IssueLog;
   logger: Logger;
-  /** Objects fetched ahead of the one being parsed (S3 latency); default 4. */
+  /** Objects fetched ahead of the one being scanned (S3 latency); default 4. */
   prefetch?: number;
+  /** Objects handed to the pool and not yet reported; default 8. */
+  inFlight?: number;
   onProgress?: (progress: ScanProgress) => void;
 }
 
-/** Reads every listed object into `runs` (sort keys; validation of non-canonical lines). Never throws on bad input. */
+/**
+ * Reads every listed object into the pool's runs. Objects are scanned in parallel, but their
+ * results (statistics, issues, progress) are taken in listing order, so the report reads as if one
+ * thread had scanned them one by one. Never throws on bad input.
+ */
 export async function scanArchive(options: ScanOptions): Promise<ScanStats> {
-  const { ingestion, objects, runs, issues } = options;
+  const { ingestion, objects, pool, issues } = options;
   const stats: ScanStats = { files: 0, compressedBytes: 0, uncompressedBytes: 0, lines: 0, eventsRead: 0 };
   const bytesTotal = objects.reduce((sum, o) => sum + o.size, 0);
   const prefetch = Math.max(1, options.prefetch ?? 4);
+  const inFlight = Math.max(1, options.inFlight ?? 8);
   const fetches: Promise<Uint8Array | Error>[] = [];
   const fetch = (i: number) => {
     const object = objects[i];
@@ -155,62 +108,43 @@ export async function scanArchive(options: ScanOptions): Promise<ScanStats> {
   };
   for (let i = 0; i < prefetch; i++) fetch(i);
 
-  for (let i = 0; i < objects.length; i++) {
-    const object = objects[i]!;
-    const body = await fetches[i]!;
-    delete fetches[i];
-    fetch(i + prefetch);
+  type Outcome = { compressedBytes: number; scan: ObjectScan } | { unreadable: Error };
+  const outcomes: Promise<Outcome>[] = [];
+  let reported = 0;
+  const report = async () => {
+    const object = objects[reported]!;
+    const outcome = await outcomes[reported]!;
+    delete outcomes[reported];
+    reported++;
     stats.files++;
-    if (body instanceof Error) {
-      issues.add({ kind: 'unreadable-object', file: object.key, message: body.message });
-      continue;
+    if ('unreadable' in outcome) {
+      issues.add({ kind: 'unreadable-object', file: object.key, message: outcome.unreadable.message });
+      return;
     }
-    stats.compressedBytes += body.byteLength;
-    let added = 0;
-    const add = (key: string, text: string, line: number) => {
-      added++;
-      return runs.add(key, text, lineOrigin(i, line));
-    };
-    const result = await forEachGzipLine(body, (lines, first) => {
-      let spill: Promise<void> | undefined;
-      for (let j = 0; j < lines.length; j++) {
-        const text = lines[j]!;
-        if (text.length === 0) continue; // blank line: nothing to replay
-        const key = lineSortKey(text);
-        if (key !== null) {
-          spill = add(key, text, first + j) ?? spill;
-          continue;
-        }
-        const parsed = parseArchivedLine(text, object.key, first + j, issues);
-        if (parsed) spill = add(parsed.sortKey, text, first + j) ?? spill;
-      }
-      return spill; // pauses decompression until a full run is written
-    });
-    stats.lines += result.lines;
-    stats.uncompressedBytes += result.bytes;
-    if (result.tail !== null && result.tail.trim().length > 0) {
-      // A last line without its delimiter: complete JSON is accepted (Firehose without the
-      // AppendDelimiterToRecord processor), anything else was cut off.
-      const line = result.lines + 1;
-      let complete = true;
-      try {
-        JSON.parse(result.tail);
-      } catch {
-        complete = false;
-      }
-      if (complete) {
-        const parsed = parseArchivedLine(result.tail, object.key, line, issues);
-        if (parsed) add(parsed.sortKey, result.tail, line);
-      } else {
-        issues.add({ kind: 'truncated-line', file: object.key, line, message: `line cut off after ${result.tail.length} characters` });
-      }
-    }
-    if (result.gzipError) {
-      issues.add({ kind: 'corrupt-gzip', file: object.key, line: result.lines + 1, message: `${result.gzipError.message}; ${result.lines} complete lines before it were read` });
-    }
-    await runs.settled();
-    stats.eventsRead += added;
+    const { scan } = outcome;
+    stats.compressedBytes += outcome.compressedBytes;
+    stats.lines += scan.lines;
+    stats.uncompressedBytes += scan.bytes;
+    stats.eventsRead += scan.added;
+    for (const issue of scan.issues) issues.add(issue);
     options.onProgress?.({ filesDone: stats.files, filesTotal: objects.length, bytesDone: stats.compressedBytes, bytesTotal, eventsRead: stats.eventsRead });
+  };
+
+  try {
+    for (let i = 0; i < objects.length; i++) {
+      const body = await fetches[i]!;
+      delete fetches[i];
+      fetch(i + prefetch);
+      if (body instanceof Error) outcomes[i] = Promise.resolve({ unreadable: body });
+      else outcomes[i] = pool.scan(i, objects[i]!.key, body).then((scan) => ({ compressedBytes: body.byteLength, scan }));
+      outcomes[i]!.catch(() => {}); // awaited in order by report(); a failure must not surface as unhandled meanwhile
+      while (i + 1 - reported >= inFlight) await report();
+    }
+    while (reported < objects.length) await report();
+  } finally {
+    // Fetches still running after an error must not surface as unhandled rejections.
+    for (const pending of fetches) void pending?.catch(() => {});
   }
+  await pool.finish();
   return stats;
 }

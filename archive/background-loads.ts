@@ -1,5 +1,3 @@
-import type { BatchManifest } from '../core/manifest.js';
-
 /**
  * Loads manifests one after another, in the order they were added, while the caller goes on
  * producing the next ones: the processor (this process's CPU) and the loader (mostly Postgres's)
@@ -14,20 +12,21 @@ export class BackgroundLoads {
   rowsLoaded = 0;
   loaded = 0;
 
-  constructor(
-    private readonly load: (manifestKey: string, manifest: BatchManifest) => Promise<number>,
-    private readonly maxPending = 4,
-  ) {}
+  constructor(private readonly maxPending = 4) {}
 
-  /** Queues one manifest; waits while `maxPending` are queued. Rejects once a load has failed. */
-  async add(manifestKey: string, manifest: BatchManifest): Promise<void> {
+  /**
+   * Queues the load of one manifest (`load` resolves to the rows it loaded); waits while
+   * `maxPending` are queued. Rejects once a load has failed.
+   */
+  async add(manifestKey: string, load: () => Promise<number>): Promise<void> {
     while (!this.failure && this.pending >= this.maxPending) await new Promise<void>((resolve) => this.waiting.push(resolve));
     this.throwIfFailed();
     this.pending++;
     this.tail = this.tail.then(async () => {
       try {
         if (this.failure) return;
-        this.rowsLoaded += await this.load(manifestKey, manifest);
+        const rows = await load();
+        this.rowsLoaded += rows;
         this.loaded++;
       } catch (error) {
         this.failure ??= { error, manifestKey };

@@ -4,9 +4,11 @@ import path from 'node:path';
 import type { ObjectStore } from '../bucket/object-store.js';
 import type { ChangeEvent } from '../core/change-event.js';
 import type { Logger } from '../core/logger.js';
-import { listArchive, originOf, parseArchivedLine, scanArchive, type ArchiveSelection, type ListedObject, type ScanProgress, type ScanStats } from './archive-reader.js';
+import { listArchive, scanArchive, type ArchiveSelection, type ListedObject, type ScanProgress, type ScanStats } from './archive-reader.js';
+import { originOf, readCanonicalEvent } from './archived-line.js';
 import { IssueLog } from './replay-report.js';
-import { SortedRuns, type MergeStats } from './sorted-runs.js';
+import { InlineScanPool, WorkerScanPool, type ScanPool } from './scan-pool.js';
+import { FLAG_SAME_KEY, FLAG_VALIDATED } from './sorted-runs.js';
 
 /**
  * The archive of a selection as one stream of events in commit order, deduped by event id, with
@@ -14,7 +16,7 @@ import { SortedRuns, type MergeStats } from './sorted-runs.js';
  * reads every object once (sort keys, spilling sorted runs to `tempDir`, reporting unreadable
  * objects and lines); `batches()` merges the runs, parses and validates each line once (reporting a
  * bad one with its file and line, exactly as the scan would have) and drops duplicates. Call
- * `close()` to remove the temp files.
+ * `close()` to stop the scan workers and remove the temp files (also safe after an error).
  *
  * Dedupe happens after validation: an invalid line never hides a valid duplicate (the first VALID
  * line of a key is kept, later valid ones are counted as duplicates), as when the scan validated.
@@ -24,8 +26,17 @@ export interface OrderedArchiveOptions extends ArchiveSelection {
   logger: Logger;
   /** Where sorted runs are spilled (default: a new dir under os.tmpdir(), removed on close). */
   tempDir?: string;
-  /** Memory budget of one in-memory run, estimated (default 64 MiB). */
+  /**
+   * Memory budget of the sort, in bytes of records (line + key + index) held at once by all scan
+   * threads together (default 64 MiB). A selection that fits is never written to disk.
+   */
   maxRunBytes?: number;
+  /**
+   * Worker threads for the scan (each gunzips, keys and sorts a share of the objects; one then
+   * merges while this thread parses). 0 scans on this thread. Default: one per core (at most 4),
+   * or 0 when the selection is under 4 MiB compressed (starting workers would cost more).
+   */
+  scanWorkers?: number;
   issues?: IssueLog;
   onScanProgress?: (progress: ScanProgress) => void;
 }
@@ -41,53 +52,90 @@ export interface OrderedArchive {
   close(): Promise<void>;
 }
 
+export interface MergeStats {
+  runs: number;
+  spilledBytes: number;
+  duplicates: number;
+}
+
 export const DEFAULT_MAX_RUN_BYTES = 64 * 1024 * 1024;
+/** Below this compressed size the scan stays on the calling thread (see scanWorkers). */
+const INLINE_SCAN_BYTES = 4 * 1024 * 1024;
+/** Lines per merged piece handed from the merge to the parser (and its byte target). */
+const MERGE_LINES = 2048;
+const MERGE_BYTES = 1 << 20;
 
 export async function openOrderedArchive(options: OrderedArchiveOptions): Promise<OrderedArchive> {
   const issues = options.issues ?? new IssueLog();
   const ownTemp = !options.tempDir;
   const tempDir = options.tempDir ?? (await fs.mkdtemp(path.join(os.tmpdir(), 'totesys-cdc-replay-')));
   await fs.mkdir(tempDir, { recursive: true });
+  // The pool's own dir: removed on close whoever owns tempDir, even after a failed worker whose run
+  // files were never reported.
+  const runDir = await fs.mkdtemp(path.join(tempDir, 'runs-'));
+  let pool: ScanPool | null = null;
   const close = async () => {
-    if (ownTemp) await fs.rm(tempDir, { recursive: true, force: true });
+    await pool?.close();
+    await fs.rm(ownTemp ? tempDir : runDir, { recursive: true, force: true });
   };
   try {
     const objects = await listArchive(options.ingestion, options, issues);
-    const runs = new SortedRuns({ tempDir, maxRunBytes: options.maxRunBytes ?? DEFAULT_MAX_RUN_BYTES });
-    const scan = await scanArchive({ ingestion: options.ingestion, objects, runs, issues, logger: options.logger, onProgress: options.onScanProgress });
+    const maxRunBytes = options.maxRunBytes ?? DEFAULT_MAX_RUN_BYTES;
+    const compressedBytes = objects.reduce((sum, o) => sum + o.size, 0);
+    const workers = options.scanWorkers ?? (compressedBytes < INLINE_SCAN_BYTES ? 0 : Math.min(4, os.availableParallelism()));
+    pool = workers > 0 ? new WorkerScanPool({ tempDir: runDir, maxRunBytes, workers }) : new InlineScanPool({ tempDir: runDir, maxRunBytes });
+    const scan = await scanArchive({ ingestion: options.ingestion, objects, pool, issues, logger: options.logger, onProgress: options.onScanProgress });
+    const merge: MergeStats = { runs: 0, spilledBytes: pool.spilledBytes, duplicates: 0 };
+    const scanned = pool;
     return {
       objects,
       scan,
       issues,
-      merge: runs.stats,
+      merge,
       async *batches(batchSize: number) {
-        let previousKey: string | null = null;
         let batch: ChangeEvent[] = [];
-        for await (const entries of runs.merge(batchSize, { dedupe: false })) {
-          for (const entry of entries) {
-            const { objectIndex, line } = originOf(entry.origin);
-            const parsed = parseArchivedLine(entry.line, objects[objectIndex]!.key, line, issues);
-            if (!parsed) {
-              scan.eventsRead--;
-              continue;
-            }
-            if (parsed.sortKey !== entry.key) {
-              // lineSortKey's contract broken: the line was sorted into the wrong place.
-              throw new Error(`internal error: sort key of ${objects[objectIndex]!.key} line ${line} read from its text differs from its parsed key`);
-            }
-            if (entry.key === previousKey) {
-              runs.stats.duplicates++;
-              continue;
-            }
-            previousKey = entry.key;
-            batch.push(parsed.event);
-            if (batch.length === batchSize) {
-              yield batch;
-              batch = [];
+        // Copies of one event are adjacent (FLAG_SAME_KEY); the first VALID one is kept.
+        let keptOfKey = false;
+        const pieces = scanned.merge(MERGE_LINES, MERGE_BYTES);
+        try {
+          for await (const piece of pieces) {
+            merge.runs = scanned.runs;
+            const text = Buffer.from(piece.text.buffer, piece.text.byteOffset, piece.text.byteLength);
+            let start = 0;
+            for (let i = 0; i < piece.count; i++) {
+              const end = piece.lineEnds[i]!;
+              const line = text.toString('utf8', start, end);
+              start = end;
+              const flags = piece.flags[i]!;
+              if ((flags & FLAG_SAME_KEY) === 0) keptOfKey = false;
+              let event: ChangeEvent | null;
+              if (flags & FLAG_VALIDATED) {
+                event = JSON.parse(line) as ChangeEvent; // the scan parsed and validated this very text
+              } else {
+                const origin = originOf(piece.origins[i]!);
+                event = readCanonicalEvent(line, objects[origin.objectIndex]!.key, origin.line, issues);
+                if (!event) {
+                  scan.eventsRead--;
+                  continue;
+                }
+              }
+              if (keptOfKey) {
+                merge.duplicates++;
+                continue;
+              }
+              keptOfKey = true;
+              batch.push(event);
+              if (batch.length === batchSize) {
+                yield batch;
+                batch = [];
+              }
             }
           }
+          merge.runs = scanned.runs;
+          if (batch.length > 0) yield batch;
+        } finally {
+          await pieces.return(undefined);
         }
-        if (batch.length > 0) yield batch;
       },
       close,
     };

@@ -6,6 +6,8 @@ import path from 'node:path';
 import type { ObjectStore } from '../bucket/object-store.js';
 import { errorMessage, isRetryable, PipelineError, UserError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
+import type { ManifestFile } from '../core/manifest.js';
+import type { WarehouseRow } from '../core/warehouse-row.js';
 import { BulkLoad } from '../loader/bulk-load.js';
 import { loadPendingManifests } from '../loader/run-loader.js';
 import { DEFAULT_WAREHOUSE_SCHEMA } from '../loader/warehouse-ddl.js';
@@ -179,18 +181,22 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
       let processingDone = false;
       const bulkLoadFailed = (error: unknown, manifest: string | null) =>
         new ReplayError(`rebuild not swapped in: manifest ${manifest} failed to load into ${loadSchema} (${errorMessage(error)}); the live schema is unchanged`, replayId, { retryable: false, cause: error });
-      const background = bulk ? new BackgroundLoads(async (key, manifest) => sumRows(await bulk.load(key, manifest))) : null;
+      const background = bulk ? new BackgroundLoads() : null;
       const loading = bulk
         ? null
         : loadWhileProcessing({ options, logger, schema: loadSchema, prefix: `${processedPrefix}manifests/`, replayId, processingDone: () => processingDone });
       loading?.catch(() => {}); // awaited below; a failure must not surface as an unhandled rejection meanwhile
       try {
         for await (const events of archive.batches(batchSize)) {
-          const manifest = await processEvents(events, { state, processed: options.processed, logger, prefix: processedPrefix });
+          // The bulk load takes the rows the processor has just encoded instead of decoding its files again.
+          const fileRows = new Map<string, readonly WarehouseRow[]>();
+          const onFileRows = bulk ? (file: ManifestFile, rows: readonly WarehouseRow[]) => void fileRows.set(file.key, rows) : undefined;
+          const manifest = await processEvents(events, { state, processed: options.processed, logger, prefix: processedPrefix, onFileRows });
           eventsReplayed += events.length;
           if (manifest) {
             manifests++;
-            await background?.add(manifestKey(processedPrefix, manifest.createdAt, manifest.batchId), manifest);
+            const key = manifestKey(processedPrefix, manifest.createdAt, manifest.batchId);
+            await background?.add(key, async () => sumRows(await bulk!.load(key, manifest, (file) => fileRows.get(file.key))));
           }
           progress.update(eventsReplayed, archive.scan.eventsRead - archive.merge.duplicates, eventsReplayed);
         }

@@ -10,6 +10,7 @@
  * 2. Writer comparison on the same fact_sales_order rows: hyparquet-writer (our codec,
  *    encodeWarehouseParquet) vs parquetjs-lite's ParquetWriter with an equivalent schema (money as
  *    INT64 cents since parquetjs-lite has no DECIMAL; SNAPPY like ours), rows/s and the ratio.
+ *    BENCH_PROCESS_SKIP_WRITERS=1 skips it (when only the processor's own figure is of interest).
  */
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -270,6 +271,7 @@ async function main() {
         `(${p.objects} objects, ${(p.bytes / 1e6).toFixed(1)} MB written; event generation ${(p.generateMs / 1000).toFixed(1)} s excluded); peak RSS ${rssMb().toFixed(0)} MB; ` +
         `CPU time incl. generation ${(p.cpuMs / 1000).toFixed(1)} s → ${Math.round((p.events / p.cpuMs) * 1000).toLocaleString('en')} events per CPU-second (load ${os.loadavg()[0].toFixed(1)})`,
     );
+    if (process.env.BENCH_PROCESS_SKIP_WRITERS === '1') return;
     const rows = salesRows(WRITER_ROWS);
     const w = await benchWriters(dir, rows);
     const ours = (rows.length / w.oursMs) * 1000;

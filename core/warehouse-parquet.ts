@@ -1,15 +1,19 @@
-import { parquetReadObjects, type AsyncBuffer } from 'hyparquet';
-import { ByteWriter, parquetWrite } from 'hyparquet-writer';
+import { parquetMetadata, parquetRead, type AsyncBuffer, type SchemaElement } from 'hyparquet';
+import { writeFlatParquet, type FlatColumn } from './parquet-flat-writer.js';
 import type { ColumnSpec, ColumnType, WarehouseTable } from './warehouse-model.js';
 import { WAREHOUSE_MODEL } from './warehouse-model.js';
 import type { WarehouseRow, WarehouseValue } from './warehouse-row.js';
+import { formatDateDays, formatInstantMs, formatMoney, formatTimeMs, parseDateDays, parseInstantMs, parseMoneyCents, parseTimeMs } from './warehouse-values.js';
 
 /**
  * Parquet encoding of warehouse rows: the file format between processor and loader, and the one
  * analysts read from the processed bucket. Logical types are real Parquet types (DATE, TIME(ms),
  * DECIMAL(10,2), TIMESTAMP(ms, UTC)), so DuckDB, Spark or Athena read them without casts.
+ *
+ * Both directions work column by column on typed arrays (parquet-flat-writer.ts, warehouse-values.ts):
+ * the bytes are identical to what the earlier row-object encoder (hyparquet-writer's parquetWrite)
+ * produced for the same rows, because the processor's idempotence compares sha256 across versions.
  */
-type SchemaElement = Parameters<typeof parquetWrite>[0]['schema'] extends (infer E)[] | undefined ? E : never;
 
 const DAY_MS = 86_400_000;
 
@@ -36,6 +40,19 @@ function schemaElement(column: ColumnSpec): SchemaElement {
   }
 }
 
+/** Per table, built once: the file schema (root + one leaf per column) and each column's element. */
+const SCHEMAS = new Map<WarehouseTable, { schema: SchemaElement[]; elements: SchemaElement[] }>();
+function schemaOf(table: WarehouseTable) {
+  let entry = SCHEMAS.get(table);
+  if (!entry) {
+    const columns = WAREHOUSE_MODEL[table].columns;
+    const elements = columns.map(schemaElement);
+    entry = { schema: [{ name: 'root', num_children: columns.length }, ...elements], elements };
+    SCHEMAS.set(table, entry);
+  }
+  return entry;
+}
+
 export class WarehouseValueError extends Error {
   readonly retryable = false;
   constructor(
@@ -53,7 +70,10 @@ const DATE_TEXT = /^(\d{4})-(\d{2})-(\d{2})$/;
 const TIME_TEXT = /^(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,3}))?$/;
 const MONEY_TEXT = /^(-?)(\d{1,8})(?:\.(\d{1,2}))?$/;
 
-/** Converts one value to what hyparquet-writer stores for the column's physical type (hot path: no closures). */
+/**
+ * The original per-value conversion, kept as the authority for every value the fast paths below do
+ * not take (other spellings, bad values): its result and its error messages are the contract.
+ */
 function toParquet(table: WarehouseTable, column: ColumnSpec, value: WarehouseValue): unknown {
   if (value === null || value === undefined) {
     if (!column.nullable) throw new WarehouseValueError(table, column.name, value, 'required value is missing');
@@ -99,64 +119,257 @@ function toParquet(table: WarehouseTable, column: ColumnSpec, value: WarehouseVa
   }
 }
 
-/** Encodes rows of one warehouse table as a Parquet file (snappy, one row group per 100k rows). */
-export function encodeWarehouseParquet(table: WarehouseTable, rows: readonly WarehouseRow[]): Uint8Array {
-  const spec = WAREHOUSE_MODEL[table];
-  const schema: SchemaElement[] = [{ name: 'root', num_children: spec.columns.length }, ...spec.columns.map(schemaElement)];
-  const columnData = spec.columns.map((column) => {
-    const data = new Array(rows.length);
-    for (let i = 0; i < rows.length; i++) data[i] = toParquet(table, column, rows[i][column.name] ?? null);
-    return { name: column.name, data, nullable: column.nullable };
-  });
-  const writer = new ByteWriter();
-  parquetWrite({ writer, columnData, schema, rowGroupSize: 100_000, kvMetadata: [{ key: 'totesys_cdc.table', value: table }] });
-  return new Uint8Array(writer.getBuffer());
+const FAST_PARSERS = { date: parseDateDays, time: parseTimeMs, money: parseMoneyCents, timestamptz: parseInstantMs } as const;
+
+/**
+ * Per table, a generated function that copies every column of the rows into one array per column.
+ * Each column gets its own named property load (row.payment_id), which stays monomorphic for rows of
+ * one shape; a shared `row[name]` load across 100+ column names would be megamorphic, a hash lookup
+ * per value. Names come from the static model and are checked to be plain identifiers.
+ */
+/** The table's column names, checked to be plain identifiers before they go into generated code. */
+function plainNames(table: WarehouseTable): string[] {
+  const names = WAREHOUSE_MODEL[table].columns.map((column) => column.name);
+  for (const name of names) if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`column name ${JSON.stringify(name)} is not a plain identifier`);
+  return names;
 }
 
-function fromParquet(type: ColumnType, value: unknown): WarehouseValue {
-  if (value === null || value === undefined) return null;
-  switch (type) {
-    case 'int':
-      return Number(value);
-    case 'bigint':
-      return BigInt(value as bigint);
-    case 'money':
-      // hyparquet scales DECIMAL through a double; |value| < 1e8 with 2 decimals is exact after rounding.
-      return (value as number).toFixed(2);
-    case 'time': {
-      const ms = Number(value);
-      const hh = Math.floor(ms / 3_600_000);
-      const mm = Math.floor(ms / 60_000) % 60;
-      const ss = Math.floor(ms / 1000) % 60;
-      return `${pad(hh)}:${pad(mm)}:${pad(ss)}.${String(ms % 1000).padStart(3, '0')}`;
+type ColumnExtractor = (rows: readonly WarehouseRow[], out: WarehouseValue[][]) => void;
+const EXTRACTORS = new Map<WarehouseTable, ColumnExtractor>();
+function extractorOf(table: WarehouseTable): ColumnExtractor {
+  let extract = EXTRACTORS.get(table);
+  if (!extract) {
+    const names = plainNames(table);
+    const body = [
+      ...names.map((_, c) => `const c${c} = out[${c}];`),
+      'for (let i = 0; i < rows.length; i++) {',
+      '  const row = rows[i];',
+      ...names.map((name, c) => `  c${c}[i] = row.${name};`),
+      '}',
+    ].join('\n');
+    extract = new Function('rows', 'out', body) as ColumnExtractor;
+    EXTRACTORS.set(table, extract);
+  }
+  return extract;
+}
+
+/**
+ * One column of all rows in physical form. Columns are converted in model order and rows in input
+ * order, so the first bad value reported is the one the row-object encoder reported. `raw` holds
+ * the column's values as read from the rows (undefined for an absent key, read as null).
+ */
+function physicalColumn(table: WarehouseTable, column: ColumnSpec, element: SchemaElement, raw: readonly WarehouseValue[]): FlatColumn {
+  const count = raw.length;
+  const nulls = column.nullable ? new Uint8Array(count) : null;
+  switch (column.type) {
+    case 'int': {
+      const values = new Int32Array(count);
+      for (let i = 0; i < count; i++) {
+        const value = raw[i] ?? null;
+        if (typeof value === 'number' && Number.isInteger(value) && Math.abs(value) <= 2 ** 31 - 1) values[i] = value;
+        else if (toParquet(table, column, value) === null) nulls![i] = 1;
+      }
+      return { kind: 'int32', element, values, nulls };
     }
-    default:
-      return value as WarehouseValue; // text, boolean; date and timestamptz via parsers below
+    case 'date':
+    case 'time': {
+      const parse = FAST_PARSERS[column.type];
+      const values = new Int32Array(count);
+      for (let i = 0; i < count; i++) {
+        const value = raw[i] ?? null;
+        const fast = typeof value === 'string' ? parse(value) : NaN;
+        if (fast === fast) values[i] = fast;
+        else {
+          const slow = toParquet(table, column, value);
+          if (slow === null) nulls![i] = 1;
+          else values[i] = slow as number;
+        }
+      }
+      return { kind: 'int32', element, values, nulls };
+    }
+    case 'money':
+    case 'timestamptz': {
+      const parse = FAST_PARSERS[column.type];
+      const values = new Float64Array(count);
+      for (let i = 0; i < count; i++) {
+        const value = raw[i] ?? null;
+        const fast = typeof value === 'string' ? parse(value) : NaN;
+        if (fast === fast) values[i] = fast;
+        else {
+          const slow = toParquet(table, column, value);
+          // Cents and Date.parse results are safe integers, so the double holds them exactly.
+          if (slow === null) nulls![i] = 1;
+          else values[i] = Number(slow as bigint);
+        }
+      }
+      return { kind: 'int64', element, values, nulls };
+    }
+    case 'bigint': {
+      const values = new Array<bigint | null>(count);
+      for (let i = 0; i < count; i++) {
+        const value = raw[i] ?? null;
+        values[i] = typeof value === 'bigint' ? value : (toParquet(table, column, value) as bigint | null);
+      }
+      return { kind: 'bigint', element, values };
+    }
+    case 'text': {
+      const values = new Array<string | null>(count);
+      for (let i = 0; i < count; i++) {
+        const value = raw[i] ?? null;
+        values[i] = typeof value === 'string' ? value : (toParquet(table, column, value) as null);
+      }
+      return { kind: 'text', element, values };
+    }
+    case 'boolean': {
+      const values = new Uint8Array(count);
+      for (let i = 0; i < count; i++) {
+        const value = raw[i] ?? null;
+        if (typeof value === 'boolean') values[i] = value ? 1 : 0;
+        else if (toParquet(table, column, value) === null) nulls![i] = 1;
+      }
+      return { kind: 'boolean', element, values, nulls };
+    }
   }
 }
 
-const pad = (n: number) => String(n).padStart(2, '0');
+/** Encodes rows of one warehouse table as a Parquet file (snappy, one row group per 100k rows). */
+export function encodeWarehouseParquet(table: WarehouseTable, rows: readonly WarehouseRow[]): Uint8Array {
+  const { schema, elements } = schemaOf(table);
+  const columns = WAREHOUSE_MODEL[table].columns;
+  const raw = columns.map(() => new Array<WarehouseValue>(rows.length));
+  extractorOf(table)(rows, raw);
+  // Every value is validated before anything is written, as before.
+  const flat = columns.map((column, c) => physicalColumn(table, column, elements[c], raw[c]));
+  return writeFlatParquet(schema, flat, rows.length, [{ key: 'totesys_cdc.table', value: table }]);
+}
 
-const PARSERS = {
-  dateFromDays: (days: number) => new Date(days * DAY_MS).toISOString().slice(0, 10),
-  timestampFromMilliseconds: (ms: bigint) => new Date(Number(ms)).toISOString(),
+/** hyparquet hands DATE and TIMESTAMP over as their stored integers; the text is formatted below. */
+const RAW_PARSERS = {
+  dateFromDays: (days: number) => days,
+  timestampFromMilliseconds: (ms: bigint) => ms,
 };
 
-function asyncBuffer(bytes: Uint8Array): AsyncBuffer {
-  const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+/** Days → text for the dates of a file, which repeat a lot (bounded: cleared when full). */
+const DATE_TEXT_CACHE = new Map<number, string>();
+function cachedDateText(days: number): string {
+  let text = DATE_TEXT_CACHE.get(days);
+  if (text === undefined) {
+    text = formatDateDays(days);
+    if (DATE_TEXT_CACHE.size >= 10_000) DATE_TEXT_CACHE.clear();
+    DATE_TEXT_CACHE.set(days, text);
+  }
+  return text;
+}
+
+/** A decoded column (hyparquet's array, nulls as null or undefined) → warehouse values, in place when it can. */
+function warehouseValues(type: ColumnType, data: ArrayLike<unknown>): WarehouseValue[] {
+  const count = data.length;
+  const out = Array.isArray(data) ? (data as WarehouseValue[]) : new Array<WarehouseValue>(count);
+  // One loop per type keeps each conversion a direct, inlinable call.
+  switch (type) {
+    case 'int':
+      for (let i = 0; i < count; i++) {
+        const value = data[i];
+        out[i] = value === null || value === undefined ? null : Number(value);
+      }
+      break;
+    case 'bigint':
+      for (let i = 0; i < count; i++) {
+        const value = data[i];
+        out[i] = value === null || value === undefined ? null : typeof value === 'bigint' ? value : BigInt(value as number);
+      }
+      break;
+    case 'money':
+      for (let i = 0; i < count; i++) {
+        const value = data[i];
+        out[i] = value === null || value === undefined ? null : formatMoney(value as number);
+      }
+      break;
+    case 'time':
+      for (let i = 0; i < count; i++) {
+        const value = data[i];
+        out[i] = value === null || value === undefined ? null : formatTimeMs(Number(value));
+      }
+      break;
+    case 'date':
+      for (let i = 0; i < count; i++) {
+        const value = data[i];
+        out[i] = value === null || value === undefined ? null : cachedDateText(value as number);
+      }
+      break;
+    case 'timestamptz':
+      for (let i = 0; i < count; i++) {
+        const value = data[i];
+        out[i] = value === null || value === undefined ? null : formatInstantMs(Number(value as bigint));
+      }
+      break;
+    default: // text, boolean: as decoded
+      for (let i = 0; i < count; i++) out[i] = (data[i] ?? null) as WarehouseValue;
+  }
+  return out;
+}
+
+/** Per table, a generated function building the row objects from column arrays as one object literal (one shape, no keyed stores). */
+type RowBuilder = (values: readonly WarehouseValue[][], count: number) => WarehouseRow[];
+const ROW_BUILDERS = new Map<WarehouseTable, RowBuilder>();
+function rowBuilderOf(table: WarehouseTable): RowBuilder {
+  let build = ROW_BUILDERS.get(table);
+  if (!build) {
+    const names = plainNames(table);
+    const body = [
+      ...names.map((_, c) => `const c${c} = values[${c}];`),
+      'const rows = new Array(count);',
+      `for (let r = 0; r < count; r++) rows[r] = { ${names.map((name, c) => `${name}: c${c}[r]`).join(', ')} };`,
+      'return rows;',
+    ].join('\n');
+    build = new Function('values', 'count', body) as RowBuilder;
+    ROW_BUILDERS.set(table, build);
+  }
+  return build;
+}
+
+function asyncBuffer(buffer: ArrayBuffer): AsyncBuffer {
   return { byteLength: buffer.byteLength, slice: (start: number, end?: number) => buffer.slice(start, end) };
 }
 
 /** Decodes a warehouse Parquet file back into rows (the loader's reader). */
 export async function decodeWarehouseParquet(table: WarehouseTable, bytes: Uint8Array): Promise<WarehouseRow[]> {
-  const spec = WAREHOUSE_MODEL[table];
-  const objects = (await parquetReadObjects({ file: asyncBuffer(bytes), parsers: PARSERS })) as Record<string, unknown>[];
-  return objects.map((object) => {
-    const row: WarehouseRow = {};
-    for (const column of spec.columns) {
-      if (!(column.name in object)) throw new WarehouseValueError(table, column.name, undefined, 'column missing from the Parquet file');
-      row[column.name] = fromParquet(column.type, object[column.name]);
-    }
-    return row;
+  const columns = WAREHOUSE_MODEL[table].columns;
+  const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+  const metadata = parquetMetadata(buffer, { parsers: RAW_PARSERS });
+  const rowCount = Number(metadata.num_rows);
+  const inFile = new Set(metadata.schema.slice(1).map((element) => element.name));
+  const wanted = columns.filter((column) => inFile.has(column.name)).map((column) => column.name);
+
+  // Chunks arrive per column and row range; a one-chunk column (one row group, one page) is used as is.
+  const chunks = new Map<string, { data: ArrayLike<unknown>; rowStart: number }[]>();
+  await parquetRead({
+    file: asyncBuffer(buffer),
+    metadata,
+    columns: wanted,
+    parsers: RAW_PARSERS,
+    onChunk: ({ columnName, columnData, rowStart }) => {
+      let list = chunks.get(columnName);
+      if (!list) chunks.set(columnName, (list = []));
+      list.push({ data: columnData, rowStart });
+    },
   });
+  if (rowCount === 0) return [];
+  for (const column of columns) {
+    if (!inFile.has(column.name)) throw new WarehouseValueError(table, column.name, undefined, 'column missing from the Parquet file');
+  }
+
+  const values = columns.map((column) => {
+    const list = chunks.get(column.name) ?? [];
+    let data: ArrayLike<unknown>;
+    if (list.length === 1 && list[0].rowStart === 0 && list[0].data.length === rowCount) data = list[0].data;
+    else {
+      const joined = new Array<unknown>(rowCount);
+      for (const { data: part, rowStart } of list) for (let i = 0; i < part.length && rowStart + i < rowCount; i++) joined[rowStart + i] = part[i];
+      data = joined;
+    }
+    return warehouseValues(column.type, data);
+  });
+
+  return rowBuilderOf(table)(values, rowCount);
 }

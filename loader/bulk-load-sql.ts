@@ -1,4 +1,4 @@
-import { DIMENSIONS, WAREHOUSE_MODEL, type DimensionSpec, type FactSpec, type TableSpec } from '../core/warehouse-model.js';
+import { DIMENSIONS, WAREHOUSE_MODEL, type DimensionName, type DimensionSpec, type FactSpec, type TableSpec } from '../core/warehouse-model.js';
 import { columnList, inferredMemberSql } from './load-sql.js';
 import { ident, qualified, sqlType } from './warehouse-ddl.js';
 
@@ -35,8 +35,8 @@ SELECT DISTINCT ON (${key}) ${columns} FROM ${qualified(schema, bulkDimensionTab
 }
 
 /** Inferred members for every key the loaded facts reference and no dimension row has. */
-export function finishInferredMembersSql(schema: string, fact: FactSpec): string[] {
-  return inferredMemberSql(schema, fact, qualified(schema, fact.name)).map((s) => s.sql);
+export function finishInferredMembersSql(schema: string, fact: FactSpec): { dimension: DimensionName; sql: string }[] {
+  return inferredMemberSql(schema, fact, qualified(schema, fact.name));
 }
 
 export function dropBulkDimensionSql(schema: string): string[] {

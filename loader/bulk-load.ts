@@ -4,16 +4,18 @@ import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { ObjectStore } from '../bucket/object-store.js';
 import type { Logger } from '../core/logger.js';
-import type { BatchManifest } from '../core/manifest.js';
+import type { BatchManifest, ManifestFile } from '../core/manifest.js';
 import { PipelineError } from '../core/errors.js';
-import { FACTS, WAREHOUSE_MODEL, WAREHOUSE_TABLES, type FactSpec, type WarehouseTable } from '../core/warehouse-model.js';
+import type { WarehouseRow } from '../core/warehouse-row.js';
+import { DIMENSIONS, FACTS, WAREHOUSE_MODEL, WAREHOUSE_TABLES, type DimensionSpec, type FactSpec, type WarehouseTable } from '../core/warehouse-model.js';
 import { bulkCopySql, bulkDimensionSpecs, createBulkDimensionSql, dropBulkDimensionSql, finishBulkDimensionSql, finishInferredMembersSql } from './bulk-load-sql.js';
 import { copyTextChunks } from './copy-text.js';
-import { dropDeferredConstraints, restoreDeferredConstraints, type DeferredConstraint } from './deferred-constraints.js';
+import { dropDeferredConstraints, restoreStatementsByTable, type DeferredConstraint } from './deferred-constraints.js';
 import { recordLoadedBatch } from './load-ledger.js';
 import { loadOrder, runForTable } from './load-manifest.js';
 import { readManifestFile } from './manifest-reader.js';
 import { LEDGER_TABLE, qualified } from './warehouse-ddl.js';
+import { runStatementGroups } from './statement-groups.js';
 import { inTransaction } from './warehouse-pool.js';
 import { migrateWarehouseSchema } from './warehouse-schema.js';
 
@@ -25,12 +27,13 @@ import { migrateWarehouseSchema } from './warehouse-schema.js';
  *
  *  open    migrate the schema; drop the fact tables' keys, indexes and every foreign key
  *          (deferred-constraints.ts); create an unlogged collection table per dimension;
- *  load    per manifest, in one transaction: verify and decode each file exactly as the incremental
- *          loader does, COPY fact rows straight into their table and dimension rows (every
- *          version) into the collection table, record the ledger row;
- *  finish  in one transaction: the highest version of every dimension key (first loaded among
- *          equals, as the upsert keeps), inferred members for keys only facts name, then the keys,
- *          indexes and foreign keys built and validated once; collection tables dropped; ANALYZE.
+ *  load    per manifest, in one transaction: take each file's rows (from the caller that has just
+ *          encoded them, or verified and decoded from the bucket as the incremental loader does),
+ *          COPY fact rows straight into their table and dimension rows (every version) into the
+ *          collection table, record the ledger row;
+ *  finish  the highest version of every dimension key (first loaded among equals, as the upsert
+ *          keeps), inferred members for keys only facts name, then the keys, indexes and foreign
+ *          keys built and validated once; collection tables dropped; ANALYZE.
  *
  * Same manifests in the same order ⇒ the same warehouse as the incremental loader (tested table
  * by table). Not idempotent per manifest (no event-id check before `finish` builds the unique
@@ -54,9 +57,12 @@ export interface BulkLoadSummary {
 export class BulkLoad {
   private manifests = 0;
   private rowsCopied = 0;
+  /** Rows copied per table: `finish` starts with the largest. */
+  private readonly copied: Partial<Record<WarehouseTable, number>> = {};
 
   private constructor(
     private readonly client: pg.Client,
+    private readonly warehouseUrl: string,
     private readonly schema: string,
     private readonly processed: ObjectStore,
     private readonly deferred: readonly DeferredConstraint[],
@@ -76,25 +82,32 @@ export class BulkLoad {
         for (const spec of bulkDimensionSpecs()) await client.query(createBulkDimensionSql(options.schema, spec));
         return dropped;
       });
-      return new BulkLoad(client, options.schema, options.processed, deferred, options.logger.child({ component: 'bulk-load', schema: options.schema }));
+      return new BulkLoad(client, options.warehouseUrl, options.schema, options.processed, deferred, options.logger.child({ component: 'bulk-load', schema: options.schema }));
     } catch (error) {
       await client.end().catch(() => {});
       throw error;
     }
   }
 
-  /** Loads one manifest's files in one transaction; resolves to the rows copied per table. */
-  async load(manifestKey: string, manifest: BatchManifest): Promise<Partial<Record<WarehouseTable, number>>> {
+  /**
+   * Loads one manifest's files in one transaction; resolves to the rows copied per table.
+   * `rowsOf` may supply a file's rows (the processor in the same process still has the rows it has
+   * just encoded); otherwise, or when the count differs from the manifest, the file is read and
+   * verified like the incremental loader does.
+   */
+  async load(manifestKey: string, manifest: BatchManifest, rowsOf?: (file: ManifestFile) => readonly WarehouseRow[] | undefined): Promise<Partial<Record<WarehouseTable, number>>> {
     const started = performance.now();
     const rows: Partial<Record<WarehouseTable, number>> = {};
     await inTransaction(this.client, async () => {
       for (const file of loadOrder(manifest.files)) {
         const spec = WAREHOUSE_MODEL[file.table];
-        const fileRows = await readManifestFile(this.processed, manifestKey, file);
+        const given = rowsOf?.(file);
+        const fileRows = given && given.length === file.rows ? given : await readManifestFile(this.processed, manifestKey, file);
         await runForTable(manifestKey, file.table, async () => {
           await pipeline(Readable.from(copyTextChunks(spec.columns, fileRows)), this.client.query(copyFrom(bulkCopySql(this.schema, spec))));
         });
         rows[file.table] = (rows[file.table] ?? 0) + fileRows.length;
+        this.copied[file.table] = (this.copied[file.table] ?? 0) + fileRows.length;
         this.rowsCopied += fileRows.length;
       }
       if (!(await recordLoadedBatch(this.client, this.schema, manifestKey, manifest, rows as Record<string, number>, performance.now() - started))) {
@@ -105,28 +118,42 @@ export class BulkLoad {
     return rows;
   }
 
-  /** Completes the schema (see the class comment); afterwards it is an ordinary warehouse schema. */
+  /**
+   * Completes the schema (see the class comment); afterwards it is an ordinary warehouse schema.
+   * The steps run on two connections, largest tables first (Postgres uses both cores while this
+   * process has nothing else to do); each statement commits on its own, since a schema that fails
+   * to finish is dropped anyway.
+   */
   async finish(): Promise<BulkLoadSummary> {
     const started = performance.now();
-    let dimensionRows = 0;
-    let inferredMembers = 0;
-    await inTransaction(this.client, async () => {
-      // Index builds sort in memory up to this much, instead of in temp files (this session only).
-      await this.client.query(`SET LOCAL maintenance_work_mem = '256MB'`);
-      // ...and the dimension merges and key lists hash or sort in memory too.
-      await this.client.query(`SET LOCAL work_mem = '64MB'`);
-      for (const spec of bulkDimensionSpecs()) dimensionRows += (await this.client.query(finishBulkDimensionSql(this.schema, spec))).rowCount ?? 0;
-      for (const fact of FACTS) {
-        for (const sql of finishInferredMembersSql(this.schema, WAREHOUSE_MODEL[fact] as FactSpec)) inferredMembers += (await this.client.query(sql)).rowCount ?? 0;
+    const second = new pg.Client({ connectionString: this.warehouseUrl, application_name: 'totesys-cdc-bulk-load' });
+    await second.connect();
+    try {
+      const clients = [this.client, second];
+      for (const client of clients) {
+        // Merges, key lists and index builds sort and hash in memory (these sessions only).
+        await client.query(`SET work_mem = '64MB'`);
+        await client.query(`SET maintenance_work_mem = '256MB'`);
       }
-      await restoreDeferredConstraints(this.client, this.schema, this.deferred);
-      for (const sql of dropBulkDimensionSql(this.schema)) await this.client.query(sql);
-    });
-    // Fresh statistics, so the first queries after the swap get good plans.
-    for (const table of WAREHOUSE_TABLES) await this.client.query(`ANALYZE ${qualified(this.schema, table)}`);
-    const summary: BulkLoadSummary = { manifests: this.manifests, rowsCopied: this.rowsCopied, dimensionRows, inferredMembers, finishMs: performance.now() - started };
-    this.logger.info('bulk load finished', { ...summary });
-    return summary;
+      const bySize = <T extends WarehouseTable>(tables: readonly T[]) => [...tables].sort((a, b) => (this.copied[b] ?? 0) - (this.copied[a] ?? 0));
+      const dimensions = bySize(DIMENSIONS);
+      const dimensionRows = await runStatementGroups(clients, dimensions.map((d) => [finishBulkDimensionSql(this.schema, WAREHOUSE_MODEL[d] as DimensionSpec)]));
+      const inferred = new Map<string, string[]>();
+      for (const fact of FACTS) {
+        for (const { dimension, sql } of finishInferredMembersSql(this.schema, WAREHOUSE_MODEL[fact] as FactSpec)) inferred.set(dimension, [...(inferred.get(dimension) ?? []), sql]);
+      }
+      const inferredMembers = await runStatementGroups(clients, dimensions.map((d) => inferred.get(d) ?? []));
+      const restore = restoreStatementsByTable(this.schema, this.deferred);
+      await runStatementGroups(clients, bySize(FACTS).map((f) => restore.get(f) ?? []));
+      await runStatementGroups(clients, [dropBulkDimensionSql(this.schema)]);
+      // Fresh statistics, so the first queries after the swap get good plans.
+      await runStatementGroups(clients, bySize(WAREHOUSE_TABLES).map((t) => [`ANALYZE ${qualified(this.schema, t)}`]));
+      const summary: BulkLoadSummary = { manifests: this.manifests, rowsCopied: this.rowsCopied, dimensionRows, inferredMembers, finishMs: performance.now() - started };
+      this.logger.info('bulk load finished', { ...summary });
+      return summary;
+    } finally {
+      await second.end().catch(() => {});
+    }
   }
 
   async close(): Promise<void> {

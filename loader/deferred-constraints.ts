@@ -1,4 +1,5 @@
 import { FACTS } from '../core/warehouse-model.js';
+import { ident } from './warehouse-ddl.js';
 import type { WarehouseClient } from './warehouse-pool.js';
 
 /**
@@ -19,7 +20,7 @@ export interface DeferredConstraint {
 const RANK: Record<DeferredConstraint['kind'], number> = { 'primary key': 0, unique: 1, index: 2, 'foreign key': 3 };
 const KIND = { p: 'primary key', u: 'unique', f: 'foreign key' } as const;
 
-export async function dropDeferredConstraints(client: Pick<WarehouseClient, 'query' | 'escapeIdentifier'>, schema: string): Promise<DeferredConstraint[]> {
+export async function dropDeferredConstraints(client: Pick<WarehouseClient, 'query'>, schema: string): Promise<DeferredConstraint[]> {
   const constraints = await client.query<{ table: string; name: string; type: 'p' | 'u' | 'f'; definition: string }>(
     `SELECT c.relname AS "table", k.conname AS name, k.contype AS type, pg_get_constraintdef(k.oid) AS definition
      FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -38,22 +39,26 @@ export async function dropDeferredConstraints(client: Pick<WarehouseClient, 'que
   ].sort((a, b) => RANK[a.kind] - RANK[b.kind] || a.table.localeCompare(b.table) || a.name.localeCompare(b.name));
   // Foreign keys first: a primary key cannot be dropped while a foreign key references it.
   for (const item of [...deferred].reverse()) {
-    const table = `${client.escapeIdentifier(schema)}.${client.escapeIdentifier(item.table)}`;
     await client.query(
-      item.kind === 'index' ? `DROP INDEX ${client.escapeIdentifier(schema)}.${client.escapeIdentifier(item.name)}` : `ALTER TABLE ${table} DROP CONSTRAINT ${client.escapeIdentifier(item.name)}`,
+      item.kind === 'index' ? `DROP INDEX ${ident(schema)}.${ident(item.name)}` : `ALTER TABLE ${ident(schema)}.${ident(item.table)} DROP CONSTRAINT ${ident(item.name)}`,
     );
   }
   return deferred;
 }
 
-/** Builds everything back, validated over the whole tables (run it inside the caller's transaction). */
-export async function restoreDeferredConstraints(client: Pick<WarehouseClient, 'query' | 'escapeIdentifier'>, schema: string, deferred: readonly DeferredConstraint[]): Promise<void> {
+/**
+ * The statements that build everything back, grouped per fact table in restore order (its keys,
+ * then its indexes, then its foreign keys, each validated over the whole table). Groups touch
+ * different fact tables, so they can run on separate connections; foreign keys of different groups
+ * that reference the same dimension wait for each other briefly (run each statement in its own
+ * transaction). The definitions come from the catalog: no value is interpolated.
+ */
+export function restoreStatementsByTable(schema: string, deferred: readonly DeferredConstraint[]): Map<string, string[]> {
+  const byTable = new Map<string, string[]>();
   for (const item of deferred) {
-    // The catalog's own definitions (pg_get_constraintdef / pg_get_indexdef): no value is interpolated.
-    await client.query(
-      item.kind === 'index'
-        ? item.definition
-        : `ALTER TABLE ${client.escapeIdentifier(schema)}.${client.escapeIdentifier(item.table)} ADD CONSTRAINT ${client.escapeIdentifier(item.name)} ${item.definition}`,
-    );
+    const statement =
+      item.kind === 'index' ? item.definition : `ALTER TABLE ${ident(schema)}.${ident(item.table)} ADD CONSTRAINT ${ident(item.name)} ${item.definition}`;
+    byTable.set(item.table, [...(byTable.get(item.table) ?? []), statement]);
   }
+  return byTable;
 }

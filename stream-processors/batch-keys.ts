@@ -11,7 +11,12 @@ import type { WarehouseTable } from '../core/warehouse-model.js';
  * and the loader's listing would never reach it); the loader dedupes by batchId.
  */
 export function batchIdOf(eventIds: Iterable<string>): string {
-  const sorted = [...new Set(eventIds)].sort();
+  return batchIdOfDistinct([...new Set(eventIds)]);
+}
+
+/** batchIdOf for ids already known to be distinct (processEvents dedupes as it goes); `eventIds` is not changed. */
+export function batchIdOfDistinct(eventIds: readonly string[]): string {
+  const sorted = eventIds.slice().sort();
   return createHash('sha256').update(sorted.join('\n')).digest('hex').slice(0, 32);
 }
 

@@ -1,6 +1,7 @@
-import { WAREHOUSE_MODEL, WAREHOUSE_TABLES, type WarehouseTable } from '../core/warehouse-model.js';
+import { WAREHOUSE_MODEL, WAREHOUSE_TABLES, type FactName, type WarehouseTable } from '../core/warehouse-model.js';
 import type { WarehouseRow } from '../core/warehouse-row.js';
-import type { EmittedRow } from './event-rows.js';
+import type { EmittedRow, EventRowSink } from './event-rows.js';
+import { dateColumnsOf, dimDateRow } from './transform/dim-date.js';
 
 /**
  * The rows of one batch, per warehouse table. Facts keep every version in input order. Dimensions
@@ -8,20 +9,43 @@ import type { EmittedRow } from './event-rows.js';
  * tie (it was built from at least as much state), so a file never holds two rows for one key
  * (a single upsert statement could not apply both). dim_date holds one row per date.
  */
-export class BatchRows {
+export class BatchRows implements EventRowSink {
   private readonly facts = new Map<WarehouseTable, WarehouseRow[]>();
   private readonly dimensions = new Map<WarehouseTable, Map<string, WarehouseRow>>();
 
   add({ table, row }: EmittedRow): void {
-    const spec = WAREHOUSE_MODEL[table];
-    if (spec.kind === 'fact') {
-      let rows = this.facts.get(table);
-      if (!rows) this.facts.set(table, (rows = []));
-      rows.push(row);
-      return;
+    if (WAREHOUSE_MODEL[table].kind === 'fact') this.factRows(table).push(row);
+    else this.addDimension(table, row);
+  }
+
+  /**
+   * A fact row plus the dim_date row of every date it references, as `add` would get them from
+   * rowsForEvent, without building the date rows the batch already holds (a date's row is always
+   * the same). Dates new to the batch are checked before anything is added: all or nothing.
+   */
+  addFact(table: FactName, row: WarehouseRow): void {
+    const dateColumns = dateColumnsOf(table);
+    const dates = this.dimensionRows('dim_date');
+    let newDates = 0;
+    for (const column of dateColumns) {
+      const date = row[column];
+      if (typeof date === 'string' && !dates.has(date)) {
+        dimDateRow(date); // throws for a non-date
+        newDates++;
+      }
     }
-    let byKey = this.dimensions.get(table);
-    if (!byKey) this.dimensions.set(table, (byKey = new Map()));
+    this.factRows(table).push(row);
+    if (newDates === 0) return;
+    for (const column of dateColumns) {
+      const date = row[column];
+      if (typeof date === 'string' && !dates.has(date)) dates.set(date, dimDateRow(date));
+    }
+  }
+
+  addDimension(table: WarehouseTable, row: WarehouseRow): void {
+    const spec = WAREHOUSE_MODEL[table];
+    if (spec.kind === 'fact') throw new TypeError(`${table} is a fact table`);
+    const byKey = this.dimensionRows(table);
     const key = String(row[spec.key]);
     const current = byKey.get(key);
     if (!current || table === 'dim_date' || !isNewer(current, row)) byKey.set(key, row);
@@ -35,6 +59,18 @@ export class BatchRows {
       if (rows.length > 0) out.push({ table, rows });
     }
     return out;
+  }
+
+  private factRows(table: WarehouseTable): WarehouseRow[] {
+    let rows = this.facts.get(table);
+    if (!rows) this.facts.set(table, (rows = []));
+    return rows;
+  }
+
+  private dimensionRows(table: WarehouseTable): Map<string, WarehouseRow> {
+    let byKey = this.dimensions.get(table);
+    if (!byKey) this.dimensions.set(table, (byKey = new Map()));
+    return byKey;
   }
 }
 

@@ -30,43 +30,78 @@ export interface EventRowsContext {
   logger: Logger;
 }
 
+/**
+ * Where the rows of an event go: processEvents adds them straight to its BatchRows (no per-event
+ * arrays or wrapper objects); rowsForEvent collects them.
+ */
+export interface EventRowSink {
+  /** A fact row and, for every date it references, that date's dim_date row. */
+  addFact(table: FactName, row: WarehouseRow): void;
+  addDimension(table: WarehouseTable, row: WarehouseRow): void;
+}
+
 function factWithDates(table: FactName, row: WarehouseRow): EmittedRow[] {
   return [{ table, row }, ...referencedDates(table, row).map((date) => ({ table: 'dim_date' as const, row: dimDateRow(date) }))];
 }
 
-/**
- * The warehouse rows one change event yields. Pure per table except the joined dimensions, which
- * follow DESIGN.md §5: validate the event, write its own side to the state FIRST, then read the
- * other side (strongly consistent), so of two racing changes on different shards at least one sees
- * both and emits the complete row. Validation happens before the state write, so the state only
- * ever holds rows that build valid dimension rows. Throws SourceValueError (permanent) for bad input.
- */
+/** The warehouse rows one change event yields (see addRowsForEvent), as a list. */
 export async function rowsForEvent(event: ChangeEvent, ctx: EventRowsContext): Promise<EmittedRow[]> {
+  const rows: EmittedRow[] = [];
+  await addRowsForEvent(event, ctx, {
+    addFact: (table, row) => rows.push(...factWithDates(table, row)),
+    addDimension: (table, row) => rows.push({ table, row }),
+  });
+  return rows;
+}
+
+/**
+ * Adds the warehouse rows one change event yields to `sink`: all of them, or none when it throws.
+ * Pure per table except the joined dimensions, which follow DESIGN.md §5: validate the event, write
+ * its own side to the state FIRST, then read the other side (strongly consistent), so of two racing
+ * changes on different shards at least one sees both and emits the complete row. Validation happens
+ * before the state write, so the state only ever holds rows that build valid dimension rows.
+ * Throws SourceValueError (permanent) for bad input. Only the joined dimensions touch the state and
+ * return a promise; every other event is handled synchronously (no promise, no microtask turn: most
+ * events are facts and their per-event cost is what bounds replay throughput).
+ */
+export function addRowsForEvent(event: ChangeEvent, ctx: EventRowsContext, sink: EventRowSink): Promise<void> | undefined {
   if (!isSourceTable(event.table)) throw new SourceValueError(`unknown source table ${JSON.stringify(event.table)}`, String(event.table), '*', event.id);
   switch (event.table) {
     case 'sales_order':
-      return factWithDates('fact_sales_order', factSalesOrderRow(event));
+      sink.addFact('fact_sales_order', factSalesOrderRow(event));
+      return;
     case 'purchase_order':
-      return factWithDates('fact_purchase_order', factPurchaseOrderRow(event));
+      sink.addFact('fact_purchase_order', factPurchaseOrderRow(event));
+      return;
     case 'payment':
-      return factWithDates('fact_payment', factPaymentRow(event));
+      sink.addFact('fact_payment', factPaymentRow(event));
+      return;
     case 'currency':
-      return [{ table: 'dim_currency', row: dimCurrencyRow(event, (code) => ctx.logger.warn('currency code missing from the ISO 4217 table', { code, eventId: event.id })) }];
+      sink.addDimension('dim_currency', dimCurrencyRow(event, (code) => ctx.logger.warn('currency code missing from the ISO 4217 table', { code, eventId: event.id })));
+      return;
     case 'design':
-      return [{ table: 'dim_design', row: dimDesignRow(event) }];
+      sink.addDimension('dim_design', dimDesignRow(event));
+      return;
     case 'transaction':
-      return [{ table: 'dim_transaction', row: dimTransactionRow(event) }];
+      sink.addDimension('dim_transaction', dimTransactionRow(event));
+      return;
     case 'payment_type':
-      return [{ table: 'dim_payment_type', row: dimPaymentTypeRow(event) }];
+      sink.addDimension('dim_payment_type', dimPaymentTypeRow(event));
+      return;
     case 'staff':
-      return staffChanged(event, ctx.state);
+      return addAll(staffChanged(event, ctx.state), sink);
     case 'department':
-      return departmentChanged(event, ctx.state);
+      return addAll(departmentChanged(event, ctx.state), sink);
     case 'counterparty':
-      return counterpartyChanged(event, ctx.state);
+      return addAll(counterpartyChanged(event, ctx.state), sink);
     case 'address':
-      return addressChanged(event, ctx.state);
+      return addAll(addressChanged(event, ctx.state), sink);
   }
+}
+
+/** Adds a joined dimension's rows once all of them are built. */
+async function addAll(rows: Promise<EmittedRow[]>, sink: EventRowSink): Promise<void> {
+  for (const { table, row } of await rows) sink.addDimension(table, row);
 }
 
 async function staffChanged(event: ChangeEvent, state: JoinStateStore): Promise<EmittedRow[]> {

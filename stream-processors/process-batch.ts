@@ -6,12 +6,14 @@ import type { Logger } from '../core/logger.js';
 import { MANIFEST_VERSION, type BatchManifest, type ManifestFile } from '../core/manifest.js';
 import { METRIC } from '../core/metrics.js';
 import { encodeWarehouseParquet } from '../core/warehouse-parquet.js';
-import { batchIdOf, commitDateOf, manifestKey, parquetKey } from './batch-keys.js';
+import type { WarehouseRow } from '../core/warehouse-row.js';
+import { batchIdOfDistinct, commitDateOf, manifestKey, parquetKey } from './batch-keys.js';
 import { BatchRows } from './batch-rows.js';
-import { rowsForEvent } from './event-rows.js';
+import { addRowsForEvent } from './event-rows.js';
 import { loggingMetrics, type MetricsSink } from './processor-metrics.js';
 import { utcDateOf, writeQuarantine } from './quarantine.js';
 import type { JoinStateStore } from './state/join-state-store.js';
+import { commitMsOf } from './transform/row-metadata.js';
 import { SourceValueError } from './transform/source-values.js';
 
 export interface ProcessDeps {
@@ -21,10 +23,15 @@ export interface ProcessDeps {
   /** Key prefix inside the processed bucket ('' by default; replay may use e.g. 'replay/<run>/'). */
   prefix?: string;
   metrics?: MetricsSink;
-  /** Shard context for quarantine entries (the consumers pass it). */
   /** Clock for the manifest's write time (tests pin it). */
   now?: () => number;
+  /** Shard context for quarantine entries (the consumers pass it). */
   recordOrigin?: (event: ChangeEvent) => { shardId?: string; sequenceNumber?: string } | undefined;
+  /**
+   * Called for each file once it is durable, with the rows it was encoded from. Replay's bulk load
+   * takes them instead of decoding the file it has just written. Not called for a batch that fails.
+   */
+  onFileRows?: (file: ManifestFile, rows: readonly WarehouseRow[]) => void;
 }
 
 /**
@@ -57,9 +64,10 @@ export async function processEvents(events: readonly ChangeEvent[], deps: Proces
     if (seen.has(event.id)) continue;
     seen.add(event.id);
     try {
-      const commitMs = Date.parse(event.source?.commitTs);
+      const commitMs = commitMsOf(event.source?.commitTs);
       if (Number.isNaN(commitMs)) throw new SourceValueError(`source.commitTs is not an instant: ${JSON.stringify(event.source?.commitTs)}`, event.table, 'source.commitTs', event.id);
-      for (const emitted of await rowsForEvent(event, deps)) rows.add(emitted);
+      const joining = addRowsForEvent(event, deps, rows);
+      if (joining) await joining;
       processedIds.push(event.id);
       if (commitMs < minCommitMs) minCommitMs = commitMs;
       if (commitMs > maxCommitMs) maxCommitMs = commitMs;
@@ -83,7 +91,7 @@ export async function processEvents(events: readonly ChangeEvent[], deps: Proces
   if (quarantined > 0) metrics.count(METRIC.eventsQuarantined, quarantined);
   if (processedIds.length === 0) return null;
 
-  const batchId = batchIdOf(processedIds);
+  const batchId = batchIdOfDistinct(processedIds); // distinct: `seen` above
   const minCommitTs = new Date(minCommitMs).toISOString();
   const maxCommitTs = new Date(maxCommitMs).toISOString();
   const files: ManifestFile[] = await Promise.all(
@@ -91,9 +99,13 @@ export async function processEvents(events: readonly ChangeEvent[], deps: Proces
       const bytes = encodeWarehouseParquet(table, tableRows);
       const key = parquetKey(prefix, table, maxCommitTs, batchId);
       await deps.processed.put(key, bytes);
-      return { table, key, rows: tableRows.length, bytes: bytes.byteLength, sha256: createHash('sha256').update(bytes).digest('hex') };
+      const file: ManifestFile = { table, key, rows: tableRows.length, bytes: bytes.byteLength, sha256: createHash('sha256').update(bytes).digest('hex') };
+      return { file, rows: tableRows };
     }),
-  );
+  ).then((written) => {
+    for (const { file, rows: fileRows } of written) deps.onFileRows?.(file, fileRows);
+    return written.map((w) => w.file);
+  });
   const createdAt = new Date((deps.now ?? Date.now)()).toISOString();
   const manifest: BatchManifest = {
     v: MANIFEST_VERSION,

@@ -1,7 +1,6 @@
 import type { ChangeEvent } from '../../core/change-event.js';
 import type { WarehouseRow } from '../../core/warehouse-row.js';
 import { currencyName } from './iso-4217.js';
-import { dimensionVersion } from './row-metadata.js';
 import { optionalText, requiredInt, sourceRowOf } from './source-values.js';
 import { versionedRowOf } from './versioned-row.js';
 
@@ -12,5 +11,5 @@ export function dimCurrencyRow(event: ChangeEvent, onUnknownCode: (code: string)
   const code = optionalText(src, 'currency_code');
   const name = code === null ? null : currencyName(code);
   if (code !== null && name === null) onUnknownCode(code);
-  return { currency_id: requiredInt(src, 'currency_id'), currency_code: code, currency_name: name, ...dimensionVersion([version], deleted) };
+  return { currency_id: requiredInt(src, 'currency_id'), currency_code: code, currency_name: name, version_lsn: version.lsn, version_seq: version.seq, is_deleted: deleted };
 }

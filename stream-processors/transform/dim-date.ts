@@ -43,6 +43,11 @@ const DATE_COLUMNS: Readonly<Record<FactName, readonly string[]>> = Object.fromE
   FACTS.map((fact) => [fact, (WAREHOUSE_MODEL[fact] as FactSpec).foreignKeys.filter((fk) => fk.references === 'dim_date').map((fk) => fk.column)]),
 ) as unknown as Record<FactName, readonly string[]>;
 
+/** The columns of a fact that reference dim_date. */
+export function dateColumnsOf(fact: FactName): readonly string[] {
+  return DATE_COLUMNS[fact];
+}
+
 /** Every date a fact row references, so each gets its dim_date row. */
 export function referencedDates(fact: FactName, factRow: WarehouseRow): string[] {
   const dates: string[] = [];

@@ -1,6 +1,5 @@
 import type { ChangeEvent } from '../../core/change-event.js';
 import type { WarehouseRow } from '../../core/warehouse-row.js';
-import { dimensionVersion } from './row-metadata.js';
 import { optionalText, requiredInt, sourceRowOf } from './source-values.js';
 import { versionedRowOf } from './versioned-row.js';
 
@@ -13,6 +12,8 @@ export function dimDesignRow(event: ChangeEvent): WarehouseRow {
     design_name: optionalText(src, 'design_name'),
     file_location: optionalText(src, 'file_location'),
     file_name: optionalText(src, 'file_name'),
-    ...dimensionVersion([version], deleted),
+    version_lsn: version.lsn,
+    version_seq: version.seq,
+    is_deleted: deleted,
   };
 }

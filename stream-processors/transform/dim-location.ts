@@ -1,5 +1,4 @@
 import type { WarehouseRow } from '../../core/warehouse-row.js';
-import { dimensionVersion } from './row-metadata.js';
 import { optionalText, requiredInt } from './source-values.js';
 import type { VersionedRow } from './versioned-row.js';
 
@@ -15,6 +14,8 @@ export function dimLocationRow(address: VersionedRow): WarehouseRow {
     postal_code: optionalText(src, 'postal_code'),
     country: optionalText(src, 'country'),
     phone: optionalText(src, 'phone'),
-    ...dimensionVersion([address.version], address.deleted),
+    version_lsn: address.version.lsn,
+    version_seq: address.version.seq,
+    is_deleted: address.deleted,
   };
 }

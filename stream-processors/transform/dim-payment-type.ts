@@ -1,6 +1,5 @@
 import type { ChangeEvent } from '../../core/change-event.js';
 import type { WarehouseRow } from '../../core/warehouse-row.js';
-import { dimensionVersion } from './row-metadata.js';
 import { optionalText, requiredInt, sourceRowOf } from './source-values.js';
 import { versionedRowOf } from './versioned-row.js';
 
@@ -8,5 +7,5 @@ import { versionedRowOf } from './versioned-row.js';
 export function dimPaymentTypeRow(event: ChangeEvent): WarehouseRow {
   const { row, version, deleted } = versionedRowOf(event);
   const src = sourceRowOf(event, row);
-  return { payment_type_id: requiredInt(src, 'payment_type_id'), payment_type_name: optionalText(src, 'payment_type_name'), ...dimensionVersion([version], deleted) };
+  return { payment_type_id: requiredInt(src, 'payment_type_id'), payment_type_name: optionalText(src, 'payment_type_name'), version_lsn: version.lsn, version_seq: version.seq, is_deleted: deleted };
 }

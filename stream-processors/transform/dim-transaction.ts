@@ -1,6 +1,5 @@
 import type { ChangeEvent } from '../../core/change-event.js';
 import type { WarehouseRow } from '../../core/warehouse-row.js';
-import { dimensionVersion } from './row-metadata.js';
 import { optionalInt, optionalText, requiredInt, sourceRowOf } from './source-values.js';
 import { versionedRowOf } from './versioned-row.js';
 
@@ -13,6 +12,8 @@ export function dimTransactionRow(event: ChangeEvent): WarehouseRow {
     transaction_type: optionalText(src, 'transaction_type'),
     sales_order_id: optionalInt(src, 'sales_order_id'),
     purchase_order_id: optionalInt(src, 'purchase_order_id'),
-    ...dimensionVersion([version], deleted),
+    version_lsn: version.lsn,
+    version_seq: version.seq,
+    is_deleted: deleted,
   };
 }

@@ -1,7 +1,7 @@
-import type { ChangeEvent } from '../../core/change-event.js';
+import { eventLsnOf, eventSeqOf, type ChangeEvent } from '../../core/change-event.js';
 import type { WarehouseRow } from '../../core/warehouse-row.js';
-import { factMetadata, rowImageOf } from './row-metadata.js';
-import { requiredBoolean, requiredDate, requiredInt, requiredMoney, requiredTimestampParts, sourceRowOf } from './source-values.js';
+import { commitTsOf, rowImageOf } from './row-metadata.js';
+import { requiredBoolean, requiredDate, requiredInt, requiredMoney, requiredTimestamp, sourceRowOf, timestampDate, timestampTime } from './source-values.js';
 
 /**
  * payment change → one fact_payment version. company_ac_number and counterparty_ac_number are
@@ -9,14 +9,14 @@ import { requiredBoolean, requiredDate, requiredInt, requiredMoney, requiredTime
  */
 export function factPaymentRow(event: ChangeEvent): WarehouseRow {
   const src = sourceRowOf(event, rowImageOf(event));
-  const created = requiredTimestampParts(src, 'created_at');
-  const updated = requiredTimestampParts(src, 'last_updated');
+  const created = requiredTimestamp(src, 'created_at');
+  const updated = requiredTimestamp(src, 'last_updated');
   return {
     payment_id: requiredInt(src, 'payment_id'),
-    created_date: created.date,
-    created_time: created.time,
-    last_updated_date: updated.date,
-    last_updated_time: updated.time,
+    created_date: timestampDate(created),
+    created_time: timestampTime(created),
+    last_updated_date: timestampDate(updated),
+    last_updated_time: timestampTime(updated),
     transaction_id: requiredInt(src, 'transaction_id'),
     counterparty_id: requiredInt(src, 'counterparty_id'),
     payment_amount: requiredMoney(src, 'payment_amount'),
@@ -24,6 +24,12 @@ export function factPaymentRow(event: ChangeEvent): WarehouseRow {
     payment_type_id: requiredInt(src, 'payment_type_id'),
     paid: requiredBoolean(src, 'paid'),
     payment_date: requiredDate(src, 'payment_date'),
-    ...factMetadata(event),
+    // Fact metadata: every fact row is one captured version of a source row. Read after the source
+    // columns so an event with several faults reports the same one as always.
+    event_id: event.id,
+    op: event.op,
+    source_lsn: eventLsnOf(event),
+    source_seq: eventSeqOf(event),
+    commit_ts: commitTsOf(event),
   };
 }

@@ -1,19 +1,19 @@
-import type { ChangeEvent } from '../../core/change-event.js';
+import { eventLsnOf, eventSeqOf, type ChangeEvent } from '../../core/change-event.js';
 import type { WarehouseRow } from '../../core/warehouse-row.js';
-import { factMetadata, rowImageOf } from './row-metadata.js';
-import { requiredDate, requiredInt, requiredMoney, requiredText, requiredTimestampParts, sourceRowOf } from './source-values.js';
+import { commitTsOf, rowImageOf } from './row-metadata.js';
+import { requiredDate, requiredInt, requiredMoney, requiredText, requiredTimestamp, sourceRowOf, timestampDate, timestampTime } from './source-values.js';
 
 /** purchase_order change → one fact_purchase_order version. */
 export function factPurchaseOrderRow(event: ChangeEvent): WarehouseRow {
   const src = sourceRowOf(event, rowImageOf(event));
-  const created = requiredTimestampParts(src, 'created_at');
-  const updated = requiredTimestampParts(src, 'last_updated');
+  const created = requiredTimestamp(src, 'created_at');
+  const updated = requiredTimestamp(src, 'last_updated');
   return {
     purchase_order_id: requiredInt(src, 'purchase_order_id'),
-    created_date: created.date,
-    created_time: created.time,
-    last_updated_date: updated.date,
-    last_updated_time: updated.time,
+    created_date: timestampDate(created),
+    created_time: timestampTime(created),
+    last_updated_date: timestampDate(updated),
+    last_updated_time: timestampTime(updated),
     staff_id: requiredInt(src, 'staff_id'),
     counterparty_id: requiredInt(src, 'counterparty_id'),
     item_code: requiredText(src, 'item_code'),
@@ -23,6 +23,12 @@ export function factPurchaseOrderRow(event: ChangeEvent): WarehouseRow {
     agreed_delivery_date: requiredDate(src, 'agreed_delivery_date'),
     agreed_payment_date: requiredDate(src, 'agreed_payment_date'),
     agreed_delivery_location_id: requiredInt(src, 'agreed_delivery_location_id'),
-    ...factMetadata(event),
+    // Fact metadata: every fact row is one captured version of a source row. Read after the source
+    // columns so an event with several faults reports the same one as always.
+    event_id: event.id,
+    op: event.op,
+    source_lsn: eventLsnOf(event),
+    source_seq: eventSeqOf(event),
+    commit_ts: commitTsOf(event),
   };
 }

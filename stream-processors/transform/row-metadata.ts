@@ -1,6 +1,6 @@
-import { compareVersion, eventVersion, type ChangeEvent, type EventVersion, type Row } from '../../core/change-event.js';
+import { compareVersion, type ChangeEvent, type EventVersion, type Row } from '../../core/change-event.js';
 import type { WarehouseRow } from '../../core/warehouse-row.js';
-import { SourceValueError } from './source-values.js';
+import { digitsAt, isCalendarDateAt, SourceValueError } from './source-values.js';
 
 /**
  * The row image a fact or dimension is built from: `after` for c/u/r, `before` for d (a delete is a
@@ -12,24 +12,53 @@ export function rowImageOf(event: ChangeEvent): Row {
   return image;
 }
 
-/** Fact metadata columns: every fact row is one captured version of a source row. */
-export function factMetadata(event: ChangeEvent): WarehouseRow {
-  const version = eventVersion(event);
-  const commitMs = Date.parse(event.source.commitTs);
-  if (Number.isNaN(commitMs)) throw new SourceValueError(`${event.table}: commitTs is not an instant: ${JSON.stringify(event.source.commitTs)}`, event.table, 'source.commitTs', event.id);
-  return {
-    event_id: event.id,
-    op: event.op,
-    source_lsn: version.lsn,
-    source_seq: version.seq,
-    commit_ts: new Date(commitMs).toISOString(),
-  };
+/*
+ * Commit times. Every event carries one and the events of a transaction come in a row with the same
+ * text, so the last one read is remembered (only strings: a hit then means the same result).
+ */
+const NOTHING_READ = Symbol('no commit time read yet');
+let lastCommitText: string | typeof NOTHING_READ = NOTHING_READ;
+let lastCommitMs = NaN;
+let lastCommitIso: string | undefined;
+
+/** Date.parse(commitTs): epoch milliseconds, NaN when it is not an instant. */
+export function commitMsOf(commitTs: unknown): number {
+  if (commitTs === lastCommitText) return lastCommitMs;
+  const ms = Date.parse(commitTs as string);
+  if (typeof commitTs === 'string') {
+    lastCommitText = commitTs;
+    lastCommitMs = ms;
+    lastCommitIso = undefined;
+  }
+  return ms;
 }
 
-/** Dimension version columns: the highest version of the source rows the dimension row was built from. */
-export function dimensionVersion(versions: readonly EventVersion[], deleted: boolean): WarehouseRow {
-  const highest = maxVersion(versions);
-  return { version_lsn: highest.lsn, version_seq: highest.seq, is_deleted: deleted };
+const Z = 90;
+const COLON = 58;
+const DOT = 46;
+
+/**
+ * True for text exactly as Date#toISOString prints it ('2026-11-22T12:00:00.123Z', a real date of
+ * years 0001-9999, a real time of day): Date.parse gives its instant and toISOString gives the text
+ * back, so the text is its own normalized form. Capture writes commit times this way.
+ */
+export function isCanonicalUtcInstant(text: string): boolean {
+  if (text.length !== 24 || text.charCodeAt(10) !== 84 || text.charCodeAt(13) !== COLON || text.charCodeAt(16) !== COLON || text.charCodeAt(19) !== DOT || text.charCodeAt(23) !== Z) return false;
+  const hours = digitsAt(text, 11, 2);
+  const minutes = digitsAt(text, 14, 2);
+  const seconds = digitsAt(text, 17, 2);
+  return hours >= 0 && hours <= 23 && minutes >= 0 && minutes <= 59 && seconds >= 0 && seconds <= 59 && digitsAt(text, 20, 3) >= 0 && isCalendarDateAt(text, 0);
+}
+
+/** The fact column commit_ts: the event's commit time as ISO-8601 UTC (toISOString's form). */
+export function commitTsOf(event: ChangeEvent): string {
+  const commitTs = event.source.commitTs;
+  const commitMs = commitMsOf(commitTs);
+  if (Number.isNaN(commitMs)) throw new SourceValueError(`${event.table}: commitTs is not an instant: ${JSON.stringify(event.source.commitTs)}`, event.table, 'source.commitTs', event.id);
+  if (commitTs === lastCommitText && lastCommitIso !== undefined) return lastCommitIso;
+  const iso = typeof commitTs === 'string' && isCanonicalUtcInstant(commitTs) ? commitTs : new Date(commitMs).toISOString();
+  if (commitTs === lastCommitText) lastCommitIso = iso;
+  return iso;
 }
 
 export function maxVersion(versions: readonly EventVersion[]): EventVersion {

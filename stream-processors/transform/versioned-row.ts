@@ -1,5 +1,5 @@
 import type { ChangeEvent, EventVersion, Row } from '../../core/change-event.js';
-import { eventVersion } from '../../core/change-event.js';
+import { eventLsnOf, eventSeqOf } from '../../core/change-event.js';
 import { rowImageOf } from './row-metadata.js';
 
 /**
@@ -13,5 +13,6 @@ export interface VersionedRow {
 }
 
 export function versionedRowOf(event: ChangeEvent): VersionedRow {
-  return { row: rowImageOf(event), version: eventVersion(event), deleted: event.op === 'd' };
+  const row = rowImageOf(event);
+  return { row, version: { lsn: eventLsnOf(event), seq: eventSeqOf(event) }, deleted: event.op === 'd' };
 }

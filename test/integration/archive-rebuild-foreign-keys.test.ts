@@ -5,7 +5,6 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { replay } from '../../archive/replay.js';
 import { LocalDirObjectStore } from '../../bucket/local-dir-object-store.js';
-import { ObjectNotFoundError, type ObjectStore } from '../../bucket/object-store.js';
 import { silentLogger } from '../../core/logger.js';
 import { ensureWarehouseSchema } from '../../loader/warehouse-schema.js';
 import { generateWorkload, writeArchive } from '../support/archive-workload.js';
@@ -80,25 +79,17 @@ describe('replay --rebuild bulk-loads, then builds keys, indexes and foreign key
   it('a rebuild whose load fails is not swapped in, and its unfinished schema is dropped', async () => {
     const before = await client.query('SELECT count(*)::int AS n FROM star.fact_payment');
     const schemas = await schemaNames(client);
-    const ingestion = new LocalDirObjectStore(path.join(dir, 'ingestion'));
-    const processed = new LocalDirObjectStore(path.join(dir, 'processed-failing'));
-    // The third Parquet file the loader reads has vanished from the bucket.
-    let parquetReads = 0;
-    const failing: ObjectStore = {
-      location: processed.location,
-      put: (key, body) => processed.put(key, body),
-      exists: (key) => processed.exists(key),
-      list: (prefix, options) => processed.list(prefix, options),
-      delete: (key) => processed.delete(key),
-      get: async (key) => {
-        if (key.endsWith('.parquet') && ++parquetReads === 3) throw new ObjectNotFoundError(key, processed.location);
-        return processed.get(key);
-      },
-    };
-    await expect(replay({ ingestion, processed: failing, warehouseUrl: db.url, rebuild: true, logger: silentLogger, batchSize: 150 })).rejects.toThrow(
-      /rebuild not swapped in: manifest .* failed to load into star_rebuild_.*is missing.*the live schema is unchanged/,
+    // A value the processor accepts but Postgres cannot store (text never holds NUL there): the
+    // COPY of the manifest holding it fails.
+    const events = generateWorkload(600, { secondsBetweenTransactions: 10 });
+    const poisoned = events.filter((e) => e.event.table === 'design' && e.event.after)[3]!;
+    poisoned.event = { ...poisoned.event, after: { ...poisoned.event.after, design_name: 'bad\u0000name' } };
+    poisoned.text = JSON.stringify(poisoned.event);
+    const ingestion = new LocalDirObjectStore(path.join(dir, 'ingestion-poisoned'));
+    await writeArchive(ingestion, events, 80);
+    await expect(replay({ ingestion, processed: new LocalDirObjectStore(path.join(dir, 'processed-poisoned')), warehouseUrl: db.url, rebuild: true, logger: silentLogger, batchSize: 150 })).rejects.toThrow(
+      /rebuild not swapped in: manifest .* failed to load into star_rebuild_.*dim_design rejected by the warehouse.*the live schema is unchanged/,
     );
-    expect(parquetReads).toBeGreaterThanOrEqual(3);
     expect(await schemaNames(client)).toEqual(schemas);
     expect((await client.query('SELECT count(*)::int AS n FROM star.fact_payment')).rows).toEqual(before.rows);
   });

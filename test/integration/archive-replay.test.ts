@@ -12,22 +12,7 @@ import { processEvents } from '../../stream-processors/process-batch.js';
 import { LocalJoinStateStore } from '../../stream-processors/state/local-join-state-store.js';
 import { generateWorkload, putObject, writeArchive, type ArchivedEvent } from '../support/archive-workload.js';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
-
-/** A table's model columns (what Parquet carries), ordered by event id (facts) or key (dimensions). */
-async function tableContent(client: pg.Client, schema: string, table: WarehouseTable): Promise<unknown[][]> {
-  const spec = WAREHOUSE_MODEL[table];
-  const columns = spec.columns.map((c) => client.escapeIdentifier(c.name)).join(', ');
-  const order = spec.kind === 'fact' ? 'event_id' : spec.key;
-  const { rows } = await client.query({ text: `SELECT ${columns} FROM ${client.escapeIdentifier(schema)}.${client.escapeIdentifier(table)} ORDER BY ${client.escapeIdentifier(order)}`, rowMode: 'array' });
-  return rows;
-}
-
-/** Every table's content, one query after another (one client runs one query at a time). */
-async function allTables(client: pg.Client, schema: string): Promise<unknown[][][]> {
-  const out: unknown[][][] = [];
-  for (const table of WAREHOUSE_TABLES) out.push(await tableContent(client, schema, table));
-  return out;
-}
+import { allTables, tableContent } from '../support/warehouse-content.js';
 
 /** The live path: the stream processor in arrival order (batches of 250), then the loader. */
 async function loadLive(events: readonly ArchivedEvent[], warehouseUrl: string, dir: string): Promise<void> {

@@ -1,8 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { BackgroundLoads } from '../../archive/background-loads.js';
-import type { BatchManifest } from '../../core/manifest.js';
-
-const manifest = (batchId: string) => ({ batchId }) as BatchManifest;
 
 /** A load that finishes only when the test says so, recording the order loads started in. */
 function controlledLoads() {
@@ -22,9 +19,9 @@ function controlledLoads() {
 describe('BackgroundLoads', () => {
   it('loads one manifest at a time, in the order added, and counts rows', async () => {
     const c = controlledLoads();
-    const loads = new BackgroundLoads(c.load, 10);
-    await loads.add('a', manifest('a'));
-    await loads.add('b', manifest('b'));
+    const loads = new BackgroundLoads(10);
+    await loads.add('a', () => c.load('a'));
+    await loads.add('b', () => c.load('b'));
     await c.settle();
     expect(c.started).toEqual(['a']); // b waits for a
     c.finish('a', 3);
@@ -36,11 +33,11 @@ describe('BackgroundLoads', () => {
 
   it('makes the producer wait while maxPending manifests are queued', async () => {
     const c = controlledLoads();
-    const loads = new BackgroundLoads(c.load, 2);
-    await loads.add('a', manifest('a'));
-    await loads.add('b', manifest('b'));
+    const loads = new BackgroundLoads(2);
+    await loads.add('a', () => c.load('a'));
+    await loads.add('b', () => c.load('b'));
     let thirdAdded = false;
-    const third = loads.add('c', manifest('c')).then(() => (thirdAdded = true));
+    const third = loads.add('c', () => c.load('c')).then(() => (thirdAdded = true));
     await c.settle();
     expect(thirdAdded).toBe(false);
     c.finish('a');
@@ -54,13 +51,13 @@ describe('BackgroundLoads', () => {
 
   it('stops at the first failure: later manifests are not loaded, add and drain reject with it', async () => {
     const c = controlledLoads();
-    const loads = new BackgroundLoads(c.load, 1);
-    await loads.add('a', manifest('a'));
-    const waiting = loads.add('b', manifest('b'));
+    const loads = new BackgroundLoads(1);
+    await loads.add('a', () => c.load('a'));
+    const waiting = loads.add('b', () => c.load('b'));
     await c.settle();
     c.fail('a', new Error('disk on fire'));
     await expect(waiting).rejects.toThrow('disk on fire');
-    await expect(loads.add('c', manifest('c'))).rejects.toThrow('disk on fire');
+    await expect(loads.add('c', () => c.load('c'))).rejects.toThrow('disk on fire');
     await expect(loads.drain()).rejects.toThrow('disk on fire');
     expect(loads.failedManifest).toBe('a');
     expect(c.started).toEqual(['a']);

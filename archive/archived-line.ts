@@ -1,0 +1,143 @@
+import { CHANGE_EVENT_VERSION, InvalidChangeEventError, validateChangeEvent, type ChangeEvent } from '../core/change-event.js';
+import { errorMessage } from '../core/errors.js';
+import { isSourceTable } from '../core/source-tables.js';
+import { newCanonicalKey, parseSortKey, readCanonicalKey } from './canonical-line.js';
+import { isChangeEventFast, versionSortKey } from './fast-event-check.js';
+import { forEachGzipLineBytes } from './gzip-lines.js';
+import type { ArchiveIssue, IssueLog } from './replay-report.js';
+import { FLAG_VALIDATED, type RunBuilder } from './sorted-runs.js';
+
+/**
+ * One archived line: validation (with the issue that explains a bad one) and the scan of one
+ * object into sorted runs. Runs on scan workers and, for small selections, on the main thread.
+ *
+ * Parse once: a line in the canonical spelling (what capture writes) gets its sort key from its
+ * bytes (canonical-line.ts) and goes into the runs unparsed; it is parsed and validated once, after
+ * the merge, and reported there with the same file and line. Any other line is parsed and
+ * validated here, and after the merge only parsed again (FLAG_VALIDATED).
+ */
+export type IssueSink = Pick<IssueLog, 'add'>;
+
+/** `origin` of a run entry: the object's index in the listing and the 1-based line number. */
+const LINES_PER_OBJECT = 2 ** 32;
+export const lineOrigin = (objectIndex: number, line: number): number => objectIndex * LINES_PER_OBJECT + line;
+export const originOf = (origin: number): { objectIndex: number; line: number } => ({ objectIndex: Math.floor(origin / LINES_PER_OBJECT), line: origin % LINES_PER_OBJECT });
+
+/** The sort key of a valid event (see archive-reader.ts); throws when it has no version. */
+export function eventSortKey(event: ChangeEvent): string {
+  const key = versionSortKey(event);
+  if (key === null) throw new InvalidChangeEventError(`event has no version (commitLsn ${event.source.commitLsn}, id ${event.id})`, event.id);
+  return key;
+}
+
+export interface ParsedLine {
+  event: ChangeEvent;
+  sortKey: string;
+}
+
+/**
+ * Validates one archived line. Returns the event and its sort key, or records an issue (and returns
+ * null). The checks run in the order a reader needs to explain the problem: JSON, version, table,
+ * contract (fast check first, the zod schema only when it fails), version (sortable).
+ */
+export function parseArchivedLine(text: string, file: string, line: number, issues: IssueSink): ParsedLine | null {
+  return checkArchivedLine(text, file, line, issues, true) as ParsedLine | null;
+}
+
+/**
+ * parseArchivedLine for a canonical line, whose sort key the scan already read from its text
+ * (canonical-line.ts proves it equals the parsed event's): the same checks and issues, minus the key.
+ */
+export function readCanonicalEvent(text: string, file: string, line: number, issues: IssueSink): ChangeEvent | null {
+  return checkArchivedLine(text, file, line, issues, false) as ChangeEvent | null;
+}
+
+function checkArchivedLine(text: string, file: string, line: number, issues: IssueSink, withKey: boolean): ParsedLine | ChangeEvent | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    issues.add({ kind: 'malformed-json', file, line, message: errorMessage(error) });
+    return null;
+  }
+  const record = value as { v?: unknown; table?: unknown; id?: unknown } | null;
+  const eventId = typeof record?.id === 'string' ? record.id : undefined;
+  if (record === null || typeof record !== 'object' || Array.isArray(record)) {
+    issues.add({ kind: 'invalid-event', file, line, message: 'line is not a JSON object' });
+    return null;
+  }
+  if (record.v !== CHANGE_EVENT_VERSION) {
+    issues.add({ kind: 'unsupported-version', file, line, eventId, message: `event version ${JSON.stringify(record.v)} is not supported (this replay reads v${CHANGE_EVENT_VERSION})` });
+    return null;
+  }
+  if (typeof record.table !== 'string' || !isSourceTable(record.table)) {
+    issues.add({ kind: 'unknown-table', file, line, eventId, message: `unknown table ${JSON.stringify(record.table)}` });
+    return null;
+  }
+  try {
+    const event = isChangeEventFast(value) ? value : validateChangeEvent(value);
+    if (!withKey) return event; // canonical: the id has no control character, the key is known
+    if (/[\t\n\r]/.test(event.id)) throw new InvalidChangeEventError('event id contains a control character', event.id);
+    return { event, sortKey: eventSortKey(event) };
+  } catch (error) {
+    issues.add({ kind: 'invalid-event', file, line, eventId, message: errorMessage(error) });
+    return null;
+  }
+}
+
+export interface ObjectScan {
+  /** Lines (blank ones included) and uncompressed bytes read. */
+  lines: number;
+  bytes: number;
+  /** Entries added to the runs (valid or deferred lines). */
+  added: number;
+  /** This object's issues, in line order. */
+  issues: ArchiveIssue[];
+}
+
+/** Reads one archived object into `runs`. Never throws on bad input (only on a failed run write). */
+export async function scanObject(body: Uint8Array, file: string, objectIndex: number, runs: RunBuilder): Promise<ObjectScan> {
+  const issues: ArchiveIssue[] = [];
+  const sink: IssueSink = { add: (issue) => void issues.push(issue) };
+  const key = newCanonicalKey();
+  let added = 0;
+  const addParsed = (parsed: ParsedLine, src: Buffer, start: number, end: number, line: number) => {
+    const parts = parseSortKey(parsed.sortKey);
+    runs.addStringId(parts, parts.id, src, start, end, lineOrigin(objectIndex, line), FLAG_VALIDATED);
+    added++;
+  };
+  const result = await forEachGzipLineBytes(body, (data, start, end, line) => {
+    if (start === end) return; // blank line: nothing to replay
+    if (readCanonicalKey(data, start, end, key)) {
+      const origin = lineOrigin(objectIndex, line);
+      if (key.idAscii) runs.addAsciiId(key, data, key.idStart, key.idEnd, start, end, origin, 0);
+      else runs.addStringId(key, data.toString('utf8', key.idStart, key.idEnd), data, start, end, origin, 0);
+      added++;
+      return;
+    }
+    const parsed = parseArchivedLine(data.toString('utf8', start, end), file, line, sink);
+    if (parsed) addParsed(parsed, data, start, end, line);
+  });
+  const tail = result.tail?.toString('utf8') ?? null;
+  if (tail !== null && tail.trim().length > 0) {
+    // A last line without its delimiter: complete JSON is accepted (Firehose without the
+    // AppendDelimiterToRecord processor), anything else was cut off.
+    const line = result.lines + 1;
+    let complete = true;
+    try {
+      JSON.parse(tail);
+    } catch {
+      complete = false;
+    }
+    if (complete) {
+      const parsed = parseArchivedLine(tail, file, line, sink);
+      if (parsed) addParsed(parsed, result.tail!, 0, result.tail!.length, line);
+    } else {
+      issues.push({ kind: 'truncated-line', file, line, message: `line cut off after ${tail.length} characters` });
+    }
+  }
+  if (result.gzipError) {
+    issues.push({ kind: 'corrupt-gzip', file, line: result.lines + 1, message: `${result.gzipError.message}; ${result.lines} complete lines before it were read` });
+  }
+  return { lines: result.lines, bytes: result.bytes, added, issues };
+}
