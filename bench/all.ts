@@ -5,13 +5,13 @@
  */
 import { spawnSync } from 'node:child_process';
 
-const STAGES = ['seed', 'stream', 'capture', 'process', 'load', 'freshness', 'replay'];
+const STAGES = ['seed', 'stream', 'capture', 'process', 'parquet', 'load', 'freshness', 'replay'];
 const wanted = process.argv.slice(2).length ? process.argv.slice(2) : STAGES;
 const failed: string[] = [];
 for (const stage of wanted) {
   if (!STAGES.includes(stage)) throw new Error(`unknown bench stage ${stage}; one of ${STAGES.join(', ')}`);
   console.log(`\n=== bench:${stage} ===`);
-  const result = spawnSync(process.execPath, ['--import', 'tsx', `bench/${stage}.ts`], { stdio: 'inherit' });
+  const result = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', `bench/${stage}.ts`], { stdio: 'inherit' });
   if (result.status !== 0) failed.push(stage);
 }
 if (failed.length) {

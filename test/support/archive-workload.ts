@@ -5,6 +5,7 @@ import { formatLsn } from '../../core/lsn.js';
 import type { SourceTable } from '../../core/source-tables.js';
 import { changeObjectKey } from '../../archive/archive-layout.js';
 import { changeEvent, sourceRow } from './change-event-factory.js';
+import { mulberry32 } from './seeded-random.js';
 
 /**
  * A synthetic but realistic change history for archive and replay tests and the replay benchmark:
@@ -19,16 +20,6 @@ export interface ArchivedEvent {
   arrivalMs: number;
 }
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const iso = (ms: number) => new Date(ms).toISOString();
 const localTs = (ms: number) => iso(ms).slice(0, 23); // timestamp without zone

@@ -1,23 +1,7 @@
 import { WAREHOUSE_MODEL, type ColumnSpec, type WarehouseTable } from '../../core/warehouse-model.js';
 import type { WarehouseRow, WarehouseValue } from '../../core/warehouse-row.js';
+import { mulberry32 } from './seeded-random.js';
 
-/**
- * Valid but deliberately awkward warehouse rows for any table, generated from the model's column
- * types: nulls in nullable columns, negative and zero money, calendar edges, every spelling the
- * validators accept (short fractions, times past 24h, non-canonical instants), unicode and empty
- * text, integer and bigint extremes. `distinct` bounds how many different values a column takes,
- * which steers the encoder between dictionary and plain pages. Deterministic for a seed.
- */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const EDGE_DATES = ['0100-01-01', '0400-02-29', '1600-02-29', '1900-02-28', '1969-12-31', '1970-01-01', '2000-02-29', '2024-02-29', '2026-11-22', '9999-12-31'];
 const EDGE_TIMES = ['00:00:00.000', '23:59:59.999', '12:00:00', '12:00:00.5', '12:00:00.05', '99:99:99.999', '07:08:09.010'];

@@ -10,6 +10,7 @@ import { commitMsOf, commitTsOf, isCanonicalUtcInstant } from '../../stream-proc
 import { isCalendarDate, requiredMoney, requiredTimestampParts, type SourceRow } from '../../stream-processors/transform/source-values.js';
 import { generateWorkload } from '../support/archive-workload.js';
 import { changeEvent, sourceRow } from '../support/change-event-factory.js';
+import { mulberry32 as prng } from '../support/seeded-random.js';
 
 /*
  * The stream processor reads the common forms of values (canonical timestamps, money, dates, commit
@@ -19,16 +20,6 @@ import { changeEvent, sourceRow } from '../support/change-event-factory.js';
  * and errors must be identical.
  */
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const random = prng(20261122);
 const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
 const pad = (n: number, width: number) => String(n).padStart(width, '0');

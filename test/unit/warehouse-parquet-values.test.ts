@@ -2,7 +2,7 @@ import { snappyCompress } from 'hyparquet-writer/src/snappy.js';
 import { describe, expect, it } from 'vitest';
 import { snappyCompressShared } from '../../core/snappy-compress.js';
 import { formatDateDays, formatInstantMs, formatMoney, formatTimeMs, parseDateDays, parseInstantMs, parseMoneyCents, parseTimeMs } from '../../core/warehouse-values.js';
-import { mulberry32 } from '../support/warehouse-row-variety.js';
+import { mulberry32 } from '../support/seeded-random.js';
 
 /**
  * The char-code conversions against the Date/RegExp/toFixed expressions they replace. A parser may
