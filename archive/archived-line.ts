@@ -3,6 +3,7 @@ import { errorMessage } from '../core/errors.js';
 import { isSourceTable } from '../core/source-tables.js';
 import { newCanonicalKey, parseSortKey, readCanonicalKey } from './canonical-line.js';
 import { isChangeEventFast, versionSortKey } from './fast-event-check.js';
+import { routeOfBytes, routeOfEvent } from './lane-route.js';
 import { forEachGzipLineBytes } from './gzip-lines.js';
 import type { ArchiveIssue, IssueLog } from './replay-report.js';
 import { FLAG_VALIDATED, type RunBuilder } from './sorted-runs.js';
@@ -103,15 +104,16 @@ export async function scanObject(body: Uint8Array, file: string, objectIndex: nu
   let added = 0;
   const addParsed = (parsed: ParsedLine, src: Buffer, start: number, end: number, line: number) => {
     const parts = parseSortKey(parsed.sortKey);
-    runs.addStringId(parts, parts.id, src, start, end, lineOrigin(objectIndex, line), FLAG_VALIDATED);
+    runs.addStringId(parts, parts.id, src, start, end, lineOrigin(objectIndex, line), FLAG_VALIDATED, routeOfEvent(parsed.event));
     added++;
   };
   const result = await forEachGzipLineBytes(body, (data, start, end, line) => {
     if (start === end) return; // blank line: nothing to replay
     if (readCanonicalKey(data, start, end, key)) {
       const origin = lineOrigin(objectIndex, line);
-      if (key.idAscii) runs.addAsciiId(key, data, key.idStart, key.idEnd, start, end, origin, 0);
-      else runs.addStringId(key, data.toString('utf8', key.idStart, key.idEnd), data, start, end, origin, 0);
+      const route = routeOfBytes(data, key.tableStart, key.tableEnd, key.keyStart, key.keyEnd);
+      if (key.idAscii) runs.addAsciiId(key, data, key.idStart, key.idEnd, start, end, origin, 0, route);
+      else runs.addStringId(key, data.toString('utf8', key.idStart, key.idEnd), data, start, end, origin, 0, route);
       added++;
       return;
     }

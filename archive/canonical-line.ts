@@ -23,6 +23,11 @@ export interface CanonicalKey {
   idEnd: number;
   /** True when the id has only ASCII bytes (its bytes are its UTF-16 code units). */
   idAscii: boolean;
+  /** The table name's bytes and the `key` object's JSON text: [tableStart, tableEnd), [keyStart, keyEnd). */
+  tableStart: number;
+  tableEnd: number;
+  keyStart: number;
+  keyEnd: number;
 }
 
 const QUOTE = 0x22;
@@ -144,7 +149,10 @@ export function readCanonicalKey(buf: Buffer, start: number, end: number, out: C
     if (!((b >= 0x61 && b <= 0x7a) || b === 0x5f)) break; // [a-z_]
   }
   if (p === tableStart) return false;
-  p = flatObject(buf, expect(buf, p, end, KEY), end);
+  const tableEnd = p;
+  const keyStart = expect(buf, p, end, KEY);
+  p = flatObject(buf, keyStart, end);
+  const keyEnd = p;
   p = nullOrFlat(buf, expect(buf, p, end, BEFORE), end);
   p = nullOrFlat(buf, expect(buf, p, end, AFTER), end);
   p = jsonString(buf, expect(buf, p, end, LSN), end);
@@ -206,10 +214,14 @@ export function readCanonicalKey(buf: Buffer, start: number, end: number, out: C
   out.idStart = idStart;
   out.idEnd = idEnd;
   out.idAscii = idAscii;
+  out.tableStart = tableStart;
+  out.tableEnd = tableEnd;
+  out.keyStart = keyStart;
+  out.keyEnd = keyEnd;
   return true;
 }
 
-export const newCanonicalKey = (): CanonicalKey => ({ lsnHi: 0, lsnLo: 0, position: 0, idStart: 0, idEnd: 0, idAscii: true });
+export const newCanonicalKey = (): CanonicalKey => ({ lsnHi: 0, lsnLo: 0, position: 0, idStart: 0, idEnd: 0, idAscii: true, tableStart: 0, tableEnd: 0, keyStart: 0, keyEnd: 0 });
 
 /** The key in lineSortKey's / versionSortKey's string form (tests; error messages). */
 export function formatSortKey(lsnHi: number, lsnLo: number, position: number, id: string): string {

@@ -5,10 +5,10 @@ import type { ObjectStore } from '../bucket/object-store.js';
 import type { ChangeEvent } from '../core/change-event.js';
 import type { Logger } from '../core/logger.js';
 import { listArchive, scanArchive, type ArchiveSelection, type ListedObject, type ScanProgress, type ScanStats } from './archive-reader.js';
-import { originOf, readCanonicalEvent } from './archived-line.js';
+import { MergedLineDecoder } from './merged-lines.js';
 import { IssueLog } from './replay-report.js';
 import { InlineScanPool, WorkerScanPool, type ScanPool } from './scan-pool.js';
-import { FLAG_SAME_KEY, FLAG_VALIDATED } from './sorted-runs.js';
+import type { MergedBatch } from './sorted-runs.js';
 
 /**
  * The archive of a selection as one stream of events in commit order, deduped by event id, with
@@ -49,6 +49,14 @@ export interface OrderedArchive {
   readonly merge: MergeStats;
   /** Events in commit order, `batchSize` per batch (the last may be smaller). */
   batches(batchSize: number): AsyncGenerator<ChangeEvent[]>;
+  /**
+   * Instead of batches(): the merged lines themselves, unparsed (for processing lanes, which decode
+   * them with a MergedLineDecoder and report back duplicates, invalid lines and issues). Each piece
+   * is valid until the next is requested (its buffers are recycled).
+   */
+  pieces(): AsyncGenerator<MergedBatch>;
+  /** Object keys by listing index (what a merged line's origin names). */
+  readonly fileKeys: readonly string[];
   close(): Promise<void>;
 }
 
@@ -87,6 +95,14 @@ export async function openOrderedArchive(options: OrderedArchiveOptions): Promis
     const scan = await scanArchive({ ingestion: options.ingestion, objects, pool, issues, logger: options.logger, onProgress: options.onScanProgress });
     const merge: MergeStats = { runs: 0, spilledBytes: pool.spilledBytes, duplicates: 0 };
     const scanned = pool;
+    const fileKeys = objects.map((o) => o.key);
+    // The decoder's running counts, folded into the archive's figures (an invalid line was counted as read).
+    let folded = { duplicates: 0, invalid: 0 };
+    const syncCounts = (decoder: MergedLineDecoder) => {
+      merge.duplicates += decoder.duplicates - folded.duplicates;
+      scan.eventsRead -= decoder.invalid - folded.invalid;
+      folded = { duplicates: decoder.duplicates, invalid: decoder.invalid };
+    };
     return {
       objects,
       scan,
@@ -94,8 +110,7 @@ export async function openOrderedArchive(options: OrderedArchiveOptions): Promis
       merge,
       async *batches(batchSize: number) {
         let batch: ChangeEvent[] = [];
-        // Copies of one event are adjacent (FLAG_SAME_KEY); the first VALID one is kept.
-        let keptOfKey = false;
+        const decoder = new MergedLineDecoder(fileKeys, issues);
         const pieces = scanned.merge(MERGE_LINES, MERGE_BYTES);
         try {
           for await (const piece of pieces) {
@@ -104,32 +119,17 @@ export async function openOrderedArchive(options: OrderedArchiveOptions): Promis
             let start = 0;
             for (let i = 0; i < piece.count; i++) {
               const end = piece.lineEnds[i]!;
-              const line = text.toString('utf8', start, end);
+              const event = decoder.decode(text, start, end, piece.origins[i]!, piece.flags[i]!);
               start = end;
-              const flags = piece.flags[i]!;
-              if ((flags & FLAG_SAME_KEY) === 0) keptOfKey = false;
-              let event: ChangeEvent | null;
-              if (flags & FLAG_VALIDATED) {
-                event = JSON.parse(line) as ChangeEvent; // the scan parsed and validated this very text
-              } else {
-                const origin = originOf(piece.origins[i]!);
-                event = readCanonicalEvent(line, objects[origin.objectIndex]!.key, origin.line, issues);
-                if (!event) {
-                  scan.eventsRead--;
-                  continue;
-                }
-              }
-              if (keptOfKey) {
-                merge.duplicates++;
-                continue;
-              }
-              keptOfKey = true;
+              if (!event) continue;
               batch.push(event);
               if (batch.length === batchSize) {
+                syncCounts(decoder);
                 yield batch;
                 batch = [];
               }
             }
+            syncCounts(decoder);
           }
           merge.runs = scanned.runs;
           if (batch.length > 0) yield batch;
@@ -137,6 +137,19 @@ export async function openOrderedArchive(options: OrderedArchiveOptions): Promis
           await pieces.return(undefined);
         }
       },
+      async *pieces() {
+        const pieces = scanned.merge(MERGE_LINES, MERGE_BYTES);
+        try {
+          for await (const piece of pieces) {
+            merge.runs = scanned.runs;
+            yield piece;
+          }
+          merge.runs = scanned.runs;
+        } finally {
+          await pieces.return(undefined);
+        }
+      },
+      fileKeys,
       close,
     };
   } catch (error) {

@@ -36,6 +36,12 @@ export class IssueLog {
     if (this.issues.length < this.maxIssues) this.issues.push(issue);
   }
 
+  /** Counts `n` issues of `kind` that are not kept verbatim (another log kept its first ones). */
+  count(kind: ArchiveIssueKind, n: number): void {
+    this.total += n;
+    this.counts[kind] = (this.counts[kind] ?? 0) + n;
+  }
+
   get truncated(): boolean {
     return this.total > this.issues.length;
   }

@@ -19,6 +19,10 @@ import { openOrderedArchive } from './ordered-archive.js';
 import type { ArchiveIssue, ArchiveIssueKind } from './replay-report.js';
 import { swapSchemas, type SchemaSwapResult } from './schema-swap.js';
 import { BackgroundLoads } from './background-loads.js';
+import { describeObjectStore } from '../bucket/create-object-store.js';
+import type { ObjectStoreDescription } from '../bucket/object-store.js';
+import { LaneError, LanePool, addLaneIssues } from './lane-pool.js';
+import type { OrderedArchive } from './ordered-archive.js';
 
 /**
  * Replay: rebuilds processed data and the warehouse from the ingestion bucket alone.
@@ -57,6 +61,12 @@ export interface ReplayOptions {
   maxRunBytes?: number;
   /** Parent of the temp dir for sort runs and join state (default os.tmpdir()). */
   tempDir?: string;
+  /**
+   * Processing lanes for a rebuild (default 2): worker threads that each parse, process and
+   * bulk-load a share of the events (archive/lane-pool.ts). 1, or a processed store that cannot be
+   * described to another thread (bucket/create-object-store.ts), processes on this thread.
+   */
+  lanes?: number;
   /** Fixed replay id (tests); default `<UTC yyyymmddThhmmssZ>-<hex>`. */
   replayId?: string;
   now?: () => Date;
@@ -91,6 +101,8 @@ export interface ReplayReport {
   duplicates: number;
   eventsReplayed: number;
   sortRuns: number;
+  /** Processing lanes (threads) the events went through; 1 = processed on the calling thread. */
+  lanes: number;
   manifests: number;
   rowsLoaded: number;
   loadFailures: { manifestKey: string; error: string }[];
@@ -117,6 +129,8 @@ export class ReplayError extends PipelineError {
     super(message, options);
   }
 }
+
+export const DEFAULT_LANES = 2;
 
 /** Top-level prefix of replays in the processed bucket (see the ordering note in replay()). */
 export const REPLAY_PREFIX = 'archive-replay/';
@@ -174,24 +188,37 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
     let rebuilt = false;
     const bulk = options.rebuild ? await BulkLoad.open({ warehouseUrl: options.warehouseUrl, schema: loadSchema, processed: options.processed, logger }) : null;
     try {
-      state = await LocalJoinStateStore.open(path.join(workDir, 'join-state'), logger);
       progress.start('process', 'events');
       let eventsReplayed = 0;
       let manifests = 0;
       let processingDone = false;
       const bulkLoadFailed = (error: unknown, manifest: string | null) =>
         new ReplayError(`rebuild not swapped in: manifest ${manifest} failed to load into ${loadSchema} (${errorMessage(error)}); the live schema is unchanged`, replayId, { retryable: false, cause: error });
-      const background = bulk ? new BackgroundLoads() : null;
+      // Lanes need the processed bucket on other threads: a store that cannot be described (a
+      // wrapper, a test double) keeps the rebuild on this thread.
+      const processedStore = describeObjectStore(options.processed);
+      const lanes = bulk && processedStore ? Math.max(1, Math.floor(options.lanes ?? DEFAULT_LANES)) : 1;
+      let laneRows: number | null = null;
+      if (bulk && processedStore && lanes > 1) {
+        const done = await processInLanes({ archive, bulk, lanes, processed: processedStore, processedPrefix, warehouseUrl: options.warehouseUrl, schema: loadSchema, batchSize, workDir, logger, progress }).catch(
+          (error: unknown) => {
+            throw error instanceof LaneError && error.failedManifest ? bulkLoadFailed(error, error.failedManifest) : error;
+          },
+        );
+        ({ eventsReplayed, manifests } = done);
+        laneRows = done.rowsLoaded;
+      } else state = await LocalJoinStateStore.open(path.join(workDir, 'join-state'), logger);
+      const background = bulk && laneRows === null ? new BackgroundLoads() : null;
       const loading = bulk
         ? null
         : loadWhileProcessing({ options, logger, schema: loadSchema, prefix: `${processedPrefix}manifests/`, replayId, processingDone: () => processingDone });
       loading?.catch(() => {}); // awaited below; a failure must not surface as an unhandled rejection meanwhile
       try {
-        for await (const events of archive.batches(batchSize)) {
+        if (laneRows === null) for await (const events of archive.batches(batchSize)) {
           // The bulk load takes the rows the processor has just encoded instead of decoding its files again.
           const fileRows = new Map<string, readonly WarehouseRow[]>();
           const onFileRows = bulk ? (file: ManifestFile, rows: readonly WarehouseRow[]) => void fileRows.set(file.key, rows) : undefined;
-          const manifest = await processEvents(events, { state, processed: options.processed, logger, prefix: processedPrefix, onFileRows });
+          const manifest = await processEvents(events, { state: state!, processed: options.processed, logger, prefix: processedPrefix, onFileRows });
           eventsReplayed += events.length;
           if (manifest) {
             manifests++;
@@ -212,7 +239,10 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
       progress.start('load', 'manifests');
       let rowsLoaded: number;
       let loadFailures: { manifestKey: string; error: string }[] = [];
-      if (background && bulk) {
+      if (laneRows !== null) {
+        rowsLoaded = laneRows;
+        progress.update(manifests, manifests, eventsReplayed);
+      } else if (background && bulk) {
         const loaded = await background.drain().catch((error: unknown) => {
           throw bulkLoadFailed(error, background.failedManifest);
         });
@@ -258,6 +288,7 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
         duplicates: archive.merge.duplicates,
         eventsReplayed,
         sortRuns: archive.merge.runs,
+        lanes,
         manifests,
         rowsLoaded,
         loadFailures,
@@ -281,6 +312,60 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
   } finally {
     await state?.close().catch(() => {});
     await fs.rm(workDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Steps 2 and 3 of a rebuild on processing lanes (archive/lane-pool.ts): this thread routes the
+ * merged lines, the lanes decode, process and bulk-load them; the lanes' counts and issues are
+ * folded into the archive's figures, so the report reads as on one thread. The lanes are
+ * terminated on every path; their join state lives in `workDir` (removed by the caller).
+ */
+async function processInLanes(args: {
+  archive: OrderedArchive;
+  bulk: BulkLoad;
+  lanes: number;
+  processed: ObjectStoreDescription;
+  processedPrefix: string;
+  warehouseUrl: string;
+  schema: string;
+  batchSize: number;
+  workDir: string;
+  logger: Logger;
+  progress: ReturnType<typeof progressReporter>;
+}): Promise<{ eventsReplayed: number; manifests: number; rowsLoaded: number }> {
+  const { archive, progress } = args;
+  const report = () => {
+    const sum = pool.progress;
+    progress.update(sum.events, archive.scan.eventsRead - sum.invalid - archive.merge.duplicates - sum.duplicates, sum.events);
+  };
+  const pool: LanePool = new LanePool({
+    lanes: args.lanes,
+    data: { files: archive.fileKeys, processed: args.processed, processedPrefix: args.processedPrefix, warehouseUrl: args.warehouseUrl, schema: args.schema, batchSize: args.batchSize },
+    stateDirOf: (lane) => path.join(args.workDir, `join-state-lane-${lane}`),
+    logger: args.logger,
+    onProgress: report,
+  });
+  try {
+    for await (const piece of archive.pieces()) await pool.route(piece);
+    const results = await pool.finish();
+    let eventsReplayed = 0;
+    let manifests = 0;
+    let rowsLoaded = 0;
+    for (const result of results) {
+      eventsReplayed += result.events;
+      manifests += result.manifests;
+      rowsLoaded += result.rowsLoaded;
+      archive.scan.eventsRead -= result.invalid;
+      archive.merge.duplicates += result.duplicates;
+      args.bulk.absorb(result.loaded);
+    }
+    addLaneIssues(archive.issues, results);
+    progress.update(eventsReplayed, eventsReplayed, eventsReplayed);
+    args.logger.info('lanes done', { lanes: args.lanes, events: results.map((r) => r.events) });
+    return { eventsReplayed, manifests, rowsLoaded };
+  } finally {
+    await pool.close();
   }
 }
 

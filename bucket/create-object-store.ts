@@ -1,6 +1,6 @@
 import type { Config } from '../core/config.js';
 import { LocalDirObjectStore } from './local-dir-object-store.js';
-import type { ObjectStore } from './object-store.js';
+import type { ObjectStore, ObjectStoreDescription } from './object-store.js';
 import { S3ObjectStore, createS3Client } from './s3-object-store.js';
 
 export type BucketName = 'ingestion' | 'processed';
@@ -9,6 +9,23 @@ export type BucketName = 'ingestion' | 'processed';
 export function createObjectStore(config: Readonly<Config>, which: BucketName): ObjectStore {
   const buckets = config.buckets;
   if (buckets.kind === 'local') return new LocalDirObjectStore(which === 'ingestion' ? config.paths.ingestionDir : config.paths.processedDir);
-  const client = createS3Client({ region: buckets.region, endpoint: buckets.endpoint });
-  return new S3ObjectStore(client, which === 'ingestion' ? buckets.ingestionBucket : buckets.processedBucket);
+  const client = { region: buckets.region, endpoint: buckets.endpoint };
+  return new S3ObjectStore(createS3Client(client), which === 'ingestion' ? buckets.ingestionBucket : buckets.processedBucket, { client });
+}
+
+/**
+ * The description of a store another thread can re-create with objectStoreFrom, or null (a wrapper
+ * or test double: whoever needs the same store then stays on this thread).
+ */
+export function describeObjectStore(store: ObjectStore): ObjectStoreDescription | null {
+  // Exactly these classes: a subclass may change what the store does, which a description would lose.
+  if (store.constructor === LocalDirObjectStore || store.constructor === S3ObjectStore) return (store as LocalDirObjectStore | S3ObjectStore).description;
+  return null;
+}
+
+/** The store a description names (see describeObjectStore). */
+export function objectStoreFrom(description: ObjectStoreDescription): ObjectStore {
+  if (description.kind === 'local') return new LocalDirObjectStore(description.root);
+  const client = { region: description.region, endpoint: description.endpoint };
+  return new S3ObjectStore(createS3Client(client), description.bucket, { prefix: description.prefix, client });
 }

@@ -2,18 +2,20 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ObjectNotFoundError, type ObjectInfo, type ObjectStore } from './object-store.js';
+import { ObjectNotFoundError, type DescribedObjectStore, type ObjectInfo, type ObjectStoreDescription } from './object-store.js';
 
 /**
  * A bucket as a directory: key `a/b/c.parquet` is file `<root>/a/b/c.parquet`. Writes go to a temp
  * file that is fsynced and renamed, so a reader never sees a half-written object and an object that
  * `put` reported is on disk (the durability the S3 adapter gets from a 200 response).
  */
-export class LocalDirObjectStore implements ObjectStore {
+export class LocalDirObjectStore implements DescribedObjectStore {
   readonly location: string;
+  readonly description: ObjectStoreDescription;
 
   constructor(private readonly root: string) {
     this.location = pathToFileURL(root).toString();
+    this.description = { kind: 'local', root };
   }
 
   private fileOf(key: string): string {

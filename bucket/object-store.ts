@@ -20,6 +20,16 @@ export interface ObjectStore {
   delete(key: string): Promise<void>;
 }
 
+/**
+ * What another thread (a replay processing lane) needs to open the same bucket: plain data, so it
+ * can be posted to a worker. Only adapters that know how they were made have one.
+ */
+export type ObjectStoreDescription = { kind: 'local'; root: string } | { kind: 's3'; bucket: string; prefix?: string; region: string; endpoint?: string };
+
+export interface DescribedObjectStore extends ObjectStore {
+  readonly description: ObjectStoreDescription | null;
+}
+
 export class ObjectNotFoundError extends Error {
   readonly retryable = false;
   constructor(

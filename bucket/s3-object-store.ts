@@ -2,7 +2,7 @@ import { isLoopbackEndpoint } from '../core/aws-endpoint.js';
 import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { PipelineError } from '../core/errors.js';
-import { ObjectNotFoundError, type ObjectInfo, type ObjectStore } from './object-store.js';
+import { ObjectNotFoundError, type DescribedObjectStore, type ObjectInfo, type ObjectStoreDescription } from './object-store.js';
 
 /** The slice of the S3 client the adapter uses. */
 export type S3Sender = Pick<S3Client, 'send'>;
@@ -44,19 +44,22 @@ export class ObjectStoreError extends PipelineError {
  * Prefix and StartAfter only (no Delimiter: s3rver's delimiter listing is wrong, and the port
  * lists flat anyway).
  */
-export class S3ObjectStore implements ObjectStore {
+export class S3ObjectStore implements DescribedObjectStore {
   readonly location: string;
+  /** Null unless the options say how the client was made (`client`: see createS3Client). */
+  readonly description: ObjectStoreDescription | null;
   private readonly prefix: string;
   private readonly pageSize: number;
 
   constructor(
     private readonly client: S3Sender,
     readonly bucket: string,
-    options: { prefix?: string; pageSize?: number } = {},
+    options: { prefix?: string; pageSize?: number; client?: { region: string; endpoint?: string } } = {},
   ) {
     this.pageSize = options.pageSize ?? 1000;
     this.prefix = options.prefix ? options.prefix.replace(/\/*$/, '/') : '';
     this.location = `s3://${bucket}/${this.prefix}`;
+    this.description = options.client ? { kind: 's3', bucket, prefix: options.prefix, region: options.client.region, endpoint: options.client.endpoint } : null;
   }
 
   async put(key: string, body: Uint8Array | string): Promise<void> {

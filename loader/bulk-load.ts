@@ -35,6 +35,12 @@ import { migrateWarehouseSchema } from './warehouse-schema.js';
  *          keeps), inferred members for keys only facts name, then the keys, indexes and foreign
  *          keys built and validated once; collection tables dropped; ANALYZE.
  *
+ * Several loaders may fill one schema at once (replay's processing lanes, archive/lane-pool.ts): one
+ * `open`s it and later runs `finish`, each lane `attach`es its own connection and loads its
+ * manifests; the opener `absorb`s each lane's counts before `finish`. The result does not depend on
+ * how loads interleave as long as every row of one dimension key comes from one loader, in order
+ * ("first loaded among equals" is then that loader's first; dim_date rows of one date are equal).
+ *
  * Same manifests in the same order ⇒ the same warehouse as the incremental loader (tested table
  * by table). Not idempotent per manifest (no event-id check before `finish` builds the unique
  * index): a failed bulk load is abandoned with its schema, never resumed; `finish` fails on a
@@ -65,14 +71,28 @@ export class BulkLoad {
     private readonly warehouseUrl: string,
     private readonly schema: string,
     private readonly processed: ObjectStore,
-    private readonly deferred: readonly DeferredConstraint[],
+    /** Null for an attached loader (it cannot finish). */
+    private readonly deferred: readonly DeferredConstraint[] | null,
     private readonly logger: Logger,
   ) {}
 
   /** Creates `schema` (which must not hold data yet) ready for bulk loading. */
   static async open(options: { warehouseUrl: string; schema: string; processed: ObjectStore; logger: Logger }): Promise<BulkLoad> {
+    return BulkLoad.connect(options, true);
+  }
+
+  /**
+   * A second loader for a schema another BulkLoad has `open`ed: it only loads (no `finish`, which
+   * the opener runs once every attached loader is done and absorbed).
+   */
+  static async attach(options: { warehouseUrl: string; schema: string; processed: ObjectStore; logger: Logger }): Promise<BulkLoad> {
+    return BulkLoad.connect(options, false);
+  }
+
+  private static async connect(options: { warehouseUrl: string; schema: string; processed: ObjectStore; logger: Logger }, prepare: boolean): Promise<BulkLoad> {
     const client = new pg.Client({ connectionString: options.warehouseUrl, application_name: 'totesys-cdc-bulk-load' });
     await client.connect();
+    if (!prepare) return new BulkLoad(client, options.warehouseUrl, options.schema, options.processed, null, options.logger.child({ component: 'bulk-load', schema: options.schema }));
     try {
       await migrateWarehouseSchema(client, options.schema, options.logger);
       const deferred = await inTransaction(client, async () => {
@@ -125,6 +145,8 @@ export class BulkLoad {
    * to finish is dropped anyway.
    */
   async finish(): Promise<BulkLoadSummary> {
+    if (!this.deferred) throw new BulkLoadError(`bulk load: an attached loader cannot finish ${this.schema} (its opener does)`);
+    const deferred = this.deferred;
     const started = performance.now();
     const second = new pg.Client({ connectionString: this.warehouseUrl, application_name: 'totesys-cdc-bulk-load' });
     await second.connect();
@@ -143,7 +165,7 @@ export class BulkLoad {
         for (const { dimension, sql } of finishInferredMembersSql(this.schema, WAREHOUSE_MODEL[fact] as FactSpec)) inferred.set(dimension, [...(inferred.get(dimension) ?? []), sql]);
       }
       const inferredMembers = await runStatementGroups(clients, dimensions.map((d) => inferred.get(d) ?? []));
-      const restore = restoreStatementsByTable(this.schema, this.deferred);
+      const restore = restoreStatementsByTable(this.schema, deferred);
       await runStatementGroups(clients, bySize(FACTS).map((f) => restore.get(f) ?? []));
       await runStatementGroups(clients, [dropBulkDimensionSql(this.schema)]);
       // Fresh statistics, so the first queries after the swap get good plans.
@@ -154,6 +176,18 @@ export class BulkLoad {
     } finally {
       await second.end().catch(() => {});
     }
+  }
+
+  /** What this loader has loaded (an attached loader's, for its opener to absorb). */
+  get loaded(): { manifests: number; rowsCopied: number; copied: Partial<Record<WarehouseTable, number>> } {
+    return { manifests: this.manifests, rowsCopied: this.rowsCopied, copied: { ...this.copied } };
+  }
+
+  /** Counts loads an attached loader made into this schema (`finish` orders its work by table size). */
+  absorb(loaded: { manifests: number; rowsCopied: number; copied: Partial<Record<WarehouseTable, number>> }): void {
+    this.manifests += loaded.manifests;
+    this.rowsCopied += loaded.rowsCopied;
+    for (const [table, rows] of Object.entries(loaded.copied) as [WarehouseTable, number][]) this.copied[table] = (this.copied[table] ?? 0) + rows;
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,343 @@
+import { Worker } from 'node:worker_threads';
+import type { ObjectStoreDescription } from '../bucket/object-store.js';
+import { PipelineError } from '../core/errors.js';
+import type { LogFields, Logger } from '../core/logger.js';
+import type { WarehouseTable } from '../core/warehouse-model.js';
+import { laneOfRoute } from './lane-route.js';
+import type { ArchiveIssue, ArchiveIssueKind, IssueLog } from './replay-report.js';
+import { FLAG_SAME_KEY, type MergedBatch } from './sorted-runs.js';
+
+/**
+ * Processing lanes for `replay --rebuild`: N worker threads, each of which decodes (parse, validate,
+ * dedupe: merged-lines.ts), processes (processEvents with its OWN join state) and bulk-loads (its
+ * own connection, BulkLoad.attach) a share of the merged archive. This thread only routes line
+ * bytes: the merge hands out pieces, each line is copied into its lane's batch, and full batches
+ * are moved (transferred ArrayBuffers, never structured-cloned objects) to the lane.
+ *
+ * Why partitioning keeps the result identical to one thread:
+ *  - each lane receives its lines in global commit order (a subsequence of the merge), so the
+ *    events of every row key, which all go to one lane, keep their order;
+ *  - copies of one event (same id ⇒ same table and key ⇒ same route) are adjacent in the merge; a
+ *    line with FLAG_SAME_KEY follows the lane of the line before it, so a whole run of copies goes
+ *    to one lane, stays adjacent there, and is deduped there exactly as on one thread (the first
+ *    VALID copy is kept), whatever the copies' own routes say;
+ *  - the four joined source tables (staff, department, counterparty, address) share join state
+ *    (stream-processors/event-rows.ts): they all go to lane 0, in commit order, as on one thread;
+ *    every other table's rows depend on its own event only, so it goes to lane
+ *    hash(table + key text) % N (the route, computed by the scan: lane-route.ts);
+ *  - the bulk load's result does not depend on how the lanes' loads interleave: facts are
+ *    distinct events, a dimension key's versions all come from one lane in order, dim_date rows of
+ *    a date are identical (loader/bulk-load.ts). `finish` runs once, after every lane is done.
+ * Issues found by the lanes carry the line's position in the merge (`seq`) and are added to the
+ * report in that order, so the report reads as if one thread had decoded the merge.
+ *
+ * Lifecycle: route(...)* → finish() → close(). close() is safe at any point and terminates every
+ * worker; the first lane failure makes route/finish reject with a LaneError.
+ */
+export interface LaneWorkerData {
+  /** The worker module (TypeScript) the bootstrap imports. */
+  module: string;
+  lane: number;
+  /** Object keys by listing index (what origins name). */
+  files: readonly string[];
+  processed: ObjectStoreDescription;
+  processedPrefix: string;
+  warehouseUrl: string;
+  schema: string;
+  batchSize: number;
+  /** This lane's join state directory. */
+  stateDir: string;
+}
+
+/** Lines for one lane, as the merge's MergedBatch plus each line's index in the merge. */
+export interface LaneBatch {
+  count: number;
+  text: Uint8Array;
+  lineEnds: Uint32Array;
+  origins: Float64Array;
+  flags: Uint8Array;
+  seqs: Float64Array;
+}
+
+export interface LaneProgress {
+  /** Events processed, duplicates dropped, deferred lines found invalid, manifests written. */
+  events: number;
+  duplicates: number;
+  invalid: number;
+  manifests: number;
+}
+
+export interface LaneIssue extends ArchiveIssue {
+  seq: number;
+}
+
+export interface LaneLoaded {
+  manifests: number;
+  rowsCopied: number;
+  copied: Partial<Record<WarehouseTable, number>>;
+}
+
+export interface LaneResult extends LaneProgress {
+  rowsLoaded: number;
+  loaded: LaneLoaded;
+  /** The lane's first issues (at most MAX_LANE_ISSUES), in merge order; counts are exact. */
+  issues: LaneIssue[];
+  issueTotal: number;
+  issueCounts: Partial<Record<ArchiveIssueKind, number>>;
+}
+
+export type ToLane = { type: 'lines'; batch: LaneBatch } | { type: 'end' };
+
+export type FromLane =
+  | { type: 'ack' }
+  | { type: 'progress'; progress: LaneProgress }
+  | { type: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; message: string; fields?: LogFields }
+  | { type: 'done'; result: LaneResult }
+  | { type: 'failed'; message: string; stack?: string; retryable: boolean; failedManifest: string | null };
+
+/** The report keeps 1000 issues verbatim: the first 1000 of the merge are among each lane's first 1000. */
+export const MAX_LANE_ISSUES = 1000;
+const BATCH_LINES = 2048;
+const BATCH_BYTES = 1 << 20;
+/** Batches sent to a lane and not yet decoded by it (bounded memory; > one processing batch ahead). */
+const CREDITS = 16;
+
+const BOOTSTRAP = new URL('./scan-worker-bootstrap.mjs', import.meta.url);
+const WORKER_MODULE = new URL('./lane-worker.ts', import.meta.url).href;
+
+/** A lane failed: its message, and the manifest whose load failed when that was the cause. */
+export class LaneError extends PipelineError {
+  constructor(
+    message: string,
+    readonly lane: number,
+    readonly failedManifest: string | null,
+    options: { retryable: boolean },
+  ) {
+    super(message, options);
+  }
+}
+
+class LaneBatchBuilder {
+  count = 0;
+  used = 0;
+  text = Buffer.allocUnsafeSlow(BATCH_BYTES);
+  lineEnds = new Uint32Array(BATCH_LINES);
+  origins = new Float64Array(BATCH_LINES);
+  flags = new Uint8Array(BATCH_LINES);
+  seqs = new Float64Array(BATCH_LINES);
+
+  add(src: Buffer, start: number, end: number, origin: number, flags: number, seq: number): void {
+    const bytes = end - start;
+    if (this.used + bytes > this.text.length) {
+      const grown = Buffer.allocUnsafeSlow(Math.max(2 * this.text.length, this.used + bytes));
+      this.text.copy(grown, 0, 0, this.used);
+      this.text = grown;
+    }
+    src.copy(this.text, this.used, start, end);
+    this.used += bytes;
+    const i = this.count++;
+    this.lineEnds[i] = this.used;
+    this.origins[i] = origin;
+    this.flags[i] = flags;
+    this.seqs[i] = seq;
+  }
+
+  get full(): boolean {
+    return this.count === BATCH_LINES || this.used >= BATCH_BYTES;
+  }
+
+  /** The batch so far (its buffers are moved away); the builder starts a new one. */
+  take(): LaneBatch {
+    const batch: LaneBatch = {
+      count: this.count,
+      text: new Uint8Array(this.text.buffer, this.text.byteOffset, this.used),
+      lineEnds: this.lineEnds.subarray(0, this.count),
+      origins: this.origins.subarray(0, this.count),
+      flags: this.flags.subarray(0, this.count),
+      seqs: this.seqs.subarray(0, this.count),
+    };
+    this.count = 0;
+    this.used = 0;
+    this.text = Buffer.allocUnsafeSlow(BATCH_BYTES);
+    this.lineEnds = new Uint32Array(BATCH_LINES);
+    this.origins = new Float64Array(BATCH_LINES);
+    this.flags = new Uint8Array(BATCH_LINES);
+    this.seqs = new Float64Array(BATCH_LINES);
+    return batch;
+  }
+}
+
+class LaneHandle {
+  readonly worker: Worker;
+  readonly builder = new LaneBatchBuilder();
+  credits = CREDITS;
+  progress: LaneProgress = { events: 0, duplicates: 0, invalid: 0, manifests: 0 };
+  result: LaneResult | null = null;
+  failure: LaneError | null = null;
+  private exited = false;
+
+  constructor(
+    readonly lane: number,
+    data: LaneWorkerData,
+    private readonly logger: Logger,
+    private readonly changed: () => void,
+  ) {
+    this.worker = new Worker(BOOTSTRAP, { workerData: data });
+    this.worker.on('message', (message: FromLane) => this.receive(message));
+    this.worker.on('error', (error) => this.fail(new LaneError(`processing lane ${lane} failed: ${error.message}`, lane, null, { retryable: false })));
+    this.worker.on('exit', (code) => {
+      this.exited = true;
+      if (!this.result) this.fail(new LaneError(`processing lane ${lane} exited (code ${code}) before it was done`, lane, null, { retryable: false }));
+    });
+  }
+
+  private receive(message: FromLane): void {
+    switch (message.type) {
+      case 'ack':
+        this.credits++;
+        break;
+      case 'progress':
+        this.progress = message.progress;
+        break;
+      case 'log':
+        this.logger[message.level](message.message, message.fields);
+        return;
+      case 'done':
+        this.result = message.result;
+        this.progress = message.result;
+        break;
+      case 'failed': {
+        const error = new LaneError(message.message, this.lane, message.failedManifest, { retryable: message.retryable });
+        if (message.stack) error.stack = message.stack;
+        this.fail(error);
+        return;
+      }
+    }
+    this.changed();
+  }
+
+  private fail(error: LaneError): void {
+    this.failure ??= error;
+    this.changed();
+  }
+
+  post(message: ToLane): void {
+    const transfer = message.type === 'lines' ? ([message.batch.text.buffer, message.batch.lineEnds.buffer, message.batch.origins.buffer, message.batch.flags.buffer, message.batch.seqs.buffer] as ArrayBuffer[]) : [];
+    this.worker.postMessage(message, transfer);
+  }
+
+  async terminate(): Promise<void> {
+    if (!this.exited) await this.worker.terminate();
+  }
+}
+
+export interface LanePoolOptions {
+  lanes: number;
+  /** Everything but `lane`, `module` and `stateDir`. */
+  data: Omit<LaneWorkerData, 'lane' | 'module' | 'stateDir'>;
+  /** The lane's join state dir. */
+  stateDirOf: (lane: number) => string;
+  logger: Logger;
+  /** Called when a lane reported progress (see `progress`). */
+  onProgress?: () => void;
+}
+
+export class LanePool {
+  private readonly handles: LaneHandle[] = [];
+  private seq = 0;
+  private previousLane = 0;
+  private waiter: (() => void) | null = null;
+
+  constructor(private readonly options: LanePoolOptions) {
+    for (let lane = 0; lane < options.lanes; lane++) {
+      const data: LaneWorkerData = { ...options.data, lane, module: WORKER_MODULE, stateDir: options.stateDirOf(lane) };
+      this.handles.push(new LaneHandle(lane, data, options.logger.child({ lane }), () => this.changed()));
+    }
+  }
+
+  private changed(): void {
+    const waiter = this.waiter;
+    this.waiter = null;
+    waiter?.();
+    this.options.onProgress?.();
+  }
+
+  /** Every lane's figures so far, summed. */
+  get progress(): LaneProgress {
+    const sum: LaneProgress = { events: 0, duplicates: 0, invalid: 0, manifests: 0 };
+    for (const { progress } of this.handles) {
+      sum.events += progress.events;
+      sum.duplicates += progress.duplicates;
+      sum.invalid += progress.invalid;
+      sum.manifests += progress.manifests;
+    }
+    return sum;
+  }
+
+  private throwIfFailed(): void {
+    for (const handle of this.handles) if (handle.failure) throw handle.failure;
+  }
+
+  private async until(condition: () => boolean): Promise<void> {
+    for (;;) {
+      this.throwIfFailed();
+      if (condition()) return;
+      await new Promise<void>((resolve) => (this.waiter = resolve));
+    }
+  }
+
+  /** Routes one merged piece (copied: the piece may be recycled as soon as this resolves). */
+  async route(piece: MergedBatch): Promise<void> {
+    this.throwIfFailed();
+    const lanes = this.handles.length;
+    const text = Buffer.from(piece.text.buffer, piece.text.byteOffset, piece.text.byteLength);
+    let start = 0;
+    for (let i = 0; i < piece.count; i++) {
+      const end = piece.lineEnds[i]!;
+      const flags = piece.flags[i]!;
+      const lane = flags & FLAG_SAME_KEY ? this.previousLane : laneOfRoute(piece.routes[i]!, lanes);
+      this.previousLane = lane;
+      const handle = this.handles[lane]!;
+      handle.builder.add(text, start, end, piece.origins[i]!, flags, this.seq++);
+      start = end;
+      if (handle.builder.full) await this.send(handle);
+    }
+  }
+
+  private async send(handle: LaneHandle): Promise<void> {
+    await this.until(() => handle.credits > 0);
+    handle.credits--;
+    handle.post({ type: 'lines', batch: handle.builder.take() });
+  }
+
+  /** Sends the last lines, tells every lane to finish, and resolves with their results. */
+  async finish(): Promise<LaneResult[]> {
+    for (const handle of this.handles) {
+      if (handle.builder.count > 0) await this.send(handle);
+      handle.post({ type: 'end' });
+    }
+    await this.until(() => this.handles.every((handle) => handle.result !== null));
+    return this.handles.map((handle) => handle.result!);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.handles.map((handle) => handle.terminate()));
+  }
+}
+
+/**
+ * Adds the lanes' issues to the archive's log in merge order (after the scan's), so the report is
+ * the one a single thread would have written: the first issues verbatim, every count exact.
+ */
+export function addLaneIssues(log: IssueLog, results: readonly LaneResult[]): void {
+  const kept = results.flatMap((result) => result.issues).sort((a, b) => a.seq - b.seq);
+  const unkept: Partial<Record<ArchiveIssueKind, number>> = {};
+  for (const result of results) {
+    for (const [kind, n] of Object.entries(result.issueCounts) as [ArchiveIssueKind, number][]) unkept[kind] = (unkept[kind] ?? 0) + n;
+  }
+  for (const { seq: _seq, ...issue } of kept) {
+    log.add(issue);
+    unkept[issue.kind]! -= 1;
+  }
+  for (const [kind, n] of Object.entries(unkept) as [ArchiveIssueKind, number][]) if (n > 0) log.count(kind, n);
+}

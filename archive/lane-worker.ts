@@ -1,0 +1,143 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { objectStoreFrom } from '../bucket/create-object-store.js';
+import type { ChangeEvent } from '../core/change-event.js';
+import { errorMessage, isRetryable } from '../core/errors.js';
+import type { LogFields, Logger } from '../core/logger.js';
+import type { ManifestFile } from '../core/manifest.js';
+import type { WarehouseRow } from '../core/warehouse-row.js';
+import { BulkLoad } from '../loader/bulk-load.js';
+import { manifestKey } from '../stream-processors/batch-keys.js';
+import { processEvents } from '../stream-processors/process-batch.js';
+import { LocalJoinStateStore } from '../stream-processors/state/local-join-state-store.js';
+import { BackgroundLoads } from './background-loads.js';
+import { MAX_LANE_ISSUES, type FromLane, type LaneIssue, type LaneProgress, type LaneWorkerData, type ToLane } from './lane-pool.js';
+import { MergedLineDecoder } from './merged-lines.js';
+import type { ArchiveIssueKind } from './replay-report.js';
+
+/**
+ * One processing lane of `replay --rebuild` (lane-pool.ts explains the partitioning): decodes the
+ * lines it is sent, in the order sent, into events (merged-lines.ts, as ordered-archive does),
+ * processes them `batchSize` at a time with its own join state and bulk-loads each manifest over
+ * its own connection while it processes the next (the schema was prepared by the main thread, which
+ * also finishes it). On `end` it processes the rest, waits for its loads and reports `done`; any
+ * failure is reported as `failed` (after its connection and state are closed) and the pool then
+ * terminates every lane.
+ */
+const data = workerData as LaneWorkerData;
+const port = parentPort!;
+const post = (message: FromLane, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
+
+/** Logs go to the main thread's logger (its level, its sink). */
+function forwardingLogger(bound: LogFields): Logger {
+  const emit = (level: 'debug' | 'info' | 'warn' | 'error') => (message: string, fields?: LogFields) => {
+    const all = { ...bound, ...fields };
+    try {
+      post({ type: 'log', level, message, fields: all });
+    } catch {
+      // A field that cannot be cloned (a function, a socket): send its JSON form instead.
+      post({ type: 'log', level, message, fields: JSON.parse(JSON.stringify(all, (_k, v: unknown) => (v instanceof Error ? { name: v.name, message: v.message } : v))) as LogFields });
+    }
+  };
+  return { debug: emit('debug'), info: emit('info'), warn: emit('warn'), error: emit('error'), child: (fields) => forwardingLogger({ ...bound, ...fields }) };
+}
+
+const inbox: ToLane[] = [];
+let wake: (() => void) | null = null;
+port.on('message', (message: ToLane) => {
+  inbox.push(message);
+  const waiter = wake;
+  wake = null;
+  waiter?.();
+});
+
+async function next(): Promise<ToLane> {
+  for (;;) {
+    const message = inbox.shift();
+    if (message) return message;
+    await new Promise<void>((resolve) => (wake = resolve));
+  }
+}
+
+const sumRows = (rows: Partial<Record<string, number>>) => Object.values(rows).reduce<number>((sum, n) => sum + (n ?? 0), 0);
+
+async function run(): Promise<void> {
+  const logger = forwardingLogger({});
+  const processed = objectStoreFrom(data.processed);
+  const issues: LaneIssue[] = [];
+  const issueCounts: Partial<Record<ArchiveIssueKind, number>> = {};
+  let issueTotal = 0;
+  let seq = 0;
+  const decoder = new MergedLineDecoder(data.files, {
+    add: (issue) => {
+      issueTotal++;
+      issueCounts[issue.kind] = (issueCounts[issue.kind] ?? 0) + 1;
+      if (issues.length < MAX_LANE_ISSUES) issues.push({ ...issue, seq });
+    },
+  });
+  let state: LocalJoinStateStore | null = null;
+  let bulk: BulkLoad | null = null;
+  const background = new BackgroundLoads();
+  let failure: FromLane | null = null;
+  try {
+    state = await LocalJoinStateStore.open(data.stateDir, logger);
+    bulk = await BulkLoad.attach({ warehouseUrl: data.warehouseUrl, schema: data.schema, processed, logger });
+    const progress: LaneProgress = { events: 0, duplicates: 0, invalid: 0, manifests: 0 };
+    let events: ChangeEvent[] = [];
+    const processBatch = async () => {
+      const fileRows = new Map<string, readonly WarehouseRow[]>();
+      const onFileRows = (file: ManifestFile, rows: readonly WarehouseRow[]) => void fileRows.set(file.key, rows);
+      (globalThis as any).__tick('decode');
+      const manifest = await processEvents(events, { state: state!, processed, logger, prefix: data.processedPrefix, onFileRows });
+      (globalThis as any).__tick('process');
+      progress.events += events.length;
+      events = [];
+      if (manifest) {
+        progress.manifests++;
+        const key = manifestKey(data.processedPrefix, manifest.createdAt, manifest.batchId);
+        await background.add(key, async () => sumRows(await bulk!.load(key, manifest, (file) => fileRows.get(file.key))));
+      }
+      (globalThis as any).__tick('add');
+      post({ type: 'progress', progress: { ...progress, duplicates: decoder.duplicates, invalid: decoder.invalid } });
+    };
+    const T = { wait: 0, decode: 0, process: 0, add: 0 };
+    let t0 = performance.now();
+    const tick = (k: keyof typeof T) => { const t = performance.now(); T[k] += t - t0; t0 = t; };
+    (globalThis as any).__T = T; (globalThis as any).__tick = tick;
+    for (let message = await next(); message.type === 'lines'; message = await next()) {
+      tick('wait');
+      const batch = message.batch;
+      const text = Buffer.from(batch.text.buffer, batch.text.byteOffset, batch.text.byteLength);
+      let start = 0;
+      for (let i = 0; i < batch.count; i++) {
+        const end = batch.lineEnds[i]!;
+        seq = batch.seqs[i]!;
+        const event = decoder.decode(text, start, end, batch.origins[i]!, batch.flags[i]!);
+        start = end;
+        if (!event) continue;
+        events.push(event);
+        if (events.length === data.batchSize) await processBatch();
+      }
+      post({ type: 'ack' });
+      tick('decode');
+    }
+    console.error('LANE', data.lane, JSON.stringify(T), progress.events);
+    if (events.length > 0) await processBatch();
+    const loaded = await background.drain();
+    progress.duplicates = decoder.duplicates;
+    progress.invalid = decoder.invalid;
+    const result = { ...progress, rowsLoaded: loaded.rowsLoaded, loaded: bulk.loaded, issues, issueTotal, issueCounts };
+    await Promise.all([state.close(), bulk.close()]);
+    state = null;
+    bulk = null;
+    post({ type: 'done', result });
+  } catch (error) {
+    await background.drain().catch(() => {});
+    failure = { type: 'failed', message: errorMessage(error), stack: error instanceof Error ? error.stack : undefined, retryable: isRetryable(error), failedManifest: background.failedManifest };
+  } finally {
+    await state?.close().catch(() => {});
+    await bulk?.close();
+  }
+  if (failure) post(failure);
+}
+
+void run();
