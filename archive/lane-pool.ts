@@ -9,7 +9,8 @@ import { FLAG_SAME_KEY, type MergedBatch } from './sorted-runs.js';
 
 /**
  * Processing lanes for `replay --rebuild`: N worker threads, each of which decodes (parse, validate,
- * dedupe: merged-lines.ts), processes (processEvents with its OWN join state) and bulk-loads (its
+ * dedupe: merged-lines.ts), processes (processEvents with its OWN join state, in memory:
+ * replay-join-state.ts) and bulk-loads (its
  * own connection, BulkLoad.attach) a share of the merged archive. This thread only routes line
  * bytes: the merge hands out pieces, each line is copied into its lane's batch, and full batches
  * are moved (transferred ArrayBuffers, never structured-cloned objects) to the lane.
@@ -45,8 +46,6 @@ export interface LaneWorkerData {
   warehouseUrl: string;
   schema: string;
   batchSize: number;
-  /** This lane's join state directory. */
-  stateDir: string;
 }
 
 /** Lines for one lane, as the merge's MergedBatch plus each line's index in the merge. */
@@ -99,8 +98,9 @@ export type FromLane =
 export const MAX_LANE_ISSUES = 1000;
 const BATCH_LINES = 2048;
 const BATCH_BYTES = 1 << 20;
-/** Batches sent to a lane and not yet decoded by it (bounded memory; > one processing batch ahead). */
-const CREDITS = 16;
+/** Batches sent to a lane and not yet decoded by it: bounded memory (about 48 MiB a lane), and slack
+ * of a few processing batches, so one lane busy with a batch or a slow load does not starve the others. */
+const CREDITS = 48;
 
 const BOOTSTRAP = new URL('./scan-worker-bootstrap.mjs', import.meta.url);
 const WORKER_MODULE = new URL('./lane-worker.ts', import.meta.url).href;
@@ -233,10 +233,8 @@ class LaneHandle {
 
 export interface LanePoolOptions {
   lanes: number;
-  /** Everything but `lane`, `module` and `stateDir`. */
-  data: Omit<LaneWorkerData, 'lane' | 'module' | 'stateDir'>;
-  /** The lane's join state dir. */
-  stateDirOf: (lane: number) => string;
+  /** Everything but `lane` and `module`. */
+  data: Omit<LaneWorkerData, 'lane' | 'module'>;
   logger: Logger;
   /** Called when a lane reported progress (see `progress`). */
   onProgress?: () => void;
@@ -250,7 +248,7 @@ export class LanePool {
 
   constructor(private readonly options: LanePoolOptions) {
     for (let lane = 0; lane < options.lanes; lane++) {
-      const data: LaneWorkerData = { ...options.data, lane, module: WORKER_MODULE, stateDir: options.stateDirOf(lane) };
+      const data: LaneWorkerData = { ...options.data, lane, module: WORKER_MODULE };
       this.handles.push(new LaneHandle(lane, data, options.logger.child({ lane }), () => this.changed()));
     }
   }

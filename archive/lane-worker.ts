@@ -8,16 +8,16 @@ import type { WarehouseRow } from '../core/warehouse-row.js';
 import { BulkLoad } from '../loader/bulk-load.js';
 import { manifestKey } from '../stream-processors/batch-keys.js';
 import { processEvents } from '../stream-processors/process-batch.js';
-import { LocalJoinStateStore } from '../stream-processors/state/local-join-state-store.js';
 import { BackgroundLoads } from './background-loads.js';
 import { MAX_LANE_ISSUES, type FromLane, type LaneIssue, type LaneProgress, type LaneWorkerData, type ToLane } from './lane-pool.js';
 import { MergedLineDecoder } from './merged-lines.js';
+import { ReplayJoinStateStore } from './replay-join-state.js';
 import type { ArchiveIssueKind } from './replay-report.js';
 
 /**
  * One processing lane of `replay --rebuild` (lane-pool.ts explains the partitioning): decodes the
  * lines it is sent, in the order sent, into events (merged-lines.ts, as ordered-archive does),
- * processes them `batchSize` at a time with its own join state and bulk-loads each manifest over
+ * processes them `batchSize` at a time with its own join state (replay-join-state.ts) and bulk-loads each manifest over
  * its own connection while it processes the next (the schema was prepared by the main thread, which
  * also finishes it). On `end` it processes the rest, waits for its loads and reports `done`; any
  * failure is reported as `failed` (after its connection and state are closed) and the pool then
@@ -74,21 +74,19 @@ async function run(): Promise<void> {
       if (issues.length < MAX_LANE_ISSUES) issues.push({ ...issue, seq });
     },
   });
-  let state: LocalJoinStateStore | null = null;
+  let state: ReplayJoinStateStore | null = null;
   let bulk: BulkLoad | null = null;
   const background = new BackgroundLoads();
   let failure: FromLane | null = null;
   try {
-    state = await LocalJoinStateStore.open(data.stateDir, logger);
+    state = new ReplayJoinStateStore();
     bulk = await BulkLoad.attach({ warehouseUrl: data.warehouseUrl, schema: data.schema, processed, logger });
     const progress: LaneProgress = { events: 0, duplicates: 0, invalid: 0, manifests: 0 };
     let events: ChangeEvent[] = [];
     const processBatch = async () => {
       const fileRows = new Map<string, readonly WarehouseRow[]>();
       const onFileRows = (file: ManifestFile, rows: readonly WarehouseRow[]) => void fileRows.set(file.key, rows);
-      (globalThis as any).__tick('decode');
       const manifest = await processEvents(events, { state: state!, processed, logger, prefix: data.processedPrefix, onFileRows });
-      (globalThis as any).__tick('process');
       progress.events += events.length;
       events = [];
       if (manifest) {
@@ -96,15 +94,9 @@ async function run(): Promise<void> {
         const key = manifestKey(data.processedPrefix, manifest.createdAt, manifest.batchId);
         await background.add(key, async () => sumRows(await bulk!.load(key, manifest, (file) => fileRows.get(file.key))));
       }
-      (globalThis as any).__tick('add');
       post({ type: 'progress', progress: { ...progress, duplicates: decoder.duplicates, invalid: decoder.invalid } });
     };
-    const T = { wait: 0, decode: 0, process: 0, add: 0 };
-    let t0 = performance.now();
-    const tick = (k: keyof typeof T) => { const t = performance.now(); T[k] += t - t0; t0 = t; };
-    (globalThis as any).__T = T; (globalThis as any).__tick = tick;
     for (let message = await next(); message.type === 'lines'; message = await next()) {
-      tick('wait');
       const batch = message.batch;
       const text = Buffer.from(batch.text.buffer, batch.text.byteOffset, batch.text.byteLength);
       let start = 0;
@@ -118,9 +110,7 @@ async function run(): Promise<void> {
         if (events.length === data.batchSize) await processBatch();
       }
       post({ type: 'ack' });
-      tick('decode');
     }
-    console.error('LANE', data.lane, JSON.stringify(T), progress.events);
     if (events.length > 0) await processBatch();
     const loaded = await background.drain();
     progress.duplicates = decoder.duplicates;

@@ -32,6 +32,8 @@ import type { OrderedArchive } from './ordered-archive.js';
  *            commit order (event version) and dedupe by event id (ordered-archive.ts);
  *  2. process run the events, in commit order, through the SAME processor code as the live stream
  *            (processEvents) with a FRESH join state in a temp dir, into `archive-replay/<replayId>/`;
+ *            a rebuild does this on `lanes` worker threads, each with a key-partitioned share of
+ *            the events and its own join state and loader connection (lane-pool.ts);
  *  3. load   the SAME loader, overlapped with processing: into the live schema (incremental and
  *            idempotent: facts dedupe by event id, dimensions are version-guarded) or, with
  *            `rebuild`, in its bulk mode (loader/bulk-load.ts) into a new schema
@@ -131,6 +133,7 @@ export class ReplayError extends PipelineError {
 }
 
 export const DEFAULT_LANES = 2;
+const MAX_LANES = 16;
 
 /** Top-level prefix of replays in the processed bucket (see the ordering note in replay()). */
 export const REPLAY_PREFIX = 'archive-replay/';
@@ -157,6 +160,10 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
   const logger = options.logger.child({ component: 'replay', replayId });
   if (options.rebuild && options.tables?.length) {
     throw new UserError('--rebuild replaces the whole warehouse: it cannot be limited to some tables (drop --tables, or replay without --rebuild)');
+  }
+
+  if (options.lanes !== undefined && !(Number.isInteger(options.lanes) && options.lanes >= 1 && options.lanes <= MAX_LANES)) {
+    throw new UserError(`lanes must be a whole number from 1 to ${MAX_LANES} (got ${options.lanes})`);
   }
 
   const workDir = await fs.mkdtemp(path.join(options.tempDir ?? os.tmpdir(), `totesys-cdc-replay-${replayId}-`));
@@ -197,10 +204,10 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
       // Lanes need the processed bucket on other threads: a store that cannot be described (a
       // wrapper, a test double) keeps the rebuild on this thread.
       const processedStore = describeObjectStore(options.processed);
-      const lanes = bulk && processedStore ? Math.max(1, Math.floor(options.lanes ?? DEFAULT_LANES)) : 1;
+      const lanes = bulk && processedStore ? (options.lanes ?? DEFAULT_LANES) : 1;
       let laneRows: number | null = null;
       if (bulk && processedStore && lanes > 1) {
-        const done = await processInLanes({ archive, bulk, lanes, processed: processedStore, processedPrefix, warehouseUrl: options.warehouseUrl, schema: loadSchema, batchSize, workDir, logger, progress }).catch(
+        const done = await processInLanes({ archive, bulk, lanes, processed: processedStore, processedPrefix, warehouseUrl: options.warehouseUrl, schema: loadSchema, batchSize, logger, progress }).catch(
           (error: unknown) => {
             throw error instanceof LaneError && error.failedManifest ? bulkLoadFailed(error, error.failedManifest) : error;
           },
@@ -319,7 +326,7 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
  * Steps 2 and 3 of a rebuild on processing lanes (archive/lane-pool.ts): this thread routes the
  * merged lines, the lanes decode, process and bulk-load them; the lanes' counts and issues are
  * folded into the archive's figures, so the report reads as on one thread. The lanes are
- * terminated on every path; their join state lives in `workDir` (removed by the caller).
+ * terminated on every path.
  */
 async function processInLanes(args: {
   archive: OrderedArchive;
@@ -330,7 +337,6 @@ async function processInLanes(args: {
   warehouseUrl: string;
   schema: string;
   batchSize: number;
-  workDir: string;
   logger: Logger;
   progress: ReturnType<typeof progressReporter>;
 }): Promise<{ eventsReplayed: number; manifests: number; rowsLoaded: number }> {
@@ -342,7 +348,6 @@ async function processInLanes(args: {
   const pool: LanePool = new LanePool({
     lanes: args.lanes,
     data: { files: archive.fileKeys, processed: args.processed, processedPrefix: args.processedPrefix, warehouseUrl: args.warehouseUrl, schema: args.schema, batchSize: args.batchSize },
-    stateDirOf: (lane) => path.join(args.workDir, `join-state-lane-${lane}`),
     logger: args.logger,
     onProgress: report,
   });

@@ -10,7 +10,8 @@
  * CPU time is the steadier measure. The rebuild's wall time also includes Postgres's own work.
  * Memory: run with NODE_OPTIONS=--max-old-space-size=<MiB> to prove the bound (peak heap includes garbage).
  * Usage: npm run bench:replay   (BENCH_EVENTS=1000000 BENCH_REBUILD_EVENTS=1000000 BENCH_MAX_RUN_MB=64
- *   BENCH_PHASES=baseline,read,rebuild  BENCH_DIR=<dir> keeps the generated archive there and reuses it)
+ *   BENCH_PHASES=baseline,read,rebuild  BENCH_DIR=<dir> keeps the generated archive there and reuses it;
+ *   BENCH_LANES=<n> processing lanes of the rebuild, default replay's)
  */
 import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
@@ -31,6 +32,8 @@ const PER_OBJECT = Number(process.env.BENCH_EVENTS_PER_OBJECT ?? 20_000);
 const MAX_RUN_BYTES = Number(process.env.BENCH_MAX_RUN_MB ?? 64) * 1024 * 1024;
 const PHASES = new Set((process.env.BENCH_PHASES ?? 'baseline,read,rebuild').split(','));
 const KEEP_DIR = process.env.BENCH_DIR;
+/** Processing lanes of the rebuild (unset: replay's default). */
+const LANES = process.env.BENCH_LANES ? Number(process.env.BENCH_LANES) : undefined;
 const logger = createLogger({ service: 'bench-replay', level: 'warn' });
 
 function memorySampler() {
@@ -143,6 +146,7 @@ async function main(): Promise<void> {
           processed,
           warehouseUrl: server.url('warehouse'),
           rebuild: true,
+          lanes: LANES,
           logger,
           onProgress: (p) => {
             if (phases.at(-1)?.phase !== p.phase) phases.push({ phase: p.phase, at: stopwatch() });
@@ -160,7 +164,7 @@ async function main(): Promise<void> {
         const rate = summary.eventsReplayed / total.seconds;
         console.log(
           `full rebuild: ${summary.eventsReplayed} events, ${summary.manifests} manifests, ${summary.rowsLoaded} rows in ${fmt(total, summary.eventsReplayed)} ` +
-            `(goal >= 50000: ${rate >= 50_000 ? 'met' : 'NOT met'}), peak RSS ${mem.rssMb} MiB, partial ${summary.partial}; ${breakdown.join(', ')}`,
+            `(goal >= 50000: ${rate >= 50_000 ? 'met' : 'NOT met'}), ${summary.lanes} lane(s), peak RSS ${mem.rssMb} MiB, partial ${summary.partial}; ${breakdown.join(', ')}`,
         );
       } finally {
         await server.stop();

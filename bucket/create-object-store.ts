@@ -18,8 +18,10 @@ export function createObjectStore(config: Readonly<Config>, which: BucketName): 
  * or test double: whoever needs the same store then stays on this thread).
  */
 export function describeObjectStore(store: ObjectStore): ObjectStoreDescription | null {
-  // Exactly these classes: a subclass may change what the store does, which a description would lose.
-  if (store.constructor === LocalDirObjectStore || store.constructor === S3ObjectStore) return (store as LocalDirObjectStore | S3ObjectStore).description;
+  // Exactly these classes' instances: a subclass or a wrapper made with Object.create (tests) may
+  // change what the store does, which a description would lose.
+  const prototype: unknown = Object.getPrototypeOf(store);
+  if (prototype === LocalDirObjectStore.prototype || prototype === S3ObjectStore.prototype) return (store as LocalDirObjectStore | S3ObjectStore).description;
   return null;
 }
 

@@ -1,4 +1,4 @@
-import { Command, Option } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { SETTINGS } from '../core/config.js';
 import { registerCaptureCommand } from './commands/capture-command.js';
 import { registerLoadCommand } from './commands/load-command.js';
@@ -13,6 +13,8 @@ import { registerUpCommand } from './commands/up-command.js';
 const program = new Command('totesys-cdc')
   .description('Streaming change-data-capture from the totesys Postgres database into a star-schema warehouse.')
   .showHelpAfterError('(add --help for usage)')
+  // Usage errors exit 2 like every other usage or configuration error (commander's own default is 1).
+  .exitOverride()
   .configureHelp({ sortSubcommands: false, showGlobalOptions: true });
 
 // Global options, one per setting; each also reads its environment variable (see core/config.ts).
@@ -41,4 +43,10 @@ Quick start:
 Every option can also be set by its environment variable; flags win.`,
 );
 
-await program.parseAsync(process.argv);
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  // commander has already printed the message (or the help); only the exit code is left to set.
+  if (!(error instanceof CommanderError)) throw error;
+  process.exitCode = error.exitCode === 0 ? 0 : 2;
+}

@@ -13,6 +13,12 @@ function isoTime(flag: string) {
   };
 }
 
+function lanesCount(value: string): number {
+  const lanes = Number(value);
+  if (!Number.isInteger(lanes) || lanes < 1 || lanes > 16) throw new InvalidArgumentError(`--lanes must be a whole number from 1 to 16, got ${JSON.stringify(value)}`);
+  return lanes;
+}
+
 export function registerReplayCommand(program: Command): void {
   program
     .command('replay')
@@ -21,12 +27,13 @@ export function registerReplayCommand(program: Command): void {
     .option('--to <time>', 'end of the arrival-time range, exclusive (ISO time; default: now)', isoTime('--to'))
     .option('--tables <list>', 'only these source tables, comma-separated (not with --rebuild)', (v: string) => v.split(',').map((t) => t.trim()).filter(Boolean))
     .option('--rebuild', 'build a new warehouse schema from scratch, then swap it in atomically (readers never see a half-built one)')
+    .option('--lanes <n>', 'with --rebuild: worker threads that process and load key-partitioned shares of the events (default 2; 1 = this thread only)', lanesCount)
     .addHelpText(
       'after',
       '\nEvents are read in commit order per key, deduplicated by event id, run through the same processor code into\n' +
         'archive-replay/<id>/ in the processed bucket, then loaded. Bad input is skipped into a report (exit code 3).',
     )
-    .action((options: { from?: Date; to?: Date; tables?: string[]; rebuild?: boolean }, command: Command) =>
+    .action((options: { from?: Date; to?: Date; tables?: string[]; rebuild?: boolean; lanes?: number }, command: Command) =>
       runAction(async () => {
         const { config, logger } = commandContext(command, 'replay');
         const { replay } = await import('../../archive/replay.js');
@@ -42,6 +49,7 @@ export function registerReplayCommand(program: Command): void {
             to: options.to,
             tables: options.tables,
             rebuild: options.rebuild,
+            lanes: options.lanes,
             schema: config.warehouseSchema,
             logger,
             onProgress: (p) => {

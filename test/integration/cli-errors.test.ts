@@ -22,10 +22,14 @@ describe('CLI', () => {
     noStack(result.stderr);
   });
 
-  it('rejects a bad flag value before doing anything', async () => {
+  it('rejects a bad flag value before doing anything, with the usage exit code 2', async () => {
     const result = await runCli(['seed', '--scale', 'lots']);
-    expect(result.code).not.toBe(0);
+    expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/--scale must be a positive number/);
+    const lanes = await runCli(['replay', '--rebuild', '--lanes', '0']);
+    expect(lanes.code).toBe(2);
+    expect(lanes.stderr).toMatch(/--lanes must be a whole number from 1 to 16/);
+    expect((await runCli(['no-such-command'])).code).toBe(2);
   });
 
   it('says clearly when --source-url is unreachable, without leaking the password', async () => {

@@ -100,11 +100,22 @@ describe('replay scan on worker threads', () => {
   it('fails cleanly when a worker cannot write its runs: error reported, workers stopped, files removed', async () => {
     const tempDir = path.join(root, 'runs-fail');
     let gets = 0;
+    let removed = false;
     // After a few objects the run directory disappears under the workers: their next spill fails.
+    // The workers keep writing meanwhile, so one removal may race a new file (ENOTEMPTY): the store
+    // itself must not fail (that would be an unreadable object, not this case), it tries again on
+    // the next object until the directories are gone.
     const vanishing: ObjectStore = Object.create(store, {
       get: {
         value: async (key: string) => {
-          if (++gets === 20) for (const dir of await fs.readdir(tempDir)) await fs.rm(path.join(tempDir, dir), { recursive: true, force: true });
+          if (++gets >= 20 && !removed) {
+            try {
+              for (const dir of await fs.readdir(tempDir)) await fs.rm(path.join(tempDir, dir), { recursive: true, force: true, maxRetries: 5 });
+              removed = true;
+            } catch {
+              // retried on the next object
+            }
+          }
           return store.get(key);
         },
       },
