@@ -10,7 +10,7 @@ import { FLAG_SAME_KEY, type MergedBatch } from './sorted-runs.js';
 /**
  * Processing lanes for `replay --rebuild`: N worker threads, each of which decodes (parse, validate,
  * dedupe: merged-lines.ts), processes (processEvents with its OWN join state, in memory:
- * replay-join-state.ts) and bulk-loads (its
+ * stream-processors/state/memory-join-state-store.ts) and bulk-loads (its
  * own connection, BulkLoad.attach) a share of the merged archive. This thread only routes line
  * bytes: the merge hands out pieces, each line is copied into its lane's batch, and full batches
  * are moved (transferred ArrayBuffers, never structured-cloned objects) to the lane.

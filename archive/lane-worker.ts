@@ -11,13 +11,13 @@ import { processEvents } from '../stream-processors/process-batch.js';
 import { BackgroundLoads } from './background-loads.js';
 import { MAX_LANE_ISSUES, type FromLane, type LaneIssue, type LaneProgress, type LaneWorkerData, type ToLane } from './lane-pool.js';
 import { MergedLineDecoder } from './merged-lines.js';
-import { ReplayJoinStateStore } from './replay-join-state.js';
+import { MemoryJoinStateStore } from '../stream-processors/state/memory-join-state-store.js';
 import type { ArchiveIssueKind } from './replay-report.js';
 
 /**
  * One processing lane of `replay --rebuild` (lane-pool.ts explains the partitioning): decodes the
  * lines it is sent, in the order sent, into events (merged-lines.ts, as ordered-archive does),
- * processes them `batchSize` at a time with its own join state (replay-join-state.ts) and bulk-loads each manifest over
+ * processes them `batchSize` at a time with its own join state (stream-processors/state/memory-join-state-store.ts) and bulk-loads each manifest over
  * its own connection while it processes the next (the schema was prepared by the main thread, which
  * also finishes it). On `end` it processes the rest, waits for its loads and reports `done`; any
  * failure is reported as `failed` (after its connection and state are closed) and the pool then
@@ -74,12 +74,12 @@ async function run(): Promise<void> {
       if (issues.length < MAX_LANE_ISSUES) issues.push({ ...issue, seq });
     },
   });
-  let state: ReplayJoinStateStore | null = null;
+  let state: MemoryJoinStateStore | null = null;
   let bulk: BulkLoad | null = null;
   const background = new BackgroundLoads();
   let failure: FromLane | null = null;
   try {
-    state = new ReplayJoinStateStore();
+    state = new MemoryJoinStateStore();
     bulk = await BulkLoad.attach({ warehouseUrl: data.warehouseUrl, schema: data.schema, processed, logger });
     const progress: LaneProgress = { events: 0, duplicates: 0, invalid: 0, manifests: 0 };
     let events: ChangeEvent[] = [];

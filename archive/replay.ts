@@ -14,7 +14,7 @@ import { DEFAULT_WAREHOUSE_SCHEMA } from '../loader/warehouse-ddl.js';
 import { abortableDelay } from '../core/abortable-delay.js';
 import { manifestKey } from '../stream-processors/batch-keys.js';
 import { processEvents } from '../stream-processors/process-batch.js';
-import { LocalJoinStateStore } from '../stream-processors/state/local-join-state-store.js';
+import { MemoryJoinStateStore } from '../stream-processors/state/memory-join-state-store.js';
 import { openOrderedArchive } from './ordered-archive.js';
 import type { ArchiveIssue, ArchiveIssueKind } from './replay-report.js';
 import { swapSchemas, type SchemaSwapResult } from './schema-swap.js';
@@ -31,7 +31,7 @@ import type { OrderedArchive } from './ordered-archive.js';
  *            line by line, validate, report bad input with file and line, external-sort into
  *            commit order (event version) and dedupe by event id (ordered-archive.ts);
  *  2. process run the events, in commit order, through the SAME processor code as the live stream
- *            (processEvents) with a FRESH join state in a temp dir, into `archive-replay/<replayId>/`;
+ *            (processEvents) with a FRESH join state in memory, into `archive-replay/<replayId>/`;
  *            a rebuild does this on `lanes` worker threads, each with a key-partitioned share of
  *            the events and its own join state and loader connection (lane-pool.ts);
  *  3. load   the SAME loader, overlapped with processing: into the live schema (incremental and
@@ -61,10 +61,10 @@ export interface ReplayOptions {
   batchSize?: number;
   /** Memory budget of one sort run (default 64 MiB). */
   maxRunBytes?: number;
-  /** Parent of the temp dir for sort runs and join state (default os.tmpdir()). */
+  /** Parent of the temp dir for sort runs (default os.tmpdir()). */
   tempDir?: string;
   /**
-   * Processing lanes for a rebuild (default: one per two cores, DEFAULT_LANES): worker threads that each parse, process and
+   * Processing lanes for a rebuild (default DEFAULT_LANES: 2, or one per two cores): worker threads that each parse, process and
    * bulk-load a share of the events (archive/lane-pool.ts). 1, or a processed store that cannot be
    * described to another thread (bucket/create-object-store.ts), processes on this thread.
    */
@@ -133,11 +133,11 @@ export class ReplayError extends PipelineError {
 }
 
 /**
- * One lane per two cores: a lane keeps about one core busy and Postgres needs the rest. On this
- * project's 2-core machine two lanes took the same wall time as one (Node and Postgres already fill
- * both cores) for 35% more CPU and twice the memory, so 2 cores get one lane.
+ * At least two lanes, one per two cores beyond that: a lane keeps about one core busy and Postgres
+ * needs its share. On this project's 2-core machine two lanes took 28.6–31.3 s for 1M events where
+ * one lane took 26.3–37.8 s (medians 29.2 and 34.6 s), for 15–35% more CPU and twice the memory.
  */
-export const DEFAULT_LANES = Math.max(1, Math.min(8, Math.floor(os.availableParallelism() / 2)));
+export const DEFAULT_LANES = Math.min(8, Math.max(2, Math.floor(os.availableParallelism() / 2)));
 const MAX_LANES = 16;
 
 /** Top-level prefix of replays in the processed bucket (see the ordering note in replay()). */
@@ -173,7 +173,7 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
 
   const workDir = await fs.mkdtemp(path.join(options.tempDir ?? os.tmpdir(), `totesys-cdc-replay-${replayId}-`));
   const progress = progressReporter(options.onProgress);
-  let state: LocalJoinStateStore | undefined;
+  let state: MemoryJoinStateStore | undefined;
   try {
     logger.info('replay started', { ingestion: options.ingestion.location, processedPrefix, loadSchema, from: options.from, to: options.to, tables: options.tables });
     // 1. read
@@ -219,7 +219,7 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
         );
         ({ eventsReplayed, manifests } = done);
         laneRows = done.rowsLoaded;
-      } else state = await LocalJoinStateStore.open(path.join(workDir, 'join-state'), logger);
+      } else state = new MemoryJoinStateStore();
       const background = bulk && laneRows === null ? new BackgroundLoads() : null;
       const loading = bulk
         ? null

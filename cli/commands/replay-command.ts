@@ -27,7 +27,7 @@ export function registerReplayCommand(program: Command): void {
     .option('--to <time>', 'end of the arrival-time range, exclusive (ISO time; default: now)', isoTime('--to'))
     .option('--tables <list>', 'only these source tables, comma-separated (not with --rebuild)', (v: string) => v.split(',').map((t) => t.trim()).filter(Boolean))
     .option('--rebuild', 'build a new warehouse schema from scratch, then swap it in atomically (readers never see a half-built one)')
-    .option('--lanes <n>', 'with --rebuild: worker threads that process and load key-partitioned shares of the events (default: one per two cores; 1 = this thread only)', lanesCount)
+    .option('--lanes <n>', 'with --rebuild: worker threads that process and load key-partitioned shares of the events (default 2, or one per two cores on bigger machines; 1 = this thread only)', lanesCount)
     .addHelpText(
       'after',
       '\nEvents are read in commit order per key, deduplicated by event id, run through the same processor code into\n' +

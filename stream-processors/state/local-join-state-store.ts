@@ -3,7 +3,8 @@ import path from 'node:path';
 import { compareVersion } from '../../core/change-event.js';
 import type { Logger } from '../../core/logger.js';
 import type { VersionedRow } from '../transform/versioned-row.js';
-import { referencedId, StateStoreError, type JoinSourceTable, type JoinStateStore } from './join-state-store.js';
+import { StateStoreError, type JoinSourceTable, type JoinStateStore } from './join-state-store.js';
+import { MemoryJoinStateStore } from './memory-join-state-store.js';
 
 /**
  * Embedded join state: an append-only NDJSON log on disk replayed into a map at open. Only lines
@@ -24,11 +25,8 @@ interface LogLine {
   row: VersionedRow['row'];
 }
 
-const keyOf = (table: JoinSourceTable, id: number) => `${table}#${id}`;
-
 export class LocalJoinStateStore implements JoinStateStore {
-  private readonly rows = new Map<string, VersionedRow>();
-  private readonly childrenOf = new Map<string, Set<number>>(); // "department#3" → staff ids
+  private readonly memory = new MemoryJoinStateStore();
   private queue: Promise<unknown> = Promise.resolve();
   private handle: fs.FileHandle | undefined;
   private dirty = false;
@@ -73,34 +71,17 @@ export class LocalJoinStateStore implements JoinStateStore {
       this.logger.warn('cutting a torn write off the join state log', { file: this.file, bytes: size - good });
       await fs.truncate(this.file, good);
     }
-    if (lines > 2 * this.rows.size + 1000) await this.compact();
+    if (lines > 2 * this.memory.size + 1000) await this.compact();
     this.handle = await fs.open(this.file, 'a');
   }
 
   private apply(line: LogLine): boolean {
-    const value: VersionedRow = { row: line.row, version: { lsn: BigInt(line.lsn), seq: line.seq }, deleted: line.d };
-    const key = keyOf(line.t, line.id);
-    const current = this.rows.get(key);
-    if (current && compareVersion(current.version, value.version) >= 0) return false;
-    this.rows.set(key, value);
-    if (line.t === 'staff' || line.t === 'counterparty') {
-      const parentId = referencedId(line.t, value);
-      if (parentId !== null) {
-        const parentKey = keyOf(line.t === 'staff' ? 'department' : 'address', parentId);
-        let children = this.childrenOf.get(parentKey);
-        if (!children) this.childrenOf.set(parentKey, (children = new Set()));
-        children.add(line.id);
-      }
-    }
-    return true;
+    return this.memory.apply(line.t, line.id, { row: line.row, version: { lsn: BigInt(line.lsn), seq: line.seq }, deleted: line.d });
   }
 
   private async compact(): Promise<void> {
     const temp = `${this.file}.compact.tmp`;
-    const body = [...this.rows].map(([key, value]) => {
-      const [t, id] = key.split('#');
-      return JSON.stringify(toLine(t as JoinSourceTable, Number(id), value)) + '\n';
-    });
+    const body = [...this.memory.entries()].map(({ table, id, value }) => JSON.stringify(toLine(table, id, value)) + '\n');
     const handle = await fs.open(temp, 'w');
     try {
       await handle.writeFile(body.join(''));
@@ -115,7 +96,7 @@ export class LocalJoinStateStore implements JoinStateStore {
     // Serialised so the log's order is the map's order.
     const run = this.queue.then(async () => {
       const line = toLine(table, id, value);
-      const current = this.rows.get(keyOf(table, id));
+      const current = this.memory.current(table, id);
       if (current && compareVersion(current.version, value.version) >= 0) return current;
       if (!this.handle) throw new StateStoreError('join state store is closed', table, id, { retryable: false });
       try {
@@ -147,17 +128,17 @@ export class LocalJoinStateStore implements JoinStateStore {
 
   async get(table: JoinSourceTable, id: number): Promise<VersionedRow | null> {
     await this.queue;
-    return this.rows.get(keyOf(table, id)) ?? null;
+    return this.memory.get(table, id);
   }
 
   async staffIdsOfDepartment(departmentId: number): Promise<number[]> {
     await this.queue;
-    return [...(this.childrenOf.get(keyOf('department', departmentId)) ?? [])].sort((a, b) => a - b);
+    return this.memory.staffIdsOfDepartment(departmentId);
   }
 
   async counterpartyIdsOfAddress(addressId: number): Promise<number[]> {
     await this.queue;
-    return [...(this.childrenOf.get(keyOf('address', addressId)) ?? [])].sort((a, b) => a - b);
+    return this.memory.counterpartyIdsOfAddress(addressId);
   }
 
   async close(): Promise<void> {

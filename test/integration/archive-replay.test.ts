@@ -59,7 +59,7 @@ describe('replay from the archive', () => {
     const summary = await replay({ ingestion, processed, warehouseUrl: db.url, rebuild: true, logger: silentLogger, onProgress: (p) => progress.push(p), batchSize: 700, lanes: 2 });
 
     expect(summary.partial).toBe(true);
-    expect(summary.lanes).toBe(2); // real lane workers (asked for: the default depends on the cores)
+    expect(summary.lanes).toBe(2); // real lane workers
     expect(summary.issueCounts).toEqual({ 'corrupt-gzip': 1 });
     expect(summary.issues[0]).toMatchObject({ file: 'changes/table=design/date=2026-11-22/hour=09/totesys-cdc-1-broken.json.gz' });
     expect(summary.eventsReplayed).toBe(events.length);

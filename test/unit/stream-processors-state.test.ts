@@ -6,6 +6,7 @@ import { silentLogger } from '../../core/logger.js';
 import { DynamoDbJoinStateStore, STATE_TABLE_ATTRIBUTES, STATE_TABLE_KEY_SCHEMA } from '../../stream-processors/state/dynamodb-join-state-store.js';
 import type { JoinStateStore } from '../../stream-processors/state/join-state-store.js';
 import { LocalJoinStateStore } from '../../stream-processors/state/local-join-state-store.js';
+import { MemoryJoinStateStore } from '../../stream-processors/state/memory-join-state-store.js';
 import type { VersionedRow } from '../../stream-processors/transform/versioned-row.js';
 import { sourceRow } from '../support/change-event-factory.js';
 import { startDynalite, type DynaliteServer } from '../support/dynalite-server.js';
@@ -29,6 +30,7 @@ afterAll(async () => {
 
 const adapters: [string, () => Promise<JoinStateStore>][] = [
   ['local', () => LocalJoinStateStore.open(path.join(tmp, `store-${++tableNumber}`), silentLogger)],
+  ['memory (replay)', async () => new MemoryJoinStateStore()],
   [
     'dynamodb (dynalite)',
     async () => {
