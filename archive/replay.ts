@@ -6,23 +6,14 @@ import path from 'node:path';
 import type { ObjectStore } from '../bucket/object-store.js';
 import { errorMessage, isRetryable, PipelineError, UserError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import type { ManifestFile } from '../core/manifest.js';
-import type { WarehouseRow } from '../core/warehouse-row.js';
 import { BulkLoad } from '../loader/bulk-load.js';
-import { loadPendingManifests } from '../loader/run-loader.js';
 import { DEFAULT_WAREHOUSE_SCHEMA } from '../loader/warehouse-ddl.js';
-import { abortableDelay } from '../core/abortable-delay.js';
-import { manifestKey } from '../stream-processors/batch-keys.js';
-import { processEvents } from '../stream-processors/process-batch.js';
-import { MemoryJoinStateStore } from '../stream-processors/state/memory-join-state-store.js';
 import { openOrderedArchive } from './ordered-archive.js';
 import type { ArchiveIssue, ArchiveIssueKind } from './replay-report.js';
 import { swapSchemas, type SchemaSwapResult } from './schema-swap.js';
-import { BackgroundLoads } from './background-loads.js';
 import { describeObjectStore } from '../bucket/create-object-store.js';
-import type { ObjectStoreDescription } from '../bucket/object-store.js';
-import { LaneError, LanePool, addLaneIssues } from './lane-pool.js';
-import type { OrderedArchive } from './ordered-archive.js';
+import { LaneError } from './lane-pool.js';
+import { BulkLoadFailure, LoaderLockedError, processAndBulkLoad, processAndLoad, processInLanes } from './replay-processing.js';
 
 /**
  * Replay: rebuilds processed data and the warehouse from the ingestion bucket alone.
@@ -143,8 +134,6 @@ const MAX_LANES = 16;
 /** Top-level prefix of replays in the processed bucket (see the ordering note in replay()). */
 export const REPLAY_PREFIX = 'archive-replay/';
 
-/** Far enough back that the loader lists every manifest of the replay prefix. */
-const REPLAY_LOOKBACK_MS = 100 * 365 * 24 * 3_600_000;
 
 export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
   const now = options.now ?? (() => new Date());
@@ -173,7 +162,6 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
 
   const workDir = await fs.mkdtemp(path.join(options.tempDir ?? os.tmpdir(), `totesys-cdc-replay-${replayId}-`));
   const progress = progressReporter(options.onProgress);
-  let state: MemoryJoinStateStore | undefined;
   try {
     logger.info('replay started', { ingestion: options.ingestion.location, processedPrefix, loadSchema, from: options.from, to: options.to, tables: options.tables });
     // 1. read
@@ -201,70 +189,25 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
     const bulk = options.rebuild ? await BulkLoad.open({ warehouseUrl: options.warehouseUrl, schema: loadSchema, processed: options.processed, logger }) : null;
     try {
       progress.start('process', 'events');
-      let eventsReplayed = 0;
-      let manifests = 0;
-      let processingDone = false;
       const bulkLoadFailed = (error: unknown, manifest: string | null) =>
         new ReplayError(`rebuild not swapped in: manifest ${manifest} failed to load into ${loadSchema} (${errorMessage(error)}); the live schema is unchanged`, replayId, { retryable: false, cause: error });
       // Lanes need the processed bucket on other threads: a store that cannot be described (a
       // wrapper, a test double) keeps the rebuild on this thread.
       const processedStore = describeObjectStore(options.processed);
       const lanes = bulk && processedStore ? (options.lanes ?? DEFAULT_LANES) : 1;
-      let laneRows: number | null = null;
-      if (bulk && processedStore && lanes > 1) {
-        const done = await processInLanes({ archive, bulk, lanes, processed: processedStore, processedPrefix, warehouseUrl: options.warehouseUrl, schema: loadSchema, batchSize, logger, progress }).catch(
-          (error: unknown) => {
-            throw error instanceof LaneError && error.failedManifest ? bulkLoadFailed(error, error.failedManifest) : error;
-          },
-        );
-        ({ eventsReplayed, manifests } = done);
-        laneRows = done.rowsLoaded;
-      } else state = new MemoryJoinStateStore();
-      const background = bulk && laneRows === null ? new BackgroundLoads() : null;
-      const loading = bulk
-        ? null
-        : loadWhileProcessing({ options, logger, schema: loadSchema, prefix: `${processedPrefix}manifests/`, replayId, processingDone: () => processingDone });
-      loading?.catch(() => {}); // awaited below; a failure must not surface as an unhandled rejection meanwhile
-      try {
-        if (laneRows === null) for await (const events of archive.batches(batchSize)) {
-          // The bulk load takes the rows the processor has just encoded instead of decoding its files again.
-          const fileRows = new Map<string, readonly WarehouseRow[]>();
-          const onFileRows = bulk ? (file: ManifestFile, rows: readonly WarehouseRow[]) => void fileRows.set(file.key, rows) : undefined;
-          const manifest = await processEvents(events, { state: state!, processed: options.processed, logger, prefix: processedPrefix, onFileRows });
-          eventsReplayed += events.length;
-          if (manifest) {
-            manifests++;
-            const key = manifestKey(processedPrefix, manifest.createdAt, manifest.batchId);
-            await background?.add(key, async () => sumRows(await bulk!.load(key, manifest, (file) => fileRows.get(file.key))));
-          }
-          progress.update(eventsReplayed, archive.scan.eventsRead - archive.merge.duplicates, eventsReplayed);
-        }
-      } catch (error) {
-        processingDone = true;
-        await loading?.catch(() => {});
-        await background?.drain().catch(() => {});
-        throw background?.failedManifest ? bulkLoadFailed(error, background.failedManifest) : error;
-      } finally {
-        processingDone = true;
-      }
-      await archive.close();
-      progress.start('load', 'manifests');
-      let rowsLoaded: number;
-      let loadFailures: { manifestKey: string; error: string }[] = [];
-      if (laneRows !== null) {
-        rowsLoaded = laneRows;
-        progress.update(manifests, manifests, eventsReplayed);
-      } else if (background && bulk) {
-        const loaded = await background.drain().catch((error: unknown) => {
-          throw bulkLoadFailed(error, background.failedManifest);
-        });
-        rowsLoaded = loaded.rowsLoaded;
-        progress.update(loaded.loaded, manifests, eventsReplayed);
-      } else {
-        const loaded = await loading!;
-        ({ rowsLoaded, loadFailures } = loaded);
-        progress.update(loaded.loaded, manifests, eventsReplayed);
-      }
+      const step = { archive, processedPrefix, schema: loadSchema, batchSize, logger, progress };
+      const { eventsReplayed, manifests, rowsLoaded, loadFailures } =
+        bulk && processedStore && lanes > 1
+          ? await processInLanes({ ...step, bulk, lanes, processed: processedStore, warehouseUrl: options.warehouseUrl }).catch((error: unknown) => {
+              throw error instanceof LaneError && error.failedManifest ? bulkLoadFailed(error, error.failedManifest) : error;
+            })
+          : bulk
+            ? await processAndBulkLoad({ ...step, bulk, processed: options.processed }).catch((error: unknown) => {
+                throw error instanceof BulkLoadFailure ? bulkLoadFailed(error.cause, error.manifestKey) : error;
+              })
+            : await processAndLoad({ ...step, processed: options.processed, warehouseUrl: options.warehouseUrl, replayId }).catch((error: unknown) => {
+                throw error instanceof LoaderLockedError ? new ReplayError(error.message, replayId, { retryable: true, cause: error }) : error;
+              });
       if (options.rebuild && eventsReplayed === 0) {
         // Never swap an empty warehouse in because a selection matched nothing.
         throw new UserError(`nothing to replay: no valid events in ${options.ingestion.location} for this selection (${archive.scan.files} objects, ${archive.issues.total} issues); the live schema is unchanged`);
@@ -322,103 +265,8 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
       await bulk?.close();
     }
   } finally {
-    await state?.close().catch(() => {});
     await fs.rm(workDir, { recursive: true, force: true });
   }
-}
-
-/**
- * Steps 2 and 3 of a rebuild on processing lanes (archive/lane-pool.ts): this thread routes the
- * merged lines, the lanes decode, process and bulk-load them; the lanes' counts and issues are
- * folded into the archive's figures, so the report reads as on one thread. The lanes are
- * terminated on every path.
- */
-async function processInLanes(args: {
-  archive: OrderedArchive;
-  bulk: BulkLoad;
-  lanes: number;
-  processed: ObjectStoreDescription;
-  processedPrefix: string;
-  warehouseUrl: string;
-  schema: string;
-  batchSize: number;
-  logger: Logger;
-  progress: ReturnType<typeof progressReporter>;
-}): Promise<{ eventsReplayed: number; manifests: number; rowsLoaded: number }> {
-  const { archive, progress } = args;
-  const report = () => {
-    const sum = pool.progress;
-    progress.update(sum.events, archive.scan.eventsRead - sum.invalid - archive.merge.duplicates - sum.duplicates, sum.events);
-  };
-  const pool: LanePool = new LanePool({
-    lanes: args.lanes,
-    data: { files: archive.fileKeys, processed: args.processed, processedPrefix: args.processedPrefix, warehouseUrl: args.warehouseUrl, schema: args.schema, batchSize: args.batchSize },
-    logger: args.logger,
-    onProgress: report,
-  });
-  try {
-    for await (const piece of archive.pieces()) await pool.route(piece);
-    const results = await pool.finish();
-    let eventsReplayed = 0;
-    let manifests = 0;
-    let rowsLoaded = 0;
-    for (const result of results) {
-      eventsReplayed += result.events;
-      manifests += result.manifests;
-      rowsLoaded += result.rowsLoaded;
-      archive.scan.eventsRead -= result.invalid;
-      archive.merge.duplicates += result.duplicates;
-      args.bulk.absorb(result.loaded);
-    }
-    addLaneIssues(archive.issues, results);
-    progress.update(eventsReplayed, eventsReplayed, eventsReplayed);
-    args.logger.info('lanes done', { lanes: args.lanes, events: results.map((r) => r.events) });
-    return { eventsReplayed, manifests, rowsLoaded };
-  } finally {
-    await pool.close();
-  }
-}
-
-/**
- * Runs loader passes over the replay's manifests until processing has finished and a pass that
- * STARTED after that found nothing more (a pass that started earlier may have listed before the
- * last manifest was written). Stops at the first failed manifest.
- */
-async function loadWhileProcessing(args: {
-  options: ReplayOptions;
-  logger: Logger;
-  schema: string;
-  prefix: string;
-  replayId: string;
-  processingDone: () => boolean;
-}): Promise<{ rowsLoaded: number; loaded: number; loadFailures: { manifestKey: string; error: string }[] }> {
-  const { options, logger, schema, prefix, replayId } = args;
-  let rowsLoaded = 0;
-  let loaded = 0;
-  const loadFailures: { manifestKey: string; error: string }[] = [];
-  for (;;) {
-    const finalPass = args.processingDone();
-    const result = await loadPendingManifests({
-      warehouseUrl: options.warehouseUrl,
-      processed: options.processed,
-      logger,
-      schema,
-      prefix,
-      lookbackMs: REPLAY_LOOKBACK_MS,
-      maxManifests: 200,
-      retry: { maxAttempts: 1 },
-    });
-    if (result.status === 'locked') throw new ReplayError(`another loader holds the lock on schema ${schema}`, replayId, { retryable: true });
-    rowsLoaded += result.rowsLoaded;
-    loaded += result.manifestsLoaded;
-    loadFailures.push(...result.failures.map((f) => ({ manifestKey: f.manifestKey, error: f.error })));
-    if (result.manifestsFailed > 0) break;
-    if (result.manifestsLoaded === 0) {
-      if (finalPass) break;
-      await abortableDelay(200);
-    }
-  }
-  return { rowsLoaded, loaded, loadFailures };
 }
 
 async function dropSchema(warehouseUrl: string, schema: string): Promise<void> {
@@ -457,4 +305,3 @@ function progressReporter(onProgress: ReplayOptions['onProgress']) {
   };
 }
 
-const sumRows = (rows: Partial<Record<string, number>>) => Object.values(rows).reduce<number>((sum, n) => sum + (n ?? 0), 0);

@@ -80,14 +80,15 @@ describe('replay --rebuild bulk-loads, then builds keys, indexes and foreign key
     const before = await client.query('SELECT count(*)::int AS n FROM star.fact_payment');
     const schemas = await schemaNames(client);
     // A value the processor accepts but Postgres cannot store (text never holds NUL there): the
-    // COPY of the manifest holding it fails.
+    // COPY of the manifest holding it fails. On one lane (this thread); archive-replay-lanes.test.ts
+    // covers a failing lane.
     const events = generateWorkload(600, { secondsBetweenTransactions: 10 });
     const poisoned = events.filter((e) => e.event.table === 'design' && e.event.after)[3]!;
     poisoned.event = { ...poisoned.event, after: { ...poisoned.event.after, design_name: 'bad\u0000name' } };
     poisoned.text = JSON.stringify(poisoned.event);
     const ingestion = new LocalDirObjectStore(path.join(dir, 'ingestion-poisoned'));
     await writeArchive(ingestion, events, 80);
-    await expect(replay({ ingestion, processed: new LocalDirObjectStore(path.join(dir, 'processed-poisoned')), warehouseUrl: db.url, rebuild: true, logger: silentLogger, batchSize: 150 })).rejects.toThrow(
+    await expect(replay({ ingestion, processed: new LocalDirObjectStore(path.join(dir, 'processed-poisoned')), warehouseUrl: db.url, rebuild: true, logger: silentLogger, batchSize: 150, lanes: 1 })).rejects.toThrow(
       /rebuild not swapped in: manifest .* failed to load into star_rebuild_.*dim_design rejected by the warehouse.*the live schema is unchanged/,
     );
     expect(await schemaNames(client)).toEqual(schemas);
