@@ -11,7 +11,7 @@
  * Memory: run with NODE_OPTIONS=--max-old-space-size=<MiB> to prove the bound (peak heap includes garbage).
  * Usage: npm run bench:replay   (BENCH_EVENTS=1000000 BENCH_REBUILD_EVENTS=1000000 BENCH_MAX_RUN_MB=64
  *   BENCH_PHASES=baseline,read,rebuild  BENCH_DIR=<dir> keeps the generated archive there and reuses it;
- *   BENCH_LANES=<n> processing lanes of the rebuild, default replay's)
+ *   BENCH_LANES=<n> processing lanes of the rebuild, default replay's; BENCH_BATCH=<events> per processed batch, default replay's)
  */
 import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
@@ -34,6 +34,7 @@ const PHASES = new Set((process.env.BENCH_PHASES ?? 'baseline,read,rebuild').spl
 const KEEP_DIR = process.env.BENCH_DIR;
 /** Processing lanes of the rebuild (unset: replay's default). */
 const LANES = process.env.BENCH_LANES ? Number(process.env.BENCH_LANES) : undefined;
+const BATCH = process.env.BENCH_BATCH ? Number(process.env.BENCH_BATCH) : undefined;
 const logger = createLogger({ service: 'bench-replay', level: 'warn' });
 
 function memorySampler() {
@@ -147,6 +148,7 @@ async function main(): Promise<void> {
           warehouseUrl: server.url('warehouse'),
           rebuild: true,
           lanes: LANES,
+          batchSize: BATCH,
           logger,
           onProgress: (p) => {
             if (phases.at(-1)?.phase !== p.phase) phases.push({ phase: p.phase, at: stopwatch() });
