@@ -1,14 +1,12 @@
-import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { replay } from '../../archive/replay.js';
 import { LocalDirObjectStore } from '../../bucket/local-dir-object-store.js';
 import { silentLogger } from '../../core/logger.js';
 import { ensureWarehouseSchema } from '../../loader/warehouse-schema.js';
 import { generateWorkload, writeArchive } from '../support/archive-workload.js';
-import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
+import { useWarehouseTestbed } from '../support/warehouse-testbed.js';
 
 /** Every constraint of a schema, its schema name written as `<schema>` so two schemas compare. */
 async function constraints(client: pg.Client, schema: string) {
@@ -41,22 +39,10 @@ async function schemaNames(client: pg.Client): Promise<string[]> {
 }
 
 describe('replay --rebuild bulk-loads, then builds keys, indexes and foreign keys once', () => {
-  let db: TestDatabase;
-  let dir: string;
-  let client: pg.Client;
-  beforeAll(async () => {
-    db = await createTestDatabase('archive_rebuild_fks');
-    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'archive-rebuild-fks-'));
-    client = new pg.Client({ connectionString: db.url });
-    await client.connect();
-  });
-  afterAll(async () => {
-    await client?.end();
-    await db?.drop();
-    if (dir) await fs.rm(dir, { recursive: true, force: true });
-  });
+  const testbed = useWarehouseTestbed('archive_rebuild_fks');
 
   it('the swapped-in schema has exactly the constraints a migrated schema has, foreign keys enforced', async () => {
+    const { db, dir, client } = testbed;
     const events = generateWorkload(600, { secondsBetweenTransactions: 10 });
     const ingestion = new LocalDirObjectStore(path.join(dir, 'ingestion'));
     await writeArchive(ingestion, events, 80);
@@ -77,6 +63,7 @@ describe('replay --rebuild bulk-loads, then builds keys, indexes and foreign key
   });
 
   it('a rebuild whose load fails is not swapped in, and its unfinished schema is dropped', async () => {
+    const { db, dir, client } = testbed;
     const before = await client.query('SELECT count(*)::int AS n FROM star.fact_payment');
     const schemas = await schemaNames(client);
     // A value the processor accepts but Postgres cannot store (text never holds NUL there): the

@@ -1,18 +1,15 @@
-import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { replay, type ReplayProgress } from '../../archive/replay.js';
 import { LocalDirObjectStore } from '../../bucket/local-dir-object-store.js';
 import { silentLogger } from '../../core/logger.js';
-import { WAREHOUSE_MODEL, WAREHOUSE_TABLES, type WarehouseTable } from '../../core/warehouse-model.js';
+import { WAREHOUSE_MODEL, WAREHOUSE_TABLES } from '../../core/warehouse-model.js';
 import { loadPendingManifests } from '../../loader/run-loader.js';
 import { processEvents } from '../../stream-processors/process-batch.js';
 import { LocalJoinStateStore } from '../../stream-processors/state/local-join-state-store.js';
 import { generateWorkload, putObject, writeArchive, type ArchivedEvent } from '../support/archive-workload.js';
-import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
 import { allTables, tableContent } from '../support/warehouse-content.js';
+import { useWarehouseTestbed } from '../support/warehouse-testbed.js';
 
 /** The live path: the stream processor in arrival order (batches of 250), then the loader. */
 async function loadLive(events: readonly ArchivedEvent[], warehouseUrl: string, dir: string): Promise<void> {
@@ -29,22 +26,10 @@ async function loadLive(events: readonly ArchivedEvent[], warehouseUrl: string, 
 }
 
 describe('replay from the archive', () => {
-  let db: TestDatabase;
-  let dir: string;
-  let client: pg.Client;
-  beforeAll(async () => {
-    db = await createTestDatabase('archive_replay');
-    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'archive-replay-'));
-    client = new pg.Client({ connectionString: db.url });
-    await client.connect();
-  });
-  afterAll(async () => {
-    await client?.end();
-    await db?.drop();
-    if (dir) await fs.rm(dir, { recursive: true, force: true });
-  });
+  const testbed = useWarehouseTestbed('archive_replay');
 
   it('replay --rebuild of the archive equals loading the live stream, table by table; bad input makes it partial', async () => {
+    const { db, dir, client } = testbed;
     const events = generateWorkload(2500, { secondsBetweenTransactions: 10 });
     await loadLive(events, db.url, dir);
 

@@ -1,8 +1,5 @@
-import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { LocalDirObjectStore } from '../../bucket/local-dir-object-store.js';
 import { silentLogger } from '../../core/logger.js';
 import { BulkLoad } from '../../loader/bulk-load.js';
@@ -11,26 +8,14 @@ import { loadPendingManifests } from '../../loader/run-loader.js';
 import { processEvents } from '../../stream-processors/process-batch.js';
 import { LocalJoinStateStore } from '../../stream-processors/state/local-join-state-store.js';
 import { generateWorkload } from '../support/archive-workload.js';
-import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
 import { allTables } from '../support/warehouse-content.js';
+import { useWarehouseTestbed } from '../support/warehouse-testbed.js';
 
 describe('bulk load', () => {
-  let db: TestDatabase;
-  let dir: string;
-  let client: pg.Client;
-  beforeAll(async () => {
-    db = await createTestDatabase('loader_bulk_load');
-    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'loader-bulk-load-'));
-    client = new pg.Client({ connectionString: db.url });
-    await client.connect();
-  });
-  afterAll(async () => {
-    await client?.end();
-    await db?.drop();
-    if (dir) await fs.rm(dir, { recursive: true, force: true });
-  });
+  const testbed = useWarehouseTestbed('loader_bulk_load');
 
   it('reading the manifests from the bucket, gives exactly what the incremental loader gives', async () => {
+    const { db, dir, client } = testbed;
     // Small batches in arrival order, facts first and dimensions after (each table keeps its own
     // order): versions of one dimension key arrive in several manifests, and every fact arrives
     // before its dimension rows, so the incremental loader creates inferred members and completes them.
@@ -69,6 +54,7 @@ describe('bulk load', () => {
   });
 
   it('refuses a schema that already holds loaded batches', async () => {
+    const { db, dir } = testbed;
     await expect(BulkLoad.open({ warehouseUrl: db.url, schema: 'incremental', processed: new LocalDirObjectStore(path.join(dir, 'processed')), logger: silentLogger })).rejects.toThrow(
       /bulk load needs a new schema: incremental already has loaded batches/,
     );
