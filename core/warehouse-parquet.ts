@@ -154,6 +154,26 @@ function extractorOf(table: WarehouseTable): ColumnExtractor {
 }
 
 /**
+ * Text columns with a fast parser (date, time, money, timestamptz): the fast parser's number, else
+ * the row-object conversion decides (null, a number or bigint, or the error for a bad value). Cents
+ * and Date.parse results are safe integers, so a Float64Array holds the int64 values exactly.
+ */
+function fillParsed<T extends Int32Array | Float64Array>(table: WarehouseTable, column: ColumnSpec, raw: readonly WarehouseValue[], values: T, nulls: Uint8Array | null): T {
+  const parse = FAST_PARSERS[column.type as keyof typeof FAST_PARSERS];
+  for (let i = 0; i < raw.length; i++) {
+    const value = raw[i] ?? null;
+    const fast = typeof value === 'string' ? parse(value) : NaN;
+    if (fast === fast) values[i] = fast;
+    else {
+      const slow = toParquet(table, column, value);
+      if (slow === null) nulls![i] = 1;
+      else values[i] = Number(slow as number | bigint);
+    }
+  }
+  return values;
+}
+
+/**
  * One column of all rows in physical form. Columns are converted in model order and rows in input
  * order, so the first bad value reported is the one the row-object encoder reported. `raw` holds
  * the column's values as read from the rows (undefined for an absent key, read as null).
@@ -172,38 +192,11 @@ function physicalColumn(table: WarehouseTable, column: ColumnSpec, element: Sche
       return { kind: 'int32', element, values, nulls };
     }
     case 'date':
-    case 'time': {
-      const parse = FAST_PARSERS[column.type];
-      const values = new Int32Array(count);
-      for (let i = 0; i < count; i++) {
-        const value = raw[i] ?? null;
-        const fast = typeof value === 'string' ? parse(value) : NaN;
-        if (fast === fast) values[i] = fast;
-        else {
-          const slow = toParquet(table, column, value);
-          if (slow === null) nulls![i] = 1;
-          else values[i] = slow as number;
-        }
-      }
-      return { kind: 'int32', element, values, nulls };
-    }
+    case 'time':
+      return { kind: 'int32', element, values: fillParsed(table, column, raw, new Int32Array(count), nulls), nulls };
     case 'money':
-    case 'timestamptz': {
-      const parse = FAST_PARSERS[column.type];
-      const values = new Float64Array(count);
-      for (let i = 0; i < count; i++) {
-        const value = raw[i] ?? null;
-        const fast = typeof value === 'string' ? parse(value) : NaN;
-        if (fast === fast) values[i] = fast;
-        else {
-          const slow = toParquet(table, column, value);
-          // Cents and Date.parse results are safe integers, so the double holds them exactly.
-          if (slow === null) nulls![i] = 1;
-          else values[i] = Number(slow as bigint);
-        }
-      }
-      return { kind: 'int64', element, values, nulls };
-    }
+    case 'timestamptz':
+      return { kind: 'int64', element, values: fillParsed(table, column, raw, new Float64Array(count), nulls), nulls };
     case 'bigint': {
       const values = new Array<bigint | null>(count);
       for (let i = 0; i < count; i++) {
