@@ -5,7 +5,7 @@ import { replay } from '../../archive/replay.js';
 import { LocalDirObjectStore } from '../../bucket/local-dir-object-store.js';
 import { silentLogger } from '../../core/logger.js';
 import { ensureWarehouseSchema } from '../../loader/warehouse-schema.js';
-import { generateWorkload, writeArchive } from '../support/archive-workload.js';
+import { generateWorkload, workloadWithUnstorableValue, writeArchive } from '../support/archive-workload.js';
 import { useWarehouseTestbed } from '../support/warehouse-testbed.js';
 
 /** Every constraint of a schema, its schema name written as `<schema>` so two schemas compare. */
@@ -66,13 +66,9 @@ describe('replay --rebuild bulk-loads, then builds keys, indexes and foreign key
     const { db, dir, client } = testbed;
     const before = await client.query('SELECT count(*)::int AS n FROM star.fact_payment');
     const schemas = await schemaNames(client);
-    // A value the processor accepts but Postgres cannot store (text never holds NUL there): the
-    // COPY of the manifest holding it fails. On one lane (this thread); archive-replay-lanes.test.ts
-    // covers a failing lane.
-    const events = generateWorkload(600, { secondsBetweenTransactions: 10 });
-    const poisoned = events.filter((e) => e.event.table === 'design' && e.event.after)[3]!;
-    poisoned.event = { ...poisoned.event, after: { ...poisoned.event.after, design_name: 'bad\u0000name' } };
-    poisoned.text = JSON.stringify(poisoned.event);
+    // The COPY of the manifest holding an unstorable value fails. On one lane (this thread);
+    // archive-replay-lanes.test.ts covers a failing lane.
+    const events = workloadWithUnstorableValue(600);
     const ingestion = new LocalDirObjectStore(path.join(dir, 'ingestion-poisoned'));
     await writeArchive(ingestion, events, 80);
     await expect(replay({ ingestion, processed: new LocalDirObjectStore(path.join(dir, 'processed-poisoned')), warehouseUrl: db.url, rebuild: true, logger: silentLogger, batchSize: 150, lanes: 1 })).rejects.toThrow(

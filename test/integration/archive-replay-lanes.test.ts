@@ -8,7 +8,7 @@ import { replay, type ReplaySummary } from '../../archive/replay.js';
 import { LocalDirObjectStore } from '../../bucket/local-dir-object-store.js';
 import { silentLogger } from '../../core/logger.js';
 import { WAREHOUSE_TABLES } from '../../core/warehouse-model.js';
-import { generateWorkload, putObject, writeArchive, type ArchivedEvent } from '../support/archive-workload.js';
+import { generateWorkload, workloadWithUnstorableValue, putObject, writeArchive, type ArchivedEvent } from '../support/archive-workload.js';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
 import { tableContent } from '../support/warehouse-content.js';
 
@@ -113,11 +113,8 @@ describe('replay --rebuild on processing lanes', () => {
   });
 
   it('a failing lane fails the rebuild: no worker threads, no rebuild schema, no temp files are left', async () => {
-    const events = generateWorkload(600, { secondsBetweenTransactions: 10 });
-    // Postgres text never holds NUL: the COPY of the manifest holding it fails, inside a lane.
-    const poisoned = events.filter((e) => e.event.table === 'design' && e.event.after)[3]!;
-    poisoned.event = { ...poisoned.event, after: { ...poisoned.event.after, design_name: 'bad\u0000name' } };
-    poisoned.text = JSON.stringify(poisoned.event);
+    // The COPY of the manifest holding an unstorable value fails, inside a lane.
+    const events = workloadWithUnstorableValue(600);
     const ingestion = new LocalDirObjectStore(path.join(dir, 'ingestion-poisoned'));
     await writeArchive(ingestion, events, 80);
     const tempDir = path.join(dir, 'temp-poisoned');

@@ -158,3 +158,15 @@ export async function putObject(store: ObjectStore, items: readonly ArchivedEven
   await store.put(key, gzipSync(body));
   return key;
 }
+
+/**
+ * A workload one of whose design rows holds a value the processor accepts but Postgres cannot store
+ * (text never holds NUL there): the COPY of the manifest carrying it fails.
+ */
+export function workloadWithUnstorableValue(count: number): ArchivedEvent[] {
+  const events = generateWorkload(count, { secondsBetweenTransactions: 10 });
+  const poisoned = events.filter((e) => e.event.table === 'design' && e.event.after)[3]!;
+  poisoned.event = { ...poisoned.event, after: { ...poisoned.event.after, design_name: 'bad\u0000name' } };
+  poisoned.text = JSON.stringify(poisoned.event);
+  return events;
+}
