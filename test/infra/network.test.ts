@@ -1,29 +1,13 @@
-import { App, Stack } from 'aws-cdk-lib';
+import { Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Network } from '../../infra/constructs/network.js';
+import { useUnvalidatedApps } from '../support/cdk-test-apps.js';
 
 const env = { account: '123456789012', region: 'eu-west-2' };
 
-// This file checks construct wiring only; the CloudFormation schema validation that `synth` runs by
-// default (and that costs ~15 s to load) is exercised by totesys-cdc-stack.test.ts.
-let previousValidation: string | undefined;
-// Every App synthesizes into a directory of this test's own, removed afterwards.
-let outRoot: string;
-const newApp = () => new App({ outdir: fs.mkdtempSync(path.join(outRoot, 'app-')) });
-beforeAll(() => {
-  outRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'totesys-infra-'));
-  previousValidation = process.env.CDK_VALIDATION;
-  process.env.CDK_VALIDATION = 'false';
-});
-afterAll(() => {
-  fs.rmSync(outRoot, { recursive: true, force: true });
-  if (previousValidation === undefined) delete process.env.CDK_VALIDATION;
-  else process.env.CDK_VALIDATION = previousValidation;
-});
+// Construct wiring only; the CloudFormation schema validation runs in totesys-cdc-stack.test.ts.
+const newApp = useUnvalidatedApps();
 
 describe('Network', () => {
   // The default (new VPC) is asserted on the full stack in totesys-cdc-stack.test.ts.

@@ -1,32 +1,17 @@
-import { App, Duration, Stack } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ChangeStream } from '../../infra/constructs/change-stream.js';
 import { Observability, type ObservabilityProps } from '../../infra/constructs/observability.js';
+import { useUnvalidatedApps } from '../support/cdk-test-apps.js';
 
 // Construct options that the full-stack test (defaults only) does not reach. No bundling, and no
-// CloudFormation schema validation (~15 s to load; the full-stack test runs it).
-let previousValidation: string | undefined;
-// Every App synthesizes into a directory of this test's own, removed afterwards.
-let outRoot: string;
-const newApp = () => new App({ outdir: fs.mkdtempSync(path.join(outRoot, 'app-')) });
-beforeAll(() => {
-  outRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'totesys-infra-'));
-  previousValidation = process.env.CDK_VALIDATION;
-  process.env.CDK_VALIDATION = 'false';
-});
-afterAll(() => {
-  fs.rmSync(outRoot, { recursive: true, force: true });
-  if (previousValidation === undefined) delete process.env.CDK_VALIDATION;
-  else process.env.CDK_VALIDATION = previousValidation;
-});
+// CloudFormation schema validation (the full-stack test runs it).
+const newApp = useUnvalidatedApps();
 
 const newStack = () => new Stack(newApp(), 'T', { env: { account: '123456789012', region: 'eu-west-2' } });
 
