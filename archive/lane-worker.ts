@@ -19,7 +19,8 @@ import type { ArchiveIssueKind } from './replay-report.js';
  * lines it is sent, in the order sent, into events (merged-lines.ts, as ordered-archive does),
  * processes them `batchSize` at a time with its own join state (stream-processors/state/memory-join-state-store.ts) and bulk-loads each manifest over
  * its own connection while it processes the next (the schema was prepared by the main thread, which
- * also finishes it). On `end` it processes the rest, waits for its loads and reports `done`; any
+ * also finishes it). It boots and connects while the main thread still reads the archive, then
+ * waits for the listing (`start`). On `end` it processes the rest, waits for its loads and reports `done`; any
  * failure is reported as `failed` (after its connection and state are closed) and the pool then
  * terminates every lane.
  */
@@ -67,13 +68,6 @@ async function run(): Promise<void> {
   const issueCounts: Partial<Record<ArchiveIssueKind, number>> = {};
   let issueTotal = 0;
   let seq = 0;
-  const decoder = new MergedLineDecoder(data.files, {
-    add: (issue) => {
-      issueTotal++;
-      issueCounts[issue.kind] = (issueCounts[issue.kind] ?? 0) + 1;
-      if (issues.length < MAX_LANE_ISSUES) issues.push({ ...issue, seq });
-    },
-  });
   let state: MemoryJoinStateStore | null = null;
   let bulk: BulkLoad | null = null;
   const background = new BackgroundLoads();
@@ -81,6 +75,15 @@ async function run(): Promise<void> {
   try {
     state = new MemoryJoinStateStore();
     bulk = await BulkLoad.attach({ warehouseUrl: data.warehouseUrl, schema: data.schema, processed, logger });
+    const listing = await next();
+    if (listing.type !== 'start') throw new Error(`lane ${data.lane}: expected the listing first, got ${listing.type}`);
+    const decoder = new MergedLineDecoder(listing.files, {
+      add: (issue) => {
+        issueTotal++;
+        issueCounts[issue.kind] = (issueCounts[issue.kind] ?? 0) + 1;
+        if (issues.length < MAX_LANE_ISSUES) issues.push({ ...issue, seq });
+      },
+    });
     const progress: LaneProgress = { events: 0, duplicates: 0, invalid: 0, manifests: 0 };
     let events: ChangeEvent[] = [];
     const processBatch = async () => {

@@ -12,8 +12,8 @@ import { openOrderedArchive } from './ordered-archive.js';
 import type { ArchiveIssue, ArchiveIssueKind } from './replay-report.js';
 import { swapSchemas, type SchemaSwapResult } from './schema-swap.js';
 import { describeObjectStore } from '../bucket/create-object-store.js';
-import { LaneError } from './lane-pool.js';
-import { BulkLoadFailure, LoaderLockedError, processAndBulkLoad, processAndLoad, processInLanes } from './replay-processing.js';
+import { LaneError, type LanePool } from './lane-pool.js';
+import { BulkLoadFailure, LoaderLockedError, processAndBulkLoad, processAndLoad, processInLanes, startLanes } from './replay-processing.js';
 
 /**
  * Replay: rebuilds processed data and the warehouse from the ingestion bucket alone.
@@ -162,8 +162,22 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
 
   const workDir = await fs.mkdtemp(path.join(options.tempDir ?? os.tmpdir(), `totesys-cdc-replay-${replayId}-`));
   const progress = progressReporter(options.onProgress);
+  // Lanes need the processed bucket on other threads: a store that cannot be described (a
+  // wrapper, a test double) keeps the rebuild on this thread.
+  const processedStore = options.rebuild ? describeObjectStore(options.processed) : null;
+  const lanes = processedStore ? (options.lanes ?? DEFAULT_LANES) : 1;
+  let bulk: BulkLoad | null = null;
+  let pool: LanePool | null = null;
+  let rebuilt = false;
   try {
     logger.info('replay started', { ingestion: options.ingestion.location, processedPrefix, loadSchema, from: options.from, to: options.to, tables: options.tables });
+    // A rebuild prepares its schema first (a warehouse that cannot be reached fails before the
+    // archive is read) and starts its lanes, which boot while the archive is read.
+    if (processedStore && lanes > 1) {
+      pool = startLanes({ lanes, processed: processedStore, processedPrefix, warehouseUrl: options.warehouseUrl, schema: loadSchema, batchSize, logger });
+    }
+    if (options.rebuild) bulk = await BulkLoad.open({ warehouseUrl: options.warehouseUrl, schema: loadSchema, processed: options.processed, logger });
+
     // 1. read
     progress.start('read', 'bytes');
     const archive = await openOrderedArchive({
@@ -185,86 +199,78 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
     // already written while the processor (this process's CPU) writes the next ones. A rebuild
     // bulk-loads into a schema nobody reads yet (loader/bulk-load.ts): keys, indexes and foreign
     // keys are built once at the end instead of maintained row by row.
-    let rebuilt = false;
-    const bulk = options.rebuild ? await BulkLoad.open({ warehouseUrl: options.warehouseUrl, schema: loadSchema, processed: options.processed, logger }) : null;
-    try {
-      progress.start('process', 'events');
-      const bulkLoadFailed = (error: unknown, manifest: string | null) =>
-        new ReplayError(`rebuild not swapped in: manifest ${manifest} failed to load into ${loadSchema} (${errorMessage(error)}); the live schema is unchanged`, replayId, { retryable: false, cause: error });
-      // Lanes need the processed bucket on other threads: a store that cannot be described (a
-      // wrapper, a test double) keeps the rebuild on this thread.
-      const processedStore = describeObjectStore(options.processed);
-      const lanes = bulk && processedStore ? (options.lanes ?? DEFAULT_LANES) : 1;
-      const step = { archive, processedPrefix, schema: loadSchema, batchSize, logger, progress };
-      const { eventsReplayed, manifests, rowsLoaded, loadFailures } =
-        bulk && processedStore && lanes > 1
-          ? await processInLanes({ ...step, bulk, lanes, processed: processedStore, warehouseUrl: options.warehouseUrl }).catch((error: unknown) => {
-              throw error instanceof LaneError && error.failedManifest ? bulkLoadFailed(error, error.failedManifest) : error;
+    progress.start('process', 'events');
+    const bulkLoadFailed = (error: unknown, manifest: string | null) =>
+      new ReplayError(`rebuild not swapped in: manifest ${manifest} failed to load into ${loadSchema} (${errorMessage(error)}); the live schema is unchanged`, replayId, { retryable: false, cause: error });
+    const step = { archive, processedPrefix, schema: loadSchema, batchSize, logger, progress };
+    const { eventsReplayed, manifests, rowsLoaded, loadFailures } =
+      bulk && pool
+        ? await processInLanes({ ...step, bulk, pool }).catch((error: unknown) => {
+            throw error instanceof LaneError && error.failedManifest ? bulkLoadFailed(error, error.failedManifest) : error;
+          })
+        : bulk
+          ? await processAndBulkLoad({ ...step, bulk, processed: options.processed }).catch((error: unknown) => {
+              throw error instanceof BulkLoadFailure ? bulkLoadFailed(error.cause, error.manifestKey) : error;
             })
-          : bulk
-            ? await processAndBulkLoad({ ...step, bulk, processed: options.processed }).catch((error: unknown) => {
-                throw error instanceof BulkLoadFailure ? bulkLoadFailed(error.cause, error.manifestKey) : error;
-              })
-            : await processAndLoad({ ...step, processed: options.processed, warehouseUrl: options.warehouseUrl, replayId }).catch((error: unknown) => {
-                throw error instanceof LoaderLockedError ? new ReplayError(error.message, replayId, { retryable: true, cause: error }) : error;
-              });
-      if (options.rebuild && eventsReplayed === 0) {
-        // Never swap an empty warehouse in because a selection matched nothing.
-        throw new UserError(`nothing to replay: no valid events in ${options.ingestion.location} for this selection (${archive.scan.files} objects, ${archive.issues.total} issues); the live schema is unchanged`);
-      }
-      if (bulk) {
-        await bulk.finish().catch((error: unknown) => {
-          throw new ReplayError(`rebuild not swapped in: completing ${loadSchema} failed (${errorMessage(error)}); the live schema is unchanged`, replayId, { retryable: isRetryable(error), cause: error });
-        });
-        rebuilt = true;
-      }
-
-      let swap: SchemaSwapResult | null = null;
-      if (options.rebuild) {
-        progress.start('swap', 'manifests');
-        swap = await swapSchemas(options.warehouseUrl, loadSchema, liveSchema, oldSchema);
-        logger.info('rebuilt warehouse swapped in', { ...swap });
-      }
-
-      const finished = now();
-      const durationMs = performance.now() - startedMs;
-      const issues = archive.issues;
-      const report: ReplayReport = {
-        replayId,
-        startedAt: started.toISOString(),
-        finishedAt: finished.toISOString(),
-        partial: issues.total > 0 || loadFailures.length > 0,
-        selection: { from: options.from?.toISOString() ?? null, to: options.to?.toISOString() ?? null, tables: options.tables ?? null, rebuild: !!options.rebuild },
-        files: archive.scan.files,
-        compressedBytes: archive.scan.compressedBytes,
-        uncompressedBytes: archive.scan.uncompressedBytes,
-        lines: archive.scan.lines,
-        eventsRead: archive.scan.eventsRead,
-        duplicates: archive.merge.duplicates,
-        eventsReplayed,
-        sortRuns: archive.merge.runs,
-        lanes,
-        manifests,
-        rowsLoaded,
-        loadFailures,
-        issueCount: issues.total,
-        issueCounts: issues.counts,
-        issues: issues.issues,
-        issuesTruncated: issues.truncated,
-      };
-      await options.processed.put(reportKey, JSON.stringify(report, null, 2) + '\n');
-      const summary: ReplaySummary = { ...report, processedPrefix, reportKey, loadSchema, swap, durationMs, eventsPerSecond: eventsReplayed / Math.max(durationMs / 1000, 1e-3) };
-      logger[report.partial ? 'warn' : 'info']('replay finished', { ...summary, issues: undefined, loadFailures: loadFailures.length });
-      return summary;
-    } catch (error) {
-      // An unfinished rebuild schema is of no use (a rebuild never resumes): drop it. A complete
-      // one whose swap failed is kept, so the swap can be done by hand.
-      if (bulk && !rebuilt) await dropSchema(options.warehouseUrl, loadSchema).catch((dropError: unknown) => logger.warn('could not drop the unfinished rebuild schema', { schema: loadSchema, error: dropError }));
-      throw error;
-    } finally {
-      await bulk?.close();
+          : await processAndLoad({ ...step, processed: options.processed, warehouseUrl: options.warehouseUrl, replayId }).catch((error: unknown) => {
+              throw error instanceof LoaderLockedError ? new ReplayError(error.message, replayId, { retryable: true, cause: error }) : error;
+            });
+    if (options.rebuild && eventsReplayed === 0) {
+      // Never swap an empty warehouse in because a selection matched nothing.
+      throw new UserError(`nothing to replay: no valid events in ${options.ingestion.location} for this selection (${archive.scan.files} objects, ${archive.issues.total} issues); the live schema is unchanged`);
     }
+    if (bulk) {
+      await bulk.finish().catch((error: unknown) => {
+        throw new ReplayError(`rebuild not swapped in: completing ${loadSchema} failed (${errorMessage(error)}); the live schema is unchanged`, replayId, { retryable: isRetryable(error), cause: error });
+      });
+      rebuilt = true;
+    }
+
+    let swap: SchemaSwapResult | null = null;
+    if (options.rebuild) {
+      progress.start('swap', 'manifests');
+      swap = await swapSchemas(options.warehouseUrl, loadSchema, liveSchema, oldSchema);
+      logger.info('rebuilt warehouse swapped in', { ...swap });
+    }
+
+    const finished = now();
+    const durationMs = performance.now() - startedMs;
+    const issues = archive.issues;
+    const report: ReplayReport = {
+      replayId,
+      startedAt: started.toISOString(),
+      finishedAt: finished.toISOString(),
+      partial: issues.total > 0 || loadFailures.length > 0,
+      selection: { from: options.from?.toISOString() ?? null, to: options.to?.toISOString() ?? null, tables: options.tables ?? null, rebuild: !!options.rebuild },
+      files: archive.scan.files,
+      compressedBytes: archive.scan.compressedBytes,
+      uncompressedBytes: archive.scan.uncompressedBytes,
+      lines: archive.scan.lines,
+      eventsRead: archive.scan.eventsRead,
+      duplicates: archive.merge.duplicates,
+      eventsReplayed,
+      sortRuns: archive.merge.runs,
+      lanes,
+      manifests,
+      rowsLoaded,
+      loadFailures,
+      issueCount: issues.total,
+      issueCounts: issues.counts,
+      issues: issues.issues,
+      issuesTruncated: issues.truncated,
+    };
+    await options.processed.put(reportKey, JSON.stringify(report, null, 2) + '\n');
+    const summary: ReplaySummary = { ...report, processedPrefix, reportKey, loadSchema, swap, durationMs, eventsPerSecond: eventsReplayed / Math.max(durationMs / 1000, 1e-3) };
+    logger[report.partial ? 'warn' : 'info']('replay finished', { ...summary, issues: undefined, loadFailures: loadFailures.length });
+    return summary;
+  } catch (error) {
+    // An unfinished rebuild schema is of no use (a rebuild never resumes): drop it. A complete
+    // one whose swap failed is kept, so the swap can be done by hand.
+    if (bulk && !rebuilt) await dropSchema(options.warehouseUrl, loadSchema).catch((dropError: unknown) => logger.warn('could not drop the unfinished rebuild schema', { schema: loadSchema, error: dropError }));
+    throw error;
   } finally {
+    await pool?.close();
+    await bulk?.close();
     await fs.rm(workDir, { recursive: true, force: true });
   }
 }

@@ -39,8 +39,8 @@ export function finishInferredMembersSql(schema: string, fact: FactSpec): { dime
   return inferredMemberSql(schema, fact, qualified(schema, fact.name));
 }
 
-export function dropBulkDimensionSql(schema: string): string[] {
-  return DIMENSIONS.map((d) => `DROP TABLE IF EXISTS ${qualified(schema, bulkDimensionTable(d))}`);
+export function dropBulkDimensionSql(schema: string, dimension: DimensionName): string {
+  return `DROP TABLE IF EXISTS ${qualified(schema, bulkDimensionTable(dimension))}`;
 }
 
 export const bulkDimensionSpecs = (): DimensionSpec[] => DIMENSIONS.map((d) => WAREHOUSE_MODEL[d] as DimensionSpec);

@@ -7,15 +7,15 @@ import type { Logger } from '../core/logger.js';
 import type { BatchManifest, ManifestFile } from '../core/manifest.js';
 import { PipelineError } from '../core/errors.js';
 import type { WarehouseRow } from '../core/warehouse-row.js';
-import { DIMENSIONS, FACTS, WAREHOUSE_MODEL, WAREHOUSE_TABLES, type DimensionSpec, type FactSpec, type WarehouseTable } from '../core/warehouse-model.js';
+import { DIMENSIONS, FACTS, WAREHOUSE_MODEL, type DimensionSpec, type FactSpec, type WarehouseTable } from '../core/warehouse-model.js';
 import { bulkCopySql, bulkDimensionSpecs, createBulkDimensionSql, dropBulkDimensionSql, finishBulkDimensionSql, finishInferredMembersSql } from './bulk-load-sql.js';
 import { copyTextChunks } from './copy-text.js';
-import { dropDeferredConstraints, restoreStatementsByTable, type DeferredConstraint } from './deferred-constraints.js';
+import { dropDeferredConstraints, restoreStatementsByTable, type DeferredConstraint, type RestoreStatement } from './deferred-constraints.js';
 import { recordLoadedBatch } from './load-ledger.js';
 import { loadOrder, runForTable } from './load-manifest.js';
 import { readManifestFile } from './manifest-reader.js';
 import { LEDGER_TABLE, qualified } from './warehouse-ddl.js';
-import { runStatementGroups } from './statement-groups.js';
+import { runStatementGroups, type GroupStatement } from './statement-groups.js';
 import { inTransaction } from './warehouse-pool.js';
 import { migrateWarehouseSchema } from './warehouse-schema.js';
 
@@ -25,15 +25,16 @@ import { migrateWarehouseSchema } from './warehouse-schema.js';
  * manifest for staging tables, version-guarded upserts, inferred-member queries and row-by-row
  * index and foreign-key maintenance; a bulk load defers all of that to one `finish`:
  *
- *  open    migrate the schema; drop the fact tables' keys, indexes and every foreign key
+ *  open    migrate the schema; drop the tables' keys, indexes and foreign keys
  *          (deferred-constraints.ts); create an unlogged collection table per dimension;
  *  load    per manifest, in one transaction: take each file's rows (from the caller that has just
  *          encoded them, or verified and decoded from the bucket as the incremental loader does),
  *          COPY fact rows straight into their table and dimension rows (every version) into the
  *          collection table, record the ledger row;
  *  finish  the highest version of every dimension key (first loaded among equals, as the upsert
- *          keeps), inferred members for keys only facts name, then the keys, indexes and foreign
- *          keys built and validated once; collection tables dropped; ANALYZE.
+ *          keeps), then the keys, indexes and foreign keys built and validated once (a foreign key
+ *          that does not hold first gets inferred members for the keys only facts name);
+ *          collection tables dropped; ANALYZE.
  *
  * Several loaders may fill one schema at once (replay's processing lanes, archive/lane-pool.ts): one
  * `open`s it and later runs `finish`, each lane `attach`es its own connection and loads its
@@ -46,6 +47,20 @@ import { migrateWarehouseSchema } from './warehouse-schema.js';
  * index): a failed bulk load is abandoned with its schema, never resumed; `finish` fails on a
  * duplicate event id rather than hiding one.
  */
+/** `all` resolves after `n` done() calls, or rejects with the first fail() (nobody need listen). */
+function countdown(n: number): { all: Promise<void>; done(): void; fail(error: unknown): void } {
+  let resolve!: () => void;
+  let reject!: (error: unknown) => void;
+  const all = new Promise<void>((yes, no) => ((resolve = yes), (reject = no)));
+  all.catch(() => {});
+  let left = n;
+  if (left === 0) resolve();
+  return { all, done: () => void (--left === 0 && resolve()), fail: reject };
+}
+
+/** SQLSTATE of a foreign key that existing rows violate. */
+const FOREIGN_KEY_VIOLATION = '23503';
+
 export class BulkLoadError extends PipelineError {
   constructor(message: string) {
     super(message, { retryable: false });
@@ -159,23 +174,71 @@ export class BulkLoad {
       }
       const bySize = <T extends WarehouseTable>(tables: readonly T[]) => [...tables].sort((a, b) => (this.copied[b] ?? 0) - (this.copied[a] ?? 0));
       const dimensions = bySize(DIMENSIONS);
-      const dimensionRows = await runStatementGroups(clients, dimensions.map((d) => [finishBulkDimensionSql(this.schema, WAREHOUSE_MODEL[d] as DimensionSpec)]));
-      const inferred = new Map<string, string[]>();
-      for (const fact of FACTS) {
-        for (const { dimension, sql } of finishInferredMembersSql(this.schema, WAREHOUSE_MODEL[fact] as FactSpec)) inferred.set(dimension, [...(inferred.get(dimension) ?? []), sql]);
-      }
-      const inferredMembers = await runStatementGroups(clients, dimensions.map((d) => inferred.get(d) ?? []));
+      // One queue for both connections, dimension merges first: a fact table's keys and indexes
+      // need no dimension and are built while the largest merges run; its foreign keys wait for
+      // every merge (all of them have started by then, as they were queued first).
+      const merged = countdown(dimensions.length);
+      let dimensionRows = 0;
       const restore = restoreStatementsByTable(this.schema, deferred);
-      await runStatementGroups(clients, bySize(FACTS).map((f) => restore.get(f) ?? []));
-      await runStatementGroups(clients, [dropBulkDimensionSql(this.schema)]);
+      const mergeGroups = dimensions.map((d): GroupStatement[] => [
+        async (client) => {
+          try {
+            // Into the table without its key, which is then built over the merged rows at once.
+            const { rowCount } = await client.query(finishBulkDimensionSql(this.schema, WAREHOUSE_MODEL[d] as DimensionSpec));
+            dimensionRows += rowCount ?? 0;
+            await client.query(dropBulkDimensionSql(this.schema, d));
+            for (const { sql } of restore.get(d) ?? []) await client.query(sql);
+          } catch (error) {
+            merged.fail(error);
+            throw error;
+          }
+          merged.done();
+          return 0;
+        },
+      ]);
+      const inferred = { members: 0 };
       // Fresh statistics, so the first queries after the swap get good plans.
-      await runStatementGroups(clients, bySize(WAREHOUSE_TABLES).map((t) => [`ANALYZE ${qualified(this.schema, t)}`]));
+      const analyze = (table: WarehouseTable) => `ANALYZE ${qualified(this.schema, table)}`;
+      const factGroups = bySize(FACTS).map((f) => [...(restore.get(f) ?? []).map((statement) => this.restoreStep(statement, inferred, merged.all)), analyze(f)]);
+      await runStatementGroups(clients, [...mergeGroups, ...factGroups]);
+      const inferredMembers = inferred.members;
+      // Inferred members may have been added to any dimension until now.
+      await runStatementGroups(clients, dimensions.map((d) => [analyze(d)]));
       const summary: BulkLoadSummary = { manifests: this.manifests, rowsCopied: this.rowsCopied, dimensionRows, inferredMembers, finishMs: performance.now() - started };
       this.logger.info('bulk load finished', { ...summary });
       return summary;
     } finally {
       await second.end().catch(() => {});
     }
+  }
+
+  /**
+   * The statement that builds one deferred item back. A foreign key is added first and its missing
+   * keys looked for only when that fails: the check that validates a foreign key is the same join
+   * that finds inferred members, and a rebuild rarely has any, so this skips one scan of the fact
+   * table per foreign key. On a violation, the inferred members of that column are inserted (as
+   * the incremental loader would have, load-sql.ts) and the key is added again.
+   */
+  private restoreStep(statement: RestoreStatement, inferred: { members: number }, dimensionsMerged: Promise<void>): GroupStatement {
+    const { item, sql } = statement;
+    if (item.kind !== 'foreign key') return sql;
+    return async (client) => {
+      await dimensionsMerged;
+      try {
+        await client.query(sql);
+        return 0;
+      } catch (error) {
+        if ((error as { code?: string }).code !== FOREIGN_KEY_VIOLATION) throw error;
+      }
+      const fact = WAREHOUSE_MODEL[item.table as WarehouseTable] as FactSpec;
+      const foreignKeys = fact.foreignKeys.filter((fk) => item.columns.includes(fk.column));
+      for (const { sql: insert } of finishInferredMembersSql(this.schema, { ...fact, foreignKeys })) {
+        const { rowCount } = await client.query(insert);
+        inferred.members += rowCount ?? 0;
+      }
+      await client.query(sql);
+      return 0;
+    };
   }
 
   /** What this loader has loaded (an attached loader's, for its opener to absorb). */

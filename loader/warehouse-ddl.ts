@@ -140,4 +140,31 @@ export function starSchemaSql(schema: string): string[] {
   return statements;
 }
 
+/**
+ * Migration 2: event ids and manifest keys compare byte by byte (COLLATE "C"). They are opaque ids
+ * and S3 keys: a linguistic collation (the database default, e.g. en_US.UTF-8) sorts manifest keys
+ * differently from the bucket listing the loader resumes in, and makes every index on them slower
+ * to build and search (a rebuild's unique index on event_id took twice as long under C.UTF-8). The
+ * fact views select every column, so they are dropped and made again around the change.
+ */
+export function byteOrderKeysSql(schema: string): string[] {
+  const C = `text COLLATE "C"`;
+  const statements: string[] = [];
+  for (const name of FACTS) {
+    const spec = WAREHOUSE_MODEL[name] as FactSpec;
+    statements.push(
+      `DROP VIEW IF EXISTS ${qualified(schema, currentView(name))}`,
+      `DROP VIEW IF EXISTS ${qualified(schema, historyView(name))}`,
+      `ALTER TABLE ${qualified(schema, name)} ALTER COLUMN event_id TYPE ${C}`,
+      currentViewSql(schema, spec),
+      historyViewSql(schema, spec),
+    );
+  }
+  statements.push(
+    `ALTER TABLE ${qualified(schema, LEDGER_TABLE)} ALTER COLUMN batch_id TYPE ${C}, ALTER COLUMN manifest_key TYPE ${C}, ALTER COLUMN first_event_id TYPE ${C}, ALTER COLUMN last_event_id TYPE ${C}`,
+    `ALTER TABLE ${qualified(schema, FAILURES_TABLE)} ALTER COLUMN manifest_key TYPE ${C}, ALTER COLUMN batch_id TYPE ${C}`,
+  );
+  return statements;
+}
+
 export const isWarehouseTable = (name: unknown): name is WarehouseTable => typeof name === 'string' && (WAREHOUSE_TABLES as readonly string[]).includes(name);

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FACTS, WAREHOUSE_MODEL, WAREHOUSE_TABLES, type FactSpec } from '../../core/warehouse-model.js';
-import { LATEST_SCHEMA_VERSION, migrateWarehouseSchema } from '../../loader/warehouse-schema.js';
+import { LATEST_SCHEMA_VERSION, MIGRATIONS, migrateWarehouseSchema } from '../../loader/warehouse-schema.js';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
 
 describe('warehouse schema migrations', () => {
@@ -27,11 +27,11 @@ describe('warehouse schema migrations', () => {
 
   it('applies once and is a no-op the second time, also when run concurrently', async () => {
     const [a, b] = await Promise.all([withClient((c) => migrateWarehouseSchema(c, 'star')), withClient((c) => migrateWarehouseSchema(c, 'star'))]);
-    expect([...a.applied, ...b.applied]).toEqual([1]);
+    expect([...a.applied, ...b.applied]).toEqual([1, 2]);
     const again = await withClient((c) => migrateWarehouseSchema(c, 'star'));
     expect(again).toEqual({ schema: 'star', applied: [], version: LATEST_SCHEMA_VERSION });
-    const { rows } = await pool.query('SELECT version FROM star.schema_version');
-    expect(rows).toEqual([{ version: 1 }]);
+    const { rows } = await pool.query('SELECT version FROM star.schema_version ORDER BY version');
+    expect(rows).toEqual([{ version: 1 }, { version: 2 }]);
   });
 
   it('creates the 11 tables with exact column types, loaded_at, ledger and failure tables', async () => {
@@ -82,9 +82,36 @@ describe('warehouse schema migrations', () => {
     }
   });
 
+  it('compares event ids and manifest keys byte by byte, as the bucket lists them', async () => {
+    const { rows } = await pool.query<{ column: string; collation: string }>(
+      `SELECT c.relname || '.' || a.attname AS column, co.collname AS collation
+       FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_collation co ON co.oid = a.attcollation
+       WHERE c.relnamespace = 'star'::regnamespace AND c.relkind IN ('r', 'v') AND a.attname IN ('event_id', 'manifest_key', 'batch_id', 'first_event_id', 'last_event_id')`,
+    );
+    expect(rows.length).toBe(FACTS.length * 3 + 4 + 2); // each fact, its two views, the ledger, the failures
+    for (const row of rows) expect(row, row.column).toMatchObject({ collation: 'C' });
+  });
+
+  it('upgrades a version-1 warehouse in place, keeping its rows and views', async () => {
+    await withClient(async (c) => {
+      await c.query('CREATE SCHEMA star_v1');
+      await c.query('CREATE TABLE star_v1.schema_version (version integer PRIMARY KEY, description text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())');
+      for (const sql of MIGRATIONS[0]!.statements('star_v1')) await c.query(sql);
+      await c.query(`INSERT INTO star_v1.schema_version (version, description) VALUES (1, 'v1')`);
+      await c.query(
+        `INSERT INTO star_v1.load_ledger (batch_id, manifest_key, manifest_created_at, rows, event_count, first_event_id, last_event_id, min_commit_ts, max_commit_ts, duration_ms)
+         VALUES ('b1', 'manifests/date=2026-11-23/x.json', now(), '{}', 1, '0/1/0', '0/1/0', now(), now(), 1)`,
+      );
+      expect((await migrateWarehouseSchema(c, 'star_v1')).applied).toEqual([2]);
+      expect((await c.query(`SELECT batch_id, manifest_key FROM star_v1.load_ledger`)).rows).toEqual([{ batch_id: 'b1', manifest_key: 'manifests/date=2026-11-23/x.json' }]);
+      const collation = await c.query(`SELECT collation_name FROM information_schema.columns WHERE table_schema = 'star_v1' AND table_name = 'fact_payment_current' AND column_name = 'event_id'`);
+      expect(collation.rows).toEqual([{ collation_name: 'C' }]);
+    });
+  });
+
   it('builds into any schema name (replay builds beside the live one)', async () => {
     const result = await withClient((c) => migrateWarehouseSchema(c, 'star_replay'));
-    expect(result.applied).toEqual([1]);
+    expect(result.applied).toEqual([1, 2]);
     const { rows } = await pool.query(`SELECT count(*)::int AS n FROM information_schema.tables WHERE table_schema = 'star_replay' AND table_type = 'BASE TABLE'`);
     expect(rows[0].n).toBe(11 + 3);
   });

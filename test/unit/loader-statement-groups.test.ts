@@ -26,6 +26,18 @@ describe('runStatementGroups', () => {
     expect(log.indexOf('A:a2:start')).toBeGreaterThan(log.indexOf('A:slow1:end'));
   });
 
+  it('runs a step of several statements on the connection it is handed, counting what the step returns', async () => {
+    const log: string[] = [];
+    const step = async (client: { query(sql: string): Promise<unknown> }) => {
+      await client.query('step-x');
+      await client.query('step-y');
+      return 100;
+    };
+    const rows = await runStatementGroups([connection('A', log), connection('B', log)], [['slow1'], [step, 'b2']]);
+    expect(rows).toBe('slow1'.length + 100 + 'b2'.length);
+    expect(log.filter((l) => l.startsWith('B:'))).toEqual(['B:step-x:start', 'B:step-x:end', 'B:step-y:start', 'B:step-y:end', 'B:b2:start', 'B:b2:end']);
+  });
+
   it('stops handing out work after the first failure and rethrows it', async () => {
     const log: string[] = [];
     await expect(runStatementGroups([connection('A', log), connection('B', log)], [['slow1', 'never1'], ['boom'], ['never2']])).rejects.toThrow('failed: boom');
