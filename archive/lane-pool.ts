@@ -1,10 +1,10 @@
-import { Worker } from 'node:worker_threads';
-import type { ObjectStoreDescription } from '../bucket/object-store.js';
+import type { Worker } from 'node:worker_threads';
 import { PipelineError } from '../core/errors.js';
-import type { LogFields, Logger } from '../core/logger.js';
-import type { WarehouseTable } from '../core/warehouse-model.js';
+import type { Logger } from '../core/logger.js';
+import { startWorker, workerScript, type WorkerScript } from '../runtime/worker-thread.js';
+import type { FromLane, LaneBatch, LaneProgress, LaneResult, LaneWorkerData, ToLane } from './lane-protocol.js';
 import { laneOfRoute } from './lane-route.js';
-import type { ArchiveIssue, ArchiveIssueKind, IssueLog } from './replay-report.js';
+import type { ArchiveIssueKind, IssueLog } from './replay-report.js';
 import { FLAG_SAME_KEY, type MergedBatch } from './sorted-runs.js';
 
 /**
@@ -32,72 +32,12 @@ import { FLAG_SAME_KEY, type MergedBatch } from './sorted-runs.js';
  * Issues found by the lanes carry the line's position in the merge (`seq`) and are added to the
  * report in that order, so the report reads as if one thread had decoded the merge.
  *
- * Lifecycle: constructor → start(files) → route(...)* → finish() → close(). The lanes boot (load
+ * Lifecycle: LanePool.start → begin(files) → route(...)* → finish() → close(). The lanes boot (load
  * their modules, connect) as soon as the pool is made, so replay makes it before reading the
- * archive and the boot overlaps the read; start() hands them the listing once it is known. close()
+ * archive and the boot overlaps the read; begin() hands them the listing once it is known. close()
  * is safe at any point and terminates every worker; the first lane failure makes
- * start/route/finish reject with a LaneError.
+ * begin/route/finish reject with a LaneError.
  */
-export interface LaneWorkerData {
-  /** The worker module (TypeScript) the bootstrap imports. */
-  module: string;
-  lane: number;
-  processed: ObjectStoreDescription;
-  processedPrefix: string;
-  warehouseUrl: string;
-  schema: string;
-  batchSize: number;
-}
-
-/** Lines for one lane, as the merge's MergedBatch plus each line's index in the merge. */
-export interface LaneBatch {
-  count: number;
-  text: Uint8Array;
-  lineEnds: Uint32Array;
-  origins: Float64Array;
-  flags: Uint8Array;
-  seqs: Float64Array;
-}
-
-export interface LaneProgress {
-  /** Events processed, duplicates dropped, deferred lines found invalid, manifests written. */
-  events: number;
-  duplicates: number;
-  invalid: number;
-  manifests: number;
-}
-
-export interface LaneIssue extends ArchiveIssue {
-  seq: number;
-}
-
-export interface LaneLoaded {
-  manifests: number;
-  rowsCopied: number;
-  copied: Partial<Record<WarehouseTable, number>>;
-}
-
-export interface LaneResult extends LaneProgress {
-  rowsLoaded: number;
-  loaded: LaneLoaded;
-  /** The lane's first issues (at most MAX_LANE_ISSUES), in merge order; counts are exact. */
-  issues: LaneIssue[];
-  issueTotal: number;
-  issueCounts: Partial<Record<ArchiveIssueKind, number>>;
-}
-
-/** `start` (once, first: the object keys by listing index, which origins name), then lines, then `end`. */
-export type ToLane = { type: 'start'; files: readonly string[] } | { type: 'lines'; batch: LaneBatch } | { type: 'end' };
-
-export type FromLane =
-  | { type: 'ack' }
-  | { type: 'progress'; progress: LaneProgress }
-  | { type: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; message: string; fields?: LogFields }
-  | { type: 'done'; result: LaneResult }
-  | { type: 'failed'; message: string; stack?: string; retryable: boolean; failedManifest: string | null };
-
-/** The report keeps 1000 issues verbatim: the first 1000 of the merge are among each lane's first 1000. */
-export const MAX_LANE_ISSUES = 1000;
 const BATCH_LINES = 2048;
 const BATCH_BYTES = 1 << 20;
 /** Batches sent to a lane and not yet decoded by it: bounded memory (about 48 MiB a lane), and slack
@@ -111,8 +51,7 @@ const CREDITS = 48;
  * `bench:process` under --max-semi-space-size=64 uses 10–17% less CPU and less peak memory.
  */
 const LANE_YOUNG_GENERATION_MB = 192;
-const BOOTSTRAP = new URL('./scan-worker-bootstrap.mjs', import.meta.url);
-const WORKER_MODULE = new URL('./lane-worker.ts', import.meta.url).href;
+const WORKER_MODULE = new URL('./lane-worker.ts', import.meta.url);
 
 /** A lane failed: its message, and the manifest whose load failed when that was the cause. */
 export class LaneError extends PipelineError {
@@ -187,11 +126,12 @@ class LaneHandle {
 
   constructor(
     readonly lane: number,
+    script: WorkerScript,
     data: LaneWorkerData,
     private readonly logger: Logger,
     private readonly changed: () => void,
   ) {
-    this.worker = new Worker(BOOTSTRAP, { workerData: data, resourceLimits: { maxYoungGenerationSizeMb: LANE_YOUNG_GENERATION_MB } });
+    this.worker = startWorker(script, { workerData: data, resourceLimits: { maxYoungGenerationSizeMb: LANE_YOUNG_GENERATION_MB } });
     this.worker.on('message', (message: FromLane) => this.receive(message));
     this.worker.on('error', (error) => this.fail(new LaneError(`processing lane ${lane} failed: ${error.message}`, lane, null, { retryable: false })));
     this.worker.on('exit', (code) => {
@@ -242,8 +182,8 @@ class LaneHandle {
 
 export interface LanePoolOptions {
   lanes: number;
-  /** Everything but `lane` and `module`. */
-  data: Omit<LaneWorkerData, 'lane' | 'module'>;
+  /** Everything but `lane`. */
+  data: Omit<LaneWorkerData, 'lane'>;
   logger: Logger;
 }
 
@@ -255,11 +195,16 @@ export class LanePool {
   /** Called when a lane reported progress (see `progress`). */
   onProgress: (() => void) | null = null;
 
-  constructor(private readonly options: LanePoolOptions) {
+  private constructor(options: LanePoolOptions, script: WorkerScript) {
     for (let lane = 0; lane < options.lanes; lane++) {
-      const data: LaneWorkerData = { ...options.data, lane, module: WORKER_MODULE };
-      this.handles.push(new LaneHandle(lane, data, options.logger.child({ lane }), () => this.changed()));
+      const data: LaneWorkerData = { ...options.data, lane };
+      this.handles.push(new LaneHandle(lane, script, data, options.logger.child({ lane }), () => this.changed()));
     }
+  }
+
+  /** Starts the lanes' threads (they load their code and connect at once). */
+  static async start(options: LanePoolOptions): Promise<LanePool> {
+    return new LanePool(options, await workerScript(WORKER_MODULE));
   }
 
   private changed(): void {
@@ -294,7 +239,7 @@ export class LanePool {
   }
 
   /** Gives every lane the listing (object keys by index) the lines' origins refer to. */
-  start(files: readonly string[]): void {
+  begin(files: readonly string[]): void {
     this.throwIfFailed();
     for (const handle of this.handles) handle.post({ type: 'start', files });
   }

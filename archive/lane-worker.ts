@@ -1,5 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { objectStoreFrom } from '../bucket/create-object-store.js';
+import { objectStoreFrom } from '../bucket/object-store-from.js';
 import type { ChangeEvent } from '../core/change-event.js';
 import { errorMessage, isRetryable } from '../core/errors.js';
 import type { LogFields, Logger } from '../core/logger.js';
@@ -9,7 +9,7 @@ import { BulkLoad } from '../loader/bulk-load.js';
 import { manifestKey } from '../stream-processors/batch-keys.js';
 import { processEvents } from '../stream-processors/process-batch.js';
 import { BackgroundLoads } from './background-loads.js';
-import { MAX_LANE_ISSUES, type FromLane, type LaneIssue, type LaneProgress, type LaneWorkerData, type ToLane } from './lane-pool.js';
+import { MAX_LANE_ISSUES, type FromLane, type LaneIssue, type LaneProgress, type LaneWorkerData, type ToLane } from './lane-protocol.js';
 import { MergedLineDecoder } from './merged-lines.js';
 import { MemoryJoinStateStore } from '../stream-processors/state/memory-join-state-store.js';
 import type { ArchiveIssueKind } from './replay-report.js';
@@ -63,7 +63,6 @@ const sumRows = (rows: Partial<Record<string, number>>) => Object.values(rows).r
 
 async function run(): Promise<void> {
   const logger = forwardingLogger({});
-  const processed = objectStoreFrom(data.processed);
   const issues: LaneIssue[] = [];
   const issueCounts: Partial<Record<ArchiveIssueKind, number>> = {};
   let issueTotal = 0;
@@ -73,6 +72,7 @@ async function run(): Promise<void> {
   const background = new BackgroundLoads();
   let failure: FromLane | null = null;
   try {
+    const processed = await objectStoreFrom(data.processed);
     state = new MemoryJoinStateStore();
     bulk = await BulkLoad.attach({ warehouseUrl: data.warehouseUrl, schema: data.schema, processed, logger });
     const listing = await next();

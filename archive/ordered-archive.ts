@@ -91,7 +91,7 @@ export async function openOrderedArchive(options: OrderedArchiveOptions): Promis
     const maxRunBytes = options.maxRunBytes ?? DEFAULT_MAX_RUN_BYTES;
     const compressedBytes = objects.reduce((sum, o) => sum + o.size, 0);
     const workers = options.scanWorkers ?? (compressedBytes < INLINE_SCAN_BYTES ? 0 : Math.min(4, os.availableParallelism()));
-    pool = workers > 0 ? new WorkerScanPool({ tempDir: runDir, maxRunBytes, workers }) : new InlineScanPool({ tempDir: runDir, maxRunBytes });
+    pool = workers > 0 ? await WorkerScanPool.start({ tempDir: runDir, maxRunBytes, workers }) : new InlineScanPool({ tempDir: runDir, maxRunBytes });
     const scan = await scanArchive({ ingestion: options.ingestion, objects, pool, issues, logger: options.logger, onProgress: options.onScanProgress });
     const merge: MergeStats = { runs: 0, spilledBytes: pool.spilledBytes, duplicates: 0 };
     const scanned = pool;

@@ -71,9 +71,9 @@ export interface LaneStart {
  * spends about a second of CPU loading its modules and connecting, which then overlaps the read
  * (whose scan leaves part of the machine idle) instead of delaying the processing.
  */
-export function startLanes(options: LaneStart): LanePool {
+export function startLanes(options: LaneStart): Promise<LanePool> {
   const { lanes, logger, ...data } = options;
-  return new LanePool({ lanes, data, logger });
+  return LanePool.start({ lanes, data, logger });
 }
 
 /**
@@ -88,7 +88,7 @@ export async function processInLanes(args: ProcessStep & { bulk: BulkLoad; pool:
     progress.update(sum.events, archive.scan.eventsRead - sum.invalid - archive.merge.duplicates - sum.duplicates, sum.events);
   };
   try {
-    pool.start(archive.fileKeys);
+    pool.begin(archive.fileKeys);
     for await (const piece of archive.pieces()) await pool.route(piece);
     const results = await pool.finish();
     let eventsReplayed = 0;

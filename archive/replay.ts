@@ -174,7 +174,7 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
     // A rebuild prepares its schema first (a warehouse that cannot be reached fails before the
     // archive is read) and starts its lanes, which boot while the archive is read.
     if (processedStore && lanes > 1) {
-      pool = startLanes({ lanes, processed: processedStore, processedPrefix, warehouseUrl: options.warehouseUrl, schema: loadSchema, batchSize, logger });
+      pool = await startLanes({ lanes, processed: processedStore, processedPrefix, warehouseUrl: options.warehouseUrl, schema: loadSchema, batchSize, logger });
     }
     if (options.rebuild) bulk = await BulkLoad.open({ warehouseUrl: options.warehouseUrl, schema: loadSchema, processed: options.processed, logger });
 

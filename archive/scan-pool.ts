@@ -1,4 +1,5 @@
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startWorker, workerScript, type WorkerScript } from '../runtime/worker-thread.js';
 import { scanObject, type ObjectScan } from './archived-line.js';
 import { RunBuilder, RunMerger, batchBuffers, removeRunFiles, type MemoryRun, type MergedBatch, type RunBuilderResult } from './sorted-runs.js';
 
@@ -89,12 +90,9 @@ export interface ScanWorkerData {
   tempDir: string;
   budgetBytes: number;
   filePrefix: string;
-  /** The worker module (TypeScript) the bootstrap imports after registering the loader. */
-  module: string;
 }
 
-const BOOTSTRAP = new URL('./scan-worker-bootstrap.mjs', import.meta.url);
-const WORKER_MODULE = new URL('./scan-worker.ts', import.meta.url).href;
+const WORKER_MODULE = new URL('./scan-worker.ts', import.meta.url);
 
 export class ScanWorkerError extends Error {}
 
@@ -110,8 +108,8 @@ class ScanWorkerHandle {
   private waiter: { resolve: () => void } | null = null;
   private exited = false;
 
-  constructor(data: ScanWorkerData) {
-    this.worker = new Worker(BOOTSTRAP, { workerData: data });
+  constructor(script: WorkerScript, data: ScanWorkerData) {
+    this.worker = startWorker(script, { workerData: data });
     this.worker.on('message', (message: FromScanWorker) => {
       if (message.type === 'object') {
         this.outstanding--;
@@ -186,11 +184,15 @@ export class WorkerScanPool implements ScanPool {
   spilledBytes = 0;
   runs = 0;
 
-  constructor(options: ScanPoolOptions & { workers: number }) {
+  private constructor(options: ScanPoolOptions & { workers: number }, script: WorkerScript) {
     const budgetBytes = Math.max(4096, Math.floor(options.maxRunBytes / options.workers));
     for (let i = 0; i < options.workers; i++) {
-      this.handles.push(new ScanWorkerHandle({ tempDir: options.tempDir, budgetBytes, filePrefix: `run-w${i}`, module: WORKER_MODULE }));
+      this.handles.push(new ScanWorkerHandle(script, { tempDir: options.tempDir, budgetBytes, filePrefix: `run-w${i}` }));
     }
+  }
+
+  static async start(options: ScanPoolOptions & { workers: number }): Promise<WorkerScanPool> {
+    return new WorkerScanPool(options, await workerScript(WORKER_MODULE));
   }
 
   scan(objectIndex: number, file: string, body: Uint8Array): Promise<ObjectScan> {

@@ -24,10 +24,3 @@ export function describeObjectStore(store: ObjectStore): ObjectStoreDescription 
   if (prototype === LocalDirObjectStore.prototype || prototype === S3ObjectStore.prototype) return (store as LocalDirObjectStore | S3ObjectStore).description;
   return null;
 }
-
-/** The store a description names (see describeObjectStore). */
-export function objectStoreFrom(description: ObjectStoreDescription): ObjectStore {
-  if (description.kind === 'local') return new LocalDirObjectStore(description.root);
-  const client = { region: description.region, endpoint: description.endpoint };
-  return new S3ObjectStore(createS3Client(client), description.bucket, { prefix: description.prefix, client });
-}

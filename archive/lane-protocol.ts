@@ -1,0 +1,67 @@
+import type { ObjectStoreDescription } from '../bucket/object-store.js';
+import type { LogFields } from '../core/logger.js';
+import type { WarehouseTable } from '../core/warehouse-model.js';
+import type { ArchiveIssue, ArchiveIssueKind } from './replay-report.js';
+
+/**
+ * What the main thread and a processing lane (lane-pool.ts, lane-worker.ts) say to each other. Kept
+ * apart from the pool so the lane's code does not load the pool's.
+ */
+export interface LaneWorkerData {
+  lane: number;
+  processed: ObjectStoreDescription;
+  processedPrefix: string;
+  warehouseUrl: string;
+  schema: string;
+  batchSize: number;
+}
+
+/** Lines for one lane, as the merge's MergedBatch plus each line's index in the merge. */
+export interface LaneBatch {
+  count: number;
+  text: Uint8Array;
+  lineEnds: Uint32Array;
+  origins: Float64Array;
+  flags: Uint8Array;
+  seqs: Float64Array;
+}
+
+export interface LaneProgress {
+  /** Events processed, duplicates dropped, deferred lines found invalid, manifests written. */
+  events: number;
+  duplicates: number;
+  invalid: number;
+  manifests: number;
+}
+
+export interface LaneIssue extends ArchiveIssue {
+  seq: number;
+}
+
+export interface LaneLoaded {
+  manifests: number;
+  rowsCopied: number;
+  copied: Partial<Record<WarehouseTable, number>>;
+}
+
+export interface LaneResult extends LaneProgress {
+  rowsLoaded: number;
+  loaded: LaneLoaded;
+  /** The lane's first issues (at most MAX_LANE_ISSUES), in merge order; counts are exact. */
+  issues: LaneIssue[];
+  issueTotal: number;
+  issueCounts: Partial<Record<ArchiveIssueKind, number>>;
+}
+
+/** `start` (once, first: the object keys by listing index, which origins name), then lines, then `end`. */
+export type ToLane = { type: 'start'; files: readonly string[] } | { type: 'lines'; batch: LaneBatch } | { type: 'end' };
+
+export type FromLane =
+  | { type: 'ack' }
+  | { type: 'progress'; progress: LaneProgress }
+  | { type: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; message: string; fields?: LogFields }
+  | { type: 'done'; result: LaneResult }
+  | { type: 'failed'; message: string; stack?: string; retryable: boolean; failedManifest: string | null };
+
+/** The report keeps 1000 issues verbatim: the first 1000 of the merge are among each lane's first 1000. */
+export const MAX_LANE_ISSUES = 1000;

@@ -1,0 +1,50 @@
+import fs from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { Worker } from 'node:worker_threads';
+import { describe, expect, it } from 'vitest';
+import { bundled, startWorker, workerScript } from '../../runtime/worker-thread.js';
+
+const ECHO = new URL('../support/workers/echo-worker.ts', import.meta.url);
+const META = new URL('../support/workers/meta-worker.ts', import.meta.url);
+
+function firstMessage(worker: Worker): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    worker.once('message', (message) => void worker.terminate().then(() => resolve(message)));
+    worker.once('error', reject);
+  });
+}
+
+/** Worker threads of this TypeScript project: bundled once per process, or tsx registered in the worker. */
+describe('startWorker', () => {
+  it('bundles the module into plain JavaScript under node_modules/.cache, named by content, packages left as imports', async () => {
+    const url = (await bundled(ECHO))!;
+    expect(url).not.toBeNull();
+    const file = fileURLToPath(url);
+    expect(file).toMatch(/node_modules\/\.cache\/totesys-cdc\/echo-worker-[A-Z0-9]+\.mjs$/);
+    const text = fs.readFileSync(file, 'utf8');
+    expect(text).toContain('function formatLsn'); // the project module is inside
+    expect(text).not.toMatch(/from ["']\.\.?\//); // nothing relative to the source tree is imported
+    expect(await workerScript(ECHO)).toEqual({ url, module: null }); // made once per process
+  });
+
+  it('runs the bundle, and the same module with tsx registered in the worker', async () => {
+    expect(await firstMessage(startWorker(await workerScript(ECHO), { workerData: { lsn: '16/b374d848' } }))).toEqual({ lsn: '16/B374D848' });
+    const viaTsx = await workerScript(ECHO, { bundle: false });
+    expect(viaTsx.module).toBe(ECHO.href);
+    expect(await firstMessage(startWorker(viaTsx, { workerData: { lsn: '0/1' } }))).toEqual({ lsn: '0/1' });
+  });
+
+  it('does not bundle a module that reads import.meta (its meaning would change): it runs from its own file', async () => {
+    expect(await bundled(META)).toBeNull();
+    expect(await firstMessage(startWorker(await workerScript(META)))).toEqual({ file: fileURLToPath(META) });
+  });
+
+  it('the replay workers bundle (scan and lane), the lane without the AWS SDK at start', async () => {
+    for (const name of ['scan-worker', 'lane-worker']) {
+      const url = await bundled(new URL(`../../archive/${name}.ts`, import.meta.url));
+      expect(url, name).not.toBeNull();
+      const text = fs.readFileSync(fileURLToPath(url!), 'utf8');
+      expect(text, name).not.toMatch(/from ["']@aws-sdk\//);
+    }
+  });
+});
