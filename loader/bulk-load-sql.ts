@@ -1,4 +1,5 @@
 import { DIMENSIONS, WAREHOUSE_MODEL, type DimensionName, type DimensionSpec, type FactSpec, type TableSpec } from '../core/warehouse-model.js';
+import { copyFromStdin, type CopyFormat } from './copy-rows.js';
 import { columnList, inferredMemberSql } from './load-sql.js';
 import { ident, qualified, sqlType } from './warehouse-ddl.js';
 
@@ -20,9 +21,9 @@ export function createBulkDimensionSql(schema: string, spec: DimensionSpec): str
 }
 
 /** COPY target of one file's rows: the fact table itself, or the dimension's collection table. */
-export function bulkCopySql(schema: string, spec: TableSpec): string {
+export function bulkCopySql(schema: string, spec: TableSpec, format: CopyFormat): string {
   const target = spec.kind === 'fact' ? spec.name : bulkDimensionTable(spec.name);
-  return `COPY ${qualified(schema, target)} (${columnList(spec)}) FROM STDIN`;
+  return `COPY ${qualified(schema, target)} (${columnList(spec)}) ${copyFromStdin(format)}`;
 }
 
 /** The highest version of each key (first loaded among equals); dim_date rows are a function of the date. */

@@ -1,7 +1,4 @@
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
 import type { ObjectStore } from '../bucket/object-store.js';
 import type { Logger } from '../core/logger.js';
 import type { BatchManifest, ManifestFile } from '../core/manifest.js';
@@ -9,7 +6,7 @@ import { PipelineError } from '../core/errors.js';
 import type { WarehouseRow } from '../core/warehouse-row.js';
 import { DIMENSIONS, FACTS, WAREHOUSE_MODEL, type DimensionSpec, type FactSpec, type WarehouseTable } from '../core/warehouse-model.js';
 import { bulkCopySql, bulkDimensionSpecs, createBulkDimensionSql, dropBulkDimensionSql, finishBulkDimensionSql, finishInferredMembersSql } from './bulk-load-sql.js';
-import { copyTextChunks } from './copy-text.js';
+import { copyRows } from './copy-rows.js';
 import { dropDeferredConstraints, restoreStatementsByTable, type DeferredConstraint, type RestoreStatement } from './deferred-constraints.js';
 import { recordLoadedBatch } from './load-ledger.js';
 import { loadOrder, runForTable } from './load-manifest.js';
@@ -139,7 +136,7 @@ export class BulkLoad {
         const given = rowsOf?.(file);
         const fileRows = given && given.length === file.rows ? given : await readManifestFile(this.processed, manifestKey, file);
         await runForTable(manifestKey, file.table, async () => {
-          await pipeline(Readable.from(copyTextChunks(spec.columns, fileRows)), this.client.query(copyFrom(bulkCopySql(this.schema, spec))));
+          await copyRows(this.client, (format) => bulkCopySql(this.schema, spec, format), spec.columns, fileRows);
         });
         rows[file.table] = (rows[file.table] ?? 0) + fileRows.length;
         this.copied[file.table] = (this.copied[file.table] ?? 0) + fileRows.length;

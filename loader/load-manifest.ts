@@ -1,11 +1,8 @@
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { from as copyFrom } from 'pg-copy-streams';
 import type { Logger } from '../core/logger.js';
 import type { BatchManifest, ManifestFile } from '../core/manifest.js';
 import { WAREHOUSE_MODEL, WAREHOUSE_TABLES, type DimensionSpec, type FactSpec, type WarehouseTable } from '../core/warehouse-model.js';
 import type { ObjectStore } from '../bucket/object-store.js';
-import { copyTextChunks } from './copy-text.js';
+import { copyRows } from './copy-rows.js';
 import { ManifestRejectedError } from './loader-errors.js';
 import { isBatchLoaded, recordLoadedBatch } from './load-ledger.js';
 import { copyIntoStagingSql, createStagingSql, inferredMemberSql, insertFactSql, mergeDimensionSql, truncateStagingSql } from './load-sql.js';
@@ -54,8 +51,7 @@ export async function loadManifest(args: {
       await runForTable(manifestKey, file.table, async () => {
         await client.query(staged.has(file.table) ? truncateStagingSql(spec) : createStagingSql(spec));
         staged.add(file.table);
-        const copy = client.query(copyFrom(copyIntoStagingSql(spec)));
-        await pipeline(Readable.from(copyTextChunks(spec.columns, fileRows)), copy);
+        await copyRows(client, (format) => copyIntoStagingSql(spec, format), spec.columns, fileRows);
         if (spec.kind === 'dimension') {
           const result = await client.query(mergeDimensionSql(schema, spec as DimensionSpec));
           rows[file.table] = (rows[file.table] ?? 0) + (result.rowCount ?? 0);

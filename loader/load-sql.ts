@@ -1,4 +1,5 @@
 import { WAREHOUSE_MODEL, type DimensionName, type DimensionSpec, type FactSpec, type TableSpec } from '../core/warehouse-model.js';
+import { copyFromStdin, type CopyFormat } from './copy-rows.js';
 import { ident, qualified, sqlType } from './warehouse-ddl.js';
 
 /**
@@ -19,8 +20,8 @@ export function truncateStagingSql(spec: TableSpec): string {
   return `TRUNCATE ${ident(stagingTable(spec.name))}`;
 }
 
-export function copyIntoStagingSql(spec: TableSpec): string {
-  return `COPY ${ident(stagingTable(spec.name))} (${columnList(spec)}) FROM STDIN`;
+export function copyIntoStagingSql(spec: TableSpec, format: CopyFormat): string {
+  return `COPY ${ident(stagingTable(spec.name))} (${columnList(spec)}) ${copyFromStdin(format)}`;
 }
 
 /**

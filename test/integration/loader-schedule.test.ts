@@ -7,6 +7,7 @@ import { createScheduleHandler } from '../../loader/lambda/schedule-handler.js';
 import { warehouseUrlFromSecret } from '../../loader/lambda/warehouse-secret.js';
 import { runLoaderLoop, type LoadSummary } from '../../loader/run-loader.js';
 import { readWarehouseStatus } from '../../loader/warehouse-status.js';
+import { LATEST_SCHEMA_VERSION } from '../../loader/warehouse-schema.js';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
 import { createProcessedBucket, paymentFact, staffDim, writeBatch, type ProcessedBucket } from '../support/processed-batch-factory.js';
 
@@ -94,7 +95,7 @@ describe('loader schedules and status', () => {
     expect(summaries.reduce((n, s) => n + s.manifestsLoaded, 0)).toBe(2); // the payment batch and the staff batch
 
     const status = await readWarehouseStatus(db.url, 'star_loop');
-    expect(status).toMatchObject({ initialised: true, schemaVersion: 1, manifestsLoaded: 2, failedManifests: 0, parkedManifests: 0 });
+    expect(status).toMatchObject({ initialised: true, schemaVersion: LATEST_SCHEMA_VERSION, manifestsLoaded: 2, failedManifests: 0, parkedManifests: 0 });
     expect(status.rowsByTable).toMatchObject({ fact_payment: 1, dim_staff: 1, dim_currency: 1, dim_date: 2 });
     expect(status.newestCommitTs).toBe('2026-11-22T12:30:00.000Z');
     expect(status.freshnessMs).toBeGreaterThan(0);

@@ -1,4 +1,3 @@
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SOURCE_TABLES, PRIMARY_KEYS } from '../../core/source-tables.js';
 import { seedTotesys } from '../../totesys/generator/seed-totesys.js';
@@ -13,7 +12,6 @@ function fixedClock(): () => number {
   let t = Date.UTC(2025, 0, 6, 9, 0, 0, 123);
   return () => (t += 1000);
 }
-const stamp = (ms: number) => new Date(ms).toISOString().replace('T', ' ').slice(0, 23);
 
 
 async function checksum(url: string): Promise<string> {

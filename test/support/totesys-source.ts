@@ -1,7 +1,6 @@
 import { withClient } from './postgres.js';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import pg from 'pg';
 import { REPO_ROOT } from './cli.js';
 import { columnValue } from '../../capture/column-value.js';
 import { SOURCE_TABLES } from '../../core/source-tables.js';
