@@ -22,10 +22,11 @@ import { FLAG_SAME_KEY, type MergedBatch } from './sorted-runs.js';
  *    line with FLAG_SAME_KEY follows the lane of the line before it, so a whole run of copies goes
  *    to one lane, stays adjacent there, and is deduped there exactly as on one thread (the first
  *    VALID copy is kept), whatever the copies' own routes say;
- *  - the four joined source tables (staff, department, counterparty, address) share join state
- *    (stream-processors/event-rows.ts): they all go to lane 0, in commit order, as on one thread;
- *    every other table's rows depend on its own event only, so it goes to lane
- *    hash(table + key text) % N (the route, computed by the scan: lane-route.ts);
+ *  - the joined source tables share join state in two independent groups
+ *    (stream-processors/event-rows.ts): staff with department go to lane 0, counterparty with
+ *    address to lane 1, each group in commit order, as on one thread; every other table's rows
+ *    depend on its own event only, so it goes to lane hash(table + key text) % N (the route,
+ *    computed by the scan: lane-route.ts);
  *  - the bulk load's result does not depend on how the lanes' loads interleave: facts are
  *    distinct events, a dimension key's versions all come from one lane in order, dim_date rows of
  *    a date are identical (loader/bulk-load.ts). `finish` runs once, after every lane is done.

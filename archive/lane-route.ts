@@ -4,15 +4,24 @@ import type { ChangeEvent } from '../core/change-event.js';
  * The route of an archived line: which processing lane (lane-pool.ts) its event belongs to,
  * computed once by the scan from the line's bytes and stored with its run record.
  *
- * A route is a 31-bit FNV-1a hash of the table name followed by the `"key":{...}` JSON text, or
- * JOINED_ROUTE for the four source tables whose dimensions share join state (staff, department,
- * counterparty, address: stream-processors/event-rows.ts); those must all be processed by one lane
- * (lane 0) in commit order. For a canonical line the key text is read from the line itself; for a
- * line the scan had to parse it is JSON.stringify(event.key), the text capture writes.
+ * A route is a 31-bit FNV-1a hash of the table name followed by the `"key":{...}` JSON text, or the
+ * route of a join group: source tables whose dimensions share join state
+ * (stream-processors/event-rows.ts) must be processed by one lane, in commit order. There are two
+ * groups, independent of each other: staff with department (dim_staff), counterparty with address
+ * (dim_counterparty, dim_location). They go to lanes 0 and 1, so that no lane carries both (their
+ * events fan out: one department change re-emits every one of its staff). For a canonical line the
+ * key text is read from the line itself; for a line the scan had to parse it is
+ * JSON.stringify(event.key), the text capture writes.
  */
-export const JOINED_ROUTE = 0xffffffff;
+export const STAFF_GROUP_ROUTE = 0xffffffff;
+export const COUNTERPARTY_GROUP_ROUTE = 0xfffffffe;
 
-const JOINED_TABLES: ReadonlySet<string> = new Set(['staff', 'department', 'counterparty', 'address']);
+const JOIN_GROUPS: ReadonlyMap<string, number> = new Map([
+  ['staff', STAFF_GROUP_ROUTE],
+  ['department', STAFF_GROUP_ROUTE],
+  ['counterparty', COUNTERPARTY_GROUP_ROUTE],
+  ['address', COUNTERPARTY_GROUP_ROUTE],
+]);
 
 const FNV_OFFSET = 0x811c9dc5;
 const FNV_PRIME = 0x01000193;
@@ -24,16 +33,22 @@ function fnv(hash: number, bytes: Uint8Array, start: number, end: number): numbe
 
 /** The route of a line whose table name is `buf[tableStart, tableEnd)` and key text `buf[keyStart, keyEnd)`. */
 export function routeOfBytes(buf: Buffer, tableStart: number, tableEnd: number, keyStart: number, keyEnd: number): number {
-  if (JOINED_TABLES.has(buf.toString('latin1', tableStart, tableEnd))) return JOINED_ROUTE;
+  const group = JOIN_GROUPS.get(buf.toString('latin1', tableStart, tableEnd));
+  if (group !== undefined) return group;
   return fnv(fnv(FNV_OFFSET, buf, tableStart, tableEnd), buf, keyStart, keyEnd) & 0x7fffffff;
 }
 
 /** The route of a parsed (valid) event: the same value a canonical spelling of it gets. */
 export function routeOfEvent(event: ChangeEvent): number {
-  if (JOINED_TABLES.has(event.table)) return JOINED_ROUTE;
+  const group = JOIN_GROUPS.get(event.table);
+  if (group !== undefined) return group;
   const table = Buffer.from(event.table, 'utf8');
   const key = Buffer.from(JSON.stringify(event.key), 'utf8');
   return fnv(fnv(FNV_OFFSET, table, 0, table.length), key, 0, key.length) & 0x7fffffff;
 }
 
-export const laneOfRoute = (route: number, lanes: number): number => (route === JOINED_ROUTE ? 0 : route % lanes);
+export function laneOfRoute(route: number, lanes: number): number {
+  if (route === STAFF_GROUP_ROUTE) return 0;
+  if (route === COUNTERPARTY_GROUP_ROUTE) return 1 % lanes;
+  return route % lanes;
+}
