@@ -31,99 +31,137 @@ const NUMERIC_NEG = 0x4000;
 /** numeric(10,2): two decimal places. */
 const MONEY_SCALE = 2;
 
+/** A growing output buffer and a DataView over it (its setters are cheaper than Buffer's write methods). */
 class Writer {
-  buf = Buffer.allocUnsafe(64 * 1024);
+  buf: Buffer;
+  view: DataView;
   at = 0;
+
+  constructor(bytes: number) {
+    this.buf = Buffer.allocUnsafe(bytes);
+    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
+  }
 
   ensure(bytes: number): void {
     if (this.at + bytes <= this.buf.length) return;
     const grown = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.at + bytes));
     this.buf.copy(grown, 0, 0, this.at);
     this.buf = grown;
-  }
-
-  int16(value: number): void {
-    this.at = this.buf.writeInt16BE(value, this.at);
-  }
-
-  int32(value: number): void {
-    this.at = this.buf.writeInt32BE(value, this.at);
-  }
-
-  /** A safe integer as int64, without BigInt. */
-  int64(value: number): void {
-    const high = Math.floor(value / TWO_32);
-    this.at = this.buf.writeInt32BE(high, this.at);
-    this.at = this.buf.writeUInt32BE(value - high * TWO_32, this.at);
+    this.view = new DataView(grown.buffer, grown.byteOffset, grown.byteLength);
   }
 }
 
-/** Writes one non-null field (length and bytes); false when the value is not in canonical form. */
-type FieldEncoder = (w: Writer, value: Exclude<WarehouseValue, null>) => boolean;
+const enum Kind {
+  Int,
+  Bigint,
+  Text,
+  Boolean,
+  Date,
+  Time,
+  Money,
+  Timestamptz,
+}
 
-const ENCODERS: Record<ColumnType, FieldEncoder> = {
-  int(w, value) {
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < INT32_MIN || value > INT32_MAX) return false;
-    w.ensure(8);
-    w.int32(4);
-    w.int32(value);
-    return true;
-  },
-  bigint(w, value) {
-    if (typeof value !== 'bigint' || value < INT64_MIN || value > INT64_MAX) return false;
-    w.ensure(12);
-    w.int32(8);
-    w.at = w.buf.writeBigInt64BE(value, w.at);
-    return true;
-  },
-  text(w, value) {
-    if (typeof value !== 'string') return false;
-    w.ensure(4 + value.length * 3);
-    const bytes = w.buf.write(value, w.at + 4, 'utf8');
-    w.int32(bytes);
-    w.at += bytes;
-    return true;
-  },
-  boolean(w, value) {
-    if (typeof value !== 'boolean') return false;
-    w.ensure(5);
-    w.int32(1);
-    w.buf[w.at++] = value ? 1 : 0;
-    return true;
-  },
-  date(w, value) {
-    const days = typeof value === 'string' ? parseDateDays(value) : NaN;
-    if (Number.isNaN(days)) return false;
-    w.ensure(8);
-    w.int32(4);
-    w.int32(days - PG_EPOCH_DAYS);
-    return true;
-  },
-  time(w, value) {
-    const ms = typeof value === 'string' ? parseTimeMs(value) : NaN;
-    // parseTimeMs reads the digits only: 23:59:59.999 is the last time of day text input accepts
-    // in this form (and "24:00:00" is not in it).
-    if (Number.isNaN(ms) || !validTimeOfDay(value as string)) return false;
-    w.ensure(12);
-    w.int32(8);
-    w.int64(ms * 1000);
-    return true;
-  },
-  money(w, value) {
-    const cents = typeof value === 'string' ? parseMoneyCents(value) : NaN;
-    if (Number.isNaN(cents)) return false;
-    writeNumeric(w, cents);
-    return true;
-  },
-  timestamptz(w, value) {
-    const ms = typeof value === 'string' ? parseInstantMs(value) : NaN;
-    if (Number.isNaN(ms)) return false;
-    w.ensure(12);
-    w.int32(8);
-    w.int64((ms - PG_EPOCH_MS) * 1000);
-    return true;
-  },
+const KINDS: Record<ColumnType, Kind> = {
+  int: Kind.Int,
+  bigint: Kind.Bigint,
+  text: Kind.Text,
+  boolean: Kind.Boolean,
+  date: Kind.Date,
+  time: Kind.Time,
+  money: Kind.Money,
+  timestamptz: Kind.Timestamptz,
 };
+
+/** Most bytes a non-text field takes: length word and value (a numeric(10,2) has at most 3 digit groups). */
+const MAX_FIXED_FIELD = 4 + 8 + 6;
+
+function setInt64(view: DataView, at: number, value: number): void {
+  const high = Math.floor(value / TWO_32);
+  view.setInt32(at, high);
+  view.setUint32(at + 4, value - high * TWO_32);
+}
+
+/** Writes one non-null field (length word and bytes) at w.at; false when the value is not canonical. */
+function writeField(w: Writer, kind: Kind, value: Exclude<WarehouseValue, null>): boolean {
+  const view = w.view;
+  const at = w.at;
+  switch (kind) {
+    case Kind.Int:
+      if (typeof value !== 'number' || !Number.isInteger(value) || value < INT32_MIN || value > INT32_MAX) return false;
+      view.setInt32(at, 4);
+      view.setInt32(at + 4, value);
+      w.at = at + 8;
+      return true;
+    case Kind.Bigint:
+      if (typeof value !== 'bigint' || value < INT64_MIN || value > INT64_MAX) return false;
+      view.setInt32(at, 8);
+      view.setBigInt64(at + 4, value);
+      w.at = at + 12;
+      return true;
+    case Kind.Text: {
+      if (typeof value !== 'string') return false;
+      const buf = w.buf;
+      const length = value.length;
+      let bytes = length;
+      // Short ASCII text (ids, codes, names) byte by byte: cheaper than a call into the encoder.
+      if (length <= 32) {
+        for (let i = 0; i < length; i++) {
+          const c = value.charCodeAt(i);
+          if (c >= 0x80) {
+            bytes = -1;
+            break;
+          }
+          buf[at + 4 + i] = c;
+        }
+      } else {
+        bytes = -1;
+      }
+      if (bytes < 0) bytes = buf.write(value, at + 4, 'utf8');
+      view.setInt32(at, bytes);
+      w.at = at + 4 + bytes;
+      return true;
+    }
+    case Kind.Boolean:
+      if (typeof value !== 'boolean') return false;
+      view.setInt32(at, 1);
+      w.buf[at + 4] = value ? 1 : 0;
+      w.at = at + 5;
+      return true;
+    case Kind.Date: {
+      const days = typeof value === 'string' ? parseDateDays(value) : NaN;
+      if (Number.isNaN(days)) return false;
+      view.setInt32(at, 4);
+      view.setInt32(at + 4, days - PG_EPOCH_DAYS);
+      w.at = at + 8;
+      return true;
+    }
+    case Kind.Time: {
+      // parseTimeMs reads the digits only: 23:59:59.999 is the last time of day in this form that
+      // text input accepts ("24:00:00.000" is left to it).
+      const ms = typeof value === 'string' ? parseTimeMs(value) : NaN;
+      if (Number.isNaN(ms) || !validTimeOfDay(value as string)) return false;
+      view.setInt32(at, 8);
+      setInt64(view, at + 4, ms * 1000);
+      w.at = at + 12;
+      return true;
+    }
+    case Kind.Money: {
+      const cents = typeof value === 'string' ? parseMoneyCents(value) : NaN;
+      if (Number.isNaN(cents)) return false;
+      w.at = writeNumeric(view, at, cents);
+      return true;
+    }
+    case Kind.Timestamptz: {
+      const ms = typeof value === 'string' ? parseInstantMs(value) : NaN;
+      if (Number.isNaN(ms)) return false;
+      view.setInt32(at, 8);
+      setInt64(view, at + 4, (ms - PG_EPOCH_MS) * 1000);
+      w.at = at + 12;
+      return true;
+    }
+  }
+}
 
 function validTimeOfDay(text: string): boolean {
   const hh = (text.charCodeAt(0) - 48) * 10 + text.charCodeAt(1) - 48;
@@ -132,20 +170,31 @@ function validTimeOfDay(text: string): boolean {
   return hh < 24 && mm < 60 && ss < 60;
 }
 
-/** numeric(10,2) from cents: at most 8 whole digits (parseMoneyCents), so at most 3 digit groups. */
-function writeNumeric(w: Writer, cents: number): void {
+/** numeric(10,2) from cents (at most 8 whole digits: parseMoneyCents), as base-10000 digit groups. */
+function writeNumeric(view: DataView, at: number, cents: number): number {
   const abs = Math.abs(cents);
   const whole = Math.floor(abs / 100);
   const fraction = (abs % 100) * 100; // .91 → the group 9100
-  const groups = whole >= 10_000 ? [Math.floor(whole / 10_000), whole % 10_000, fraction] : whole > 0 ? [whole, fraction] : fraction > 0 ? [fraction] : [];
-  const weight = whole >= 10_000 ? 1 : whole > 0 ? 0 : -1;
-  w.ensure(4 + 8 + 2 * groups.length);
-  w.int32(8 + 2 * groups.length);
-  w.int16(groups.length);
-  w.int16(groups.length === 0 ? 0 : weight);
-  w.int16(cents < 0 ? NUMERIC_NEG : 0);
-  w.int16(MONEY_SCALE);
-  for (const group of groups) w.int16(group);
+  const groups = whole >= 10_000 ? 3 : whole > 0 ? 2 : fraction > 0 ? 1 : 0;
+  view.setInt32(at, 8 + 2 * groups);
+  view.setInt16(at + 4, groups);
+  view.setInt16(at + 6, groups === 0 ? 0 : groups - 2); // weight of the first group: 1, 0 or -1
+  view.setInt16(at + 8, cents < 0 ? NUMERIC_NEG : 0);
+  view.setInt16(at + 10, MONEY_SCALE);
+  let p = at + 12;
+  if (groups === 3) {
+    view.setInt16(p, Math.floor(whole / 10_000));
+    view.setInt16(p + 2, whole % 10_000);
+    p += 4;
+  } else if (groups === 2) {
+    view.setInt16(p, whole);
+    p += 2;
+  }
+  if (groups > 0) {
+    view.setInt16(p, fraction);
+    p += 2;
+  }
+  return p;
 }
 
 /**
@@ -153,27 +202,32 @@ function writeNumeric(w: Writer, cents: number): void {
  * canonical form (send the rows as text then). One buffer: a loader holds one file's rows anyway.
  */
 export function encodeCopyBinary(columns: readonly ColumnSpec[], rows: readonly WarehouseRow[]): Buffer | null {
-  const w = new Writer();
-  const encoders = columns.map((c) => ENCODERS[c.type]);
+  const kinds = columns.map((c) => KINDS[c.type]);
   const names = columns.map((c) => c.name);
-  w.ensure(SIGNATURE.length + 8);
+  const count = names.length;
+  const rowRoom = 2 + count * MAX_FIXED_FIELD; // a row's fields at their largest, text aside
+  const w = new Writer(SIGNATURE.length + 10 + rows.length * rowRoom);
   w.at += SIGNATURE.copy(w.buf, w.at);
-  w.int32(0); // flags: no OIDs
-  w.int32(0); // header extension length
+  w.view.setInt32(w.at, 0); // flags: no OIDs
+  w.view.setInt32(w.at + 4, 0); // header extension length
+  w.at += 8;
   for (const row of rows) {
-    w.ensure(2 + 4 * names.length);
-    w.int16(names.length);
-    for (let i = 0; i < names.length; i++) {
+    w.ensure(rowRoom);
+    w.view.setInt16(w.at, count);
+    w.at += 2;
+    for (let i = 0; i < count; i++) {
       const value = row[names[i]!];
+      const kind = kinds[i]!;
       if (value === null || value === undefined) {
-        w.ensure(4);
-        w.int32(-1);
-      } else if (!encoders[i]!(w, value)) {
-        return null;
+        w.view.setInt32(w.at, -1);
+        w.at += 4;
+        continue;
       }
+      if (kind === Kind.Text && typeof value === 'string') w.ensure(rowRoom + value.length * 3);
+      if (!writeField(w, kind, value)) return null;
     }
   }
   w.ensure(2);
-  w.int16(-1);
-  return w.buf.subarray(0, w.at);
+  w.view.setInt16(w.at, -1);
+  return w.buf.subarray(0, w.at + 2);
 }
