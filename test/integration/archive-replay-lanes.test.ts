@@ -6,9 +6,11 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { replay, type ReplaySummary } from '../../archive/replay.js';
 import { LocalDirObjectStore } from '../../bucket/local-dir-object-store.js';
+import { S3ObjectStore, createS3Client } from '../../bucket/s3-object-store.js';
 import { silentLogger } from '../../core/logger.js';
 import { WAREHOUSE_TABLES } from '../../core/warehouse-model.js';
 import { generateWorkload, workloadWithUnstorableValue, putObject, writeArchive, type ArchivedEvent } from '../support/archive-workload.js';
+import { startS3rver } from '../support/aws-emulators.js';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
 import { tableContent } from '../support/warehouse-content.js';
 
@@ -110,6 +112,34 @@ describe('replay --rebuild on processing lanes', () => {
     const fallback = await replay({ ingestion, processed: wrapped, warehouseUrl: single.url, rebuild: true, logger: silentLogger, lanes: 2 });
     expect(fallback.lanes).toBe(1);
     expect(counts(fallback)).toEqual(counts(one));
+  });
+
+  it('lanes write to an S3 bucket (s3rver): each lane opens its own client, and the warehouse is the one a local bucket gives', async () => {
+    const s3 = await startS3rver(['processed']);
+    try {
+      const events = generateWorkload(400, { secondsBetweenTransactions: 10 });
+      const ingestion = new LocalDirObjectStore(path.join(dir, 'ingestion-s3'));
+      await writeArchive(ingestion, events, 60);
+      const client = { region: 'eu-west-2', endpoint: s3.endpoint };
+      const processed = new S3ObjectStore(createS3Client(client), 'processed', { client });
+      const viaS3 = await replay({ ingestion, processed, warehouseUrl: laned.url, rebuild: true, logger: silentLogger, batchSize: 50, lanes: 2 });
+      const local = await replay({ ingestion, processed: new LocalDirObjectStore(path.join(dir, 'processed-local')), warehouseUrl: single.url, rebuild: true, logger: silentLogger, batchSize: 50, lanes: 1 });
+      expect(viaS3).toMatchObject({ lanes: 2, partial: false, eventsReplayed: events.length });
+      let manifests = 0;
+      for await (const object of processed.list(`${viaS3.processedPrefix}manifests/`)) manifests += object.key.endsWith('.json') ? 1 : 0;
+      expect(manifests).toBe(viaS3.manifests);
+      const a = new pg.Client({ connectionString: single.url });
+      const b = new pg.Client({ connectionString: laned.url });
+      await Promise.all([a.connect(), b.connect()]);
+      try {
+        for (const table of WAREHOUSE_TABLES) expect(await tableContent(b, 'star', table), table).toEqual(await tableContent(a, 'star', table));
+      } finally {
+        await Promise.all([a.end(), b.end()]);
+      }
+      expect(local.eventsReplayed).toBe(viaS3.eventsReplayed);
+    } finally {
+      await s3.stop();
+    }
   });
 
   it('a failing lane fails the rebuild: no worker threads, no rebuild schema, no temp files are left', async () => {
