@@ -1,8 +1,12 @@
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { from } from 'pg-copy-streams';
 import { describe, expect, it } from 'vitest';
 import type { ColumnSpec } from '../../core/warehouse-model.js';
 import type { WarehouseRow } from '../../core/warehouse-row.js';
 import { encodeCopyBinary } from '../../loader/copy-binary.js';
-import { copyRows, type CopyFormat } from '../../loader/copy-rows.js';
+import { copyFromStdin, copyRows, type CopyFormat } from '../../loader/copy-rows.js';
+import { copyTextChunks } from '../../loader/copy-text.js';
 import { useWarehouseTestbed } from '../support/warehouse-testbed.js';
 
 /** Every column type of the warehouse model (warehouse-model.ts), each nullable. */
@@ -33,35 +37,28 @@ const ROWS: WarehouseRow[] = [
 describe('binary COPY', () => {
   const testbed = useWarehouseTestbed('loader_copy_binary');
 
-  const load = async (table: string, format: CopyFormat | 'auto', rows: WarehouseRow[]) => {
-    const { client } = testbed;
-    await client.query(`CREATE TABLE ${table} ${DDL}`);
-    if (format === 'auto') {
-      await copyRows(client, (f) => `COPY ${table} (i, b, t, d, tm, m, f, ts) ${f === 'binary' ? 'FROM STDIN (FORMAT binary)' : 'FROM STDIN'}`, COLUMNS, rows);
-    } else {
-      const only = (f: CopyFormat) => {
-        if (f !== format) throw new Error(`expected ${format}, the rows went as ${f}`);
-        return `COPY ${table} (i, b, t, d, tm, m, f, ts) ${f === 'binary' ? 'FROM STDIN (FORMAT binary)' : 'FROM STDIN'}`;
-      };
-      await copyRows(client, only, COLUMNS, rows);
-    }
-    // Text forms Postgres gives back, so every difference shows (no driver conversion).
-    const { rows: stored } = await client.query(`SELECT i::text, b::text, t, d::text, tm::text, m::text, f::text, ts AT TIME ZONE 'UTC' AS ts FROM ${table} ORDER BY i NULLS LAST`);
-    return stored.map((r) => ({ ...r, ts: r.ts === null ? null : String(r.ts) }));
+  const copySql = (table: string, format: CopyFormat) => `COPY ${table} (i, b, t, d, tm, m, f, ts) ${copyFromStdin(format)}`;
+
+  /** The table's rows as the text Postgres gives back, so every difference shows (no driver conversion). */
+  const read = async (table: string) => {
+    const { rows } = await testbed.client.query(`SELECT i::text, b::text, t, d::text, tm::text, m::text, f::text, ts AT TIME ZONE 'UTC' AS ts FROM ${table} ORDER BY i NULLS LAST`);
+    return rows.map((r) => ({ ...r, ts: r.ts === null ? null : String(r.ts) }));
+  };
+
+  /** Loads `rows` into a new table with copyRows, which must choose `format`. */
+  const load = async (table: string, format: CopyFormat, rows: WarehouseRow[]) => {
+    await testbed.client.query(`CREATE TABLE ${table} ${DDL}`);
+    await copyRows(testbed.client, (chosen) => {
+      if (chosen !== format) throw new Error(`expected ${format}, the rows went as ${chosen}`);
+      return copySql(table, chosen);
+    }, COLUMNS, rows);
+    return read(table);
   };
 
   it('stores exactly what the text format stores, for every column type and its edge values', async () => {
-    const viaText = await (async () => {
-      const { client } = testbed;
-      await client.query(`CREATE TABLE via_text ${DDL}`);
-      const { copyTextChunks } = await import('../../loader/copy-text.js');
-      const { pipeline } = await import('node:stream/promises');
-      const { Readable } = await import('node:stream');
-      const { from } = await import('pg-copy-streams');
-      await pipeline(Readable.from(copyTextChunks(COLUMNS, ROWS)), client.query(from('COPY via_text (i, b, t, d, tm, m, f, ts) FROM STDIN')));
-      const { rows } = await client.query(`SELECT i::text, b::text, t, d::text, tm::text, m::text, f::text, ts AT TIME ZONE 'UTC' AS ts FROM via_text ORDER BY i NULLS LAST`);
-      return rows.map((r) => ({ ...r, ts: r.ts === null ? null : String(r.ts) }));
-    })();
+    await testbed.client.query(`CREATE TABLE via_text ${DDL}`);
+    await pipeline(Readable.from(copyTextChunks(COLUMNS, ROWS)), testbed.client.query(from(copySql('via_text', 'text'))));
+    const viaText = await read('via_text');
     const viaBinary = await load('via_binary', 'binary', ROWS);
     expect(viaBinary).toEqual(viaText);
     expect(viaBinary.find((r) => r.i === '2147483647')).toMatchObject({ m: '99999999.99', tm: '23:59:59.999', d: '9999-12-31' });
