@@ -41,6 +41,13 @@ export interface SessionOptions {
   /** Flush position the previous session reached: transactions committed before it are skipped. */
   resumeFrom: Lsn;
   stopAtLsn?: Lsn;
+  /**
+   * Transactions whose commit record is at or after this LSN are not published (their commits
+   * still count as milestones, but the position confirmed to Postgres never passes this LSN: the
+   * slot must still hold them if the session has to run again). The bridge slot
+   * (slot-preparation.ts) stops where the new slot's snapshot begins: the new slot streams those.
+   */
+  skipFromLsn?: Lsn;
   publisher?: Partial<EventPublisherOptions>;
   statusIntervalMs?: number;
   onConfirmed?: (lsn: Lsn) => void;
@@ -89,7 +96,7 @@ export class ReplicationSession {
   }
 
   get confirmed(): Lsn {
-    return this.tracker.confirmable();
+    return this.flushable();
   }
 
   /** Whether START_REPLICATION succeeded (the caller resets its backoff). */
@@ -119,7 +126,7 @@ export class ReplicationSession {
     }
     if (this.stopPromise) await this.stopPromise;
     await this.teardown();
-    const confirmed = this.tracker.confirmable();
+    const confirmed = this.flushable();
     return this.error ? { reason: 'error', error: this.error, confirmed } : { reason: this.stopReason, confirmed };
   }
 
@@ -203,7 +210,8 @@ export class ReplicationSession {
       if (message.tag === 'begin') {
         // A transaction that committed before the position the previous session made durable was
         // published already: skip it instead of duplicating it.
-        this.skipTransaction = message.commitLsn !== null && parseLsn(message.commitLsn) < this.o.resumeFrom;
+        const commitLsn = message.commitLsn === null ? null : parseLsn(message.commitLsn);
+        this.skipTransaction = commitLsn !== null && (commitLsn < this.o.resumeFrom || (this.o.skipFromLsn !== undefined && commitLsn >= this.o.skipFromLsn));
       }
       const result = this.decoder.decode(lsn, message);
       switch (result.kind) {
@@ -263,7 +271,7 @@ export class ReplicationSession {
 
   /** Sends the confirmable position when it advanced; ends the session at the stop LSN. */
   private confirm(): void {
-    const confirmable = this.tracker.confirmable();
+    const confirmable = this.flushable();
     this.o.stats.status.inFlightEvents = this.tracker.inFlight();
     if (confirmable > this.lastSentFlush) {
       this.lastSentFlush = confirmable;
@@ -272,7 +280,13 @@ export class ReplicationSession {
       this.o.stats.status.lastConfirmedAt = new Date().toISOString();
       this.o.onConfirmed?.(confirmable);
     }
-    if (this.o.stopAtLsn !== undefined && confirmable >= this.o.stopAtLsn && this.started) void this.requestStop('stop-lsn-reached');
+    if (this.o.stopAtLsn !== undefined && this.tracker.confirmable() >= this.o.stopAtLsn && this.started) void this.requestStop('stop-lsn-reached');
+  }
+
+  /** The confirmable position, capped at skipFromLsn (skipped transactions were not published). */
+  private flushable(): Lsn {
+    const reached = this.tracker.confirmable();
+    return this.o.skipFromLsn !== undefined && reached > this.o.skipFromLsn ? this.o.skipFromLsn : reached;
   }
 
   /** Standby status with the confirmed flush position (also the reply to keepalive pings). */

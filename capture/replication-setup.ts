@@ -93,8 +93,8 @@ export async function readSnapshotMarker(client: Queryable, publicationName: str
 
 /**
  * Order of a (re)snapshot: mark pending → create slot → read and publish the snapshot → mark
- * complete. A crash anywhere before the last step leaves "pending", and the next start drops the
- * slot and snapshots again.
+ * complete. A crash anywhere before the last step leaves "pending", and the next start snapshots
+ * again, bridging the gap between the two snapshots (see slot-preparation.ts).
  */
 export async function writeSnapshotMarker(client: Queryable, publicationName: string, marker: Exclude<SnapshotMarker, { state: 'absent' }>): Promise<void> {
   const text = marker.state === 'complete' ? `totesys-cdc snapshot complete slot=${marker.slotName} lsn=${marker.snapshotLsn}` : `totesys-cdc snapshot pending slot=${marker.slotName}`;
@@ -122,6 +122,19 @@ export async function readSlot(client: Queryable, slotName: string): Promise<Slo
   if (!rows.length) return null;
   const r = rows[0];
   return { slotName: r.slot_name, plugin: r.plugin, database: r.database, active: r.active, activePid: r.active_pid, confirmedFlushLsn: r.confirmed };
+}
+
+/**
+ * The slot that keeps the changes made after an abandoned snapshot until the next snapshot has
+ * been taken (slot-preparation.ts). Slot names are at most 63 characters.
+ */
+export function bridgeSlotName(slotName: string): string {
+  return `${slotName.slice(0, 63 - '_bridge'.length)}_bridge`;
+}
+
+/** A new slot at the same position as `from` (same restart and confirmed LSN, same plugin). */
+export async function copySlot(client: Queryable, from: string, to: string): Promise<void> {
+  await client.query('SELECT pg_copy_logical_replication_slot($1, $2)', [from, to]);
 }
 
 export async function dropSlot(client: Queryable, slotName: string): Promise<boolean> {
@@ -162,12 +175,13 @@ export interface DroppedCaptureObjects {
   publicationDropped: boolean;
 }
 
-/** For `teardown`: drops the slot and the publication. Refuses (SlotInUseError) while the slot is active. */
+/** For `teardown`: drops the slot (and its bridge slot, if any) and the publication. Refuses (SlotInUseError) while a slot is active. */
 export async function dropCaptureObjects(url: string, names: CaptureNames): Promise<DroppedCaptureObjects> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
     const slotDropped = await dropSlot(client, names.slotName);
+    await dropSlot(client, bridgeSlotName(names.slotName));
     const { rowCount } = await client.query('SELECT 1 FROM pg_publication WHERE pubname = $1', [names.publicationName]);
     if (rowCount) await client.query(`DROP PUBLICATION ${client.escapeIdentifier(names.publicationName)}`);
     return { slotDropped, publicationDropped: Boolean(rowCount) };

@@ -5,21 +5,11 @@ import type { Logger } from '../core/logger.js';
 import { formatLsn, parseLsn, type Lsn } from '../core/lsn.js';
 import { redactUrl } from '../core/redact.js';
 import type { ChangeStreamWriter } from '../stream/change-stream.js';
-import { AckTracker } from './ack-tracker.js';
 import { SlotInUseError } from './capture-errors.js';
 import { CaptureStats, emfLine, writeStatusFile, type CaptureStatus } from './capture-status.js';
-import { EventPublisher, type EventPublisherOptions } from './event-publisher.js';
-import { readSnapshot, type SnapshotProgress } from './initial-snapshot.js';
-import {
-  assertSourceTables,
-  createSlotWithExportedSnapshot,
-  dropSlot,
-  ensurePublication,
-  ensureReplicaIdentityFull,
-  readSlot,
-  readSnapshotMarker,
-  writeSnapshotMarker,
-} from './replication-setup.js';
+import type { EventPublisherOptions } from './event-publisher.js';
+import type { SnapshotProgress } from './initial-snapshot.js';
+import { prepareSlot } from './slot-preparation.js';
 import { HEARTBEAT_PREFIX, ReplicationSession } from './replication-session.js';
 import { querySlotStatus } from './slot-status.js';
 import { abortableDelay } from '../core/abortable-delay.js';
@@ -89,7 +79,7 @@ export async function runCapture(options: RunCaptureOptions): Promise<CaptureRes
       try {
         if (!prepared) {
           stats.status.phase = 'starting';
-          snapshotTaken = (await prepareSlot(options, stats, logger)) || snapshotTaken;
+          snapshotTaken = (await prepareSlot(options, stats, logger, () => control.heartbeat())) || snapshotTaken;
           prepared = true;
           if (options.signal?.aborted) break;
           if (stopAt !== undefined) await control.heartbeat(); // a milestone past stopAt, even when idle
@@ -161,82 +151,6 @@ export async function runCapture(options: RunCaptureOptions): Promise<CaptureRes
       snapshotTaken,
     };
   }
-}
-
-/**
- * Publication, replica identity and slot. Returns true when it took a new initial snapshot.
- * Snapshot marker protocol: see replication-setup.ts (pending → slot → snapshot → complete).
- */
-async function prepareSlot(options: RunCaptureOptions, stats: CaptureStats, logger: Logger): Promise<boolean> {
-  const { slotName, publicationName, replicaIdentityFull } = options.config.capture;
-  const client = new pg.Client({ connectionString: options.sourceUrl, application_name: 'totesys-cdc-capture-setup', connectionTimeoutMillis: 10_000 });
-  client.on('error', () => undefined);
-  await client.connect();
-  try {
-    await assertSourceTables(client);
-    const publication = await ensurePublication(client, publicationName);
-    if (publication !== 'unchanged') logger.info(`publication ${publication}`, { publicationName });
-    if (replicaIdentityFull) {
-      const changed = await ensureReplicaIdentityFull(client);
-      if (changed.length) logger.info('set REPLICA IDENTITY FULL', { tables: changed });
-    }
-    const slot = await readSlot(client, slotName);
-    const marker = await readSnapshotMarker(client, publicationName);
-    if (slot && marker.state === 'complete' && marker.slotName === slotName) return false;
-    if (slot?.active) throw new SlotInUseError(slotName, slot.activePid);
-    if (slot) {
-      logger.warn('slot exists but its initial snapshot never completed: dropping it and snapshotting again', { marker: marker.state });
-      await dropSlot(client, slotName);
-    }
-    await writeSnapshotMarker(client, publicationName, { state: 'pending', slotName });
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-
-  stats.status.phase = 'snapshot';
-  const exported = await createSlotWithExportedSnapshot(options.sourceUrl, slotName);
-  const snapshotLsn = formatLsn(parseLsn(exported.consistentPoint));
-  logger.info('slot created, reading initial snapshot', { snapshotLsn });
-  const publisher = new EventPublisher({
-    writer: options.writer,
-    tracker: new AckTracker(),
-    logger,
-    ...options.publisher,
-    onDurable: (records, latencyMs) => {
-      stats.published(records, latencyMs);
-      stats.status.snapshotRowsPublished += records;
-    },
-  });
-  try {
-    const { rows } = await readSnapshot({
-      connectionString: options.sourceUrl,
-      snapshotName: exported.snapshotName,
-      snapshotLsn,
-      batchRows: options.snapshotBatchRows,
-      onProgress: options.onSnapshotProgress,
-      onEvents: async (events) => {
-        // A stop request abandons the snapshot: the marker stays "pending", the next start redoes it.
-        if (options.signal?.aborted) throw new Error('initial snapshot interrupted by a stop request');
-        for (const event of events) {
-          const room = publisher.enqueue(event);
-          if (room) await room;
-        }
-      },
-    });
-    await publisher.flush();
-    logger.info('initial snapshot published', { rows, snapshotLsn });
-  } finally {
-    publisher.close();
-    await exported.release();
-  }
-  const client2 = new pg.Client({ connectionString: options.sourceUrl, connectionTimeoutMillis: 10_000 });
-  await client2.connect();
-  try {
-    await writeSnapshotMarker(client2, publicationName, { state: 'complete', slotName, snapshotLsn });
-  } finally {
-    await client2.end().catch(() => undefined);
-  }
-  return true;
 }
 
 async function classify(error: unknown, slotName: string, control: ControlConnection): Promise<unknown> {

@@ -1,12 +1,13 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bridgeSlotName, readSlot, readSnapshotMarker } from '../../capture/replication-setup.js';
 import { runCapture } from '../../capture/run-capture.js';
 import { readSlotStatus } from '../../capture/slot-status.js';
 import type { SnapshotProgress } from '../../capture/initial-snapshot.js';
 import { parseLsn } from '../../core/lsn.js';
 import { silentLogger } from '../../core/logger.js';
 import { createTestDatabase, type TestDatabase, withClient } from '../support/postgres.js';
-import { applyEvents, RecordingWriter } from '../support/capture-recorder.js';
+import { applyEvents, assertPerKeyOrder, RecordingWriter } from '../support/capture-recorder.js';
 import { createTotesysSchema, INSERT_SALES_ORDERS, readSourceState, seedParents } from '../support/totesys-source.js';
 import { waitFor } from '../support/wait-for.js';
 
@@ -107,5 +108,98 @@ describe('capture: initial snapshot under a concurrent write load', () => {
     expect(added.filter((e) => e.op === 'c')).toHaveLength(25);
     expect(added.some((e) => e.op === 'r')).toBe(false);
     expect(parseLsn(result.confirmedLsn!) >= parseLsn(lsn)).toBe(true);
+  });
+});
+
+describe('capture: a snapshot abandoned half way is redone without leaving deleted rows behind', () => {
+  let db: TestDatabase;
+  const writer = new RecordingWriter();
+  const names = { slotName: 'cap_resnap', publicationName: 'cap_resnap' };
+  const config = { capture: { ...names, replicaIdentityFull: true, heartbeatIntervalMs: 500 } };
+
+  beforeAll(async () => {
+    db = await createTestDatabase('capture resnapshot');
+    await createTotesysSchema(db.url);
+    await seedParents(db.url);
+    await withClient(db.url, (c) => c.query(INSERT_SALES_ORDERS, [6000]));
+  });
+  afterAll(async () => db?.drop());
+
+  /** Starts capture and abandons its snapshot (a stop request) once `rows` sales orders were read. */
+  async function abandonSnapshotAfter(rows: number): Promise<void> {
+    const abort = new AbortController();
+    const result = await runCapture({
+      sourceUrl: db.url,
+      config,
+      writer,
+      logger: silentLogger,
+      signal: abort.signal,
+      snapshotBatchRows: 500,
+      onSnapshotProgress: (p) => p.table === 'sales_order' && p.rows >= rows && abort.abort(),
+    });
+    expect(result.reason).toBe('signal');
+  }
+
+  /** Ids of sales orders published as snapshot rows so far, per snapshot LSN. */
+  function snapshotIds(): Map<string, number[]> {
+    const out = new Map<string, number[]>();
+    for (const e of writer.events()) {
+      if (e.op !== 'r' || e.table !== 'sales_order') continue;
+      out.set(e.source.lsn, [...(out.get(e.source.lsn) ?? []), Number(e.key.sales_order_id)]);
+    }
+    return out;
+  }
+
+  it('bridges the changes between the two snapshots, also when the second one is abandoned too', async () => {
+    await abandonSnapshotAfter(1000);
+    const [firstIds] = [...snapshotIds().values()];
+    expect(firstIds.length).toBeGreaterThanOrEqual(500); // some of the last batch may not have been published
+    expect(firstIds.length).toBeLessThan(6000);
+    // Rows the abandoned snapshot published are deleted or updated before the next start.
+    await withClient(db.url, async (c) => {
+      await c.query('DELETE FROM sales_order WHERE sales_order_id = ANY($1)', [firstIds.slice(0, 300)]);
+      await c.query('UPDATE sales_order SET units_sold = units_sold + 7 WHERE sales_order_id = ANY($1)', [firstIds.slice(300, 400)]);
+    });
+
+    // Writes go on from here to the end: while the second start bridges and snapshots, and the third.
+    const load = startWriteLoad(db.url);
+    await waitFor(() => load.count() > 50, { what: 'write load' });
+    await abandonSnapshotAfter(2000);
+    const bridge = bridgeSlotName(names.slotName);
+    const bridgeSlot = await withClient(db.url, (c) => readSlot(c, bridge));
+    expect(bridgeSlot, 'the bridge slot outlives an abandoned snapshot').not.toBeNull();
+    // It confirmed no further than the second snapshot's start: the transactions after it are the
+    // (now dropped) second slot's, so a third start must find them in the bridge again.
+    const secondSnapshotLsn = [...snapshotIds().keys()][1];
+    expect(parseLsn(bridgeSlot!.confirmedFlushLsn!) <= parseLsn(secondSnapshotLsn)).toBe(true);
+    const deletedByBridge = new Set(writer.events().filter((e) => e.op === 'd').map((e) => Number(e.key.sales_order_id)));
+    expect(firstIds.slice(0, 300).filter((id) => !deletedByBridge.has(id))).toEqual([]);
+    await withClient(db.url, (c) => c.query('DELETE FROM sales_order WHERE sales_order_id = ANY($1)', [firstIds.slice(400, 500)]));
+
+    const abort = new AbortController();
+    const progress: SnapshotProgress[] = [];
+    const running = runCapture({ sourceUrl: db.url, config, writer, logger: silentLogger, signal: abort.signal, snapshotBatchRows: 500, onSnapshotProgress: (p) => progress.push(p) });
+    await waitFor(() => progress.some((p) => p.table === 'payment'), { what: 'snapshot to finish', timeoutMs: 30_000 });
+    await new Promise((r) => setTimeout(r, 500));
+    await load.stop();
+    const { lsn } = await withClient(db.url, async (c) => (await c.query('SELECT pg_current_wal_insert_lsn()::text AS lsn')).rows[0]);
+    await waitFor(async () => {
+      const s = await readSlotStatus(db.url, names.slotName);
+      return s.confirmedFlushLsn !== null && parseLsn(s.confirmedFlushLsn) >= parseLsn(lsn);
+    }, { what: 'capture to catch up', timeoutMs: 30_000 });
+    abort.abort();
+    expect((await running).snapshotTaken).toBe(true);
+
+    expect(snapshotIds().size).toBe(3);
+    await withClient(db.url, async (c) => {
+      expect(await readSlot(c, bridge), 'the bridge slot is dropped with the completed snapshot').toBeNull();
+      expect(await readSnapshotMarker(c, names.publicationName)).toMatchObject({ state: 'complete', slotName: names.slotName });
+    });
+    const events = writer.events();
+    assertPerKeyOrder(events);
+    const expected = await readSourceState(db.url);
+    const actual = applyEvents(events);
+    for (const [table, rows] of expected) expect(Object.fromEntries(actual.get(table) ?? new Map()), table).toEqual(Object.fromEntries(rows));
+    expect(actual.get('sales_order')?.size).toBe(expected.get('sales_order')?.size);
   });
 });

@@ -1,0 +1,165 @@
+import pg from 'pg';
+import type { Logger } from '../core/logger.js';
+import { formatLsn, parseLsn, type Lsn } from '../core/lsn.js';
+import { AckTracker } from './ack-tracker.js';
+import { SlotInUseError } from './capture-errors.js';
+import type { CaptureStats } from './capture-status.js';
+import { EventPublisher } from './event-publisher.js';
+import { readSnapshot } from './initial-snapshot.js';
+import {
+  assertSourceTables,
+  bridgeSlotName,
+  copySlot,
+  createSlotWithExportedSnapshot,
+  dropSlot,
+  ensurePublication,
+  ensureReplicaIdentityFull,
+  readSlot,
+  readSnapshotMarker,
+  writeSnapshotMarker,
+} from './replication-setup.js';
+import { ReplicationSession } from './replication-session.js';
+import type { RunCaptureOptions } from './run-capture.js';
+
+/**
+ * Publication, replica identity, slot and initial snapshot. Returns true when it took a snapshot.
+ *
+ * Marker protocol (replication-setup.ts): pending → slot → snapshot → complete. A snapshot that was
+ * abandoned (crash, stop request) has published some `r` events at its point A. Redoing it with a
+ * new slot at point B would leave every row deleted between A and B in the stream for good: the new
+ * snapshot no longer sees it and the new slot starts after its delete. So before the abandoned
+ * slot is dropped it is copied to the *bridge slot* (still at A), and once the new slot exists the
+ * bridge publishes the transactions committed between A and B, in WAL order, before the new
+ * snapshot's events. Per key the stream stays ordered (A < bridge changes < B) and complete; rows
+ * read by both snapshots arrive twice (different ids, same content). The bridge is dropped once the
+ * new snapshot is published; a crash before that redoes the snapshot with the same bridge, which
+ * resumes where it had confirmed.
+ */
+export async function prepareSlot(options: RunCaptureOptions, stats: CaptureStats, logger: Logger, heartbeat: () => Promise<void>): Promise<boolean> {
+  const { slotName, publicationName } = options.config.capture;
+  const bridgeName = bridgeSlotName(slotName);
+  const bridged = await withClient(options.sourceUrl, 'totesys-cdc-capture-setup', async (client) => {
+    await assertSourceTables(client);
+    const publication = await ensurePublication(client, publicationName);
+    if (publication !== 'unchanged') logger.info(`publication ${publication}`, { publicationName });
+    if (options.config.capture.replicaIdentityFull) {
+      const changed = await ensureReplicaIdentityFull(client);
+      if (changed.length) logger.info('set REPLICA IDENTITY FULL', { tables: changed });
+    }
+    const slot = await readSlot(client, slotName);
+    const bridge = await readSlot(client, bridgeName);
+    const marker = await readSnapshotMarker(client, publicationName);
+    if (slot && marker.state === 'complete' && marker.slotName === slotName) {
+      if (bridge && !bridge.active && (await dropSlot(client, bridgeName))) logger.info('dropped a leftover bridge slot', { bridgeSlot: bridgeName });
+      return null;
+    }
+    if (slot?.active) throw new SlotInUseError(slotName, slot.activePid);
+    if (bridge?.active) throw new SlotInUseError(bridgeName, bridge.activePid);
+    let hasBridge = bridge !== null;
+    if (slot) {
+      // Only a slot whose snapshot we started has published `r` events the bridge must follow up.
+      if (!hasBridge && marker.state === 'pending' && marker.slotName === slotName) {
+        await copySlot(client, slotName, bridgeName);
+        hasBridge = true;
+      }
+      logger.warn('slot exists but its initial snapshot never completed: snapshotting again', { marker: marker.state, bridgeSlot: hasBridge ? bridgeName : null });
+      await dropSlot(client, slotName);
+    }
+    await writeSnapshotMarker(client, publicationName, { state: 'pending', slotName });
+    return hasBridge;
+  });
+  if (bridged === null) return false;
+
+  stats.status.phase = 'snapshot';
+  const exported = await createSlotWithExportedSnapshot(options.sourceUrl, slotName);
+  const snapshotLsn = formatLsn(parseLsn(exported.consistentPoint));
+  try {
+    if (bridged) {
+      await streamBridge(options, stats, logger, bridgeName, parseLsn(snapshotLsn), heartbeat);
+      stats.status.phase = 'snapshot';
+    }
+    logger.info('slot created, reading initial snapshot', { snapshotLsn });
+    await publishSnapshot(options, stats, logger, exported.snapshotName, snapshotLsn);
+  } finally {
+    await exported.release();
+  }
+  await withClient(options.sourceUrl, 'totesys-cdc-capture-setup', async (client) => {
+    if (bridged) await dropSlot(client, bridgeName);
+    await writeSnapshotMarker(client, publicationName, { state: 'complete', slotName, snapshotLsn });
+  });
+  return true;
+}
+
+/** Publishes the bridge slot's transactions that committed before `snapshotLsn` (the new slot's start). */
+async function streamBridge(options: RunCaptureOptions, stats: CaptureStats, logger: Logger, bridgeName: string, snapshotLsn: Lsn, heartbeat: () => Promise<void>) {
+  const resumeFrom = await withClient(options.sourceUrl, 'totesys-cdc-capture-setup', async (client) => parseLsn((await readSlot(client, bridgeName))?.confirmedFlushLsn ?? '0/0'));
+  logger.info('bridging the changes between the abandoned and the new snapshot', { bridgeSlot: bridgeName, from: formatLsn(resumeFrom), to: formatLsn(snapshotLsn) });
+  const session = new ReplicationSession({
+    connectionString: options.sourceUrl,
+    slotName: bridgeName,
+    publicationName: options.config.capture.publicationName,
+    writer: options.writer,
+    logger: logger.child({ bridgeSlot: bridgeName }),
+    stats,
+    resumeFrom,
+    stopAtLsn: snapshotLsn,
+    skipFromLsn: snapshotLsn,
+    publisher: options.publisher,
+  });
+  const onAbort = () => void session.stop();
+  options.signal?.addEventListener('abort', onAbort);
+  try {
+    // A position past the new slot's start, so an idle source still gives the bridge its end.
+    await heartbeat();
+    const end = await session.run();
+    if (end.reason === 'error') throw end.error;
+    if (end.reason !== 'stop-lsn-reached') throw new Error('initial snapshot interrupted by a stop request');
+  } finally {
+    options.signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+async function publishSnapshot(options: RunCaptureOptions, stats: CaptureStats, logger: Logger, snapshotName: string, snapshotLsn: string): Promise<void> {
+  const publisher = new EventPublisher({
+    writer: options.writer,
+    tracker: new AckTracker(),
+    logger,
+    ...options.publisher,
+    onDurable: (records, latencyMs) => {
+      stats.published(records, latencyMs);
+      stats.status.snapshotRowsPublished += records;
+    },
+  });
+  try {
+    const { rows } = await readSnapshot({
+      connectionString: options.sourceUrl,
+      snapshotName,
+      snapshotLsn,
+      batchRows: options.snapshotBatchRows,
+      onProgress: options.onSnapshotProgress,
+      onEvents: async (events) => {
+        // A stop request abandons the snapshot: the marker stays "pending", the next start redoes it.
+        if (options.signal?.aborted) throw new Error('initial snapshot interrupted by a stop request');
+        for (const event of events) {
+          const room = publisher.enqueue(event);
+          if (room) await room;
+        }
+      },
+    });
+    await publisher.flush();
+    logger.info('initial snapshot published', { rows, snapshotLsn });
+  } finally {
+    publisher.close();
+  }
+}
+
+async function withClient<T>(url: string, applicationName: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url, application_name: applicationName, connectionTimeoutMillis: 10_000 });
+  client.on('error', () => undefined); // surfaced by the pending query
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
