@@ -106,6 +106,9 @@ export class ReplicationSession {
 
   /** Streams until stop(), the stop LSN, or an error. Never throws: the end says why. */
   async run(): Promise<SessionEnd> {
+    // Stopped before it ran (a stop request while the caller was still preparing): nothing would
+    // ever end the stream once it started.
+    if (this.stopping) return { reason: this.stopReason, confirmed: this.flushable() };
     this.service.on('data', (lsn: string, message: PgoutputMessageLike) => this.onData(lsn, message));
     this.service.on('heartbeat', (lsn: string, _ts: number, shouldRespond: boolean) => this.onKeepalive(lsn, shouldRespond));
     this.service.on('error', (error: Error) => this.fail(error));
@@ -140,6 +143,7 @@ export class ReplicationSession {
     this.stopping = true;
     this.stopReason = reason;
     this.stopPromise = (async () => {
+      this.o.logger.debug('session stopping', { reason, waitingForRoom: this.waitingForRoom, parked: (this.parked.length - this.parkedHead) / 2 });
       try {
         await this.publisher.flush();
       } catch (error) {
@@ -147,9 +151,11 @@ export class ReplicationSession {
       }
       this.confirm();
       this.sendStatus();
+      this.o.logger.debug('session stopping: published, disconnecting', { confirmed: formatLsn(this.flushable()) });
       // Let the status message reach the socket before the connection is closed.
       await new Promise((r) => setImmediate(r));
       await this.service.stop().catch(() => undefined);
+      this.o.logger.debug('session stopping: disconnected');
     })();
     return this.stopPromise;
   }

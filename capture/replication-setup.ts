@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { SOURCE_TABLES } from '../core/source-tables.js';
 import { PublicationSetupError, SlotInUseError } from './capture-errors.js';
@@ -137,8 +138,17 @@ export async function copySlot(client: Queryable, from: string, to: string): Pro
   await client.query('SELECT pg_copy_logical_replication_slot($1, $2)', [from, to]);
 }
 
-export async function dropSlot(client: Queryable, slotName: string): Promise<boolean> {
-  const slot = await readSlot(client, slotName);
+/**
+ * Drops the slot if it exists. An active slot is waited for up to `releaseWaitMs` (a walsender
+ * whose client just disconnected lets go of its slot a moment later), then SlotInUseError.
+ */
+export async function dropSlot(client: Queryable, slotName: string, releaseWaitMs = 0): Promise<boolean> {
+  const deadline = Date.now() + releaseWaitMs;
+  let slot = await readSlot(client, slotName);
+  while (slot?.active && Date.now() < deadline) {
+    await sleep(50);
+    slot = await readSlot(client, slotName);
+  }
   if (!slot) return false;
   if (slot.active) throw new SlotInUseError(slotName, slot.activePid);
   await client.query('SELECT pg_drop_replication_slot($1)', [slotName]);

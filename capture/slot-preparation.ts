@@ -84,7 +84,7 @@ export async function prepareSlot(options: RunCaptureOptions, stats: CaptureStat
     await exported.release();
   }
   await withClient(options.sourceUrl, 'totesys-cdc-capture-setup', async (client) => {
-    if (bridged) await dropSlot(client, bridgeName);
+    if (bridged) await dropSlot(client, bridgeName, 10_000);
     await writeSnapshotMarker(client, publicationName, { state: 'complete', slotName, snapshotLsn });
   });
   return true;

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { readSnapshotMarker, type SnapshotMarker } from './replication-setup.js';
+import { bridgeSlotName, readSnapshotMarker, type SnapshotMarker } from './replication-setup.js';
 
 /**
  * Slot health from SQL alone, so `status` can report it without a running capture.
@@ -20,6 +20,8 @@ export interface SlotStatus {
   safeWalSizeBytes: number | null;
   /** From the publication's marker; 'absent' when there is no publication or marker. */
   snapshot?: SnapshotMarker['state'];
+  /** The bridge slot of a snapshot being redone (slot-preparation.ts), while it exists: it keeps WAL too. */
+  bridge?: { slotName: string; active: boolean; lagBytes: number | null };
 }
 
 type Queryable = Pick<pg.Client, 'query' | 'escapeIdentifier'>;
@@ -55,6 +57,8 @@ export async function readSlotStatus(url: string, slotName: string, publicationN
   try {
     const status = await querySlotStatus(client, slotName);
     if (publicationName) status.snapshot = (await readSnapshotMarker(client, publicationName)).state;
+    const bridge = await querySlotStatus(client, bridgeSlotName(slotName));
+    if (bridge.exists) status.bridge = { slotName: bridge.slotName, active: bridge.active, lagBytes: bridge.lagBytes };
     return status;
   } finally {
     await client.end();

@@ -36,6 +36,8 @@ export function renderStatus(s: PipelineStatus): string {
         `safe_wal_size ${slot.safeWalSizeBytes === null ? 'unlimited' : formatBytes(slot.safeWalSizeBytes)}, confirmed ${slot.confirmedFlushLsn ?? '-'}` +
         (slot.snapshot ? `, snapshot ${slot.snapshot}` : ''),
     );
+    const bridge = slot.bridge;
+    if (bridge) lines.push(`            bridge slot ${bridge.slotName} (snapshot being redone): ${bridge.active ? 'active' : 'INACTIVE'}, lag ${formatBytes(bridge.lagBytes)}`);
   }
   const c = s.capture;
   if (!c) lines.push('capture     no status file (not started on this state directory)');

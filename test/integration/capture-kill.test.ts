@@ -7,7 +7,7 @@ import { readSlotStatus } from '../../capture/slot-status.js';
 import { parseLsn } from '../../core/lsn.js';
 import { createTestDatabase, type TestDatabase, withClient } from '../support/postgres.js';
 import { applyEvents, assertPerKeyOrder, readNdjsonEvents } from '../support/capture-recorder.js';
-import { spawnCaptureChild } from '../support/capture-child-process.js';
+import { killCaptureChildren, spawnCaptureChild } from '../support/capture-child-process.js';
 import { createTotesysSchema, INSERT_SALES_ORDERS, readSourceState, seedParents } from '../support/totesys-source.js';
 import { waitFor } from '../support/wait-for.js';
 
@@ -27,6 +27,7 @@ describe('capture: kill -9 during a write load', () => {
     await withClient(db.url, (c) => c.query(INSERT_SALES_ORDERS, [2000]));
   });
   afterAll(async () => {
+    killCaptureChildren();
     await db?.drop();
     await fs.rm(dir, { recursive: true, force: true });
   });
@@ -78,8 +79,9 @@ describe('capture: kill -9 during a write load', () => {
 
     const last = spawnCaptureChild(env);
     await waitFor(async () => {
-      const s = await readSlotStatus(db.url, 'cap_kill');
-      return s.confirmedFlushLsn !== null && parseLsn(s.confirmedFlushLsn) >= parseLsn(lsn);
+      // A slot made by a redone snapshot starts at its creation point: not caught up until the snapshot is complete.
+      const s = await readSlotStatus(db.url, 'cap_kill', 'cap_kill');
+      return s.snapshot === 'complete' && s.confirmedFlushLsn !== null && parseLsn(s.confirmedFlushLsn) >= parseLsn(lsn);
     }, { what: 'final capture to catch up', timeoutMs: 40_000 });
     last.child.kill('SIGTERM');
     expect(await last.exited, last.stderr()).toBe(0);

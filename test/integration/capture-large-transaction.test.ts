@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readSlotStatus } from '../../capture/slot-status.js';
 import { parseLsn } from '../../core/lsn.js';
 import { createTestDatabase, type TestDatabase, withClient } from '../support/postgres.js';
-import { peakRssBytes, spawnCaptureChild } from '../support/capture-child-process.js';
+import { killCaptureChildren, peakRssBytes, spawnCaptureChild } from '../support/capture-child-process.js';
 import { createTotesysSchema, INSERT_SALES_ORDERS, seedParents } from '../support/totesys-source.js';
 import { waitFor } from '../support/wait-for.js';
 
@@ -22,6 +22,7 @@ describe('capture: one large transaction', () => {
     await seedParents(db.url);
   });
   afterAll(async () => {
+    killCaptureChildren();
     await db?.drop();
     await fs.rm(dir, { recursive: true, force: true });
   });

@@ -10,7 +10,7 @@ import { parseLsn } from '../../core/lsn.js';
 import { openLocalLog } from '../../stream/local-log/local-log.js';
 import { createTestDatabase, type TestDatabase, withClient } from '../support/postgres.js';
 import { applyEvents, assertPerKeyOrder } from '../support/capture-recorder.js';
-import { spawnCaptureChild } from '../support/capture-child-process.js';
+import { killCaptureChildren, spawnCaptureChild } from '../support/capture-child-process.js';
 import { createTotesysSchema, INSERT_SALES_ORDERS, readSourceState, seedParents } from '../support/totesys-source.js';
 import { waitFor } from '../support/wait-for.js';
 
@@ -41,6 +41,7 @@ describe('capture/main.ts with the real local log', () => {
     await withClient(db.url, (c) => c.query(INSERT_SALES_ORDERS, [500]));
   });
   afterAll(async () => {
+    killCaptureChildren();
     await db?.drop();
     await fs.rm(stateDir, { recursive: true, force: true });
   });
@@ -86,8 +87,9 @@ describe('capture/main.ts with the real local log', () => {
     const { lsn } = await withClient(db.url, async (c) => (await c.query('SELECT pg_current_wal_insert_lsn()::text AS lsn')).rows[0]);
     const last = spawnCaptureChild(env, 'capture/main.ts');
     await waitFor(async () => {
-      const s = await readSlotStatus(db.url, 'cap_main');
-      return s.confirmedFlushLsn !== null && parseLsn(s.confirmedFlushLsn) >= parseLsn(lsn);
+      // A slot made by a redone snapshot starts at its creation point: not caught up until the snapshot is complete.
+      const s = await readSlotStatus(db.url, 'cap_main', 'cap_main');
+      return s.snapshot === 'complete' && s.confirmedFlushLsn !== null && parseLsn(s.confirmedFlushLsn) >= parseLsn(lsn);
     }, { what: 'final capture to catch up', timeoutMs: 40_000 });
     last.child.kill('SIGTERM');
     expect(await last.exited, last.stderr()).toBe(0);

@@ -171,6 +171,7 @@ describe('capture: a snapshot abandoned half way is redone without leaving delet
     // It confirmed no further than the second snapshot's start: the transactions after it are the
     // (now dropped) second slot's, so a third start must find them in the bridge again.
     const secondSnapshotLsn = [...snapshotIds().keys()][1];
+    expect((await readSlotStatus(db.url, names.slotName, names.publicationName)).bridge).toMatchObject({ slotName: bridge, active: false });
     expect(parseLsn(bridgeSlot!.confirmedFlushLsn!) <= parseLsn(secondSnapshotLsn)).toBe(true);
     const deletedByBridge = new Set(writer.events().filter((e) => e.op === 'd').map((e) => Number(e.key.sales_order_id)));
     expect(firstIds.slice(0, 300).filter((id) => !deletedByBridge.has(id))).toEqual([]);
@@ -193,6 +194,7 @@ describe('capture: a snapshot abandoned half way is redone without leaving delet
     expect(snapshotIds().size).toBe(3);
     await withClient(db.url, async (c) => {
       expect(await readSlot(c, bridge), 'the bridge slot is dropped with the completed snapshot').toBeNull();
+      expect((await readSlotStatus(db.url, names.slotName, names.publicationName)).bridge).toBeUndefined();
       expect(await readSnapshotMarker(c, names.publicationName)).toMatchObject({ state: 'complete', slotName: names.slotName });
     });
     const events = writer.events();
