@@ -3,13 +3,12 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readSlotStatus } from '../../capture/slot-status.js';
-import { parseLsn } from '../../core/lsn.js';
 import { createTestDatabase, type TestDatabase, withClient } from '../support/postgres.js';
 import { applyEvents, assertPerKeyOrder, readNdjsonEvents } from '../support/capture-recorder.js';
 import { killCaptureChildren, spawnCaptureChild } from '../support/capture-child-process.js';
 import { createTotesysSchema, INSERT_SALES_ORDERS, readSourceState, seedParents } from '../support/totesys-source.js';
 import { waitFor } from '../support/wait-for.js';
+import { waitForCaptureToCatchUp } from '../support/capture-catch-up.js';
 
 async function fileSize(file: string): Promise<number> {
   return fs.stat(file).then((s) => s.size, () => 0);
@@ -75,14 +74,8 @@ describe('capture: kill -9 during a write load', () => {
     }
     stopLoad = true;
     await load;
-    const { lsn } = await withClient(db.url, async (c) => (await c.query('SELECT pg_current_wal_insert_lsn()::text AS lsn')).rows[0]);
-
     const last = spawnCaptureChild(env);
-    await waitFor(async () => {
-      // A slot made by a redone snapshot starts at its creation point: not caught up until the snapshot is complete.
-      const s = await readSlotStatus(db.url, 'cap_kill', 'cap_kill');
-      return s.snapshot === 'complete' && s.confirmedFlushLsn !== null && parseLsn(s.confirmedFlushLsn) >= parseLsn(lsn);
-    }, { what: 'final capture to catch up', timeoutMs: 40_000 });
+    await waitForCaptureToCatchUp(db.url, { slotName: 'cap_kill', publicationName: 'cap_kill' }, { what: 'final capture to catch up', timeoutMs: 40_000 });
     last.child.kill('SIGTERM');
     expect(await last.exited, last.stderr()).toBe(0);
     expect(kills).toBe(4);

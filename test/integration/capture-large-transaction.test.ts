@@ -3,11 +3,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readSlotStatus } from '../../capture/slot-status.js';
-import { parseLsn } from '../../core/lsn.js';
 import { createTestDatabase, type TestDatabase, withClient } from '../support/postgres.js';
 import { killCaptureChildren, peakRssBytes, spawnCaptureChild } from '../support/capture-child-process.js';
 import { createTotesysSchema, INSERT_SALES_ORDERS, seedParents } from '../support/totesys-source.js';
 import { waitFor } from '../support/wait-for.js';
+import { waitForCaptureToCatchUp } from '../support/capture-catch-up.js';
 
 // 200k rows keeps `npm test` fast; the 1M-row case runs in bench/capture.ts.
 const ROWS = 200_000;
@@ -40,13 +40,13 @@ describe('capture: one large transaction', () => {
         await c.query('COMMIT');
       });
       const insertedAt = Date.now();
-      const { lsn } = await withClient(db.url, async (c) => (await c.query('SELECT pg_current_wal_insert_lsn()::text AS lsn')).rows[0]);
       let peak = 0;
-      await waitFor(async () => {
-        peak = Math.max(peak, peakRssBytes(run.child.pid!) ?? 0);
-        const s = await readSlotStatus(db.url, 'cap_big');
-        return s.confirmedFlushLsn !== null && parseLsn(s.confirmedFlushLsn) >= parseLsn(lsn);
-      }, { what: 'the large transaction to be confirmed', timeoutMs: 45_000, intervalMs: 200 });
+      await waitForCaptureToCatchUp(db.url, { slotName: 'cap_big', publicationName: 'cap_big' }, {
+        what: 'the large transaction to be confirmed',
+        timeoutMs: 45_000,
+        intervalMs: 200,
+        onPoll: () => (peak = Math.max(peak, peakRssBytes(run.child.pid!) ?? 0)),
+      });
       const captureMs = Date.now() - insertedAt;
       peak = Math.max(peak, peakRssBytes(run.child.pid!) ?? 0);
       run.child.kill('SIGTERM');

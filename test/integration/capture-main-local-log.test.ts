@@ -6,13 +6,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CaptureStatus } from '../../capture/capture-status.js';
 import { readSlotStatus } from '../../capture/slot-status.js';
 import { parseChangeEvent, type ChangeEvent } from '../../core/change-event.js';
-import { parseLsn } from '../../core/lsn.js';
 import { openLocalLog } from '../../stream/local-log/local-log.js';
 import { createTestDatabase, type TestDatabase, withClient } from '../support/postgres.js';
 import { applyEvents, assertPerKeyOrder } from '../support/capture-recorder.js';
 import { killCaptureChildren, spawnCaptureChild } from '../support/capture-child-process.js';
 import { createTotesysSchema, INSERT_SALES_ORDERS, readSourceState, seedParents } from '../support/totesys-source.js';
 import { waitFor } from '../support/wait-for.js';
+import { waitForCaptureToCatchUp } from '../support/capture-catch-up.js';
 
 /** Every record of the local log, per shard in order (per-key order lives within one shard). */
 async function readAllEvents(dir: string): Promise<ChangeEvent[]> {
@@ -84,13 +84,8 @@ describe('capture/main.ts with the real local log', () => {
     }
     stopLoad = true;
     await load;
-    const { lsn } = await withClient(db.url, async (c) => (await c.query('SELECT pg_current_wal_insert_lsn()::text AS lsn')).rows[0]);
     const last = spawnCaptureChild(env, 'capture/main.ts');
-    await waitFor(async () => {
-      // A slot made by a redone snapshot starts at its creation point: not caught up until the snapshot is complete.
-      const s = await readSlotStatus(db.url, 'cap_main', 'cap_main');
-      return s.snapshot === 'complete' && s.confirmedFlushLsn !== null && parseLsn(s.confirmedFlushLsn) >= parseLsn(lsn);
-    }, { what: 'final capture to catch up', timeoutMs: 40_000 });
+    await waitForCaptureToCatchUp(db.url, { slotName: 'cap_main', publicationName: 'cap_main' }, { what: 'final capture to catch up', timeoutMs: 40_000 });
     last.child.kill('SIGTERM');
     expect(await last.exited, last.stderr()).toBe(0);
     const status = JSON.parse(await fs.readFile(statusFile, 'utf8')) as CaptureStatus;

@@ -6,12 +6,12 @@ import type { CaptureStatus } from '../../capture/capture-status.js';
 import { runCapture } from '../../capture/run-capture.js';
 import { readSlotStatus } from '../../capture/slot-status.js';
 import { createLogger } from '../../core/logger.js';
-import { parseLsn } from '../../core/lsn.js';
 import { ensureDatabase, startEmbeddedPostgres, type RunningPostgres } from '../../runtime/embedded-postgres.js';
 import { applyEvents, assertPerKeyOrder, RecordingWriter } from '../support/capture-recorder.js';
 import { createTotesysSchema, INSERT_SALES_ORDERS, readSourceState, seedParents } from '../support/totesys-source.js';
 import { withClient } from '../support/postgres.js';
 import { waitFor } from '../support/wait-for.js';
+import { waitForCaptureToCatchUp } from '../support/capture-catch-up.js';
 
 const events0 = (w: RecordingWriter) => w.events();
 
@@ -62,11 +62,7 @@ describe('capture: Postgres restart', () => {
       await c.query('UPDATE sales_order SET units_sold = 0 WHERE sales_order_id <= 10');
       await c.query('DELETE FROM sales_order WHERE sales_order_id > 95');
     });
-    const { lsn } = await withClient(url, async (c) => (await c.query('SELECT pg_current_wal_insert_lsn()::text AS lsn')).rows[0]);
-    await waitFor(async () => {
-      const s = await readSlotStatus(url, 'cap_restart').catch(() => null);
-      return s?.confirmedFlushLsn && parseLsn(s.confirmedFlushLsn) >= parseLsn(lsn);
-    }, { what: 'capture to catch up after the restart', timeoutMs: 30_000 });
+    await waitForCaptureToCatchUp(url, { slotName: 'cap_restart', publicationName: 'cap_restart' }, { what: 'capture to catch up after the restart' });
     const status = JSON.parse(await fs.readFile(statusFile, 'utf8')) as CaptureStatus;
     abort.abort();
     await running;

@@ -10,6 +10,7 @@ import { createTestDatabase, type TestDatabase, withClient } from '../support/po
 import { applyEvents, assertPerKeyOrder, RecordingWriter } from '../support/capture-recorder.js';
 import { createTotesysSchema, INSERT_SALES_ORDERS, readSourceState, seedParents } from '../support/totesys-source.js';
 import { waitFor } from '../support/wait-for.js';
+import { waitForCaptureToCatchUp } from '../support/capture-catch-up.js';
 
 const capture = { slotName: 'cap_snap', publicationName: 'cap_snap', replicaIdentityFull: true, heartbeatIntervalMs: 500 };
 
@@ -67,12 +68,7 @@ describe('capture: initial snapshot under a concurrent write load', () => {
     await load.stop();
     expect(load.count()).toBeGreaterThan(duringSnapshot); // writes really overlapped the capture
 
-    // The insert position: with synchronous_commit=off the last commits may not be written yet.
-    const { lsn } = await withClient(db.url, async (c) => (await c.query('SELECT pg_current_wal_insert_lsn()::text AS lsn')).rows[0]);
-    await waitFor(async () => {
-      const s = await readSlotStatus(db.url, capture.slotName);
-      return s.confirmedFlushLsn !== null && parseLsn(s.confirmedFlushLsn) >= parseLsn(lsn);
-    }, { what: 'capture to catch up', timeoutMs: 30_000 });
+    await waitForCaptureToCatchUp(db.url, capture);
     abort.abort();
     const result = await running;
     expect(result.snapshotTaken).toBe(true);
@@ -183,11 +179,7 @@ describe('capture: a snapshot abandoned half way is redone without leaving delet
     await waitFor(() => progress.some((p) => p.table === 'payment'), { what: 'snapshot to finish', timeoutMs: 30_000 });
     await new Promise((r) => setTimeout(r, 500));
     await load.stop();
-    const { lsn } = await withClient(db.url, async (c) => (await c.query('SELECT pg_current_wal_insert_lsn()::text AS lsn')).rows[0]);
-    await waitFor(async () => {
-      const s = await readSlotStatus(db.url, names.slotName);
-      return s.confirmedFlushLsn !== null && parseLsn(s.confirmedFlushLsn) >= parseLsn(lsn);
-    }, { what: 'capture to catch up', timeoutMs: 30_000 });
+    await waitForCaptureToCatchUp(db.url, names);
     abort.abort();
     expect((await running).snapshotTaken).toBe(true);
 

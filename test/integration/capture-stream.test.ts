@@ -7,6 +7,7 @@ import { createTestDatabase, type TestDatabase, withClient } from '../support/po
 import { RecordingWriter } from '../support/capture-recorder.js';
 import { createTotesysSchema, seedParents } from '../support/totesys-source.js';
 import { waitFor } from '../support/wait-for.js';
+import { waitForCaptureToCatchUp } from '../support/capture-catch-up.js';
 
 const names = { slotName: 'cap_stream', publicationName: 'cap_stream' };
 
@@ -117,11 +118,7 @@ describe('capture: streaming decode of every op and type', () => {
   });
 
   it('confirms up to the last commit and returns on abort', async () => {
-    const { lsn } = await withClient(db.url, async (c) => (await c.query('SELECT pg_current_wal_insert_lsn()::text AS lsn')).rows[0]);
-    await waitFor(async () => {
-      const status = await readSlotStatus(db.url, names.slotName, names.publicationName);
-      return status.confirmedFlushLsn && parseLsn(status.confirmedFlushLsn) >= parseLsn(lsn);
-    }, { what: 'confirmed_flush_lsn to pass the last commit' });
+    await waitForCaptureToCatchUp(db.url, names, { what: 'confirmed_flush_lsn to pass the last commit', timeoutMs: 15_000 });
     const status = await readSlotStatus(db.url, names.slotName, names.publicationName);
     expect(status).toMatchObject({ exists: true, active: true, snapshot: 'complete', walStatus: 'reserved' });
     abort.abort();
