@@ -4,7 +4,7 @@ import type { Logger } from '../core/logger.js';
 import { formatLsn, parseLsn, type Lsn } from '../core/lsn.js';
 import type { ChangeStreamWriter } from '../stream/change-stream.js';
 import { AckTracker } from './ack-tracker.js';
-import type { CaptureStats } from './capture-status.js';
+import type { CapturePhase, CaptureStats } from './capture-status.js';
 import { EventPublisher, type EventPublisherOptions } from './event-publisher.js';
 import { PgoutputDecoder, type PgoutputMessageLike } from './pgoutput-decoder.js';
 import { TextPgoutputPlugin } from './text-pgoutput-plugin.js';
@@ -48,6 +48,8 @@ export interface SessionOptions {
    * (slot-preparation.ts) stops where the new slot's snapshot begins: the new slot streams those.
    */
   skipFromLsn?: Lsn;
+  /** The capture phase reported while this session streams (default 'streaming'; the bridge is part of the snapshot). */
+  phase?: CapturePhase;
   publisher?: Partial<EventPublisherOptions>;
   statusIntervalMs?: number;
   onConfirmed?: (lsn: Lsn) => void;
@@ -114,7 +116,7 @@ export class ReplicationSession {
     this.service.on('error', (error: Error) => this.fail(error));
     this.service.on('start', () => {
       this.started = true;
-      this.o.stats.status.phase = 'streaming';
+      this.o.stats.status.phase = this.o.phase ?? 'streaming';
       this.sendStatus();
       this.statusTimer = setInterval(() => this.sendStatus(), this.o.statusIntervalMs ?? 5_000);
       if (this.o.stopAtLsn !== undefined && this.tracker.confirmable() >= this.o.stopAtLsn) this.requestStop('stop-lsn-reached');

@@ -74,10 +74,7 @@ export async function prepareSlot(options: RunCaptureOptions, stats: CaptureStat
   const exported = await createSlotWithExportedSnapshot(options.sourceUrl, slotName);
   const snapshotLsn = formatLsn(parseLsn(exported.consistentPoint));
   try {
-    if (bridged) {
-      await streamBridge(options, stats, logger, bridgeName, parseLsn(snapshotLsn), heartbeat);
-      stats.status.phase = 'snapshot';
-    }
+    if (bridged) await streamBridge(options, stats, logger, bridgeName, parseLsn(snapshotLsn), heartbeat);
     logger.info('slot created, reading initial snapshot', { snapshotLsn });
     await publishSnapshot(options, stats, logger, exported.snapshotName, snapshotLsn);
   } finally {
@@ -104,10 +101,12 @@ async function streamBridge(options: RunCaptureOptions, stats: CaptureStats, log
     resumeFrom,
     stopAtLsn: snapshotLsn,
     skipFromLsn: snapshotLsn,
+    phase: 'snapshot',
     publisher: options.publisher,
   });
   const onAbort = () => void session.stop();
   options.signal?.addEventListener('abort', onAbort);
+  if (options.signal?.aborted) onAbort();
   try {
     // A position past the new slot's start, so an idle source still gives the bridge its end.
     await heartbeat();
