@@ -38,7 +38,8 @@ import type { RunCaptureOptions } from './run-capture.js';
 export async function prepareSlot(options: RunCaptureOptions, stats: CaptureStats, logger: Logger, heartbeat: () => Promise<void>): Promise<boolean> {
   const { slotName, publicationName } = options.config.capture;
   const bridgeName = bridgeSlotName(slotName);
-  const bridged = await withClient(options.sourceUrl, 'totesys-cdc-capture-setup', async (client) => {
+  // Where the bridge starts (its confirmed position), or null without a bridge; undefined: no snapshot to take.
+  const bridgeFrom = await withClient(options.sourceUrl, 'totesys-cdc-capture-setup', async (client) => {
     await assertSourceTables(client);
     const publication = await ensurePublication(client, publicationName);
     if (publication !== 'unchanged') logger.info(`publication ${publication}`, { publicationName });
@@ -51,45 +52,53 @@ export async function prepareSlot(options: RunCaptureOptions, stats: CaptureStat
     const marker = await readSnapshotMarker(client, publicationName);
     if (slot && marker.state === 'complete' && marker.slotName === slotName) {
       if (bridge && !bridge.active && (await dropSlot(client, bridgeName))) logger.info('dropped a leftover bridge slot', { bridgeSlot: bridgeName });
-      return null;
+      return undefined;
     }
     if (slot?.active) throw new SlotInUseError(slotName, slot.activePid);
     if (bridge?.active) throw new SlotInUseError(bridgeName, bridge.activePid);
-    let hasBridge = bridge !== null;
+    // The copy starts where the abandoned slot had confirmed, like an existing bridge where it had.
+    let bridgeStart = bridge;
     if (slot) {
       // Only a slot whose snapshot we started has published `r` events the bridge must follow up.
-      if (!hasBridge && marker.state === 'pending' && marker.slotName === slotName) {
+      if (!bridgeStart && marker.state === 'pending' && marker.slotName === slotName) {
         await copySlot(client, slotName, bridgeName);
-        hasBridge = true;
+        bridgeStart = slot;
       }
-      logger.warn('slot exists but its initial snapshot never completed: snapshotting again', { marker: marker.state, bridgeSlot: hasBridge ? bridgeName : null });
+      logger.warn('slot exists but its initial snapshot never completed: snapshotting again', { marker: marker.state, bridgeSlot: bridgeStart ? bridgeName : null });
       await dropSlot(client, slotName);
     }
     await writeSnapshotMarker(client, publicationName, { state: 'pending', slotName });
-    return hasBridge;
+    return bridgeStart ? parseLsn(bridgeStart.confirmedFlushLsn ?? '0/0') : null;
   });
-  if (bridged === null) return false;
+  if (bridgeFrom === undefined) return false;
 
   stats.status.phase = 'snapshot';
   const exported = await createSlotWithExportedSnapshot(options.sourceUrl, slotName);
   const snapshotLsn = formatLsn(parseLsn(exported.consistentPoint));
   try {
-    if (bridged) await streamBridge(options, stats, logger, bridgeName, parseLsn(snapshotLsn), heartbeat);
+    if (bridgeFrom !== null) await streamBridge(options, stats, logger, bridgeName, bridgeFrom, parseLsn(snapshotLsn), heartbeat);
     logger.info('slot created, reading initial snapshot', { snapshotLsn });
     await publishSnapshot(options, stats, logger, exported.snapshotName, snapshotLsn);
   } finally {
     await exported.release();
   }
   await withClient(options.sourceUrl, 'totesys-cdc-capture-setup', async (client) => {
-    if (bridged) await dropSlot(client, bridgeName, 10_000);
+    if (bridgeFrom !== null) await dropSlot(client, bridgeName, 10_000);
     await writeSnapshotMarker(client, publicationName, { state: 'complete', slotName, snapshotLsn });
   });
   return true;
 }
 
 /** Publishes the bridge slot's transactions that committed before `snapshotLsn` (the new slot's start). */
-async function streamBridge(options: RunCaptureOptions, stats: CaptureStats, logger: Logger, bridgeName: string, snapshotLsn: Lsn, heartbeat: () => Promise<void>) {
-  const resumeFrom = await withClient(options.sourceUrl, 'totesys-cdc-capture-setup', async (client) => parseLsn((await readSlot(client, bridgeName))?.confirmedFlushLsn ?? '0/0'));
+async function streamBridge(
+  options: RunCaptureOptions,
+  stats: CaptureStats,
+  logger: Logger,
+  bridgeName: string,
+  resumeFrom: Lsn,
+  snapshotLsn: Lsn,
+  heartbeat: () => Promise<void>,
+) {
   logger.info('bridging the changes between the abandoned and the new snapshot', { bridgeSlot: bridgeName, from: formatLsn(resumeFrom), to: formatLsn(snapshotLsn) });
   const session = new ReplicationSession({
     connectionString: options.sourceUrl,
