@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { isSourceTable, type SourceTable } from '../core/source-tables.js';
+import { isSourceTable, type SourceTable } from '../contracts/source-tables.js';
 import { ARCHIVE_CHANGES_PREFIX, ARCHIVE_ERRORS_PREFIX, FIREHOSE_FILE_EXTENSION } from './firehose-settings.js';
 
 /**

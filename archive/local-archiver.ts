@@ -1,10 +1,10 @@
 import { promisify } from 'node:util';
 import { gzip as gzipCallback } from 'node:zlib';
 import type { ObjectStore } from '../bucket/object-store.js';
-import { PipelineError, errorMessage } from '../core/errors.js';
-import type { Logger } from '../core/logger.js';
-import { METRIC } from '../core/metrics.js';
-import type { SourceTable } from '../core/source-tables.js';
+import { PipelineError, errorMessage } from '../platform/errors.js';
+import type { Logger } from '../platform/logger.js';
+import { METRIC } from '../platform/metrics.js';
+import type { SourceTable } from '../contracts/source-tables.js';
 import type { ChangeStreamConsumer, ConsumedRecord } from '../stream/change-stream.js';
 import { changeObjectKey, errorObjectKey, errorRecordLine, hourStartMs, routeRecord } from './archive-layout.js';
 

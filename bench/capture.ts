@@ -18,7 +18,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { runCapture } from '../capture/run-capture.js';
-import { createLogger, silentLogger } from '../core/logger.js';
+import { createLogger, silentLogger } from '../platform/logger.js';
 import { ensureDatabase, startEmbeddedPostgres } from '../runtime/embedded-postgres.js';
 import type { ChangeStreamWriter, StreamRecord } from '../stream/change-stream.js';
 

@@ -10,7 +10,7 @@
  * Usage: node --import tsx bench/parquet.ts   (BENCH_EVENTS=200000 BENCH_ROUNDS=3 BENCH_BATCH_EVENTS=20000)
  */
 import { isDeepStrictEqual } from 'node:util';
-import { decodeWarehouseParquet, encodeWarehouseParquet } from '../core/warehouse-parquet.js';
+import { decodeWarehouseParquet, encodeWarehouseParquet } from '../parquet/warehouse-parquet.js';
 import { realisticTableBatches } from '../test/support/warehouse-batches.js';
 import { legacyDecodeWarehouseParquet, legacyEncodeWarehouseParquet } from '../test/support/warehouse-parquet-v1.js';
 

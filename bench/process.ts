@@ -8,7 +8,7 @@
  *    transform + join state (embedded, on disk) + Parquet encoding + sha256 + manifest. The bucket is
  *    an in-memory sink that only counts bytes, so the number is the processor's, not the disk's.
  * 2. Writer comparison on the same fact_sales_order rows: our codec (encodeWarehouseParquet: a flat
- *    writer giving hyparquet-writer 0.17's exact bytes, core/parquet-flat-writer.ts) vs parquetjs-lite's ParquetWriter with an equivalent schema (money as
+ *    writer giving hyparquet-writer 0.17's exact bytes, parquet/parquet-flat-writer.ts) vs parquetjs-lite's ParquetWriter with an equivalent schema (money as
  *    INT64 cents since parquetjs-lite has no DECIMAL; SNAPPY like ours), rows/s and the ratio.
  *    BENCH_PROCESS_SKIP_WRITERS=1 skips it (when only the processor's own figure is of interest).
  */
@@ -17,12 +17,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import type { ObjectInfo, ObjectStore } from '../bucket/object-store.js';
-import type { ChangeEvent, ChangeOp, Row } from '../core/change-event.js';
-import { formatLsn } from '../core/lsn.js';
-import { silentLogger } from '../core/logger.js';
-import { PRIMARY_KEYS, type SourceTable } from '../core/source-tables.js';
-import { encodeWarehouseParquet } from '../core/warehouse-parquet.js';
-import type { WarehouseRow } from '../core/warehouse-row.js';
+import type { ChangeEvent, ChangeOp, Row } from '../contracts/change-event.js';
+import { formatLsn } from '../contracts/lsn.js';
+import { silentLogger } from '../platform/logger.js';
+import { PRIMARY_KEYS, type SourceTable } from '../contracts/source-tables.js';
+import { encodeWarehouseParquet } from '../parquet/warehouse-parquet.js';
+import type { WarehouseRow } from '../contracts/warehouse-row.js';
 import { processEvents } from '../stream-processors/process-batch.js';
 import { CountingMetrics } from '../stream-processors/processor-metrics.js';
 import { LocalJoinStateStore } from '../stream-processors/state/local-join-state-store.js';

@@ -18,11 +18,11 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { ensureDatabase } from '../runtime/embedded-postgres.js';
-import { openOrderedArchive } from '../archive/ordered-archive.js';
-import { forEachGzipLine } from '../archive/gzip-lines.js';
-import { replay, type ReplayPhase } from '../archive/replay.js';
+import { openOrderedArchive } from '../replay/order/ordered-archive.js';
+import { forEachGzipLine } from '../replay/read/gzip-lines.js';
+import { replay, type ReplayPhase } from '../replay/replay.js';
 import { LocalDirObjectStore } from '../bucket/local-dir-object-store.js';
-import { createLogger } from '../core/logger.js';
+import { createLogger } from '../platform/logger.js';
 import { startEmbeddedPostgres } from '../runtime/embedded-postgres.js';
 import { generateWorkload, putObject, writeArchive, type ArchivedEvent } from '../test/support/archive-workload.js';
 

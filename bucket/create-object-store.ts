@@ -1,4 +1,4 @@
-import type { Config } from '../core/config.js';
+import type { Config } from '../platform/config.js';
 import { LocalDirObjectStore } from './local-dir-object-store.js';
 import type { ObjectStore, ObjectStoreDescription } from './object-store.js';
 import { S3ObjectStore, createS3Client } from './s3-object-store.js';

@@ -1,7 +1,7 @@
-import { isLoopbackEndpoint } from '../core/aws-endpoint.js';
+import { isLoopbackEndpoint } from '../platform/aws-endpoint.js';
 import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { PipelineError } from '../core/errors.js';
+import { PipelineError } from '../platform/errors.js';
 import { ObjectNotFoundError, type DescribedObjectStore, type ObjectInfo, type ObjectStoreDescription } from './object-store.js';
 
 /** The slice of the S3 client the adapter uses. */

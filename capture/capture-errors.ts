@@ -1,4 +1,4 @@
-import { PipelineError, UserError } from '../core/errors.js';
+import { PipelineError, UserError } from '../platform/errors.js';
 
 /** Another process streams from the slot (SQLSTATE 55006): only one capture per slot may run. */
 export class SlotInUseError extends UserError {

@@ -1,5 +1,5 @@
-import { errorMessage, UserError } from '../core/errors.js';
-import type { Logger } from '../core/logger.js';
+import { errorMessage, UserError } from '../platform/errors.js';
+import type { Logger } from '../platform/logger.js';
 import type { ChangeStreamWriter } from '../stream/change-stream.js';
 import { runCapture, type RunCaptureOptions } from './run-capture.js';
 

@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { METRIC, METRICS_NAMESPACE } from '../core/metrics.js';
+import { METRIC, METRICS_NAMESPACE } from '../platform/metrics.js';
 import type { SlotStatus } from './slot-status.js';
 
 /**

@@ -1,4 +1,4 @@
-import type { RowValue } from '../core/change-event.js';
+import type { RowValue } from '../contracts/change-event.js';
 
 /**
  * Maps a column's Postgres text representation to its change-event value. Both capture paths (the

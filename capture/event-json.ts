@@ -1,5 +1,5 @@
-import { CHANGE_EVENT_VERSION, type ChangeOp } from '../core/change-event.js';
-import type { SourceTable } from '../core/source-tables.js';
+import { CHANGE_EVENT_VERSION, type ChangeOp } from '../contracts/change-event.js';
+import type { SourceTable } from '../contracts/source-tables.js';
 import { columnValue, timestampText, TYPE_OID } from './column-value.js';
 
 /**

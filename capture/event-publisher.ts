@@ -1,6 +1,6 @@
-import { partitionKeyOf, serializeChangeEvent, type ChangeEvent } from '../core/change-event.js';
-import { errorMessage, isRetryable } from '../core/errors.js';
-import type { Logger } from '../core/logger.js';
+import { partitionKeyOf, serializeChangeEvent, type ChangeEvent } from '../contracts/change-event.js';
+import { errorMessage, isRetryable } from '../platform/errors.js';
+import type { Logger } from '../platform/logger.js';
 import type { ChangeStreamWriter, StreamRecord } from '../stream/change-stream.js';
 import type { AckTracker } from './ack-tracker.js';
 import { PublishError } from './capture-errors.js';

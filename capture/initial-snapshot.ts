@@ -1,6 +1,6 @@
 import pg from 'pg';
-import { CHANGE_EVENT_VERSION, snapshotEventId, type ChangeEvent, type Row } from '../core/change-event.js';
-import { SOURCE_TABLES, PRIMARY_KEYS, type SourceTable } from '../core/source-tables.js';
+import { CHANGE_EVENT_VERSION, snapshotEventId, type ChangeEvent, type Row } from '../contracts/change-event.js';
+import { SOURCE_TABLES, PRIMARY_KEYS, type SourceTable } from '../contracts/source-tables.js';
 import { columnValue } from './column-value.js';
 
 /**

@@ -1,8 +1,8 @@
-import { loadConfig } from '../core/config.js';
-import { ConfigError, errorMessage } from '../core/errors.js';
-import { createLogger } from '../core/logger.js';
+import { loadConfig } from '../platform/config.js';
+import { ConfigError, errorMessage } from '../platform/errors.js';
+import { createLogger } from '../platform/logger.js';
 import { createChangeStreamWriter } from '../stream/create-change-stream.js';
-import type { Config } from '../core/config.js';
+import type { Config } from '../platform/config.js';
 import { runCaptureProcess } from './capture-process.js';
 import { defaultStatusFile } from './capture-status.js';
 import { sourceUrlFromEnv } from './source-url-from-env.js';

@@ -1,7 +1,7 @@
-import type { ChangeEvent, Row, RowValue } from '../core/change-event.js';
-import { CHANGE_EVENT_VERSION, partitionKeyOf, serializeChangeEvent, streamEventId } from '../core/change-event.js';
-import { formatLsn, parseLsn, type Lsn } from '../core/lsn.js';
-import { isSourceTable, PRIMARY_KEYS, type SourceTable } from '../core/source-tables.js';
+import type { ChangeEvent, Row, RowValue } from '../contracts/change-event.js';
+import { CHANGE_EVENT_VERSION, partitionKeyOf, serializeChangeEvent, streamEventId } from '../contracts/change-event.js';
+import { formatLsn, parseLsn, type Lsn } from '../contracts/lsn.js';
+import { isSourceTable, PRIMARY_KEYS, type SourceTable } from '../contracts/source-tables.js';
 import { columnValue } from './column-value.js';
 import { DecodeError } from './capture-errors.js';
 import { RelationEventEncoder, type EncodedChangeEvent, type TupleValues } from './event-json.js';

@@ -1,7 +1,7 @@
 import { LogicalReplicationService } from 'pg-logical-replication';
-import { errorMessage } from '../core/errors.js';
-import type { Logger } from '../core/logger.js';
-import { formatLsn, parseLsn, type Lsn } from '../core/lsn.js';
+import { errorMessage } from '../platform/errors.js';
+import type { Logger } from '../platform/logger.js';
+import { formatLsn, parseLsn, type Lsn } from '../contracts/lsn.js';
 import type { ChangeStreamWriter } from '../stream/change-stream.js';
 import { AckTracker } from './ack-tracker.js';
 import type { CapturePhase, CaptureStats } from './capture-status.js';

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
-import { SOURCE_TABLES } from '../core/source-tables.js';
+import { SOURCE_TABLES } from '../contracts/source-tables.js';
 import { PublicationSetupError, SlotInUseError } from './capture-errors.js';
 
 /**

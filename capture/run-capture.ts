@@ -1,9 +1,9 @@
 import pg from 'pg';
-import type { Config } from '../core/config.js';
-import { AuthenticationError, errorMessage, isAuthenticationFailure, isRetryable, PipelineError } from '../core/errors.js';
-import type { Logger } from '../core/logger.js';
-import { formatLsn, parseLsn, type Lsn } from '../core/lsn.js';
-import { redactUrl } from '../core/redact.js';
+import type { Config } from '../platform/config.js';
+import { AuthenticationError, errorMessage, isAuthenticationFailure, isRetryable, PipelineError } from '../platform/errors.js';
+import type { Logger } from '../platform/logger.js';
+import { formatLsn, parseLsn, type Lsn } from '../contracts/lsn.js';
+import { redactUrl } from '../platform/redact.js';
 import type { ChangeStreamWriter } from '../stream/change-stream.js';
 import { SlotInUseError } from './capture-errors.js';
 import { CaptureStats, emfLine, writeStatusFile, type CaptureStatus } from './capture-status.js';
@@ -12,7 +12,7 @@ import type { SnapshotProgress } from './initial-snapshot.js';
 import { prepareSlot } from './slot-preparation.js';
 import { HEARTBEAT_PREFIX, ReplicationSession } from './replication-session.js';
 import { querySlotStatus } from './slot-status.js';
-import { abortableDelay } from '../core/abortable-delay.js';
+import { abortableDelay } from '../platform/abortable-delay.js';
 
 /**
  * The capture process in one call: set up publication and slot, take the initial snapshot when the

@@ -1,6 +1,6 @@
 import pg from 'pg';
-import type { Logger } from '../core/logger.js';
-import { formatLsn, parseLsn, type Lsn } from '../core/lsn.js';
+import type { Logger } from '../platform/logger.js';
+import { formatLsn, parseLsn, type Lsn } from '../contracts/lsn.js';
 import { AckTracker } from './ack-tracker.js';
 import { SlotInUseError } from './capture-errors.js';
 import type { CaptureStats } from './capture-status.js';

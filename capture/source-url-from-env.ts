@@ -1,4 +1,4 @@
-import { ConfigError } from '../core/errors.js';
+import { ConfigError } from '../platform/errors.js';
 
 /**
  * In AWS the task receives the source secret's fields (RDS secret JSON: host, port, dbname,

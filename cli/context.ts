@@ -1,6 +1,6 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { loadConfig, SETTINGS, type Config, type RawSettings } from '../core/config.js';
-import { createLogger, type Logger } from '../core/logger.js';
+import { loadConfig, SETTINGS, type Config, type RawSettings } from '../platform/config.js';
+import { createLogger, type Logger } from '../platform/logger.js';
 
 export interface CommandContext {
   config: Readonly<Config>;

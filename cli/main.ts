@@ -1,5 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
-import { SETTINGS } from '../core/config.js';
+import { SETTINGS } from '../platform/config.js';
 import { registerCaptureCommand } from './commands/capture-command.js';
 import { registerLoadCommand } from './commands/load-command.js';
 import { registerReplayCommand } from './commands/replay-command.js';
@@ -17,7 +17,7 @@ const program = new Command('totesys-cdc')
   .exitOverride()
   .configureHelp({ sortSubcommands: false, showGlobalOptions: true });
 
-// Global options, one per setting; each also reads its environment variable (see core/config.ts).
+// Global options, one per setting; each also reads its environment variable (see platform/config.ts).
 for (const setting of SETTINGS) {
   program.addOption(new Option(setting.flag, `${setting.description} [env ${setting.env}]`));
 }

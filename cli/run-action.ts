@@ -1,4 +1,4 @@
-import { ConfigError, UserError, errorMessage } from '../core/errors.js';
+import { ConfigError, UserError, errorMessage } from '../platform/errors.js';
 
 /** Exit codes: 0 ok, 1 failure, 2 bad usage or configuration, 3 partial success (replay). */
 export const EXIT = { ok: 0, failed: 1, usage: 2, partial: 3 } as const;

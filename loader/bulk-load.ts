@@ -1,10 +1,10 @@
 import pg from 'pg';
 import type { ObjectStore } from '../bucket/object-store.js';
-import type { Logger } from '../core/logger.js';
-import type { BatchManifest, ManifestFile } from '../core/manifest.js';
-import { PipelineError } from '../core/errors.js';
-import type { WarehouseRow } from '../core/warehouse-row.js';
-import { DIMENSIONS, FACTS, WAREHOUSE_MODEL, type DimensionSpec, type FactSpec, type WarehouseTable } from '../core/warehouse-model.js';
+import type { Logger } from '../platform/logger.js';
+import type { BatchManifest, ManifestFile } from '../contracts/manifest.js';
+import { PipelineError } from '../platform/errors.js';
+import type { WarehouseRow } from '../contracts/warehouse-row.js';
+import { DIMENSIONS, FACTS, WAREHOUSE_MODEL, type DimensionSpec, type FactSpec, type WarehouseTable } from '../contracts/warehouse-model.js';
 import { bulkCopySql, bulkDimensionSpecs, createBulkDimensionSql, dropBulkDimensionSql, finishBulkDimensionSql, finishInferredMembersSql } from './bulk-load-sql.js';
 import { copyRows } from './copy-rows.js';
 import { dropDeferredConstraints, restoreStatementsByTable, type DeferredConstraint, type RestoreStatement } from './deferred-constraints.js';
@@ -33,7 +33,7 @@ import { migrateWarehouseSchema } from './warehouse-schema.js';
  *          that does not hold first gets inferred members for the keys only facts name);
  *          collection tables dropped; ANALYZE.
  *
- * Several loaders may fill one schema at once (replay's processing lanes, archive/lane-pool.ts): one
+ * Several loaders may fill one schema at once (replay's processing lanes, replay/process/lane-pool.ts): one
  * `open`s it and later runs `finish`, each lane `attach`es its own connection and loads its
  * manifests; the opener `absorb`s each lane's counts before `finish`. The result does not depend on
  * how loads interleave as long as every row of one dimension key comes from one loader, in order

@@ -1,6 +1,6 @@
-import type { ColumnSpec, ColumnType } from '../core/warehouse-model.js';
-import type { WarehouseRow, WarehouseValue } from '../core/warehouse-row.js';
-import { parseDateDays, parseInstantMs, parseMoneyCents, parseTimeMs } from '../core/warehouse-values.js';
+import type { ColumnSpec, ColumnType } from '../contracts/warehouse-model.js';
+import type { WarehouseRow, WarehouseValue } from '../contracts/warehouse-row.js';
+import { parseDateDays, parseInstantMs, parseMoneyCents, parseTimeMs } from '../parquet/warehouse-values.js';
 
 /**
  * Postgres binary COPY (`COPY … FROM STDIN (FORMAT binary)`) of warehouse rows. Postgres then

@@ -1,8 +1,8 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { from as copyFrom } from 'pg-copy-streams';
-import type { ColumnSpec } from '../core/warehouse-model.js';
-import type { WarehouseRow } from '../core/warehouse-row.js';
+import type { ColumnSpec } from '../contracts/warehouse-model.js';
+import type { WarehouseRow } from '../contracts/warehouse-row.js';
 import { encodeCopyBinary } from './copy-binary.js';
 import { copyTextChunks } from './copy-text.js';
 import type { WarehouseClient } from './warehouse-pool.js';

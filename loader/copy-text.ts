@@ -1,5 +1,5 @@
-import type { ColumnSpec } from '../core/warehouse-model.js';
-import type { WarehouseRow, WarehouseValue } from '../core/warehouse-row.js';
+import type { ColumnSpec } from '../contracts/warehouse-model.js';
+import type { WarehouseRow, WarehouseValue } from '../contracts/warehouse-row.js';
 
 /**
  * Postgres COPY text format (tab-separated, `\N` for NULL). Backslash, tab, newline and carriage

@@ -1,4 +1,4 @@
-import { WAREHOUSE_TABLES } from '../core/warehouse-model.js';
+import { WAREHOUSE_TABLES } from '../contracts/warehouse-model.js';
 import { ident } from './warehouse-ddl.js';
 import type { WarehouseClient } from './warehouse-pool.js';
 

@@ -1,4 +1,4 @@
-import type { BatchManifest } from '../core/manifest.js';
+import type { BatchManifest } from '../contracts/manifest.js';
 import type { ObjectStore } from '../bucket/object-store.js';
 import { FAILURES_TABLE, LEDGER_TABLE, qualified } from './warehouse-ddl.js';
 import type { WarehouseClient } from './warehouse-pool.js';

@@ -1,6 +1,6 @@
-import type { Logger } from '../core/logger.js';
-import type { BatchManifest, ManifestFile } from '../core/manifest.js';
-import { WAREHOUSE_MODEL, WAREHOUSE_TABLES, type DimensionSpec, type FactSpec, type WarehouseTable } from '../core/warehouse-model.js';
+import type { Logger } from '../platform/logger.js';
+import type { BatchManifest, ManifestFile } from '../contracts/manifest.js';
+import { WAREHOUSE_MODEL, WAREHOUSE_TABLES, type DimensionSpec, type FactSpec, type WarehouseTable } from '../contracts/warehouse-model.js';
 import type { ObjectStore } from '../bucket/object-store.js';
 import { copyRows } from './copy-rows.js';
 import { ManifestRejectedError } from './loader-errors.js';

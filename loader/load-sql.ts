@@ -1,4 +1,4 @@
-import { WAREHOUSE_MODEL, type DimensionName, type DimensionSpec, type FactSpec, type TableSpec } from '../core/warehouse-model.js';
+import { WAREHOUSE_MODEL, type DimensionName, type DimensionSpec, type FactSpec, type TableSpec } from '../contracts/warehouse-model.js';
 import { copyFromStdin, type CopyFormat } from './copy-rows.js';
 import { ident, qualified, sqlType } from './warehouse-ddl.js';
 

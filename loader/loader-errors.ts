@@ -1,4 +1,4 @@
-import { PipelineError } from '../core/errors.js';
+import { PipelineError } from '../platform/errors.js';
 
 /**
  * Why one manifest could not be loaded. All are permanent for the manifest's current content (a

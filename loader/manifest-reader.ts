@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { MANIFEST_VERSION, type BatchManifest, type ManifestFile } from '../core/manifest.js';
-import { WAREHOUSE_TABLES } from '../core/warehouse-model.js';
-import { decodeWarehouseParquet } from '../core/warehouse-parquet.js';
-import type { WarehouseRow } from '../core/warehouse-row.js';
+import { MANIFEST_VERSION, type BatchManifest, type ManifestFile } from '../contracts/manifest.js';
+import { WAREHOUSE_TABLES } from '../contracts/warehouse-model.js';
+import { decodeWarehouseParquet } from '../parquet/warehouse-parquet.js';
+import type { WarehouseRow } from '../contracts/warehouse-row.js';
 import { ObjectNotFoundError, type ObjectStore } from '../bucket/object-store.js';
 import { ManifestFileCorruptError, ManifestFileMissingError, ManifestInvalidError } from './loader-errors.js';
 

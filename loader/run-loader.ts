@@ -1,8 +1,8 @@
-import { errorMessage, isRetryable, PipelineError } from '../core/errors.js';
-import type { Logger } from '../core/logger.js';
-import type { BatchManifest } from '../core/manifest.js';
-import { METRIC } from '../core/metrics.js';
-import type { WarehouseTable } from '../core/warehouse-model.js';
+import { errorMessage, isRetryable, PipelineError } from '../platform/errors.js';
+import type { Logger } from '../platform/logger.js';
+import type { BatchManifest } from '../contracts/manifest.js';
+import { METRIC } from '../platform/metrics.js';
+import type { WarehouseTable } from '../contracts/warehouse-model.js';
 import type { ObjectStore } from '../bucket/object-store.js';
 import { DEFAULT_LOOKBACK_MS, DEFAULT_RETRY_POLICY, findPendingManifests, recordFailure, type RetryPolicy } from './load-ledger.js';
 import { loadManifest } from './load-manifest.js';

@@ -9,7 +9,7 @@ import {
   type FactSpec,
   type TableSpec,
   type WarehouseTable,
-} from '../core/warehouse-model.js';
+} from '../contracts/warehouse-model.js';
 
 /**
  * SQL generated from WAREHOUSE_MODEL, the single description of the star schema: the Parquet

@@ -1,4 +1,4 @@
-import type { Logger } from '../core/logger.js';
+import type { Logger } from '../platform/logger.js';
 import { byteOrderKeysSql, DEFAULT_WAREHOUSE_SCHEMA, ident, qualified, SCHEMA_VERSION_TABLE, starSchemaSql } from './warehouse-ddl.js';
 import { inTransaction, openWarehousePool, type WarehouseClient, type WarehouseTarget } from './warehouse-pool.js';
 

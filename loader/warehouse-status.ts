@@ -1,4 +1,4 @@
-import { WAREHOUSE_TABLES, type WarehouseTable } from '../core/warehouse-model.js';
+import { WAREHOUSE_TABLES, type WarehouseTable } from '../contracts/warehouse-model.js';
 import { DEFAULT_WAREHOUSE_SCHEMA, FAILURES_TABLE, LEDGER_TABLE, qualified, SCHEMA_VERSION_TABLE } from './warehouse-ddl.js';
 import { openWarehousePool, type WarehouseTarget } from './warehouse-pool.js';
 

@@ -1,10 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Config } from '../core/config.js';
-import { UserError } from '../core/errors.js';
-import type { Logger } from '../core/logger.js';
-import { abortableDelay } from '../core/abortable-delay.js';
+import type { Config } from '../platform/config.js';
+import { UserError } from '../platform/errors.js';
+import type { Logger } from '../platform/logger.js';
+import { abortableDelay } from '../platform/abortable-delay.js';
 import { captureStatusFile } from './pipeline-status.js';
 
 const CAPTURE_MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../capture/main.ts');

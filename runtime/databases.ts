@@ -1,9 +1,9 @@
 import fs from 'node:fs/promises';
 import pg from 'pg';
-import type { Config } from '../core/config.js';
-import { AuthenticationError, UserError, isAuthenticationFailure } from '../core/errors.js';
-import type { Logger } from '../core/logger.js';
-import { redactUrl } from '../core/redact.js';
+import type { Config } from '../platform/config.js';
+import { AuthenticationError, UserError, isAuthenticationFailure } from '../platform/errors.js';
+import type { Logger } from '../platform/logger.js';
+import { redactUrl } from '../platform/redact.js';
 import { ensureDatabase, startEmbeddedPostgres } from './embedded-postgres.js';
 import { acquireInstanceLock, readLiveLock, type InstanceLock } from './instance-lock.js';
 

@@ -4,11 +4,11 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import type { Logger } from '../core/logger.js';
-import { UserError } from '../core/errors.js';
+import type { Logger } from '../platform/logger.js';
+import { UserError } from '../platform/errors.js';
 import { freePort } from './free-port.js';
 import { startPostmaster, type Postmaster } from './postmaster-process.js';
-import { isProcessAlive } from '../core/process-alive.js';
+import { isProcessAlive } from '../platform/process-alive.js';
 
 /**
  * One embedded Postgres 17 cluster with `wal_level=logical`, data under the state directory,

@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { UserError } from '../core/errors.js';
-import { isProcessAlive } from '../core/process-alive.js';
+import { UserError } from '../platform/errors.js';
+import { isProcessAlive } from '../platform/process-alive.js';
 
 /**
  * The state directory belongs to one `up` (or one stand-alone command) at a time. The lock file

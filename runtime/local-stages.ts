@@ -1,8 +1,8 @@
-import { abortableDelay } from '../core/abortable-delay.js';
-import type { Config } from '../core/config.js';
-import { errorMessage } from '../core/errors.js';
-import type { Logger } from '../core/logger.js';
-import type { WarehouseTable } from '../core/warehouse-model.js';
+import { abortableDelay } from '../platform/abortable-delay.js';
+import type { Config } from '../platform/config.js';
+import { errorMessage } from '../platform/errors.js';
+import type { Logger } from '../platform/logger.js';
+import type { WarehouseTable } from '../contracts/warehouse-model.js';
 import { runArchiver } from '../archive/local-archiver.js';
 import { createObjectStore } from '../bucket/create-object-store.js';
 import { runLoaderLoop } from '../loader/run-loader.js';

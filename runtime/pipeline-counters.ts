@@ -1,4 +1,4 @@
-import type { WarehouseTable } from '../core/warehouse-model.js';
+import type { WarehouseTable } from '../contracts/warehouse-model.js';
 
 /** Live counters of the in-process stages, for the `up` view and the `sync` summary. */
 export interface PipelineCounters {

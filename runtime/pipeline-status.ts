@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
-import type { Config } from '../core/config.js';
-import { errorMessage } from '../core/errors.js';
-import type { Logger } from '../core/logger.js';
+import type { Config } from '../platform/config.js';
+import { errorMessage } from '../platform/errors.js';
+import type { Logger } from '../platform/logger.js';
 import { defaultStatusFile, type CaptureStatus } from '../capture/capture-status.js';
 import { readSlotStatus, type SlotStatus } from '../capture/slot-status.js';
 import { readWarehouseStatus, type WarehouseStatus } from '../loader/warehouse-status.js';

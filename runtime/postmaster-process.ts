@@ -1,6 +1,6 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
-import type { Logger } from '../core/logger.js';
+import type { Logger } from '../platform/logger.js';
 
 /**
  * Runs the embedded `postgres` binary in its OWN process group. A terminal's Ctrl-C goes to the

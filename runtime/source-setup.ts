@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { UserError } from '../core/errors.js';
+import { UserError } from '../platform/errors.js';
 import { applySourceSchema } from '../totesys/source-schema.js';
 
 /**

@@ -1,6 +1,6 @@
 import pg from 'pg';
-import type { Config } from '../core/config.js';
-import type { Logger } from '../core/logger.js';
+import type { Config } from '../platform/config.js';
+import type { Logger } from '../platform/logger.js';
 import { runCapture, type CaptureResult } from '../capture/run-capture.js';
 import { readSlotStatus, type SlotStatus } from '../capture/slot-status.js';
 import { createObjectStore } from '../bucket/create-object-store.js';
@@ -10,7 +10,7 @@ import { readWarehouseStatus, type WarehouseStatus } from '../loader/warehouse-s
 import { createChangeStreamConsumer, createChangeStreamWriter } from '../stream/create-change-stream.js';
 import type { ChangeStreamConsumer } from '../stream/change-stream.js';
 import { newCounters, type PipelineCounters } from './pipeline-counters.js';
-import { abortableDelay } from '../core/abortable-delay.js';
+import { abortableDelay } from '../platform/abortable-delay.js';
 import { recordLoad, runArchiverStage, runProcessorStage } from './local-stages.js';
 import { captureStatusFile, CONSUMERS } from './pipeline-status.js';
 import type { SnapshotProgress } from '../capture/initial-snapshot.js';

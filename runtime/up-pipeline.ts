@@ -1,11 +1,11 @@
-import type { Config } from '../core/config.js';
-import { errorMessage, isRetryable } from '../core/errors.js';
-import type { Logger } from '../core/logger.js';
+import type { Config } from '../platform/config.js';
+import { errorMessage, isRetryable } from '../platform/errors.js';
+import type { Logger } from '../platform/logger.js';
 import { ensureWarehouseSchema } from '../loader/warehouse-schema.js';
 import { runSimulator } from '../totesys/simulator/run-simulator.js';
 import { seedTotesys } from '../totesys/generator/seed-totesys.js';
 import { superviseCapture } from './capture-child.js';
-import { abortableDelay } from '../core/abortable-delay.js';
+import { abortableDelay } from '../platform/abortable-delay.js';
 import { runArchiverStage, runLoaderStage, runProcessorStage } from './local-stages.js';
 import { newCounters, type PipelineCounters } from './pipeline-counters.js';
 import { prepareSourceSchema, sourceIsEmpty } from './source-setup.js';

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { WarehouseTable } from '../core/warehouse-model.js';
+import type { WarehouseTable } from '../contracts/warehouse-model.js';
 
 /**
  * Object keys of a processed batch in the processed bucket:

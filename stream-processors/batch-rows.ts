@@ -1,5 +1,5 @@
-import { WAREHOUSE_MODEL, WAREHOUSE_TABLES, type FactName, type WarehouseTable } from '../core/warehouse-model.js';
-import type { WarehouseRow } from '../core/warehouse-row.js';
+import { WAREHOUSE_MODEL, WAREHOUSE_TABLES, type FactName, type WarehouseTable } from '../contracts/warehouse-model.js';
+import type { WarehouseRow } from '../contracts/warehouse-row.js';
 import type { EmittedRow, EventRowSink } from './event-rows.js';
 import { dateColumnsOf, dimDateRow } from './transform/dim-date.js';
 

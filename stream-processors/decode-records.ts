@@ -1,5 +1,5 @@
-import { InvalidChangeEventError, parseChangeEvent, type ChangeEvent } from '../core/change-event.js';
-import { IGNORED_SOURCE_TABLES, isSourceTable } from '../core/source-tables.js';
+import { InvalidChangeEventError, parseChangeEvent, type ChangeEvent } from '../contracts/change-event.js';
+import { IGNORED_SOURCE_TABLES, isSourceTable } from '../contracts/source-tables.js';
 import type { QuarantineInput } from './quarantine.js';
 import { utcDateOf } from './quarantine.js';
 

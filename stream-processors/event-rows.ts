@@ -1,8 +1,8 @@
-import type { ChangeEvent } from '../core/change-event.js';
-import { isSourceTable } from '../core/source-tables.js';
-import type { Logger } from '../core/logger.js';
-import type { FactName, WarehouseTable } from '../core/warehouse-model.js';
-import type { WarehouseRow } from '../core/warehouse-row.js';
+import type { ChangeEvent } from '../contracts/change-event.js';
+import { isSourceTable } from '../contracts/source-tables.js';
+import type { Logger } from '../platform/logger.js';
+import type { FactName, WarehouseTable } from '../contracts/warehouse-model.js';
+import type { WarehouseRow } from '../contracts/warehouse-row.js';
 import type { JoinStateStore } from './state/join-state-store.js';
 import { referencedId } from './state/join-state-store.js';
 import { dimCounterpartyRow } from './transform/dim-counterparty.js';

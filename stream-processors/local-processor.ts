@@ -1,11 +1,11 @@
 import type { ObjectStore } from '../bucket/object-store.js';
-import { errorMessage, isRetryable } from '../core/errors.js';
-import type { Logger } from '../core/logger.js';
+import { errorMessage, isRetryable } from '../platform/errors.js';
+import type { Logger } from '../platform/logger.js';
 import type { ChangeStreamConsumer, ConsumedRecord } from '../stream/change-stream.js';
 import type { MetricsSink } from './processor-metrics.js';
 import { processRecords, type ProcessRecordsResult } from './process-records.js';
 import type { JoinStateStore } from './state/join-state-store.js';
-import { abortableDelay } from '../core/abortable-delay.js';
+import { abortableDelay } from '../platform/abortable-delay.js';
 
 export interface LocalProcessorOptions {
   consumer: ChangeStreamConsumer;

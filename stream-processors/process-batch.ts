@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
 import type { ObjectStore } from '../bucket/object-store.js';
-import { serializeChangeEvent, type ChangeEvent } from '../core/change-event.js';
-import { errorMessage, isRetryable } from '../core/errors.js';
-import type { Logger } from '../core/logger.js';
-import { MANIFEST_VERSION, type BatchManifest, type ManifestFile } from '../core/manifest.js';
-import { METRIC } from '../core/metrics.js';
-import { encodeWarehouseParquet } from '../core/warehouse-parquet.js';
-import type { WarehouseRow } from '../core/warehouse-row.js';
+import { serializeChangeEvent, type ChangeEvent } from '../contracts/change-event.js';
+import { errorMessage, isRetryable } from '../platform/errors.js';
+import type { Logger } from '../platform/logger.js';
+import { MANIFEST_VERSION, type BatchManifest, type ManifestFile } from '../contracts/manifest.js';
+import { METRIC } from '../platform/metrics.js';
+import { encodeWarehouseParquet } from '../parquet/warehouse-parquet.js';
+import type { WarehouseRow } from '../contracts/warehouse-row.js';
 import { batchIdOfDistinct, commitDateOf, manifestKey, parquetKey } from './batch-keys.js';
 import { BatchRows } from './batch-rows.js';
 import { addRowsForEvent } from './event-rows.js';
@@ -37,7 +37,7 @@ export interface ProcessDeps {
 /**
  * Turns a batch of change events into star-schema Parquet files plus one manifest.
  *
- * Ordering and durability (the loader's contract, core/manifest.ts):
+ * Ordering and durability (the loader's contract, contracts/manifest.ts):
  *  - events are applied in input order (callers keep each key's order; nothing is sorted across keys);
  *  - a repeated event id inside the batch is processed once;
  *  - every Parquet file is written (durable) BEFORE the manifest, the commit point;

@@ -1,5 +1,5 @@
-import { METRIC } from '../core/metrics.js';
-import type { BatchManifest } from '../core/manifest.js';
+import { METRIC } from '../platform/metrics.js';
+import type { BatchManifest } from '../contracts/manifest.js';
 import { decodeRecords, type StreamRecordInput } from './decode-records.js';
 import { processEvents, type ProcessDeps } from './process-batch.js';
 import { loggingMetrics } from './processor-metrics.js';

@@ -1,5 +1,5 @@
-import type { Logger } from '../core/logger.js';
-import { METRICS_NAMESPACE, type MetricName } from '../core/metrics.js';
+import type { Logger } from '../platform/logger.js';
+import { METRICS_NAMESPACE, type MetricName } from '../platform/metrics.js';
 
 /** The slice of a metrics backend the processor needs: counters. */
 export interface MetricsSink {

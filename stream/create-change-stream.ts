@@ -1,6 +1,6 @@
 import path from 'node:path';
-import type { Config } from '../core/config.js';
-import type { Logger } from '../core/logger.js';
+import type { Config } from '../platform/config.js';
+import type { Logger } from '../platform/logger.js';
 import type { ChangeStreamConsumer, ChangeStreamWriter } from './change-stream.js';
 import { FileCheckpointStore } from './kinesis/checkpoint-store.js';
 import { createKinesisClient } from './kinesis/create-kinesis-client.js';

@@ -1,4 +1,4 @@
-import { PipelineError, UserError } from '../core/errors.js';
+import { PipelineError, UserError } from '../platform/errors.js';
 
 /** A record the stream can never accept (too large, bad partition key): retrying cannot help. */
 export class RecordRejectedError extends PipelineError {

@@ -1,4 +1,4 @@
-import type { SourceTable } from '../core/source-tables.js';
+import type { SourceTable } from '../contracts/source-tables.js';
 
 /**
  * The totesys columns as schema.sql creates them (names and order from the real database; types

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { IGNORED_SOURCE_TABLES, SOURCE_TABLES, type SourceTable } from '../core/source-tables.js';
+import { IGNORED_SOURCE_TABLES, SOURCE_TABLES, type SourceTable } from '../contracts/source-tables.js';
 import { EXPECTED_SOURCE_COLUMNS } from './source-columns.js';
 
 /** The slice of a pg client this module needs (pg.Client and pg.PoolClient both fit). */

@@ -36,7 +36,7 @@ export function registerReplayCommand(program: Command): void {
     .action((options: { from?: Date; to?: Date; tables?: string[]; rebuild?: boolean; lanes?: number }, command: Command) =>
       runAction(async () => {
         const { config, logger } = commandContext(command, 'replay');
-        const { replay } = await import('../../archive/replay.js');
+        const { replay } = await import('../../replay/replay.js');
         const { createObjectStore } = await import('../../bucket/create-object-store.js');
         const dbs = await openDatabases(config, logger, { exclusive: false, command: 'replay' });
         const bars = new Map<string, ProgressBar>();

@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import readline from 'node:readline/promises';
 import type { Command } from 'commander';
-import { UserError } from '../../core/errors.js';
+import { UserError } from '../../platform/errors.js';
 import { readLiveLock } from '../../runtime/instance-lock.js';
 import { openDatabases } from '../../runtime/databases.js';
 import { commandContext } from '../context.js';

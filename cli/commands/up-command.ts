@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { createLogger } from '../../core/logger.js';
-import { redactUrl } from '../../core/redact.js';
+import { createLogger } from '../../platform/logger.js';
+import { redactUrl } from '../../platform/redact.js';
 import { openDatabases } from '../../runtime/databases.js';
 import type { PipelineCounters } from '../../runtime/pipeline-counters.js';
 import { readCaptureStatusFile, captureStatusFile } from '../../runtime/pipeline-status.js';

@@ -7,7 +7,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { METRIC, METRICS_NAMESPACE } from '../../core/metrics.js';
+import { METRIC, METRICS_NAMESPACE } from '../../platform/metrics.js';
 import { ENTRY, REPO_ROOT } from '../repo-paths.js';
 import { acknowledge } from './acknowledge.js';
 

@@ -9,7 +9,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { METRIC, METRICS_NAMESPACE, type MetricName } from '../../core/metrics.js';
+import { METRIC, METRICS_NAMESPACE, type MetricName } from '../../platform/metrics.js';
 
 export interface AlarmThresholds {
   /** WAL the slot retains beyond its confirmed position. @default 1 GiB */

@@ -1,4 +1,4 @@
-import { METRIC, METRICS_NAMESPACE } from '../../core/metrics.js';
+import { METRIC, METRICS_NAMESPACE } from '../../platform/metrics.js';
 import type { LoadSummary } from '../run-loader.js';
 
 /**

@@ -1,9 +1,9 @@
 import type { ScheduledEvent } from 'aws-lambda';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { ObjectStore } from '../../bucket/object-store.js';
-import { loadConfig } from '../../core/config.js';
-import { ConfigError } from '../../core/errors.js';
-import { createLogger, type Logger } from '../../core/logger.js';
+import { loadConfig } from '../../platform/config.js';
+import { ConfigError } from '../../platform/errors.js';
+import { createLogger, type Logger } from '../../platform/logger.js';
 import { loadPendingManifests, type LoadPendingOptions, type LoadSummary } from '../run-loader.js';
 import { openWarehousePool, type WarehousePool } from '../warehouse-pool.js';
 import { loaderEmfLine } from './emf.js';

@@ -1,7 +1,7 @@
 import type { Context, KinesisStreamBatchItemFailure, KinesisStreamBatchResponse, KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
 import type { ObjectStore } from '../../bucket/object-store.js';
-import { errorMessage, isRetryable } from '../../core/errors.js';
-import type { Logger } from '../../core/logger.js';
+import { errorMessage, isRetryable } from '../../platform/errors.js';
+import type { Logger } from '../../platform/logger.js';
 import type { StreamRecordInput } from '../decode-records.js';
 import type { MetricsSink } from '../processor-metrics.js';
 import { processRecords } from '../process-records.js';

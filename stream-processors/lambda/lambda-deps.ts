@@ -1,6 +1,6 @@
-import { loadConfig } from '../../core/config.js';
-import { ConfigError } from '../../core/errors.js';
-import { createLogger } from '../../core/logger.js';
+import { loadConfig } from '../../platform/config.js';
+import { ConfigError } from '../../platform/errors.js';
+import { createLogger } from '../../platform/logger.js';
 import { embeddedMetricFormat } from '../processor-metrics.js';
 import { createJoinStateStore } from '../state/create-state-store.js';
 import type { KinesisHandlerDeps } from './kinesis-handler.js';

@@ -1,5 +1,5 @@
-import type { Config } from '../../core/config.js';
-import type { Logger } from '../../core/logger.js';
+import type { Config } from '../../platform/config.js';
+import type { Logger } from '../../platform/logger.js';
 import { DynamoDbJoinStateStore } from './dynamodb-join-state-store.js';
 import type { JoinStateStore } from './join-state-store.js';
 import { LocalJoinStateStore } from './local-join-state-store.js';

@@ -1,5 +1,5 @@
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { isLoopbackEndpoint } from '../../core/aws-endpoint.js';
+import { isLoopbackEndpoint } from '../../platform/aws-endpoint.js';
 import {
   ConditionalCheckFailedException,
   DynamoDBClient,
@@ -10,8 +10,8 @@ import {
   type KeySchemaElement,
   type AttributeDefinition,
 } from '@aws-sdk/client-dynamodb';
-import { isRetryable } from '../../core/errors.js';
-import { sortableLsn } from '../../core/lsn.js';
+import { isRetryable } from '../../platform/errors.js';
+import { sortableLsn } from '../../contracts/lsn.js';
 import type { VersionedRow } from '../transform/versioned-row.js';
 import { referencedId, StateStoreError, type JoinSourceTable, type JoinStateStore } from './join-state-store.js';
 

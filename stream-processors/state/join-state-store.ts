@@ -1,4 +1,4 @@
-import { PipelineError } from '../../core/errors.js';
+import { PipelineError } from '../../platform/errors.js';
 import type { VersionedRow } from '../transform/versioned-row.js';
 
 /**

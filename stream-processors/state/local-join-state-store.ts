@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { compareVersion } from '../../core/change-event.js';
-import type { Logger } from '../../core/logger.js';
+import { compareVersion } from '../../contracts/change-event.js';
+import type { Logger } from '../../platform/logger.js';
 import type { VersionedRow } from '../transform/versioned-row.js';
 import { StateStoreError, type JoinSourceTable, type JoinStateStore } from './join-state-store.js';
 import { MemoryJoinStateStore } from './memory-join-state-store.js';

@@ -1,4 +1,4 @@
-import { compareVersion } from '../../core/change-event.js';
+import { compareVersion } from '../../contracts/change-event.js';
 import type { VersionedRow } from '../transform/versioned-row.js';
 import { referencedId, type JoinSourceTable, type JoinStateStore } from './join-state-store.js';
 

@@ -1,4 +1,4 @@
-import type { WarehouseRow } from '../../core/warehouse-row.js';
+import type { WarehouseRow } from '../../contracts/warehouse-row.js';
 import { joinedDimensionVersion } from './row-metadata.js';
 import { optionalText, requiredInt } from './source-values.js';
 import type { VersionedRow } from './versioned-row.js';

@@ -1,5 +1,5 @@
-import { FACTS, WAREHOUSE_MODEL, type FactName, type FactSpec } from '../../core/warehouse-model.js';
-import type { WarehouseRow } from '../../core/warehouse-row.js';
+import { FACTS, WAREHOUSE_MODEL, type FactName, type FactSpec } from '../../contracts/warehouse-model.js';
+import type { WarehouseRow } from '../../contracts/warehouse-row.js';
 import { isCalendarDate } from './source-values.js';
 
 const DAY_NAMES = ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'];

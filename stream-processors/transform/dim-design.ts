@@ -1,5 +1,5 @@
-import type { ChangeEvent } from '../../core/change-event.js';
-import type { WarehouseRow } from '../../core/warehouse-row.js';
+import type { ChangeEvent } from '../../contracts/change-event.js';
+import type { WarehouseRow } from '../../contracts/warehouse-row.js';
 import { optionalText, requiredInt, sourceRowOf } from './source-values.js';
 import { versionedRowOf } from './versioned-row.js';
 

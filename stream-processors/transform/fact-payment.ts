@@ -1,5 +1,5 @@
-import { eventLsnOf, eventSeqOf, type ChangeEvent } from '../../core/change-event.js';
-import type { WarehouseRow } from '../../core/warehouse-row.js';
+import { eventLsnOf, eventSeqOf, type ChangeEvent } from '../../contracts/change-event.js';
+import type { WarehouseRow } from '../../contracts/warehouse-row.js';
 import { commitTsOf, rowImageOf } from './row-metadata.js';
 import { requiredBoolean, requiredDate, requiredInt, requiredMoney, requiredTimestamp, sourceRowOf, timestampDate, timestampTime } from './source-values.js';
 

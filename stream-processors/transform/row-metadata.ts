@@ -1,5 +1,5 @@
-import { compareVersion, type ChangeEvent, type EventVersion, type Row } from '../../core/change-event.js';
-import type { WarehouseRow } from '../../core/warehouse-row.js';
+import { compareVersion, type ChangeEvent, type EventVersion, type Row } from '../../contracts/change-event.js';
+import type { WarehouseRow } from '../../contracts/warehouse-row.js';
 import { digitsAt, isCalendarDateAt, SourceValueError } from './source-values.js';
 
 /**

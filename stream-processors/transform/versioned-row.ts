@@ -1,5 +1,5 @@
-import type { ChangeEvent, EventVersion, Row } from '../../core/change-event.js';
-import { eventLsnOf, eventSeqOf } from '../../core/change-event.js';
+import type { ChangeEvent, EventVersion, Row } from '../../contracts/change-event.js';
+import { eventLsnOf, eventSeqOf } from '../../contracts/change-event.js';
 import { rowImageOf } from './row-metadata.js';
 
 /**

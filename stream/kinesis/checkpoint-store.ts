@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { readJsonFile, writeFileAtomic } from '../atomic-file.js';
+import { readJsonFile, writeFileAtomic } from '../../platform/atomic-file.js';
 import { assertConsumerName } from '../stream-errors.js';
 
 /** Where a Kinesis consumer keeps its per-shard checkpoints (pluggable: a file, DynamoDB, …). */

@@ -1,4 +1,4 @@
-import { isLoopbackEndpoint } from '../../core/aws-endpoint.js';
+import { isLoopbackEndpoint } from '../../platform/aws-endpoint.js';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 

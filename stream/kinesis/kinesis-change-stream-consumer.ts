@@ -1,6 +1,6 @@
 import { GetRecordsCommand, GetShardIteratorCommand, ListShardsCommand, type GetRecordsCommandOutput, type Shard } from '@aws-sdk/client-kinesis';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Logger } from '../../core/logger.js';
+import type { Logger } from '../../platform/logger.js';
 import type { ChangeStreamConsumer, ConsumedRecord, ShardLag } from '../change-stream.js';
 import { StreamReadError, assertConsumerName } from '../stream-errors.js';
 import type { CheckpointStore } from './checkpoint-store.js';

@@ -1,6 +1,6 @@
 import { PutRecordsCommand, type PutRecordsResultEntry } from '@aws-sdk/client-kinesis';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Logger } from '../../core/logger.js';
+import type { Logger } from '../../platform/logger.js';
 import type { ChangeStreamWriter, StreamRecord } from '../change-stream.js';
 import { RecordRejectedError, StreamWriteError } from '../stream-errors.js';
 import type { KinesisSender } from './create-kinesis-client.js';

@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Logger } from '../../core/logger.js';
-import { syncDirectory, writeFileAtomic } from '../atomic-file.js';
+import type { Logger } from '../../platform/logger.js';
+import { syncDirectory, writeFileAtomic } from '../../platform/atomic-file.js';
 import type { ChangeStreamConsumer, ConsumedRecord, ShardLag } from '../change-stream.js';
 import { StreamReadError, assertConsumerName } from '../stream-errors.js';
 import type { LogLayout } from './log-layout.js';

@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
-import type { Logger } from '../../core/logger.js';
-import { syncDirectory } from '../atomic-file.js';
+import type { Logger } from '../../platform/logger.js';
+import { syncDirectory } from '../../platform/atomic-file.js';
 import type { ChangeStreamWriter, StreamRecord } from '../change-stream.js';
 import { RecordRejectedError, StreamWriteError } from '../stream-errors.js';
 import { MAX_PARTITION_KEY_CHARS, MAX_RECORD_BYTES, encodeFrameWithKeyText, encodedFrameBytes } from './frame-codec.js';

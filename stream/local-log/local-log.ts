@@ -1,5 +1,5 @@
-import type { Logger } from '../../core/logger.js';
-import { silentLogger } from '../../core/logger.js';
+import type { Logger } from '../../platform/logger.js';
+import { silentLogger } from '../../platform/logger.js';
 import { LocalLogConsumer } from './local-log-consumer.js';
 import { LocalLogWriter } from './local-log-writer.js';
 import { LogLayout } from './log-layout.js';

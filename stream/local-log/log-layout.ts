@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { UserError } from '../../core/errors.js';
-import { readJsonFile, writeFileAtomic } from '../atomic-file.js';
+import { UserError } from '../../platform/errors.js';
+import { readJsonFile, writeFileAtomic } from '../../platform/atomic-file.js';
 import { SEQUENCE_DIGITS, formatSequenceNumber } from './sequence-number.js';
 import { shardIdOf } from './shard-of-key.js';
 

@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
-import type { Logger } from '../../core/logger.js';
-import { readJsonFile } from '../atomic-file.js';
+import type { Logger } from '../../platform/logger.js';
+import { readJsonFile } from '../../platform/atomic-file.js';
 import type { LogLayout } from './log-layout.js';
 import { parseSequenceNumber } from './sequence-number.js';
 import { shardIdOf } from './shard-of-key.js';

@@ -1,5 +1,5 @@
 import fs from 'node:fs/promises';
-import type { Logger } from '../../core/logger.js';
+import type { Logger } from '../../platform/logger.js';
 import { StreamReadError } from '../stream-errors.js';
 import type { FrameRecord } from './frame-codec.js';
 import type { LogLayout } from './log-layout.js';

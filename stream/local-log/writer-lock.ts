@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
-import type { Logger } from '../../core/logger.js';
+import type { Logger } from '../../platform/logger.js';
 import { StreamLockedError } from '../stream-errors.js';
-import { isProcessAlive } from '../../core/process-alive.js';
+import { isProcessAlive } from '../../platform/process-alive.js';
 
 /**
  * Exactly one writer process per log: the lock file is created exclusively and holds the

@@ -161,7 +161,7 @@ describe('capture/Dockerfile', () => {
     for (const p of ['node_modules/pg/package.json', 'loader/node_modules/x', '.git/HEAD', '.totesys-cdc/stream/0.log', 'cdk.out/manifest.json', 'test/infra/x.test.ts', 'infra/app.ts']) {
       expect(isIgnored(p), p).toBe(true);
     }
-    for (const p of ['package.json', 'package-lock.json', 'core/config.ts', 'capture/event-publisher.ts', 'totesys/schema.sql']) expect(isIgnored(p), p).toBe(false);
+    for (const p of ['package.json', 'package-lock.json', 'platform/config.ts', 'capture/event-publisher.ts', 'totesys/schema.sql']) expect(isIgnored(p), p).toBe(false);
   });
 
   it('includes every source file the capture imports in the build context', () => {
@@ -173,7 +173,7 @@ describe('capture/Dockerfile', () => {
     expect(starts.length).toBeGreaterThan(0);
     const isIgnored = dockerignoreMatcher(dockerignore);
     const closure = [...relativeImportClosure(starts)].map((f) => path.relative(REPO_ROOT, f).split(path.sep).join('/'));
-    expect(closure).toEqual(expect.arrayContaining(['capture/main.ts', 'core/config.ts', 'stream/create-change-stream.ts']));
+    expect(closure).toEqual(expect.arrayContaining(['capture/main.ts', 'platform/config.ts', 'stream/create-change-stream.ts']));
     expect(closure.filter(isIgnored)).toEqual([]);
   });
 });

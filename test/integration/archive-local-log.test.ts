@@ -5,9 +5,9 @@ import { gunzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runArchiver } from '../../archive/local-archiver.js';
 import { createObjectStore } from '../../bucket/create-object-store.js';
-import { partitionKeyOf } from '../../core/change-event.js';
-import { loadConfig } from '../../core/config.js';
-import { silentLogger } from '../../core/logger.js';
+import { partitionKeyOf } from '../../contracts/change-event.js';
+import { loadConfig } from '../../platform/config.js';
+import { silentLogger } from '../../platform/logger.js';
 import { createChangeStreamConsumer, createChangeStreamWriter } from '../../stream/create-change-stream.js';
 import { generateWorkload } from '../support/archive-workload.js';
 

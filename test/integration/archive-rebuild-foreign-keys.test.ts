@@ -1,9 +1,9 @@
 import path from 'node:path';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { replay } from '../../archive/replay.js';
+import { replay } from '../../replay/replay.js';
 import { LocalDirObjectStore } from '../../bucket/local-dir-object-store.js';
-import { silentLogger } from '../../core/logger.js';
+import { silentLogger } from '../../platform/logger.js';
 import { ensureWarehouseSchema } from '../../loader/warehouse-schema.js';
 import { generateWorkload, workloadWithUnstorableValue, writeArchive } from '../support/archive-workload.js';
 import { useWarehouseTestbed } from '../support/warehouse-testbed.js';

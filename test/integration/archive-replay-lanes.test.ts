@@ -4,18 +4,18 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { replay, type ReplaySummary } from '../../archive/replay.js';
+import { replay, type ReplaySummary } from '../../replay/replay.js';
 import { LocalDirObjectStore } from '../../bucket/local-dir-object-store.js';
 import { S3ObjectStore, createS3Client } from '../../bucket/s3-object-store.js';
-import { silentLogger } from '../../core/logger.js';
-import { WAREHOUSE_TABLES } from '../../core/warehouse-model.js';
+import { silentLogger } from '../../platform/logger.js';
+import { WAREHOUSE_TABLES } from '../../contracts/warehouse-model.js';
 import { generateWorkload, workloadWithUnstorableValue, putObject, writeArchive, type ArchivedEvent } from '../support/archive-workload.js';
 import { startS3rver } from '../support/aws-emulators.js';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
 import { tableContent } from '../support/warehouse-content.js';
 
 /**
- * Processing lanes (archive/lane-pool.ts) against the single-thread rebuild: same warehouse, same
+ * Processing lanes (replay/process/lane-pool.ts) against the single-thread rebuild: same warehouse, same
  * counts, same issue list, on an archive with every kind of line the lanes must decide about
  * (invalid lines whose validation the scan deferred, duplicates whose first copy is invalid,
  * non-canonical lines, joined and hashed tables); and a failing lane leaves nothing behind.

@@ -1,9 +1,9 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { replay, type ReplayProgress } from '../../archive/replay.js';
+import { replay, type ReplayProgress } from '../../replay/replay.js';
 import { LocalDirObjectStore } from '../../bucket/local-dir-object-store.js';
-import { silentLogger } from '../../core/logger.js';
-import { WAREHOUSE_MODEL, WAREHOUSE_TABLES } from '../../core/warehouse-model.js';
+import { silentLogger } from '../../platform/logger.js';
+import { WAREHOUSE_MODEL, WAREHOUSE_TABLES } from '../../contracts/warehouse-model.js';
 import { loadPendingManifests } from '../../loader/run-loader.js';
 import { processEvents } from '../../stream-processors/process-batch.js';
 import { LocalJoinStateStore } from '../../stream-processors/state/local-join-state-store.js';

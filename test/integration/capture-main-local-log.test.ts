@@ -5,7 +5,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CaptureStatus } from '../../capture/capture-status.js';
 import { readSlotStatus } from '../../capture/slot-status.js';
-import { parseChangeEvent, type ChangeEvent } from '../../core/change-event.js';
+import { parseChangeEvent, type ChangeEvent } from '../../contracts/change-event.js';
 import { openLocalLog } from '../../stream/local-log/local-log.js';
 import { createTestDatabase, type TestDatabase, withClient } from '../support/postgres.js';
 import { applyEvents, assertPerKeyOrder } from '../support/capture-recorder.js';

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CaptureStatus } from '../../capture/capture-status.js';
 import { runCapture } from '../../capture/run-capture.js';
 import { readSlotStatus } from '../../capture/slot-status.js';
-import { createLogger } from '../../core/logger.js';
+import { createLogger } from '../../platform/logger.js';
 import { ensureDatabase, startEmbeddedPostgres, type RunningPostgres } from '../../runtime/embedded-postgres.js';
 import { applyEvents, assertPerKeyOrder, RecordingWriter } from '../support/capture-recorder.js';
 import { createTotesysSchema, INSERT_SALES_ORDERS, readSourceState, seedParents } from '../support/totesys-source.js';

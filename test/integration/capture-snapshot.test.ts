@@ -4,8 +4,8 @@ import { bridgeSlotName, readSlot, readSnapshotMarker } from '../../capture/repl
 import { runCapture } from '../../capture/run-capture.js';
 import { readSlotStatus } from '../../capture/slot-status.js';
 import type { SnapshotProgress } from '../../capture/initial-snapshot.js';
-import { parseLsn } from '../../core/lsn.js';
-import { silentLogger } from '../../core/logger.js';
+import { parseLsn } from '../../contracts/lsn.js';
+import { silentLogger } from '../../platform/logger.js';
 import { createTestDatabase, type TestDatabase, withClient } from '../support/postgres.js';
 import { applyEvents, assertPerKeyOrder, RecordingWriter } from '../support/capture-recorder.js';
 import { createTotesysSchema, INSERT_SALES_ORDERS, readSourceState, seedParents } from '../support/totesys-source.js';

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCapture, type CaptureResult } from '../../capture/run-capture.js';
 import { readSlotStatus } from '../../capture/slot-status.js';
-import { parseLsn } from '../../core/lsn.js';
-import { silentLogger } from '../../core/logger.js';
+import { parseLsn } from '../../contracts/lsn.js';
+import { silentLogger } from '../../platform/logger.js';
 import { createTestDatabase, type TestDatabase, withClient } from '../support/postgres.js';
 import { RecordingWriter } from '../support/capture-recorder.js';
 import { createTotesysSchema, seedParents } from '../support/totesys-source.js';

@@ -17,8 +17,8 @@ import { createKinesisClient, type KinesisSender } from '../../stream/kinesis/cr
 import { KinesisChangeStreamConsumer } from '../../stream/kinesis/kinesis-change-stream-consumer.js';
 import { KinesisChangeStreamWriter, type KinesisWriterOptions } from '../../stream/kinesis/kinesis-change-stream-writer.js';
 import { RecordRejectedError, StreamLockedError, StreamWriteError } from '../../stream/stream-errors.js';
-import { silentLogger } from '../../core/logger.js';
-import { loadConfig } from '../../core/config.js';
+import { silentLogger } from '../../platform/logger.js';
+import { loadConfig } from '../../platform/config.js';
 import { createChangeStreamConsumer, createChangeStreamWriter } from '../../stream/create-change-stream.js';
 import { faultyKinesis } from '../support/faulty-kinesis.js';
 

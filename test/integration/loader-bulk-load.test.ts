@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LocalDirObjectStore } from '../../bucket/local-dir-object-store.js';
-import { silentLogger } from '../../core/logger.js';
+import { silentLogger } from '../../platform/logger.js';
 import { BulkLoad } from '../../loader/bulk-load.js';
 import { readManifest } from '../../loader/manifest-reader.js';
 import { loadPendingManifests } from '../../loader/run-loader.js';

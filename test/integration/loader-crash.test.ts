@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../core/logger.js';
+import { silentLogger } from '../../platform/logger.js';
 import { loadPendingManifests } from '../../loader/run-loader.js';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
 import { createProcessedBucket, salesFact, staffDim, writeBatch, type ProcessedBucket } from '../support/processed-batch-factory.js';

@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createLogger, silentLogger } from '../../core/logger.js';
+import { createLogger, silentLogger } from '../../platform/logger.js';
 import { requeueFailedManifests } from '../../loader/load-ledger.js';
 import { loadPendingManifests, type LoadPendingOptions } from '../../loader/run-loader.js';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.js';

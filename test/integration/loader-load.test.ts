@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../core/logger.js';
-import { WAREHOUSE_TABLES } from '../../core/warehouse-model.js';
+import { silentLogger } from '../../platform/logger.js';
+import { WAREHOUSE_TABLES } from '../../contracts/warehouse-model.js';
 import { loadPendingManifests, type LoadPendingOptions } from '../../loader/run-loader.js';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
 import {

@@ -1,8 +1,8 @@
 import type { ScheduledEvent } from 'aws-lambda';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../core/logger.js';
-import { METRICS_NAMESPACE } from '../../core/metrics.js';
+import { silentLogger } from '../../platform/logger.js';
+import { METRICS_NAMESPACE } from '../../platform/metrics.js';
 import { createScheduleHandler } from '../../loader/lambda/schedule-handler.js';
 import { warehouseUrlFromSecret } from '../../loader/lambda/warehouse-secret.js';
 import { runLoaderLoop, type LoadSummary } from '../../loader/run-loader.js';

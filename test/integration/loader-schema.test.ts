@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FACTS, WAREHOUSE_MODEL, WAREHOUSE_TABLES, type FactSpec } from '../../core/warehouse-model.js';
+import { FACTS, WAREHOUSE_MODEL, WAREHOUSE_TABLES, type FactSpec } from '../../contracts/warehouse-model.js';
 import { LATEST_SCHEMA_VERSION, MIGRATIONS, migrateWarehouseSchema } from '../../loader/warehouse-schema.js';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
 

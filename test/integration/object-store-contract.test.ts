@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../core/config.js';
+import { loadConfig } from '../../platform/config.js';
 import { createObjectStore } from '../../bucket/create-object-store.js';
 import { LocalDirObjectStore } from '../../bucket/local-dir-object-store.js';
 import { ObjectNotFoundError, type ObjectStore } from '../../bucket/object-store.js';

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SOURCE_TABLES, PRIMARY_KEYS } from '../../core/source-tables.js';
+import { SOURCE_TABLES, PRIMARY_KEYS } from '../../contracts/source-tables.js';
 import { seedTotesys, type SeedProgress, type SeedSummary } from '../../totesys/generator/seed-totesys.js';
 import { AlreadySeededError } from '../../totesys/generator/seed-errors.js';
 import { createTestDatabase, type TestDatabase, withClient } from '../support/postgres.js';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SOURCE_TABLES, PRIMARY_KEYS } from '../../core/source-tables.js';
+import { SOURCE_TABLES, PRIMARY_KEYS } from '../../contracts/source-tables.js';
 import { seedTotesys } from '../../totesys/generator/seed-totesys.js';
 import { CHANGE_KINDS } from '../../totesys/simulator/change-mix.js';
 import { runSimulator, type SimulatedChange, type SimulatorSummary } from '../../totesys/simulator/run-simulator.js';

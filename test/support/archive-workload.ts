@@ -1,8 +1,8 @@
 import { gzipSync } from 'node:zlib';
 import type { ObjectStore } from '../../bucket/object-store.js';
-import { serializeChangeEvent, type ChangeEvent, type Row } from '../../core/change-event.js';
-import { formatLsn } from '../../core/lsn.js';
-import type { SourceTable } from '../../core/source-tables.js';
+import { serializeChangeEvent, type ChangeEvent, type Row } from '../../contracts/change-event.js';
+import { formatLsn } from '../../contracts/lsn.js';
+import type { SourceTable } from '../../contracts/source-tables.js';
 import { changeObjectKey } from '../../archive/archive-layout.js';
 import { changeEvent, sourceRow } from './change-event-factory.js';
 import { mulberry32 } from './seeded-random.js';

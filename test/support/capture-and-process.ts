@@ -1,7 +1,7 @@
 import { runCapture, type CaptureResult } from '../../capture/run-capture.js';
 import { createObjectStore } from '../../bucket/create-object-store.js';
-import type { Config } from '../../core/config.js';
-import type { Logger } from '../../core/logger.js';
+import type { Config } from '../../platform/config.js';
+import type { Logger } from '../../platform/logger.js';
 import { captureStatusFile, CONSUMERS } from '../../runtime/pipeline-status.js';
 import { currentWalLsn, waitUntilDrained } from '../../runtime/sync-pipeline.js';
 import { runLocalProcessor } from '../../stream-processors/local-processor.js';

@@ -1,5 +1,5 @@
 import { readSlotStatus } from '../../capture/slot-status.js';
-import { parseLsn } from '../../core/lsn.js';
+import { parseLsn } from '../../contracts/lsn.js';
 import { withClient } from './postgres.js';
 import { waitFor } from './wait-for.js';
 

@@ -1,4 +1,4 @@
-import { createLogger } from '../../core/logger.js';
+import { createLogger } from '../../platform/logger.js';
 import { runCaptureProcess } from '../../capture/capture-process.js';
 import { NdjsonFileWriter } from './ndjson-file-writer.js';
 

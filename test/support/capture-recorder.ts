@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { expect } from 'vitest';
-import { compareVersion, eventVersion, parseChangeEvent, partitionKeyOf, type ChangeEvent } from '../../core/change-event.js';
+import { compareVersion, eventVersion, parseChangeEvent, partitionKeyOf, type ChangeEvent } from '../../contracts/change-event.js';
 import type { ChangeStreamWriter, StreamRecord } from '../../stream/change-stream.js';
 
 /**

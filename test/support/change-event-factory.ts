@@ -1,6 +1,6 @@
-import type { ChangeEvent, ChangeOp, Row } from '../../core/change-event.js';
-import { formatLsn } from '../../core/lsn.js';
-import { PRIMARY_KEYS, type SourceTable } from '../../core/source-tables.js';
+import type { ChangeEvent, ChangeOp, Row } from '../../contracts/change-event.js';
+import { formatLsn } from '../../contracts/lsn.js';
+import { PRIMARY_KEYS, type SourceTable } from '../../contracts/source-tables.js';
 
 /**
  * Fixture factories for change events (processor, replay and loader tests). Source rows look like

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import type { DimensionName, FactName } from '../../core/warehouse-model.js';
+import type { DimensionName, FactName } from '../../contracts/warehouse-model.js';
 
 /**
  * The star schema as DESIGN.md §5 defines it, computed by plain SQL straight from the totesys

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import type { FactName } from '../../core/warehouse-model.js';
+import type { FactName } from '../../contracts/warehouse-model.js';
 import type { SimulatedChange } from '../../totesys/simulator/run-simulator.js';
 import { FACT_SOURCES } from './expected-star-schema.js';
 

@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { createLogger } from '../../core/logger.js';
+import { createLogger } from '../../platform/logger.js';
 import { startEmbeddedPostgres, type RunningPostgres } from '../../runtime/embedded-postgres.js';
 
 /**

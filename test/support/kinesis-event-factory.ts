@@ -1,5 +1,5 @@
 import type { KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
-import { partitionKeyOf, serializeChangeEvent, type ChangeEvent } from '../../core/change-event.js';
+import { partitionKeyOf, serializeChangeEvent, type ChangeEvent } from '../../contracts/change-event.js';
 
 /**
  * Realistic Kinesis event-source payloads (as Lambda receives them): base64 data, eventID

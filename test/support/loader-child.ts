@@ -1,5 +1,5 @@
 import { LocalDirObjectStore } from '../../bucket/local-dir-object-store.js';
-import { silentLogger } from '../../core/logger.js';
+import { silentLogger } from '../../platform/logger.js';
 import { loadPendingManifests } from '../../loader/run-loader.js';
 
 /** A loader run in its own process, so a test can kill it mid-transaction (LOADER_URL, LOADER_DIR, LOADER_SCHEMA). */

@@ -4,10 +4,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { LocalDirObjectStore } from '../../bucket/local-dir-object-store.js';
 import type { ObjectStore } from '../../bucket/object-store.js';
-import { MANIFEST_VERSION, type BatchManifest, type ManifestFile } from '../../core/manifest.js';
-import type { WarehouseTable } from '../../core/warehouse-model.js';
-import { encodeWarehouseParquet } from '../../core/warehouse-parquet.js';
-import type { WarehouseRow } from '../../core/warehouse-row.js';
+import { MANIFEST_VERSION, type BatchManifest, type ManifestFile } from '../../contracts/manifest.js';
+import type { WarehouseTable } from '../../contracts/warehouse-model.js';
+import { encodeWarehouseParquet } from '../../parquet/warehouse-parquet.js';
+import type { WarehouseRow } from '../../contracts/warehouse-row.js';
 
 /**
  * Fixture factory for the loader: warehouse rows → Parquet files + a manifest in a temp

@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { REPO_ROOT } from './cli.js';
 import { columnValue } from '../../capture/column-value.js';
-import { SOURCE_TABLES } from '../../core/source-tables.js';
+import { SOURCE_TABLES } from '../../contracts/source-tables.js';
 
 /** Creates the totesys schema and a small set of parent rows (fixture factory for capture tests). */
 export async function createTotesysSchema(url: string): Promise<void> {

@@ -1,9 +1,9 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { silentLogger } from '../../core/logger.js';
-import type { WarehouseTable } from '../../core/warehouse-model.js';
-import type { WarehouseRow } from '../../core/warehouse-row.js';
+import { silentLogger } from '../../platform/logger.js';
+import type { WarehouseTable } from '../../contracts/warehouse-model.js';
+import type { WarehouseRow } from '../../contracts/warehouse-row.js';
 import { BatchRows } from '../../stream-processors/batch-rows.js';
 import { rowsForEvent } from '../../stream-processors/event-rows.js';
 import { LocalJoinStateStore } from '../../stream-processors/state/local-join-state-store.js';

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { WAREHOUSE_MODEL, WAREHOUSE_TABLES, type WarehouseTable } from '../../core/warehouse-model.js';
+import { WAREHOUSE_MODEL, WAREHOUSE_TABLES, type WarehouseTable } from '../../contracts/warehouse-model.js';
 
 /** A table's model columns (what Parquet carries), ordered by event id (facts) or key (dimensions). */
 export async function tableContent(client: pg.Client, schema: string, table: WarehouseTable): Promise<unknown[][]> {

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { WAREHOUSE_MODEL, WAREHOUSE_TABLES, type WarehouseTable } from '../../core/warehouse-model.js';
+import { WAREHOUSE_MODEL, WAREHOUSE_TABLES, type WarehouseTable } from '../../contracts/warehouse-model.js';
 
 /**
  * Every warehouse table's model columns (the Parquet columns: no surrogate ids, no loaded_at), as

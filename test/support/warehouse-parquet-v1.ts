@@ -1,14 +1,14 @@
 /**
- * FROZEN copy of core/warehouse-parquet.ts as of commit 81645d8 (before the columnar codec), kept as
+ * FROZEN copy of parquet/warehouse-parquet.ts as of commit 81645d8 (before the columnar codec), kept as
  * the reference the current codec must match byte for byte: the processor's idempotence relies on
  * identical Parquet bytes across versions (re-processing after an upgrade gives the same sha256).
  * Do not edit or "improve" this file; only the imports and export names differ from the original.
  */
 import { parquetReadObjects, type AsyncBuffer } from 'hyparquet';
 import { ByteWriter, parquetWrite } from 'hyparquet-writer';
-import type { ColumnSpec, ColumnType, WarehouseTable } from '../../core/warehouse-model.js';
-import { WAREHOUSE_MODEL } from '../../core/warehouse-model.js';
-import type { WarehouseRow, WarehouseValue } from '../../core/warehouse-row.js';
+import type { ColumnSpec, ColumnType, WarehouseTable } from '../../contracts/warehouse-model.js';
+import { WAREHOUSE_MODEL } from '../../contracts/warehouse-model.js';
+import type { WarehouseRow, WarehouseValue } from '../../contracts/warehouse-row.js';
 
 /**
  * Parquet encoding of warehouse rows: the file format between processor and loader, and the one

@@ -1,5 +1,5 @@
-import { WAREHOUSE_MODEL, type ColumnSpec, type WarehouseTable } from '../../core/warehouse-model.js';
-import type { WarehouseRow, WarehouseValue } from '../../core/warehouse-row.js';
+import { WAREHOUSE_MODEL, type ColumnSpec, type WarehouseTable } from '../../contracts/warehouse-model.js';
+import type { WarehouseRow, WarehouseValue } from '../../contracts/warehouse-row.js';
 import { mulberry32 } from './seeded-random.js';
 
 

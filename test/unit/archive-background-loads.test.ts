@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BackgroundLoads } from '../../archive/background-loads.js';
+import { BackgroundLoads } from '../../replay/process/background-loads.js';
 
 /** A load that finishes only when the test says so, recording the order loads started in. */
 function controlledLoads() {

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { isChangeEventFast, versionSortKey } from '../../archive/fast-event-check.js';
-import { compareVersion, eventVersion, validateChangeEvent } from '../../core/change-event.js';
-import { sortableLsn } from '../../core/lsn.js';
+import { isChangeEventFast, versionSortKey } from '../../replay/read/fast-event-check.js';
+import { compareVersion, eventVersion, validateChangeEvent } from '../../contracts/change-event.js';
+import { sortableLsn } from '../../contracts/lsn.js';
 import { generateWorkload } from '../support/archive-workload.js';
 
 const zodAccepts = (value: unknown) => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { COUNTERPARTY_GROUP_ROUTE, STAFF_GROUP_ROUTE, laneOfRoute, routeOfBytes, routeOfEvent } from '../../archive/lane-route.js';
-import type { ChangeEvent } from '../../core/change-event.js';
+import { COUNTERPARTY_GROUP_ROUTE, STAFF_GROUP_ROUTE, laneOfRoute, routeOfBytes, routeOfEvent } from '../../replay/process/lane-route.js';
+import type { ChangeEvent } from '../../contracts/change-event.js';
 
 const event = (table: string, key: Record<string, number>): ChangeEvent =>
   ({ v: 1, id: '0/1/0', op: 'c', table, key, before: null, after: key, source: { lsn: '0/1', commitLsn: '0/1', xid: 1, commitTs: '2026-11-23T10:00:00.000Z', snapshot: false } }) as ChangeEvent;

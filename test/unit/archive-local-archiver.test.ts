@@ -7,8 +7,8 @@ import { parseChangeObjectKey } from '../../archive/archive-layout.js';
 import { runArchiver, type ArchiveFlush } from '../../archive/local-archiver.js';
 import { LocalDirObjectStore } from '../../bucket/local-dir-object-store.js';
 import type { ObjectStore } from '../../bucket/object-store.js';
-import { partitionKeyOf } from '../../core/change-event.js';
-import { silentLogger } from '../../core/logger.js';
+import { partitionKeyOf } from '../../contracts/change-event.js';
+import { silentLogger } from '../../platform/logger.js';
 import { MemoryChangeStream } from '../support/archive-memory-stream.js';
 import { generateWorkload, type ArchivedEvent } from '../support/archive-workload.js';
 

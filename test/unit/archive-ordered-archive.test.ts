@@ -4,10 +4,10 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { changeObjectKey } from '../../archive/archive-layout.js';
-import { openOrderedArchive } from '../../archive/ordered-archive.js';
+import { openOrderedArchive } from '../../replay/order/ordered-archive.js';
 import { LocalDirObjectStore } from '../../bucket/local-dir-object-store.js';
-import { compareVersion, eventVersion, partitionKeyOf, type ChangeEvent } from '../../core/change-event.js';
-import { silentLogger } from '../../core/logger.js';
+import { compareVersion, eventVersion, partitionKeyOf, type ChangeEvent } from '../../contracts/change-event.js';
+import { silentLogger } from '../../platform/logger.js';
 import { generateWorkload, putObject, writeArchive } from '../support/archive-workload.js';
 
 async function readAll(store: LocalDirObjectStore, options: { maxRunBytes?: number; tables?: string[]; from?: Date; to?: Date } = {}) {

@@ -3,11 +3,11 @@ import os from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { lineSortKey, versionSortKey } from '../../archive/fast-event-check.js';
-import { openOrderedArchive } from '../../archive/ordered-archive.js';
+import { lineSortKey, versionSortKey } from '../../replay/read/fast-event-check.js';
+import { openOrderedArchive } from '../../replay/order/ordered-archive.js';
 import { LocalDirObjectStore } from '../../bucket/local-dir-object-store.js';
-import type { ChangeEvent } from '../../core/change-event.js';
-import { silentLogger } from '../../core/logger.js';
+import type { ChangeEvent } from '../../contracts/change-event.js';
+import { silentLogger } from '../../platform/logger.js';
 import { generateWorkload, putObject, type ArchivedEvent } from '../support/archive-workload.js';
 
 /** What the scan must agree with: the key of the parsed line (null when it has none). */

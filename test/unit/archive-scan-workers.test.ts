@@ -5,11 +5,11 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { changeObjectKey } from '../../archive/archive-layout.js';
-import { openOrderedArchive, type OrderedArchiveOptions } from '../../archive/ordered-archive.js';
+import { openOrderedArchive, type OrderedArchiveOptions } from '../../replay/order/ordered-archive.js';
 import type { ObjectStore } from '../../bucket/object-store.js';
 import { LocalDirObjectStore } from '../../bucket/local-dir-object-store.js';
-import type { ChangeEvent } from '../../core/change-event.js';
-import { silentLogger } from '../../core/logger.js';
+import type { ChangeEvent } from '../../contracts/change-event.js';
+import { silentLogger } from '../../platform/logger.js';
 import { generateWorkload, putObject, writeArchive, type ArchivedEvent } from '../support/archive-workload.js';
 
 /** Threads of this process: scan workers (and their loader threads) must be gone after close(). */

@@ -5,8 +5,8 @@ import { TYPE_OID, columnValue } from '../../capture/column-value.js';
 import { isCanonicalSafeInteger, jsonString } from '../../capture/event-json.js';
 import { PgoutputDecoder, normalizeLsn, type PgoutputMessageLike } from '../../capture/pgoutput-decoder.js';
 import { TextPgoutputPlugin } from '../../capture/text-pgoutput-plugin.js';
-import { CHANGE_EVENT_VERSION, partitionKeyOf, type ChangeEvent, type Row } from '../../core/change-event.js';
-import { PRIMARY_KEYS, type SourceTable } from '../../core/source-tables.js';
+import { CHANGE_EVENT_VERSION, partitionKeyOf, type ChangeEvent, type Row } from '../../contracts/change-event.js';
+import { PRIMARY_KEYS, type SourceTable } from '../../contracts/source-tables.js';
 
 /**
  * Differential check of the streaming fast path (TextPgoutputPlugin's own tuple parser + the

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { AckTracker } from '../../capture/ack-tracker.js';
 import { EventPublisher } from '../../capture/event-publisher.js';
-import { CHANGE_EVENT_VERSION, type ChangeEvent } from '../../core/change-event.js';
-import { silentLogger } from '../../core/logger.js';
+import { CHANGE_EVENT_VERSION, type ChangeEvent } from '../../contracts/change-event.js';
+import { silentLogger } from '../../platform/logger.js';
 import { RecordingWriter } from '../support/capture-recorder.js';
 
 function changeEventFactory(n: number, overrides: Partial<ChangeEvent> = {}): ChangeEvent {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CaptureStats } from '../../capture/capture-status.js';
 import { ReplicationSession } from '../../capture/replication-session.js';
-import { silentLogger } from '../../core/logger.js';
+import { silentLogger } from '../../platform/logger.js';
 import { RecordingWriter } from '../support/capture-recorder.js';
 
 describe('replication session stop', () => {

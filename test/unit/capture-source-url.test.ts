@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { sourceUrlFromEnv } from '../../capture/source-url-from-env.js';
-import { ConfigError } from '../../core/errors.js';
+import { ConfigError } from '../../platform/errors.js';
 
 describe('sourceUrlFromEnv (the Fargate task gets the secret as fields)', () => {
   it('prefers an explicit TOTESYS_SOURCE_URL', () => {

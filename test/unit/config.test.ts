@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../core/errors.js';
-import { loadConfig, SETTINGS } from '../../core/config.js';
+import { ConfigError } from '../../platform/errors.js';
+import { loadConfig, SETTINGS } from '../../platform/config.js';
 
 describe('loadConfig', () => {
   it('has working defaults: everything local under ./.totesys-cdc', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { WAREHOUSE_MODEL } from '../../core/warehouse-model.js';
+import { WAREHOUSE_MODEL } from '../../contracts/warehouse-model.js';
 import { copyTextChunks, copyTextLine, copyTextValue } from '../../loader/copy-text.js';
 import { loadOrder } from '../../loader/load-manifest.js';
 

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { compareLsn, formatLsn, parseLsn, sortableLsn } from '../../core/lsn.js';
+import { compareLsn, formatLsn, parseLsn, sortableLsn } from '../../contracts/lsn.js';
 
 describe('Lsn', () => {
   it('parses and formats the Postgres text form', () => {

@@ -2,8 +2,8 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { loadConfig, type Config } from '../../core/config.js';
-import { silentLogger } from '../../core/logger.js';
+import { loadConfig, type Config } from '../../platform/config.js';
+import { silentLogger } from '../../platform/logger.js';
 import { waitUntilDrained } from '../../runtime/sync-pipeline.js';
 import { createChangeStreamConsumer, createChangeStreamWriter } from '../../stream/create-change-stream.js';
 

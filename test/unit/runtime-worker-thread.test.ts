@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { bundled, startWorker, workerScript } from '../../runtime/worker-thread.js';
+import { bundled, startWorker, workerScript } from '../../platform/worker-thread.js';
 
 const ECHO = new URL('../support/workers/echo-worker.ts', import.meta.url);
 const META = new URL('../support/workers/meta-worker.ts', import.meta.url);
@@ -40,8 +40,8 @@ describe('startWorker', () => {
   });
 
   it('the replay workers bundle (scan and lane), the lane without the AWS SDK at start', async () => {
-    for (const name of ['scan-worker', 'lane-worker']) {
-      const url = await bundled(new URL(`../../archive/${name}.ts`, import.meta.url));
+    for (const name of ['read/scan-worker', 'process/lane-worker']) {
+      const url = await bundled(new URL(`../../replay/${name}.ts`, import.meta.url));
       expect(url, name).not.toBeNull();
       const text = fs.readFileSync(fileURLToPath(url!), 'utf8');
       expect(text, name).not.toMatch(/from ["']@aws-sdk\//);

@@ -1,7 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { eventLsnOf, eventSeqOf, eventVersion, type ChangeEvent, type Row } from '../../core/change-event.js';
-import { silentLogger } from '../../core/logger.js';
+import { eventLsnOf, eventSeqOf, eventVersion, type ChangeEvent, type Row } from '../../contracts/change-event.js';
+import { silentLogger } from '../../platform/logger.js';
 import { BatchRows } from '../../stream-processors/batch-rows.js';
 import { batchIdOf, batchIdOfDistinct } from '../../stream-processors/batch-keys.js';
 import { addRowsForEvent, rowsForEvent } from '../../stream-processors/event-rows.js';

@@ -1,9 +1,9 @@
 import { isDeepStrictEqual } from 'node:util';
 import { parquetMetadata } from 'hyparquet';
 import { describe, expect, it } from 'vitest';
-import { WAREHOUSE_MODEL, WAREHOUSE_TABLES, type WarehouseTable } from '../../core/warehouse-model.js';
-import type { WarehouseRow } from '../../core/warehouse-row.js';
-import { decodeWarehouseParquet, encodeWarehouseParquet } from '../../core/warehouse-parquet.js';
+import { WAREHOUSE_MODEL, WAREHOUSE_TABLES, type WarehouseTable } from '../../contracts/warehouse-model.js';
+import type { WarehouseRow } from '../../contracts/warehouse-row.js';
+import { decodeWarehouseParquet, encodeWarehouseParquet } from '../../parquet/warehouse-parquet.js';
 import { realisticTableBatches } from '../support/warehouse-batches.js';
 import { variedRows } from '../support/warehouse-row-variety.js';
 import { legacyDecodeWarehouseParquet, legacyEncodeWarehouseParquet } from '../support/warehouse-parquet-v1.js';

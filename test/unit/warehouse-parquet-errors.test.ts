@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { WAREHOUSE_MODEL, type ColumnType, type WarehouseTable } from '../../core/warehouse-model.js';
-import type { WarehouseRow, WarehouseValue } from '../../core/warehouse-row.js';
-import { encodeWarehouseParquet, WarehouseValueError } from '../../core/warehouse-parquet.js';
+import { WAREHOUSE_MODEL, type ColumnType, type WarehouseTable } from '../../contracts/warehouse-model.js';
+import type { WarehouseRow, WarehouseValue } from '../../contracts/warehouse-row.js';
+import { encodeWarehouseParquet, WarehouseValueError } from '../../parquet/warehouse-parquet.js';
 import { variedRows } from '../support/warehouse-row-variety.js';
 import { legacyEncodeWarehouseParquet } from '../support/warehouse-parquet-v1.js';
 

@@ -1,7 +1,7 @@
 import { snappyCompress } from 'hyparquet-writer/src/snappy.js';
 import { describe, expect, it } from 'vitest';
-import { snappyCompressShared } from '../../core/snappy-compress.js';
-import { formatDateDays, formatInstantMs, formatMoney, formatTimeMs, parseDateDays, parseInstantMs, parseMoneyCents, parseTimeMs } from '../../core/warehouse-values.js';
+import { snappyCompressShared } from '../../parquet/snappy-compress.js';
+import { formatDateDays, formatInstantMs, formatMoney, formatTimeMs, parseDateDays, parseInstantMs, parseMoneyCents, parseTimeMs } from '../../parquet/warehouse-values.js';
 import { mulberry32 } from '../support/seeded-random.js';
 
 /**

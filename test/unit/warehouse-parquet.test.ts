@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { decodeWarehouseParquet, encodeWarehouseParquet, WarehouseValueError } from '../../core/warehouse-parquet.js';
-import type { WarehouseRow } from '../../core/warehouse-row.js';
+import { decodeWarehouseParquet, encodeWarehouseParquet, WarehouseValueError } from '../../parquet/warehouse-parquet.js';
+import type { WarehouseRow } from '../../contracts/warehouse-row.js';
 import { readParquetWithDuckDb } from '../support/duckdb.js';
 
 const payment: WarehouseRow = {

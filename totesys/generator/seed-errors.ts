@@ -1,4 +1,4 @@
-import { PipelineError, UserError, isRetryable } from '../../core/errors.js';
+import { PipelineError, UserError, isRetryable } from '../../platform/errors.js';
 
 /** The target database already holds totesys rows: seeding again would duplicate history. */
 export class AlreadySeededError extends UserError {

@@ -1,6 +1,6 @@
 import pg from 'pg';
-import { PipelineError, isRetryable } from '../../core/errors.js';
-import { silentLogger, type Logger } from '../../core/logger.js';
+import { PipelineError, isRetryable } from '../../platform/errors.js';
+import { silentLogger, type Logger } from '../../platform/logger.js';
 import { createPrng } from '../prng.js';
 import { CHANGE_KINDS, CHANGE_WEIGHTS, type ChangeKind } from './change-mix.js';
 import {
@@ -8,7 +8,7 @@ import {
   type ChangeContext, type ChangeResult, type SimulatedChange, type SimulatorState,
 } from './simulated-changes.js';
 import { TokenBucket } from './token-bucket.js';
-import { abortableDelay } from '../../core/abortable-delay.js';
+import { abortableDelay } from '../../platform/abortable-delay.js';
 
 export type { SimulatedChange } from './simulated-changes.js';
 

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { SourceTable } from '../../core/source-tables.js';
+import type { SourceTable } from '../../contracts/source-tables.js';
 import type { Prng } from '../prng.js';
 import { MS_PER_DAY, formatDate, formatTimestamp, startOfUtcDay } from '../source-time.js';
 import { companyName } from '../generator/dimension-rows.js';

@@ -1,9 +1,9 @@
-import type { ObjectInfo, ObjectStore } from '../bucket/object-store.js';
-import type { Logger } from '../core/logger.js';
-import { SOURCE_TABLES, isSourceTable, type SourceTable } from '../core/source-tables.js';
-import { listStartAfter, parseChangeObjectKey, partitionInRange, tablePrefix } from './archive-layout.js';
+import type { ObjectInfo, ObjectStore } from '../../bucket/object-store.js';
+import type { Logger } from '../../platform/logger.js';
+import { SOURCE_TABLES, isSourceTable, type SourceTable } from '../../contracts/source-tables.js';
+import { listStartAfter, parseChangeObjectKey, partitionInRange, tablePrefix } from '../../archive/archive-layout.js';
 import type { ObjectScan } from './archived-line.js';
-import type { IssueLog } from './replay-report.js';
+import type { IssueLog } from '../replay-report.js';
 import type { ScanPool } from './scan-pool.js';
 
 export { eventSortKey, lineOrigin, originOf, parseArchivedLine, type ParsedLine } from './archived-line.js';

@@ -1,11 +1,11 @@
 import type { Worker } from 'node:worker_threads';
-import { PipelineError } from '../core/errors.js';
-import type { Logger } from '../core/logger.js';
-import { startWorker, workerScript, type WorkerScript } from '../runtime/worker-thread.js';
+import { PipelineError } from '../../platform/errors.js';
+import type { Logger } from '../../platform/logger.js';
+import { startWorker, workerScript, type WorkerScript } from '../../platform/worker-thread.js';
 import type { FromLane, LaneBatch, LaneProgress, LaneResult, LaneWorkerData, ToLane } from './lane-protocol.js';
 import { laneOfRoute } from './lane-route.js';
-import type { ArchiveIssueKind, IssueLog } from './replay-report.js';
-import { FLAG_SAME_KEY, type MergedBatch } from './sorted-runs.js';
+import type { ArchiveIssueKind, IssueLog } from '../replay-report.js';
+import { FLAG_SAME_KEY, type MergedBatch } from '../order/sorted-runs.js';
 
 /**
  * Processing lanes for `replay --rebuild`: N worker threads, each of which decodes (parse, validate,

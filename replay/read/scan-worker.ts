@@ -1,8 +1,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { errorMessage } from '../core/errors.js';
+import { errorMessage } from '../../platform/errors.js';
 import { scanObject } from './archived-line.js';
 import type { FromScanWorker, ScanWorkerData, ToScanWorker } from './scan-pool.js';
-import { RunBuilder, RunMerger, batchBuffers, type MergedBatch } from './sorted-runs.js';
+import { RunBuilder, RunMerger, batchBuffers, type MergedBatch } from '../order/sorted-runs.js';
 
 /**
  * A replay scan worker (see scan-pool.ts): scans the objects it is sent, one at a time and in the

@@ -1,18 +1,18 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { objectStoreFrom } from '../bucket/object-store-from.js';
-import type { ChangeEvent } from '../core/change-event.js';
-import { errorMessage, isRetryable } from '../core/errors.js';
-import type { LogFields, Logger } from '../core/logger.js';
-import type { ManifestFile } from '../core/manifest.js';
-import type { WarehouseRow } from '../core/warehouse-row.js';
-import { BulkLoad } from '../loader/bulk-load.js';
-import { manifestKey } from '../stream-processors/batch-keys.js';
-import { processEvents } from '../stream-processors/process-batch.js';
+import { objectStoreFrom } from '../../bucket/object-store-from.js';
+import type { ChangeEvent } from '../../contracts/change-event.js';
+import { errorMessage, isRetryable } from '../../platform/errors.js';
+import type { LogFields, Logger } from '../../platform/logger.js';
+import type { ManifestFile } from '../../contracts/manifest.js';
+import type { WarehouseRow } from '../../contracts/warehouse-row.js';
+import { BulkLoad } from '../../loader/bulk-load.js';
+import { manifestKey } from '../../stream-processors/batch-keys.js';
+import { processEvents } from '../../stream-processors/process-batch.js';
 import { BackgroundLoads } from './background-loads.js';
 import { MAX_LANE_ISSUES, type FromLane, type LaneIssue, type LaneProgress, type LaneWorkerData, type ToLane } from './lane-protocol.js';
-import { MergedLineDecoder } from './merged-lines.js';
-import { MemoryJoinStateStore } from '../stream-processors/state/memory-join-state-store.js';
-import type { ArchiveIssueKind } from './replay-report.js';
+import { MergedLineDecoder } from '../order/merged-lines.js';
+import { MemoryJoinStateStore } from '../../stream-processors/state/memory-join-state-store.js';
+import type { ArchiveIssueKind } from '../replay-report.js';
 
 /**
  * One processing lane of `replay --rebuild` (lane-pool.ts explains the partitioning): decodes the

@@ -1,4 +1,4 @@
-import type { ChangeEvent } from '../core/change-event.js';
+import type { ChangeEvent } from '../../contracts/change-event.js';
 
 /**
  * The route of an archived line: which processing lane (lane-pool.ts) its event belongs to,

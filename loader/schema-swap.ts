@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { PipelineError, errorMessage, isRetryable } from '../core/errors.js';
+import { PipelineError, errorMessage, isRetryable } from '../platform/errors.js';
 
 /**
  * Swaps a rebuilt warehouse schema in, in ONE transaction, so a reader sees either the old

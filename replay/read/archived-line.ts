@@ -1,12 +1,12 @@
-import { CHANGE_EVENT_VERSION, InvalidChangeEventError, validateChangeEvent, type ChangeEvent } from '../core/change-event.js';
-import { errorMessage } from '../core/errors.js';
-import { isSourceTable } from '../core/source-tables.js';
+import { CHANGE_EVENT_VERSION, InvalidChangeEventError, validateChangeEvent, type ChangeEvent } from '../../contracts/change-event.js';
+import { errorMessage } from '../../platform/errors.js';
+import { isSourceTable } from '../../contracts/source-tables.js';
 import { newCanonicalKey, parseSortKey, readCanonicalKey } from './canonical-line.js';
 import { isChangeEventFast, versionSortKey } from './fast-event-check.js';
-import { routeOfBytes, routeOfEvent } from './lane-route.js';
+import { routeOfBytes, routeOfEvent } from '../process/lane-route.js';
 import { forEachGzipLineBytes } from './gzip-lines.js';
-import type { ArchiveIssue, IssueLog } from './replay-report.js';
-import { FLAG_VALIDATED, type RunBuilder } from './sorted-runs.js';
+import type { ArchiveIssue, IssueLog } from '../replay-report.js';
+import { FLAG_VALIDATED, type RunBuilder } from '../order/sorted-runs.js';
 
 /**
  * One archived line: validation (with the issue that explains a bad one) and the scan of one

@@ -1,5 +1,5 @@
-import type { ChangeEvent } from '../core/change-event.js';
-import { originOf, readCanonicalEvent, type IssueSink } from './archived-line.js';
+import type { ChangeEvent } from '../../contracts/change-event.js';
+import { originOf, readCanonicalEvent, type IssueSink } from '../read/archived-line.js';
 import { FLAG_SAME_KEY, FLAG_VALIDATED } from './sorted-runs.js';
 
 /**

@@ -1,18 +1,18 @@
-import type { ObjectStore, ObjectStoreDescription } from '../bucket/object-store.js';
-import { abortableDelay } from '../core/abortable-delay.js';
-import { PipelineError } from '../core/errors.js';
-import type { Logger } from '../core/logger.js';
-import type { ManifestFile } from '../core/manifest.js';
-import type { WarehouseRow } from '../core/warehouse-row.js';
-import type { BulkLoad } from '../loader/bulk-load.js';
-import { loadPendingManifests } from '../loader/run-loader.js';
-import { manifestKey } from '../stream-processors/batch-keys.js';
-import { processEvents } from '../stream-processors/process-batch.js';
-import { MemoryJoinStateStore } from '../stream-processors/state/memory-join-state-store.js';
+import type { ObjectStore, ObjectStoreDescription } from '../../bucket/object-store.js';
+import { abortableDelay } from '../../platform/abortable-delay.js';
+import { PipelineError } from '../../platform/errors.js';
+import type { Logger } from '../../platform/logger.js';
+import type { ManifestFile } from '../../contracts/manifest.js';
+import type { WarehouseRow } from '../../contracts/warehouse-row.js';
+import type { BulkLoad } from '../../loader/bulk-load.js';
+import { loadPendingManifests } from '../../loader/run-loader.js';
+import { manifestKey } from '../../stream-processors/batch-keys.js';
+import { processEvents } from '../../stream-processors/process-batch.js';
+import { MemoryJoinStateStore } from '../../stream-processors/state/memory-join-state-store.js';
 import { BackgroundLoads } from './background-loads.js';
 import { LanePool, addLaneIssues } from './lane-pool.js';
-import type { OrderedArchive } from './ordered-archive.js';
-import type { ReplayPhase, ReplayProgress } from './replay.js';
+import type { OrderedArchive } from '../order/ordered-archive.js';
+import type { ReplayPhase, ReplayProgress } from '../replay.js';
 
 /**
  * Steps 2 (process) and 3 (load) of a replay, in the three ways replay.ts chooses between:

@@ -1,7 +1,7 @@
-import type { ObjectStoreDescription } from '../bucket/object-store.js';
-import type { LogFields } from '../core/logger.js';
-import type { WarehouseTable } from '../core/warehouse-model.js';
-import type { ArchiveIssue, ArchiveIssueKind } from './replay-report.js';
+import type { ObjectStoreDescription } from '../../bucket/object-store.js';
+import type { LogFields } from '../../platform/logger.js';
+import type { WarehouseTable } from '../../contracts/warehouse-model.js';
+import type { ArchiveIssue, ArchiveIssueKind } from '../replay-report.js';
 
 /**
  * What the main thread and a processing lane (lane-pool.ts, lane-worker.ts) say to each other. Kept

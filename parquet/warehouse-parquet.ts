@@ -1,8 +1,8 @@
 import { parquetMetadata, parquetRead, type AsyncBuffer, type SchemaElement } from 'hyparquet';
 import { writeFlatParquet, type FlatColumn } from './parquet-flat-writer.js';
-import type { ColumnSpec, ColumnType, WarehouseTable } from './warehouse-model.js';
-import { WAREHOUSE_MODEL } from './warehouse-model.js';
-import type { WarehouseRow, WarehouseValue } from './warehouse-row.js';
+import type { ColumnSpec, ColumnType, WarehouseTable } from '../contracts/warehouse-model.js';
+import { WAREHOUSE_MODEL } from '../contracts/warehouse-model.js';
+import type { WarehouseRow, WarehouseValue } from '../contracts/warehouse-row.js';
 import { formatDateDays, formatInstantMs, formatMoney, formatTimeMs, parseDateDays, parseInstantMs, parseMoneyCents, parseTimeMs } from './warehouse-values.js';
 
 /**

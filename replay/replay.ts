@@ -4,16 +4,16 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { ObjectStore } from '../bucket/object-store.js';
-import { errorMessage, isRetryable, PipelineError, UserError } from '../core/errors.js';
-import type { Logger } from '../core/logger.js';
+import { errorMessage, isRetryable, PipelineError, UserError } from '../platform/errors.js';
+import type { Logger } from '../platform/logger.js';
 import { BulkLoad } from '../loader/bulk-load.js';
 import { DEFAULT_WAREHOUSE_SCHEMA } from '../loader/warehouse-ddl.js';
-import { openOrderedArchive } from './ordered-archive.js';
+import { openOrderedArchive } from './order/ordered-archive.js';
 import type { ArchiveIssue, ArchiveIssueKind } from './replay-report.js';
-import { swapSchemas, type SchemaSwapResult } from './schema-swap.js';
+import { swapSchemas, type SchemaSwapResult } from '../loader/schema-swap.js';
 import { describeObjectStore } from '../bucket/create-object-store.js';
-import { LaneError, type LanePool } from './lane-pool.js';
-import { BulkLoadFailure, LoaderLockedError, processAndBulkLoad, processAndLoad, processInLanes, startLanes } from './replay-processing.js';
+import { LaneError, type LanePool } from './process/lane-pool.js';
+import { BulkLoadFailure, LoaderLockedError, processAndBulkLoad, processAndLoad, processInLanes, startLanes } from './process/replay-processing.js';
 
 /**
  * Replay: rebuilds processed data and the warehouse from the ingestion bucket alone.
@@ -56,7 +56,7 @@ export interface ReplayOptions {
   tempDir?: string;
   /**
    * Processing lanes for a rebuild (default DEFAULT_LANES: 2, or one per two cores): worker threads that each parse, process and
-   * bulk-load a share of the events (archive/lane-pool.ts). 1, or a processed store that cannot be
+   * bulk-load a share of the events (replay/process/lane-pool.ts). 1, or a processed store that cannot be
    * described to another thread (bucket/create-object-store.ts), processes on this thread.
    */
   lanes?: number;

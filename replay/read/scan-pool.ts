@@ -1,7 +1,7 @@
 import type { Worker } from 'node:worker_threads';
-import { startWorker, workerScript, type WorkerScript } from '../runtime/worker-thread.js';
+import { startWorker, workerScript, type WorkerScript } from '../../platform/worker-thread.js';
 import { scanObject, type ObjectScan } from './archived-line.js';
-import { RunBuilder, RunMerger, batchBuffers, removeRunFiles, type MemoryRun, type MergedBatch, type RunBuilderResult } from './sorted-runs.js';
+import { RunBuilder, RunMerger, batchBuffers, removeRunFiles, type MemoryRun, type MergedBatch, type RunBuilderResult } from '../order/sorted-runs.js';
 
 /**
  * Where the scan runs: `WorkerScanPool` spreads objects over worker threads (each gunzips, keys and

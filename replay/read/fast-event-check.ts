@@ -1,9 +1,9 @@
-import { CHANGE_EVENT_VERSION, type ChangeEvent } from '../core/change-event.js';
-import { isSourceTable } from '../core/source-tables.js';
+import { CHANGE_EVENT_VERSION, type ChangeEvent } from '../../contracts/change-event.js';
+import { isSourceTable } from '../../contracts/source-tables.js';
 
 /**
  * A hand-written check of the change-event contract for the replay hot path (the zod schema in
- * core/change-event.ts costs about as much as JSON.parse itself). It is deliberately NO MORE
+ * contracts/change-event.ts costs about as much as JSON.parse itself). It is deliberately NO MORE
  * permissive than the zod schema: when it says no, the caller asks zod (for the message, and so an
  * event zod accepts is never rejected). Tested against the schema in archive-fast-event-check.test.ts.
  */

@@ -19,7 +19,7 @@ import { Worker, type WorkerOptions } from 'node:worker_threads';
  * (worker-bootstrap.mjs), as it did before: slower to start, same behaviour.
  */
 const BOOTSTRAP = new URL('./worker-bootstrap.mjs', import.meta.url);
-const CACHE_DIR = fileURLToPath(new URL('../node_modules/.cache/totesys-cdc/', import.meta.url));
+const CACHE_DIR = fileURLToPath(new URL('../node_modules/.cache/totesys-cdc', import.meta.url));
 
 const scripts = new Map<string, Promise<URL | null>>();
 

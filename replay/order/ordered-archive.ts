@@ -1,13 +1,13 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { ObjectStore } from '../bucket/object-store.js';
-import type { ChangeEvent } from '../core/change-event.js';
-import type { Logger } from '../core/logger.js';
-import { listArchive, scanArchive, type ArchiveSelection, type ListedObject, type ScanProgress, type ScanStats } from './archive-reader.js';
+import type { ObjectStore } from '../../bucket/object-store.js';
+import type { ChangeEvent } from '../../contracts/change-event.js';
+import type { Logger } from '../../platform/logger.js';
+import { listArchive, scanArchive, type ArchiveSelection, type ListedObject, type ScanProgress, type ScanStats } from '../read/archive-reader.js';
 import { MergedLineDecoder } from './merged-lines.js';
-import { IssueLog } from './replay-report.js';
-import { InlineScanPool, WorkerScanPool, type ScanPool } from './scan-pool.js';
+import { IssueLog } from '../replay-report.js';
+import { InlineScanPool, WorkerScanPool, type ScanPool } from '../read/scan-pool.js';
 import type { MergedBatch } from './sorted-runs.js';
 
 /**
