@@ -19,6 +19,8 @@ export const METRIC = {
   rowsLoaded: 'rowsLoaded',
   loaderFailures: 'loaderFailures',
   warehouseFreshnessMs: 'warehouseFreshnessMs',
+  /** now − the watermark "the warehouse holds every change committed up to T" (capture heartbeats carried through every stage). */
+  warehouseWatermarkAgeMs: 'warehouseWatermarkAgeMs',
   // archive and replay
   eventsArchived: 'eventsArchived',
 } as const;
