@@ -51,6 +51,9 @@ const rawSettingsSchema = z.object({
   loaderIntervalMs: positiveInt.default(1_000),
   archiveFlushIntervalMs: positiveInt.default(5_000),
   archiveMaxBytes: positiveInt.default(5 * 1024 * 1024),
+  dashboardHost: z.string().min(1).default('127.0.0.1'),
+  dashboardPort: z.coerce.number().int().min(0).max(65_535).default(7381),
+  dashboardToken: z.string().min(16, 'must be at least 16 characters').optional(),
 });
 
 export type RawSettings = z.input<typeof rawSettingsSchema>;
@@ -83,6 +86,9 @@ export const SETTINGS: readonly SettingSpec[] = [
   { key: 'loaderIntervalMs', flag: '--loader-interval-ms <ms>', env: 'TOTESYS_LOADER_INTERVAL_MS', schema: s.loaderIntervalMs, description: 'local loader schedule (default 1000)' },
   { key: 'archiveFlushIntervalMs', flag: '--archive-flush-interval-ms <ms>', env: 'TOTESYS_ARCHIVE_FLUSH_INTERVAL_MS', schema: s.archiveFlushIntervalMs, description: 'local archiver buffering time (default 5000)' },
   { key: 'archiveMaxBytes', flag: '--archive-max-bytes <n>', env: 'TOTESYS_ARCHIVE_MAX_BYTES', schema: s.archiveMaxBytes, description: 'local archiver buffering size (default 5 MiB)' },
+  { key: 'dashboardHost', flag: '--dashboard-host <address>', env: 'TOTESYS_DASHBOARD_HOST', schema: s.dashboardHost, description: "address `up`'s dashboard binds (default 127.0.0.1; any other needs a token)" },
+  { key: 'dashboardPort', flag: '--dashboard-port <port>', env: 'TOTESYS_DASHBOARD_PORT', schema: s.dashboardPort, description: "port of `up`'s dashboard and /metrics (default 7381; 0: any free port)" },
+  { key: 'dashboardToken', flag: '--dashboard-token <token>', env: 'TOTESYS_DASHBOARD_TOKEN', schema: s.dashboardToken, description: 'bearer token the dashboard requires (set it in the environment: a flag shows in `ps`)' },
 ];
 
 export interface Config {
@@ -102,6 +108,8 @@ export interface Config {
   stateStore: { kind: 'local' } | { kind: 'dynamodb'; tableName: string; endpoint?: string; region: string };
   loader: { intervalMs: number };
   archive: { flushIntervalMs: number; maxBytes: number };
+  /** `up`'s web dashboard and /metrics; a token is required unless it binds a loopback address. */
+  dashboard: { host: string; port: number; token?: string };
 }
 
 type Source = Record<string, string | undefined>;
@@ -128,7 +136,17 @@ export function loadConfig(flags: Partial<Record<keyof RawSettings, unknown>> = 
     });
     throw new ConfigError(messages.join('; '));
   }
+  if (!isLoopbackHost(parsed.data.dashboardHost) && !parsed.data.dashboardToken) {
+    throw new ConfigError(
+      `invalid dashboardHost (--dashboard-host / TOTESYS_DASHBOARD_HOST): ${parsed.data.dashboardHost} is reachable from other machines; set a token in TOTESYS_DASHBOARD_TOKEN (16+ characters) or bind 127.0.0.1`,
+    );
+  }
   return buildConfig(parsed.data, cwd);
+}
+
+/** 127.0.0.0/8, ::1 and localhost: only this machine can connect. */
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127(\.\d{1,3}){3}$/.test(host);
 }
 
 function buildConfig(v: Settings, cwd: string): Readonly<Config> {
@@ -166,6 +184,7 @@ function buildConfig(v: Settings, cwd: string): Readonly<Config> {
       v.stateStore === 'local' ? { kind: 'local' } : { kind: 'dynamodb', tableName: v.dynamodbTable, endpoint: v.dynamodbEndpoint, region: v.awsRegion },
     loader: { intervalMs: v.loaderIntervalMs },
     archive: { flushIntervalMs: v.archiveFlushIntervalMs, maxBytes: v.archiveMaxBytes },
+    dashboard: { host: v.dashboardHost, port: v.dashboardPort, token: v.dashboardToken },
   };
   return deepFreeze(config);
 }

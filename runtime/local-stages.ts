@@ -30,7 +30,8 @@ export async function runProcessorStage(config: Readonly<Config>, logger: Logger
       signal,
       maxWaitMs: 250,
       batchWindowMs: 400,
-      onBatch: (result) => {
+      onBatch: (result, timing) => {
+        counters.processor.lastBatchMs = Math.round(timing.durationMs);
         counters.processor.batches += result.manifest ? 1 : 0;
         counters.processor.events += result.events;
         counters.processor.quarantined += result.quarantined;
