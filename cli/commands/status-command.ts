@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { openDatabases } from '../../runtime/databases.js';
 import type { PipelineStatus } from '../../runtime/pipeline-status.js';
 import { commandContext } from '../context.js';
+import { UserError } from '../../platform/errors.js';
 import { runAction } from '../run-action.js';
 import { formatBytes, formatCount, formatDuration } from '../ui/format.js';
 
@@ -10,9 +11,11 @@ export function registerStatusCommand(program: Command): void {
     .command('status')
     .description('show slot lag, capture progress, stream consumer lag and warehouse freshness')
     .option('--json', 'print the status as JSON')
-    .action((options: { json?: boolean }, command: Command) =>
+    .option('--web', "open the live dashboard of the `up` running on this state directory (prints its URL)")
+    .action((options: { json?: boolean; web?: boolean }, command: Command) =>
       runAction(async () => {
         const { config, logger } = commandContext(command, 'status');
+        if (options.web) return openDashboard(config.stateDir, config.dashboard.token);
         const { readPipelineStatus } = await import('../../runtime/pipeline-status.js');
         const dbs = await openDatabases(config, logger, { exclusive: false, command: 'status' });
         try {
@@ -23,6 +26,16 @@ export function registerStatusCommand(program: Command): void {
         }
       }),
     );
+}
+
+async function openDashboard(stateDir: string, token: string | undefined): Promise<void> {
+  const { readDashboardAddress, pageUrl } = await import('../../dashboard/dashboard-file.js');
+  const { openInBrowser } = await import('../../dashboard/open-browser.js');
+  const address = await readDashboardAddress(stateDir);
+  if (!address) throw new UserError(`no \`up\` with a dashboard is running on ${stateDir}: start \`totesys-cdc up\` (without --no-dashboard)`);
+  const opened = openInBrowser(pageUrl(address.url, token));
+  // The token stays out of the printed URL (terminal scrollback, CI logs): the browser gets it.
+  process.stdout.write(`dashboard: ${address.url}${token ? ' (add ?token=<TOTESYS_DASHBOARD_TOKEN>)' : ''}${opened ? ', opened in your browser' : ''}\n`);
 }
 
 export function renderStatus(s: PipelineStatus): string {
