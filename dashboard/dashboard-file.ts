@@ -16,7 +16,7 @@ export function dashboardFile(stateDir: string): string {
 
 export async function writeDashboardAddress(stateDir: string, address: DashboardAddress): Promise<void> {
   await fs.mkdir(stateDir, { recursive: true });
-  await writeFileAtomic(dashboardFile(stateDir), JSON.stringify(address, null, 2) + '\n');
+  await writeFileAtomic(dashboardFile(stateDir), `${JSON.stringify(address, null, 2)}\n`);
 }
 
 export async function removeDashboardAddress(stateDir: string, pid = process.pid): Promise<void> {

@@ -1,7 +1,6 @@
 // The dashboard page: one EventSource to /events (the whole state on connect, then one update per
 // second); the browser reconnects by itself when `up` restarts. Charts are uPlot, served by `up`.
-'use strict';
-(function () {
+(() => {
   const HISTORY = 900;
   const COLOURS = ['#2563eb', '#16a34a', '#d97706', '#9333ea', '#dc2626', '#0891b2'];
 
@@ -75,8 +74,8 @@
         width,
         height: 200,
         legend: { live: true },
-        scales: { x: { time: true }, y: { range: (u, min, max) => [Math.min(0, min ?? 0), Math.max(1, (max ?? 1) * 1.1)] } },
-        axes: [{}, { size: 70, values: chart.series[0] && chart.series[0].format ? (u, ticks) => ticks.map(chart.series[0].format) : undefined }],
+        scales: { x: { time: true }, y: { range: (_u, min, max) => [Math.min(0, min ?? 0), Math.max(1, (max ?? 1) * 1.1)] } },
+        axes: [{}, { size: 70, values: chart.series[0]?.format ? (_u, ticks) => ticks.map(chart.series[0].format) : undefined }],
         series: [{}, ...chart.series.map((series, i) => ({ label: series.label, stroke: COLOURS[i % COLOURS.length], width: 1.5, spanGaps: false }))],
       },
       dataOf(chart),

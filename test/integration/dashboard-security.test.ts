@@ -20,9 +20,15 @@ function get(url: string, headers: Record<string, string> = {}): Promise<{ statu
     const req = http.get(url, { headers }, (res) => {
       let body = '';
       res.on('data', (d) => (body += d));
+      const status = res.statusCode ?? 0;
       // An SSE stream never ends: the first chunk is enough.
-      if (res.headers['content-type']?.startsWith('text/event-stream')) res.once('data', () => (req.destroy(), resolve({ status: res.statusCode!, body, headers: res.headers })));
-      res.on('end', () => resolve({ status: res.statusCode!, body, headers: res.headers }));
+      if (res.headers['content-type']?.startsWith('text/event-stream')) {
+        res.once('data', () => {
+          req.destroy();
+          resolve({ status, body, headers: res.headers });
+        });
+      }
+      res.on('end', () => resolve({ status, body, headers: res.headers }));
     });
     req.on('error', reject);
   });
