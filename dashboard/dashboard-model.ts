@@ -27,6 +27,8 @@ export interface DashboardSample {
   /** Freshness percentiles over FRESHNESS_WINDOW_MS. */
   freshnessP50Ms: number | null;
   freshnessP99Ms: number | null;
+  /** now − the warehouse watermark (every change committed before it is loaded): true on a quiet source too. */
+  watermarkAgeMs: number | null;
 }
 
 export interface TableRow {
@@ -99,6 +101,7 @@ export function nextSample(
     freshnessMs,
     freshnessP50Ms: percentile(window, 0.5),
     freshnessP99Ms: percentile(window, 0.99),
+    watermarkAgeMs: warehouse ? watermarkAgeOf(warehouse) : null,
   };
 }
 
@@ -138,6 +141,12 @@ export function panelsOf(counters: PipelineCounters, status: PipelineStatus | nu
     })),
     events,
   };
+}
+
+/** The watermark age `status` reports, where the warehouse status has one (older warehouses do not). */
+export function watermarkAgeOf(warehouse: object): number | null {
+  const age = (warehouse as { watermarkAgeMs?: unknown }).watermarkAgeMs;
+  return typeof age === 'number' ? age : null;
 }
 
 /** Nearest-rank percentile; null for an empty window. */

@@ -1,6 +1,7 @@
 import { METRIC, type MetricName, type MetricsRegistry } from '../platform/metrics.js';
 import type { PipelineCounters } from '../runtime/pipeline-counters.js';
 import type { PipelineStatus } from '../runtime/pipeline-status.js';
+import { watermarkAgeOf } from './dashboard-model.js';
 
 /**
  * Copies what `up` knows into the process's metrics registry under the CloudWatch names, so
@@ -47,6 +48,8 @@ export function metricsMirror(registry: MetricsRegistry): (counters: PipelineCou
     const warehouse = status.warehouse;
     if (!('error' in warehouse) && warehouse.initialised) {
       if (warehouse.freshnessMs !== null) registry.gauge(METRIC.warehouseFreshnessMs, warehouse.freshnessMs);
+      const watermarkAgeMs = watermarkAgeOf(warehouse);
+      if (watermarkAgeMs !== null) registry.gauge(METRIC.warehouseWatermarkAgeMs, watermarkAgeMs);
       for (const [table, rows] of Object.entries(warehouse.rowsByTable)) registry.gauge(METRIC.warehouseRows, rows, { table });
     }
   };

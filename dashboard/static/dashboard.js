@@ -36,6 +36,7 @@
         { label: 'now (s)', value: (s) => seconds(s.freshnessMs) },
         { label: 'p50 (s)', value: (s) => seconds(s.freshnessP50Ms) },
         { label: 'p99 (s)', value: (s) => seconds(s.freshnessP99Ms) },
+        { label: 'watermark age (s)', value: (s) => seconds(s.watermarkAgeMs) },
       ],
     },
     slot: { series: [{ label: 'slot lag', value: (s) => s.slotLagBytes, format: fmtBytes }] },

@@ -64,6 +64,14 @@ describe('dashboard samples', () => {
     expect(last.freshnessP99Ms).toBe(1_010);
   });
 
+  it('carries the watermark age when the warehouse status has one', () => {
+    const counters = newCounters();
+    const withWatermark = status();
+    Object.assign(withWatermark.warehouse, { watermarkAgeMs: 800 });
+    expect(nextSample(cursorOf(counters, 0), counters, withWatermark, 1_000, [], true).watermarkAgeMs).toBe(800);
+    expect(nextSample(cursorOf(counters, 0), counters, status(), 1_000, [], true).watermarkAgeMs).toBeNull();
+  });
+
   it('percentile is nearest-rank', () => {
     expect(percentile([], 0.5)).toBeNull();
     expect(percentile([5], 0.99)).toBe(5);
