@@ -11,25 +11,18 @@ export interface MetricSample {
   value: number;
 }
 
-interface Series extends MetricSample {
-  /** Counter increments not yet handed to a delta exporter (EMF reports what happened since its last line). */
-  pending: number;
-}
-
 /**
  * The process's metrics: counters (only grow) and gauges (last value), each a series per name and
- * dimensions. Exporters read it two ways: cumulative (Prometheus scrapes totals and computes rates)
- * and as deltas (a CloudWatch EMF line carries what happened since the previous line). Pure data:
- * nothing here does I/O.
+ * dimensions, read at scrape time by the Prometheus exporter (totals: Prometheus computes rates).
+ * In AWS each component writes its EMF lines as it reports (emf-exporter.ts), one line per report,
+ * so Lambda and Fargate need no flush at the end of an invocation. Pure data: no I/O here.
  */
 export class MetricsRegistry {
-  private readonly series = new Map<string, Series>();
+  private readonly series = new Map<string, MetricSample>();
 
   count(name: MetricName, value = 1, dimensions: Dimensions = {}): void {
     if (!Number.isFinite(value) || value < 0) return; // a counter never goes down
-    const series = this.seriesOf(name, 'counter', dimensions);
-    series.value += value;
-    series.pending += value;
+    this.seriesOf(name, 'counter', dimensions).value += value;
   }
 
   gauge(name: MetricName, value: number, dimensions: Dimensions = {}): void {
@@ -47,29 +40,16 @@ export class MetricsRegistry {
     return [...this.series.values()].map(({ name, kind, dimensions, value }) => ({ name, kind, dimensions, value }));
   }
 
-  /** Counters' increments since the previous call (zero ones left out) and gauges' current values. */
-  takeDeltas(): MetricSample[] {
-    const out: MetricSample[] = [];
-    for (const series of this.series.values()) {
-      if (series.kind === 'gauge') out.push({ name: series.name, kind: 'gauge', dimensions: series.dimensions, value: series.value });
-      else if (series.pending > 0) {
-        out.push({ name: series.name, kind: 'counter', dimensions: series.dimensions, value: series.pending });
-        series.pending = 0;
-      }
-    }
-    return out;
-  }
-
-  private seriesOf(name: MetricName, kind: MetricKind, dimensions: Dimensions): Series {
+  private seriesOf(name: MetricName, kind: MetricKind, dimensions: Dimensions): MetricSample {
     const key = `${name}\u0000${kind}\u0000${JSON.stringify(Object.entries(dimensions).sort(([a], [b]) => (a < b ? -1 : 1)))}`;
     let series = this.series.get(key);
     if (!series) {
-      series = { name, kind, dimensions: { ...dimensions }, value: 0, pending: 0 };
+      series = { name, kind, dimensions: { ...dimensions }, value: 0 };
       this.series.set(key, series);
     }
     return series;
   }
 }
 
-/** The one registry of this process: every stage running here records into it; `/metrics` reads it. */
+/** The one registry of this process (in `up`, the dashboard's sampler fills it from the stages' counters and status); `/metrics` reads it. */
 export const processMetrics = new MetricsRegistry();
