@@ -6,12 +6,12 @@ import { formatLsn, parseLsn, type Lsn } from '../contracts/lsn.js';
 import { redactUrl } from '../platform/redact.js';
 import type { ChangeStreamWriter } from '../stream/change-stream.js';
 import { SlotInUseError } from './capture-errors.js';
-import { CaptureStats, emfLine, writeStatusFile, type CaptureStatus } from './capture-status.js';
-import type { EventPublisherOptions } from './event-publisher.js';
-import type { SnapshotProgress } from './initial-snapshot.js';
-import { prepareSlot } from './slot-preparation.js';
-import { HEARTBEAT_PREFIX, ReplicationSession } from './replication-session.js';
-import { querySlotStatus } from './slot-status.js';
+import { CaptureStats, emfLine, writeStatusFile, type CaptureStatus } from './reporting/capture-status.js';
+import type { EventPublisherOptions } from './publish/event-publisher.js';
+import type { SnapshotProgress } from './snapshot/initial-snapshot.js';
+import { prepareSlot } from './snapshot/slot-preparation.js';
+import { HEARTBEAT_PREFIX, ReplicationSession } from './replication/replication-session.js';
+import { querySlotStatus } from './control/slot-status.js';
 import { abortableDelay } from '../platform/abortable-delay.js';
 
 /**

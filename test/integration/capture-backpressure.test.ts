@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CaptureStats } from '../../capture/capture-status.js';
-import { ReplicationSession, type SessionEnd } from '../../capture/replication-session.js';
+import { CaptureStats } from '../../capture/reporting/capture-status.js';
+import { ReplicationSession, type SessionEnd } from '../../capture/replication/replication-session.js';
 import { runCapture } from '../../capture/run-capture.js';
 import { parseChangeEvent } from '../../contracts/change-event.js';
 import { silentLogger } from '../../platform/logger.js';

@@ -3,8 +3,8 @@ import { PgoutputPlugin } from 'pg-logical-replication';
 import { describe, expect, it } from 'vitest';
 import { TYPE_OID, columnValue } from '../../capture/column-value.js';
 import { isCanonicalSafeInteger, jsonString } from '../../capture/event-json.js';
-import { PgoutputDecoder, normalizeLsn, type PgoutputMessageLike } from '../../capture/pgoutput-decoder.js';
-import { TextPgoutputPlugin } from '../../capture/text-pgoutput-plugin.js';
+import { PgoutputDecoder, normalizeLsn, type PgoutputMessageLike } from '../../capture/replication/pgoutput-decoder.js';
+import { TextPgoutputPlugin } from '../../capture/replication/text-pgoutput-plugin.js';
 import { CHANGE_EVENT_VERSION, partitionKeyOf, type ChangeEvent, type Row } from '../../contracts/change-event.js';
 import { PRIMARY_KEYS, type SourceTable } from '../../contracts/source-tables.js';
 

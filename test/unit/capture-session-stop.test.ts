@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { CaptureStats } from '../../capture/capture-status.js';
-import { ReplicationSession } from '../../capture/replication-session.js';
+import { CaptureStats } from '../../capture/reporting/capture-status.js';
+import { ReplicationSession } from '../../capture/replication/replication-session.js';
 import { silentLogger } from '../../platform/logger.js';
 import { RecordingWriter } from '../support/capture-recorder.js';
 

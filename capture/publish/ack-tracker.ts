@@ -1,4 +1,4 @@
-import type { Lsn } from '../contracts/lsn.js';
+import type { Lsn } from '../../contracts/lsn.js';
 
 /**
  * Decides which WAL position may be confirmed to Postgres. Pure bookkeeping, no I/O.

@@ -1,9 +1,9 @@
-import { partitionKeyOf, serializeChangeEvent, type ChangeEvent } from '../contracts/change-event.js';
-import { errorMessage, isRetryable } from '../platform/errors.js';
-import type { Logger } from '../platform/logger.js';
-import type { ChangeStreamWriter, StreamRecord } from '../stream/change-stream.js';
+import { partitionKeyOf, serializeChangeEvent, type ChangeEvent } from '../../contracts/change-event.js';
+import { errorMessage, isRetryable } from '../../platform/errors.js';
+import type { Logger } from '../../platform/logger.js';
+import type { ChangeStreamWriter, StreamRecord } from '../../stream/change-stream.js';
 import type { AckTracker } from './ack-tracker.js';
-import { PublishError } from './capture-errors.js';
+import { PublishError } from '../capture-errors.js';
 
 /**
  * Publishes change events to the stream in batches (≤ maxBatchRecords, sealed when full or

@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { METRIC, METRICS_NAMESPACE } from '../platform/metrics.js';
-import type { SlotStatus } from './slot-status.js';
+import { METRIC, METRICS_NAMESPACE } from '../../platform/metrics.js';
+import type { SlotStatus } from '../control/slot-status.js';
 
 /**
  * Live counters of a running capture. Written atomically (temp file + rename) to the status file

@@ -1,11 +1,11 @@
 import { LogicalReplicationService } from 'pg-logical-replication';
-import { errorMessage } from '../platform/errors.js';
-import type { Logger } from '../platform/logger.js';
-import { formatLsn, parseLsn, type Lsn } from '../contracts/lsn.js';
-import type { ChangeStreamWriter } from '../stream/change-stream.js';
-import { AckTracker } from './ack-tracker.js';
-import type { CapturePhase, CaptureStats } from './capture-status.js';
-import { EventPublisher, type EventPublisherOptions } from './event-publisher.js';
+import { errorMessage } from '../../platform/errors.js';
+import type { Logger } from '../../platform/logger.js';
+import { formatLsn, parseLsn, type Lsn } from '../../contracts/lsn.js';
+import type { ChangeStreamWriter } from '../../stream/change-stream.js';
+import { AckTracker } from '../publish/ack-tracker.js';
+import type { CapturePhase, CaptureStats } from '../reporting/capture-status.js';
+import { EventPublisher, type EventPublisherOptions } from '../publish/event-publisher.js';
 import { PgoutputDecoder, type PgoutputMessageLike } from './pgoutput-decoder.js';
 import { TextPgoutputPlugin } from './text-pgoutput-plugin.js';
 

@@ -1,12 +1,12 @@
-import type { ChangeEvent, Row, RowValue } from '../contracts/change-event.js';
-import { CHANGE_EVENT_VERSION, partitionKeyOf, serializeChangeEvent, streamEventId } from '../contracts/change-event.js';
-import { formatLsn, parseLsn, type Lsn } from '../contracts/lsn.js';
-import { isSourceTable, PRIMARY_KEYS, type SourceTable } from '../contracts/source-tables.js';
-import { columnValue } from './column-value.js';
-import { DecodeError } from './capture-errors.js';
-import { RelationEventEncoder, type EncodedChangeEvent, type TupleValues } from './event-json.js';
+import type { ChangeEvent, Row, RowValue } from '../../contracts/change-event.js';
+import { CHANGE_EVENT_VERSION, partitionKeyOf, serializeChangeEvent, streamEventId } from '../../contracts/change-event.js';
+import { formatLsn, parseLsn, type Lsn } from '../../contracts/lsn.js';
+import { isSourceTable, PRIMARY_KEYS, type SourceTable } from '../../contracts/source-tables.js';
+import { columnValue } from '../column-value.js';
+import { DecodeError } from '../capture-errors.js';
+import { RelationEventEncoder, type EncodedChangeEvent, type TupleValues } from '../event-json.js';
 
-export type { EncodedChangeEvent, TupleValue, TupleValues } from './event-json.js';
+export type { EncodedChangeEvent, TupleValue, TupleValues } from '../event-json.js';
 
 /**
  * Pure translation of pgoutput messages (as parsed by pg-logical-replication, with text values left

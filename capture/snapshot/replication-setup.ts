@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
-import { SOURCE_TABLES } from '../contracts/source-tables.js';
-import { PublicationSetupError, SlotInUseError } from './capture-errors.js';
+import { SOURCE_TABLES } from '../../contracts/source-tables.js';
+import { PublicationSetupError, SlotInUseError } from '../capture-errors.js';
 
 /**
  * Slot and publication management. The capture owns exactly two objects in the source database: the

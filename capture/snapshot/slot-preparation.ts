@@ -1,10 +1,10 @@
 import pg from 'pg';
-import type { Logger } from '../platform/logger.js';
-import { formatLsn, parseLsn, type Lsn } from '../contracts/lsn.js';
-import { AckTracker } from './ack-tracker.js';
-import { SlotInUseError } from './capture-errors.js';
-import type { CaptureStats } from './capture-status.js';
-import { EventPublisher } from './event-publisher.js';
+import type { Logger } from '../../platform/logger.js';
+import { formatLsn, parseLsn, type Lsn } from '../../contracts/lsn.js';
+import { AckTracker } from '../publish/ack-tracker.js';
+import { SlotInUseError } from '../capture-errors.js';
+import type { CaptureStats } from '../reporting/capture-status.js';
+import { EventPublisher } from '../publish/event-publisher.js';
 import { readSnapshot } from './initial-snapshot.js';
 import {
   assertSourceTables,
@@ -18,8 +18,8 @@ import {
   readSnapshotMarker,
   writeSnapshotMarker,
 } from './replication-setup.js';
-import { ReplicationSession } from './replication-session.js';
-import type { RunCaptureOptions } from './run-capture.js';
+import { ReplicationSession } from '../replication/replication-session.js';
+import type { RunCaptureOptions } from '../run-capture.js';
 
 /**
  * Publication, replica identity, slot and initial snapshot. Returns true when it took a snapshot.
