@@ -1,28 +1,25 @@
-import { LogicalReplicationService } from 'pg-logical-replication';
 import { errorMessage } from '../../platform/errors.js';
 import type { Logger } from '../../platform/logger.js';
 import { formatLsn, parseLsn, type Lsn } from '../../contracts/lsn.js';
 import type { ChangeStreamWriter } from '../../stream/change-stream.js';
-import { AckTracker } from '../publish/ack-tracker.js';
-import type { CapturePhase, CaptureStats } from '../reporting/capture-status.js';
+import type { CaptureStats } from '../reporting/capture-status.js';
 import { EventPublisher, type EventPublisherOptions } from '../publish/event-publisher.js';
+import { PgLogicalReplicationStream } from './pg-logical-replication-stream.js';
 import { PgoutputDecoder, type PgoutputMessageLike } from './pgoutput-decoder.js';
-import { TextPgoutputPlugin } from './text-pgoutput-plugin.js';
-
-export const HEARTBEAT_PREFIX = 'totesys_cdc_heartbeat';
+import type { ReplicationStream } from './replication-stream.js';
+import { SessionPositions } from './session-positions.js';
 
 /**
  * One streaming connection to the slot, from connect to end. The caller (run-capture.ts) loops over
  * sessions with backoff; every session starts again from the slot's confirmed position.
  *
- * Confirming (the delivery guarantee, DESIGN.md §4): the LSN sent as "flushed" is always the
- * AckTracker's confirmable position, i.e. a flush position all of whose preceding events the
- * stream has accepted. Three kinds of milestones feed the tracker:
+ * Confirming (docs/capture-spec.md, D1): the LSN sent as "flushed" is always the AckTracker's
+ * confirmable position, i.e. a flush position all of whose preceding events the stream has
+ * accepted. Three kinds of milestones feed the tracker:
  *   a. Commit: the commit record's end LSN (every change of the transaction registered before it).
  *   b. A non-transactional logical message (our heartbeat) seen outside a transaction: its LSN.
  *   c. A keepalive while idle (every received message handled, no open transaction): its WAL end.
- * The library's own periodic status (acknowledge.timeoutSeconds) would report the last *received*
- * LSN as flushed, so it is disabled; this session sends its own status every statusIntervalMs.
+ * The session sends its own status every statusIntervalMs (the library's is off, see the adapter).
  *
  * Backpressure: messages are handled synchronously as they arrive, in WAL order. When the publisher
  * reports that the in-flight bound is reached, the session stops reading the socket and parks the
@@ -45,24 +42,28 @@ export interface SessionOptions {
    * Transactions whose commit record is at or after this LSN are not published (their commits
    * still count as milestones, but the position confirmed to Postgres never passes this LSN: the
    * slot must still hold them if the session has to run again). The bridge slot
-   * (slot-preparation.ts) stops where the new slot's snapshot begins: the new slot streams those.
+   * (snapshot/bridge.ts) stops where the new slot's snapshot begins: the new slot streams those.
    */
   skipFromLsn?: Lsn;
-  /** The capture phase reported while this session streams (default 'streaming'; the bridge is part of the snapshot). */
-  phase?: CapturePhase;
   publisher?: Partial<EventPublisherOptions>;
   statusIntervalMs?: number;
   onConfirmed?: (lsn: Lsn) => void;
+  /** START_REPLICATION succeeded (the capture slot's session moves the lifecycle to streaming). */
+  onStarted?: () => void;
+  /** The session began to stop (a stop request, or its stop LSN). */
+  onStopping?: (reason: 'stopped' | 'stop-lsn-reached') => void;
+  /** The replication port; default: the pg-logical-replication adapter on connectionString. */
+  stream?: ReplicationStream;
 }
 
 export type SessionEnd = { reason: 'stopped' | 'stop-lsn-reached'; confirmed: Lsn } | { reason: 'error'; error: unknown; confirmed: Lsn };
 
 export class ReplicationSession {
-  private readonly service: LogicalReplicationService;
-  private readonly plugin: TextPgoutputPlugin;
+  private readonly stream: ReplicationStream;
   private readonly decoder = new PgoutputDecoder();
-  private readonly tracker: AckTracker;
+  private readonly positions: SessionPositions;
   private readonly publisher: EventPublisher;
+  private receivedCount = 0;
   private handledCount = 0;
   /** Messages received while waiting for room in the publisher: lsn, message, lsn, message, ... */
   private parked: (string | PgoutputMessageLike)[] = [];
@@ -79,17 +80,12 @@ export class ReplicationSession {
   private stopPromise: Promise<void> | null = null;
 
   constructor(private readonly o: SessionOptions) {
-    this.tracker = new AckTracker(o.resumeFrom);
+    this.positions = new SessionPositions({ resumeFrom: o.resumeFrom, skipFromLsn: o.skipFromLsn, stopAtLsn: o.stopAtLsn });
     this.lastSentFlush = o.resumeFrom;
-    this.service = new LogicalReplicationService(
-      // Fixed output settings so pgoutput's text values match the snapshot's ::text casts.
-      { connectionString: o.connectionString, options: '-c TimeZone=UTC -c DateStyle=ISO,MDY -c extra_float_digits=1', application_name: 'totesys-cdc-capture', connectionTimeoutMillis: 10_000 },
-      { acknowledge: { auto: false, timeoutSeconds: 0 }, flowControl: { enabled: false } },
-    );
-    this.plugin = new TextPgoutputPlugin({ protoVersion: 1, publicationNames: [o.publicationName], messages: true });
+    this.stream = o.stream ?? new PgLogicalReplicationStream({ connectionString: o.connectionString, slotName: o.slotName, publicationName: o.publicationName });
     this.publisher = new EventPublisher({
       writer: o.writer,
-      tracker: this.tracker,
+      tracker: this.positions.tracker,
       logger: o.logger,
       ...o.publisher,
       onDurable: (records, latencyMs) => o.stats.published(records, latencyMs),
@@ -98,7 +94,7 @@ export class ReplicationSession {
   }
 
   get confirmed(): Lsn {
-    return this.flushable();
+    return this.positions.flushable();
   }
 
   /** Whether START_REPLICATION succeeded (the caller resets its backoff). */
@@ -106,44 +102,53 @@ export class ReplicationSession {
     return this.started;
   }
 
+  /** XLogData messages received so far (handled or parked). */
+  get receivedMessages(): number {
+    return this.receivedCount;
+  }
+
   /** Streams until stop(), the stop LSN, or an error. Never throws: the end says why. */
   async run(): Promise<SessionEnd> {
     // Stopped before it ran (a stop request while the caller was still preparing): nothing would
     // ever end the stream once it started.
-    if (this.stopping) return { reason: this.stopReason, confirmed: this.flushable() };
-    this.service.on('data', (lsn: string, message: PgoutputMessageLike) => this.onData(lsn, message));
-    this.service.on('heartbeat', (lsn: string, _ts: number, shouldRespond: boolean) => this.onKeepalive(lsn, shouldRespond));
-    this.service.on('error', (error: Error) => this.fail(error));
-    this.service.on('start', () => {
-      this.started = true;
-      this.o.stats.status.phase = this.o.phase ?? 'streaming';
-      this.sendStatus();
-      this.statusTimer = setInterval(() => this.sendStatus(), this.o.statusIntervalMs ?? 5_000);
-      if (this.o.stopAtLsn !== undefined && this.tracker.confirmable() >= this.o.stopAtLsn) this.requestStop('stop-lsn-reached');
-    });
+    if (this.stopping) return { reason: this.stopReason, confirmed: this.positions.flushable() };
     try {
-      // '0/0': the server starts at the slot's confirmed_flush_lsn. Never pass a received-but-not-
+      // 0n: the server starts at the slot's confirmed_flush_lsn (D5). Never pass a received-but-not-
       // durable LSN here: the server would skip every transaction committed before it.
-      await this.service.subscribe(this.plugin, this.o.slotName, '0/0');
+      await this.stream.start(0n, {
+        onStarted: () => this.onStarted(),
+        onMessage: (lsn, message) => this.onData(lsn, message),
+        onKeepalive: (walEnd, shouldRespond) => this.onKeepalive(walEnd, shouldRespond),
+        onError: (error) => this.fail(error),
+      });
       if (!this.stopping && !this.error) this.error = new Error('replication stream ended unexpectedly');
     } catch (error) {
       if (!this.stopping && !this.error) this.error = error;
     }
     if (this.stopPromise) await this.stopPromise;
     await this.teardown();
-    const confirmed = this.flushable();
+    const confirmed = this.positions.flushable();
     return this.error ? { reason: 'error', error: this.error, confirmed } : { reason: this.stopReason, confirmed };
   }
 
-  /** Graceful stop: stop reading, publish what is queued, confirm what is durable, disconnect. */
+  /** Graceful stop (T1): stop reading, publish what is queued, confirm what is durable, disconnect. */
   stop(): Promise<void> {
     return this.requestStop('stopped');
+  }
+
+  private onStarted(): void {
+    this.started = true;
+    this.o.onStarted?.();
+    this.sendStatus();
+    this.statusTimer = setInterval(() => this.sendStatus(), this.o.statusIntervalMs ?? 5_000);
+    if (this.positions.stopReached()) void this.requestStop('stop-lsn-reached');
   }
 
   private requestStop(reason: 'stopped' | 'stop-lsn-reached'): Promise<void> {
     if (this.stopPromise) return this.stopPromise;
     this.stopping = true;
     this.stopReason = reason;
+    this.o.onStopping?.(reason);
     this.stopPromise = (async () => {
       this.o.logger.debug('session stopping', { reason, waitingForRoom: this.waitingForRoom, parked: (this.parked.length - this.parkedHead) / 2 });
       try {
@@ -153,16 +158,17 @@ export class ReplicationSession {
       }
       this.confirm();
       this.sendStatus();
-      this.o.logger.debug('session stopping: published, disconnecting', { confirmed: formatLsn(this.flushable()) });
+      this.o.logger.debug('session stopping: published, disconnecting', { confirmed: formatLsn(this.positions.flushable()) });
       // Let the status message reach the socket before the connection is closed.
       await new Promise((r) => setImmediate(r));
-      await this.service.stop().catch(() => undefined);
+      await this.stream.stop().catch(() => undefined);
       this.o.logger.debug('session stopping: disconnected');
     })();
     return this.stopPromise;
   }
 
   private onData(lsn: string, message: PgoutputMessageLike): void {
+    this.receivedCount++;
     if (this.waitingForRoom) {
       this.parked.push(lsn, message);
       return;
@@ -201,14 +207,10 @@ export class ReplicationSession {
     );
   }
 
-  /**
-   * Pauses or resumes the replication socket (the one the library's own flowControl pauses). While
-   * paused, Postgres keeps the rest of the WAL: the walsender blocks once the socket buffers fill.
-   */
+  /** While paused, Postgres keeps the rest of the WAL: the walsender blocks once the socket buffers fill. */
   private setReading(reading: boolean): void {
-    const stream = (this.service as unknown as { _connection?: { stream?: { pause?: () => void; resume?: () => void } } })._connection?.stream;
-    if (reading) stream?.resume?.();
-    else stream?.pause?.();
+    if (reading) this.stream.resume();
+    else this.stream.pause();
   }
 
   private handle(lsn: string, message: PgoutputMessageLike): void {
@@ -216,15 +218,15 @@ export class ReplicationSession {
       if (this.stopping || this.error) return;
       this.o.stats.status.lastReceivedLsn = lsn;
       if (message.tag === 'begin') {
-        // A transaction that committed before the position the previous session made durable was
-        // published already: skip it instead of duplicating it.
-        const commitLsn = message.commitLsn === null ? null : parseLsn(message.commitLsn);
-        this.skipTransaction = commitLsn !== null && (commitLsn < this.o.resumeFrom || (this.o.skipFromLsn !== undefined && commitLsn >= this.o.skipFromLsn));
+        // D4: a transaction that committed before the position the previous session made durable
+        // was published already; S3: the bridge leaves those at or after the new snapshot's start.
+        this.skipTransaction = !this.positions.publishes(message.commitLsn === null ? null : parseLsn(message.commitLsn));
       }
       const result = this.decoder.decode(lsn, message);
       switch (result.kind) {
         case 'event': {
           if (this.skipTransaction) break;
+          // D3: enqueued in WAL order; the publisher keeps that order per key.
           const { id, partitionKey, json } = result.event;
           const room = this.publisher.enqueueSerialized(id, partitionKey, json);
           if (room) this.waitForRoom(room);
@@ -232,13 +234,13 @@ export class ReplicationSession {
         }
         case 'commit':
           this.skipTransaction = false;
-          this.tracker.milestone(result.commitEndLsn);
+          this.positions.milestone(result.commitEndLsn);
           this.confirm();
           break;
         case 'message':
           if (!result.transactional && !this.decoder.inTransaction) {
             this.o.logger.debug('message milestone', { lsn: formatLsn(result.messageLsn), prefix: result.prefix });
-            this.tracker.milestone(result.messageLsn);
+            this.positions.milestone(result.messageLsn);
             this.confirm();
           }
           break;
@@ -269,18 +271,18 @@ export class ReplicationSession {
     if (this.stopping || this.error) return;
     // Idle milestone: everything received before this keepalive was handled and no transaction is
     // open, so every commit before walEnd has been registered.
-    if (this.handledCount === this.plugin.receivedCount && !this.decoder.inTransaction) {
-      this.o.logger.debug('idle keepalive milestone', { walEnd, received: this.plugin.receivedCount });
-      this.tracker.milestone(parseLsn(walEnd));
+    if (this.handledCount === this.receivedCount && !this.decoder.inTransaction) {
+      this.o.logger.debug('idle keepalive milestone', { walEnd, received: this.receivedCount });
+      this.positions.milestone(parseLsn(walEnd));
       this.confirm();
     }
     if (shouldRespond) this.sendStatus();
   }
 
-  /** Sends the confirmable position when it advanced; ends the session at the stop LSN. */
+  /** Sends the confirmable position when it advanced (D1, D2, S3); ends the session at the stop LSN. */
   private confirm(): void {
-    const confirmable = this.flushable();
-    this.o.stats.status.inFlightEvents = this.tracker.inFlight();
+    const confirmable = this.positions.flushable();
+    this.o.stats.status.inFlightEvents = this.positions.inFlight();
     if (confirmable > this.lastSentFlush) {
       this.lastSentFlush = confirmable;
       this.sendStatus();
@@ -288,28 +290,20 @@ export class ReplicationSession {
       this.o.stats.status.lastConfirmedAt = new Date().toISOString();
       this.o.onConfirmed?.(confirmable);
     }
-    if (this.o.stopAtLsn !== undefined && this.tracker.confirmable() >= this.o.stopAtLsn && this.started) void this.requestStop('stop-lsn-reached');
-  }
-
-  /** The confirmable position, capped at skipFromLsn (skipped transactions were not published). */
-  private flushable(): Lsn {
-    const reached = this.tracker.confirmable();
-    return this.o.skipFromLsn !== undefined && reached > this.o.skipFromLsn ? this.o.skipFromLsn : reached;
+    if (this.started && this.positions.stopReached()) void this.requestStop('stop-lsn-reached');
   }
 
   /** Standby status with the confirmed flush position (also the reply to keepalive pings). */
   private sendStatus(): void {
     if (this.lastSentFlush === 0n) return;
-    // The library reports lsn + 1 as written/flushed/applied; pass flush - 1 so Postgres receives
-    // exactly the flush position.
-    void this.service.acknowledge(formatLsn(this.lastSentFlush - 1n)).catch(() => undefined);
+    this.stream.acknowledge(this.lastSentFlush);
   }
 
   private fail(error: unknown): void {
     if (this.error) return;
     this.error = error;
     this.o.stats.status.lastError = errorMessage(error);
-    void this.service.stop().catch(() => undefined);
+    void this.stream.stop().catch(() => undefined);
   }
 
   private async teardown(): Promise<void> {
@@ -318,6 +312,6 @@ export class ReplicationSession {
     // Events still queued after an error must not race the next session's puts: wait for them.
     if (!this.publisher.failed) await this.publisher.flush().catch(() => undefined);
     this.publisher.close();
-    await this.service.destroy().catch(() => undefined);
+    await this.stream.destroy().catch(() => undefined);
   }
 }

@@ -2,17 +2,19 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { METRIC, METRICS_NAMESPACE } from '../../platform/metrics.js';
 import type { SlotStatus } from '../control/slot-status.js';
+import type { CapturePhase } from '../lifecycle/capture-lifecycle.js';
+
+export type { CapturePhase };
 
 /**
  * Live counters of a running capture. Written atomically (temp file + rename) to the status file
  * so `status` can read it at any moment; printed as CloudWatch embedded-metric-format lines in AWS.
  */
-export type CapturePhase = 'starting' | 'snapshot' | 'streaming' | 'reconnecting' | 'stopping' | 'stopped' | 'failed';
-
 export interface CaptureStatus {
   pid: number;
   slotName: string;
   publicationName: string;
+  /** Written only by the lifecycle (capture-lifecycle.ts, invariant L1). */
   phase: CapturePhase;
   startedAt: string;
   updatedAt: string;

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import type { Logger } from '../../platform/logger.js';
-import { formatLsn, parseLsn, type Lsn } from '../../contracts/lsn.js';
+import { formatLsn, parseLsn } from '../../contracts/lsn.js';
 import { AckTracker } from '../publish/ack-tracker.js';
 import { SlotInUseError } from '../capture-errors.js';
 import type { CaptureStats } from '../reporting/capture-status.js';
@@ -18,8 +18,9 @@ import {
   readSnapshotMarker,
   writeSnapshotMarker,
 } from './replication-setup.js';
-import { ReplicationSession } from '../replication/replication-session.js';
-import type { RunCaptureOptions } from '../run-capture.js';
+import type { CaptureLifecycle } from '../lifecycle/capture-lifecycle.js';
+import { streamBridge } from './bridge.js';
+import type { SlotPreparationOptions } from './slot-preparation-options.js';
 
 /**
  * Publication, replica identity, slot and initial snapshot. Returns true when it took a snapshot.
@@ -34,8 +35,18 @@ import type { RunCaptureOptions } from '../run-capture.js';
  * read by both snapshots arrive twice (different ids, same content). The bridge is dropped once the
  * new snapshot is published; a crash before that redoes the snapshot with the same bridge, which
  * resumes where it had confirmed.
+ *
+ * Invariants (docs/capture-spec.md): S1 marker order; S2 a slot is dropped only when its snapshot
+ * never completed, never while active, and only after a copy to the bridge once its snapshot had
+ * begun publishing; S4 the bridge slot is dropped only once the new snapshot is published.
  */
-export async function prepareSlot(options: RunCaptureOptions, stats: CaptureStats, logger: Logger, heartbeat: () => Promise<void>): Promise<boolean> {
+export async function prepareSlot(
+  options: SlotPreparationOptions,
+  stats: CaptureStats,
+  logger: Logger,
+  lifecycle: Pick<CaptureLifecycle, 'snapshot'>,
+  heartbeat: () => Promise<unknown>,
+): Promise<boolean> {
   const { slotName, publicationName } = options.config.capture;
   const bridgeName = bridgeSlotName(slotName);
   // Where the bridge starts (its confirmed position), or null without a bridge; undefined: no snapshot to take.
@@ -50,10 +61,12 @@ export async function prepareSlot(options: RunCaptureOptions, stats: CaptureStat
     const slot = await readSlot(client, slotName);
     const bridge = await readSlot(client, bridgeName);
     const marker = await readSnapshotMarker(client, publicationName);
+    // S1: a slot whose snapshot completed is never snapshotted again.
     if (slot && marker.state === 'complete' && marker.slotName === slotName) {
       if (bridge && !bridge.active && (await dropSlot(client, bridgeName))) logger.info('dropped a leftover bridge slot', { bridgeSlot: bridgeName });
       return undefined;
     }
+    // S2: never drop (or copy) a slot another process streams from.
     if (slot?.active) throw new SlotInUseError(slotName, slot.activePid);
     if (bridge?.active) throw new SlotInUseError(bridgeName, bridge.activePid);
     // The copy starts where the abandoned slot had confirmed, like an existing bridge where it had.
@@ -72,16 +85,18 @@ export async function prepareSlot(options: RunCaptureOptions, stats: CaptureStat
   });
   if (bridgeFrom === undefined) return false;
 
-  stats.status.phase = 'snapshot';
+  lifecycle.snapshot();
   const exported = await createSlotWithExportedSnapshot(options.sourceUrl, slotName);
   const snapshotLsn = formatLsn(parseLsn(exported.consistentPoint));
   try {
     if (bridgeFrom !== null) await streamBridge(options, stats, logger, bridgeName, bridgeFrom, parseLsn(snapshotLsn), heartbeat);
+    // S5: the snapshot's events carry the new slot's consistent point, where its stream begins.
     logger.info('slot created, reading initial snapshot', { snapshotLsn });
     await publishSnapshot(options, stats, logger, exported.snapshotName, snapshotLsn);
   } finally {
     await exported.release();
   }
+  // S4: the bridge goes only now that the new snapshot is published; S1: complete comes last.
   await withClient(options.sourceUrl, 'totesys-cdc-capture-setup', async (client) => {
     if (bridgeFrom !== null) await dropSlot(client, bridgeName, 10_000);
     await writeSnapshotMarker(client, publicationName, { state: 'complete', slotName, snapshotLsn });
@@ -89,45 +104,7 @@ export async function prepareSlot(options: RunCaptureOptions, stats: CaptureStat
   return true;
 }
 
-/** Publishes the bridge slot's transactions that committed before `snapshotLsn` (the new slot's start). */
-async function streamBridge(
-  options: RunCaptureOptions,
-  stats: CaptureStats,
-  logger: Logger,
-  bridgeName: string,
-  resumeFrom: Lsn,
-  snapshotLsn: Lsn,
-  heartbeat: () => Promise<void>,
-) {
-  logger.info('bridging the changes between the abandoned and the new snapshot', { bridgeSlot: bridgeName, from: formatLsn(resumeFrom), to: formatLsn(snapshotLsn) });
-  const session = new ReplicationSession({
-    connectionString: options.sourceUrl,
-    slotName: bridgeName,
-    publicationName: options.config.capture.publicationName,
-    writer: options.writer,
-    logger: logger.child({ bridgeSlot: bridgeName }),
-    stats,
-    resumeFrom,
-    stopAtLsn: snapshotLsn,
-    skipFromLsn: snapshotLsn,
-    phase: 'snapshot',
-    publisher: options.publisher,
-  });
-  const onAbort = () => void session.stop();
-  options.signal?.addEventListener('abort', onAbort);
-  if (options.signal?.aborted) onAbort();
-  try {
-    // A position past the new slot's start, so an idle source still gives the bridge its end.
-    await heartbeat();
-    const end = await session.run();
-    if (end.reason === 'error') throw end.error;
-    if (end.reason !== 'stop-lsn-reached') throw new Error('initial snapshot interrupted by a stop request');
-  } finally {
-    options.signal?.removeEventListener('abort', onAbort);
-  }
-}
-
-async function publishSnapshot(options: RunCaptureOptions, stats: CaptureStats, logger: Logger, snapshotName: string, snapshotLsn: string): Promise<void> {
+async function publishSnapshot(options: SlotPreparationOptions, stats: CaptureStats, logger: Logger, snapshotName: string, snapshotLsn: string): Promise<void> {
   const publisher = new EventPublisher({
     writer: options.writer,
     tracker: new AckTracker(),

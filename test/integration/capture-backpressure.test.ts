@@ -81,7 +81,7 @@ describe('capture: backpressure from a stalled stream', () => {
       stopAtLsn: parseLsn(endLsn),
       publisher: { maxBatchRecords: 10, maxInFlightEvents: 50, flushIntervalMs: 5 },
     });
-    const received = () => (session as unknown as { plugin: { receivedCount: number } }).plugin.receivedCount;
+    const received = () => session.receivedMessages;
     let ended: SessionEnd | undefined;
     const running = session.run().then((end) => (ended = end));
     try {
