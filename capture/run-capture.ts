@@ -132,6 +132,7 @@ export async function runCapture(options: RunCaptureOptions): Promise<CaptureRes
           delayMs = 250;
           busySinceMs = null;
         }
+        // T3: the session ends at the stop LSN only once it is confirmable.
         if (end.reason === 'stop-lsn-reached') return result('stop-lsn-reached');
         if (end.reason !== 'error') break;
         throw end.error;
@@ -145,6 +146,7 @@ export async function runCapture(options: RunCaptureOptions): Promise<CaptureRes
           await abortableDelay(Math.min(5_000, options.slotBusyTimeoutMs ?? 30_000), options.signal);
           continue;
         }
+        // L6: a permanent error fails the run (once); only retryable ones reconnect.
         if (!isRetryable(classified)) throw classified;
         lifecycle.connectionLost(errorMessage(classified));
         logger.warn('capture connection lost, reconnecting', { attempt, delayMs, error: classified });

@@ -1,15 +1,14 @@
 /**
- * The capture's lifecycle as a written state machine (docs/capture-spec.md, "Lifecycle"). This is
- * the one place the phase changes: run-capture.ts and the snapshot call the triggers below, and the
- * status file and EMF lines only ever read `phase`. Pure: no I/O, no timers.
+ * The capture's lifecycle as a written state machine (docs/capture-spec.md, "Lifecycle": the
+ * diagram, the triggers and who raises them, invariants L1-L6). This is the one place the phase
+ * changes (L1): run-capture.ts and the snapshot call the triggers below, and the status file and
+ * EMF lines only ever read `phase`. Pure: no I/O, no timers.
  *
- *   starting ──snapshot──▶ snapshot ──streamStarted──▶ streaming
- *      ▲  │                   │                          │  ▲
- *      │  └──────streamStarted┼──────────────────────────┘  │ streamStarted
- *  prepare                    ▼                             │
- *      └──────────────── reconnecting ◀──connectionLost─────┘ (from starting, snapshot, streaming)
- *   any of the above ──stop──▶ stopping ──ended──▶ stopped
- *   any but stopped  ──fail──▶ failed
+ *   starting ─snapshot─▶ snapshot ─streamStarted─▶ streaming
+ *   starting, snapshot, reconnecting ─streamStarted─▶ streaming
+ *   starting, snapshot, streaming ─connectionLost─▶ reconnecting ─prepare─▶ starting
+ *   starting, snapshot, streaming, reconnecting ─stop─▶ stopping ─ended─▶ stopped
+ *   any but stopped ─fail─▶ failed
  *
  * A trigger that its state does not list is ignored (`dispatch` returns false): e.g. a stream that
  * starts after a stop was requested leaves the phase at stopping (invariant L3).

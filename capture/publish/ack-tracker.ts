@@ -8,7 +8,8 @@ import type { Lsn } from '../../contracts/lsn.js';
  * before F is handled) that becomes true once all events registered before it are durable: the
  * end of a commit, a heartbeat message seen outside a transaction, or an idle keepalive.
  *
- * Invariants (checked by test/unit/capture-ack-tracker.test.ts with fast-check):
+ * Invariants (checked by test/unit/capture-ack-tracker.test.ts with fast-check; 1 is the spec's D1,
+ * 2 its D2, see docs/capture-spec.md):
  * 1. confirmable() never exceeds a milestone whose preceding events are not all durable.
  * 2. confirmable() never decreases.
  * 3. Once every registered event is durable, confirmable() equals the highest milestone.

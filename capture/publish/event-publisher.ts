@@ -9,7 +9,7 @@ import { PublishError } from '../capture-errors.js';
  * Publishes change events to the stream in batches (≤ maxBatchRecords, sealed when full or
  * flushIntervalMs after the first record) and reports durability to the AckTracker.
  *
- * Ordering: exactly one `put` is in flight at a time and batches are put in WAL order, so the
+ * Ordering (docs/capture-spec.md, D3): exactly one `put` is in flight at a time and batches are put in WAL order, so the
  * stream's per-key order equals WAL order. A failed put is retried with the same records in the
  * same order (duplicates carry identical ids); after the last attempt the publisher is failed for
  * good and accepts nothing more, so no later event can overtake the failed one.

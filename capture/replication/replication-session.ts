@@ -269,8 +269,8 @@ export class ReplicationSession {
 
   private onKeepalive(walEnd: string, shouldRespond: boolean): void {
     if (this.stopping || this.error) return;
-    // Idle milestone: everything received before this keepalive was handled and no transaction is
-    // open, so every commit before walEnd has been registered.
+    // D6, idle milestone: everything received before this keepalive was handled and no transaction
+    // is open, so every commit before walEnd has been registered.
     if (this.handledCount === this.receivedCount && !this.decoder.inTransaction) {
       this.o.logger.debug('idle keepalive milestone', { walEnd, received: this.receivedCount });
       this.positions.milestone(parseLsn(walEnd));
