@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { bridgeSlotName, readSnapshotMarker, type SnapshotMarker } from '../snapshot/replication-setup.js';
+import { bridgeSlotName, readSnapshotMarker, type SnapshotMarker } from './replication-setup.js';
 
 /**
  * Slot health from SQL alone, so `status` can report it without a running capture.

@@ -17,7 +17,7 @@ import {
   readSlot,
   readSnapshotMarker,
   writeSnapshotMarker,
-} from './replication-setup.js';
+} from '../control/replication-setup.js';
 import type { CaptureLifecycle } from '../lifecycle/capture-lifecycle.js';
 import { streamBridge } from './bridge.js';
 import type { SlotPreparationOptions } from './slot-preparation-options.js';

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bridgeSlotName, readSlot, readSnapshotMarker } from '../../capture/snapshot/replication-setup.js';
+import { bridgeSlotName, readSlot, readSnapshotMarker } from '../../capture/control/replication-setup.js';
 import { runCapture } from '../../capture/run-capture.js';
 import { readSlotStatus } from '../../capture/control/slot-status.js';
 import type { SnapshotProgress } from '../../capture/snapshot/initial-snapshot.js';
