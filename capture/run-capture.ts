@@ -9,6 +9,7 @@ import { ControlConnection } from './control/control-connection.js';
 import { Heartbeat } from './control/heartbeat.js';
 import { CaptureLifecycle } from './lifecycle/capture-lifecycle.js';
 import type { EventPublisherOptions } from './publish/event-publisher.js';
+import { PgLogicalReplicationStream } from './replication/pg-logical-replication-stream.js';
 import { ReplicationSession } from './replication/replication-session.js';
 import { CaptureStats } from './reporting/capture-status.js';
 import { startStatusReporter } from './reporting/status-reporter.js';
@@ -113,9 +114,7 @@ export async function runCapture(options: RunCaptureOptions): Promise<CaptureRes
         const slotConfirmed = await control.slotConfirmedFlush(slotName);
         if (slotConfirmed > resumeFrom) resumeFrom = slotConfirmed;
         session = new ReplicationSession({
-          connectionString: options.sourceUrl,
-          slotName,
-          publicationName,
+          stream: new PgLogicalReplicationStream({ connectionString: options.sourceUrl, slotName, publicationName }),
           writer: options.writer,
           logger,
           stats,

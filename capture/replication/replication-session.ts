@@ -4,7 +4,6 @@ import { formatLsn, parseLsn, type Lsn } from '../../contracts/lsn.js';
 import type { ChangeStreamWriter } from '../../stream/change-stream.js';
 import type { CaptureStats } from '../reporting/capture-status.js';
 import { EventPublisher, type EventPublisherOptions } from '../publish/event-publisher.js';
-import { PgLogicalReplicationStream } from './pg-logical-replication-stream.js';
 import { PgoutputDecoder, type PgoutputMessageLike } from './pgoutput-decoder.js';
 import type { ReplicationStream } from './replication-stream.js';
 import { SessionPositions } from './session-positions.js';
@@ -29,9 +28,8 @@ import { SessionPositions } from './session-positions.js';
  * which cost a third of the capture's CPU time and stalled the walsender between chunks.
  */
 export interface SessionOptions {
-  connectionString: string;
-  slotName: string;
-  publicationName: string;
+  /** The replication port, on the slot to stream (pg-logical-replication-stream.ts in production). */
+  stream: ReplicationStream;
   writer: ChangeStreamWriter;
   logger: Logger;
   stats: CaptureStats;
@@ -52,8 +50,6 @@ export interface SessionOptions {
   onStarted?: () => void;
   /** The session began to stop (a stop request, or its stop LSN). */
   onStopping?: (reason: 'stopped' | 'stop-lsn-reached') => void;
-  /** The replication port; default: the pg-logical-replication adapter on connectionString. */
-  stream?: ReplicationStream;
 }
 
 export type SessionEnd = { reason: 'stopped' | 'stop-lsn-reached'; confirmed: Lsn } | { reason: 'error'; error: unknown; confirmed: Lsn };
@@ -82,7 +78,7 @@ export class ReplicationSession {
   constructor(private readonly o: SessionOptions) {
     this.positions = new SessionPositions({ resumeFrom: o.resumeFrom, skipFromLsn: o.skipFromLsn, stopAtLsn: o.stopAtLsn });
     this.lastSentFlush = o.resumeFrom;
-    this.stream = o.stream ?? new PgLogicalReplicationStream({ connectionString: o.connectionString, slotName: o.slotName, publicationName: o.publicationName });
+    this.stream = o.stream;
     this.publisher = new EventPublisher({
       writer: o.writer,
       tracker: this.positions.tracker,

@@ -1,5 +1,6 @@
 import { formatLsn, type Lsn } from '../../contracts/lsn.js';
 import type { Logger } from '../../platform/logger.js';
+import { PgLogicalReplicationStream } from '../replication/pg-logical-replication-stream.js';
 import { ReplicationSession } from '../replication/replication-session.js';
 import type { CaptureStats } from '../reporting/capture-status.js';
 import type { SlotPreparationOptions } from './slot-preparation-options.js';
@@ -22,9 +23,7 @@ export async function streamBridge(
 ): Promise<void> {
   logger.info('bridging the changes between the abandoned and the new snapshot', { bridgeSlot: bridgeName, from: formatLsn(resumeFrom), to: formatLsn(snapshotLsn) });
   const session = new ReplicationSession({
-    connectionString: options.sourceUrl,
-    slotName: bridgeName,
-    publicationName: options.config.capture.publicationName,
+    stream: new PgLogicalReplicationStream({ connectionString: options.sourceUrl, slotName: bridgeName, publicationName: options.config.capture.publicationName }),
     writer: options.writer,
     logger: logger.child({ bridgeSlot: bridgeName }),
     stats,

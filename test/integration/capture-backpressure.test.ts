@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CaptureStats } from '../../capture/reporting/capture-status.js';
+import { PgLogicalReplicationStream } from '../../capture/replication/pg-logical-replication-stream.js';
 import { ReplicationSession, type SessionEnd } from '../../capture/replication/replication-session.js';
 import { runCapture } from '../../capture/run-capture.js';
 import { parseChangeEvent } from '../../contracts/change-event.js';
@@ -72,8 +73,7 @@ describe('capture: backpressure from a stalled stream', () => {
 
     const writer = new GatedWriter();
     const session = new ReplicationSession({
-      connectionString: db.url,
-      ...names,
+      stream: new PgLogicalReplicationStream({ connectionString: db.url, ...names }),
       writer,
       logger: silentLogger,
       stats: new CaptureStats(names.slotName, names.publicationName),
