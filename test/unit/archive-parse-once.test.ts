@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { lineSortKey, versionSortKey } from '../../replay/read/fast-event-check.js';
+import { lineSortKey, versionSortKey } from '../../contracts/change-event.js';
 import { openOrderedArchive } from '../../replay/order/ordered-archive.js';
 import { LocalDirObjectStore } from '../../bucket/local-dir-object-store.js';
 import type { ChangeEvent } from '../../contracts/change-event.js';
