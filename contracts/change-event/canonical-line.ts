@@ -3,9 +3,10 @@
  * UTF-8 bytes, is in the canonical spelling capture writes and, if so, reads its sort key without
  * decoding the line to a string or running a regular expression.
  *
- * Contract (tested against lineSortKey in change-event-canonical-line.test.ts and change-event-codec.test.ts): for every byte string,
- * `readCanonicalKey` accepts exactly when `lineSortKey(bytes decoded as UTF-8)` returns a key, and
- * `formatCanonicalKey` then gives that same key. The grammar below is CANONICAL_LINE's, token by
+ * Contract (tested against lineSortKey in change-event-canonical-line.test.ts and
+ * change-event-codec.test.ts): for every byte string, `readCanonicalKey` accepts exactly when
+ * `lineSortKey(bytes decoded as UTF-8)` returns a key, and `formatSortKey` then gives that same
+ * key. The grammar below is CANONICAL_LINE's, token by
  * token; each of its repetitions is deterministic (a token ends at the first byte it cannot
  * contain), so a single left-to-right pass decides it. UTF-8 facts it relies on: the ASCII bytes it
  * looks for never occur inside a multi-byte sequence, and an invalid sequence decodes to U+FFFD,
