@@ -261,8 +261,9 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
     logger[report.partial ? 'warn' : 'info']('replay finished', { ...summary, issues: undefined, loadFailures: loadFailures.length });
     return summary;
   } catch (error) {
-    // An unfinished rebuild schema is of no use (a rebuild never resumes): drop it. A complete
-    // one whose swap failed is kept, so the swap can be done by hand.
+    // An unfinished rebuild schema is of no use (a rebuild never resumes): drop it, once no lane
+    // loads into it any more. A complete one whose swap failed is kept, so the swap can be done by hand.
+    await pool?.close();
     if (bulk && !rebuilt) await dropSchema(options.warehouseUrl, loadSchema).catch((dropError: unknown) => logger.warn('could not drop the unfinished rebuild schema', { schema: loadSchema, error: dropError }));
     throw error;
   } finally {

@@ -54,7 +54,7 @@ export function parseArchivedLine(text: string, file: string, line: number, issu
 
 /**
  * parseArchivedLine for a canonical line, whose sort key the scan already read from its text
- * (canonical-line.ts proves it equals the parsed event's): the same checks and issues, minus the key.
+ * (the codec's readCanonicalKey, tested to equal the parsed event's): the same checks and issues, minus the key.
  */
 export function readCanonicalEvent(text: string, file: string, line: number, issues: IssueSink): ChangeEvent | null {
   return checkArchivedLine(text, file, line, issues, false) as ChangeEvent | null;

@@ -187,7 +187,7 @@ describe('change-event codec', () => {
         expect(fast).toEqual(strict);
         checkLine(text);
       }),
-      { numRuns: 4000 },
+      { numRuns: 2500 },
     );
   });
 
@@ -205,7 +205,7 @@ describe('change-event codec', () => {
         expect(bytes.toString('utf8', span.tableStart, span.tableEnd)).toBe(e.table);
         expect(bytes.toString('utf8', span.keyStart, span.keyEnd)).toBe(JSON.stringify(e.key));
       }),
-      { numRuns: 3000 },
+      { numRuns: 1500 },
     );
     // The archive's own workload is capture-shaped too.
     for (const { text } of generateWorkload(300)) expect(lineSortKey(text)).not.toBeNull();
@@ -214,19 +214,19 @@ describe('change-event codec', () => {
   it('on damaged text the fast path never accepts what the strict check rejects, and the key readers agree with the parsed line', () => {
     fc.assert(
       fc.property(event, textEdits, (e, edits) => checkLine(applyEdits(serializeChangeEvent(e), edits))),
-      { numRuns: 6000 },
+      { numRuns: 3000 },
     );
     const samples = generateWorkload(200).map((s) => s.text);
     fc.assert(
       fc.property(fc.constantFrom(...samples), textEdits, (text, edits) => checkLine(applyEdits(text, edits))),
-      { numRuns: 6000 },
+      { numRuns: 3000 },
     );
   });
 
   it('on damaged values (a member set to anything, removed, or added) the fast path never disagrees with the strict check', () => {
     fc.assert(
       fc.property(event, fc.constantFrom(...paths), anyValue, fc.boolean(), (e, path, value, remove) => checkLine(mutateValue(e, path, value, remove))),
-      { numRuns: 6000 },
+      { numRuns: 3000 },
     );
   });
 
