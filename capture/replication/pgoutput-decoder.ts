@@ -2,11 +2,11 @@ import type { ChangeEvent, Row, RowValue } from '../../contracts/change-event.js
 import { CHANGE_EVENT_VERSION, partitionKeyOf, serializeChangeEvent, streamEventId } from '../../contracts/change-event.js';
 import { formatLsn, parseLsn, type Lsn } from '../../contracts/lsn.js';
 import { isSourceTable, PRIMARY_KEYS, type SourceTable } from '../../contracts/source-tables.js';
-import { columnValue } from '../column-value.js';
+import { columnValue } from '../../contracts/change-event.js';
 import { DecodeError } from '../capture-errors.js';
-import { RelationEventEncoder, type EncodedChangeEvent, type TupleValues } from '../event-json.js';
+import { RelationEventEncoder, type EncodedChangeEvent, type TupleValues } from '../../contracts/change-event.js';
 
-export type { EncodedChangeEvent, TupleValue, TupleValues } from '../event-json.js';
+export type { EncodedChangeEvent, TupleValue, TupleValues } from '../../contracts/change-event.js';
 
 /**
  * Pure translation of pgoutput messages (as parsed by pg-logical-replication, with text values left
@@ -19,7 +19,7 @@ export type { EncodedChangeEvent, TupleValue, TupleValues } from '../event-json.
  *    the same transaction yields the same ids.
  * 3. Relation messages are resent by pgoutput after DDL; columns are taken from the relation at the
  *    time of each change, so added columns appear and dropped ones disappear without a restart.
- * 4. Events come out serialized (event-json.ts): the JSON text is exactly JSON.stringify of the
+ * 4. Events come out serialized (contracts/change-event/writer.ts): the JSON text is exactly JSON.stringify of the
  *    ChangeEvent this translation defines (`toChangeEvent`, also the path for the rare relations
  *    or values the direct writer does not handle).
  */
@@ -158,7 +158,7 @@ export class PgoutputDecoder {
   }
 }
 
-/** The change event as an object: the definition the serialized form must match (see event-json.ts). */
+/** The change event as an object: the definition the serialized form must match (see contracts/change-event/writer.ts). */
 export function toChangeEvent(
   relation: RelationLike,
   table: SourceTable,

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { CHANGE_EVENT_VERSION, snapshotEventId, type ChangeEvent, type Row } from '../../contracts/change-event.js';
 import { SOURCE_TABLES, PRIMARY_KEYS, type SourceTable } from '../../contracts/source-tables.js';
-import { columnValue } from '../column-value.js';
+import { columnValue } from '../../contracts/change-event.js';
 
 /**
  * Reads the 11 tables inside an exported snapshot as `r` events (docs/capture-spec.md, S5): the

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { isChangeEventFast, versionSortKey } from '../../replay/read/fast-event-check.js';
+import { isChangeEventFast, versionSortKey } from '../../contracts/change-event.js';
 import { compareVersion, eventVersion, validateChangeEvent } from '../../contracts/change-event.js';
 import { sortableLsn } from '../../contracts/lsn.js';
 import { generateWorkload } from '../support/archive-workload.js';

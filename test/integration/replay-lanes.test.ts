@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { replay, type ReplaySummary } from '../../replay/replay.js';
+import { replay, type ReplayProgress, type ReplaySummary } from '../../replay/replay.js';
 import { LocalDirObjectStore } from '../../bucket/local-dir-object-store.js';
 import { S3ObjectStore, createS3Client } from '../../bucket/s3-object-store.js';
 import { silentLogger } from '../../platform/logger.js';
@@ -15,10 +15,11 @@ import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
 import { tableContent } from '../support/warehouse-content.js';
 
 /**
- * Processing lanes (replay/process/lane-pool.ts) against the single-thread rebuild: same warehouse, same
- * counts, same issue list, on an archive with every kind of line the lanes must decide about
- * (invalid lines whose validation the scan deferred, duplicates whose first copy is invalid,
- * non-canonical lines, joined and hashed tables); and a failing lane leaves nothing behind.
+ * Processing lanes (replay/process/lanes.ts) on worker threads against the one lane on the calling
+ * thread: same warehouse, same counts, same issue list, on an archive with every kind of line the
+ * lanes must decide about (invalid lines whose validation the scan deferred, duplicates whose first
+ * copy is invalid, non-canonical lines, joined and hashed tables, watermark records to skip); and
+ * a failing lane leaves nothing behind.
  */
 const threadCount = () => readdirSync('/proc/self/task').length;
 
@@ -32,6 +33,8 @@ const nonCanonical = (item: ArchivedEvent): ArchivedEvent => {
   const { id, v, ...rest } = item.event;
   return { ...item, text: JSON.stringify({ id, ...rest, v }) };
 };
+
+const WATERMARK = '{"kind":"watermark","v":1,"ts":"2026-11-22T10:00:00.000Z","lsn":"0/16B3748","openShards":["shardId-000000000000"]}';
 
 async function buildArchive(dir: string): Promise<{ ingestion: LocalDirObjectStore; events: ArchivedEvent[] }> {
   const events = generateWorkload(1500, { secondsBetweenTransactions: 10 });
@@ -54,8 +57,11 @@ async function buildArchive(dir: string): Promise<{ ingestion: LocalDirObjectSto
     { ...designs[2]!, text: designs[2]!.text.replace('"v":1', '"v":9') },
     { ...designs[3]!, text: designs[3]!.text.replace('"table":"design"', '"table":"nope"') },
     { ...designs[4]!, text: designs[4]!.text.replace(/"xid":\d+/, '"xid":"x"') },
+    { ...designs[6]!, text: WATERMARK },
     deferredInvalid(designs[5]!),
   ], late + 1000);
+  // Records that are not change events share the stream, so the archive: skipped, never issues.
+  await putObject(ingestion, [{ ...payments[0]!, text: WATERMARK }, { ...payments[0]!, text: `  ${WATERMARK}` }], late + 2000);
   await ingestion.put('changes/table=design/date=2026-11-22/hour=09/totesys-cdc-1-broken.json.gz', Buffer.from('not gzip'));
   return { ingestion, events };
 }
@@ -76,15 +82,25 @@ describe('replay --rebuild on processing lanes', () => {
 
   it('lanes=2 builds the same warehouse, counts and issue list as lanes=1', async () => {
     const { ingestion } = await buildArchive(dir);
-    const run = (db: TestDatabase, lanes: number, name: string) =>
-      replay({ ingestion, processed: new LocalDirObjectStore(path.join(dir, name)), warehouseUrl: db.url, rebuild: true, logger: silentLogger, batchSize: 97, lanes });
+    // Threads started while processing: one lane runs on the calling thread (the archive is small
+    // enough for the scan to stay there too), two run on worker threads.
+    const extraThreads = new Map<number, number>();
+    const run = (db: TestDatabase, lanes: number, name: string) => {
+      const before = threadCount();
+      extraThreads.set(lanes, 0);
+      const onProgress = (p: ReplayProgress) => void (p.phase === 'process' && extraThreads.set(lanes, Math.max(extraThreads.get(lanes)!, threadCount() - before)));
+      return replay({ ingestion, processed: new LocalDirObjectStore(path.join(dir, name)), warehouseUrl: db.url, rebuild: true, logger: silentLogger, batchSize: 97, lanes, onProgress });
+    };
     const one: ReplaySummary = await run(single, 1, 'processed-1');
     const two: ReplaySummary = await run(laned, 2, 'processed-2');
 
     expect(one.lanes).toBe(1);
     expect(two.lanes).toBe(2);
-    const counts = (s: ReplaySummary) => ({ files: s.files, lines: s.lines, eventsRead: s.eventsRead, duplicates: s.duplicates, eventsReplayed: s.eventsReplayed, issueCount: s.issueCount, issueCounts: s.issueCounts, partial: s.partial });
+    expect(extraThreads.get(1)).toBe(0);
+    expect(extraThreads.get(2)).toBeGreaterThanOrEqual(2);
+    const counts = (s: ReplaySummary) => ({ files: s.files, lines: s.lines, eventsRead: s.eventsRead, otherRecords: s.otherRecords, duplicates: s.duplicates, eventsReplayed: s.eventsReplayed, issueCount: s.issueCount, issueCounts: s.issueCounts, partial: s.partial });
     expect(counts(two)).toEqual(counts(one));
+    expect(one.otherRecords).toBe(3); // the watermarks, skipped without an issue
     // Every kind of bad line was met, some only after the merge (the lanes' part of the list).
     expect(Object.keys(one.issueCounts).sort()).toEqual(['corrupt-gzip', 'invalid-event', 'malformed-json', 'unknown-table', 'unsupported-version']);
     expect(one.issueCounts['invalid-event']).toBe(47); // xid (scan); 40 payments, 5 staff, 1 design (merge)

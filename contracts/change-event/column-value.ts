@@ -1,7 +1,8 @@
-import type { RowValue } from '../contracts/change-event.js';
+import type { RowValue } from './event.js';
 
 /**
- * Maps a column's Postgres text representation to its change-event value. Both capture paths (the
+ * Maps a column's Postgres text representation to its change-event value: the contract's value
+ * representation (docs/event-contract.md), so it lives with the codec. Both capture paths (the
  * snapshot reads `col::text`, pgoutput sends text tuples) go through this one function, so a row
  * looks the same whether it arrived as an `r` snapshot read or as a streamed change.
  *

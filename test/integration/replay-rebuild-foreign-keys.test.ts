@@ -67,7 +67,7 @@ describe('replay --rebuild bulk-loads, then builds keys, indexes and foreign key
     const before = await client.query('SELECT count(*)::int AS n FROM star.fact_payment');
     const schemas = await schemaNames(client);
     // The COPY of the manifest holding an unstorable value fails. On one lane (this thread);
-    // archive-replay-lanes.test.ts covers a failing lane.
+    // replay-lanes.test.ts covers a failing lane.
     const events = workloadWithUnstorableValue(600);
     const ingestion = new LocalDirObjectStore(path.join(dir, 'ingestion-poisoned'));
     await writeArchive(ingestion, events, 80);

@@ -1,11 +1,12 @@
 /**
- * The byte-level twin of `lineSortKey` (fast-event-check.ts): decides whether an archived line, as
+ * The byte-level twin of `lineSortKey` (sort-key.ts): decides whether an archived line, as
  * UTF-8 bytes, is in the canonical spelling capture writes and, if so, reads its sort key without
  * decoding the line to a string or running a regular expression.
  *
- * Contract (tested against lineSortKey in archive-canonical-line.test.ts): for every byte string,
- * `readCanonicalKey` accepts exactly when `lineSortKey(bytes decoded as UTF-8)` returns a key, and
- * `formatCanonicalKey` then gives that same key. The grammar below is CANONICAL_LINE's, token by
+ * Contract (tested against lineSortKey in change-event-canonical-line.test.ts and
+ * change-event-codec.test.ts): for every byte string, `readCanonicalKey` accepts exactly when
+ * `lineSortKey(bytes decoded as UTF-8)` returns a key, and `formatSortKey` then gives that same
+ * key. The grammar below is CANONICAL_LINE's, token by
  * token; each of its repetitions is deterministic (a token ends at the first byte it cannot
  * contain), so a single left-to-right pass decides it. UTF-8 facts it relies on: the ASCII bytes it
  * looks for never occur inside a multi-byte sequence, and an invalid sequence decodes to U+FFFD,
@@ -121,13 +122,28 @@ function hexValue(b: number): number {
   return -1;
 }
 
+/** The table name's bytes and the `key` object's JSON text in a line: [tableStart, tableEnd), [keyStart, keyEnd). */
+export interface CanonicalRowSpan {
+  tableStart: number;
+  tableEnd: number;
+  keyStart: number;
+  keyEnd: number;
+}
+
+/** What readCanonicalHead fills in: the row span, the id's bytes and whether they are ASCII. */
+interface CanonicalHead extends CanonicalRowSpan {
+  idStart: number;
+  idEnd: number;
+  idAscii: boolean;
+}
+
 /**
- * Reads the key of a canonical line `buf[start, end)` into `out`; false when the line is not
- * canonical or its id has no valid position (the caller then parses the line).
+ * The head of CANONICAL_LINE (`{"v":1,"id":…,"op":…,"table":…,"key":FLAT`): fills `out` and returns
+ * the position after the key, or -1.
  */
-export function readCanonicalKey(buf: Buffer, start: number, end: number, out: CanonicalKey): boolean {
+function readCanonicalHead(buf: Buffer, start: number, end: number, out: CanonicalHead): number {
   let p = expect(buf, start, end, HEAD);
-  if (p < 0) return false;
+  if (p < 0) return -1;
   const idStart = p;
   let idAscii = true;
   for (; p < end; p++) {
@@ -136,23 +152,51 @@ export function readCanonicalKey(buf: Buffer, start: number, end: number, out: C
     if (b >= 0x80) idAscii = false;
   }
   const idEnd = p;
-  if (idEnd === idStart) return false;
+  if (idEnd === idStart) return -1;
   p = expect(buf, p, end, OP);
-  if (p < 0 || p >= end) return false;
+  if (p < 0 || p >= end) return -1;
   const op = buf[p];
-  if (op !== 0x63 && op !== 0x75 && op !== 0x64 && op !== 0x72) return false; // c u d r
+  if (op !== 0x63 && op !== 0x75 && op !== 0x64 && op !== 0x72) return -1; // c u d r
   p = expect(buf, p + 1, end, TABLE);
-  if (p < 0) return false;
+  if (p < 0) return -1;
   const tableStart = p;
   for (; p < end; p++) {
     const b = buf[p]!;
     if (!((b >= 0x61 && b <= 0x7a) || b === 0x5f)) break; // [a-z_]
   }
-  if (p === tableStart) return false;
+  if (p === tableStart) return -1;
   const tableEnd = p;
   const keyStart = expect(buf, p, end, KEY);
   p = flatObject(buf, keyStart, end);
-  const keyEnd = p;
+  if (p < 0) return -1;
+  out.idStart = idStart;
+  out.idEnd = idEnd;
+  out.idAscii = idAscii;
+  out.tableStart = tableStart;
+  out.tableEnd = tableEnd;
+  out.keyStart = keyStart;
+  out.keyEnd = p;
+  return p;
+}
+
+/**
+ * Reads where the table name and the key's JSON text are in a line the scan found canonical
+ * (readCanonicalKey accepted it): only the head of the line is read, and the spans are the ones
+ * readCanonicalKey gave. On a line that is not canonical it may return true: ask only about lines
+ * known to be canonical.
+ */
+export function readCanonicalRowSpan(buf: Buffer, start: number, end: number, out: CanonicalRowSpan): boolean {
+  return readCanonicalHead(buf, start, end, out as CanonicalHead) >= 0;
+}
+
+/**
+ * Reads the key of a canonical line `buf[start, end)` into `out`; false when the line is not
+ * canonical or its id has no valid position (the caller then parses the line).
+ */
+export function readCanonicalKey(buf: Buffer, start: number, end: number, out: CanonicalKey): boolean {
+  let p = readCanonicalHead(buf, start, end, out);
+  if (p < 0) return false;
+  const { idStart, idEnd } = out;
   p = nullOrFlat(buf, expect(buf, p, end, BEFORE), end);
   p = nullOrFlat(buf, expect(buf, p, end, AFTER), end);
   p = jsonString(buf, expect(buf, p, end, LSN), end);
@@ -211,25 +255,7 @@ export function readCanonicalKey(buf: Buffer, start: number, end: number, out: C
   out.lsnHi = lsnHi;
   out.lsnLo = lsnLo;
   out.position = position;
-  out.idStart = idStart;
-  out.idEnd = idEnd;
-  out.idAscii = idAscii;
-  out.tableStart = tableStart;
-  out.tableEnd = tableEnd;
-  out.keyStart = keyStart;
-  out.keyEnd = keyEnd;
   return true;
 }
 
 export const newCanonicalKey = (): CanonicalKey => ({ lsnHi: 0, lsnLo: 0, position: 0, idStart: 0, idEnd: 0, idAscii: true, tableStart: 0, tableEnd: 0, keyStart: 0, keyEnd: 0 });
-
-/** The key in lineSortKey's / versionSortKey's string form (tests; error messages). */
-export function formatSortKey(lsnHi: number, lsnLo: number, position: number, id: string): string {
-  const hex = (n: number, width: number) => n.toString(16).toUpperCase().padStart(width, '0');
-  return hex(lsnHi, 8) + hex(lsnLo, 8) + hex(position, 14) + id;
-}
-
-/** The numeric parts of a key in versionSortKey's string form (see formatSortKey). */
-export function parseSortKey(key: string): { lsnHi: number; lsnLo: number; position: number; id: string } {
-  return { lsnHi: parseInt(key.slice(0, 8), 16), lsnLo: parseInt(key.slice(8, 16), 16), position: parseInt(key.slice(16, 30), 16), id: key.slice(30) };
-}

@@ -1,6 +1,16 @@
-import { CHANGE_EVENT_VERSION, type ChangeOp } from '../contracts/change-event.js';
-import type { SourceTable } from '../contracts/source-tables.js';
+import type { SourceTable } from '../source-tables.js';
 import { columnValue, timestampText, TYPE_OID } from './column-value.js';
+import { CHANGE_EVENT_VERSION, type ChangeEvent, type ChangeOp } from './event.js';
+
+/**
+ * The canonical JSON text of a change event: JSON.stringify, members in the contract's order (the
+ * order of ChangeEvent's members, which every writer builds its objects in). One line of NDJSON; it
+ * never contains a raw newline. Replay's fast readers (sort-key.ts, canonical-line.ts) recognise
+ * this spelling; any other spelling of a valid event is still read, only more slowly.
+ */
+export function serializeChangeEvent(event: ChangeEvent): string {
+  return JSON.stringify(event);
+}
 
 /**
  * The JSON text of streamed change events, written directly from the column texts pgoutput sent.
@@ -19,7 +29,7 @@ export interface EncodedChangeEvent {
   json: string;
 }
 
-/** Tuple values as pgoutput sent them, aligned with the relation's columns (see text-pgoutput-plugin.ts). */
+/** Tuple values as pgoutput sent them, aligned with the relation's columns (see capture's text-pgoutput-plugin.ts). */
 export type TupleValue = string | null | undefined | Uint8Array;
 export type TupleValues = TupleValue[];
 

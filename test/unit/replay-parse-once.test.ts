@@ -1,9 +1,10 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { lineSortKey, versionSortKey } from '../../replay/read/fast-event-check.js';
+import { lineSortKey, versionSortKey } from '../../contracts/change-event.js';
 import { openOrderedArchive } from '../../replay/order/ordered-archive.js';
 import { LocalDirObjectStore } from '../../bucket/local-dir-object-store.js';
 import type { ChangeEvent } from '../../contracts/change-event.js';
@@ -121,6 +122,28 @@ describe('replay reads each archived line once', () => {
       ]);
       expect(archive.merge.duplicates).toBe(1); // sales[0] twice; the broken copy is an issue, not a duplicate
       expect(archive.scan.eventsRead).toBe(events.length - 1 + 1); // valid lines, duplicates included
+    });
+
+    it('skips records that are not change events (watermarks) without reporting them, wherever they are in an object', async () => {
+      const events = generateWorkload(120, { secondsBetweenTransactions: 5 });
+      const watermark = '{"kind":"watermark","v":1,"ts":"2026-11-22T10:00:00.000Z","lsn":"0/16B3748","openShards":["shardId-000000000000"]}';
+      const asLine = (text: string): ArchivedEvent => ({ ...events[0]!, text });
+      await putObject(store, [asLine(watermark), ...events.slice(0, 60), asLine(` ${watermark}`)]);
+      await putObject(store, events.slice(60));
+      // The last line of an object without its newline (Firehose without the delimiter processor).
+      const key = 'changes/table=sales_order/date=2026-11-22/hour=10/totesys-cdc-1-tail.json.gz';
+      await store.put(key, gzipSync(`${events[0]!.text}\n${watermark}`));
+
+      const archive = await openOrderedArchive({ ingestion: store, logger: silentLogger });
+      const out: ChangeEvent[] = [];
+      try {
+        for await (const batch of archive.batches(50)) out.push(...batch);
+      } finally {
+        await archive.close();
+      }
+      expect(archive.issues.total).toBe(0);
+      expect(archive.scan.otherRecords).toBe(3);
+      expect(out.map((e) => e.id).sort()).toEqual(events.map((e) => e.event.id).sort());
     });
   });
 });

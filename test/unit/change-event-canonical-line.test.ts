@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { formatSortKey, newCanonicalKey, readCanonicalKey } from '../../replay/read/canonical-line.js';
-import { lineSortKey } from '../../replay/read/fast-event-check.js';
+import { formatSortKey, newCanonicalKey, readCanonicalKey } from '../../contracts/change-event.js';
+import { lineSortKey } from '../../contracts/change-event.js';
 import { generateWorkload } from '../support/archive-workload.js';
 
 /** The key the byte scanner reads, in lineSortKey's string form (null when it declines). */

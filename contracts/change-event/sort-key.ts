@@ -1,45 +1,13 @@
-import { CHANGE_EVENT_VERSION, type ChangeEvent } from '../../contracts/change-event.js';
-import { isSourceTable } from '../../contracts/source-tables.js';
+import { InvalidChangeEventError, type ChangeEvent } from './event.js';
 
 /**
- * A hand-written check of the change-event contract for the replay hot path (the zod schema in
- * contracts/change-event.ts costs about as much as JSON.parse itself). It is deliberately NO MORE
- * permissive than the zod schema: when it says no, the caller asks zod (for the message, and so an
- * event zod accepts is never rejected). Tested against the schema in archive-fast-event-check.test.ts.
+ * The sort key of a change event: `<commitLsn:16 hex><position + 1:14 hex><id>`, its version
+ * (eventVersion: commit LSN, then position in the transaction) then its id, as one string that
+ * sorts like compareVersion. Replay sorts the archive by it (replay/order/) and dedupes by it (same
+ * id ⇒ same key). Three readers give the same key: versionSortKey from a parsed event,
+ * lineSortKey from a line's text without parsing it, readCanonicalKey (canonical-line.ts) from its
+ * bytes; the property tests in test/unit/change-event-codec.test.ts hold them together.
  */
-const OPS = new Set(['c', 'u', 'd', 'r']);
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
-
-function isRow(value: unknown): boolean {
-  if (!isPlainObject(value)) return false;
-  for (const key in value) {
-    const v = value[key];
-    if (v !== null && typeof v !== 'string' && typeof v !== 'boolean' && (typeof v !== 'number' || !Number.isFinite(v))) return false;
-  }
-  return true;
-}
-
-export function isChangeEventFast(value: unknown): value is ChangeEvent {
-  if (!isPlainObject(value)) return false;
-  const e = value as Record<string, unknown>;
-  if (e.v !== CHANGE_EVENT_VERSION) return false;
-  if (typeof e.id !== 'string' || e.id.length === 0) return false;
-  if (typeof e.op !== 'string' || !OPS.has(e.op)) return false;
-  if (typeof e.table !== 'string' || !isSourceTable(e.table)) return false;
-  if (!isRow(e.key)) return false;
-  if (e.before !== null && !isRow(e.before)) return false;
-  if (e.after !== null && !isRow(e.after)) return false;
-  if (e.op === 'd' ? e.before === null : e.after === null) return false;
-  const s = e.source;
-  if (!isPlainObject(s)) return false;
-  if (typeof s.lsn !== 'string' || typeof s.commitLsn !== 'string' || typeof s.commitTs !== 'string' || typeof s.snapshot !== 'boolean') return false;
-  if (s.xid !== null && !Number.isSafeInteger(s.xid)) return false;
-  return true;
-}
-
 const LSN_TEXT = /^([0-9A-Fa-f]{1,8})\/([0-9A-Fa-f]{1,8})$/;
 
 /**
@@ -67,8 +35,8 @@ const PRIMITIVE = String.raw`[^,{}\[\]"]+`;
 /** An object whose values are all strings or primitives, compact (no whitespace). */
 const FLAT = String.raw`\{(?:${STRING}:(?:${STRING}|${PRIMITIVE})(?:,${STRING}:(?:${STRING}|${PRIMITIVE}))*)?\}`;
 /**
- * The exact text JSON.stringify gives a change event (capture/event-json.ts writes the same
- * bytes): members in contract order, each once, rows flat. Captures id, commitLsn and snapshot.
+ * The exact text JSON.stringify gives a change event (writer.ts writes the same bytes): members in
+ * contract order, each once, rows flat. Captures id, commitLsn and snapshot.
  */
 const CANONICAL_LINE = new RegExp(
   String.raw`^\{"v":1,"id":"([^"\\\x00-\x1f]+)","op":"[cudr]","table":"[a-z_]+","key":${FLAT},"before":(?:null|${FLAT}),"after":(?:null|${FLAT}),` +
@@ -97,4 +65,22 @@ export function lineSortKey(text: string): string | null {
     seq += 1; // as in versionSortKey
   }
   return match[2]!.toUpperCase().padStart(8, '0') + match[3]!.toUpperCase().padStart(8, '0') + seq.toString(16).toUpperCase().padStart(14, '0') + id;
+}
+
+/** The sort key of a valid event; throws when it has no version. */
+export function eventSortKey(event: ChangeEvent): string {
+  const key = versionSortKey(event);
+  if (key === null) throw new InvalidChangeEventError(`event has no version (commitLsn ${event.source.commitLsn}, id ${event.id})`, event.id);
+  return key;
+}
+
+/** The key in lineSortKey's / versionSortKey's string form (tests; error messages). */
+export function formatSortKey(lsnHi: number, lsnLo: number, position: number, id: string): string {
+  const hex = (n: number, width: number) => n.toString(16).toUpperCase().padStart(width, '0');
+  return hex(lsnHi, 8) + hex(lsnLo, 8) + hex(position, 14) + id;
+}
+
+/** The numeric parts of a key in versionSortKey's string form (see formatSortKey). */
+export function parseSortKey(key: string): { lsnHi: number; lsnLo: number; position: number; id: string } {
+  return { lsnHi: parseInt(key.slice(0, 8), 16), lsnLo: parseInt(key.slice(8, 16), 16), position: parseInt(key.slice(16, 30), 16), id: key.slice(30) };
 }
