@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { emfLine, type CaptureStatus } from '../../capture/capture-status.js';
+import { emfLine, type CaptureStatus } from '../../capture/reporting/capture-status.js';
 import { loaderEmfLine } from '../../loader/lambda/emf.js';
 import type { LoadSummary } from '../../loader/run-loader.js';
 import { METRIC, METRICS_NAMESPACE, MetricsRegistry } from '../../platform/metrics.js';
