@@ -95,7 +95,11 @@
       const chart = charts[name];
       if (!chart.plot) build(name);
       else chart.plot.setData(dataOf(chart));
-      $(`chart-${name}`).dataset.points = String(samples.filter((s) => chart.series.some((series) => series.value(s) !== null && series.value(s) !== undefined)).length);
+      const host = $(`chart-${name}`);
+      host.dataset.points = String(samples.filter((s) => chart.series.some((series) => series.value(s) !== null && series.value(s) !== undefined)).length);
+      // The newest point's values, for people reading the DOM (and the browser test).
+      const last = samples[samples.length - 1];
+      host.dataset.last = JSON.stringify(Object.fromEntries(chart.series.map((series) => [series.label, last ? (series.value(last) ?? null) : null])));
     }
   }
 

@@ -33,6 +33,7 @@ function startUp(stateDir: string, port: number): { child: ChildProcess; output:
 
 const points = async (page: Page, chart: string) => Number(await page.locator(`#chart-${chart}`).getAttribute('data-points'));
 const badge = (page: Page) => page.locator('#connection').textContent();
+const lastValue = async (page: Page, chart: string, series: string) => Number(JSON.parse((await page.locator(`#chart-${chart}`).getAttribute('data-last')) ?? '{}')[series] ?? 0);
 
 describe('the dashboard in a real browser (Debian Chromium)', () => {
   let stateDir: string | undefined;
@@ -68,10 +69,15 @@ describe('the dashboard in a real browser (Debian Chromium)', () => {
       what: 'fact rows in the warehouse panel',
     });
     const before = { throughput: await points(page, 'throughput'), freshness: await points(page, 'freshness'), consumers: await points(page, 'consumers') };
-    await page.waitForTimeout(4_000);
-    expect(await points(page, 'throughput')).toBeGreaterThan(before.throughput);
+    await waitFor(async () => (await points(page, 'throughput')) > before.throughput + 2, { timeoutMs: 30_000, intervalMs: 250, what: 'new throughput points' });
     expect(await points(page, 'freshness')).toBeGreaterThan(before.freshness);
     expect(await points(page, 'consumers')).toBeGreaterThan(before.consumers);
+    // The new points are the simulator's changes going through: the source and the processor move.
+    await waitFor(async () => (await lastValue(page, 'throughput', 'source changes/s')) > 0 && (await lastValue(page, 'throughput', 'processor events/s')) > 0, {
+      timeoutMs: 30_000,
+      intervalMs: 250,
+      what: 'source changes and processor events on the throughput chart',
+    });
     expect(await page.locator('#chart-throughput canvas').count()).toBe(1);
     expect(await page.locator('#capture-phase').textContent()).toBe('streaming');
 
@@ -134,8 +140,7 @@ describe('the dashboard in a real browser (Debian Chromium)', () => {
     await waitFor(async () => JSON.parse(await fs.readFile(path.join(stateDir!, 'capture-status.json'), 'utf8')).pid !== capturePid, { timeoutMs: 60_000, intervalMs: 500, what: 'a new capture child' });
     await waitFor(async () => (await page.locator('#capture-phase').textContent()) === 'streaming', { timeoutMs: 60_000, intervalMs: 500, what: 'capture streaming again on the page' });
     const afterCaptureRestart = await points(page, 'throughput');
-    await page.waitForTimeout(3_000);
-    expect(await points(page, 'throughput')).toBeGreaterThan(afterCaptureRestart);
+    await waitFor(async () => (await points(page, 'throughput')) > afterCaptureRestart, { timeoutMs: 30_000, intervalMs: 250, what: 'points after the capture restart' });
     expect(await badge(page)).toBe('live');
 
     // 6. `status --web` finds the running dashboard (no display here: it prints the URL, opens nothing).
@@ -154,8 +159,7 @@ describe('the dashboard in a real browser (Debian Chromium)', () => {
     children.push(again.child);
     await waitFor(async () => (await badge(page)) === 'live', { timeoutMs: 90_000, intervalMs: 500, what: `the page reconnecting\n${again.output()}` });
     const afterUpRestart = await points(page, 'throughput');
-    await page.waitForTimeout(3_000);
-    expect(await points(page, 'throughput')).toBeGreaterThan(afterUpRestart);
+    await waitFor(async () => (await points(page, 'throughput')) > afterUpRestart, { timeoutMs: 60_000, intervalMs: 250, what: 'points after up restarted' });
     again.child.kill('SIGINT');
     expect(await again.exited).toBe(0);
   }, 300_000);
