@@ -10,7 +10,7 @@ import { BulkLoad } from '../loader/bulk-load.js';
 import { DEFAULT_WAREHOUSE_SCHEMA } from '../loader/warehouse-ddl.js';
 import { openOrderedArchive } from './order/ordered-archive.js';
 import type { ArchiveIssue, ArchiveIssueKind } from './replay-report.js';
-import { swapSchemas, type SchemaSwapResult } from '../loader/schema-swap.js';
+import { swapSchemaNames, swapSchemas, type SchemaSwapResult } from '../loader/schema-swap.js';
 import { describeObjectStore } from '../bucket/create-object-store.js';
 import { LaneError, type LanePool } from './process/lane-pool.js';
 import { BulkLoadFailure, LoaderLockedError, processAndBulkLoad, processAndLoad, processInLanes, startLanes } from './process/replay-processing.js';
@@ -144,8 +144,8 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
   const replayId = options.replayId ?? `${stamp}-${randomBytes(3).toString('hex')}`;
   const liveSchema = options.schema ?? DEFAULT_WAREHOUSE_SCHEMA;
   const schemaStamp = stamp.toLowerCase().replace('t', '_').replace('z', '');
-  const loadSchema = options.rebuild ? `${liveSchema}_rebuild_${schemaStamp}` : liveSchema;
-  const oldSchema = `${liveSchema}_old_${schemaStamp}`;
+  const { rebuildSchema, oldSchema } = swapSchemaNames(liveSchema, schemaStamp);
+  const loadSchema = options.rebuild ? rebuildSchema : liveSchema;
   // The prefix must sort BEFORE the live `manifests/`: the loader resumes listing its prefix after
   // the newest key in its ledger, and a replay's keys land in the same ledger. A key sorting after
   // `manifests/` (e.g. `replay/…`) would make the live loader skip every new live manifest.
