@@ -11,6 +11,7 @@ export function registerLoadCommand(program: Command): void {
       runAction(async () => {
         const { config, logger } = commandContext(command, 'loader');
         const { loadPendingManifests } = await import('../../loader/run-loader.js');
+        const { parquetLimitsFor } = await import('../../loader/manifest-reader.js');
         const { createObjectStore } = await import('../../bucket/create-object-store.js');
         const dbs = await openDatabases(config, logger, { exclusive: false, command: 'load' });
         try {
@@ -19,6 +20,7 @@ export function registerLoadCommand(program: Command): void {
             processed: createObjectStore(config, 'processed'),
             schema: config.warehouseSchema,
             logger,
+            parquetLimits: parquetLimitsFor(config.bounds),
           });
           process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
           return summary.manifestsFailed > 0 ? EXIT.partial : EXIT.ok;
