@@ -9,6 +9,7 @@ import type { Logger } from '../platform/logger.js';
 import { BulkLoad } from '../loader/bulk-load.js';
 import { DEFAULT_WAREHOUSE_SCHEMA } from '../loader/warehouse-ddl.js';
 import { openOrderedArchive } from './order/ordered-archive.js';
+import type { ArchiveReadLimits } from './read/archived-line.js';
 import type { ArchiveIssue, ArchiveIssueKind } from './replay-report.js';
 import { swapSchemaNames, swapSchemas, type SchemaSwapResult } from '../loader/schema-swap.js';
 import { describeObjectStore } from '../bucket/create-object-store.js';
@@ -53,6 +54,8 @@ export interface ReplayOptions {
   /** Memory budget of one sort run (default 64 MiB). */
   maxRunBytes?: number;
   /** Parent of the temp dir for sort runs (default os.tmpdir()). */
+  /** Bounds of the archive scan (line length, issues kept per object; default DEFAULT_ARCHIVE_READ_LIMITS). */
+  limits?: ArchiveReadLimits;
   tempDir?: string;
   /**
    * Processing lanes for a rebuild (default DEFAULT_LANES: 2, or one per two cores): worker threads that each parse, process and
@@ -189,6 +192,7 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
       tables: options.tables,
       tempDir: path.join(workDir, 'runs'),
       maxRunBytes: options.maxRunBytes,
+      limits: options.limits,
       onScanProgress: (p) => progress.update(p.bytesDone, p.bytesTotal, p.eventsRead),
     }).catch(async (error: unknown) => {
       if (error instanceof RangeError) throw new UserError(error.message, { cause: error });
