@@ -73,6 +73,7 @@ export function parquetLimitsFor(bounds: { maxParquetRows: number }): ParquetRea
  * huge row count fails here, before any byte is fetched), then the file's footer (parquet-bounds.ts).
  */
 export async function readManifestFile(store: ObjectStore, manifestKey: string, file: ManifestFile, limits: ParquetReadLimits = DEFAULT_PARQUET_READ_LIMITS): Promise<WarehouseRow[]> {
+  if (file.bytes > limits.maxFileBytes) throw new ManifestFileCorruptError(manifestKey, file.key, `manifest says ${file.bytes} bytes, more than the ${limits.maxFileBytes} a file may have`);
   const allowedRows = maxRowsForFile(file.bytes, limits);
   if (file.rows > allowedRows) {
     throw new ManifestFileCorruptError(manifestKey, file.key, `manifest says ${file.rows} rows in ${file.bytes} bytes; at most ${allowedRows} allowed (raise TOTESYS_MAX_PARQUET_ROWS for larger files)`);

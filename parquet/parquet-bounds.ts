@@ -23,6 +23,8 @@ export interface ParquetReadLimits {
   maxRowGroups: number;
   /** Largest page once decompressed (ours: at most 1 MB or so). */
   maxPageBytes: number;
+  /** Largest file fetched (checked against the manifest's size before the fetch). */
+  maxFileBytes: number;
 }
 
 export const DEFAULT_PARQUET_READ_LIMITS: Readonly<ParquetReadLimits> = Object.freeze({
@@ -32,6 +34,7 @@ export const DEFAULT_PARQUET_READ_LIMITS: Readonly<ParquetReadLimits> = Object.f
   maxFooterBytes: 8 * 1024 * 1024,
   maxRowGroups: 1024,
   maxPageBytes: 64 * 1024 * 1024,
+  maxFileBytes: 1024 * 1024 * 1024,
 });
 
 /** The file is outside a bound: permanent (the same bytes fail again), never retried. */
