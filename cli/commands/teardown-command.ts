@@ -22,7 +22,7 @@ export function registerTeardownCommand(program: Command): void {
     .action((options: { yes?: boolean; purge?: boolean }, command: Command) =>
       runAction(async () => {
         const { config, logger } = commandContext(command, 'teardown');
-        const { dropCaptureObjects } = await import('../../capture/replication-setup.js');
+        const { dropCaptureObjects } = await import('../../capture/control/replication-setup.js');
         // Before anything else: a directory without the state marker is never deleted (nor started in).
         if (options.purge) await assertPurgeable(config.stateDir);
         const running = await readLiveLock(config.paths.lockFile);
