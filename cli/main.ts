@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { SETTINGS } from '../platform/config.js';
 import { registerCaptureCommand } from './commands/capture-command.js';
+import { registerDoctorCommand } from './commands/doctor-command.js';
 import { registerLoadCommand } from './commands/load-command.js';
 import { registerReplayCommand } from './commands/replay-command.js';
 import { registerSeedCommand } from './commands/seed-command.js';
@@ -29,6 +30,7 @@ registerSeedCommand(program);
 registerSimulateCommand(program);
 registerReplayCommand(program);
 registerTeardownCommand(program);
+registerDoctorCommand(program);
 registerCaptureCommand(program);
 registerLoadCommand(program);
 
