@@ -1,5 +1,8 @@
 import { z } from 'zod';
+import { isAuthenticationFailure, PipelineError } from '../../platform/errors.js';
+import type { Logger } from '../../platform/logger.js';
 import { WarehouseSecretError } from '../loader-errors.js';
+import { openWarehousePool, type WarehousePool } from '../warehouse-pool.js';
 
 /**
  * The RDS-managed secret format: JSON {host, port, username, password, dbname}. Turned into a
@@ -32,4 +35,76 @@ export function warehouseUrlFromSecret(secretArn: string, secretString: string |
   url.password = encodeURIComponent(s.password);
   if (options.sslmode) url.searchParams.set('sslmode', options.sslmode);
   return url.toString();
+}
+
+/**
+ * Secret rotation: the loader keeps its warehouse pool for the container's life, but a rotated
+ * password makes the pool's next connection fail authentication (28P01 / 28000). Then, once per
+ * attempt, the secret is read again: a changed secret means a new pool and one more try of the same
+ * work (a load run is idempotent); an unchanged secret, or a second authentication failure, is a
+ * permanent WarehouseAuthenticationError, never a loop (AWS retries the next scheduled run).
+ */
+export type SecretReader = (secretArn: string) => Promise<string | undefined>;
+
+export interface RotatingWarehouseOptions {
+  secretArn: string;
+  getSecret: SecretReader;
+  sslmode?: string;
+  logger?: Logger;
+  /** Opens a pool for a URL (default: openWarehousePool); tests count reconnects through it. */
+  openPool?: (warehouseUrl: string) => { pool: WarehousePool; close(): Promise<void> };
+}
+
+export interface RotatingWarehouse {
+  /** Runs `work` with the current pool; on an authentication failure re-reads the secret and retries at most once. */
+  run<T>(work: (pool: WarehousePool) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export class WarehouseAuthenticationError extends PipelineError {
+  constructor(readonly secretArn: string, reason: string, options: { cause?: unknown } = {}) {
+    super(`the warehouse rejected the credentials of secret ${secretArn}: ${reason}`, { retryable: false, cause: options.cause });
+  }
+}
+
+export function rotatingWarehouse(options: RotatingWarehouseOptions): RotatingWarehouse {
+  const open = options.openPool ?? ((warehouseUrl: string) => openWarehousePool({ warehouseUrl }));
+  let current: Promise<{ url: string; pool: WarehousePool; close(): Promise<void> }> | undefined;
+
+  const readUrl = async () => warehouseUrlFromSecret(options.secretArn, await options.getSecret(options.secretArn), { sslmode: options.sslmode });
+  const connect = (url?: string) =>
+    (current = (async () => {
+      const resolved = url ?? (await readUrl());
+      return { url: resolved, ...open(resolved) };
+    })().catch((error) => {
+      current = undefined; // a failed secret fetch is retried by the next invocation
+      throw error;
+    }));
+
+  return {
+    async run(work) {
+      const { url, pool, close } = await (current ?? connect());
+      try {
+        return await work(pool);
+      } catch (error) {
+        if (!isAuthenticationFailure(error)) throw error;
+        const fresh = await readUrl();
+        if (fresh === url) throw new WarehouseAuthenticationError(options.secretArn, 'the secret has not changed (wrong password in the secret, or the role is locked?)', { cause: error });
+        options.logger?.info('warehouse authentication failed; the secret has changed (rotation): reconnecting', { secretArn: options.secretArn });
+        await close().catch(() => undefined);
+        const next = await connect(fresh);
+        try {
+          return await work(next.pool);
+        } catch (retryError) {
+          if (isAuthenticationFailure(retryError)) throw new WarehouseAuthenticationError(options.secretArn, 'rejected again after re-reading the rotated secret', { cause: retryError });
+          throw retryError;
+        }
+      }
+    },
+    async close() {
+      const open = current;
+      current = undefined;
+      if (open) await (await open).close();
+    },
+  };
 }
