@@ -46,5 +46,8 @@ export function captureUserSql(options: CaptureUserSqlOptions): string {
     `GRANT CREATE ON DATABASE ${database} TO ${user};`,
     `GRANT ${user} TO CURRENT_USER;`,
     `ALTER PUBLICATION ${publication} OWNER TO ${user};`,
+    '-- both were only needed for the hand-over:',
+    `REVOKE CREATE ON DATABASE ${database} FROM ${user};`,
+    `REVOKE ${user} FROM CURRENT_USER;`,
   ].join('\n');
 }

@@ -148,11 +148,12 @@ function publicationCheck(facts: SourceFacts, options: SourceCheckOptions): Chec
   const pub = id(options.publicationName);
   const user = id(facts.user);
   const tables = facts.tables.map((t) => `${id(facts.schema)}.${id(t.table)}`).join(', ');
-  const handOver = `-- as the owner of the tables (see docs/source-prerequisites.md):\nCREATE PUBLICATION ${pub} FOR TABLE ${tables};\nGRANT CREATE ON DATABASE ${id(facts.database)} TO ${user};\nGRANT ${user} TO CURRENT_USER;\nALTER PUBLICATION ${pub} OWNER TO ${user};`;
+  const giveTo = `GRANT CREATE ON DATABASE ${id(facts.database)} TO ${user};\nGRANT ${user} TO CURRENT_USER;\nALTER PUBLICATION ${pub} OWNER TO ${user};\nREVOKE CREATE ON DATABASE ${id(facts.database)} FROM ${user};\nREVOKE ${user} FROM CURRENT_USER;`;
+  const handOver = `-- as the owner of the tables (see docs/source-prerequisites.md):\nCREATE PUBLICATION ${pub} FOR TABLE ${tables};\n${giveTo}`;
   if (facts.publication.exists) {
     if (facts.publication.allTables) return fail('source.publication', `publication ${options.publicationName} is FOR ALL TABLES (it would capture _prisma_migrations too)`, `DROP PUBLICATION ${pub};  -- then rerun doctor; or choose another --publication-name`);
     if (facts.publication.ownedByUser || facts.superuser) return ok('source.publication', `publication ${options.publicationName} exists, owned by ${facts.publication.owner}`);
-    return fail('source.publication', `publication ${options.publicationName} is owned by ${facts.publication.owner}, not ${facts.user} (the capture records its snapshot marker on it)`, `-- as ${id(facts.publication.owner ?? 'its owner')} or a superuser:\nGRANT CREATE ON DATABASE ${id(facts.database)} TO ${user};\nGRANT ${user} TO CURRENT_USER;\nALTER PUBLICATION ${pub} OWNER TO ${user};`);
+    return fail('source.publication', `publication ${options.publicationName} is owned by ${facts.publication.owner}, not ${facts.user} (the capture records its snapshot marker on it)`, `-- as ${id(facts.publication.owner ?? 'its owner')} or a superuser:\n${giveTo}`);
   }
   if (facts.superuser) return ok('source.publication', `publication ${options.publicationName} does not exist yet; the capture creates it (superuser)`);
   const notOwned = facts.tables.filter((t) => t.exists && !t.ownedByUser);

@@ -11,10 +11,14 @@ import type { DoctorReport } from '../../ops/doctor/check.js';
 import { runDoctor } from '../../ops/doctor/run-doctor.js';
 import { createLogger } from '../../platform/logger.js';
 import { startEmbeddedPostgres, ensureDatabase, type RunningPostgres } from '../../runtime/embedded-postgres.js';
+import { runCapture } from '../../capture/run-capture.js';
+import { silentLogger } from '../../platform/logger.js';
+import { RecordingWriter } from '../support/capture-recorder.js';
 import { runCli } from '../support/cli.js';
 import { createTestDatabase, withAdmin, withClient, type TestDatabase } from '../support/postgres.js';
 import { createTotesysSchema } from '../support/totesys-source.js';
 
+const currentLsn = (url: string) => withClient(url, async (c) => (await c.query<{ lsn: string }>('SELECT pg_current_wal_insert_lsn()::text AS lsn')).rows[0].lsn);
 const capture = { slotName: 'totesys_cdc', publicationName: 'totesys_cdc', replicaIdentityFull: true };
 const statusOf = (report: DoctorReport, id: string) => report.checks.find((c) => c.id === id)?.status;
 const checkOf = (report: DoctorReport, id: string) => report.checks.find((c) => c.id === id);
@@ -85,6 +89,20 @@ describe('doctor against real Postgres', () => {
     const json = await runDoctor({ sourceUrl: asCapture, warehouseSchema: 'star', capture });
     expect(json.checks.filter((c) => c.status !== 'ok')).toEqual([]);
     expect(checkOf(json, 'source.publication')?.summary).toContain(`owned by ${captureUser}`);
+
+    // The proof that the SQL is enough: the real capture, as that user, snapshots and streams.
+    await withClient(db.url, async (c) => {
+      await c.query(`INSERT INTO currency (currency_code) VALUES ('GBP')`);
+    });
+    const slotName = `t_doctor_slot_${suffix}`;
+    const writer = new RecordingWriter();
+    const snapshot = runCapture({ sourceUrl: asCapture, config: { capture: { ...capture, slotName } }, writer, logger: silentLogger, stopAtLsn: await currentLsn(db.url) });
+    expect((await snapshot).snapshotRows).toBe(1);
+    await withClient(db.url, (c) => c.query(`UPDATE currency SET currency_code = 'EUR'`));
+    const streamed = await runCapture({ sourceUrl: asCapture, config: { capture: { ...capture, slotName } }, writer, logger: silentLogger, stopAtLsn: await currentLsn(db.url) });
+    expect(streamed.reason).toBe('stop-lsn-reached');
+    expect(writer.events().map((e) => [e.table, e.op])).toEqual([['currency', 'r'], ['currency', 'u']]);
+    await withClient(db.url, (c) => c.query('SELECT pg_drop_replication_slot($1)', [slotName]));
   });
 
   it('a table without a primary key or replica identity fails when the capture does not set FULL', async () => {
