@@ -14,7 +14,7 @@ export function registerRedriveCommand(program: Command): void {
   program
     .command('redrive-dlq')
     .description("re-process the Kinesis ranges in the stream processor's dead-letter queue, then delete each message")
-    .option('--queue-url <url>', 'the dead-letter queue URL [env TOTESYS_DLQ_URL]')
+    .option('--queue-url <url>', 'the dead-letter queue URL [env TOTESYS_PROCESSOR_DLQ_URL]')
     .option('--sqs-endpoint <url>', 'SQS endpoint override (emulators) [env TOTESYS_SQS_ENDPOINT]')
     .option('--max-messages <n>', 'stop after this many messages (default 1000)')
     .option('--visibility-timeout <s>', 'seconds a message stays hidden while its range is re-processed (default 300)')
@@ -33,8 +33,8 @@ could be, 3 when some are left in the queue (see the report).`,
     .action((options: RedriveOptions, command: Command) =>
       runAction(async () => {
         const { config, logger } = commandContext(command, 'redrive-dlq');
-        const queueUrl = options.queueUrl ?? process.env.TOTESYS_DLQ_URL;
-        if (!queueUrl) throw new ConfigError('the dead-letter queue is not set: pass --queue-url or set TOTESYS_DLQ_URL (the stack output DeadLetterQueueUrl)');
+        const queueUrl = options.queueUrl ?? process.env.TOTESYS_PROCESSOR_DLQ_URL;
+        if (!queueUrl) throw new ConfigError('the dead-letter queue is not set: pass --queue-url or set TOTESYS_PROCESSOR_DLQ_URL (the stack output ProcessorDeadLetterQueueUrl)');
         if (config.stream.kind !== 'kinesis') throw new ConfigError('redrive-dlq re-reads Kinesis: set --stream kinesis / TOTESYS_STREAM=kinesis');
         if (config.buckets.kind !== 's3' || config.stateStore.kind !== 'dynamodb') {
           throw new ConfigError('redrive-dlq writes where the processor Lambda writes: set TOTESYS_BUCKETS=s3, TOTESYS_PROCESSED_BUCKET, TOTESYS_STATE_STORE=dynamodb and TOTESYS_DYNAMODB_TABLE');

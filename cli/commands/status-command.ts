@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { isAwsDeployment } from '../../ops/aws-status/aws-deployment.js';
 import { openDatabases } from '../../runtime/databases.js';
 import type { Config } from '../../platform/config.js';
 import type { PipelineStatus } from '../../runtime/pipeline-status.js';
@@ -11,15 +12,15 @@ export function registerStatusCommand(program: Command): void {
     .command('status')
     .description('show slot lag, capture progress, stream consumer lag and warehouse freshness')
     .option('--json', 'print the status as JSON')
-    .option('--aws', 'the AWS deployment: slot, CloudWatch metrics, iterator ages, DLQ, quarantine, warehouse (see docs/operations-aws.md)')
-    .option('--queue-url <url>', 'with --aws: the processor dead-letter queue [env TOTESYS_DLQ_URL]')
+    .option('--aws', 'the AWS deployment: slot, CloudWatch metrics, iterator ages, DLQ, quarantine, warehouse; the default when Kinesis, S3 and DynamoDB are set without emulator endpoints (see docs/operations-aws.md)')
+    .option('--queue-url <url>', 'with --aws: the processor dead-letter queue [env TOTESYS_PROCESSOR_DLQ_URL]')
     .option('--processor-function <name>', 'with --aws: the processor Lambda, for its IteratorAge [env TOTESYS_PROCESSOR_FUNCTION_NAME]')
     .option('--cloudwatch-endpoint <url>', 'with --aws: CloudWatch endpoint override (tests) [env TOTESYS_CLOUDWATCH_ENDPOINT]')
     .option('--sqs-endpoint <url>', 'with --aws: SQS endpoint override (emulators) [env TOTESYS_SQS_ENDPOINT]')
     .action((options: { json?: boolean } & AwsStatusFlags, command: Command) =>
       runAction(async () => {
         const { config, logger } = commandContext(command, 'status');
-        if (options.aws) return awsStatus(config, options);
+        if (options.aws || isAwsDeployment(config)) return awsStatus(config, options);
         const { readPipelineStatus } = await import('../../runtime/pipeline-status.js');
         const dbs = await openDatabases(config, logger, { exclusive: false, command: 'status' });
         try {
@@ -49,7 +50,7 @@ async function awsStatus(config: Config, options: { json?: boolean } & AwsStatus
   const urls = await resolveExternalUrls(config, env, secretsManagerGetSecret());
   const status = await runAwsStatus(config, {
     ...urls,
-    queueUrl: options.queueUrl ?? env.TOTESYS_DLQ_URL,
+    queueUrl: options.queueUrl ?? env.TOTESYS_PROCESSOR_DLQ_URL,
     processorFunctionName: options.processorFunction ?? env.TOTESYS_PROCESSOR_FUNCTION_NAME,
     cloudwatchEndpoint: options.cloudwatchEndpoint ?? env.TOTESYS_CLOUDWATCH_ENDPOINT,
     sqsEndpoint: options.sqsEndpoint ?? env.TOTESYS_SQS_ENDPOINT,

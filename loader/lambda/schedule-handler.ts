@@ -36,7 +36,7 @@ export function createScheduleHandler(deps: ScheduleHandlerDeps): (event: Schedu
   const warehouseFor = (): RotatingWarehouse => {
     const secretArn = env.TOTESYS_WAREHOUSE_SECRET_ARN;
     if (!secretArn) throw new ConfigError('TOTESYS_WAREHOUSE_SECRET_ARN is not set: set it to the ARN of the warehouse RDS secret');
-    return (warehouse ??= rotatingWarehouse({ secretArn, getSecret: deps.getSecret, sslmode: env.TOTESYS_WAREHOUSE_SSLMODE, logger }));
+    return (warehouse ??= rotatingWarehouse({ secretArn, getSecret: deps.getSecret, sslmode: env.TOTESYS_WAREHOUSE_SSLMODE, env, logger }));
   };
 
   return async (event) => {

@@ -5,18 +5,26 @@ import { WarehouseSecretError } from '../loader-errors.js';
 import { openWarehousePool, type WarehousePool } from '../warehouse-pool.js';
 
 /**
- * The RDS-managed secret format: JSON {host, port, username, password, dbname}. Turned into a
- * connection URL with every part percent-encoded (passwords contain `@`, `/`, `:`).
+ * The warehouse secret: JSON {username, password} plus, in an RDS secret made for an instance,
+ * {host, port, dbname}. An RDS-managed master secret holds only username and password: then the
+ * endpoint comes from TOTESYS_WAREHOUSE_HOST / _PORT / _DB (infra sets them; they win over the
+ * secret's fields). Turned into a URL with every part percent-encoded (passwords contain `@`, `/`, `:`).
  */
 const rdsSecret = z.object({
-  host: z.string().min(1),
-  port: z.coerce.number().int().positive().default(5432),
+  host: z.string().min(1).optional(),
+  port: z.coerce.number().int().positive().optional(),
   username: z.string().min(1),
   password: z.string().min(1),
-  dbname: z.string().min(1).default('postgres'),
+  dbname: z.string().min(1).optional(),
 });
 
-export function warehouseUrlFromSecret(secretArn: string, secretString: string | undefined, options: { sslmode?: string } = {}): string {
+export interface WarehouseUrlOptions {
+  sslmode?: string;
+  /** TOTESYS_WAREHOUSE_HOST / _PORT / _DB, when the secret does not carry the endpoint. */
+  env?: Record<string, string | undefined>;
+}
+
+export function warehouseUrlFromSecret(secretArn: string, secretString: string | undefined, options: WarehouseUrlOptions = {}): string {
   if (!secretString) throw new WarehouseSecretError(secretArn, 'has no SecretString');
   let json: unknown;
   try {
@@ -30,7 +38,14 @@ export function warehouseUrlFromSecret(secretArn: string, secretString: string |
     throw new WarehouseSecretError(secretArn, `missing or bad field(s): ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')} (expected host, port, username, password, dbname)`);
   }
   const s = parsed.data;
-  const url = new URL(`postgres://${s.host}:${s.port}/${encodeURIComponent(s.dbname)}`);
+  const env = options.env ?? {};
+  const host = env.TOTESYS_WAREHOUSE_HOST || s.host;
+  const port = env.TOTESYS_WAREHOUSE_PORT ? Number(env.TOTESYS_WAREHOUSE_PORT) : (s.port ?? 5432);
+  const dbname = env.TOTESYS_WAREHOUSE_DB || s.dbname || 'postgres';
+  if (!host) throw new WarehouseSecretError(secretArn, 'missing or bad field(s): host (not in the secret, and TOTESYS_WAREHOUSE_HOST is not set)');
+  if (!Number.isInteger(port) || port <= 0) throw new WarehouseSecretError(secretArn, 'bad port (TOTESYS_WAREHOUSE_PORT or the secret\'s port)');
+  const url = new URL(`postgres://host:${port}/${encodeURIComponent(dbname)}`);
+  url.hostname = host;
   url.username = encodeURIComponent(s.username);
   url.password = encodeURIComponent(s.password);
   if (options.sslmode) url.searchParams.set('sslmode', options.sslmode);
@@ -50,6 +65,8 @@ export interface RotatingWarehouseOptions {
   secretArn: string;
   getSecret: SecretReader;
   sslmode?: string;
+  /** The endpoint variables (see warehouseUrlFromSecret). */
+  env?: Record<string, string | undefined>;
   logger?: Logger;
   /** Opens a pool for a URL (default: openWarehousePool); tests count reconnects through it. */
   openPool?: (warehouseUrl: string) => { pool: WarehousePool; close(): Promise<void> };
@@ -71,7 +88,7 @@ export function rotatingWarehouse(options: RotatingWarehouseOptions): RotatingWa
   const open = options.openPool ?? ((warehouseUrl: string) => openWarehousePool({ warehouseUrl }));
   let current: Promise<{ url: string; pool: WarehousePool; close(): Promise<void> }> | undefined;
 
-  const readUrl = async () => warehouseUrlFromSecret(options.secretArn, await options.getSecret(options.secretArn), { sslmode: options.sslmode });
+  const readUrl = async () => warehouseUrlFromSecret(options.secretArn, await options.getSecret(options.secretArn), { sslmode: options.sslmode, env: options.env });
   const connect = (url?: string) =>
     (current = (async () => {
       const resolved = url ?? (await readUrl());

@@ -25,7 +25,7 @@ export function renderAwsStatus(s: AwsStatus): string {
     lines.push(`loader      freshness ${ms(m.loader.warehouseFreshnessMs)}, watermark age ${ms(m.loader.warehouseWatermarkAgeMs)}, ${m.loader.loaderFailures} failures in ${m.windowMinutes} min`);
   }
   const dlq = s.deadLetterQueue;
-  if (dlq === null) lines.push('dlq         not configured (--queue-url / TOTESYS_DLQ_URL)');
+  if (dlq === null) lines.push('dlq         not configured (--queue-url / TOTESYS_PROCESSOR_DLQ_URL)');
   else if ('error' in dlq) lines.push(`dlq         error: ${dlq.error}`);
   else lines.push(`dlq         ${dlq.visible} failed range(s) waiting${dlq.inFlight ? `, ${dlq.inFlight} in flight` : ''}${dlq.visible ? ': fix the cause, then totesys-cdc redrive-dlq' : ''}`);
   const q = s.quarantine;

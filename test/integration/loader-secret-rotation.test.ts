@@ -82,4 +82,21 @@ describe('loader Lambda: warehouse secret rotation', () => {
     expect(await handler(event)).toMatchObject({ status: 'completed', manifestsLoaded: 0 });
     expect(secrets.requests()).toBe(4);
   });
+
+  it('an RDS-managed secret (username and password only) takes the endpoint from TOTESYS_WAREHOUSE_HOST / _PORT / _DB', async () => {
+    const arn = `${SECRET_ARN}-managed`;
+    const u = new URL(db.url);
+    secrets.set(arn, JSON.stringify({ username: role, password: 'third-password' }));
+    const handler = createScheduleHandler({
+      getSecret: async (id) => (await secrets.client.send(new GetSecretValueCommand({ SecretId: id }))).SecretString,
+      openProcessedStore: () => bucket.store,
+      env: { TOTESYS_WAREHOUSE_SECRET_ARN: arn, TOTESYS_WAREHOUSE_HOST: u.hostname, TOTESYS_WAREHOUSE_PORT: u.port, TOTESYS_WAREHOUSE_DB: db.name },
+      logger: silentLogger,
+      writeMetrics: () => undefined,
+    });
+    await writeBatch(bucket.store, { fact_payment: [paymentFact(4, 40n)] });
+    expect(await handler(event)).toMatchObject({ status: 'completed', manifestsLoaded: 1 });
+    const without = createScheduleHandler({ getSecret: async () => JSON.stringify({ username: role, password: 'x' }), openProcessedStore: () => bucket.store, env: { TOTESYS_WAREHOUSE_SECRET_ARN: arn }, logger: silentLogger });
+    await expect(without(event)).rejects.toThrow(/host \(not in the secret, and TOTESYS_WAREHOUSE_HOST is not set\)/);
+  });
 });

@@ -96,10 +96,10 @@ describe('doctor against real Postgres', () => {
     });
     const slotName = `t_doctor_slot_${suffix}`;
     const writer = new RecordingWriter();
-    const snapshot = runCapture({ sourceUrl: asCapture, config: { capture: { ...capture, slotName } }, writer, logger: silentLogger, stopAtLsn: await currentLsn(db.url) });
+    const snapshot = runCapture({ sourceUrl: asCapture, config: { capture: { ...capture, slotName, heartbeatIntervalMs: 10_000 } }, writer, logger: silentLogger, stopAtLsn: await currentLsn(db.url) });
     expect((await snapshot).snapshotRows).toBe(1);
     await withClient(db.url, (c) => c.query(`UPDATE currency SET currency_code = 'EUR'`));
-    const streamed = await runCapture({ sourceUrl: asCapture, config: { capture: { ...capture, slotName } }, writer, logger: silentLogger, stopAtLsn: await currentLsn(db.url) });
+    const streamed = await runCapture({ sourceUrl: asCapture, config: { capture: { ...capture, slotName, heartbeatIntervalMs: 10_000 } }, writer, logger: silentLogger, stopAtLsn: await currentLsn(db.url) });
     expect(streamed.reason).toBe('stop-lsn-reached');
     expect(writer.events().map((e) => [e.table, e.op])).toEqual([['currency', 'r'], ['currency', 'u']]);
     await withClient(db.url, (c) => c.query('SELECT pg_drop_replication_slot($1)', [slotName]));

@@ -80,3 +80,13 @@ describe('source checks on RDS', () => {
     expect(find(rdsFacts({ tables: owned }), 'source.replica_identity')?.status).toBe('ok');
   });
 });
+
+describe('docs/source-prerequisites.md', () => {
+  it('shows exactly the capture-user SQL that doctor prints', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const { captureUserSql } = await import('../../ops/doctor/capture-user-sql.js');
+    const doc = await readFile(new URL('../../docs/source-prerequisites.md', import.meta.url), 'utf8');
+    expect(doc).toContain('```sql\n' + captureUserSql({ platform: 'postgres' }) + '\n```');
+    expect(doc).toContain('```sql\n' + captureUserSql({ platform: 'rds' }) + '\n```');
+  });
+});
