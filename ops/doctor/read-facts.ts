@@ -42,7 +42,8 @@ export interface SourceFacts {
   walSendersUsed: number;
   canCreateInDatabase: boolean;
   slot: { exists: boolean; plugin: string | null; database: string | null; active: boolean; walStatus: string | null };
-  publication: { exists: boolean; owner: string | null; ownedByUser: boolean; allTables: boolean };
+  /** `tables`: what the publication publishes, as schema.table. */
+  publication: { exists: boolean; owner: string | null; ownedByUser: boolean; allTables: boolean; tables: string[] };
   tables: SourceTableFacts[];
 }
 
@@ -69,6 +70,10 @@ export async function readSourceFacts(client: Queryable, names: { slotName: stri
   const { rows: pubRows } = await client.query(
     `SELECT pg_get_userbyid(pubowner) AS owner, pg_has_role(current_user, pubowner, 'MEMBER') AS owned, puballtables
        FROM pg_publication WHERE pubname = $1`,
+    [names.publicationName],
+  );
+  const { rows: pubTableRows } = await client.query<{ name: string }>(
+    'SELECT schemaname || \'.\' || tablename AS name FROM pg_publication_tables WHERE pubname = $1 ORDER BY 1',
     [names.publicationName],
   );
   const { rows: tableRows } = await client.query(
@@ -101,7 +106,9 @@ export async function readSourceFacts(client: Queryable, names: { slotName: stri
     slot: slot
       ? { exists: true, plugin: slot.plugin, database: slot.database, active: slot.active, walStatus: slot.wal_status ?? null }
       : { exists: false, plugin: null, database: null, active: false, walStatus: null },
-    publication: pub ? { exists: true, owner: pub.owner, ownedByUser: pub.owned, allTables: pub.puballtables } : { exists: false, owner: null, ownedByUser: false, allTables: false },
+    publication: pub
+      ? { exists: true, owner: pub.owner, ownedByUser: pub.owned, allTables: pub.puballtables, tables: pubTableRows.map((r) => r.name) }
+      : { exists: false, owner: null, ownedByUser: false, allTables: false, tables: [] },
     tables: SOURCE_TABLES.map((table) => {
       const r = byName.get(table);
       return r

@@ -152,7 +152,14 @@ function publicationCheck(facts: SourceFacts, options: SourceCheckOptions): Chec
   const handOver = `-- as the owner of the tables (see docs/source-prerequisites.md):\nCREATE PUBLICATION ${pub} FOR TABLE ${tables};\n${giveTo}`;
   if (facts.publication.exists) {
     if (facts.publication.allTables) return fail('source.publication', `publication ${options.publicationName} is FOR ALL TABLES (it would capture _prisma_migrations too)`, `DROP PUBLICATION ${pub};  -- then rerun doctor; or choose another --publication-name`);
-    if (facts.publication.ownedByUser || facts.superuser) return ok('source.publication', `publication ${options.publicationName} exists, owned by ${facts.publication.owner}`);
+    // The capture corrects a publication whose table set differs (ALTER PUBLICATION ... SET TABLE), which needs the tables' ownership.
+    const wanted = facts.tables.map((t) => `${facts.schema}.${t.table}`).sort();
+    const same = facts.publication.tables.length === wanted.length && wanted.every((t, i) => t === [...facts.publication.tables].sort()[i]);
+    const canAlter = facts.superuser || (facts.publication.ownedByUser && facts.tables.every((t) => t.ownedByUser));
+    if (!same && !canAlter) {
+      return fail('source.publication', `publication ${options.publicationName} publishes ${facts.publication.tables.length ? facts.publication.tables.join(', ') : 'no table'}, not the ${SOURCE_TABLES.length} totesys tables, and ${facts.user} cannot change it`, `-- as the owner of the tables:\nALTER PUBLICATION ${pub} SET TABLE ${tables};`);
+    }
+    if (facts.publication.ownedByUser || facts.superuser) return ok('source.publication', `publication ${options.publicationName} exists, owned by ${facts.publication.owner}${same ? '' : ' (the capture corrects its table set)'}`);
     return fail('source.publication', `publication ${options.publicationName} is owned by ${facts.publication.owner}, not ${facts.user} (the capture records its snapshot marker on it)`, `-- as ${id(facts.publication.owner ?? 'its owner')} or a superuser:\n${giveTo}`);
   }
   if (facts.superuser) return ok('source.publication', `publication ${options.publicationName} does not exist yet; the capture creates it (superuser)`);

@@ -24,7 +24,7 @@ function rdsFacts(overrides: Partial<SourceFacts> = {}): SourceFacts {
     walSendersUsed: 0,
     canCreateInDatabase: true,
     slot: { exists: false, plugin: null, database: null, active: false, walStatus: null },
-    publication: { exists: true, owner: 'totesys_cdc_capture', ownedByUser: true, allTables: false },
+    publication: { exists: true, owner: 'totesys_cdc_capture', ownedByUser: true, allTables: false, tables: SOURCE_TABLES.map((t) => `public.${t}`) },
     tables: SOURCE_TABLES.map((table) => ({ table, exists: true, owner: 'master', ownedByUser: false, canSelect: true, replicaIdentity: 'f', hasPrimaryKey: true })),
     ...overrides,
   };
@@ -66,11 +66,18 @@ describe('source checks on RDS', () => {
   });
 
   it('a publication owned by someone else fails with the hand-over SQL; FOR ALL TABLES fails', () => {
-    expect(find(rdsFacts({ publication: { exists: true, owner: 'master', ownedByUser: false, allTables: false } }), 'source.publication')).toMatchObject({
+    expect(find(rdsFacts({ publication: { ...rdsFacts().publication, owner: 'master', ownedByUser: false } }), 'source.publication')).toMatchObject({
       status: 'fail',
       fix: expect.stringContaining('ALTER PUBLICATION "totesys_cdc" OWNER TO "totesys_cdc_capture";'),
     });
-    expect(find(rdsFacts({ publication: { exists: true, owner: 'totesys_cdc_capture', ownedByUser: true, allTables: true } }), 'source.publication')?.status).toBe('fail');
+    expect(find(rdsFacts({ publication: { ...rdsFacts().publication, allTables: true } }), 'source.publication')?.status).toBe('fail');
+  });
+
+  it('a publication with another table set fails unless the capture may change it', () => {
+    const partial = { ...rdsFacts().publication, tables: ['public.address'] };
+    expect(find(rdsFacts({ publication: partial }), 'source.publication')).toMatchObject({ status: 'fail', fix: expect.stringMatching(/^-- as the owner of the tables:\nALTER PUBLICATION "totesys_cdc" SET TABLE "public"."address", /) });
+    const owned = rdsFacts().tables.map((t) => ({ ...t, ownedByUser: true }));
+    expect(find(rdsFacts({ publication: partial, tables: owned }), 'source.publication')).toMatchObject({ status: 'ok', summary: expect.stringContaining('corrects its table set') });
   });
 
   it('replica identity not FULL on tables the capture does not own: the owner must ALTER them', () => {
