@@ -41,6 +41,8 @@ export interface SourceFacts {
   maxWalSenders: number;
   walSendersUsed: number;
   canCreateInDatabase: boolean;
+  /** EXECUTE on pg_logical_emit_message: the capture's heartbeat (hardened servers revoke it from PUBLIC). */
+  canEmitHeartbeat: boolean;
   slot: { exists: boolean; plugin: string | null; database: string | null; active: boolean; walStatus: string | null };
   /** `tables`: what the publication publishes, as schema.table. */
   publication: { exists: boolean; owner: string | null; ownedByUser: boolean; allTables: boolean; tables: string[] };
@@ -60,7 +62,8 @@ export async function readSourceFacts(client: Queryable, names: { slotName: stri
             (SELECT count(*)::int FROM pg_replication_slots) AS slots_used,
             current_setting('max_wal_senders')::int AS max_senders,
             (SELECT count(*)::int FROM pg_stat_replication) AS senders_used,
-            has_database_privilege(current_database(), 'CREATE') AS can_create
+            has_database_privilege(current_database(), 'CREATE') AS can_create,
+            has_function_privilege('pg_logical_emit_message(boolean, text, text)', 'EXECUTE') AS can_heartbeat
        FROM pg_roles r WHERE r.rolname = current_user`,
   );
   const { rows: slotRows } = await client.query(
@@ -103,6 +106,7 @@ export async function readSourceFacts(client: Queryable, names: { slotName: stri
     maxWalSenders: s.max_senders,
     walSendersUsed: s.senders_used,
     canCreateInDatabase: s.can_create,
+    canEmitHeartbeat: s.can_heartbeat,
     slot: slot
       ? { exists: true, plugin: slot.plugin, database: slot.database, active: slot.active, walStatus: slot.wal_status ?? null }
       : { exists: false, plugin: null, database: null, active: false, walStatus: null },

@@ -97,6 +97,13 @@ export function checkSource(facts: SourceFacts, options: SourceCheckOptions): Ch
     } else checks.push(ok('source.slot', `slot ${options.slotName} exists (${facts.slot.active ? 'active' : 'inactive'}, wal_status ${facts.slot.walStatus ?? '-'})`));
   }
 
+  // Without its heartbeat the capture still confirms on keepalives, but a quiet source's slot then
+  // advances only when the server sends them, and status shows no heartbeat.
+  checks.push(
+    facts.canEmitHeartbeat
+      ? ok('source.heartbeat', `${facts.user} may call pg_logical_emit_message (the capture's heartbeat)`)
+      : warn('source.heartbeat', `${facts.user} may not call pg_logical_emit_message: no capture heartbeat (it falls back to keepalives)`, `GRANT EXECUTE ON FUNCTION pg_logical_emit_message(boolean, text, text) TO ${user};`),
+  );
   checks.push(...tableChecks(facts, options));
   checks.push(publicationCheck(facts, options));
   return checks;

@@ -23,6 +23,7 @@ function rdsFacts(overrides: Partial<SourceFacts> = {}): SourceFacts {
     maxWalSenders: 20,
     walSendersUsed: 0,
     canCreateInDatabase: true,
+    canEmitHeartbeat: true,
     slot: { exists: false, plugin: null, database: null, active: false, walStatus: null },
     publication: { exists: true, owner: 'totesys_cdc_capture', ownedByUser: true, allTables: false, tables: SOURCE_TABLES.map((t) => `public.${t}`) },
     tables: SOURCE_TABLES.map((table) => ({ table, exists: true, owner: 'master', ownedByUser: false, canSelect: true, replicaIdentity: 'f', hasPrimaryKey: true })),
@@ -78,6 +79,10 @@ describe('source checks on RDS', () => {
     expect(find(rdsFacts({ publication: partial }), 'source.publication')).toMatchObject({ status: 'fail', fix: expect.stringMatching(/^-- as the owner of the tables:\nALTER PUBLICATION "totesys_cdc" SET TABLE "public"."address", /) });
     const owned = rdsFacts().tables.map((t) => ({ ...t, ownedByUser: true }));
     expect(find(rdsFacts({ publication: partial, tables: owned }), 'source.publication')).toMatchObject({ status: 'ok', summary: expect.stringContaining('corrects its table set') });
+  });
+
+  it('no EXECUTE on pg_logical_emit_message is a warning with the GRANT', () => {
+    expect(find(rdsFacts({ canEmitHeartbeat: false }), 'source.heartbeat')).toMatchObject({ status: 'warn', fix: 'GRANT EXECUTE ON FUNCTION pg_logical_emit_message(boolean, text, text) TO "totesys_cdc_capture";' });
   });
 
   it('replica identity not FULL on tables the capture does not own: the owner must ALTER them', () => {
