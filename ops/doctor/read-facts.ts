@@ -43,6 +43,8 @@ export interface SourceFacts {
   canCreateInDatabase: boolean;
   /** EXECUTE on pg_logical_emit_message: the capture's heartbeat (hardened servers revoke it from PUBLIC). */
   canEmitHeartbeat: boolean;
+  /** Its signature on this server, e.g. pg_logical_emit_message(boolean,text,text,boolean). */
+  heartbeatFunction: string | null;
   slot: { exists: boolean; plugin: string | null; database: string | null; active: boolean; walStatus: string | null };
   /** `tables`: what the publication publishes, as schema.table. */
   publication: { exists: boolean; owner: string | null; ownedByUser: boolean; allTables: boolean; tables: string[] };
@@ -63,7 +65,9 @@ export async function readSourceFacts(client: Queryable, names: { slotName: stri
             current_setting('max_wal_senders')::int AS max_senders,
             (SELECT count(*)::int FROM pg_stat_replication) AS senders_used,
             has_database_privilege(current_database(), 'CREATE') AS can_create,
-            has_function_privilege('pg_logical_emit_message(boolean, text, text)', 'EXECUTE') AS can_heartbeat
+            -- the text-content overload the capture calls (PostgreSQL 17 added a 4th argument, flush)
+            (SELECT p.oid::regprocedure::text FROM pg_proc p WHERE p.proname = 'pg_logical_emit_message' AND p.proargtypes[2] = 'text'::regtype LIMIT 1) AS heartbeat_fn,
+            (SELECT has_function_privilege(p.oid, 'EXECUTE') FROM pg_proc p WHERE p.proname = 'pg_logical_emit_message' AND p.proargtypes[2] = 'text'::regtype LIMIT 1) AS can_heartbeat
        FROM pg_roles r WHERE r.rolname = current_user`,
   );
   const { rows: slotRows } = await client.query(
@@ -106,7 +110,8 @@ export async function readSourceFacts(client: Queryable, names: { slotName: stri
     maxWalSenders: s.max_senders,
     walSendersUsed: s.senders_used,
     canCreateInDatabase: s.can_create,
-    canEmitHeartbeat: s.can_heartbeat,
+    canEmitHeartbeat: s.can_heartbeat === true,
+    heartbeatFunction: s.heartbeat_fn ?? null,
     slot: slot
       ? { exists: true, plugin: slot.plugin, database: slot.database, active: slot.active, walStatus: slot.wal_status ?? null }
       : { exists: false, plugin: null, database: null, active: false, walStatus: null },

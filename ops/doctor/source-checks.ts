@@ -102,7 +102,7 @@ export function checkSource(facts: SourceFacts, options: SourceCheckOptions): Ch
   checks.push(
     facts.canEmitHeartbeat
       ? ok('source.heartbeat', `${facts.user} may call pg_logical_emit_message (the capture's heartbeat)`)
-      : warn('source.heartbeat', `${facts.user} may not call pg_logical_emit_message: no capture heartbeat (it falls back to keepalives)`, `GRANT EXECUTE ON FUNCTION pg_logical_emit_message(boolean, text, text) TO ${user};`),
+      : warn('source.heartbeat', `${facts.user} may not call pg_logical_emit_message: no capture heartbeat (it falls back to keepalives)`, `GRANT EXECUTE ON FUNCTION ${facts.heartbeatFunction ?? 'pg_logical_emit_message(boolean, text, text)'} TO ${user};`),
   );
   checks.push(...tableChecks(facts, options));
   checks.push(publicationCheck(facts, options));

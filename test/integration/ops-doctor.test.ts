@@ -60,6 +60,11 @@ describe('doctor against real Postgres', () => {
   it('a bare login role fails with the exact fixes and the least-privilege SQL; after that SQL every check passes', async () => {
     await withClient(urlAs(db.url, owner, password), (c) => c.query(`CREATE ROLE ${captureUser} WITH LOGIN PASSWORD '${password}'`));
     const asCapture = urlAs(db.url, captureUser, password);
+    // A hardened server: the heartbeat function is not executable by PUBLIC (function privileges are per database).
+    await withClient(db.url, async (c) => {
+      const { rows } = await c.query<{ fn: string }>(`SELECT oid::regprocedure::text AS fn FROM pg_proc WHERE proname = 'pg_logical_emit_message'`);
+      for (const { fn } of rows) await c.query(`REVOKE EXECUTE ON FUNCTION ${fn} FROM PUBLIC`);
+    });
 
     const before = await runCli(['doctor', '--only', 'source', '--json', '--source-url', asCapture, '--state-dir', stateDir]);
     expect(before.code).toBe(1);
@@ -71,6 +76,9 @@ describe('doctor against real Postgres', () => {
     expect(checkOf(report, 'source.replica_identity')).toMatchObject({ status: 'fail', fix: expect.stringContaining('ALTER TABLE "public"."payment" REPLICA IDENTITY FULL;') });
     expect(checkOf(report, 'source.publication')).toMatchObject({ status: 'fail', summary: expect.stringMatching(/cannot create it \(no CREATE on database .*; does not own address/) });
     expect(report.captureUserSql).toContain(`CREATE ROLE "totesys_cdc_capture" WITH LOGIN REPLICATION;`);
+    const heartbeat = checkOf(report, 'source.heartbeat');
+    expect(heartbeat).toMatchObject({ status: 'warn', fix: expect.stringMatching(/^GRANT EXECUTE ON FUNCTION pg_logical_emit_message\(.*\) TO "t_doctor_capture_/) });
+    await withClient(db.url, (c) => c.query(heartbeat!.fix!)); // as a superuser: it owns the function
     // No local state: with URLs given, doctor never touches the state directory.
     expect(existsSync(stateDir)).toBe(false);
 

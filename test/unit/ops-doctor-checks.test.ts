@@ -24,6 +24,7 @@ function rdsFacts(overrides: Partial<SourceFacts> = {}): SourceFacts {
     walSendersUsed: 0,
     canCreateInDatabase: true,
     canEmitHeartbeat: true,
+    heartbeatFunction: 'pg_logical_emit_message(boolean,text,text)',
     slot: { exists: false, plugin: null, database: null, active: false, walStatus: null },
     publication: { exists: true, owner: 'totesys_cdc_capture', ownedByUser: true, allTables: false, tables: SOURCE_TABLES.map((t) => `public.${t}`) },
     tables: SOURCE_TABLES.map((table) => ({ table, exists: true, owner: 'master', ownedByUser: false, canSelect: true, replicaIdentity: 'f', hasPrimaryKey: true })),
@@ -82,7 +83,7 @@ describe('source checks on RDS', () => {
   });
 
   it('no EXECUTE on pg_logical_emit_message is a warning with the GRANT', () => {
-    expect(find(rdsFacts({ canEmitHeartbeat: false }), 'source.heartbeat')).toMatchObject({ status: 'warn', fix: 'GRANT EXECUTE ON FUNCTION pg_logical_emit_message(boolean, text, text) TO "totesys_cdc_capture";' });
+    expect(find(rdsFacts({ canEmitHeartbeat: false }), 'source.heartbeat')).toMatchObject({ status: 'warn', fix: 'GRANT EXECUTE ON FUNCTION pg_logical_emit_message(boolean,text,text) TO "totesys_cdc_capture";' });
   });
 
   it('replica identity not FULL on tables the capture does not own: the owner must ALTER them', () => {
