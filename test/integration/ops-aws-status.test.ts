@@ -110,5 +110,5 @@ describe('status --aws: every part from its real source', () => {
     expect(status.deadLetterQueue).toBeNull();
     expect(status.quarantine.objects).toBe(2);
     expect(existsSync(stateDir)).toBe(false);
-  });
+  }, 180_000);
 });

@@ -111,7 +111,7 @@ describe('doctor against real Postgres', () => {
     expect(streamed.reason).toBe('stop-lsn-reached');
     expect(writer.events().map((e) => [e.table, e.op])).toEqual([['currency', 'r'], ['currency', 'u']]);
     await withClient(db.url, (c) => c.query('SELECT pg_drop_replication_slot($1)', [slotName]));
-  });
+  }, 180_000);
 
   it('a table without a primary key or replica identity fails when the capture does not set FULL', async () => {
     const other = await createTestDatabase('ops_doctor_identity');
@@ -170,7 +170,7 @@ describe('doctor against real Postgres', () => {
     expect(result.stdout).toMatch(/FAIL {2}source\.connect/);
     expect(result.stdout).toMatch(/FAIL {2}warehouse\.connect/);
     expect(result.stdout + result.stderr).not.toContain('hunter2secret');
-  });
+  }, 120_000);
 });
 
 describe('doctor against a cluster with wal_level=replica', () => {
