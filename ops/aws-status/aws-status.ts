@@ -1,4 +1,4 @@
-import type { SlotStatus } from '../../capture/slot-status.js';
+import type { SlotStatus } from '../../capture/control/slot-status.js';
 import type { WarehouseStatus } from '../../loader/warehouse-status.js';
 import { errorMessage } from '../../platform/errors.js';
 import { statusMetricQueries, summariseMetrics, type MetricNames, type MetricQuery, type MetricSeries, type MetricsSummary } from './metric-queries.js';

@@ -1,5 +1,5 @@
 import { createObjectStore } from '../../bucket/create-object-store.js';
-import { readSlotStatus } from '../../capture/slot-status.js';
+import { readSlotStatus } from '../../capture/control/slot-status.js';
 import { readWarehouseStatus } from '../../loader/warehouse-status.js';
 import type { Config } from '../../platform/config.js';
 import { ConfigError } from '../../platform/errors.js';

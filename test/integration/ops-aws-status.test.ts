@@ -5,7 +5,7 @@ import path from 'node:path';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { S3ObjectStore, createS3Client } from '../../bucket/s3-object-store.js';
-import { readSlotStatus } from '../../capture/slot-status.js';
+import { readSlotStatus } from '../../capture/control/slot-status.js';
 import { loadPendingManifests } from '../../loader/run-loader.js';
 import { readWarehouseStatus } from '../../loader/warehouse-status.js';
 import { createCloudWatchClient } from '../../ops/aws-clients.js';
