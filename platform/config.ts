@@ -51,6 +51,9 @@ const rawSettingsSchema = z.object({
   loaderIntervalMs: positiveInt.default(1_000),
   archiveFlushIntervalMs: positiveInt.default(5_000),
   archiveMaxBytes: positiveInt.default(5 * 1024 * 1024),
+  maxLineBytes: positiveInt.min(1024).max(1024 * 1024 * 1024).default(8 * 1024 * 1024),
+  maxParquetRows: positiveInt.max(100_000_000).default(1_000_000),
+  maxIssuesPerFile: positiveInt.default(1000),
   dashboardHost: z.string().min(1).default('127.0.0.1'),
   dashboardPort: z.coerce.number().int().min(0).max(65_535).default(7381),
   dashboardToken: z.string().min(16, 'must be at least 16 characters').optional(),
@@ -86,6 +89,9 @@ export const SETTINGS: readonly SettingSpec[] = [
   { key: 'loaderIntervalMs', flag: '--loader-interval-ms <ms>', env: 'TOTESYS_LOADER_INTERVAL_MS', schema: s.loaderIntervalMs, description: 'local loader schedule (default 1000)' },
   { key: 'archiveFlushIntervalMs', flag: '--archive-flush-interval-ms <ms>', env: 'TOTESYS_ARCHIVE_FLUSH_INTERVAL_MS', schema: s.archiveFlushIntervalMs, description: 'local archiver buffering time (default 5000)' },
   { key: 'archiveMaxBytes', flag: '--archive-max-bytes <n>', env: 'TOTESYS_ARCHIVE_MAX_BYTES', schema: s.archiveMaxBytes, description: 'local archiver buffering size (default 5 MiB)' },
+  { key: 'maxLineBytes', flag: '--max-line-bytes <n>', env: 'TOTESYS_MAX_LINE_BYTES', schema: s.maxLineBytes, description: 'longest archived line replay reads; a longer one fails its file (default 8 MiB)' },
+  { key: 'maxParquetRows', flag: '--max-parquet-rows <n>', env: 'TOTESYS_MAX_PARQUET_ROWS', schema: s.maxParquetRows, description: 'most rows the loader reads from one Parquet file (also at most 1 per byte); more fails its manifest (default 1000000)' },
+  { key: 'maxIssuesPerFile', flag: '--max-issues-per-file <n>', env: 'TOTESYS_MAX_ISSUES_PER_FILE', schema: s.maxIssuesPerFile, description: 'problems replay keeps in full per archive file; the rest are counted (default 1000)' },
   { key: 'dashboardHost', flag: '--dashboard-host <address>', env: 'TOTESYS_DASHBOARD_HOST', schema: s.dashboardHost, description: "address `up`'s dashboard binds (default 127.0.0.1; any other needs a token)" },
   { key: 'dashboardPort', flag: '--dashboard-port <port>', env: 'TOTESYS_DASHBOARD_PORT', schema: s.dashboardPort, description: "port of `up`'s dashboard and /metrics (default 7381; 0: any free port)" },
   { key: 'dashboardToken', flag: '--dashboard-token <token>', env: 'TOTESYS_DASHBOARD_TOKEN', schema: s.dashboardToken, description: 'bearer token the dashboard requires (set it in the environment: a flag shows in `ps`)' },
@@ -108,6 +114,8 @@ export interface Config {
   stateStore: { kind: 'local' } | { kind: 'dynamodb'; tableName: string; endpoint?: string; region: string };
   loader: { intervalMs: number };
   archive: { flushIntervalMs: number; maxBytes: number };
+  /** Input bounds on untrusted bytes (README "Input bounds", SECURITY.md). */
+  bounds: { maxLineBytes: number; maxParquetRows: number; maxIssuesPerFile: number };
   /** `up`'s web dashboard and /metrics; a token is required unless it binds a loopback address. */
   dashboard: { host: string; port: number; token?: string };
 }
@@ -184,6 +192,7 @@ function buildConfig(v: Settings, cwd: string): Readonly<Config> {
       v.stateStore === 'local' ? { kind: 'local' } : { kind: 'dynamodb', tableName: v.dynamodbTable, endpoint: v.dynamodbEndpoint, region: v.awsRegion },
     loader: { intervalMs: v.loaderIntervalMs },
     archive: { flushIntervalMs: v.archiveFlushIntervalMs, maxBytes: v.archiveMaxBytes },
+    bounds: { maxLineBytes: v.maxLineBytes, maxParquetRows: v.maxParquetRows, maxIssuesPerFile: v.maxIssuesPerFile },
     dashboard: { host: v.dashboardHost, port: v.dashboardPort, token: v.dashboardToken },
   };
   return deepFreeze(config);
