@@ -1,5 +1,6 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import type { KinesisCapacity } from './constructs/change-stream.js';
 import type { DatabaseProps, TotesysCdcStackProps } from './totesys-cdc-stack.js';
@@ -39,6 +40,7 @@ export const CONTEXT_KEYS = [
   'archiveAdminRoleArn',
   'dataRemovalPolicy',
   'streamRemovalPolicy',
+  'logRetentionDays',
 ] as const;
 type ContextKey = (typeof CONTEXT_KEYS)[number];
 
@@ -130,6 +132,14 @@ export function stackPropsFromContext(get: (key: ContextKey) => unknown): Omit<T
   const transitionDays = int('archiveTransitionDays', 0, 36500);
   const storageClass = oneOf('archiveStorageClass', ['STANDARD_IA', 'GLACIER_IR', 'INTELLIGENT_TIERING'] as const);
   const architecture = oneOf('captureArchitecture', ['x86_64', 'arm64'] as const);
+  const logRetention = () => {
+    const days = int('logRetentionDays', 1, 3653);
+    if (days === undefined) return undefined;
+    if (!Object.values(logs.RetentionDays).includes(days)) {
+      throw new StackContextError(`context logRetentionDays must be a CloudWatch Logs retention (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653), got ${days}`);
+    }
+    return days as logs.RetentionDays;
+  };
   const removal = (key: ContextKey) => {
     const value = oneOf(key, ['retain', 'destroy'] as const);
     return value === undefined ? undefined : value === 'retain' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
@@ -161,6 +171,7 @@ export function stackPropsFromContext(get: (key: ContextKey) => unknown): Omit<T
     archiveAdminRoleArn: matching('archiveAdminRoleArn', /^arn:[^:]+:iam::\d{12}:role\/.+$/, 'an IAM role ARN'),
     dataRemovalPolicy: removal('dataRemovalPolicy'),
     streamRemovalPolicy: removal('streamRemovalPolicy'),
+    logRetention: logRetention(),
   };
 }
 

@@ -2,6 +2,7 @@ import { Aws, CfnOutput, Duration, type RemovalPolicy, Stack, type StackProps } 
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import { Archive } from './constructs/archive.js';
@@ -79,6 +80,8 @@ export interface TotesysCdcStackProps extends StackProps {
    * @default RemovalPolicy.RETAIN
    */
   readonly dataRemovalPolicy?: RemovalPolicy;
+  /** Retention of every log group the stack creates (capture, Lambdas, Firehose errors, operations tasks). @default logs.RetentionDays.ONE_MONTH */
+  readonly logRetention?: logs.RetentionDays;
   /** What `cdk destroy` does with the Kinesis stream (a 7-day buffer; the archive is the record). @default RemovalPolicy.DESTROY */
   readonly streamRemovalPolicy?: RemovalPolicy;
 }
@@ -130,6 +133,7 @@ export class TotesysCdcStack extends Stack {
       streamKey: dataKey,
       ingestionBucket: this.buckets.ingestion,
       bucketKey: dataKey,
+      logRetention: props.logRetention,
     });
     this.capture = new Capture(this, 'Capture', {
       vpc: this.network.vpc,
@@ -140,6 +144,7 @@ export class TotesysCdcStack extends Stack {
       publicationName: props.publicationName,
       sourceSslMode: props.sslMode,
       architecture: props.captureArchitecture,
+      logRetention: props.logRetention,
     });
     this.processor = new Processor(this, 'Processor', {
       stream: this.changeStream.stream,
@@ -151,6 +156,7 @@ export class TotesysCdcStack extends Stack {
       // Never drop records the stream still holds.
       maxRecordAge: Duration.seconds(Math.min(this.changeStream.retention.toSeconds(), Duration.days(7).toSeconds())),
       removalPolicy: props.dataRemovalPolicy,
+      logRetention: props.logRetention,
     });
     this.loader = new Loader(this, 'Loader', {
       vpc: this.network.vpc,
@@ -159,8 +165,9 @@ export class TotesysCdcStack extends Stack {
       warehouse,
       warehouseSslMode: props.sslMode,
       drainWindow: props.loaderDrainWindow,
+      logRetention: props.logRetention,
     });
-    this.slotMonitor = new SlotMonitor(this, 'SlotMonitor', { vpc: this.network.vpc, source, slotName: props.slotName, sourceSslMode: props.sslMode });
+    this.slotMonitor = new SlotMonitor(this, 'SlotMonitor', { vpc: this.network.vpc, source, slotName: props.slotName, sourceSslMode: props.sslMode, logRetention: props.logRetention });
     this.operations = new Operations(this, 'Operations', {
       vpc: this.network.vpc,
       cluster: this.capture.cluster,
@@ -178,6 +185,7 @@ export class TotesysCdcStack extends Stack {
       slotName: props.slotName,
       publicationName: props.publicationName,
       sslMode: props.sslMode,
+      logRetention: props.logRetention,
     });
     this.queryCatalog = new QueryCatalog(this, 'QueryCatalog', { processedBucket: this.buckets.processed });
     this.observability = new Observability(this, 'Observability', {

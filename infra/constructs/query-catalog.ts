@@ -83,7 +83,7 @@ export class QueryCatalog extends Construct {
           },
         },
       });
-      table.addDependency(this.database);
+      table.addResourceDependency(this.database);
       tables[name] = table;
     }
     this.tables = tables;

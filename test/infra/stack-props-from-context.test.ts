@@ -50,6 +50,7 @@ describe('stackPropsFromContext', () => {
         archiveAdminRoleArn: 'arn:aws:iam::123456789012:role/ArchiveAdmin',
         dataRemovalPolicy: 'destroy',
         streamRemovalPolicy: 'retain',
+        logRetentionDays: '90',
       }),
     );
     expect(props.source).toEqual({
@@ -66,6 +67,7 @@ describe('stackPropsFromContext', () => {
     expect(props.archiveAdminRoleArn).toBe('arn:aws:iam::123456789012:role/ArchiveAdmin');
     expect(props.dataRemovalPolicy).toBe(RemovalPolicy.DESTROY);
     expect(props.streamRemovalPolicy).toBe(RemovalPolicy.RETAIN);
+    expect(props.logRetention).toBe(90);
     expect(stackPropsFromContext(contextOf({ sourceSecretArn: SOURCE, warehouseSecretArn: WAREHOUSE, archiveTransitionDays: '0' })).archiveTransition).toBe('none');
     expect(props.kinesisCapacity).toEqual({ mode: 'provisioned', shardCount: 4 });
     expect(props.streamRetention?.toHours()).toBe(48);
@@ -97,6 +99,7 @@ describe('stackPropsFromContext', () => {
     [{ sourceSecretArn: SOURCE, warehouseSecretArn: WAREHOUSE, vpcEndpoints: 'some' }, /vpcEndpoints must be none \| gateway \| all/],
     [{ sourceSecretArn: SOURCE, warehouseSecretArn: WAREHOUSE, loaderDrainWindowSeconds: '60' }, /loaderDrainWindowSeconds must be an integer from 0 to 50/],
     [{ sourceSecretArn: SOURCE, warehouseSecretArn: WAREHOUSE, dataRemovalPolicy: 'snapshot' }, /dataRemovalPolicy must be retain \| destroy/],
+    [{ sourceSecretArn: SOURCE, warehouseSecretArn: WAREHOUSE, logRetentionDays: '31' }, /logRetentionDays must be a CloudWatch Logs retention/],
   ])('rejects %j with a message naming the key', (values, message) => {
     expect(() => stackPropsFromContext(contextOf(values))).toThrow(StackContextError);
     expect(() => stackPropsFromContext(contextOf(values))).toThrow(message);
