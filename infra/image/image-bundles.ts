@@ -5,13 +5,14 @@ import type { BuildOptions, Plugin } from 'esbuild';
 /**
  * What the capture image runs: two esbuild bundles of the repository's TypeScript, no node_modules.
  *   capture.mjs  the capture process (capture/main.ts): the ECS service's default command
- *   cli.mjs      the `totesys-cdc` CLI (cli/main.ts): one-off ECS tasks (`status`, `doctor`,
+ *   cli.mjs      the `totesys-cdc` CLI (cli/main.ts behind infra/image/cli-main.ts, which builds the
+ *                database URLs from the fields ECS injects): one-off ECS tasks (`status`, `doctor`,
  *                `replay --rebuild`, `teardown`) run the same image with another command
  * Modules started in worker threads (`new URL('./x.ts', import.meta.url)`) become entry points of
  * their own (x.mjs beside the bundles) and data files read the same way (totesys/schema.sql) are
  * copied beside them, so every such URL resolves inside the image.
  */
-export const IMAGE_ENTRIES = { capture: 'capture/main.ts', cli: 'cli/main.ts' } as const;
+export const IMAGE_ENTRIES = { capture: 'capture/main.ts', cli: 'infra/image/cli-main.ts' } as const;
 
 /**
  * Never in the image: local-only packages (embedded Postgres and its 60 MiB of binaries are
