@@ -14,6 +14,7 @@ import { describe, expect, it } from 'vitest';
 import { Buckets } from '../../infra/constructs/buckets.js';
 import { Capture } from '../../infra/constructs/capture.js';
 import { ChangeStream } from '../../infra/constructs/change-stream.js';
+import { Loader } from '../../infra/constructs/loader.js';
 import { Network } from '../../infra/constructs/network.js';
 import { Observability, type ObservabilityProps } from '../../infra/constructs/observability.js';
 import { useUnvalidatedApps } from '../support/cdk-test-apps.js';
@@ -206,5 +207,22 @@ describe('Network endpoints', () => {
     const stack = newStack();
     new Network(stack, 'N', { endpoints: 'none' });
     Template.fromStack(stack).resourceCountIs('AWS::EC2::VPCEndpoint', 0);
+  });
+});
+
+describe('Loader drain window', () => {
+  it('refuses a drain window that would overlap the next tick, and a schedule under a minute', () => {
+    const stack = newStack();
+    const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 1 });
+    const key = new kms.Key(stack, 'K');
+    const base = {
+      vpc,
+      processedBucket: s3.Bucket.fromBucketName(stack, 'P', 'processed'),
+      processedBucketKey: key,
+      warehouse: { secret: secretsmanager.Secret.fromSecretCompleteArn(stack, 'W', 'arn:aws:secretsmanager:eu-west-2:123456789012:secret:wh-AbCdEf') },
+    };
+    expect(() => new Loader(stack, 'L1', { ...base, drainWindow: Duration.seconds(60) })).toThrow(/must end before the next tick/);
+    expect(() => new Loader(stack, 'L2', { ...base, schedulePeriod: Duration.seconds(30) })).toThrow(/at least 1 minute/);
+    expect(() => new Loader(stack, 'L3', { ...base, drainWindow: Duration.seconds(50), timeout: Duration.seconds(40) })).toThrow(/timeout must be longer than drainWindow/);
   });
 });
