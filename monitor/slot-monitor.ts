@@ -1,4 +1,4 @@
-import { querySlotStatus, type SlotStatus } from '../capture/slot-status.js';
+import { querySlotStatus, type SlotStatus } from '../capture/control/slot-status.js';
 import { METRIC, METRICS_NAMESPACE } from '../platform/metrics.js';
 
 type Queryable = Parameters<typeof querySlotStatus>[0];
@@ -6,7 +6,7 @@ type Queryable = Parameters<typeof querySlotStatus>[0];
 /**
  * Slot lag measured from the database side, independently of the capture: the capture publishes
  * the same metric while it runs, but goes silent exactly when it is down, which is when the slot
- * keeps WAL and the source disk fills. Same query as the capture and `status` (capture/slot-status.ts).
+ * keeps WAL and the source disk fills. Same query as the capture and `status` (capture/control/slot-status.ts).
  */
 export interface SlotMeasurement {
   status: SlotStatus;
