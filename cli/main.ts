@@ -1,7 +1,9 @@
 import { Command, CommanderError, Option } from 'commander';
 import { SETTINGS } from '../platform/config.js';
 import { registerCaptureCommand } from './commands/capture-command.js';
+import { registerDoctorCommand } from './commands/doctor-command.js';
 import { registerLoadCommand } from './commands/load-command.js';
+import { registerRedriveCommand } from './commands/redrive-command.js';
 import { registerReplayCommand } from './commands/replay-command.js';
 import { registerSeedCommand } from './commands/seed-command.js';
 import { registerSimulateCommand } from './commands/simulate-command.js';
@@ -29,6 +31,8 @@ registerSeedCommand(program);
 registerSimulateCommand(program);
 registerReplayCommand(program);
 registerTeardownCommand(program);
+registerDoctorCommand(program);
+registerRedriveCommand(program);
 registerCaptureCommand(program);
 registerLoadCommand(program);
 
