@@ -181,6 +181,7 @@ export class TotesysCdcStack extends Stack {
       dataKey,
       stateTable: this.processor.stateTable,
       processorDeadLetterQueue: this.processor.deadLetterQueue,
+      processorFunctionName: this.processor.function.functionName,
       captureServiceName: this.capture.service.serviceName,
       slotName: props.slotName,
       publicationName: props.publicationName,

@@ -16,8 +16,10 @@ import { allowAwsApis, connectToDatabase, type DatabaseConnection, ecsDatabaseVa
 export const OPERATIONS_COMMANDS = {
   Status: ['status'],
   Doctor: ['doctor'],
+  RedriveDlq: ['redrive-dlq'],
   ReplayRebuild: ['replay', '--rebuild'],
-  Teardown: ['teardown'],
+  // Non-interactive: a task has no terminal to confirm on. Stop the capture service first.
+  Teardown: ['teardown', '--yes'],
 } as const;
 
 /** Name of the CLI container in the operations task definition (the `name` of a container override). */
@@ -41,6 +43,8 @@ export interface OperationsProps {
   readonly dataKey: kms.IKey;
   readonly stateTable: dynamodb.ITable;
   readonly processorDeadLetterQueue: sqs.IQueue;
+  /** `status` reads its per-function iterator age. */
+  readonly processorFunctionName: string;
   readonly captureServiceName: string;
   /** @default 'totesys_cdc' */
   readonly slotName?: string;
@@ -141,6 +145,7 @@ export class Operations extends Construct {
         TOTESYS_STATE_STORE: 'dynamodb',
         TOTESYS_DYNAMODB_TABLE: props.stateTable.tableName,
         TOTESYS_PROCESSOR_DLQ_URL: props.processorDeadLetterQueue.queueUrl,
+        TOTESYS_PROCESSOR_FUNCTION_NAME: props.processorFunctionName,
         TOTESYS_CAPTURE_CLUSTER: props.cluster.clusterName,
         TOTESYS_CAPTURE_SERVICE: props.captureServiceName,
         AWS_REGION: Aws.REGION,

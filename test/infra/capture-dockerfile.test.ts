@@ -274,7 +274,7 @@ describe('image bundles (what the runtime stage ships)', () => {
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
     expect(result.stdout).toMatch(/^Usage: totesys-cdc/);
-    for (const command of ['status', 'replay', 'teardown']) expect(result.stdout).toMatch(new RegExp(`^\\s+${command}\\b`, 'm'));
+    for (const command of ['status', 'doctor', 'redrive-dlq', 'replay', 'teardown']) expect(result.stdout).toMatch(new RegExp(`^\\s+${command}\\b`, 'm'));
   });
 
   it('builds the database URLs from the fields ECS injects before the CLI reads its configuration', () => {

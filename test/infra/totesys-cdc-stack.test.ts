@@ -599,6 +599,16 @@ describe('Operations tasks (issue 13 item 6)', () => {
     ]);
     expect(JSON.stringify(container.Environment)).not.toMatch(/password/i);
     expect(task.Properties.EphemeralStorage).toEqual({ SizeInGiB: 50 });
+    const env = Object.fromEntries(container.Environment.map((e: { Name: string; Value: unknown }) => [e.Name, e.Value]));
+    expect(env).toEqual(
+      expect.objectContaining({
+        TOTESYS_PROCESSOR_DLQ_URL: ref(one('AWS::SQS::Queue', 'ProcessorDeadLetterQueue').id),
+        TOTESYS_PROCESSOR_FUNCTION_NAME: ref(one('AWS::Lambda::Function', 'ProcessorHandlerFunction').id),
+        TOTESYS_STREAM: 'kinesis',
+        TOTESYS_BUCKETS: 's3',
+        TOTESYS_STATE_STORE: 'dynamodb',
+      }),
+    );
   });
 
   it('print a ready aws ecs run-task line per command: cluster, task definition, private subnets, security group, command override', () => {
@@ -606,7 +616,7 @@ describe('Operations tasks (issue 13 item 6)', () => {
     const taskDef = one('AWS::ECS::TaskDefinition', 'OperationsTaskDefinition');
     const sg = one('AWS::EC2::SecurityGroup', 'OperationsSecurityGroup').id;
     const privateSubnets = Object.entries(resources).filter(([, r]) => r.Type === 'AWS::EC2::Subnet' && r.Properties.MapPublicIpOnLaunch === false).map(([id]) => `\${${id}}`);
-    for (const [name, args] of Object.entries({ RunStatusCommand: ['status'], RunDoctorCommand: ['doctor'], RunReplayRebuildCommand: ['replay', '--rebuild'], RunTeardownCommand: ['teardown'] })) {
+    for (const [name, args] of Object.entries({ RunStatusCommand: ['status'], RunDoctorCommand: ['doctor'], RunRedriveDlqCommand: ['redrive-dlq'], RunReplayRebuildCommand: ['replay', '--rebuild'], RunTeardownCommand: ['teardown', '--yes'] })) {
       const line = outputText(name);
       expect(line, name).toBe(
         `aws ecs run-task --cluster \${${cluster}} --task-definition ${taskDef.Properties.Family} --launch-type FARGATE ` +
