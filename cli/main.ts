@@ -12,6 +12,10 @@ import { registerSyncCommand } from './commands/sync-command.js';
 import { registerTeardownCommand } from './commands/teardown-command.js';
 import { registerUpCommand } from './commands/up-command.js';
 
+// Everything the CLI and its children create (state directory, archive, logs) is private to the
+// user running it: 0700 directories, 0600 files (SECURITY.md).
+process.umask(0o077);
+
 const program = new Command('totesys-cdc')
   .description('Streaming change-data-capture from the totesys Postgres database into a star-schema warehouse.')
   .showHelpAfterError('(add --help for usage)')
