@@ -63,6 +63,8 @@ const changeEventSchema = z
   });
 
 export class InvalidChangeEventError extends Error {
+  /** platform/errors.ts: quarantined, never retried. */
+  readonly category = 'bad-input' as const;
   readonly retryable = false;
   constructor(
     message: string,

@@ -8,7 +8,6 @@ import { ObjectNotFoundError, type ObjectStore } from '../bucket/object-store.js
 import { ManifestFileCorruptError, ManifestFileMissingError, ManifestInvalidError } from './loader-errors.js';
 
 /** Reads manifests and their files from the processed bucket, refusing anything that does not match. */
-export const MANIFEST_PREFIX = 'manifests/';
 
 const isoInstant = z.string().refine((v) => !Number.isNaN(Date.parse(v)), 'expected an ISO-8601 instant');
 const manifestSchema = z.object({

@@ -1,4 +1,5 @@
 import { parquetMetadata, parquetRead, type AsyncBuffer, type SchemaElement } from 'hyparquet';
+import { BadInputError } from '../platform/errors.js';
 import { writeFlatParquet, type FlatColumn } from './parquet-flat-writer.js';
 import type { ColumnSpec, ColumnType, WarehouseTable } from '../contracts/warehouse-model.js';
 import { WAREHOUSE_MODEL } from '../contracts/warehouse-model.js';
@@ -53,16 +54,15 @@ function schemaOf(table: WarehouseTable) {
   return entry;
 }
 
-export class WarehouseValueError extends Error {
-  readonly retryable = false;
+/** A row value the warehouse model does not allow: bad input, so the event is quarantined. */
+export class WarehouseValueError extends BadInputError {
   constructor(
     readonly table: WarehouseTable,
     readonly column: string,
     value: unknown,
     reason: string,
   ) {
-    super(`${table}.${column}: ${reason} (got ${typeof value === 'bigint' ? value.toString() : JSON.stringify(value)})`);
-    this.name = 'WarehouseValueError';
+    super(`${table}.${column}: ${reason} (got ${typeof value === 'bigint' ? value.toString() : JSON.stringify(value)})`, { context: { table, column } });
   }
 }
 

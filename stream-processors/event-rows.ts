@@ -16,7 +16,7 @@ import { dimTransactionRow } from './transform/dim-transaction.js';
 import { factPaymentRow } from './transform/fact-payment.js';
 import { factPurchaseOrderRow } from './transform/fact-purchase-order.js';
 import { factSalesOrderRow } from './transform/fact-sales-order.js';
-import { optionalText, requiredInt, SourceValueError, sourceRowOf } from './transform/source-values.js';
+import { optionalText, requiredInt, sourceRowOf, UnknownSourceTableError } from './transform/source-values.js';
 import { versionedRowOf } from './transform/versioned-row.js';
 
 /** One warehouse row produced by a change event. */
@@ -60,12 +60,12 @@ export async function rowsForEvent(event: ChangeEvent, ctx: EventRowsContext): P
  * its own side to the state FIRST, then read the other side (strongly consistent), so of two racing
  * changes on different shards at least one sees both and emits the complete row. Validation happens
  * before the state write, so the state only ever holds rows that build valid dimension rows.
- * Throws SourceValueError (permanent) for bad input. Only the joined dimensions touch the state and
+ * Throws SourceValueError (bad input) for a value that breaks the contract. Only the joined dimensions touch the state and
  * return a promise; every other event is handled synchronously (no promise, no microtask turn: most
  * events are facts and their per-event cost is what bounds replay throughput).
  */
 export function addRowsForEvent(event: ChangeEvent, ctx: EventRowsContext, sink: EventRowSink): Promise<void> | undefined {
-  if (!isSourceTable(event.table)) throw new SourceValueError(`unknown source table ${JSON.stringify(event.table)}`, String(event.table), '*', event.id);
+  if (!isSourceTable(event.table)) throw new UnknownSourceTableError(String(event.table), event.id);
   switch (event.table) {
     case 'sales_order':
       sink.addFact('fact_sales_order', factSalesOrderRow(event));

@@ -6,7 +6,7 @@ import type { LogFields, Logger } from '../../platform/logger.js';
 import type { ManifestFile } from '../../contracts/manifest.js';
 import type { WarehouseRow } from '../../contracts/warehouse-row.js';
 import { BulkLoad } from '../../loader/bulk-load.js';
-import { manifestKey } from '../../stream-processors/batch-keys.js';
+import { manifestKey } from '../../contracts/manifest-layout.js';
 import { processEvents } from '../../stream-processors/process-batch.js';
 import { BackgroundLoads } from './background-loads.js';
 import { MAX_LANE_ISSUES, type FromLane, type LaneIssue, type LaneProgress, type LaneWorkerData, type ToLane } from './lane-protocol.js';

@@ -6,7 +6,7 @@ import type { ManifestFile } from '../../contracts/manifest.js';
 import type { WarehouseRow } from '../../contracts/warehouse-row.js';
 import type { BulkLoad } from '../../loader/bulk-load.js';
 import { loadPendingManifests } from '../../loader/run-loader.js';
-import { manifestKey } from '../../stream-processors/batch-keys.js';
+import { manifestKey } from '../../contracts/manifest-layout.js';
 import { processEvents } from '../../stream-processors/process-batch.js';
 import { MemoryJoinStateStore } from '../../stream-processors/state/memory-join-state-store.js';
 import { BackgroundLoads } from './background-loads.js';

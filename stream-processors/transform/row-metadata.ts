@@ -1,6 +1,7 @@
 import { compareVersion, type ChangeEvent, type EventVersion, type Row } from '../../contracts/change-event.js';
 import type { WarehouseRow } from '../../contracts/warehouse-row.js';
 import { digitsAt, isCalendarDateAt, SourceValueError } from './source-values.js';
+import { BadInputError } from '../../platform/errors.js';
 
 /**
  * The row image a fact or dimension is built from: `after` for c/u/r, `before` for d (a delete is a
@@ -77,6 +78,6 @@ export function maxVersion(versions: readonly EventVersion[]): EventVersion {
 export function joinedDimensionVersion(own: EventVersion, partner: EventVersion | null, deleted: boolean): WarehouseRow {
   const highest = partner ? maxVersion([own, partner]) : own;
   const seq = highest.seq * 2 + (partner ? 1 : 0);
-  if (seq > 2 ** 31 - 1) throw new RangeError(`transaction position too large for a joined version: ${highest.seq}`);
+  if (seq > 2 ** 31 - 1) throw new BadInputError(`transaction position too large for a joined version: ${highest.seq}`, { context: { seq: highest.seq } });
   return { version_lsn: highest.lsn, version_seq: seq, is_deleted: deleted };
 }

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { eventLsnOf, eventSeqOf, eventVersion, type ChangeEvent, type Row } from '../../contracts/change-event.js';
 import { silentLogger } from '../../platform/logger.js';
 import { BatchRows } from '../../stream-processors/batch-rows.js';
-import { batchIdOf, batchIdOfDistinct } from '../../stream-processors/batch-keys.js';
+import { batchIdOfDistinct } from '../../contracts/manifest-layout.js';
 import { addRowsForEvent, rowsForEvent } from '../../stream-processors/event-rows.js';
 import type { JoinStateStore } from '../../stream-processors/state/join-state-store.js';
 import { commitMsOf, commitTsOf, isCanonicalUtcInstant } from '../../stream-processors/transform/row-metadata.js';
@@ -161,10 +161,11 @@ describe('fast value readers agree with the reference implementations', () => {
     }
   });
 
-  it('batchIdOfDistinct is batchIdOf for distinct ids and leaves its input in order', () => {
+  it('batchIdOfDistinct does not depend on input order and leaves its input in order', () => {
     const ids = ['0/20/1', '0/3/0', 'snapshot/staff/1@0/1', '0/20/0'];
     const copy = [...ids];
-    expect(batchIdOfDistinct(ids)).toBe(batchIdOf(ids));
+    expect(batchIdOfDistinct(ids)).toBe(batchIdOfDistinct([...ids].reverse()));
+    expect(batchIdOfDistinct(ids)).toMatch(/^[0-9a-f]{32}$/);
     expect(ids).toEqual(copy);
   });
 });
