@@ -13,6 +13,7 @@ import { prepareSlot } from './slot-preparation.js';
 import { HEARTBEAT_PREFIX, ReplicationSession } from './replication-session.js';
 import { querySlotStatus } from './slot-status.js';
 import { abortableDelay } from '../platform/abortable-delay.js';
+import { createPostgresClient } from '../platform/postgres-client.js';
 
 /**
  * The capture process in one call: set up publication and slot, take the initial snapshot when the
@@ -180,7 +181,7 @@ class ControlConnection {
   private get(): Promise<pg.Client> {
     if (this.client) return Promise.resolve(this.client);
     this.connecting ??= (async () => {
-      const client = new pg.Client({ connectionString: this.url, application_name: 'totesys-cdc-capture-control', connectionTimeoutMillis: 5_000, query_timeout: 10_000 });
+      const client = createPostgresClient({ url: this.url, applicationName: 'totesys-cdc-capture-control', connectionTimeoutMs: 5_000, queryTimeoutMs: 10_000 });
       client.on('error', () => {
         if (this.client === client) this.client = null;
       });

@@ -20,6 +20,7 @@ import {
 } from './replication-setup.js';
 import { ReplicationSession } from './replication-session.js';
 import type { RunCaptureOptions } from './run-capture.js';
+import { createPostgresClient } from '../platform/postgres-client.js';
 
 /**
  * Publication, replica identity, slot and initial snapshot. Returns true when it took a snapshot.
@@ -162,7 +163,7 @@ async function publishSnapshot(options: RunCaptureOptions, stats: CaptureStats, 
 }
 
 async function withClient<T>(url: string, applicationName: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url, application_name: applicationName, connectionTimeoutMillis: 10_000 });
+  const client = createPostgresClient({ url, applicationName, connectionTimeoutMs: 10_000 });
   client.on('error', () => undefined); // surfaced by the pending query
   await client.connect();
   try {

@@ -1,5 +1,5 @@
-import pg from 'pg';
 import { PipelineError, errorMessage, isRetryable } from '../platform/errors.js';
+import { createPostgresClient } from '../platform/postgres-client.js';
 
 /**
  * Swaps a rebuilt warehouse schema in, in ONE transaction, so a reader sees either the old
@@ -31,7 +31,7 @@ export class SchemaSwapError extends PipelineError {
 }
 
 export async function swapSchemas(warehouseUrl: string, rebuiltSchema: string, liveSchema: string, oldSchema: string): Promise<SchemaSwapResult> {
-  const client = new pg.Client({ connectionString: warehouseUrl, application_name: 'totesys-cdc-replay' });
+  const client = createPostgresClient({ url: warehouseUrl, applicationName: 'totesys-cdc-replay' });
   await client.connect();
   try {
     await client.query('BEGIN');

@@ -102,6 +102,12 @@ export interface Config {
   stateStore: { kind: 'local' } | { kind: 'dynamodb'; tableName: string; endpoint?: string; region: string };
   loader: { intervalMs: number };
   archive: { flushIntervalMs: number; maxBytes: number };
+  /**
+   * The validated settings as environment variables (stateDir absolute), for a child process such
+   * as the capture: it rebuilds exactly this config with loadConfig({}, env). Nothing writes them
+   * back into process.env.
+   */
+  childEnv: Readonly<Record<string, string>>;
 }
 
 type Source = Record<string, string | undefined>;
@@ -166,8 +172,18 @@ function buildConfig(v: Settings, cwd: string): Readonly<Config> {
       v.stateStore === 'local' ? { kind: 'local' } : { kind: 'dynamodb', tableName: v.dynamodbTable, endpoint: v.dynamodbEndpoint, region: v.awsRegion },
     loader: { intervalMs: v.loaderIntervalMs },
     archive: { flushIntervalMs: v.archiveFlushIntervalMs, maxBytes: v.archiveMaxBytes },
+    childEnv: childEnvOf({ ...v, stateDir }),
   };
   return deepFreeze(config);
+}
+
+function childEnvOf(v: Settings): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const setting of SETTINGS) {
+    const value = v[setting.key];
+    if (value !== undefined) env[setting.env] = String(value);
+  }
+  return env;
 }
 
 function deepFreeze<T>(value: T): T {

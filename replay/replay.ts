@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,6 +13,7 @@ import { swapSchemas, type SchemaSwapResult } from '../loader/schema-swap.js';
 import { describeObjectStore } from '../bucket/create-object-store.js';
 import { LaneError, type LanePool } from './process/lane-pool.js';
 import { BulkLoadFailure, LoaderLockedError, processAndBulkLoad, processAndLoad, processInLanes, startLanes } from './process/replay-processing.js';
+import { createPostgresClient } from '../platform/postgres-client.js';
 
 /**
  * Replay: rebuilds processed data and the warehouse from the ingestion bucket alone.
@@ -277,7 +277,7 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
 }
 
 async function dropSchema(warehouseUrl: string, schema: string): Promise<void> {
-  const client = new pg.Client({ connectionString: warehouseUrl, application_name: 'totesys-cdc-replay' });
+  const client = createPostgresClient({ url: warehouseUrl, applicationName: 'totesys-cdc-replay' });
   await client.connect();
   try {
     await client.query(`DROP SCHEMA IF EXISTS ${client.escapeIdentifier(schema)} CASCADE`);

@@ -1,11 +1,11 @@
 import fs from 'node:fs/promises';
-import pg from 'pg';
 import type { Config } from '../platform/config.js';
 import { AuthenticationError, UserError, isAuthenticationFailure } from '../platform/errors.js';
 import type { Logger } from '../platform/logger.js';
 import { redactUrl } from '../platform/redact.js';
 import { ensureDatabase, startEmbeddedPostgres } from './embedded-postgres.js';
 import { acquireInstanceLock, readLiveLock, type InstanceLock } from './instance-lock.js';
+import { createPostgresClient } from '../platform/postgres-client.js';
 
 /**
  * Where totesys and the warehouse live for this command: external URLs when configured, otherwise
@@ -83,8 +83,7 @@ export async function openDatabases(config: Config, logger: Logger, options: Ope
 
 /** Connects once to turn an unreachable or misconfigured URL into one clear message. */
 export async function checkReachable(url: string, setting: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5_000 });
-  client.on('error', () => undefined);
+  const client = createPostgresClient({ url, applicationName: 'totesys-cdc-check', connectionTimeoutMs: 5_000 });
   try {
     await client.connect();
     await client.query('SELECT 1');

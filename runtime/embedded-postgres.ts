@@ -3,12 +3,12 @@ import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
 import type { Logger } from '../platform/logger.js';
 import { UserError } from '../platform/errors.js';
 import { freePort } from './free-port.js';
 import { startPostmaster, type Postmaster } from './postmaster-process.js';
 import { isProcessAlive } from '../platform/process-alive.js';
+import { createPostgresClient } from '../platform/postgres-client.js';
 
 /**
  * One embedded Postgres 17 cluster with `wal_level=logical`, data under the state directory,
@@ -112,7 +112,7 @@ async function loadEmbeddedPostgres() {
 
 /** Creates the database if it does not exist (CREATE DATABASE has no IF NOT EXISTS). */
 export async function ensureDatabase(adminUrl: string, name: string): Promise<void> {
-  const client = new pg.Client({ connectionString: adminUrl });
+  const client = createPostgresClient({ url: adminUrl, applicationName: 'totesys-cdc-embedded-admin' });
   await client.connect();
   try {
     const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);

@@ -15,6 +15,7 @@ import { countOrders, generateOrders, type GeneratedOrder } from './order-stream
 import { paymentRow, purchaseOrderRow, salesOrderRow, transactionRow } from './order-table-rows.js';
 import { planSeed } from './seed-plan.js';
 import { AlreadySeededError, SeedTableError } from './seed-errors.js';
+import { createPostgresClient } from '../../platform/postgres-client.js';
 
 export interface SeedProgress {
   table: SourceTable;
@@ -106,7 +107,7 @@ export async function seedTotesys(url: string, options: SeedOptions): Promise<Se
   const started = performance.now();
   const sources = tableSources(scale, seed); // validates scale and seed before connecting
   signal?.throwIfAborted();
-  const client = new pg.Client({ connectionString: url });
+  const client = createPostgresClient({ url, applicationName: 'totesys-seed', logger });
   await client.connect();
   let inTransaction = false;
   try {
