@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { METRIC, METRICS_NAMESPACE } from '../platform/metrics.js';
 import type { SlotStatus } from './slot-status.js';
+import { writeFileAtomic } from '../platform/atomic-file.js';
 
 /**
  * Live counters of a running capture. Written atomically (temp file + rename) to the status file
@@ -92,9 +93,7 @@ export function defaultStatusFile(stateDir: string): string {
 
 export async function writeStatusFile(file: string, status: CaptureStatus): Promise<void> {
   await fs.mkdir(path.dirname(file), { recursive: true });
-  const temp = `${file}.${process.pid}.tmp`;
-  await fs.writeFile(temp, JSON.stringify(status, null, 2) + '\n');
-  await fs.rename(temp, file);
+  await writeFileAtomic(file, JSON.stringify(status, null, 2) + '\n', { durable: false });
 }
 
 /** One CloudWatch EMF line (namespace TotesysCdc, dimension SlotName). */
