@@ -9,6 +9,7 @@ import { freePort } from './free-port.js';
 import { startPostmaster, type Postmaster } from './postmaster-process.js';
 import { isProcessAlive } from '../platform/process-alive.js';
 import { createPostgresClient } from '../platform/postgres-client.js';
+import { checkPostgresAccess } from './postgres-access-check.js';
 
 /**
  * One embedded Postgres 17 cluster with `wal_level=logical`, data under the state directory,
@@ -36,6 +37,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   const { dataDir, logger } = options;
   await fs.mkdir(path.dirname(dataDir), { recursive: true, mode: 0o755 });
   await makeTraversable(path.dirname(dataDir));
+  await checkPostgresAccess(dataDir);
   const passwordFile = `${dataDir}.password`;
   const initialised = existsSync(path.join(dataDir, 'PG_VERSION'));
   const password = initialised ? (await fs.readFile(passwordFile, 'utf8')).trim() : randomBytes(18).toString('base64url');
