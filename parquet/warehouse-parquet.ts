@@ -163,7 +163,7 @@ function fillParsed<T extends Int32Array | Float64Array>(table: WarehouseTable, 
   for (let i = 0; i < raw.length; i++) {
     const value = raw[i] ?? null;
     const fast = typeof value === 'string' ? parse(value) : NaN;
-    if (fast === fast) values[i] = fast;
+    if (!Number.isNaN(fast)) values[i] = fast;
     else {
       const slow = toParquet(table, column, value);
       if (slow === null) nulls![i] = 1;
