@@ -3,12 +3,10 @@ import {
   DIMENSIONS,
   FACTS,
   WAREHOUSE_MODEL,
-  WAREHOUSE_TABLES,
   type ColumnType,
   type DimensionSpec,
   type FactSpec,
   type TableSpec,
-  type WarehouseTable,
 } from '../contracts/warehouse-model.js';
 
 /**
@@ -166,5 +164,3 @@ export function byteOrderKeysSql(schema: string): string[] {
   );
   return statements;
 }
-
-export const isWarehouseTable = (name: unknown): name is WarehouseTable => typeof name === 'string' && (WAREHOUSE_TABLES as readonly string[]).includes(name);

@@ -47,18 +47,6 @@ export function createPostgresClient(options: PostgresConnectOptions): pg.Client
   return client;
 }
 
-/** A client that is already connected; a failed connect is closed and rethrown redacted. */
-export async function connectPostgres(options: PostgresConnectOptions): Promise<pg.Client> {
-  const client = createPostgresClient(options);
-  try {
-    await client.connect();
-  } catch (error) {
-    await client.end().catch(() => undefined);
-    throw error;
-  }
-  return client;
-}
-
 export function createPostgresPool(options: PostgresPoolOptions): pg.Pool {
   const pool = new pg.Pool({ ...clientConfig(options), max: options.max ?? 2 });
   const logger = options.logger ?? silentLogger;

@@ -7,7 +7,6 @@ import type { JoinStateStore } from './state/join-state-store.js';
 import { referencedId } from './state/join-state-store.js';
 import { dimCounterpartyRow } from './transform/dim-counterparty.js';
 import { dimCurrencyRow } from './transform/dim-currency.js';
-import { dimDateRow, referencedDates } from './transform/dim-date.js';
 import { dimDesignRow } from './transform/dim-design.js';
 import { dimLocationRow } from './transform/dim-location.js';
 import { dimPaymentTypeRow } from './transform/dim-payment-type.js';
@@ -32,26 +31,12 @@ export interface EventRowsContext {
 
 /**
  * Where the rows of an event go: processEvents adds them straight to its BatchRows (no per-event
- * arrays or wrapper objects); rowsForEvent collects them.
+ * arrays or wrapper objects).
  */
 export interface EventRowSink {
   /** A fact row and, for every date it references, that date's dim_date row. */
   addFact(table: FactName, row: WarehouseRow): void;
   addDimension(table: WarehouseTable, row: WarehouseRow): void;
-}
-
-function factWithDates(table: FactName, row: WarehouseRow): EmittedRow[] {
-  return [{ table, row }, ...referencedDates(table, row).map((date) => ({ table: 'dim_date' as const, row: dimDateRow(date) }))];
-}
-
-/** The warehouse rows one change event yields (see addRowsForEvent), as a list. */
-export async function rowsForEvent(event: ChangeEvent, ctx: EventRowsContext): Promise<EmittedRow[]> {
-  const rows: EmittedRow[] = [];
-  await addRowsForEvent(event, ctx, {
-    addFact: (table, row) => rows.push(...factWithDates(table, row)),
-    addDimension: (table, row) => rows.push({ table, row }),
-  });
-  return rows;
 }
 
 /**

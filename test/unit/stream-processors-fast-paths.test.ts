@@ -4,7 +4,8 @@ import { eventLsnOf, eventSeqOf, eventVersion, type ChangeEvent, type Row } from
 import { silentLogger } from '../../platform/logger.js';
 import { BatchRows } from '../../stream-processors/batch-rows.js';
 import { batchIdOfDistinct } from '../../contracts/manifest-layout.js';
-import { addRowsForEvent, rowsForEvent } from '../../stream-processors/event-rows.js';
+import { addRowsForEvent } from '../../stream-processors/event-rows.js';
+import { rowsForEvent } from '../support/event-rows-list.js';
 import type { JoinStateStore } from '../../stream-processors/state/join-state-store.js';
 import { commitMsOf, commitTsOf, isCanonicalUtcInstant } from '../../stream-processors/transform/row-metadata.js';
 import { isCalendarDate, requiredMoney, requiredTimestampParts, type SourceRow } from '../../stream-processors/transform/source-values.js';
