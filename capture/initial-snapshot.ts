@@ -5,7 +5,7 @@ import { columnValue } from './column-value.js';
 import { createPostgresClient } from '../platform/postgres-client.js';
 
 /**
- * Reads the 11 tables inside an exported snapshot as `r` events (DESIGN.md §4): the snapshot and
+ * Reads the 11 tables inside an exported snapshot as `r` events (docs/guarantees.md#initial-snapshot): the snapshot and
  * the slot's stream meet at the slot's consistent point, so there is no gap and no overlap.
  * Rows are read through a server-side cursor in batches (bounded memory) with every column cast to
  * text and mapped by columnValue, exactly as the streaming path maps pgoutput's text values.

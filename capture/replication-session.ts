@@ -15,7 +15,7 @@ export const HEARTBEAT_PREFIX = 'totesys_cdc_heartbeat';
  * One streaming connection to the slot, from connect to end. The caller (run-capture.ts) loops over
  * sessions with backoff; every session starts again from the slot's confirmed position.
  *
- * Confirming (the delivery guarantee, DESIGN.md §4): the LSN sent as "flushed" is always the
+ * Confirming (the delivery guarantee, docs/guarantees.md): the LSN sent as "flushed" is always the
  * AckTracker's confirmable position, i.e. a flush position all of whose preceding events the
  * stream has accepted. Three kinds of milestones feed the tracker:
  *   a. Commit: the commit record's end LSN (every change of the transaction registered before it).

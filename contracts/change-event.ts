@@ -3,7 +3,7 @@ import { parseLsn } from './lsn.js';
 import { isSourceTable, type SourceTable } from './source-tables.js';
 
 /**
- * The change event: the contract between capture, archive, processor and replay (DESIGN.md §3).
+ * The change event: the contract between capture, archive, processor and replay (docs/architecture.md#the-change-event).
  * One JSON object per row change; NDJSON when several share a file or record.
  *
  * Values keep their Postgres meaning: numerics are decimal strings (never floats), `timestamp`

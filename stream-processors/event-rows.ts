@@ -41,7 +41,7 @@ export interface EventRowSink {
 
 /**
  * Adds the warehouse rows one change event yields to `sink`: all of them, or none when it throws.
- * Pure per table except the joined dimensions, which follow DESIGN.md §5: validate the event, write
+ * Pure per table except the joined dimensions, which follow docs/architecture.md#star-schema-and-joined-dimensions: validate the event, write
  * its own side to the state FIRST, then read the other side (strongly consistent), so of two racing
  * changes on different shards at least one sees both and emits the complete row. Validation happens
  * before the state write, so the state only ever holds rows that build valid dimension rows.

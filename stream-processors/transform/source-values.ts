@@ -2,7 +2,7 @@ import type { ChangeEvent, Row, RowValue } from '../../contracts/change-event.js
 import { BadInputError } from '../../platform/errors.js';
 
 /**
- * Readers for source-row values (change-event contract, DESIGN.md §3) that turn them into warehouse
+ * Readers for source-row values (the change-event contract, docs/architecture.md#the-change-event) that turn them into warehouse
  * values (contracts/warehouse-row.ts conventions). Every reader is strict: a value that does not have its
  * Postgres meaning (units_sold "12", a TEXT date "2022-02-30", money as a float) throws
  * SourceValueError, a permanent error that sends the event to quarantine instead of the warehouse.

@@ -94,7 +94,7 @@ function tableSources(scale: number, seed: number): TableSource[] {
 }
 
 /**
- * Seeds an empty totesys database with a deterministic history (DESIGN.md §6). The whole seed is
+ * Seeds an empty totesys database with a deterministic history (docs/architecture.md#the-totesys-source-model). The whole seed is
  * one transaction: a crash or abort leaves the database empty, never half-seeded. Rows are
  * generated lazily and streamed with COPY under stream backpressure, so memory stays bounded at any
  * scale. Foreign keys are dropped for the load and re-added before commit: Postgres then validates
