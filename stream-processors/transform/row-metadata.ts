@@ -1,4 +1,4 @@
-import { compareVersion, type ChangeEvent, type EventVersion, type Row } from '../../contracts/change-event.js';
+import { compareVersion, eventLsnOf, eventSeqOf, type ChangeEvent, type EventVersion, type Row } from '../../contracts/change-event.js';
 import type { WarehouseRow } from '../../contracts/warehouse-row.js';
 import { digitsAt, isCalendarDateAt, SourceValueError } from './source-values.js';
 import { BadInputError } from '../../platform/errors.js';
@@ -49,6 +49,19 @@ export function isCanonicalUtcInstant(text: string): boolean {
   const minutes = digitsAt(text, 14, 2);
   const seconds = digitsAt(text, 17, 2);
   return hours >= 0 && hours <= 23 && minutes >= 0 && minutes <= 59 && seconds >= 0 && seconds <= 59 && digitsAt(text, 20, 3) >= 0 && isCalendarDateAt(text, 0);
+}
+
+/**
+ * Adds the fact metadata columns to a fact row built from `event`: every fact row is one captured
+ * version of a source row (event_id unique; op, source LSN and position, commit time).
+ */
+export function withFactMetadata(event: ChangeEvent, row: WarehouseRow): WarehouseRow {
+  row.event_id = event.id;
+  row.op = event.op;
+  row.source_lsn = eventLsnOf(event);
+  row.source_seq = eventSeqOf(event);
+  row.commit_ts = commitTsOf(event);
+  return row;
 }
 
 /** The fact column commit_ts: the event's commit time as ISO-8601 UTC (toISOString's form). */
