@@ -128,7 +128,7 @@ export async function findPendingManifests(
  * the listed prefix count: a replay's manifests (another prefix, sharing the ledger) must not move
  * the live listing's start point.
  */
-export async function safeListingPoint(client: WarehouseClient, schema: string, lookbackMs: number, prefix = ''): Promise<string | undefined> {
+async function safeListingPoint(client: WarehouseClient, schema: string, lookbackMs: number, prefix = ''): Promise<string | undefined> {
   const ledger = qualified(schema, LEDGER_TABLE);
   const { rows } = await client.query<{ manifest_key: string }>(
     `SELECT manifest_key FROM ${ledger}

@@ -30,7 +30,7 @@ const manifestSchema = z.object({
   ),
 });
 
-export function parseManifest(manifestKey: string, bytes: Uint8Array): BatchManifest {
+function parseManifest(manifestKey: string, bytes: Uint8Array): BatchManifest {
   let json: unknown;
   try {
     json = JSON.parse(Buffer.from(bytes).toString('utf8'));

@@ -21,8 +21,8 @@ export interface Databases {
   close(): Promise<void>;
 }
 
-export const SOURCE_DATABASE = 'totesys';
-export const WAREHOUSE_DATABASE = 'warehouse';
+const SOURCE_DATABASE = 'totesys';
+const WAREHOUSE_DATABASE = 'warehouse';
 
 export interface OpenDatabasesOptions {
   /** `up` must be the only owner; other commands attach to a running `up`. */
@@ -82,7 +82,7 @@ export async function openDatabases(config: Config, logger: Logger, options: Ope
 }
 
 /** Connects once to turn an unreachable or misconfigured URL into one clear message. */
-export async function checkReachable(url: string, setting: string): Promise<void> {
+async function checkReachable(url: string, setting: string): Promise<void> {
   const client = createPostgresClient({ url, applicationName: 'totesys-cdc-check', connectionTimeoutMs: 5_000 });
   try {
     await client.connect();
