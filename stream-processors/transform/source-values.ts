@@ -237,9 +237,3 @@ export function timestampTime(timestamp: string): string {
   }
   return lastTime;
 }
-
-/** Splits a `timestamp(3)` into date and time of day (see requiredTimestamp). */
-export function requiredTimestampParts(src: SourceRow, column: string): { date: string; time: string } {
-  const timestamp = requiredTimestamp(src, column);
-  return { date: timestampDate(timestamp), time: timestampTime(timestamp) };
-}

@@ -8,7 +8,7 @@ import { addRowsForEvent } from '../../stream-processors/event-rows.js';
 import { rowsForEvent } from '../support/event-rows-list.js';
 import type { JoinStateStore } from '../../stream-processors/state/join-state-store.js';
 import { commitMsOf, commitTsOf, isCanonicalUtcInstant } from '../../stream-processors/transform/row-metadata.js';
-import { isCalendarDate, requiredMoney, requiredTimestampParts, type SourceRow } from '../../stream-processors/transform/source-values.js';
+import { isCalendarDate, requiredMoney, requiredTimestamp, timestampDate, timestampTime, type SourceRow } from '../../stream-processors/transform/source-values.js';
 import { generateWorkload } from '../support/archive-workload.js';
 import { changeEvent, sourceRow } from '../support/change-event-factory.js';
 import { mulberry32 as prng } from '../support/seeded-random.js';
@@ -97,7 +97,11 @@ describe('fast value readers agree with the reference implementations', () => {
     expect(accepted).toBeGreaterThan(1000); // the sample covers both outcomes
   });
 
-  it('requiredTimestampParts (canonical fast path, memo, and the other accepted forms)', () => {
+  it('requiredTimestamp split by timestampDate / timestampTime, as the fact transforms do (canonical fast path, memo, and the other accepted forms)', () => {
+    const requiredTimestampParts = (row: SourceRow, column: string) => {
+      const timestamp = requiredTimestamp(row, column);
+      return { date: timestampDate(timestamp), time: timestampTime(timestamp) };
+    };
     const cases: unknown[] = ['2022-11-03T14:20:49.962', '2022-11-03 14:20:49.962', '2022-11-03T14:20:49', '2022-11-03T14:20:49.9', '2022-11-03T14:20:49.962123', '2022-11-03T14:20:49.9621234', null, 1667485249962, ''];
     for (let i = 0; i < 6000; i++) cases.push(noisy(`${dateText()}${pick(['T', 'T', 'T', ' ', 't'])}${timeText(pick([3, 3, 3, 0, 1, 2, 4, 6, 7]))}`));
     let valid = 0;
