@@ -1,4 +1,5 @@
 import { errorMessage, isRetryable, PipelineError } from '../platform/errors.js';
+import { PostgresConnectionError } from '../platform/postgres-client.js';
 import type { Logger } from '../platform/logger.js';
 import type { BatchManifest } from '../contracts/manifest.js';
 import { METRIC } from '../platform/metrics.js';
@@ -140,7 +141,7 @@ async function loadOne(client: WarehouseClient, schema: string, manifestKey: str
     }
   } catch (error) {
     // Lost connection / deadlock / server shutdown: not this manifest's fault; stop the run, the next one retries.
-    if (!(error instanceof PipelineError) && isRetryable(error)) throw error;
+    if (error instanceof PostgresConnectionError || (!(error instanceof PipelineError) && isRetryable(error))) throw error;
     const failure = await recordFailure(client, schema, manifestKey, manifest?.batchId ?? null, errorMessage(error), policy);
     summary.manifestsFailed++;
     summary.failures.push({ manifestKey, error: errorMessage(error), attempts: failure.attempts, parked: failure.parked });
