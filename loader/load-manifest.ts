@@ -7,6 +7,7 @@ import { ManifestRejectedError } from './loader-errors.js';
 import { isBatchLoaded, recordLoadedBatch } from './load-ledger.js';
 import { copyIntoStagingSql, createStagingSql, inferredMemberSql, insertFactSql, mergeDimensionSql, truncateStagingSql } from './load-sql.js';
 import { readManifestFile } from './manifest-reader.js';
+import type { ParquetReadLimits } from '../parquet/parquet-bounds.js';
 import type { WarehouseClient } from './warehouse-pool.js';
 
 /**
@@ -33,6 +34,8 @@ export async function loadManifest(args: {
   manifestKey: string;
   manifest: BatchManifest;
   logger: Logger;
+  /** Bounds on the manifest's Parquet files (default DEFAULT_PARQUET_READ_LIMITS). */
+  parquetLimits?: ParquetReadLimits;
 }): Promise<LoadManifestResult> {
   const { client, schema, store, manifestKey, manifest, logger } = args;
   const started = performance.now();
@@ -47,7 +50,7 @@ export async function loadManifest(args: {
     const staged = new Set<WarehouseTable>();
     for (const file of loadOrder(manifest.files)) {
       const spec = WAREHOUSE_MODEL[file.table];
-      const fileRows = await readManifestFile(store, manifestKey, file);
+      const fileRows = await readManifestFile(store, manifestKey, file, args.parquetLimits);
       await runForTable(manifestKey, file.table, async () => {
         await client.query(staged.has(file.table) ? truncateStagingSql(spec) : createStagingSql(spec));
         staged.add(file.table);

@@ -7,6 +7,7 @@ import type { WarehouseTable } from '../contracts/warehouse-model.js';
 import type { ObjectStore } from '../bucket/object-store.js';
 import { DEFAULT_LOOKBACK_MS, DEFAULT_RETRY_POLICY, findPendingManifests, recordFailure, type RetryPolicy } from './load-ledger.js';
 import { loadManifest } from './load-manifest.js';
+import type { ParquetReadLimits } from '../parquet/parquet-bounds.js';
 import { MANIFEST_PREFIX } from '../contracts/manifest-layout.js';
 import { readManifest } from './manifest-reader.js';
 import { DEFAULT_WAREHOUSE_SCHEMA, LEDGER_TABLE, qualified } from './warehouse-ddl.js';
@@ -33,6 +34,8 @@ export type LoadPendingOptions = WarehouseTarget & {
   retry?: Partial<RetryPolicy>;
   /** Apply pending migrations first (default true; idempotent and cheap). */
   migrate?: boolean;
+  /** Bounds on the Parquet files read (default DEFAULT_PARQUET_READ_LIMITS; see parquet-bounds.ts). */
+  parquetLimits?: ParquetReadLimits;
 };
 
 export interface ManifestFailure {
@@ -106,7 +109,7 @@ async function loadWithPool(pool: WarehousePool, options: LoadPendingOptions): P
         lookbackMs: options.lookbackMs ?? DEFAULT_LOOKBACK_MS,
         limit: options.maxManifests ?? 1000,
       });
-      for (const manifestKey of pending) await loadOne(client, schema, manifestKey, options.processed, policy, logger, summary);
+      for (const manifestKey of pending) await loadOne(client, schema, manifestKey, options.processed, policy, logger, summary, options.parquetLimits);
       Object.assign(summary, await readFreshness(client, schema));
     } finally {
       await client.query('SELECT pg_advisory_unlock($1, hashtext($2))', [LOADER_LOCK_CLASS, schema]).catch(() => {});
@@ -124,11 +127,11 @@ async function loadWithPool(pool: WarehousePool, options: LoadPendingOptions): P
   return summary;
 }
 
-async function loadOne(client: WarehouseClient, schema: string, manifestKey: string, store: ObjectStore, policy: RetryPolicy, logger: Logger, summary: LoadSummary): Promise<void> {
+async function loadOne(client: WarehouseClient, schema: string, manifestKey: string, store: ObjectStore, policy: RetryPolicy, logger: Logger, summary: LoadSummary, parquetLimits?: ParquetReadLimits): Promise<void> {
   let manifest: BatchManifest | undefined;
   try {
     manifest = await readManifest(store, manifestKey);
-    const result = await loadManifest({ client, schema, store, manifestKey, manifest, logger });
+    const result = await loadManifest({ client, schema, store, manifestKey, manifest, logger, parquetLimits });
     if (result.status === 'skipped') {
       summary.manifestsSkipped++;
       return;

@@ -14,12 +14,14 @@ export interface AtomicWriteOptions {
    * bucket objects, join state. false: status files, caches and locks that a crash makes stale anyway.
    */
   durable: boolean;
+  /** Permission bits of the new file (default 0o666 minus the umask), e.g. 0o600 for a private file. */
+  mode?: number;
 }
 
 export async function writeFileAtomic(file: string, content: string | Uint8Array, options: AtomicWriteOptions): Promise<void> {
   const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   try {
-    const handle = await fs.open(temp, 'w');
+    const handle = await fs.open(temp, 'w', options.mode);
     try {
       await handle.writeFile(content);
       if (options.durable) await handle.sync();

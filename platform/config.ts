@@ -51,6 +51,9 @@ const rawSettingsSchema = z.object({
   loaderIntervalMs: positiveInt.default(1_000),
   archiveFlushIntervalMs: positiveInt.default(5_000),
   archiveMaxBytes: positiveInt.default(5 * 1024 * 1024),
+  maxLineBytes: positiveInt.min(1024).max(1024 * 1024 * 1024).default(8 * 1024 * 1024),
+  maxParquetRows: positiveInt.max(100_000_000).default(1_000_000),
+  maxIssuesPerFile: positiveInt.default(1000),
 });
 
 export type RawSettings = z.input<typeof rawSettingsSchema>;
@@ -83,6 +86,9 @@ export const SETTINGS: readonly SettingSpec[] = [
   { key: 'loaderIntervalMs', flag: '--loader-interval-ms <ms>', env: 'TOTESYS_LOADER_INTERVAL_MS', schema: s.loaderIntervalMs, description: 'local loader schedule (default 1000)' },
   { key: 'archiveFlushIntervalMs', flag: '--archive-flush-interval-ms <ms>', env: 'TOTESYS_ARCHIVE_FLUSH_INTERVAL_MS', schema: s.archiveFlushIntervalMs, description: 'local archiver buffering time (default 5000)' },
   { key: 'archiveMaxBytes', flag: '--archive-max-bytes <n>', env: 'TOTESYS_ARCHIVE_MAX_BYTES', schema: s.archiveMaxBytes, description: 'local archiver buffering size (default 5 MiB)' },
+  { key: 'maxLineBytes', flag: '--max-line-bytes <n>', env: 'TOTESYS_MAX_LINE_BYTES', schema: s.maxLineBytes, description: 'longest archived line replay reads; a longer one fails its file (default 8 MiB)' },
+  { key: 'maxParquetRows', flag: '--max-parquet-rows <n>', env: 'TOTESYS_MAX_PARQUET_ROWS', schema: s.maxParquetRows, description: 'most rows the loader reads from one Parquet file (also at most 1 per byte); more fails its manifest (default 1000000)' },
+  { key: 'maxIssuesPerFile', flag: '--max-issues-per-file <n>', env: 'TOTESYS_MAX_ISSUES_PER_FILE', schema: s.maxIssuesPerFile, description: 'problems replay keeps in full per archive file; the rest are counted (default 1000)' },
 ];
 
 export interface Config {
@@ -102,6 +108,8 @@ export interface Config {
   stateStore: { kind: 'local' } | { kind: 'dynamodb'; tableName: string; endpoint?: string; region: string };
   loader: { intervalMs: number };
   archive: { flushIntervalMs: number; maxBytes: number };
+  /** Input bounds on untrusted bytes (README "Input bounds", SECURITY.md). */
+  bounds: { maxLineBytes: number; maxParquetRows: number; maxIssuesPerFile: number };
   /**
    * The validated settings as environment variables (stateDir absolute), for a child process such
    * as the capture: it rebuilds exactly this config with loadConfig({}, env). Nothing writes them
@@ -172,6 +180,7 @@ function buildConfig(v: Settings, cwd: string): Readonly<Config> {
       v.stateStore === 'local' ? { kind: 'local' } : { kind: 'dynamodb', tableName: v.dynamodbTable, endpoint: v.dynamodbEndpoint, region: v.awsRegion },
     loader: { intervalMs: v.loaderIntervalMs },
     archive: { flushIntervalMs: v.archiveFlushIntervalMs, maxBytes: v.archiveMaxBytes },
+    bounds: { maxLineBytes: v.maxLineBytes, maxParquetRows: v.maxParquetRows, maxIssuesPerFile: v.maxIssuesPerFile },
     childEnv: childEnvOf({ ...v, stateDir }),
   };
   return deepFreeze(config);

@@ -6,6 +6,7 @@ import { redactUrl } from '../platform/redact.js';
 import { ensureDatabase, startEmbeddedPostgres } from './embedded-postgres.js';
 import { acquireInstanceLock, readLiveLock, type InstanceLock } from './instance-lock.js';
 import { createPostgresClient } from '../platform/postgres-client.js';
+import { prepareStateDir } from './state-dir.js';
 
 /**
  * Where totesys and the warehouse live for this command: external URLs when configured, otherwise
@@ -31,6 +32,7 @@ export interface OpenDatabasesOptions {
 }
 
 export async function openDatabases(config: Config, logger: Logger, options: OpenDatabasesOptions): Promise<Databases> {
+  await prepareStateDir(config.stateDir);
   const needEmbedded = !config.sourceUrl || !config.warehouseUrl;
   let lock: InstanceLock | undefined;
   let embeddedUrl: ((db: string) => string) | undefined;
@@ -82,7 +84,7 @@ export async function openDatabases(config: Config, logger: Logger, options: Ope
 }
 
 /** Connects once to turn an unreachable or misconfigured URL into one clear message. */
-async function checkReachable(url: string, setting: string): Promise<void> {
+export async function checkReachable(url: string, setting: string): Promise<void> {
   const client = createPostgresClient({ url, applicationName: 'totesys-cdc-check', connectionTimeoutMs: 5_000 });
   try {
     await client.connect();

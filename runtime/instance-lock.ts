@@ -41,19 +41,19 @@ export async function readLiveLock(lockFile: string): Promise<LockInfo | undefin
 const SHORT_COMMANDS = new Set(['status', 'load', 'seed', 'teardown']);
 
 export async function acquireInstanceLock(lockFile: string, command: string, options: { waitForShortHoldersMs?: number } = {}): Promise<InstanceLock> {
-  await fs.mkdir(path.dirname(lockFile), { recursive: true });
+  await fs.mkdir(path.dirname(lockFile), { recursive: true, mode: 0o700 });
   let info: LockInfo = { pid: process.pid, command, startedAt: new Date().toISOString() };
   const waitUntil = Date.now() + (options.waitForShortHoldersMs ?? 30_000);
   for (let attempt = 0; attempt < 1_000; attempt++) {
     try {
-      const handle = await fs.open(lockFile, 'wx', 0o644);
+      const handle = await fs.open(lockFile, 'wx', 0o600);
       await handle.writeFile(JSON.stringify(info));
       await handle.close();
       let released = false;
       return {
         async update(more) {
           info = { ...info, ...more };
-          await writeFileAtomic(lockFile, JSON.stringify(info), { durable: false });
+          await writeFileAtomic(lockFile, JSON.stringify(info), { durable: false, mode: 0o600 });
         },
         async release() {
           if (released) return;

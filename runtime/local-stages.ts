@@ -6,6 +6,7 @@ import type { WarehouseTable } from '../contracts/warehouse-model.js';
 import { runArchiver } from '../archive/local-archiver.js';
 import { createObjectStore } from '../bucket/create-object-store.js';
 import { runLoaderLoop } from '../loader/run-loader.js';
+import { parquetLimitsFor } from '../loader/manifest-reader.js';
 import type { LoadSummary } from '../loader/run-loader.js';
 import { runLocalProcessor } from '../stream-processors/local-processor.js';
 import { createJoinStateStore } from '../stream-processors/state/create-state-store.js';
@@ -100,6 +101,7 @@ export async function runLoaderStage(
     schema: config.warehouseSchema,
     logger,
     intervalMs: config.loader.intervalMs,
+    parquetLimits: parquetLimitsFor(config.bounds),
     signal,
     onSummary: (summary) => recordLoad(counters, summary),
     onError: (error) => {
