@@ -16,7 +16,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import pg from 'pg';
+import { createPostgresClient } from '../platform/postgres-client.js';
 import { runCapture } from '../capture/run-capture.js';
 import { createLogger, silentLogger } from '../platform/logger.js';
 import { ensureDatabase, startEmbeddedPostgres } from '../runtime/embedded-postgres.js';
@@ -83,7 +83,7 @@ async function main() {
   try {
     await ensureDatabase(server.url('postgres'), 'totesys');
     const url = server.url('totesys');
-    const c = new pg.Client({ connectionString: url });
+    const c = createPostgresClient({ url: url, applicationName: 'totesys-cdc-bench' });
     await c.connect();
     await c.query(await fs.readFile(new URL('../totesys/schema.sql', import.meta.url), 'utf8'));
     await c.query(`INSERT INTO address (address_line_1, city, postal_code, country, phone) VALUES ('1 Road', 'Leeds', 'LS1', 'UK', '0113')`);

@@ -10,7 +10,8 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
+import type pg from 'pg';
+import { createPostgresClient } from '../platform/postgres-client.js';
 import { loadConfig } from '../platform/config.js';
 import { createLogger } from '../platform/logger.js';
 import { openDatabases } from '../runtime/databases.js';
@@ -45,8 +46,8 @@ const pipeline = runUpPipeline({
   onRunning: (c) => (counters = c),
 });
 
-const source = new pg.Client({ connectionString: dbs.sourceUrl });
-const warehouse = new pg.Client({ connectionString: dbs.warehouseUrl });
+const source = createPostgresClient({ url: dbs.sourceUrl, applicationName: 'totesys-cdc-bench' });
+const warehouse = createPostgresClient({ url: dbs.warehouseUrl, applicationName: 'totesys-cdc-bench' });
 const count = async (client: pg.Client, sql: string) => Number((await client.query(sql).catch(() => ({ rows: [{ n: -1 }] }))).rows[0].n);
 try {
   while (!counters) await sleep(200);
@@ -113,7 +114,7 @@ try {
 /** Every 100 ms one transaction that updates rowsPerSec/10 sales orders (distinct ids, round robin). */
 async function bulkUpdates(url: string, rowsPerSec: number, durationMs: number): Promise<void> {
   if (rowsPerSec <= 0) return;
-  const client = new pg.Client({ connectionString: url });
+  const client = createPostgresClient({ url: url, applicationName: 'totesys-cdc-bench' });
   await client.connect();
   try {
     const { rows } = await client.query<{ id: number }>('SELECT sales_order_id AS id FROM sales_order ORDER BY 1');

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import pg from 'pg';
+import { createPostgresClient } from '../platform/postgres-client.js';
 import { from as copyFrom } from 'pg-copy-streams';
 import { LocalDirObjectStore } from '../bucket/local-dir-object-store.js';
 import { createLogger } from '../platform/logger.js';
@@ -74,7 +74,7 @@ async function main(): Promise<void> {
     if (summary.rowsByTable.fact_sales_order !== TOTAL) throw new Error(`loader loaded ${summary.rowsByTable.fact_sales_order} of ${TOTAL}`);
 
     // Raw COPY baseline: same rows already in memory, same table definition, dimensions and dates present.
-    const client = new pg.Client({ connectionString: url });
+    const client = createPostgresClient({ url: url, applicationName: 'totesys-cdc-bench' });
     await client.connect();
     await migrateWarehouseSchema(client, 'raw');
     await client.query(`INSERT INTO raw.dim_date SELECT * FROM star.dim_date`);

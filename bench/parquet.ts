@@ -2,7 +2,7 @@
  * Warehouse Parquet codec throughput: encodeWarehouseParquet / decodeWarehouseParquet against the
  * frozen previous implementation (test/support/warehouse-parquet-v1.ts) on the same realistic rows
  * in the same process. Rows: BENCH_EVENTS generateWorkload events (default 200k) through the real
- * transforms (rowsForEvent + LocalJoinStateStore + BatchRows) in 20k-event batches, i.e. exactly the
+ * transforms (addRowsForEvent + LocalJoinStateStore + BatchRows) in 20k-event batches, i.e. exactly the
  * per-table row sets processEvents encodes. Each round runs old then new (BENCH_ROUNDS, default 3) and
  * reports CPU seconds (process.cpuUsage, the steady measure on a shared machine) and rows per CPU-s;
  * the best round of each counts. Also checks that both encoders give identical bytes and both

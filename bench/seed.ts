@@ -13,7 +13,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import pg from 'pg';
+import type pg from 'pg';
+import { createPostgresClient } from '../platform/postgres-client.js';
 import copyStreams from 'pg-copy-streams';
 import { createLogger } from '../platform/logger.js';
 import { SOURCE_TABLES } from '../contracts/source-tables.js';
@@ -66,8 +67,8 @@ try {
 /** Dumps the seeded rows to COPY files (not timed), then times plain COPY loads of them. */
 async function measureBaselines(summary: SeedSummary, peakRss: number): Promise<void> {
   const seedRowsPerSecond = summary.totalRows / (summary.durationMs / 1000);
-  const seeded = new pg.Client({ connectionString: server.url('seeded') });
-  const baseline = new pg.Client({ connectionString: server.url('baseline') });
+  const seeded = createPostgresClient({ url: server.url('seeded'), applicationName: 'totesys-cdc-bench' });
+  const baseline = createPostgresClient({ url: server.url('baseline'), applicationName: 'totesys-cdc-bench' });
   await seeded.connect();
   await baseline.connect();
   try {
@@ -88,7 +89,7 @@ async function measureBaselines(summary: SeedSummary, peakRss: number): Promise<
     await applySourceSchema(baseline);
     const baselineMs = await timeCopy(baseline);
     // Second baseline: the same COPY into tables without foreign keys (pure ingest, no checks at all).
-    const noFk = new pg.Client({ connectionString: server.url('baseline_no_fk') });
+    const noFk = createPostgresClient({ url: server.url('baseline_no_fk'), applicationName: 'totesys-cdc-bench' });
     await noFk.connect();
     await applySourceSchema(noFk);
     const { rows: fks } = await noFk.query(`SELECT conrelid::regclass::text AS t, conname FROM pg_constraint WHERE contype = 'f'`);

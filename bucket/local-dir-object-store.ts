@@ -1,7 +1,7 @@
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { writeFileDurable } from '../platform/atomic-file.js';
 import { ObjectNotFoundError, type DescribedObjectStore, type ObjectInfo, type ObjectStoreDescription } from './object-store.js';
 
 /**
@@ -28,16 +28,7 @@ export class LocalDirObjectStore implements DescribedObjectStore {
   async put(key: string, body: Uint8Array | string): Promise<void> {
     const file = this.fileOf(key);
     await fs.mkdir(path.dirname(file), { recursive: true });
-    const temp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
-    const handle = await fs.open(temp, 'w');
-    try {
-      await handle.writeFile(body);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await fs.rename(temp, file);
-    await syncDir(path.dirname(file));
+    await writeFileDurable(file, body);
   }
 
   async get(key: string): Promise<Uint8Array> {
@@ -92,14 +83,5 @@ export class LocalDirObjectStore implements DescribedObjectStore {
 
   async delete(key: string): Promise<void> {
     await fs.rm(this.fileOf(key), { force: true });
-  }
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const handle = await fs.open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
   }
 }

@@ -6,8 +6,6 @@ export type Lsn = bigint;
 
 const LSN_TEXT = /^([0-9A-Fa-f]{1,8})\/([0-9A-Fa-f]{1,8})$/;
 
-export const ZERO_LSN: Lsn = 0n;
-
 export function parseLsn(text: string): Lsn {
   const match = LSN_TEXT.exec(text.trim());
   if (!match) throw new TypeError(`not a Postgres LSN: ${JSON.stringify(text)}`);
@@ -23,10 +21,6 @@ export function formatLsn(lsn: Lsn): string {
 
 export function compareLsn(a: Lsn, b: Lsn): -1 | 0 | 1 {
   return a < b ? -1 : a > b ? 1 : 0;
-}
-
-export function maxLsn(a: Lsn, b: Lsn): Lsn {
-  return a > b ? a : b;
 }
 
 /** Fixed-width, lexicographically sortable form (16 hex digits) for keys and file names. */

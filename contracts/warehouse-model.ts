@@ -1,5 +1,5 @@
 /**
- * The star schema (DESIGN.md §5): the single description of the 11 warehouse tables that the
+ * The star schema (docs/architecture.md#star-schema-and-joined-dimensions): the single description of the 11 warehouse tables that the
  * processor writes as Parquet and the loader creates and loads. Columns listed here are exactly the
  * Parquet columns, in order; the loader may add its own bookkeeping columns (surrogate record ids,
  * `loaded_at`) that never appear in files.

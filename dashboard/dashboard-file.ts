@@ -16,7 +16,8 @@ export function dashboardFile(stateDir: string): string {
 
 export async function writeDashboardAddress(stateDir: string, address: DashboardAddress): Promise<void> {
   await fs.mkdir(stateDir, { recursive: true });
-  await writeFileAtomic(dashboardFile(stateDir), `${JSON.stringify(address, null, 2)}\n`);
+  // Rewritten at every start: losing it in a crash only makes `status --web` say no dashboard runs.
+  await writeFileAtomic(dashboardFile(stateDir), `${JSON.stringify(address, null, 2)}\n`, { durable: false, mode: 0o600 });
 }
 
 export async function removeDashboardAddress(stateDir: string, pid = process.pid): Promise<void> {

@@ -12,7 +12,7 @@ import { ident, qualified, sqlType } from './warehouse-ddl.js';
  */
 
 /** The unlogged table collecting every version of one dimension's rows during a bulk load. */
-export const bulkDimensionTable = (dimension: string) => `bulk_${dimension}`;
+const bulkDimensionTable = (dimension: string) => `bulk_${dimension}`;
 
 /** `load_seq` numbers rows in load order: among equal versions the FIRST loaded wins, as in mergeDimensionSql. */
 export function createBulkDimensionSql(schema: string, spec: DimensionSpec): string {

@@ -15,6 +15,7 @@ import { LEDGER_TABLE, qualified } from './warehouse-ddl.js';
 import { runStatementGroups, type GroupStatement } from './statement-groups.js';
 import { inTransaction } from './warehouse-pool.js';
 import { migrateWarehouseSchema } from './warehouse-schema.js';
+import { createPostgresClient } from '../platform/postgres-client.js';
 
 /**
  * The loader's bulk mode, for a NEW schema that nobody reads until it is complete (replay
@@ -102,7 +103,7 @@ export class BulkLoad {
   }
 
   private static async connect(options: { warehouseUrl: string; schema: string; processed: ObjectStore; logger: Logger }, prepare: boolean): Promise<BulkLoad> {
-    const client = new pg.Client({ connectionString: options.warehouseUrl, application_name: 'totesys-cdc-bulk-load' });
+    const client = createPostgresClient({ url: options.warehouseUrl, applicationName: 'totesys-cdc-bulk-load' });
     await client.connect();
     if (!prepare) return new BulkLoad(client, options.warehouseUrl, options.schema, options.processed, null, options.logger.child({ component: 'bulk-load', schema: options.schema }));
     try {
@@ -160,7 +161,7 @@ export class BulkLoad {
     if (!this.deferred) throw new BulkLoadError(`bulk load: an attached loader cannot finish ${this.schema} (its opener does)`);
     const deferred = this.deferred;
     const started = performance.now();
-    const second = new pg.Client({ connectionString: this.warehouseUrl, application_name: 'totesys-cdc-bulk-load' });
+    const second = createPostgresClient({ url: this.warehouseUrl, applicationName: 'totesys-cdc-bulk-load' });
     await second.connect();
     try {
       const clients = [this.client, second];

@@ -1,5 +1,6 @@
 import type { BatchManifest } from '../contracts/manifest.js';
 import type { ObjectStore } from '../bucket/object-store.js';
+import { isManifestKey } from '../contracts/manifest-layout.js';
 import { FAILURES_TABLE, LEDGER_TABLE, qualified } from './warehouse-ddl.js';
 import type { WarehouseClient } from './warehouse-pool.js';
 
@@ -99,7 +100,7 @@ export async function findPendingManifests(
   const startAfter = await safeListingPoint(client, schema, options.lookbackMs, options.prefix);
   const listed: string[] = [];
   for await (const object of store.list(options.prefix, startAfter ? { startAfter } : {})) {
-    if (object.key.endsWith('.json')) listed.push(object.key);
+    if (isManifestKey(object.key)) listed.push(object.key);
   }
   const known = new Set<string>();
   const due: string[] = [];
@@ -127,7 +128,7 @@ export async function findPendingManifests(
  * the listed prefix count: a replay's manifests (another prefix, sharing the ledger) must not move
  * the live listing's start point.
  */
-export async function safeListingPoint(client: WarehouseClient, schema: string, lookbackMs: number, prefix = ''): Promise<string | undefined> {
+async function safeListingPoint(client: WarehouseClient, schema: string, lookbackMs: number, prefix = ''): Promise<string | undefined> {
   const ledger = qualified(schema, LEDGER_TABLE);
   const { rows } = await client.query<{ manifest_key: string }>(
     `SELECT manifest_key FROM ${ledger}

@@ -6,7 +6,7 @@ import { ident, qualified, sqlType } from './warehouse-ddl.js';
  * The statements that move one file's rows from a temp staging table into the star schema. Pure:
  * each takes the schema and table spec and returns SQL; values only ever arrive through COPY.
  */
-export const stagingTable = (table: string) => `stage_${table}`;
+const stagingTable = (table: string) => `stage_${table}`;
 
 export const columnList = (spec: TableSpec) => spec.columns.map((c) => ident(c.name)).join(', ');
 

@@ -10,7 +10,6 @@ import { ObjectNotFoundError, type ObjectStore } from '../bucket/object-store.js
 import { ManifestFileCorruptError, ManifestFileMissingError, ManifestInvalidError } from './loader-errors.js';
 
 /** Reads manifests and their files from the processed bucket, refusing anything that does not match. */
-export const MANIFEST_PREFIX = 'manifests/';
 
 /** A manifest is a few KB (one entry per table of its batch): anything far larger is not one. */
 export const MAX_MANIFEST_BYTES = 1024 * 1024;

@@ -1,4 +1,5 @@
 import { errorMessage, isRetryable, PipelineError } from '../platform/errors.js';
+import { PostgresConnectionError } from '../platform/postgres-client.js';
 import type { Logger } from '../platform/logger.js';
 import type { BatchManifest } from '../contracts/manifest.js';
 import { METRIC } from '../platform/metrics.js';
@@ -7,7 +8,8 @@ import type { ObjectStore } from '../bucket/object-store.js';
 import { DEFAULT_LOOKBACK_MS, DEFAULT_RETRY_POLICY, findPendingManifests, recordFailure, type RetryPolicy } from './load-ledger.js';
 import { loadManifest } from './load-manifest.js';
 import type { ParquetReadLimits } from '../parquet/parquet-bounds.js';
-import { MANIFEST_PREFIX, readManifest } from './manifest-reader.js';
+import { MANIFEST_PREFIX } from '../contracts/manifest-layout.js';
+import { readManifest } from './manifest-reader.js';
 import { DEFAULT_WAREHOUSE_SCHEMA, LEDGER_TABLE, qualified } from './warehouse-ddl.js';
 import { openWarehousePool, type WarehouseClient, type WarehousePool, type WarehouseTarget } from './warehouse-pool.js';
 import { migrateWarehouseSchema } from './warehouse-schema.js';
@@ -142,7 +144,7 @@ async function loadOne(client: WarehouseClient, schema: string, manifestKey: str
     }
   } catch (error) {
     // Lost connection / deadlock / server shutdown: not this manifest's fault; stop the run, the next one retries.
-    if (!(error instanceof PipelineError) && isRetryable(error)) throw error;
+    if (error instanceof PostgresConnectionError || (!(error instanceof PipelineError) && isRetryable(error))) throw error;
     const failure = await recordFailure(client, schema, manifestKey, manifest?.batchId ?? null, errorMessage(error), policy);
     summary.manifestsFailed++;
     summary.failures.push({ manifestKey, error: errorMessage(error), attempts: failure.attempts, parked: failure.parked });

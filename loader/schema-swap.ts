@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import pg from 'pg';
 import { PipelineError, errorMessage, isRetryable } from '../platform/errors.js';
+import { createPostgresClient } from '../platform/postgres-client.js';
 
 /**
  * Swaps a rebuilt warehouse schema in, in ONE transaction, so a reader sees either the old
@@ -70,7 +70,7 @@ export function checkSwapNames(liveSchema: string, rebuiltSchema: string, oldSch
 
 export async function swapSchemas(warehouseUrl: string, rebuiltSchema: string, liveSchema: string, oldSchema: string): Promise<SchemaSwapResult> {
   checkSwapNames(liveSchema, rebuiltSchema, oldSchema);
-  const client = new pg.Client({ connectionString: warehouseUrl, application_name: 'totesys-cdc-replay' });
+  const client = createPostgresClient({ url: warehouseUrl, applicationName: 'totesys-cdc-replay' });
   await client.connect();
   try {
     await client.query('BEGIN');

@@ -3,12 +3,10 @@ import {
   DIMENSIONS,
   FACTS,
   WAREHOUSE_MODEL,
-  WAREHOUSE_TABLES,
   type ColumnType,
   type DimensionSpec,
   type FactSpec,
   type TableSpec,
-  type WarehouseTable,
 } from '../contracts/warehouse-model.js';
 
 /**
@@ -37,21 +35,21 @@ export const sqlType = (type: ColumnType): string => SQL_TYPE[type];
 export const LEDGER_TABLE = 'load_ledger';
 export const FAILURES_TABLE = 'load_failures';
 export const SCHEMA_VERSION_TABLE = 'schema_version';
-export const currentView = (fact: string) => `${fact}_current`;
-export const historyView = (fact: string) => `${fact}_history`;
+const currentView = (fact: string) => `${fact}_current`;
+const historyView = (fact: string) => `${fact}_history`;
 
-export const FACT_OPS = ['c', 'u', 'd', 'r'] as const;
+const FACT_OPS = ['c', 'u', 'd', 'r'] as const;
 
 function columnDefinitions(spec: TableSpec): string[] {
   return spec.columns.map((c) => `${ident(c.name)} ${sqlType(c.type)}${c.nullable ? '' : ' NOT NULL'}`);
 }
 
-export function dimensionTableSql(schema: string, spec: DimensionSpec): string {
+function dimensionTableSql(schema: string, spec: DimensionSpec): string {
   const lines = [...columnDefinitions(spec), `loaded_at timestamptz NOT NULL DEFAULT now()`, `PRIMARY KEY (${ident(spec.key)})`];
   return `CREATE TABLE IF NOT EXISTS ${qualified(schema, spec.name)} (\n  ${lines.join(',\n  ')}\n)`;
 }
 
-export function factTableSql(schema: string, spec: FactSpec): string {
+function factTableSql(schema: string, spec: FactSpec): string {
   const lines = [
     `${ident(spec.recordId)} serial PRIMARY KEY`,
     ...columnDefinitions(spec),
@@ -66,12 +64,12 @@ export function factTableSql(schema: string, spec: FactSpec): string {
 }
 
 /** Index so `<fact>_current` / `_history` read one source id's versions in order without sorting the table. */
-export function factVersionIndexSql(schema: string, spec: FactSpec): string {
+function factVersionIndexSql(schema: string, spec: FactSpec): string {
   return `CREATE INDEX IF NOT EXISTS ${ident(`${spec.name}_versions_idx`)} ON ${qualified(schema, spec.name)} (${ident(spec.sourceId)}, source_lsn DESC, source_seq DESC)`;
 }
 
 /** Latest version per source id (by source LSN, then position in the transaction), deletes dropped. */
-export function currentViewSql(schema: string, spec: FactSpec): string {
+function currentViewSql(schema: string, spec: FactSpec): string {
   const id = ident(spec.sourceId);
   return `CREATE OR REPLACE VIEW ${qualified(schema, currentView(spec.name))} AS
 SELECT * FROM (
@@ -85,7 +83,7 @@ WHERE op <> 'd'`;
  * Every version, in order, with its validity interval: a version is valid from its commit time
  * until the next version's commit time (NULL = still valid, unless it is a delete).
  */
-export function historyViewSql(schema: string, spec: FactSpec): string {
+function historyViewSql(schema: string, spec: FactSpec): string {
   const id = ident(spec.sourceId);
   const window = `(PARTITION BY ${id} ORDER BY source_lsn, source_seq)`;
   return `CREATE OR REPLACE VIEW ${qualified(schema, historyView(spec.name))} AS
@@ -98,7 +96,7 @@ FROM ${qualified(schema, spec.name)} f
 ORDER BY ${id}, source_lsn, source_seq`;
 }
 
-export function ledgerTablesSql(schema: string): string[] {
+function ledgerTablesSql(schema: string): string[] {
   return [
     `CREATE TABLE IF NOT EXISTS ${qualified(schema, LEDGER_TABLE)} (
   batch_id text PRIMARY KEY,
@@ -166,5 +164,3 @@ export function byteOrderKeysSql(schema: string): string[] {
   );
   return statements;
 }
-
-export const isWarehouseTable = (name: unknown): name is WarehouseTable => typeof name === 'string' && (WAREHOUSE_TABLES as readonly string[]).includes(name);

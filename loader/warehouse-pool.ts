@@ -1,4 +1,5 @@
-import pg from 'pg';
+import type pg from 'pg';
+import { createPostgresPool } from '../platform/postgres-client.js';
 
 /**
  * The slice of a Postgres client the loader needs. A `pg.Pool` satisfies it; the loader checks out
@@ -22,9 +23,8 @@ export type WarehouseTarget = { pool: WarehousePool; warehouseUrl?: undefined } 
 /** Opens a pool for a URL (owned: the caller ends it) or borrows the given one. */
 export function openWarehousePool(target: WarehouseTarget, applicationName = 'totesys-cdc-loader'): { pool: WarehousePool; close(): Promise<void> } {
   if (target.pool) return { pool: target.pool, close: async () => {} };
-  const pool = new pg.Pool({ connectionString: target.warehouseUrl, max: 2, application_name: applicationName });
-  // An idle client that loses its connection must not crash the process; the next run reconnects.
-  pool.on('error', () => {});
+  // A client that loses its connection never crashes the process (the factory listens); the next run reconnects.
+  const pool = createPostgresPool({ url: target.warehouseUrl, applicationName, max: 2 });
   return { pool: pool as unknown as WarehousePool, close: () => pool.end() };
 }
 

@@ -1,5 +1,6 @@
 import { parquetMetadata, parquetRead, snappyUncompress, type AsyncBuffer, type Compressors, type SchemaElement } from 'hyparquet';
 import { checkParquetFrame, checkParquetMetadata, DEFAULT_PARQUET_READ_LIMITS, ParquetBoundsError, type ParquetReadLimits } from './parquet-bounds.js';
+import { BadInputError } from '../platform/errors.js';
 import { writeFlatParquet, type FlatColumn } from './parquet-flat-writer.js';
 import type { ColumnSpec, ColumnType, WarehouseTable } from '../contracts/warehouse-model.js';
 import { WAREHOUSE_MODEL } from '../contracts/warehouse-model.js';
@@ -54,16 +55,15 @@ function schemaOf(table: WarehouseTable) {
   return entry;
 }
 
-export class WarehouseValueError extends Error {
-  readonly retryable = false;
+/** A row value the warehouse model does not allow: bad input, so the event is quarantined. */
+export class WarehouseValueError extends BadInputError {
   constructor(
     readonly table: WarehouseTable,
     readonly column: string,
     value: unknown,
     reason: string,
   ) {
-    super(`${table}.${column}: ${reason} (got ${typeof value === 'bigint' ? value.toString() : JSON.stringify(value)})`);
-    this.name = 'WarehouseValueError';
+    super(`${table}.${column}: ${reason} (got ${typeof value === 'bigint' ? value.toString() : JSON.stringify(value)})`, { context: { table, column } });
   }
 }
 
@@ -164,7 +164,7 @@ function fillParsed<T extends Int32Array | Float64Array>(table: WarehouseTable, 
   for (let i = 0; i < raw.length; i++) {
     const value = raw[i] ?? null;
     const fast = typeof value === 'string' ? parse(value) : NaN;
-    if (fast === fast) values[i] = fast;
+    if (!Number.isNaN(fast)) values[i] = fast;
     else {
       const slow = toParquet(table, column, value);
       if (slow === null) nulls![i] = 1;

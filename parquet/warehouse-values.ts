@@ -14,7 +14,7 @@ const FIRST_4_DIGIT_DAY = -719_528;
 const LAST_4_DIGIT_DAY = 2_932_896;
 
 /** Proleptic Gregorian day number (0 = 1970-01-01) of a valid y-m-d (H. Hinnant's days_from_civil). */
-export function daysFromCivil(year: number, month: number, day: number): number {
+function daysFromCivil(year: number, month: number, day: number): number {
   const y = month <= 2 ? year - 1 : year;
   const era = Math.floor(y / 400);
   const yearOfEra = y - era * 400;

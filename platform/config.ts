@@ -118,6 +118,12 @@ export interface Config {
   bounds: { maxLineBytes: number; maxParquetRows: number; maxIssuesPerFile: number };
   /** `up`'s web dashboard and /metrics; a token is required unless it binds a loopback address. */
   dashboard: { host: string; port: number; token?: string };
+  /**
+   * The validated settings as environment variables (stateDir absolute), for a child process such
+   * as the capture: it rebuilds exactly this config with loadConfig({}, env). Nothing writes them
+   * back into process.env.
+   */
+  childEnv: Readonly<Record<string, string>>;
 }
 
 type Source = Record<string, string | undefined>;
@@ -194,8 +200,18 @@ function buildConfig(v: Settings, cwd: string): Readonly<Config> {
     archive: { flushIntervalMs: v.archiveFlushIntervalMs, maxBytes: v.archiveMaxBytes },
     bounds: { maxLineBytes: v.maxLineBytes, maxParquetRows: v.maxParquetRows, maxIssuesPerFile: v.maxIssuesPerFile },
     dashboard: { host: v.dashboardHost, port: v.dashboardPort, token: v.dashboardToken },
+    childEnv: childEnvOf({ ...v, stateDir }),
   };
   return deepFreeze(config);
+}
+
+function childEnvOf(v: Settings): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const setting of SETTINGS) {
+    const value = v[setting.key];
+    if (value !== undefined) env[setting.env] = String(value);
+  }
+  return env;
 }
 
 function deepFreeze<T>(value: T): T {

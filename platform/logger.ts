@@ -19,6 +19,7 @@ export interface Logger {
 
 export interface LoggerOptions {
   service: string;
+  /** Default info. The level comes from the config (platform/config.ts), never from the environment here. */
   level?: LogLevel;
   write?: (line: string) => void;
 }
@@ -36,7 +37,7 @@ function sanitize(value: unknown, key = ''): unknown {
 }
 
 export function createLogger(options: LoggerOptions, bound: LogFields = {}): Logger {
-  const threshold = RANK[options.level ?? defaultLevel()];
+  const threshold = RANK[options.level ?? 'info'];
   const write = options.write ?? ((line: string) => process.stderr.write(line + '\n'));
   const emit = (level: Exclude<LogLevel, 'silent'>, message: string, fields?: LogFields) => {
     if (RANK[level] < threshold) return;
@@ -51,12 +52,6 @@ export function createLogger(options: LoggerOptions, bound: LogFields = {}): Log
     error: (m, f) => emit('error', m, f),
     child: (fields) => createLogger(options, { ...bound, ...fields }),
   };
-}
-
-function defaultLevel(): LogLevel {
-  const env = process.env.TOTESYS_LOG_LEVEL;
-  if (env && env in RANK) return env as LogLevel;
-  return process.env.VITEST ? 'warn' : 'info';
 }
 
 /** A logger that drops everything (tests that assert on behaviour, not logs). */

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker, type WorkerOptions } from 'node:worker_threads';
+import { writeFileAtomic } from './atomic-file.js';
 
 /**
  * Starts a worker thread running one of this project's TypeScript modules.
@@ -78,9 +79,7 @@ async function bundle(module: URL): Promise<URL | null> {
       if (path.basename(output.path).startsWith(`${name}-`)) file = output.path;
       if (fs.existsSync(output.path)) continue;
       await fs.promises.mkdir(path.dirname(output.path), { recursive: true });
-      const temp = `${output.path}.${process.pid}.tmp`;
-      await fs.promises.writeFile(temp, output.contents);
-      await fs.promises.rename(temp, output.path);
+      await writeFileAtomic(output.path, output.contents, { durable: false }); // a cache: rebuilt if lost
     }
     return file ? pathToFileURL(file) : null;
   } catch {

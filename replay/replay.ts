@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,6 +16,7 @@ import { LaneError, type Lanes } from './process/lanes.js';
 import { LoaderLockedError } from './process/load-sink.js';
 import { processArchive, startLanes } from './process/process-archive.js';
 import { progressReporter, type ReplayProgress } from './replay-progress.js';
+import { createPostgresClient } from '../platform/postgres-client.js';
 
 export type { ReplayPhase, ReplayProgress } from './replay-progress.js';
 
@@ -278,7 +278,7 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
 }
 
 async function dropSchema(warehouseUrl: string, schema: string): Promise<void> {
-  const client = new pg.Client({ connectionString: warehouseUrl, application_name: 'totesys-cdc-replay' });
+  const client = createPostgresClient({ url: warehouseUrl, applicationName: 'totesys-cdc-replay' });
   await client.connect();
   try {
     await client.query(`DROP SCHEMA IF EXISTS ${client.escapeIdentifier(schema)} CASCADE`);

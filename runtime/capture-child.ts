@@ -32,6 +32,7 @@ export async function superviseCapture(options: {
     const child = spawn(process.execPath, ['--import', 'tsx', CAPTURE_MAIN], {
       env: {
         ...process.env,
+        ...config.childEnv,
         TOTESYS_SOURCE_URL: options.sourceUrl,
         TOTESYS_STATE_DIR: config.stateDir,
         TOTESYS_CAPTURE_STATUS_FILE: captureStatusFile(config),

@@ -1,11 +1,11 @@
 import fs from 'node:fs/promises';
-import pg from 'pg';
 import type { Config } from '../platform/config.js';
 import { AuthenticationError, UserError, isAuthenticationFailure } from '../platform/errors.js';
 import type { Logger } from '../platform/logger.js';
 import { redactUrl } from '../platform/redact.js';
 import { ensureDatabase, startEmbeddedPostgres } from './embedded-postgres.js';
 import { acquireInstanceLock, readLiveLock, type InstanceLock } from './instance-lock.js';
+import { createPostgresClient } from '../platform/postgres-client.js';
 import { prepareStateDir } from './state-dir.js';
 
 /**
@@ -22,8 +22,8 @@ export interface Databases {
   close(): Promise<void>;
 }
 
-export const SOURCE_DATABASE = 'totesys';
-export const WAREHOUSE_DATABASE = 'warehouse';
+const SOURCE_DATABASE = 'totesys';
+const WAREHOUSE_DATABASE = 'warehouse';
 
 export interface OpenDatabasesOptions {
   /** `up` must be the only owner; other commands attach to a running `up`. */
@@ -85,8 +85,7 @@ export async function openDatabases(config: Config, logger: Logger, options: Ope
 
 /** Connects once to turn an unreachable or misconfigured URL into one clear message. */
 export async function checkReachable(url: string, setting: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5_000 });
-  client.on('error', () => undefined);
+  const client = createPostgresClient({ url, applicationName: 'totesys-cdc-check', connectionTimeoutMs: 5_000 });
   try {
     await client.connect();
     await client.query('SELECT 1');

@@ -4,12 +4,13 @@ import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
 import type { Logger } from '../platform/logger.js';
 import { UserError } from '../platform/errors.js';
 import { freePort } from './free-port.js';
 import { postgresBinary, postgresChildEnv, startPostmaster, type Postmaster } from './postmaster-process.js';
 import { isProcessAlive } from '../platform/process-alive.js';
+import { createPostgresClient } from '../platform/postgres-client.js';
+import { checkPostgresAccess } from './postgres-access-check.js';
 
 /**
  * One embedded Postgres 17 cluster with `wal_level=logical`, data under the state directory,
@@ -39,6 +40,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   await fs.mkdir(parent, { recursive: true, mode: 0o700 });
   const osUser = postgresOsUser();
   if (osUser) await letPostgresUserThrough(parent, dataDir, osUser);
+  await checkPostgresAccess(dataDir);
   const passwordFile = `${dataDir}.password`;
   const initialised = existsSync(path.join(dataDir, 'PG_VERSION'));
   const password = initialised ? (await fs.readFile(passwordFile, 'utf8')).trim() : randomBytes(18).toString('base64url');
@@ -89,7 +91,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
 
 /** Creates the database if it does not exist (CREATE DATABASE has no IF NOT EXISTS). */
 export async function ensureDatabase(adminUrl: string, name: string): Promise<void> {
-  const client = new pg.Client({ connectionString: adminUrl });
+  const client = createPostgresClient({ url: adminUrl, applicationName: 'totesys-cdc-embedded-admin' });
   await client.connect();
   try {
     const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);

@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { UserError } from '../platform/errors.js';
 import { isProcessAlive } from '../platform/process-alive.js';
+import { writeFileAtomic } from '../platform/atomic-file.js';
 
 /**
  * The state directory belongs to one `up` (or one stand-alone command) at a time. The lock file
@@ -52,9 +53,7 @@ export async function acquireInstanceLock(lockFile: string, command: string, opt
       return {
         async update(more) {
           info = { ...info, ...more };
-          const temp = `${lockFile}.${process.pid}.tmp`;
-          await fs.writeFile(temp, JSON.stringify(info), { mode: 0o600 });
-          await fs.rename(temp, lockFile);
+          await writeFileAtomic(lockFile, JSON.stringify(info), { durable: false, mode: 0o600 });
         },
         async release() {
           if (released) return;

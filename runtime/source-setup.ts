@@ -1,13 +1,13 @@
-import pg from 'pg';
 import { UserError } from '../platform/errors.js';
 import { applySourceSchema } from '../totesys/source-schema.js';
+import { createPostgresClient } from '../platform/postgres-client.js';
 
 /**
  * The totesys schema is created in the embedded database, or in an external one only with
  * --create-source-schema: never in someone else's database by surprise.
  */
 export async function prepareSourceSchema(sourceUrl: string, allowCreate: boolean): Promise<void> {
-  const client = new pg.Client({ connectionString: sourceUrl });
+  const client = createPostgresClient({ url: sourceUrl, applicationName: 'totesys-cdc-source-setup' });
   await client.connect();
   try {
     const { rows } = await client.query<{ n: number }>(
@@ -24,7 +24,7 @@ export async function prepareSourceSchema(sourceUrl: string, allowCreate: boolea
 
 /** True when totesys has no orders yet (a fresh embedded database that `up` seeds). */
 export async function sourceIsEmpty(sourceUrl: string): Promise<boolean> {
-  const client = new pg.Client({ connectionString: sourceUrl });
+  const client = createPostgresClient({ url: sourceUrl, applicationName: 'totesys-cdc-source-setup' });
   await client.connect();
   try {
     const { rows } = await client.query<{ any: boolean }>('SELECT EXISTS (SELECT 1 FROM address) AS any');

@@ -1,4 +1,3 @@
-import pg from 'pg';
 import type { Config } from '../platform/config.js';
 import type { Logger } from '../platform/logger.js';
 import { runCapture, type CaptureResult } from '../capture/run-capture.js';
@@ -15,6 +14,7 @@ import { abortableDelay } from '../platform/abortable-delay.js';
 import { recordLoad, runArchiverStage, runProcessorStage } from './local-stages.js';
 import { captureStatusFile, CONSUMERS } from './pipeline-status.js';
 import type { SnapshotProgress } from '../capture/snapshot/initial-snapshot.js';
+import { createPostgresClient } from '../platform/postgres-client.js';
 
 export interface SyncSummary {
   /** The source WAL position at the start: everything committed before it is in the warehouse. */
@@ -94,7 +94,7 @@ export async function syncPipeline(options: {
 
 /** The WAL insert position: with synchronous_commit off, pg_current_wal_lsn() can trail commits. */
 export async function currentWalLsn(url: string): Promise<string> {
-  const client = new pg.Client({ connectionString: url });
+  const client = createPostgresClient({ url, applicationName: 'totesys-cdc-sync' });
   await client.connect();
   try {
     return (await client.query<{ lsn: string }>('SELECT pg_current_wal_insert_lsn()::text AS lsn')).rows[0].lsn;

@@ -1,4 +1,5 @@
-import { InvalidChangeEventError, parseChangeEvent, type ChangeEvent } from '../contracts/change-event.js';
+import { parseChangeEvent, type ChangeEvent } from '../contracts/change-event.js';
+import { isBadInput } from '../platform/errors.js';
 import { IGNORED_SOURCE_TABLES, isSourceTable } from '../contracts/source-tables.js';
 import type { QuarantineInput } from './quarantine.js';
 import { utcDateOf } from './quarantine.js';
@@ -25,7 +26,8 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 /**
  * Decodes and validates records. A record normally holds one event; NDJSON records (several events)
  * are split by line. Bad bytes, bad JSON, contract violations and tables that are never captured
- * (`_prisma_migrations`) become quarantine entries; nothing here throws.
+ * (`_prisma_migrations`) become quarantine entries. Only a bad-input error (platform/errors.ts) is
+ * quarantined: anything else is a bug in the decoder and fails the whole batch, to be retried.
  */
 export function decodeRecords(records: readonly StreamRecordInput[]): DecodedRecords {
   const out: DecodedRecords = { events: [], origins: new Map(), poison: [] };
@@ -47,15 +49,15 @@ export function decodeRecords(records: readonly StreamRecordInput[]): DecodedRec
         out.events.push(event);
         out.origins.set(event.id, origin);
       } catch (error) {
-        out.poison.push({ reason: reasonOf(line, error), error: (error as Error).message, record: line, date, ...origin });
+        if (!isBadInput(error)) throw error;
+        out.poison.push({ reason: reasonOf(line), error: (error as Error).message, record: line, date, ...origin });
       }
     }
   }
   return out;
 }
 
-function reasonOf(line: string, error: unknown): QuarantineInput['reason'] {
-  if (error instanceof InvalidChangeEventError && error.message.startsWith('malformed JSON')) return 'malformed-json';
+function reasonOf(line: string): QuarantineInput['reason'] {
   try {
     const table = (JSON.parse(line) as { table?: unknown }).table;
     if (typeof table === 'string' && (!isSourceTable(table) || (IGNORED_SOURCE_TABLES as readonly string[]).includes(table))) return 'unknown-table';

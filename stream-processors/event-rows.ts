@@ -7,7 +7,6 @@ import type { JoinStateStore } from './state/join-state-store.js';
 import { referencedId } from './state/join-state-store.js';
 import { dimCounterpartyRow } from './transform/dim-counterparty.js';
 import { dimCurrencyRow } from './transform/dim-currency.js';
-import { dimDateRow, referencedDates } from './transform/dim-date.js';
 import { dimDesignRow } from './transform/dim-design.js';
 import { dimLocationRow } from './transform/dim-location.js';
 import { dimPaymentTypeRow } from './transform/dim-payment-type.js';
@@ -16,7 +15,7 @@ import { dimTransactionRow } from './transform/dim-transaction.js';
 import { factPaymentRow } from './transform/fact-payment.js';
 import { factPurchaseOrderRow } from './transform/fact-purchase-order.js';
 import { factSalesOrderRow } from './transform/fact-sales-order.js';
-import { optionalText, requiredInt, SourceValueError, sourceRowOf } from './transform/source-values.js';
+import { optionalText, requiredInt, sourceRowOf, UnknownSourceTableError } from './transform/source-values.js';
 import { versionedRowOf } from './transform/versioned-row.js';
 
 /** One warehouse row produced by a change event. */
@@ -32,7 +31,7 @@ export interface EventRowsContext {
 
 /**
  * Where the rows of an event go: processEvents adds them straight to its BatchRows (no per-event
- * arrays or wrapper objects); rowsForEvent collects them.
+ * arrays or wrapper objects).
  */
 export interface EventRowSink {
   /** A fact row and, for every date it references, that date's dim_date row. */
@@ -40,32 +39,18 @@ export interface EventRowSink {
   addDimension(table: WarehouseTable, row: WarehouseRow): void;
 }
 
-function factWithDates(table: FactName, row: WarehouseRow): EmittedRow[] {
-  return [{ table, row }, ...referencedDates(table, row).map((date) => ({ table: 'dim_date' as const, row: dimDateRow(date) }))];
-}
-
-/** The warehouse rows one change event yields (see addRowsForEvent), as a list. */
-export async function rowsForEvent(event: ChangeEvent, ctx: EventRowsContext): Promise<EmittedRow[]> {
-  const rows: EmittedRow[] = [];
-  await addRowsForEvent(event, ctx, {
-    addFact: (table, row) => rows.push(...factWithDates(table, row)),
-    addDimension: (table, row) => rows.push({ table, row }),
-  });
-  return rows;
-}
-
 /**
  * Adds the warehouse rows one change event yields to `sink`: all of them, or none when it throws.
- * Pure per table except the joined dimensions, which follow DESIGN.md §5: validate the event, write
+ * Pure per table except the joined dimensions, which follow docs/architecture.md#star-schema-and-joined-dimensions: validate the event, write
  * its own side to the state FIRST, then read the other side (strongly consistent), so of two racing
  * changes on different shards at least one sees both and emits the complete row. Validation happens
  * before the state write, so the state only ever holds rows that build valid dimension rows.
- * Throws SourceValueError (permanent) for bad input. Only the joined dimensions touch the state and
+ * Throws SourceValueError (bad input) for a value that breaks the contract. Only the joined dimensions touch the state and
  * return a promise; every other event is handled synchronously (no promise, no microtask turn: most
  * events are facts and their per-event cost is what bounds replay throughput).
  */
 export function addRowsForEvent(event: ChangeEvent, ctx: EventRowsContext, sink: EventRowSink): Promise<void> | undefined {
-  if (!isSourceTable(event.table)) throw new SourceValueError(`unknown source table ${JSON.stringify(event.table)}`, String(event.table), '*', event.id);
+  if (!isSourceTable(event.table)) throw new UnknownSourceTableError(String(event.table), event.id);
   switch (event.table) {
     case 'sales_order':
       sink.addFact('fact_sales_order', factSalesOrderRow(event));

@@ -1,20 +1,20 @@
 import { createHash } from 'node:crypto';
 import type { ObjectStore } from '../bucket/object-store.js';
 import { serializeChangeEvent, type ChangeEvent } from '../contracts/change-event.js';
-import { errorMessage, isRetryable } from '../platform/errors.js';
+import { errorMessage, isBadInput } from '../platform/errors.js';
 import type { Logger } from '../platform/logger.js';
 import { MANIFEST_VERSION, type BatchManifest, type ManifestFile } from '../contracts/manifest.js';
 import { METRIC } from '../platform/metrics.js';
 import { encodeWarehouseParquet } from '../parquet/warehouse-parquet.js';
 import type { WarehouseRow } from '../contracts/warehouse-row.js';
-import { batchIdOfDistinct, commitDateOf, manifestKey, parquetKey } from './batch-keys.js';
+import { batchIdOfDistinct, commitDateOf, manifestKey, parquetKey } from '../contracts/manifest-layout.js';
 import { BatchRows } from './batch-rows.js';
 import { addRowsForEvent } from './event-rows.js';
 import { loggingMetrics, type MetricsSink } from './processor-metrics.js';
 import { utcDateOf, writeQuarantine } from './quarantine.js';
 import type { JoinStateStore } from './state/join-state-store.js';
 import { commitMsOf } from './transform/row-metadata.js';
-import { SourceValueError } from './transform/source-values.js';
+import { SourceValueError, UnknownSourceTableError } from './transform/source-values.js';
 
 export interface ProcessDeps {
   state: JoinStateStore;
@@ -72,11 +72,12 @@ export async function processEvents(events: readonly ChangeEvent[], deps: Proces
       if (commitMs < minCommitMs) minCommitMs = commitMs;
       if (commitMs > maxCommitMs) maxCommitMs = commitMs;
     } catch (error) {
-      if (isRetryable(error) || !isPermanentInputError(error)) throw error;
+      // Only contract-breaking input is quarantined; a retryable failure or a bug fails the batch.
+      if (!isBadInput(error)) throw error;
       quarantined++;
       const commitMs = Date.parse(event.source?.commitTs);
       const key = await writeQuarantine(deps.processed, prefix, {
-        reason: error instanceof SourceValueError && error.column === '*' && /unknown source table/.test(error.message) ? 'unknown-table' : 'invalid-value',
+        reason: error instanceof UnknownSourceTableError ? 'unknown-table' : 'invalid-value',
         error: errorMessage(error),
         record: serializeChangeEvent(event),
         date: utcDateOf(Number.isNaN(commitMs) ? Date.now() : commitMs),
@@ -124,10 +125,4 @@ export async function processEvents(events: readonly ChangeEvent[], deps: Proces
   metrics.count(METRIC.eventsProcessed, processedIds.length);
   deps.logger.info('batch processed', { batchId, manifest: key, events: processedIds.length, quarantined, date: commitDateOf(maxCommitTs), files: files.length });
   return manifest;
-}
-
-/** Bad input (never fixed by retrying): quarantined instead of failing the batch. */
-function isPermanentInputError(error: unknown): boolean {
-  const name = (error as Error)?.name;
-  return name === 'SourceValueError' || name === 'InvalidChangeEventError' || name === 'WarehouseValueError' || error instanceof RangeError;
 }

@@ -1,9 +1,9 @@
 import type { SourceTable } from '../contracts/source-tables.js';
 
 /**
- * The totesys columns as schema.sql creates them (names and order from the real database; types
- * per DESIGN.md §5), used by `checkSourceSchema` to tell whether an external database looks like
- * totesys. Types use the spelling `describeSourceSchema` produces.
+ * The totesys columns as schema.sql creates them (names, order and types from the real database,
+ * docs/architecture.md#the-totesys-source-model), used by `checkSourceSchema` to tell whether an
+ * external database looks like totesys. Types use the spelling `describeSourceSchema` produces.
  */
 export interface ExpectedColumn {
   name: string;

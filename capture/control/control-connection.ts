@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { parseLsn, type Lsn } from '../../contracts/lsn.js';
 import { querySlotStatus, type SlotStatus } from './slot-status.js';
+import { createPostgresClient } from '../../platform/postgres-client.js';
 
 /**
  * A plain (non-replication) connection to the source for the heartbeat and slot readings, beside
@@ -51,7 +52,7 @@ export class ControlConnection {
   private get(): Promise<pg.Client> {
     if (this.client) return Promise.resolve(this.client);
     this.connecting ??= (async () => {
-      const client = new pg.Client({ connectionString: this.url, application_name: 'totesys-cdc-capture-control', connectionTimeoutMillis: 5_000, query_timeout: 10_000 });
+      const client = createPostgresClient({ url: this.url, applicationName: 'totesys-cdc-capture-control', connectionTimeoutMs: 5_000, queryTimeoutMs: 10_000 });
       client.on('error', () => {
         if (this.client === client) this.client = null;
       });

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { SOURCE_TABLES } from '../../contracts/source-tables.js';
 import { PublicationSetupError, SlotInUseError } from '../capture-errors.js';
+import { createPostgresClient } from '../../platform/postgres-client.js';
 
 /**
  * Slot and publication management. The capture owns exactly two objects in the source database: the
@@ -164,7 +165,7 @@ export interface ExportedSnapshotSlot {
 
 /** CREATE_REPLICATION_SLOT ... LOGICAL pgoutput (SNAPSHOT 'export') on a replication connection. */
 export async function createSlotWithExportedSnapshot(connectionString: string, slotName: string): Promise<ExportedSnapshotSlot> {
-  const client = new pg.Client({ connectionString, replication: 'database', connectionTimeoutMillis: 10_000 } as pg.ClientConfig);
+  const client = createPostgresClient({ url: connectionString, applicationName: 'totesys-cdc-capture-setup', replication: 'database', connectionTimeoutMs: 10_000 });
   client.on('error', () => undefined); // surfaced by the next query; the snapshot reader notices
   await client.connect();
   try {
@@ -187,7 +188,7 @@ export interface DroppedCaptureObjects {
 
 /** For `teardown`: drops the slot (and its bridge slot, if any) and the publication. Refuses (SlotInUseError) while a slot is active. */
 export async function dropCaptureObjects(url: string, names: CaptureNames): Promise<DroppedCaptureObjects> {
-  const client = new pg.Client({ connectionString: url });
+  const client = createPostgresClient({ url, applicationName: 'totesys-cdc-capture-setup' });
   await client.connect();
   try {
     const slotDropped = await dropSlot(client, names.slotName);

@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { bridgeSlotName, readSnapshotMarker, type SnapshotMarker } from './replication-setup.js';
+import { createPostgresClient } from '../../platform/postgres-client.js';
 
 /**
  * Slot health from SQL alone, so `status` can report it without a running capture.
@@ -52,7 +53,7 @@ export async function querySlotStatus(client: Queryable, slotName: string): Prom
 }
 
 export async function readSlotStatus(url: string, slotName: string, publicationName?: string): Promise<SlotStatus> {
-  const client = new pg.Client({ connectionString: url });
+  const client = createPostgresClient({ url, applicationName: 'totesys-cdc-slot-status' });
   await client.connect();
   try {
     const status = await querySlotStatus(client, slotName);

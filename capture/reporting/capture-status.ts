@@ -3,6 +3,7 @@ import path from 'node:path';
 import { encodeEmf, METRIC, type MetricName } from '../../platform/metrics.js';
 import type { SlotStatus } from '../control/slot-status.js';
 import type { CapturePhase } from '../lifecycle/capture-lifecycle.js';
+import { writeFileAtomic } from '../../platform/atomic-file.js';
 
 export type { CapturePhase };
 
@@ -94,9 +95,7 @@ export function defaultStatusFile(stateDir: string): string {
 
 export async function writeStatusFile(file: string, status: CaptureStatus): Promise<void> {
   await fs.mkdir(path.dirname(file), { recursive: true });
-  const temp = `${file}.${process.pid}.tmp`;
-  await fs.writeFile(temp, JSON.stringify(status, null, 2) + '\n');
-  await fs.rename(temp, file);
+  await writeFileAtomic(file, JSON.stringify(status, null, 2) + '\n', { durable: false });
 }
 
 /** One CloudWatch EMF line (namespace TotesysCdc, dimension SlotName). */

@@ -2,6 +2,7 @@ import pg from 'pg';
 import { CHANGE_EVENT_VERSION, snapshotEventId, type ChangeEvent, type Row } from '../../contracts/change-event.js';
 import { SOURCE_TABLES, PRIMARY_KEYS, type SourceTable } from '../../contracts/source-tables.js';
 import { columnValue } from '../../contracts/change-event.js';
+import { createPostgresClient } from '../../platform/postgres-client.js';
 
 /**
  * Reads the 11 tables inside an exported snapshot as `r` events (docs/capture-spec.md, S5): the
@@ -31,7 +32,7 @@ export interface ReadSnapshotOptions {
 
 export async function readSnapshot(options: ReadSnapshotOptions): Promise<{ rows: number; perTable: Record<string, number> }> {
   const batchRows = options.batchRows ?? 5000;
-  const client = new pg.Client({ connectionString: options.connectionString, connectionTimeoutMillis: 10_000 });
+  const client = createPostgresClient({ url: options.connectionString, applicationName: 'totesys-cdc-snapshot', connectionTimeoutMs: 10_000 });
   client.on('error', () => undefined); // surfaced by the pending query
   await client.connect();
   const perTable: Record<string, number> = {};

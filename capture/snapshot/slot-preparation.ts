@@ -21,6 +21,7 @@ import {
 import type { CaptureLifecycle } from '../lifecycle/capture-lifecycle.js';
 import { streamBridge } from './bridge.js';
 import type { SlotPreparationOptions } from './slot-preparation-options.js';
+import { createPostgresClient } from '../../platform/postgres-client.js';
 
 /**
  * Publication, replica identity, slot and initial snapshot. Returns true when it took a snapshot.
@@ -139,7 +140,7 @@ async function publishSnapshot(options: SlotPreparationOptions, stats: CaptureSt
 }
 
 async function withClient<T>(url: string, applicationName: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url, application_name: applicationName, connectionTimeoutMillis: 10_000 });
+  const client = createPostgresClient({ url, applicationName, connectionTimeoutMs: 10_000 });
   client.on('error', () => undefined); // surfaced by the pending query
   await client.connect();
   try {

@@ -41,6 +41,8 @@ export interface ChangeEvent {
 }
 
 export class InvalidChangeEventError extends Error {
+  /** platform/errors.ts: quarantined, never retried. */
+  readonly category = 'bad-input' as const;
   readonly retryable = false;
   constructor(
     message: string,

@@ -27,7 +27,7 @@ export interface ScheduleHandlerDeps {
 
 export function createScheduleHandler(deps: ScheduleHandlerDeps): (event: ScheduledEvent) => Promise<LoadSummary> {
   const env = deps.env ?? process.env;
-  const logger = deps.logger ?? createLogger({ service: 'loader' });
+  const logger = deps.logger ?? createLogger({ service: 'loader', level: loadConfig({}, env).logLevel });
   const writeMetrics = deps.writeMetrics ?? ((line: string) => process.stdout.write(line + '\n'));
   const load = deps.load ?? loadPendingManifests;
   let warehouse: RotatingWarehouse | undefined;

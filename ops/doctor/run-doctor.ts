@@ -5,6 +5,7 @@ import { fail, type Check, type DoctorReport } from './check.js';
 import { readSourceFacts, readWarehouseFacts } from './read-facts.js';
 import { checkSource, type SourceCheckOptions } from './source-checks.js';
 import { checkWarehouse } from './warehouse-checks.js';
+import { createPostgresClient } from '../../platform/postgres-client.js';
 
 export interface DoctorTargets {
   /** Absent: the source is not checked. */
@@ -41,7 +42,7 @@ export async function runDoctor(targets: DoctorTargets): Promise<DoctorReport> {
 
 /** A database that cannot be reached is a failed check (with what to do), not a crash. */
 async function withClient(url: string, which: 'source' | 'warehouse', fn: (client: pg.Client) => Promise<Check[]>): Promise<Check[]> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000, application_name: 'totesys-cdc-doctor' });
+  const client = createPostgresClient({ url, applicationName: 'totesys-cdc-doctor', connectionTimeoutMs: 10_000 });
   client.on('error', () => undefined); // a dropped connection surfaces through the running query
   try {
     await client.connect();

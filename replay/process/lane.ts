@@ -3,7 +3,7 @@ import type { ChangeEvent } from '../../contracts/change-event.js';
 import type { ManifestFile } from '../../contracts/manifest.js';
 import type { WarehouseRow } from '../../contracts/warehouse-row.js';
 import type { Logger } from '../../platform/logger.js';
-import { manifestKey } from '../../stream-processors/batch-keys.js';
+import { manifestKey } from '../../contracts/manifest-layout.js';
 import { processEvents } from '../../stream-processors/process-batch.js';
 import { MemoryJoinStateStore } from '../../stream-processors/state/memory-join-state-store.js';
 import { MergedLineDecoder } from '../order/merged-lines.js';

@@ -21,7 +21,7 @@ import { referencedId, StateStoreError, type JoinSourceTable, type JoinStateStor
  *  - an index entry: pk `department#3#staff`,    sk `12`   (and `address#7#counterparty`)
  * `version` is `<16 hex LSN>/<10 digit seq>`, so a string comparison in a condition expression is the
  * (lsn, seq) order: the conditional put keeps the highest version without a read or a transaction.
- * Reads are strongly consistent (DESIGN.md §5: write your own side, then read the other side).
+ * Reads are strongly consistent (docs/architecture.md#star-schema-and-joined-dimensions: write your own side, then read the other side).
  */
 export const STATE_TABLE_KEY_SCHEMA: KeySchemaElement[] = [
   { AttributeName: 'pk', KeyType: 'HASH' },

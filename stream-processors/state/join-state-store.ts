@@ -2,7 +2,7 @@ import { PipelineError } from '../../platform/errors.js';
 import type { VersionedRow } from '../transform/versioned-row.js';
 
 /**
- * Processor state for the two joined dimensions (DESIGN.md §5): the latest image of every staff,
+ * Processor state for the two joined dimensions (docs/architecture.md#star-schema-and-joined-dimensions): the latest image of every staff,
  * department, counterparty and address row, with its version, plus reverse indexes (department →
  * staff ids, address → counterparty ids) so a change on the "one" side re-emits every joined row.
  *

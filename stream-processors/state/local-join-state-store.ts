@@ -5,6 +5,7 @@ import type { Logger } from '../../platform/logger.js';
 import type { VersionedRow } from '../transform/versioned-row.js';
 import { StateStoreError, type JoinSourceTable, type JoinStateStore } from './join-state-store.js';
 import { MemoryJoinStateStore } from './memory-join-state-store.js';
+import { writeFileDurable } from '../../platform/atomic-file.js';
 
 /**
  * Embedded join state: an append-only NDJSON log on disk replayed into a map at open. Only lines
@@ -80,16 +81,8 @@ export class LocalJoinStateStore implements JoinStateStore {
   }
 
   private async compact(): Promise<void> {
-    const temp = `${this.file}.compact.tmp`;
     const body = [...this.memory.entries()].map(({ table, id, value }) => JSON.stringify(toLine(table, id, value)) + '\n');
-    const handle = await fs.open(temp, 'w');
-    try {
-      await handle.writeFile(body.join(''));
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await fs.rename(temp, this.file);
+    await writeFileDurable(this.file, body.join(''));
   }
 
   put(table: JoinSourceTable, id: number, value: VersionedRow): Promise<VersionedRow> {

@@ -1,6 +1,6 @@
-import { eventLsnOf, eventSeqOf, type ChangeEvent } from '../../contracts/change-event.js';
+import type { ChangeEvent } from '../../contracts/change-event.js';
 import type { WarehouseRow } from '../../contracts/warehouse-row.js';
-import { commitTsOf, rowImageOf } from './row-metadata.js';
+import { rowImageOf, withFactMetadata } from './row-metadata.js';
 import { requiredBoolean, requiredDate, requiredInt, requiredMoney, requiredTimestamp, sourceRowOf, timestampDate, timestampTime } from './source-values.js';
 
 /**
@@ -11,7 +11,8 @@ export function factPaymentRow(event: ChangeEvent): WarehouseRow {
   const src = sourceRowOf(event, rowImageOf(event));
   const created = requiredTimestamp(src, 'created_at');
   const updated = requiredTimestamp(src, 'last_updated');
-  return {
+  // Fact metadata is read after the source columns, so an event with several faults reports the same one as always.
+  return withFactMetadata(event, {
     payment_id: requiredInt(src, 'payment_id'),
     created_date: timestampDate(created),
     created_time: timestampTime(created),
@@ -24,12 +25,5 @@ export function factPaymentRow(event: ChangeEvent): WarehouseRow {
     payment_type_id: requiredInt(src, 'payment_type_id'),
     paid: requiredBoolean(src, 'paid'),
     payment_date: requiredDate(src, 'payment_date'),
-    // Fact metadata: every fact row is one captured version of a source row. Read after the source
-    // columns so an event with several faults reports the same one as always.
-    event_id: event.id,
-    op: event.op,
-    source_lsn: eventLsnOf(event),
-    source_seq: eventSeqOf(event),
-    commit_ts: commitTsOf(event),
-  };
+  });
 }

@@ -1,6 +1,6 @@
-import { eventLsnOf, eventSeqOf, type ChangeEvent } from '../../contracts/change-event.js';
+import type { ChangeEvent } from '../../contracts/change-event.js';
 import type { WarehouseRow } from '../../contracts/warehouse-row.js';
-import { commitTsOf, rowImageOf } from './row-metadata.js';
+import { rowImageOf, withFactMetadata } from './row-metadata.js';
 import { requiredDate, requiredInt, requiredMoney, requiredTimestamp, sourceRowOf, timestampDate, timestampTime } from './source-values.js';
 
 /** sales_order change → one fact_sales_order version (staff_id becomes sales_staff_id). */
@@ -8,7 +8,8 @@ export function factSalesOrderRow(event: ChangeEvent): WarehouseRow {
   const src = sourceRowOf(event, rowImageOf(event));
   const created = requiredTimestamp(src, 'created_at');
   const updated = requiredTimestamp(src, 'last_updated');
-  return {
+  // Fact metadata is read after the source columns, so an event with several faults reports the same one as always.
+  return withFactMetadata(event, {
     sales_order_id: requiredInt(src, 'sales_order_id'),
     created_date: timestampDate(created),
     created_time: timestampTime(created),
@@ -23,12 +24,5 @@ export function factSalesOrderRow(event: ChangeEvent): WarehouseRow {
     agreed_payment_date: requiredDate(src, 'agreed_payment_date'),
     agreed_delivery_date: requiredDate(src, 'agreed_delivery_date'),
     agreed_delivery_location_id: requiredInt(src, 'agreed_delivery_location_id'),
-    // Fact metadata: every fact row is one captured version of a source row. Read after the source
-    // columns so an event with several faults reports the same one as always.
-    event_id: event.id,
-    op: event.op,
-    source_lsn: eventLsnOf(event),
-    source_seq: eventSeqOf(event),
-    commit_ts: commitTsOf(event),
-  };
+  });
 }

@@ -1,6 +1,7 @@
-import { compareVersion, type ChangeEvent, type EventVersion, type Row } from '../../contracts/change-event.js';
+import { compareVersion, eventLsnOf, eventSeqOf, type ChangeEvent, type EventVersion, type Row } from '../../contracts/change-event.js';
 import type { WarehouseRow } from '../../contracts/warehouse-row.js';
 import { digitsAt, isCalendarDateAt, SourceValueError } from './source-values.js';
+import { BadInputError } from '../../platform/errors.js';
 
 /**
  * The row image a fact or dimension is built from: `after` for c/u/r, `before` for d (a delete is a
@@ -50,6 +51,19 @@ export function isCanonicalUtcInstant(text: string): boolean {
   return hours >= 0 && hours <= 23 && minutes >= 0 && minutes <= 59 && seconds >= 0 && seconds <= 59 && digitsAt(text, 20, 3) >= 0 && isCalendarDateAt(text, 0);
 }
 
+/**
+ * Adds the fact metadata columns to a fact row built from `event`: every fact row is one captured
+ * version of a source row (event_id unique; op, source LSN and position, commit time).
+ */
+export function withFactMetadata(event: ChangeEvent, row: WarehouseRow): WarehouseRow {
+  row.event_id = event.id;
+  row.op = event.op;
+  row.source_lsn = eventLsnOf(event);
+  row.source_seq = eventSeqOf(event);
+  row.commit_ts = commitTsOf(event);
+  return row;
+}
+
 /** The fact column commit_ts: the event's commit time as ISO-8601 UTC (toISOString's form). */
 export function commitTsOf(event: ChangeEvent): string {
   const commitTs = event.source.commitTs;
@@ -77,6 +91,6 @@ export function maxVersion(versions: readonly EventVersion[]): EventVersion {
 export function joinedDimensionVersion(own: EventVersion, partner: EventVersion | null, deleted: boolean): WarehouseRow {
   const highest = partner ? maxVersion([own, partner]) : own;
   const seq = highest.seq * 2 + (partner ? 1 : 0);
-  if (seq > 2 ** 31 - 1) throw new RangeError(`transaction position too large for a joined version: ${highest.seq}`);
+  if (seq > 2 ** 31 - 1) throw new BadInputError(`transaction position too large for a joined version: ${highest.seq}`, { context: { seq: highest.seq } });
   return { version_lsn: highest.lsn, version_seq: seq, is_deleted: deleted };
 }

@@ -1,21 +1,27 @@
 import type { ChangeEvent, Row, RowValue } from '../../contracts/change-event.js';
+import { BadInputError } from '../../platform/errors.js';
 
 /**
- * Readers for source-row values (change-event contract, DESIGN.md §3) that turn them into warehouse
+ * Readers for source-row values (the change-event contract, docs/architecture.md#the-change-event) that turn them into warehouse
  * values (contracts/warehouse-row.ts conventions). Every reader is strict: a value that does not have its
  * Postgres meaning (units_sold "12", a TEXT date "2022-02-30", money as a float) throws
  * SourceValueError, a permanent error that sends the event to quarantine instead of the warehouse.
  */
-export class SourceValueError extends Error {
-  readonly retryable = false;
+export class SourceValueError extends BadInputError {
   constructor(
     message: string,
     readonly table: string,
     readonly column: string,
     readonly eventId?: string,
   ) {
-    super(message);
-    this.name = 'SourceValueError';
+    super(message, { context: { table, column, eventId } });
+  }
+}
+
+/** An event for a table that is not captured (e.g. `_prisma_migrations`): quarantined as `unknown-table`. */
+export class UnknownSourceTableError extends SourceValueError {
+  constructor(table: string, eventId?: string) {
+    super(`unknown source table ${JSON.stringify(table)}`, table, '*', eventId);
   }
 }
 
@@ -240,10 +246,4 @@ export function timestampTime(timestamp: string): string {
     lastTime = timestamp.slice(11);
   }
   return lastTime;
-}
-
-/** Splits a `timestamp(3)` into date and time of day (see requiredTimestamp). */
-export function requiredTimestampParts(src: SourceRow, column: string): { date: string; time: string } {
-  const timestamp = requiredTimestamp(src, column);
-  return { date: timestampDate(timestamp), time: timestampTime(timestamp) };
 }

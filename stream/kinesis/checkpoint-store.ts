@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { readJsonFile, writeFileAtomic } from '../../platform/atomic-file.js';
+import { readJsonFile, writeFileDurable } from '../../platform/atomic-file.js';
 import { assertConsumerName } from '../stream-errors.js';
 
 /** Where a Kinesis consumer keeps its per-shard checkpoints (pluggable: a file, DynamoDB, …). */
@@ -28,7 +28,7 @@ export class FileCheckpointStore implements CheckpointStore {
     const run = this.writes.then(async () => {
       const checkpoints = { ...(await this.checkpointsOf(consumerName)), [shardId]: sequenceNumber };
       await fs.mkdir(this.dir, { recursive: true });
-      await writeFileAtomic(this.fileOf(consumerName), JSON.stringify(checkpoints, null, 2) + '\n');
+      await writeFileDurable(this.fileOf(consumerName), JSON.stringify(checkpoints, null, 2) + '\n');
       this.cache.set(consumerName, checkpoints);
     });
     this.writes = run.catch(() => undefined);

@@ -1,5 +1,5 @@
 /**
- * Pure planning of PutRecords calls. The ordering rule (DESIGN.md §4): a retry of a partially failed
+ * Pure planning of PutRecords calls. The ordering rule (docs/guarantees.md#order): a retry of a partially failed
  * PutRecords must never let a key's later record overtake an earlier one. A record that was accepted
  * cannot be un-sent, so the rule is: one call carries at most ONE record per partition key, and a
  * key's next record is only sent after the call that carried the previous one reported it accepted.

@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../../platform/logger.js';
-import { syncDirectory, writeFileAtomic } from '../../platform/atomic-file.js';
+import { syncDirectory, writeFileDurable } from '../../platform/atomic-file.js';
 import type { ChangeStreamConsumer, ConsumedRecord, ShardLag } from '../change-stream.js';
 import { StreamReadError, assertConsumerName } from '../stream-errors.js';
 import type { LogLayout } from './log-layout.js';
@@ -90,7 +90,7 @@ export class LocalLogConsumer implements ChangeStreamConsumer {
     const offset = parseSequenceNumber(sequenceNumber);
     await this.register();
     const file: CheckpointFile = { sequenceNumber: formatSequenceNumber(offset), updatedAt: new Date().toISOString() };
-    await writeFileAtomic(this.layout.checkpointFile(this.consumerName, shard), JSON.stringify(file) + '\n');
+    await writeFileDurable(this.layout.checkpointFile(this.consumerName, shard), JSON.stringify(file) + '\n');
     this.checkpoints[shard] = offset;
     // A checkpoint ahead of what was read (e.g. set by an operator tool) moves reading forward too.
     const cursor = this.readCursors[shard];

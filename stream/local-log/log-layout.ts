@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { UserError } from '../../platform/errors.js';
-import { readJsonFile, writeFileAtomic } from '../../platform/atomic-file.js';
+import { readJsonFile, writeFileDurable } from '../../platform/atomic-file.js';
 import { SEQUENCE_DIGITS, formatSequenceNumber } from './sequence-number.js';
 import { shardIdOf } from './shard-of-key.js';
 
@@ -90,7 +90,7 @@ export class LogLayout {
     }
     await fs.mkdir(this.dir, { recursive: true });
     const meta: LogMeta = { format: LOG_FORMAT, shards };
-    await writeFileAtomic(this.metaFile, JSON.stringify(meta) + '\n');
+    await writeFileDurable(this.metaFile, JSON.stringify(meta) + '\n');
     return meta;
   }
 }

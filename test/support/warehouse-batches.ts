@@ -5,7 +5,7 @@ import { silentLogger } from '../../platform/logger.js';
 import type { WarehouseTable } from '../../contracts/warehouse-model.js';
 import type { WarehouseRow } from '../../contracts/warehouse-row.js';
 import { BatchRows } from '../../stream-processors/batch-rows.js';
-import { rowsForEvent } from '../../stream-processors/event-rows.js';
+import { rowsForEvent } from './event-rows-list.js';
 import { LocalJoinStateStore } from '../../stream-processors/state/local-join-state-store.js';
 import { generateWorkload } from './archive-workload.js';
 

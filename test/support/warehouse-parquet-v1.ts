@@ -115,7 +115,8 @@ export function legacyEncodeWarehouseParquet(table: WarehouseTable, rows: readon
     return { name: column.name, data, nullable: column.nullable };
   });
   const writer = new ByteWriter();
-  parquetWrite({ writer, columnData, schema, rowGroupSize: 100_000, kvMetadata: [{ key: 'totesys_cdc.table', value: table }] });
+  // Synchronous with the default (synchronous) compressors; its type also allows a Promise.
+  void parquetWrite({ writer, columnData, schema, rowGroupSize: 100_000, kvMetadata: [{ key: 'totesys_cdc.table', value: table }] });
   return new Uint8Array(writer.getBuffer());
 }
 

@@ -1,5 +1,7 @@
 import path from 'node:path';
+import { Command, Option } from 'commander';
 import { describe, expect, it } from 'vitest';
+import { commandContext } from '../../cli/context.js';
 import { ConfigError } from '../../platform/errors.js';
 import { loadConfig, SETTINGS } from '../../platform/config.js';
 
@@ -33,5 +35,25 @@ describe('loadConfig', () => {
     const envs = new Set(SETTINGS.map((s) => s.env));
     expect(envs.size).toBe(SETTINGS.length);
     for (const s of SETTINGS) expect(s.flag.startsWith('--')).toBe(true);
+  });
+
+  it('hands a child process exactly its config through childEnv (the capture rebuilds it from there)', () => {
+    const config = loadConfig({ slotName: 'flag_slot', heartbeatIntervalMs: '5000', stream: 'kinesis', stateDir: 'rel' }, { TOTESYS_LOG_LEVEL: 'warn' }, '/srv/app');
+    expect(config.childEnv).toMatchObject({ TOTESYS_SLOT_NAME: 'flag_slot', TOTESYS_HEARTBEAT_INTERVAL_MS: '5000', TOTESYS_LOG_LEVEL: 'warn', TOTESYS_STATE_DIR: '/srv/app/rel' });
+    expect(loadConfig({}, config.childEnv, '/elsewhere')).toEqual(config);
+    expect(Object.isFrozen(config.childEnv)).toBe(true);
+  });
+
+  it('commandContext reads flags over the environment once and never writes process.env', () => {
+    const program = new Command('t').exitOverride();
+    for (const setting of SETTINGS) program.addOption(new Option(setting.flag, setting.description));
+    let context: ReturnType<typeof commandContext> | undefined;
+    program.command('run').action((_options: unknown, command: Command) => {
+      context = commandContext(command, 'test', { TOTESYS_SLOT_NAME: 'env_slot', TOTESYS_LOG_LEVEL: 'error' });
+    });
+    const before = { ...process.env };
+    program.parse(['node', 't', '--log-level', 'silent', '--stream-shards', '8', 'run']);
+    expect(process.env).toEqual(before);
+    expect(context?.config).toMatchObject({ logLevel: 'silent', stream: { kind: 'local', shards: 8 }, capture: { slotName: 'env_slot' } });
   });
 });

@@ -3,11 +3,12 @@ import { describe, expect, it } from 'vitest';
 import { eventLsnOf, eventSeqOf, eventVersion, type ChangeEvent, type Row } from '../../contracts/change-event.js';
 import { silentLogger } from '../../platform/logger.js';
 import { BatchRows } from '../../stream-processors/batch-rows.js';
-import { batchIdOf, batchIdOfDistinct } from '../../stream-processors/batch-keys.js';
-import { addRowsForEvent, rowsForEvent } from '../../stream-processors/event-rows.js';
+import { batchIdOfDistinct } from '../../contracts/manifest-layout.js';
+import { addRowsForEvent } from '../../stream-processors/event-rows.js';
+import { rowsForEvent } from '../support/event-rows-list.js';
 import type { JoinStateStore } from '../../stream-processors/state/join-state-store.js';
 import { commitMsOf, commitTsOf, isCanonicalUtcInstant } from '../../stream-processors/transform/row-metadata.js';
-import { isCalendarDate, requiredMoney, requiredTimestampParts, type SourceRow } from '../../stream-processors/transform/source-values.js';
+import { isCalendarDate, requiredMoney, requiredTimestamp, timestampDate, timestampTime, type SourceRow } from '../../stream-processors/transform/source-values.js';
 import { generateWorkload } from '../support/archive-workload.js';
 import { changeEvent, sourceRow } from '../support/change-event-factory.js';
 import { mulberry32 as prng } from '../support/seeded-random.js';
@@ -96,7 +97,11 @@ describe('fast value readers agree with the reference implementations', () => {
     expect(accepted).toBeGreaterThan(1000); // the sample covers both outcomes
   });
 
-  it('requiredTimestampParts (canonical fast path, memo, and the other accepted forms)', () => {
+  it('requiredTimestamp split by timestampDate / timestampTime, as the fact transforms do (canonical fast path, memo, and the other accepted forms)', () => {
+    const requiredTimestampParts = (row: SourceRow, column: string) => {
+      const timestamp = requiredTimestamp(row, column);
+      return { date: timestampDate(timestamp), time: timestampTime(timestamp) };
+    };
     const cases: unknown[] = ['2022-11-03T14:20:49.962', '2022-11-03 14:20:49.962', '2022-11-03T14:20:49', '2022-11-03T14:20:49.9', '2022-11-03T14:20:49.962123', '2022-11-03T14:20:49.9621234', null, 1667485249962, ''];
     for (let i = 0; i < 6000; i++) cases.push(noisy(`${dateText()}${pick(['T', 'T', 'T', ' ', 't'])}${timeText(pick([3, 3, 3, 0, 1, 2, 4, 6, 7]))}`));
     let valid = 0;
@@ -161,10 +166,11 @@ describe('fast value readers agree with the reference implementations', () => {
     }
   });
 
-  it('batchIdOfDistinct is batchIdOf for distinct ids and leaves its input in order', () => {
+  it('batchIdOfDistinct does not depend on input order and leaves its input in order', () => {
     const ids = ['0/20/1', '0/3/0', 'snapshot/staff/1@0/1', '0/20/0'];
     const copy = [...ids];
-    expect(batchIdOfDistinct(ids)).toBe(batchIdOf(ids));
+    expect(batchIdOfDistinct(ids)).toBe(batchIdOfDistinct([...ids].reverse()));
+    expect(batchIdOfDistinct(ids)).toMatch(/^[0-9a-f]{32}$/);
     expect(ids).toEqual(copy);
   });
 });

@@ -48,8 +48,12 @@ async function publish(items: (ChangeEvent | string | Uint8Array)[]): Promise<vo
 }
 
 /** Runs the processor until `until` holds (bounded), then stops it. */
-async function runUntil(until: (results: ProcessRecordsResult[]) => boolean, extra: Partial<Parameters<typeof runLocalProcessor>[0]> = {}) {
-  const consumer = await log.consumer('stream-processor');
+async function runUntil(
+  until: (results: ProcessRecordsResult[]) => boolean,
+  extra: Partial<Parameters<typeof runLocalProcessor>[0]> = {},
+  given?: Awaited<ReturnType<typeof log.consumer>>,
+) {
+  const consumer = given ?? (await log.consumer('stream-processor'));
   const controller = new AbortController();
   const results: ProcessRecordsResult[] = [];
   const deadline = setTimeout(() => controller.abort(), 15_000);
@@ -134,27 +138,10 @@ describe('runLocalProcessor (embedded stream log)', () => {
       if (failures === 3) bucket.failPuts = undefined; // the bucket comes back
       original();
     };
-    const controller = new AbortController();
-    const results: ProcessRecordsResult[] = [];
-    const deadline = setTimeout(() => controller.abort(), 15_000);
-    await runLocalProcessor({
-      consumer,
-      state,
-      processed: bucket,
-      logger: silentLogger,
-      signal: controller.signal,
-      maxWaitMs: 20,
-      retryInitialDelayMs: 5,
-      onBatch: (r) => {
-        results.push(r);
-        if (processedEvents(results) === 5) controller.abort();
-      },
-    });
-    clearTimeout(deadline);
+    const { results, lag } = await runUntil((r) => processedEvents(r) === 5, { retryInitialDelayMs: 5 }, consumer);
     expect(failures).toBeGreaterThanOrEqual(3);
     expect(processedEvents(results)).toBe(5);
-    expect((await consumer.lag()).every((s) => s.records === 0)).toBe(true);
-    await consumer.close();
+    expect(lag.every((s) => s.records === 0)).toBe(true);
     const manifests = await listKeys(bucket, 'manifests/');
     expect(manifests.length).toBeGreaterThanOrEqual(1);
   });

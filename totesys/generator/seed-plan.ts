@@ -2,7 +2,7 @@ import { MS_PER_DAY, isWeekday, startOfUtcDay } from '../source-time.js';
 
 /**
  * What a seed of a given scale contains and when things happened. Scale 1 reproduces the real
- * totesys of 2024-11-15 (DESIGN.md §6): orders on weekdays 08:00–19:00 from 2022-11-03 14:20 to
+ * totesys of 2024-11-15 (docs/architecture.md#the-totesys-source-model): orders on weekdays 08:00–19:00 from 2022-11-03 14:20 to
  * 2024-11-15 14:40 at a steady ~21 sales and ~9 purchases a day. Scale S multiplies the order rate
  * (same period, so volumes per day grow), designs grow with √S, the other dimensions stay fixed.
  * All instants are fixed constants: the same seed always yields the same rows.

@@ -15,6 +15,7 @@ import { countOrders, generateOrders, type GeneratedOrder } from './order-stream
 import { paymentRow, purchaseOrderRow, salesOrderRow, transactionRow } from './order-table-rows.js';
 import { planSeed } from './seed-plan.js';
 import { AlreadySeededError, SeedTableError } from './seed-errors.js';
+import { createPostgresClient } from '../../platform/postgres-client.js';
 
 export interface SeedProgress {
   table: SourceTable;
@@ -93,7 +94,7 @@ function tableSources(scale: number, seed: number): TableSource[] {
 }
 
 /**
- * Seeds an empty totesys database with a deterministic history (DESIGN.md §6). The whole seed is
+ * Seeds an empty totesys database with a deterministic history (docs/architecture.md#the-totesys-source-model). The whole seed is
  * one transaction: a crash or abort leaves the database empty, never half-seeded. Rows are
  * generated lazily and streamed with COPY under stream backpressure, so memory stays bounded at any
  * scale. Foreign keys are dropped for the load and re-added before commit: Postgres then validates
@@ -106,7 +107,7 @@ export async function seedTotesys(url: string, options: SeedOptions): Promise<Se
   const started = performance.now();
   const sources = tableSources(scale, seed); // validates scale and seed before connecting
   signal?.throwIfAborted();
-  const client = new pg.Client({ connectionString: url });
+  const client = createPostgresClient({ url, applicationName: 'totesys-seed', logger });
   await client.connect();
   let inTransaction = false;
   try {

@@ -23,4 +23,3 @@ export const SILENT_SALES_ORDER_COLUMNS = ['staff_id', 'design_id', 'agreed_deli
 export const SILENT_DESIGN_SHARE = 0.3;
 
 export const DIMENSION_CHANGES = ['staff_department', 'address_phone', 'counterparty_rename', 'new_design'] as const;
-export type DimensionChange = (typeof DIMENSION_CHANGES)[number];

@@ -9,6 +9,7 @@ import {
 } from './simulated-changes.js';
 import { TokenBucket } from './token-bucket.js';
 import { abortableDelay } from '../../platform/abortable-delay.js';
+import { createPostgresClient } from '../../platform/postgres-client.js';
 
 export type { SimulatedChange } from './simulated-changes.js';
 
@@ -119,7 +120,7 @@ export async function runSimulator(url: string, options: SimulatorOptions): Prom
   let skipped = 0;
   let stoppedBy: SimulatorSummary['stoppedBy'] = 'signal';
 
-  const client = new pg.Client({ connectionString: url });
+  const client = createPostgresClient({ url, applicationName: 'totesys-simulator', logger });
   // A dropped connection fails the change in flight (SimulatedChangeError, retryable); without a
   // listener the client's 'error' event would crash the whole process instead.
   client.on('error', (error) => logger.warn('simulator connection lost', { error: error.message }));

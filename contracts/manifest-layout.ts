@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import type { WarehouseTable } from '../contracts/warehouse-model.js';
+import type { WarehouseTable } from './warehouse-model.js';
 
 /**
- * Object keys of a processed batch in the processed bucket:
+ * Object keys of a processed batch in the processed bucket (processor writes, loader lists and reads):
  *   <prefix><table>/date=YYYY-MM-DD/<batchId>.parquet
  *   <prefix>manifests/date=YYYY-MM-DD/<YYYYMMDDTHHMMSSmmmZ>-<batchId>.json
  * Parquet `date` is the UTC date of the batch's latest commit. Manifest keys carry the time the
@@ -10,11 +10,9 @@ import type { WarehouseTable } from '../contracts/warehouse-model.js';
  * another by hours (a key by commit time would sort a lagging batch before ones already loaded
  * and the loader's listing would never reach it); the loader dedupes by batchId.
  */
-export function batchIdOf(eventIds: Iterable<string>): string {
-  return batchIdOfDistinct([...new Set(eventIds)]);
-}
+export const MANIFEST_PREFIX = 'manifests/';
 
-/** batchIdOf for ids already known to be distinct (processEvents dedupes as it goes); `eventIds` is not changed. */
+/** The batch's content identity: hash of its sorted, distinct event ids (`eventIds` is not changed). */
 export function batchIdOfDistinct(eventIds: readonly string[]): string {
   const sorted = eventIds.slice().sort();
   return createHash('sha256').update(sorted.join('\n')).digest('hex').slice(0, 32);
@@ -25,8 +23,8 @@ export function commitDateOf(commitTs: string): string {
 }
 
 /** '2026-11-22T12:00:00.123Z' → '20261122T120000123Z' (fixed width, sorts like the instant). */
-export function compactTimestamp(commitTs: string): string {
-  return new Date(Date.parse(commitTs)).toISOString().replace(/[-:.]/g, '');
+function compactTimestamp(instant: string): string {
+  return new Date(Date.parse(instant)).toISOString().replace(/[-:.]/g, '');
 }
 
 export function parquetKey(prefix: string, table: WarehouseTable, maxCommitTs: string, batchId: string): string {
@@ -34,7 +32,14 @@ export function parquetKey(prefix: string, table: WarehouseTable, maxCommitTs: s
 }
 
 export function manifestKey(prefix: string, writtenAt: string, batchId: string): string {
-  return `${prefix}manifests/date=${commitDateOf(writtenAt)}/${compactTimestamp(writtenAt)}-${batchId}.json`;
+  return `${prefix}${MANIFEST_PREFIX}date=${commitDateOf(writtenAt)}/${compactTimestamp(writtenAt)}-${batchId}.json`;
 }
 
-export const MANIFESTS_PREFIX = 'manifests/';
+/**
+ * True for a manifest under a listed manifest prefix. Anything else there (a stray object, a store's
+ * temp file) is skipped; a `.json` that is not a valid manifest is still listed, so the loader
+ * records it as failed instead of skipping it unseen.
+ */
+export function isManifestKey(key: string): boolean {
+  return key.endsWith('.json');
+}
