@@ -6,7 +6,7 @@ import type { PipelineStatus } from '../../runtime/pipeline-status.js';
 import { commandContext } from '../context.js';
 import { UserError } from '../../platform/errors.js';
 import { runAction } from '../run-action.js';
-import { formatBytes, formatCount, formatDuration } from '../ui/format.js';
+import { formatBytes, formatCount, formatDuration } from '../../platform/human-format.js';
 
 export function registerStatusCommand(program: Command): void {
   program

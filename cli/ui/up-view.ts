@@ -1,6 +1,6 @@
 import type { PipelineCounters } from '../../runtime/pipeline-counters.js';
 import type { CaptureStatus } from '../../capture/reporting/capture-status.js';
-import { formatBytes, formatCount, formatDuration } from './format.js';
+import { formatBytes, formatCount, formatDuration } from '../../platform/human-format.js';
 
 export interface UpSnapshot {
   counters: PipelineCounters;

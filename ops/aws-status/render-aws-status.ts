@@ -1,4 +1,4 @@
-import { formatBytes, formatCount, formatDuration } from '../../cli/ui/format.js';
+import { formatBytes, formatCount, formatDuration } from '../../platform/human-format.js';
 import type { AwsStatus } from './aws-status.js';
 
 const ms = (value: number | null) => (value === null ? '-' : formatDuration(value));

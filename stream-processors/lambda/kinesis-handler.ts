@@ -1,19 +1,10 @@
 import type { Context, KinesisStreamBatchItemFailure, KinesisStreamBatchResponse, KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
-import type { ObjectStore } from '../../bucket/object-store.js';
 import { errorMessage, isRetryable } from '../../platform/errors.js';
-import type { Logger } from '../../platform/logger.js';
 import type { StreamRecordInput } from '../decode-records.js';
-import type { MetricsSink } from '../processor-metrics.js';
 import { processRecords } from '../process-records.js';
-import type { JoinStateStore } from '../state/join-state-store.js';
+import type { KinesisHandlerDeps } from './kinesis-handler-deps.js';
 
-export interface KinesisHandlerDeps {
-  state: JoinStateStore;
-  processed: ObjectStore;
-  logger: Logger;
-  metrics?: MetricsSink;
-  prefix?: string;
-}
+export type { KinesisHandlerDeps };
 
 export type KinesisHandler = (event: KinesisStreamEvent, context?: Pick<Context, 'awsRequestId'>) => Promise<KinesisStreamBatchResponse>;
 

@@ -3,7 +3,7 @@ import { ConfigError } from '../../platform/errors.js';
 import { createLogger } from '../../platform/logger.js';
 import { embeddedMetricFormat } from '../processor-metrics.js';
 import { createJoinStateStore } from '../state/create-state-store.js';
-import type { KinesisHandlerDeps } from './kinesis-handler.js';
+import type { KinesisHandlerDeps } from './kinesis-handler-deps.js';
 import { createObjectStore } from '../../bucket/create-object-store.js';
 
 /**

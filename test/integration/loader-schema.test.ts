@@ -1,23 +1,14 @@
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FACTS, WAREHOUSE_MODEL, WAREHOUSE_TABLES, type FactSpec } from '../../contracts/warehouse-model.js';
 import { LATEST_SCHEMA_VERSION, MIGRATIONS, migrateWarehouseSchema } from '../../loader/warehouse-schema.js';
-import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
+import { useTestPool } from '../support/loader-testbed.js';
 
 describe('warehouse schema migrations', () => {
-  let db: TestDatabase;
-  let pool: pg.Pool;
-  beforeAll(async () => {
-    db = await createTestDatabase('loader_schema');
-    pool = new pg.Pool({ connectionString: db.url, max: 3 });
-  });
-  afterAll(async () => {
-    await pool.end();
-    await db.drop();
-  });
+  const bed = useTestPool('loader_schema', 3);
 
   const withClient = async <T>(fn: (c: pg.PoolClient) => Promise<T>) => {
-    const c = await pool.connect();
+    const c = await bed.pool.connect();
     try {
       return await fn(c);
     } finally {
@@ -30,12 +21,12 @@ describe('warehouse schema migrations', () => {
     expect([...a.applied, ...b.applied]).toEqual([1, 2]);
     const again = await withClient((c) => migrateWarehouseSchema(c, 'star'));
     expect(again).toEqual({ schema: 'star', applied: [], version: LATEST_SCHEMA_VERSION });
-    const { rows } = await pool.query('SELECT version FROM star.schema_version ORDER BY version');
+    const { rows } = await bed.pool.query('SELECT version FROM star.schema_version ORDER BY version');
     expect(rows).toEqual([{ version: 1 }, { version: 2 }]);
   });
 
   it('creates the 11 tables with exact column types, loaded_at, ledger and failure tables', async () => {
-    const { rows } = await pool.query<{ table_name: string; column_name: string; type: string; is_nullable: string }>(
+    const { rows } = await bed.pool.query<{ table_name: string; column_name: string; type: string; is_nullable: string }>(
       `SELECT c.table_name, c.column_name, format_type(a.atttypid, a.atttypmod) AS type, c.is_nullable
        FROM information_schema.columns c
        JOIN pg_attribute a ON a.attrelid = format('star.%I', c.table_name)::regclass AND a.attname = c.column_name
@@ -65,7 +56,7 @@ describe('warehouse schema migrations', () => {
   });
 
   it('has primary keys, unique event ids and every foreign key of the model', async () => {
-    const { rows } = await pool.query<{ table: string; type: string; def: string }>(
+    const { rows } = await bed.pool.query<{ table: string; type: string; def: string }>(
       `SELECT conrelid::regclass::text AS table, contype AS type, pg_get_constraintdef(oid) AS def
        FROM pg_constraint WHERE connamespace = 'star'::regnamespace`,
     );
@@ -83,7 +74,7 @@ describe('warehouse schema migrations', () => {
   });
 
   it('compares event ids and manifest keys byte by byte, as the bucket lists them', async () => {
-    const { rows } = await pool.query<{ column: string; collation: string }>(
+    const { rows } = await bed.pool.query<{ column: string; collation: string }>(
       `SELECT c.relname || '.' || a.attname AS column, co.collname AS collation
        FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_collation co ON co.oid = a.attcollation
        WHERE c.relnamespace = 'star'::regnamespace AND c.relkind IN ('r', 'v') AND a.attname IN ('event_id', 'manifest_key', 'batch_id', 'first_event_id', 'last_event_id')`,
@@ -112,7 +103,7 @@ describe('warehouse schema migrations', () => {
   it('builds into any schema name (replay builds beside the live one)', async () => {
     const result = await withClient((c) => migrateWarehouseSchema(c, 'star_replay'));
     expect(result.applied).toEqual([1, 2]);
-    const { rows } = await pool.query(`SELECT count(*)::int AS n FROM information_schema.tables WHERE table_schema = 'star_replay' AND table_type = 'BASE TABLE'`);
+    const { rows } = await bed.pool.query(`SELECT count(*)::int AS n FROM information_schema.tables WHERE table_schema = 'star_replay' AND table_type = 'BASE TABLE'`);
     expect(rows[0].n).toBe(11 + 3);
   });
 });

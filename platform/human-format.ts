@@ -1,4 +1,4 @@
-/** Small human formats for the terminal views. */
+/** Small human formats for terminal views (cli status, ops aws-status): bytes, durations, counts. */
 export function formatBytes(bytes: number | null | undefined): string {
   if (bytes === null || bytes === undefined) return '-';
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
