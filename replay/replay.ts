@@ -8,6 +8,7 @@ import type { Logger } from '../platform/logger.js';
 import { BulkLoad } from '../loader/bulk-load.js';
 import { DEFAULT_WAREHOUSE_SCHEMA } from '../loader/warehouse-ddl.js';
 import { openOrderedArchive } from './order/ordered-archive.js';
+import type { ScanStats } from './read/archive-reader.js';
 import type { ArchiveReadLimits } from './read/archived-line.js';
 import type { ArchiveIssue, ArchiveIssueKind } from './replay-report.js';
 import { swapSchemaNames, swapSchemas, type SchemaSwapResult } from '../loader/schema-swap.js';
@@ -76,19 +77,13 @@ export interface ReplayOptions {
   now?: () => Date;
 }
 
-export interface ReplayReport {
+/** The scan's figures (files, bytes, lines, eventsRead, otherRecords) and what became of the events. */
+export interface ReplayReport extends ScanStats {
   replayId: string;
   startedAt: string;
   finishedAt: string;
   partial: boolean;
   selection: { from: string | null; to: string | null; tables: string[] | null; rebuild: boolean };
-  files: number;
-  compressedBytes: number;
-  uncompressedBytes: number;
-  lines: number;
-  eventsRead: number;
-  /** Records that are not change events (watermarks): skipped, not issues. */
-  otherRecords: number;
   duplicates: number;
   eventsReplayed: number;
   sortRuns: number;

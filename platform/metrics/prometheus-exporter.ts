@@ -30,26 +30,22 @@ export function prometheusExporter(registry: MetricsRegistry, options: { process
     declared.set(promName, { kind, labels });
     const help = `${METRIC_HELP[name]} (${METRIC_UNITS[name]})`;
     // collect() runs at scrape time: reset, then copy the registry's current values in.
+    const metric = { name: promName, help, labelNames, registers: [prom] };
+    const samples = () => registry.samples().filter((s) => s.name === name && s.kind === kind);
     if (kind === 'counter') {
       new Counter({
-        name: promName,
-        help,
-        labelNames,
-        registers: [prom],
+        ...metric,
         collect() {
           this.reset();
-          for (const s of registry.samples()) if (s.name === name && s.kind === 'counter') this.inc(labelsOf(s.dimensions, labelNames), s.value);
+          for (const s of samples()) this.inc(labelsOf(s.dimensions, labelNames), s.value);
         },
       });
     } else {
       new Gauge({
-        name: promName,
-        help,
-        labelNames,
-        registers: [prom],
+        ...metric,
         collect() {
           this.reset();
-          for (const s of registry.samples()) if (s.name === name && s.kind === 'gauge') this.set(labelsOf(s.dimensions, labelNames), s.value);
+          for (const s of samples()) this.set(labelsOf(s.dimensions, labelNames), s.value);
         },
       });
     }

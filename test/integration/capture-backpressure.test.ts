@@ -6,32 +6,11 @@ import { runCapture } from '../../capture/run-capture.js';
 import { parseChangeEvent } from '../../contracts/change-event.js';
 import { silentLogger } from '../../platform/logger.js';
 import { parseLsn } from '../../contracts/lsn.js';
-import type { ChangeStreamWriter, StreamRecord } from '../../stream/change-stream.js';
 import { RecordingWriter } from '../support/capture-recorder.js';
+import { GatedWriter } from '../support/gated-writer.js';
 import { createTestDatabase, type TestDatabase, withClient } from '../support/postgres.js';
 import { createTotesysSchema, INSERT_SALES_ORDERS, seedParents } from '../support/totesys-source.js';
 import { waitFor } from '../support/wait-for.js';
-
-/** A writer whose puts wait at a gate until it is opened: a stream that stopped accepting. */
-class GatedWriter implements ChangeStreamWriter {
-  readonly records: StreamRecord[] = [];
-  puts = 0;
-  private open = false;
-  private waiting: (() => void)[] = [];
-
-  async put(records: readonly StreamRecord[]): Promise<void> {
-    this.puts++;
-    if (!this.open) await new Promise<void>((resolve) => this.waiting.push(resolve));
-    this.records.push(...records);
-  }
-
-  release(): void {
-    this.open = true;
-    for (const resolve of this.waiting.splice(0)) resolve();
-  }
-
-  async close(): Promise<void> {}
-}
 
 const ROWS = 20_000;
 const names = { slotName: 'cap_backpressure', publicationName: 'cap_backpressure' };
@@ -71,7 +50,7 @@ describe('capture: backpressure from a stalled stream', () => {
     const endLsn = await lsnNow();
     const confirmed = await withClient(db.url, async (c) => (await c.query('SELECT confirmed_flush_lsn::text AS l FROM pg_replication_slots WHERE slot_name = $1', [names.slotName])).rows[0].l as string);
 
-    const writer = new GatedWriter();
+    const writer = new GatedWriter({ shut: true });
     const session = new ReplicationSession({
       stream: new PgLogicalReplicationStream({ connectionString: db.url, ...names }),
       writer,

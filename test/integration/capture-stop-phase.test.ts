@@ -5,35 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CaptureStatus } from '../../capture/reporting/capture-status.js';
 import { runCapture } from '../../capture/run-capture.js';
 import { silentLogger } from '../../platform/logger.js';
-import type { ChangeStreamWriter, StreamRecord } from '../../stream/change-stream.js';
 import { createTestDatabase, type TestDatabase, withClient } from '../support/postgres.js';
 import { createTotesysSchema, INSERT_SALES_ORDERS, seedParents } from '../support/totesys-source.js';
+import { GatedWriter } from '../support/gated-writer.js';
 import { waitFor } from '../support/wait-for.js';
-
-/** Puts wait at a gate while it is closed: a stream that is slow to accept the last batch. */
-class GatedWriter implements ChangeStreamWriter {
-  readonly records: StreamRecord[] = [];
-  puts = 0;
-  private open = true;
-  private waiting: (() => void)[] = [];
-
-  async put(records: readonly StreamRecord[]): Promise<void> {
-    this.puts++;
-    if (!this.open) await new Promise<void>((resolve) => this.waiting.push(resolve));
-    this.records.push(...records);
-  }
-
-  async close(): Promise<void> {}
-
-  shut(): void {
-    this.open = false;
-  }
-
-  release(): void {
-    this.open = true;
-    for (const resolve of this.waiting.splice(0)) resolve();
-  }
-}
 
 const names = { slotName: 'cap_stop_phase', publicationName: 'cap_stop_phase' };
 

@@ -3,31 +3,9 @@ import { formatLsn, parseLsn } from '../../contracts/lsn.js';
 import { ReplicationSession, type SessionOptions } from '../../capture/replication/replication-session.js';
 import { CaptureStats } from '../../capture/reporting/capture-status.js';
 import { silentLogger } from '../../platform/logger.js';
-import type { ChangeStreamWriter, StreamRecord } from '../../stream/change-stream.js';
 import { FakeReplicationStream } from '../support/fake-replication-stream.js';
+import { GatedWriter } from '../support/gated-writer.js';
 import { waitFor } from '../support/wait-for.js';
-
-/** Puts wait at the gate while it is shut: a stream slow to make records durable. */
-class GatedWriter implements ChangeStreamWriter {
-  readonly records: StreamRecord[] = [];
-  private open = true;
-  private waiting: (() => void)[] = [];
-  async put(records: readonly StreamRecord[]): Promise<void> {
-    if (!this.open) await new Promise<void>((resolve) => this.waiting.push(resolve));
-    this.records.push(...records);
-  }
-  async close(): Promise<void> {}
-  shut(): void {
-    this.open = false;
-  }
-  release(): void {
-    this.open = true;
-    for (const resolve of this.waiting.splice(0)) resolve();
-  }
-  ids(): string[] {
-    return this.records.map((r) => JSON.parse(Buffer.from(r.data).toString('utf8')).id as string);
-  }
-}
 
 const RESUME = parseLsn('0/1000');
 

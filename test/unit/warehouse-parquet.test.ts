@@ -2,26 +2,18 @@ import { describe, expect, it } from 'vitest';
 import { decodeWarehouseParquet, encodeWarehouseParquet, WarehouseValueError } from '../../parquet/warehouse-parquet.js';
 import type { WarehouseRow } from '../../contracts/warehouse-row.js';
 import { readParquetWithDuckDb } from '../support/duckdb.js';
+import { paymentFact } from '../support/processed-batch-factory.js';
 
-const payment: WarehouseRow = {
-  payment_id: 2,
-  created_date: '2022-11-03',
-  created_time: '14:20:52.187',
-  last_updated_date: '2022-11-03',
-  last_updated_time: '14:20:52.187',
-  transaction_id: 2,
+// A fact_payment row as the processor writes it: an update at LSN 0/16B37A0, exact decimal and time of day.
+const payment: WarehouseRow = paymentFact(2, 0x16b37a0n, {
   counterparty_id: 15,
-  payment_amount: '552548.62',
   currency_id: 2,
   payment_type_id: 3,
-  paid: false,
-  payment_date: '2022-11-04',
   event_id: '0/16B37A0/3',
   op: 'u',
-  source_lsn: 0x16b37a0n,
   source_seq: 3,
   commit_ts: '2026-11-22T12:00:00.123Z',
-};
+});
 
 describe('warehouse Parquet codec', () => {
   it('round-trips exact values through our reader', async () => {
