@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CaptureStats } from '../../capture/reporting/capture-status.js';
 import { PgLogicalReplicationStream } from '../../capture/replication/pg-logical-replication-stream.js';
 import { ReplicationSession, type SessionEnd } from '../../capture/replication/replication-session.js';
@@ -8,9 +8,10 @@ import { silentLogger } from '../../platform/logger.js';
 import { parseLsn } from '../../contracts/lsn.js';
 import { RecordingWriter } from '../support/capture-recorder.js';
 import { GatedWriter } from '../support/gated-writer.js';
-import { createTestDatabase, type TestDatabase, withClient } from '../support/postgres.js';
-import { createTotesysSchema, INSERT_SALES_ORDERS, seedParents } from '../support/totesys-source.js';
+import { withClient } from '../support/postgres.js';
+import { INSERT_SALES_ORDERS } from '../support/totesys-source.js';
 import { waitFor } from '../support/wait-for.js';
+import { useCaptureSource } from '../support/capture-source.js';
 
 const ROWS = 20_000;
 const names = { slotName: 'cap_backpressure', publicationName: 'cap_backpressure' };
@@ -21,38 +22,30 @@ const names = { slotName: 'cap_backpressure', publicationName: 'cap_backpressure
  * in memory, and once the stream accepts again it must go on in WAL order without loss.
  */
 describe('capture: backpressure from a stalled stream', () => {
-  let db: TestDatabase;
-  beforeAll(async () => {
-    db = await createTestDatabase('capture backpressure');
-    await createTotesysSchema(db.url);
-    await seedParents(db.url);
-  });
-  afterAll(async () => {
-    await db?.drop();
-  });
+  const source = useCaptureSource('capture backpressure');
 
   it('stops reading WAL while the stream is stalled, then delivers every change in order', async () => {
-    const lsnNow = async () => withClient(db.url, async (c) => (await c.query('SELECT pg_current_wal_insert_lsn()::text AS l')).rows[0].l as string);
+    const lsnNow = async () => withClient(source.url, async (c) => (await c.query('SELECT pg_current_wal_insert_lsn()::text AS l')).rows[0].l as string);
     // Slot, publication and initial snapshot, as capture sets them up.
     await runCapture({
-      sourceUrl: db.url,
+      sourceUrl: source.url,
       config: { capture: { ...names, replicaIdentityFull: true, heartbeatIntervalMs: 500 } },
       writer: new RecordingWriter(),
       logger: silentLogger,
       stopAtLsn: await lsnNow(),
     });
-    await withClient(db.url, async (c) => {
+    await withClient(source.url, async (c) => {
       await c.query('BEGIN');
       await c.query('SET LOCAL session_replication_role = replica');
       await c.query(INSERT_SALES_ORDERS, [ROWS]);
       await c.query('COMMIT');
     });
     const endLsn = await lsnNow();
-    const confirmed = await withClient(db.url, async (c) => (await c.query('SELECT confirmed_flush_lsn::text AS l FROM pg_replication_slots WHERE slot_name = $1', [names.slotName])).rows[0].l as string);
+    const confirmed = await withClient(source.url, async (c) => (await c.query('SELECT confirmed_flush_lsn::text AS l FROM pg_replication_slots WHERE slot_name = $1', [names.slotName])).rows[0].l as string);
 
     const writer = new GatedWriter({ shut: true });
     const session = new ReplicationSession({
-      stream: new PgLogicalReplicationStream({ connectionString: db.url, ...names }),
+      stream: new PgLogicalReplicationStream({ connectionString: source.url, ...names }),
       writer,
       logger: silentLogger,
       stats: new CaptureStats(names.slotName, names.publicationName),

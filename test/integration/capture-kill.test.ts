@@ -1,43 +1,28 @@
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase, withClient } from '../support/postgres.js';
+import { describe, expect, it } from 'vitest';
 import { applyEvents, assertPerKeyOrder, readNdjsonEvents } from '../support/capture-recorder.js';
-import { killCaptureChildren, spawnCaptureChild } from '../support/capture-child-process.js';
-import { createTotesysSchema, INSERT_SALES_ORDERS, readSourceState, seedParents } from '../support/totesys-source.js';
+import { spawnCaptureChild } from '../support/capture-child-process.js';
+import { INSERT_SALES_ORDERS, readSourceState } from '../support/totesys-source.js';
 import { waitFor } from '../support/wait-for.js';
 import { waitForCaptureToCatchUp } from '../support/capture-catch-up.js';
+import { useCaptureSource } from '../support/capture-source.js';
 
 async function fileSize(file: string): Promise<number> {
   return fs.stat(file).then((s) => s.size, () => 0);
 }
 
 describe('capture: kill -9 during a write load', () => {
-  let db: TestDatabase;
-  let dir: string;
-
-  beforeAll(async () => {
-    db = await createTestDatabase('capture kill');
-    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'capture-kill-'));
-    await createTotesysSchema(db.url);
-    await seedParents(db.url);
-    await withClient(db.url, (c) => c.query(INSERT_SALES_ORDERS, [2000]));
-  });
-  afterAll(async () => {
-    killCaptureChildren();
-    await db?.drop();
-    await fs.rm(dir, { recursive: true, force: true });
-  });
+  const source = useCaptureSource('capture kill', { salesOrders: 2000, tempDir: true });
 
   it('loses no change and keeps per-key order across kill -9 (duplicates only with identical ids)', async () => {
-    const out = path.join(dir, 'events.ndjson');
-    const env = { CAPTURE_SOURCE_URL: db.url, CAPTURE_SLOT: 'cap_kill', CAPTURE_OUT: out, CAPTURE_HEARTBEAT_MS: '500' };
+    const out = path.join(source.dir, 'events.ndjson');
+    const env = { CAPTURE_SOURCE_URL: source.url, CAPTURE_SLOT: 'cap_kill', CAPTURE_OUT: out, CAPTURE_HEARTBEAT_MS: '500' };
     // Write load: many small transactions, several changes per key.
     let stopLoad = false;
     const load = (async () => {
-      const c = new pg.Client({ connectionString: db.url });
+      const c = new pg.Client({ connectionString: source.url });
       await c.connect();
       for (let i = 0; !stopLoad && i < 50_000; i++) {
         const id = 1 + (i % 300);
@@ -75,7 +60,7 @@ describe('capture: kill -9 during a write load', () => {
     stopLoad = true;
     await load;
     const last = spawnCaptureChild(env);
-    await waitForCaptureToCatchUp(db.url, { slotName: 'cap_kill', publicationName: 'cap_kill' }, { what: 'final capture to catch up', timeoutMs: 40_000 });
+    await waitForCaptureToCatchUp(source.url, { slotName: 'cap_kill', publicationName: 'cap_kill' }, { what: 'final capture to catch up', timeoutMs: 40_000 });
     last.child.kill('SIGTERM');
     expect(await last.exited, last.stderr()).toBe(0);
     expect(kills).toBe(4);
@@ -85,7 +70,7 @@ describe('capture: kill -9 during a write load', () => {
     // The first kill lands in the snapshot: a later run snapshots again (new snapshot LSN).
     expect(new Set(events.filter((e) => e.op === 'r').map((e) => e.source.lsn)).size).toBeGreaterThan(1);
     assertPerKeyOrder(events);
-    const expected = await readSourceState(db.url);
+    const expected = await readSourceState(source.url);
     const actual = applyEvents(events);
     for (const [table, rows] of expected) {
       expect(Object.fromEntries(actual.get(table) ?? new Map()), table).toEqual(Object.fromEntries(rows));

@@ -1,39 +1,27 @@
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readSlotStatus } from '../../capture/control/slot-status.js';
-import { createTestDatabase, type TestDatabase, withClient } from '../support/postgres.js';
-import { killCaptureChildren, peakRssBytes, spawnCaptureChild } from '../support/capture-child-process.js';
-import { createTotesysSchema, INSERT_SALES_ORDERS, seedParents } from '../support/totesys-source.js';
+import { withClient } from '../support/postgres.js';
+import { peakRssBytes, spawnCaptureChild } from '../support/capture-child-process.js';
+import { INSERT_SALES_ORDERS } from '../support/totesys-source.js';
 import { waitFor } from '../support/wait-for.js';
 import { waitForCaptureToCatchUp } from '../support/capture-catch-up.js';
+import { useCaptureSource } from '../support/capture-source.js';
 
 // 200k rows keeps `npm test` fast; the 1M-row case runs in bench/capture.ts.
 const ROWS = 200_000;
 
 describe('capture: one large transaction', () => {
-  let db: TestDatabase;
-  let dir: string;
-  beforeAll(async () => {
-    db = await createTestDatabase('capture large txn');
-    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'capture-large-'));
-    await createTotesysSchema(db.url);
-    await seedParents(db.url);
-  });
-  afterAll(async () => {
-    killCaptureChildren();
-    await db?.drop();
-    await fs.rm(dir, { recursive: true, force: true });
-  });
+  const source = useCaptureSource('capture large txn', { tempDir: true });
 
   it(`streams a ${ROWS}-row INSERT…SELECT with bounded memory (peak RSS ≤ 256 MB)`, async () => {
-    const out = path.join(dir, 'events.ndjson');
-    const run = spawnCaptureChild({ CAPTURE_SOURCE_URL: db.url, CAPTURE_SLOT: 'cap_big', CAPTURE_OUT: out, CAPTURE_HEARTBEAT_MS: '1000' });
+    const out = path.join(source.dir, 'events.ndjson');
+    const run = spawnCaptureChild({ CAPTURE_SOURCE_URL: source.url, CAPTURE_SLOT: 'cap_big', CAPTURE_OUT: out, CAPTURE_HEARTBEAT_MS: '1000' });
     try {
-      await waitFor(async () => (await readSlotStatus(db.url, 'cap_big', 'cap_big')).snapshot === 'complete', { what: 'snapshot', timeoutMs: 20_000 }).catch((e) => { throw new Error(e.message + run.stderr()); });
+      await waitFor(async () => (await readSlotStatus(source.url, 'cap_big', 'cap_big')).snapshot === 'complete', { what: 'snapshot', timeoutMs: 20_000 }).catch((e) => { throw new Error(e.message + run.stderr()); });
       // Foreign-key triggers would make the INSERT itself take ~20 s; WAL and decoding are unchanged.
-      await withClient(db.url, async (c) => {
+      await withClient(source.url, async (c) => {
         await c.query('BEGIN');
         await c.query('SET LOCAL session_replication_role = replica');
         await c.query(INSERT_SALES_ORDERS, [ROWS]);
@@ -41,7 +29,7 @@ describe('capture: one large transaction', () => {
       });
       const insertedAt = Date.now();
       let peak = 0;
-      await waitForCaptureToCatchUp(db.url, { slotName: 'cap_big', publicationName: 'cap_big' }, {
+      await waitForCaptureToCatchUp(source.url, { slotName: 'cap_big', publicationName: 'cap_big' }, {
         what: 'the large transaction to be confirmed',
         timeoutMs: 45_000,
         intervalMs: 200,

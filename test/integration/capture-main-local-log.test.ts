@@ -1,18 +1,17 @@
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { CaptureStatus } from '../../capture/reporting/capture-status.js';
 import { readSlotStatus } from '../../capture/control/slot-status.js';
 import { parseChangeEvent, type ChangeEvent } from '../../contracts/change-event.js';
 import { openLocalLog } from '../../stream/local-log/local-log.js';
-import { createTestDatabase, type TestDatabase, withClient } from '../support/postgres.js';
 import { applyEvents, assertPerKeyOrder } from '../support/capture-recorder.js';
-import { killCaptureChildren, spawnCaptureChild } from '../support/capture-child-process.js';
-import { createTotesysSchema, INSERT_SALES_ORDERS, readSourceState, seedParents } from '../support/totesys-source.js';
+import { spawnCaptureChild } from '../support/capture-child-process.js';
+import { INSERT_SALES_ORDERS, readSourceState } from '../support/totesys-source.js';
 import { waitFor } from '../support/wait-for.js';
 import { waitForCaptureToCatchUp } from '../support/capture-catch-up.js';
+import { useCaptureSource } from '../support/capture-source.js';
 
 /** Every record of the local log, per shard in order (per-key order lives within one shard). */
 async function readAllEvents(dir: string): Promise<ChangeEvent[]> {
@@ -31,31 +30,18 @@ async function readAllEvents(dir: string): Promise<ChangeEvent[]> {
 }
 
 describe('capture/main.ts with the real local log', () => {
-  let db: TestDatabase;
-  let stateDir: string;
-  beforeAll(async () => {
-    db = await createTestDatabase('capture main');
-    stateDir = await fs.mkdtemp(path.join(os.tmpdir(), 'capture-main-'));
-    await createTotesysSchema(db.url);
-    await seedParents(db.url);
-    await withClient(db.url, (c) => c.query(INSERT_SALES_ORDERS, [500]));
-  });
-  afterAll(async () => {
-    killCaptureChildren();
-    await db?.drop();
-    await fs.rm(stateDir, { recursive: true, force: true });
-  });
+  const source = useCaptureSource('capture main', { salesOrders: 500, tempDir: true });
 
   it('fails with exit 1 and a clear message without TOTESYS_SOURCE_URL', async () => {
-    const run = spawnCaptureChild({ TOTESYS_STATE_DIR: stateDir, TOTESYS_SOURCE_URL: '' }, 'capture/main.ts');
+    const run = spawnCaptureChild({ TOTESYS_STATE_DIR: source.dir, TOTESYS_SOURCE_URL: '' }, 'capture/main.ts');
     expect(await run.exited).toBe(1);
     expect(run.stderr()).toContain('set TOTESYS_SOURCE_URL');
   });
 
   it('survives kill -9 under load: no loss, per-key order, SIGTERM exits 0', async () => {
     const env = {
-      TOTESYS_SOURCE_URL: db.url,
-      TOTESYS_STATE_DIR: stateDir,
+      TOTESYS_SOURCE_URL: source.url,
+      TOTESYS_STATE_DIR: source.dir,
       TOTESYS_SLOT_NAME: 'cap_main',
       TOTESYS_PUBLICATION_NAME: 'cap_main',
       TOTESYS_HEARTBEAT_INTERVAL_MS: '500',
@@ -63,7 +49,7 @@ describe('capture/main.ts with the real local log', () => {
     };
     let stopLoad = false;
     const load = (async () => {
-      const c = new pg.Client({ connectionString: db.url });
+      const c = new pg.Client({ connectionString: source.url });
       await c.connect();
       for (let i = 0; !stopLoad && i < 50_000; i++) {
         await c.query('BEGIN');
@@ -74,10 +60,10 @@ describe('capture/main.ts with the real local log', () => {
       }
       await c.end();
     })();
-    const statusFile = path.join(stateDir, 'capture-status.json');
+    const statusFile = path.join(source.dir, 'capture-status.json');
     for (let trial = 0; trial < 3; trial++) {
       const run = spawnCaptureChild(env, 'capture/main.ts');
-      await waitFor(async () => (await readSlotStatus(db.url, 'cap_main')).active, { what: 'capture to stream', timeoutMs: 20_000 });
+      await waitFor(async () => (await readSlotStatus(source.url, 'cap_main')).active, { what: 'capture to stream', timeoutMs: 20_000 });
       await new Promise((r) => setTimeout(r, 300 + Math.random() * 900));
       run.child.kill('SIGKILL');
       await run.exited;
@@ -85,16 +71,16 @@ describe('capture/main.ts with the real local log', () => {
     stopLoad = true;
     await load;
     const last = spawnCaptureChild(env, 'capture/main.ts');
-    await waitForCaptureToCatchUp(db.url, { slotName: 'cap_main', publicationName: 'cap_main' }, { what: 'final capture to catch up', timeoutMs: 40_000 });
+    await waitForCaptureToCatchUp(source.url, { slotName: 'cap_main', publicationName: 'cap_main' }, { what: 'final capture to catch up', timeoutMs: 40_000 });
     last.child.kill('SIGTERM');
     expect(await last.exited, last.stderr()).toBe(0);
     const status = JSON.parse(await fs.readFile(statusFile, 'utf8')) as CaptureStatus;
     expect(status).toMatchObject({ phase: 'stopped', slotName: 'cap_main' });
 
-    const events = await readAllEvents(path.join(stateDir, 'stream'));
+    const events = await readAllEvents(path.join(source.dir, 'stream'));
     expect(events.filter((e) => e.op === 'u').length).toBeGreaterThan(100);
     assertPerKeyOrder(events);
-    const expected = await readSourceState(db.url);
+    const expected = await readSourceState(source.url);
     const actual = applyEvents(events);
     for (const [table, rows] of expected) expect(Object.fromEntries(actual.get(table) ?? new Map()), table).toEqual(Object.fromEntries(rows));
   });

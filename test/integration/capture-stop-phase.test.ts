@@ -1,14 +1,14 @@
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { CaptureStatus } from '../../capture/reporting/capture-status.js';
 import { runCapture } from '../../capture/run-capture.js';
 import { silentLogger } from '../../platform/logger.js';
-import { createTestDatabase, type TestDatabase, withClient } from '../support/postgres.js';
-import { createTotesysSchema, INSERT_SALES_ORDERS, seedParents } from '../support/totesys-source.js';
+import { withClient } from '../support/postgres.js';
+import { INSERT_SALES_ORDERS } from '../support/totesys-source.js';
 import { GatedWriter } from '../support/gated-writer.js';
 import { waitFor } from '../support/wait-for.js';
+import { useCaptureSource } from '../support/capture-source.js';
 
 const names = { slotName: 'cap_stop_phase', publicationName: 'cap_stop_phase' };
 
@@ -18,26 +18,15 @@ const names = { slotName: 'cap_stop_phase', publicationName: 'cap_stop_phase' };
  * `stopped` once everything queued is durable and confirmed.
  */
 describe('capture: the phase on a stop request', () => {
-  let db: TestDatabase;
-  let dir: string;
-  beforeAll(async () => {
-    db = await createTestDatabase('capture stop phase');
-    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'capture-stop-phase-'));
-    await createTotesysSchema(db.url);
-    await seedParents(db.url);
-  });
-  afterAll(async () => {
-    await db?.drop();
-    await fs.rm(dir, { recursive: true, force: true });
-  });
+  const source = useCaptureSource('capture stop phase', { tempDir: true });
 
   it('reports stopping while the last batch is published, then stopped with it confirmed', async () => {
-    const statusFile = path.join(dir, 'capture-status.json');
+    const statusFile = path.join(source.dir, 'capture-status.json');
     const readStatus = async () => JSON.parse(await fs.readFile(statusFile, 'utf8').catch(() => '{}')) as Partial<CaptureStatus>;
     const writer = new GatedWriter();
     const abort = new AbortController();
     const running = runCapture({
-      sourceUrl: db.url,
+      sourceUrl: source.url,
       config: { capture: { ...names, replicaIdentityFull: true, heartbeatIntervalMs: 60_000 } },
       writer,
       logger: silentLogger,
@@ -49,7 +38,7 @@ describe('capture: the phase on a stop request', () => {
       await waitFor(async () => (await readStatus()).phase === 'streaming', { what: 'streaming', timeoutMs: 30_000 });
       writer.shut();
       const putsBefore = writer.puts;
-      await withClient(db.url, (c) => c.query(INSERT_SALES_ORDERS, [5]));
+      await withClient(source.url, (c) => c.query(INSERT_SALES_ORDERS, [5]));
       await waitFor(() => writer.puts > putsBefore, { what: 'a put of the new rows', timeoutMs: 20_000 });
       abort.abort();
       // The put is held: the session cannot have finished stopping, and the phase says so.
@@ -64,7 +53,7 @@ describe('capture: the phase on a stop request', () => {
     expect(final.phase).toBe('stopped');
     expect(writer.records.filter((r) => Buffer.from(r.data).toString('utf8').includes('"op":"c"'))).toHaveLength(5);
     // T1: what was published during the stop is confirmed before the capture let go of the slot.
-    const confirmed = await withClient(db.url, async (c) => (await c.query('SELECT confirmed_flush_lsn::text AS l FROM pg_replication_slots WHERE slot_name = $1', [names.slotName])).rows[0].l as string);
+    const confirmed = await withClient(source.url, async (c) => (await c.query('SELECT confirmed_flush_lsn::text AS l FROM pg_replication_slots WHERE slot_name = $1', [names.slotName])).rows[0].l as string);
     expect(final.lastConfirmedLsn).toBe(confirmed);
   }, 60_000);
 });
