@@ -1,16 +1,13 @@
-import fs from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseChangeObjectKey } from '../../archive/archive-layout.js';
 import { runArchiver, type ArchiveFlush } from '../../archive/local-archiver.js';
-import { LocalDirObjectStore } from '../../bucket/local-dir-object-store.js';
 import type { ObjectStore } from '../../bucket/object-store.js';
 import { partitionKeyOf } from '../../contracts/change-event.js';
 import { silentLogger } from '../../platform/logger.js';
 import { MemoryChangeStream } from '../support/archive-memory-stream.js';
 import { generateWorkload, type ArchivedEvent } from '../support/archive-workload.js';
+import { useTempObjectStore } from '../support/temp-object-store.js';
 
 async function objects(store: ObjectStore, prefix: string): Promise<Map<string, Buffer>> {
   const out = new Map<string, Buffer>();
@@ -43,23 +40,17 @@ async function archiveUntil(options: Omit<Parameters<typeof runArchiver>[0], 'si
 }
 
 describe('local archiver', () => {
-  let root: string;
-  let store: LocalDirObjectStore;
-  beforeEach(async () => {
-    root = await fs.mkdtemp(path.join(os.tmpdir(), 'archiver-'));
-    store = new LocalDirObjectStore(root);
-  });
-  afterEach(() => fs.rm(root, { recursive: true, force: true }));
+  const tmp = useTempObjectStore('archiver-');
 
   it('writes GZIP NDJSON, one record per line, byte-identical to the stream records, partitioned by table and arrival hour', async () => {
     const events = generateWorkload(600, { secondsBetweenTransactions: 90 }); // spans several hours
     const stream = new MemoryChangeStream();
     publish(stream, events);
     const consumer = stream.consumer('archiver');
-    const summary = await archiveUntil({ consumer, ingestion: store, flushIntervalMs: 60_000, maxBytes: 1 << 20 }, async () => (await consumer.lag()).every((l) => l.records === 0));
+    const summary = await archiveUntil({ consumer, ingestion: tmp.store, flushIntervalMs: 60_000, maxBytes: 1 << 20 }, async () => (await consumer.lag()).every((l) => l.records === 0));
     expect(summary.records).toBe(600);
 
-    const archived = await objects(store, 'changes/');
+    const archived = await objects(tmp.store, 'changes/');
     const expected = new Map(events.map((e) => [e.text, e]));
     const seen = new Set<string>();
     const hours = new Set<string>();
@@ -88,7 +79,7 @@ describe('local archiver', () => {
     const consumer = stream.consumer('archiver');
     const flushes: ArchiveFlush[] = [];
     const maxBytes = 4096;
-    await archiveUntil({ consumer, ingestion: store, flushIntervalMs: 60_000, maxBytes, onFlush: (f) => flushes.push(f) }, async () => (await consumer.lag()).every((l) => l.records === 0));
+    await archiveUntil({ consumer, ingestion: tmp.store, flushIntervalMs: 60_000, maxBytes, onFlush: (f) => flushes.push(f) }, async () => (await consumer.lag()).every((l) => l.records === 0));
     const bySize = flushes.filter((f) => f.reason === 'size');
     expect(bySize.length).toBeGreaterThan(5);
     const longest = Math.max(...events.map((e) => Buffer.byteLength(e.text) + 1));
@@ -103,7 +94,7 @@ describe('local archiver', () => {
     const consumer = stream.consumer('archiver');
     const flushes: ArchiveFlush[] = [];
     const controller = new AbortController();
-    const running = runArchiver({ consumer, ingestion: store, flushIntervalMs: 150, maxBytes: 1 << 20, logger: silentLogger, signal: controller.signal, onFlush: (f) => flushes.push(f) });
+    const running = runArchiver({ consumer, ingestion: tmp.store, flushIntervalMs: 150, maxBytes: 1 << 20, logger: silentLogger, signal: controller.signal, onFlush: (f) => flushes.push(f) });
     try {
       await new Promise((resolve) => setTimeout(resolve, 60));
       expect(flushes).toHaveLength(0); // buffered, not yet due
@@ -111,7 +102,7 @@ describe('local archiver', () => {
       const deadline = Date.now() + 5_000;
       while (flushes.length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
       expect(flushes[0]).toMatchObject({ reason: 'time', records: 1 });
-      expect(await store.exists(flushes[0]!.key)).toBe(true);
+      expect(await tmp.store.exists(flushes[0]!.key)).toBe(true);
       expect(consumer.checkpoints.get('shard-0')).toBe(stream.shards.get('shard-0')![0]!.sequenceNumber);
       stream.append('shard-0', 'k', second!.text, second!.arrivalMs);
     } finally {
@@ -128,21 +119,21 @@ describe('local archiver', () => {
     // The first run's store fails every write after the 4th: a crash mid-way.
     let puts = 0;
     const failing: ObjectStore = {
-      location: store.location,
+      location: tmp.store.location,
       put: async (key, body) => {
         if (++puts > 4) throw new Error('disk on fire');
-        await store.put(key, body);
+        await tmp.store.put(key, body);
       },
-      get: (key) => store.get(key),
-      exists: (key) => store.exists(key),
-      list: (prefix, options) => store.list(prefix, options),
-      delete: (key) => store.delete(key),
+      get: (key) => tmp.store.get(key),
+      exists: (key) => tmp.store.exists(key),
+      list: (prefix, options) => tmp.store.list(prefix, options),
+      delete: (key) => tmp.store.delete(key),
     };
     const crashed = stream.consumer('archiver');
     await expect(runArchiver({ consumer: crashed, ingestion: failing, flushIntervalMs: 60_000, maxBytes: 8192, logger: silentLogger, signal: new AbortController().signal, writeAttempts: 1 })).rejects.toThrow(/disk on fire/);
     // Invariant: every checkpointed record is in a durable object.
     const afterCrash = new Set<string>();
-    for (const body of (await objects(store, 'changes/')).values()) for (const line of body.toString('utf8').split('\n').slice(0, -1)) afterCrash.add(line);
+    for (const body of (await objects(tmp.store, 'changes/')).values()) for (const line of body.toString('utf8').split('\n').slice(0, -1)) afterCrash.add(line);
     for (const [shardId, sequenceNumber] of crashed.checkpoints) {
       for (const record of stream.shards.get(shardId)!) {
         if (BigInt(record.sequenceNumber) <= BigInt(sequenceNumber)) expect(afterCrash.has(Buffer.from(record.data).toString())).toBe(true);
@@ -155,9 +146,9 @@ describe('local archiver', () => {
     // grouping would rewrite identical objects under identical names; a different buffer size
     // groups differently, so re-archived records land in new objects: duplicates.
     const restarted = stream.consumer('archiver');
-    await archiveUntil({ consumer: restarted, ingestion: store, flushIntervalMs: 20, maxBytes: 5000 }, async () => (await restarted.lag()).every((l) => l.records === 0));
+    await archiveUntil({ consumer: restarted, ingestion: tmp.store, flushIntervalMs: 20, maxBytes: 5000 }, async () => (await restarted.lag()).every((l) => l.records === 0));
     const lines: string[] = [];
-    for (const body of (await objects(store, 'changes/')).values()) lines.push(...body.toString('utf8').split('\n').slice(0, -1));
+    for (const body of (await objects(tmp.store, 'changes/')).values()) lines.push(...body.toString('utf8').split('\n').slice(0, -1));
     const unique = new Set(lines);
     for (const item of events) expect(unique.has(item.text)).toBe(true);
     expect(unique.size).toBe(1500);
@@ -171,13 +162,13 @@ describe('local archiver', () => {
     stream.append('shard-0', 'b', 'this is not json', good!.arrivalMs);
     stream.append('shard-0', 'c', '{"v":1,"table":"no_such_table"}', good!.arrivalMs);
     const consumer = stream.consumer('archiver');
-    const summary = await archiveUntil({ consumer, ingestion: store, flushIntervalMs: 60_000, maxBytes: 1 << 20 }, async () => (await consumer.lag()).every((l) => l.records === 0));
+    const summary = await archiveUntil({ consumer, ingestion: tmp.store, flushIntervalMs: 60_000, maxBytes: 1 << 20 }, async () => (await consumer.lag()).every((l) => l.records === 0));
     expect(summary).toMatchObject({ records: 1, errorRecords: 2 });
-    const errors = [...(await objects(store, 'errors/processing-failed/')).values()];
+    const errors = [...(await objects(tmp.store, 'errors/processing-failed/')).values()];
     expect(errors).toHaveLength(1);
     const docs = errors[0]!.toString().trim().split('\n').map((l) => JSON.parse(l));
     expect(docs.map((d) => Buffer.from(d.rawData, 'base64').toString())).toEqual(['this is not json', '{"v":1,"table":"no_such_table"}']);
     expect(docs[0]).toMatchObject({ errorCode: expect.any(String), shardId: 'shard-0', sequenceNumber: expect.any(String), arrivalTimestamp: good!.arrivalMs });
-    expect((await objects(store, 'changes/')).size).toBe(1);
+    expect((await objects(tmp.store, 'changes/')).size).toBe(1);
   });
 });

@@ -1,32 +1,23 @@
-import fs from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { LocalDirObjectStore } from '../../bucket/local-dir-object-store.js';
+import { describe, expect, it } from 'vitest';
 import { ObjectNotFoundError } from '../../bucket/object-store.js';
+import { useTempObjectStore } from '../support/temp-object-store.js';
 
 describe('LocalDirObjectStore', () => {
-  let root: string;
-  let store: LocalDirObjectStore;
-  beforeEach(async () => {
-    root = await fs.mkdtemp(path.join(os.tmpdir(), 'objstore-'));
-    store = new LocalDirObjectStore(root);
-  });
-  afterEach(() => fs.rm(root, { recursive: true, force: true }));
+  const tmp = useTempObjectStore('objstore-');
 
   it('stores, reads and deletes objects under S3-style keys', async () => {
-    await store.put('a/b/c.txt', 'hello');
-    expect(new TextDecoder().decode(await store.get('a/b/c.txt'))).toBe('hello');
-    expect(await store.exists('a/b/c.txt')).toBe(true);
-    await store.delete('a/b/c.txt');
-    await expect(store.get('a/b/c.txt')).rejects.toBeInstanceOf(ObjectNotFoundError);
+    await tmp.store.put('a/b/c.txt', 'hello');
+    expect(new TextDecoder().decode(await tmp.store.get('a/b/c.txt'))).toBe('hello');
+    expect(await tmp.store.exists('a/b/c.txt')).toBe(true);
+    await tmp.store.delete('a/b/c.txt');
+    await expect(tmp.store.get('a/b/c.txt')).rejects.toBeInstanceOf(ObjectNotFoundError);
   });
 
   it('lists in S3 key order, by prefix, after a start key', async () => {
-    for (const key of ['m/x-2', 'm/x-1', 'm-a', 'm/y/z', 'n/1', 'm/x-10']) await store.put(key, key);
+    for (const key of ['m/x-2', 'm/x-1', 'm-a', 'm/y/z', 'n/1', 'm/x-10']) await tmp.store.put(key, key);
     const keys = async (prefix: string, startAfter?: string) => {
       const out: string[] = [];
-      for await (const o of store.list(prefix, { startAfter })) out.push(o.key);
+      for await (const o of tmp.store.list(prefix, { startAfter })) out.push(o.key);
       return out;
     };
     expect(await keys('m')).toEqual(['m-a', 'm/x-1', 'm/x-10', 'm/x-2', 'm/y/z']);
@@ -36,7 +27,7 @@ describe('LocalDirObjectStore', () => {
   });
 
   it('refuses keys that would escape the bucket', async () => {
-    await expect(store.put('../evil', 'x')).rejects.toThrow(/invalid object key/);
-    await expect(store.put('a//b', 'x')).rejects.toThrow(/invalid object key/);
+    await expect(tmp.store.put('../evil', 'x')).rejects.toThrow(/invalid object key/);
+    await expect(tmp.store.put('a//b', 'x')).rejects.toThrow(/invalid object key/);
   });
 });

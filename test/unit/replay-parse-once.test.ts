@@ -1,15 +1,12 @@
-import fs from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { lineSortKey, versionSortKey } from '../../contracts/change-event.js';
 import { openOrderedArchive } from '../../replay/order/ordered-archive.js';
-import { LocalDirObjectStore } from '../../bucket/local-dir-object-store.js';
 import type { ChangeEvent } from '../../contracts/change-event.js';
 import { silentLogger } from '../../platform/logger.js';
 import { generateWorkload, putObject, type ArchivedEvent } from '../support/archive-workload.js';
+import { useTempObjectStore } from '../support/temp-object-store.js';
 
 /** What the scan must agree with: the key of the parsed line (null when it has none). */
 function parsedKey(text: string): string | null | 'invalid-json' {
@@ -79,13 +76,7 @@ describe('replay reads each archived line once', () => {
   });
 
   describe('validation after the merge', () => {
-    let root: string;
-    let store: LocalDirObjectStore;
-    beforeEach(async () => {
-      root = await fs.mkdtemp(path.join(os.tmpdir(), 'parse-once-'));
-      store = new LocalDirObjectStore(root);
-    });
-    afterEach(() => fs.rm(root, { recursive: true, force: true }));
+    const tmp = useTempObjectStore('parse-once-');
 
     it('reports a canonical but invalid line with its file and line, and an invalid duplicate never hides the valid one', async () => {
       const events = generateWorkload(400, { secondsBetweenTransactions: 5 });
@@ -97,13 +88,13 @@ describe('replay reads each archived line once', () => {
       expect(lineSortKey(broken.text)).not.toBeNull(); // both take the deferred path
       expect(lineSortKey(unknownTable.text)).not.toBeNull();
       // The broken copy is archived first (an earlier hour), so it comes first among equal keys.
-      const first = await putObject(store, [sales[0]!, broken, unknownTable], events[0]!.arrivalMs - 3_600_000);
+      const first = await putObject(tmp.store, [sales[0]!, broken, unknownTable], events[0]!.arrivalMs - 3_600_000);
       for (const table of new Set(events.map((e) => e.event.table))) {
         const rows = events.filter((e) => e.event.table === table && e !== sales[5]);
-        for (let i = 0; i < rows.length; i += 50) await putObject(store, rows.slice(i, i + 50));
+        for (let i = 0; i < rows.length; i += 50) await putObject(tmp.store, rows.slice(i, i + 50));
       }
 
-      const archive = await openOrderedArchive({ ingestion: store, logger: silentLogger, maxRunBytes: 64 * 1024 });
+      const archive = await openOrderedArchive({ ingestion: tmp.store, logger: silentLogger, maxRunBytes: 64 * 1024 });
       const out: ChangeEvent[] = [];
       try {
         for await (const batch of archive.batches(37)) {
@@ -128,13 +119,13 @@ describe('replay reads each archived line once', () => {
       const events = generateWorkload(120, { secondsBetweenTransactions: 5 });
       const watermark = '{"kind":"watermark","v":1,"ts":"2026-11-22T10:00:00.000Z","lsn":"0/16B3748","openShards":["shardId-000000000000"]}';
       const asLine = (text: string): ArchivedEvent => ({ ...events[0]!, text });
-      await putObject(store, [asLine(watermark), ...events.slice(0, 60), asLine(` ${watermark}`)]);
-      await putObject(store, events.slice(60));
+      await putObject(tmp.store, [asLine(watermark), ...events.slice(0, 60), asLine(` ${watermark}`)]);
+      await putObject(tmp.store, events.slice(60));
       // The last line of an object without its newline (Firehose without the delimiter processor).
       const key = 'changes/table=sales_order/date=2026-11-22/hour=10/totesys-cdc-1-tail.json.gz';
-      await store.put(key, gzipSync(`${events[0]!.text}\n${watermark}`));
+      await tmp.store.put(key, gzipSync(`${events[0]!.text}\n${watermark}`));
 
-      const archive = await openOrderedArchive({ ingestion: store, logger: silentLogger });
+      const archive = await openOrderedArchive({ ingestion: tmp.store, logger: silentLogger });
       const out: ChangeEvent[] = [];
       try {
         for await (const batch of archive.batches(50)) out.push(...batch);
