@@ -10,7 +10,7 @@ import { Construct } from 'constructs';
 import { METRIC, METRICS_NAMESPACE } from '../../platform/metrics.js';
 import { ENTRY, REPO_ROOT } from '../repo-paths.js';
 import { acknowledge } from './acknowledge.js';
-import { allowAwsApis, connectToDatabase, type DatabaseConnection, ecsDatabaseVariables, grantKeyDecrypt } from './database-connection.js';
+import { databaseClientSecurityGroup, type DatabaseConnection, ecsDatabaseVariables, grantKeyDecrypt } from './database-connection.js';
 
 /**
  * The capture rewrites this status JSON atomically every 2 s (phase, LSNs, slot lag); the container
@@ -201,13 +201,9 @@ export class Capture extends Construct {
     );
     acknowledge(taskDefinition, 'AwsSolutions-ECS2', 'Only non-secret settings (stream name, slot name, log level, TLS mode) are plain environment variables; credentials come from Secrets Manager via ECS secrets.');
 
-    this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
-      vpc: props.vpc,
-      description: 'totesys-cdc capture: egress to the source Postgres (5432) and Kinesis (443)',
-      allowAllOutbound: false,
-    });
-    connectToDatabase(this.securityGroup, props.source, 'totesys-cdc capture to the source Postgres');
-    allowAwsApis(this.securityGroup);
+    this.securityGroup = databaseClientSecurityGroup(this, props.vpc, 'totesys-cdc capture: egress to the source Postgres (5432) and Kinesis (443)', [
+      { db: props.source, description: 'totesys-cdc capture to the source Postgres' },
+    ]);
 
     this.service = new ecs.FargateService(this, 'Service', {
       cluster: this.cluster,

@@ -3,6 +3,7 @@ import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type { Construct } from 'constructs';
 import { secretPolicyArn } from './secret-reference.js';
 
 /** Where a database listens, when its secret does not say (an RDS-managed master secret holds only username and password). */
@@ -109,4 +110,20 @@ export function connectToDatabase(from: ec2.SecurityGroup, db: DatabaseConnectio
 /** HTTPS to AWS APIs (through the NAT gateway or the VPC's interface endpoints). */
 export function allowAwsApis(from: ec2.SecurityGroup): void {
   from.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'HTTPS to AWS APIs (NAT gateway or VPC endpoints)');
+}
+
+/**
+ * A component's own security group (logical id `SecurityGroup` in `scope`): no egress but to each
+ * of its databases on the database port (see connectToDatabase) and HTTPS to AWS APIs.
+ */
+export function databaseClientSecurityGroup(
+  scope: Construct,
+  vpc: ec2.IVpc,
+  description: string,
+  databases: readonly { db: DatabaseConnection; description: string }[],
+): ec2.SecurityGroup {
+  const group = new ec2.SecurityGroup(scope, 'SecurityGroup', { vpc, description, allowAllOutbound: false });
+  for (const { db, description: ruleDescription } of databases) connectToDatabase(group, db, ruleDescription);
+  allowAwsApis(group);
+  return group;
 }

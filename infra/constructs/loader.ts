@@ -11,7 +11,7 @@ import { Construct } from 'constructs';
 import { ENTRY } from '../repo-paths.js';
 import { acknowledge } from './acknowledge.js';
 import { NodeLambda } from './node-lambda.js';
-import { allowAwsApis, connectToDatabase, type DatabaseConnection, grantSecretRead, lambdaDatabaseEnvironment } from './database-connection.js';
+import { databaseClientSecurityGroup, type DatabaseConnection, grantSecretRead, lambdaDatabaseEnvironment } from './database-connection.js';
 
 export interface LoaderProps {
   readonly vpc: ec2.IVpc;
@@ -62,13 +62,9 @@ export class Loader extends Construct {
 
   constructor(scope: Construct, id: string, props: LoaderProps) {
     super(scope, id);
-    this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
-      vpc: props.vpc,
-      description: 'totesys-cdc loader: egress to the warehouse (5432), Secrets Manager and S3 (443)',
-      allowAllOutbound: false,
-    });
-    connectToDatabase(this.securityGroup, props.warehouse, 'totesys-cdc loader to the warehouse Postgres');
-    allowAwsApis(this.securityGroup);
+    this.securityGroup = databaseClientSecurityGroup(this, props.vpc, 'totesys-cdc loader: egress to the warehouse (5432), Secrets Manager and S3 (443)', [
+      { db: props.warehouse, description: 'totesys-cdc loader to the warehouse Postgres' },
+    ]);
 
     const period = props.schedulePeriod ?? Duration.minutes(1);
     if (period.toSeconds() < 60) throw new Error(`Loader: schedulePeriod must be at least 1 minute (EventBridge's minimum), got ${period.toHumanString()}`);

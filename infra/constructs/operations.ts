@@ -10,7 +10,7 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { acknowledge } from './acknowledge.js';
-import { allowAwsApis, connectToDatabase, type DatabaseConnection, ecsDatabaseVariables, grantKeyDecrypt } from './database-connection.js';
+import { databaseClientSecurityGroup, type DatabaseConnection, ecsDatabaseVariables, grantKeyDecrypt } from './database-connection.js';
 
 /** The one-off commands the stack prints ready `aws ecs run-task` lines for (output name → CLI arguments). */
 export const OPERATIONS_COMMANDS = {
@@ -82,14 +82,10 @@ export class Operations extends Construct {
     this.subnetIds = props.vpc.selectSubnets(props.subnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS }).subnetIds;
     this.logGroup = new logs.LogGroup(this, 'Logs', { retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
 
-    this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
-      vpc: props.vpc,
-      description: 'totesys-cdc operations tasks: egress to the source and warehouse Postgres (5432) and AWS APIs (443)',
-      allowAllOutbound: false,
-    });
-    connectToDatabase(this.securityGroup, props.source, 'totesys-cdc operations to the source Postgres');
-    connectToDatabase(this.securityGroup, props.warehouse, 'totesys-cdc operations to the warehouse Postgres');
-    allowAwsApis(this.securityGroup);
+    this.securityGroup = databaseClientSecurityGroup(this, props.vpc, 'totesys-cdc operations tasks: egress to the source and warehouse Postgres (5432) and AWS APIs (443)', [
+      { db: props.source, description: 'totesys-cdc operations to the source Postgres' },
+      { db: props.warehouse, description: 'totesys-cdc operations to the warehouse Postgres' },
+    ]);
 
     const role = new iam.Role(this, 'TaskRole', {
       assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com'),

@@ -6,7 +6,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { ENTRY } from '../repo-paths.js';
-import { allowAwsApis, connectToDatabase, type DatabaseConnection, grantSecretRead, lambdaDatabaseEnvironment } from './database-connection.js';
+import { databaseClientSecurityGroup, type DatabaseConnection, grantSecretRead, lambdaDatabaseEnvironment } from './database-connection.js';
 import { NodeLambda } from './node-lambda.js';
 
 export interface SlotMonitorProps {
@@ -35,13 +35,9 @@ export class SlotMonitor extends Construct {
 
   constructor(scope: Construct, id: string, props: SlotMonitorProps) {
     super(scope, id);
-    this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
-      vpc: props.vpc,
-      description: 'totesys-cdc slot monitor: egress to the source Postgres (5432) and Secrets Manager (443)',
-      allowAllOutbound: false,
-    });
-    connectToDatabase(this.securityGroup, props.source, 'totesys-cdc slot monitor to the source Postgres');
-    allowAwsApis(this.securityGroup);
+    this.securityGroup = databaseClientSecurityGroup(this, props.vpc, 'totesys-cdc slot monitor: egress to the source Postgres (5432) and Secrets Manager (443)', [
+      { db: props.source, description: 'totesys-cdc slot monitor to the source Postgres' },
+    ]);
 
     const fn = new NodeLambda(this, 'Handler', {
       entry: ENTRY.slotMonitorHandler,
