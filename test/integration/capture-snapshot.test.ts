@@ -1,16 +1,17 @@
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { bridgeSlotName, readSlot, readSnapshotMarker } from '../../capture/control/replication-setup.js';
 import { runCapture } from '../../capture/run-capture.js';
 import { readSlotStatus } from '../../capture/control/slot-status.js';
 import type { SnapshotProgress } from '../../capture/snapshot/initial-snapshot.js';
 import { parseLsn } from '../../contracts/lsn.js';
 import { silentLogger } from '../../platform/logger.js';
-import { createTestDatabase, type TestDatabase, withClient } from '../support/postgres.js';
+import { withClient } from '../support/postgres.js';
 import { applyEvents, assertPerKeyOrder, RecordingWriter } from '../support/capture-recorder.js';
-import { createTotesysSchema, INSERT_SALES_ORDERS, readSourceState, seedParents } from '../support/totesys-source.js';
+import { INSERT_SALES_ORDERS, readSourceState } from '../support/totesys-source.js';
 import { waitFor } from '../support/wait-for.js';
 import { waitForCaptureToCatchUp } from '../support/capture-catch-up.js';
+import { useCaptureSource } from '../support/capture-source.js';
 
 const capture = { slotName: 'cap_snap', publicationName: 'cap_snap', replicaIdentityFull: true, heartbeatIntervalMs: 500 };
 
@@ -37,24 +38,17 @@ function startWriteLoad(url: string) {
 }
 
 describe('capture: initial snapshot under a concurrent write load', () => {
-  let db: TestDatabase;
   const writer = new RecordingWriter();
 
-  beforeAll(async () => {
-    db = await createTestDatabase('capture snapshot');
-    await createTotesysSchema(db.url);
-    await seedParents(db.url);
-    await withClient(db.url, (c) => c.query(INSERT_SALES_ORDERS, [20_000]));
-  });
-  afterAll(async () => db?.drop());
+  const source = useCaptureSource('capture snapshot', { salesOrders: 20_000 });
 
   it('snapshot + stream == final table state, without duplicates or gaps', async () => {
-    const load = startWriteLoad(db.url);
+    const load = startWriteLoad(source.url);
     await waitFor(() => load.count() > 50, { what: 'write load' });
     const abort = new AbortController();
     const progress: SnapshotProgress[] = [];
     const running = runCapture({
-      sourceUrl: db.url,
+      sourceUrl: source.url,
       config: { capture },
       writer,
       logger: silentLogger,
@@ -68,7 +62,7 @@ describe('capture: initial snapshot under a concurrent write load', () => {
     await load.stop();
     expect(load.count()).toBeGreaterThan(duringSnapshot); // writes really overlapped the capture
 
-    await waitForCaptureToCatchUp(db.url, capture);
+    await waitForCaptureToCatchUp(source.url, capture);
     abort.abort();
     const result = await running;
     expect(result.snapshotTaken).toBe(true);
@@ -86,7 +80,7 @@ describe('capture: initial snapshot under a concurrent write load', () => {
     const snapshotLsn = parseLsn([...snapshotLsns][0]);
     for (const e of events) if (e.op !== 'r') expect(parseLsn(e.source.commitLsn) > snapshotLsn).toBe(true);
 
-    const expected = await readSourceState(db.url);
+    const expected = await readSourceState(source.url);
     const actual = applyEvents(events);
     for (const [table, rows] of expected) {
       expect(actual.get(table)?.size, table).toBe(rows.size);
@@ -96,9 +90,9 @@ describe('capture: initial snapshot under a concurrent write load', () => {
 
   it('resumes from the slot without a second snapshot and stops at stopAtLsn', async () => {
     const before = writer.events().length;
-    await withClient(db.url, (c) => c.query(INSERT_SALES_ORDERS, [25]));
-    const { lsn } = await withClient(db.url, async (c) => (await c.query('SELECT pg_current_wal_insert_lsn()::text AS lsn')).rows[0]);
-    const result = await runCapture({ sourceUrl: db.url, config: { capture }, writer, logger: silentLogger, stopAtLsn: lsn });
+    await withClient(source.url, (c) => c.query(INSERT_SALES_ORDERS, [25]));
+    const { lsn } = await withClient(source.url, async (c) => (await c.query('SELECT pg_current_wal_insert_lsn()::text AS lsn')).rows[0]);
+    const result = await runCapture({ sourceUrl: source.url, config: { capture }, writer, logger: silentLogger, stopAtLsn: lsn });
     expect(result).toMatchObject({ reason: 'stop-lsn-reached', snapshotTaken: false });
     const added = writer.events().slice(before);
     expect(added.filter((e) => e.op === 'c')).toHaveLength(25);
@@ -108,24 +102,17 @@ describe('capture: initial snapshot under a concurrent write load', () => {
 });
 
 describe('capture: a snapshot abandoned half way is redone without leaving deleted rows behind', () => {
-  let db: TestDatabase;
   const writer = new RecordingWriter();
   const names = { slotName: 'cap_resnap', publicationName: 'cap_resnap' };
   const config = { capture: { ...names, replicaIdentityFull: true, heartbeatIntervalMs: 500 } };
 
-  beforeAll(async () => {
-    db = await createTestDatabase('capture resnapshot');
-    await createTotesysSchema(db.url);
-    await seedParents(db.url);
-    await withClient(db.url, (c) => c.query(INSERT_SALES_ORDERS, [6000]));
-  });
-  afterAll(async () => db?.drop());
+  const source = useCaptureSource('capture resnapshot', { salesOrders: 6000 });
 
   /** Starts capture and abandons its snapshot (a stop request) once `rows` sales orders were read. */
   async function abandonSnapshotAfter(rows: number): Promise<void> {
     const abort = new AbortController();
     const result = await runCapture({
-      sourceUrl: db.url,
+      sourceUrl: source.url,
       config,
       writer,
       logger: silentLogger,
@@ -152,46 +139,46 @@ describe('capture: a snapshot abandoned half way is redone without leaving delet
     expect(firstIds.length).toBeGreaterThanOrEqual(500); // some of the last batch may not have been published
     expect(firstIds.length).toBeLessThan(6000);
     // Rows the abandoned snapshot published are deleted or updated before the next start.
-    await withClient(db.url, async (c) => {
+    await withClient(source.url, async (c) => {
       await c.query('DELETE FROM sales_order WHERE sales_order_id = ANY($1)', [firstIds.slice(0, 300)]);
       await c.query('UPDATE sales_order SET units_sold = units_sold + 7 WHERE sales_order_id = ANY($1)', [firstIds.slice(300, 400)]);
     });
 
     // Writes go on from here to the end: while the second start bridges and snapshots, and the third.
-    const load = startWriteLoad(db.url);
+    const load = startWriteLoad(source.url);
     await waitFor(() => load.count() > 50, { what: 'write load' });
     await abandonSnapshotAfter(2000);
     const bridge = bridgeSlotName(names.slotName);
-    const bridgeSlot = await withClient(db.url, (c) => readSlot(c, bridge));
+    const bridgeSlot = await withClient(source.url, (c) => readSlot(c, bridge));
     expect(bridgeSlot, 'the bridge slot outlives an abandoned snapshot').not.toBeNull();
     // It confirmed no further than the second snapshot's start: the transactions after it are the
     // (now dropped) second slot's, so a third start must find them in the bridge again.
     const secondSnapshotLsn = [...snapshotIds().keys()][1];
-    expect((await readSlotStatus(db.url, names.slotName, names.publicationName)).bridge).toMatchObject({ slotName: bridge, active: false });
+    expect((await readSlotStatus(source.url, names.slotName, names.publicationName)).bridge).toMatchObject({ slotName: bridge, active: false });
     expect(parseLsn(bridgeSlot!.confirmedFlushLsn!) <= parseLsn(secondSnapshotLsn)).toBe(true);
     const deletedByBridge = new Set(writer.events().filter((e) => e.op === 'd').map((e) => Number(e.key.sales_order_id)));
     expect(firstIds.slice(0, 300).filter((id) => !deletedByBridge.has(id))).toEqual([]);
-    await withClient(db.url, (c) => c.query('DELETE FROM sales_order WHERE sales_order_id = ANY($1)', [firstIds.slice(400, 500)]));
+    await withClient(source.url, (c) => c.query('DELETE FROM sales_order WHERE sales_order_id = ANY($1)', [firstIds.slice(400, 500)]));
 
     const abort = new AbortController();
     const progress: SnapshotProgress[] = [];
-    const running = runCapture({ sourceUrl: db.url, config, writer, logger: silentLogger, signal: abort.signal, snapshotBatchRows: 500, onSnapshotProgress: (p) => progress.push(p) });
+    const running = runCapture({ sourceUrl: source.url, config, writer, logger: silentLogger, signal: abort.signal, snapshotBatchRows: 500, onSnapshotProgress: (p) => progress.push(p) });
     await waitFor(() => progress.some((p) => p.table === 'payment'), { what: 'snapshot to finish', timeoutMs: 30_000 });
     await new Promise((r) => setTimeout(r, 500));
     await load.stop();
-    await waitForCaptureToCatchUp(db.url, names);
+    await waitForCaptureToCatchUp(source.url, names);
     abort.abort();
     expect((await running).snapshotTaken).toBe(true);
 
     expect(snapshotIds().size).toBe(3);
-    await withClient(db.url, async (c) => {
+    await withClient(source.url, async (c) => {
       expect(await readSlot(c, bridge), 'the bridge slot is dropped with the completed snapshot').toBeNull();
-      expect((await readSlotStatus(db.url, names.slotName, names.publicationName)).bridge).toBeUndefined();
+      expect((await readSlotStatus(source.url, names.slotName, names.publicationName)).bridge).toBeUndefined();
       expect(await readSnapshotMarker(c, names.publicationName)).toMatchObject({ state: 'complete', slotName: names.slotName });
     });
     const events = writer.events();
     assertPerKeyOrder(events);
-    const expected = await readSourceState(db.url);
+    const expected = await readSourceState(source.url);
     const actual = applyEvents(events);
     for (const [table, rows] of expected) expect(Object.fromEntries(actual.get(table) ?? new Map()), table).toEqual(Object.fromEntries(rows));
     expect(actual.get('sales_order')?.size).toBe(expected.get('sales_order')?.size);
