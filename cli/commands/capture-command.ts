@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
-import { openDatabases } from '../../runtime/databases.js';
 import { captureStatusFile } from '../../runtime/pipeline-status.js';
-import { commandContext } from '../context.js';
+import { withDatabases } from '../database-command.js';
 import { runAction } from '../run-action.js';
 import { progressBar } from '../ui/progress-bar.js';
 
@@ -10,12 +9,10 @@ export function registerCaptureCommand(program: Command): void {
     .command('capture')
     .description('run only the capture process in the foreground: snapshot, then tail the WAL into the change stream (Ctrl-C stops cleanly)')
     .action((_options: unknown, command: Command) =>
-      runAction(async () => {
-        const { config, logger } = commandContext(command, 'capture');
-        const { runCaptureProcess } = await import('../../capture/capture-process.js');
-        const { createChangeStreamWriter } = await import('../../stream/create-change-stream.js');
-        const dbs = await openDatabases(config, logger, { exclusive: false, command: 'capture' });
-        try {
+      runAction(() =>
+        withDatabases(command, 'capture', false, async ({ config, logger, dbs }) => {
+          const { runCaptureProcess } = await import('../../capture/capture-process.js');
+          const { createChangeStreamWriter } = await import('../../stream/create-change-stream.js');
           const bar = progressBar('snapshot', 'rows');
           const code = await runCaptureProcess({
             sourceUrl: dbs.sourceUrl,
@@ -27,9 +24,7 @@ export function registerCaptureCommand(program: Command): void {
           });
           bar.stop();
           return code;
-        } finally {
-          await dbs.close();
-        }
-      }),
+        }),
+      ),
     );
 }

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { openDatabases } from '../../runtime/databases.js';
-import { commandContext } from '../context.js';
+import { withDatabases } from '../database-command.js';
 import { EXIT, runAction } from '../run-action.js';
 import { progressBar } from '../ui/progress-bar.js';
 
@@ -9,11 +8,9 @@ export function registerSyncCommand(program: Command): void {
     .command('sync')
     .description("bring the warehouse up to the source's current WAL position through every stage, then exit with a JSON summary")
     .action((_options: unknown, command: Command) =>
-      runAction(async () => {
-        const { config, logger } = commandContext(command, 'sync');
-        const { syncPipeline } = await import('../../runtime/sync-pipeline.js');
-        const dbs = await openDatabases(config, logger, { exclusive: true, command: 'sync' });
-        try {
+      runAction(() =>
+        withDatabases(command, 'sync', true, async ({ config, logger, dbs }) => {
+          const { syncPipeline } = await import('../../runtime/sync-pipeline.js');
           const bar = progressBar('snapshot', 'rows');
           const summary = await syncPipeline({
             config,
@@ -48,9 +45,7 @@ export function registerSyncCommand(program: Command): void {
             ) + '\n',
           );
           return summary.loader.failures > 0 || summary.processor.quarantined > 0 ? EXIT.partial : EXIT.ok;
-        } finally {
-          await dbs.close();
-        }
-      }),
+        }),
+      ),
     );
 }
