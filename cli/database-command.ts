@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { type Databases, openDatabases } from '../runtime/databases.js';
 import { type CommandContext, commandContext } from './context.js';
+import { runAction } from './run-action.js';
 
 /**
  * A command's work with the local databases open: the context from its flags, the databases opened
@@ -20,4 +21,16 @@ export async function withDatabases<T>(
   } finally {
     await dbs.close();
   }
+}
+
+/** Registers a command whose whole work runs with the local databases open (withDatabases); its exit code is the work's result. */
+export function registerDatabaseCommand(
+  program: Command,
+  command: { name: string; description: string; service: string; exclusive: boolean },
+  work: (context: CommandContext & { dbs: Databases }) => Promise<number>,
+): Command {
+  return program
+    .command(command.name)
+    .description(command.description)
+    .action((_options: unknown, invoked: Command) => runAction(() => withDatabases(invoked, command.service, command.exclusive, work)));
 }

@@ -1,51 +1,48 @@
 import type { Command } from 'commander';
-import { withDatabases } from '../database-command.js';
-import { EXIT, runAction } from '../run-action.js';
+import { registerDatabaseCommand } from '../database-command.js';
+import { EXIT } from '../run-action.js';
 import { progressBar } from '../ui/progress-bar.js';
 
 export function registerSyncCommand(program: Command): void {
-  program
-    .command('sync')
-    .description("bring the warehouse up to the source's current WAL position through every stage, then exit with a JSON summary")
-    .action((_options: unknown, command: Command) =>
-      runAction(() =>
-        withDatabases(command, 'sync', true, async ({ config, logger, dbs }) => {
-          const { syncPipeline } = await import('../../runtime/sync-pipeline.js');
-          const bar = progressBar('snapshot', 'rows');
-          const summary = await syncPipeline({
-            config,
-            sourceUrl: dbs.sourceUrl,
-            warehouseUrl: dbs.warehouseUrl,
-            logger,
-            onSnapshotProgress: (p) => bar.update(p.rows, p.totalRows, p.table),
-            onPhase: (phase) => {
-              bar.stop();
-              logger.info(`sync: ${phase}`);
-            },
-          });
-          process.stdout.write(
-            JSON.stringify(
-              {
-                targetLsn: summary.targetLsn,
-                eventsCaptured: summary.capture.eventsPublished,
-                snapshotRows: summary.capture.snapshotRows,
-                eventsProcessed: summary.processor.events,
-                eventsQuarantined: summary.processor.quarantined,
-                eventsArchived: summary.archiver.records,
-                manifestsLoaded: summary.loader.manifests,
-                manifestsFailed: summary.loader.failures,
-                rowsLoaded: summary.loader.rowsByTable,
-                slotLagBytes: summary.slot.lagBytes,
-                warehouseFreshnessMs: summary.warehouse.freshnessMs,
-                warehouseRows: summary.warehouse.rowsByTable,
-                durationMs: summary.durationMs,
-              },
-              null,
-              2,
-            ) + '\n',
-          );
-          return summary.loader.failures > 0 || summary.processor.quarantined > 0 ? EXIT.partial : EXIT.ok;
-        }),
-      ),
-    );
+  registerDatabaseCommand(
+    program,
+    { name: 'sync', description: "bring the warehouse up to the source's current WAL position through every stage, then exit with a JSON summary", service: 'sync', exclusive: true },
+    async ({ config, logger, dbs }) => {
+      const { syncPipeline } = await import('../../runtime/sync-pipeline.js');
+      const bar = progressBar('snapshot', 'rows');
+      const summary = await syncPipeline({
+        config,
+        sourceUrl: dbs.sourceUrl,
+        warehouseUrl: dbs.warehouseUrl,
+        logger,
+        onSnapshotProgress: (p) => bar.update(p.rows, p.totalRows, p.table),
+        onPhase: (phase) => {
+          bar.stop();
+          logger.info(`sync: ${phase}`);
+        },
+      });
+      process.stdout.write(
+        JSON.stringify(
+          {
+            targetLsn: summary.targetLsn,
+            eventsCaptured: summary.capture.eventsPublished,
+            snapshotRows: summary.capture.snapshotRows,
+            eventsProcessed: summary.processor.events,
+            eventsQuarantined: summary.processor.quarantined,
+            eventsArchived: summary.archiver.records,
+            manifestsLoaded: summary.loader.manifests,
+            manifestsFailed: summary.loader.failures,
+            rowsLoaded: summary.loader.rowsByTable,
+            slotLagBytes: summary.slot.lagBytes,
+            warehouseFreshnessMs: summary.warehouse.freshnessMs,
+            warehouseRows: summary.warehouse.rowsByTable,
+            durationMs: summary.durationMs,
+          },
+          null,
+          2,
+        ) + '\n',
+      );
+      return summary.loader.failures > 0 || summary.processor.quarantined > 0 ? EXIT.partial : EXIT.ok;
+    },
+  );
 }
