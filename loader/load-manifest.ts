@@ -4,7 +4,7 @@ import { WAREHOUSE_MODEL, WAREHOUSE_TABLES, type DimensionSpec, type FactSpec, t
 import type { ObjectStore } from '../bucket/object-store.js';
 import { copyRows } from './copy-rows.js';
 import { ManifestRejectedError } from './loader-errors.js';
-import { isBatchLoaded, recordLoadedBatch } from './load-ledger.js';
+import { isBatchLoaded, recordLoadedBatch, recordWatermarks } from './load-ledger.js';
 import { copyIntoStagingSql, createStagingSql, inferredMemberSql, insertFactSql, mergeDimensionSql, truncateStagingSql } from './load-sql.js';
 import { readManifestFile } from './manifest-reader.js';
 import type { WarehouseClient } from './warehouse-pool.js';
@@ -67,6 +67,7 @@ export async function loadManifest(args: {
       await client.query('ROLLBACK');
       return { status: 'skipped', batchId: manifest.batchId, reason: 'already loaded' };
     }
+    await recordWatermarks(client, schema, manifestKey, manifest.watermarks);
     await client.query('COMMIT');
     logger.debug('manifest loaded', { manifestKey, batchId: manifest.batchId, rows, inferredMembers });
     return { status: 'loaded', batchId: manifest.batchId, rows, inferredMembers, maxCommitTs: manifest.maxCommitTs };

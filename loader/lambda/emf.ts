@@ -16,6 +16,10 @@ export function loaderEmfLine(summary: LoadSummary, now = Date.now()): string {
     values[METRIC.warehouseFreshnessMs] = Math.round(summary.freshnessMs);
     units[METRIC.warehouseFreshnessMs] = 'Milliseconds';
   }
+  if (summary.watermarkAgeMs !== null) {
+    values[METRIC.warehouseWatermarkAgeMs] = Math.round(summary.watermarkAgeMs);
+    units[METRIC.warehouseWatermarkAgeMs] = 'Milliseconds';
+  }
   return JSON.stringify({
     _aws: {
       Timestamp: now,
