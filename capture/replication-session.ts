@@ -8,6 +8,7 @@ import type { CapturePhase, CaptureStats } from './capture-status.js';
 import { EventPublisher, type EventPublisherOptions } from './event-publisher.js';
 import { PgoutputDecoder, type PgoutputMessageLike } from './pgoutput-decoder.js';
 import { TextPgoutputPlugin } from './text-pgoutput-plugin.js';
+import type { WatermarkPublisher } from './watermark-publisher.js';
 
 export const HEARTBEAT_PREFIX = 'totesys_cdc_heartbeat';
 
@@ -53,6 +54,8 @@ export interface SessionOptions {
   publisher?: Partial<EventPublisherOptions>;
   statusIntervalMs?: number;
   onConfirmed?: (lsn: Lsn) => void;
+  /** Heartbeats → watermark records on every shard (streaming sessions only, never the bridge). */
+  watermarks?: WatermarkPublisher;
 }
 
 export type SessionEnd = { reason: 'stopped' | 'stop-lsn-reached'; confirmed: Lsn } | { reason: 'error'; error: unknown; confirmed: Lsn };
@@ -238,6 +241,7 @@ export class ReplicationSession {
         case 'message':
           if (!result.transactional && !this.decoder.inTransaction) {
             this.o.logger.debug('message milestone', { lsn: formatLsn(result.messageLsn), prefix: result.prefix });
+            if (result.prefix === HEARTBEAT_PREFIX) this.o.watermarks?.heartbeatSeen(result.content, result.messageLsn);
             this.tracker.milestone(result.messageLsn);
             this.confirm();
           }
@@ -280,6 +284,7 @@ export class ReplicationSession {
   /** Sends the confirmable position when it advanced; ends the session at the stop LSN. */
   private confirm(): void {
     const confirmable = this.flushable();
+    this.o.watermarks?.durableUpTo(confirmable);
     this.o.stats.status.inFlightEvents = this.tracker.inFlight();
     if (confirmable > this.lastSentFlush) {
       this.lastSentFlush = confirmable;

@@ -13,6 +13,8 @@ import { prepareSlot } from './slot-preparation.js';
 import { HEARTBEAT_PREFIX, ReplicationSession } from './replication-session.js';
 import { querySlotStatus } from './slot-status.js';
 import { abortableDelay } from '../platform/abortable-delay.js';
+import { WatermarkPublisher } from './watermark-publisher.js';
+import type { ShardMap } from './watermark-shard-map.js';
 
 /**
  * The capture process in one call: set up publication and slot, take the initial snapshot when the
@@ -47,6 +49,8 @@ export interface RunCaptureOptions {
   /** Batching/backpressure tuning (tests, bench). */
   publisher?: Partial<EventPublisherOptions>;
   snapshotBatchRows?: number;
+  /** The stream's shards: when given, every heartbeat becomes a watermark on each (watermark-publisher.ts). */
+  shardMap?: ShardMap;
 }
 
 export interface CaptureResult {
@@ -99,6 +103,7 @@ export async function runCapture(options: RunCaptureOptions): Promise<CaptureRes
           resumeFrom,
           stopAtLsn: stopAt,
           publisher: options.publisher,
+          watermarks: options.shardMap && new WatermarkPublisher({ writer: options.writer, shardMap: options.shardMap, logger }),
         });
         if (options.signal?.aborted) break;
         const end = await session.run();

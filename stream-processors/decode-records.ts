@@ -1,5 +1,6 @@
 import { InvalidChangeEventError, parseChangeEvent, type ChangeEvent } from '../contracts/change-event.js';
 import { IGNORED_SOURCE_TABLES, isSourceTable } from '../contracts/source-tables.js';
+import { isWatermarkRecord, parseWatermark, type ShardWatermark } from '../contracts/watermark.js';
 import type { QuarantineInput } from './quarantine.js';
 import { utcDateOf } from './quarantine.js';
 
@@ -18,6 +19,8 @@ export interface DecodedRecords {
   origins: Map<string, { shardId: string; sequenceNumber: string }>;
   /** Poison input to write to quarantine: it must never block the shard. */
   poison: QuarantineInput[];
+  /** The last watermark record (contracts/watermark.ts) of each shard: not events, carried into the manifest. */
+  watermarks: Map<string, ShardWatermark>;
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -28,10 +31,19 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  * (`_prisma_migrations`) become quarantine entries; nothing here throws.
  */
 export function decodeRecords(records: readonly StreamRecordInput[]): DecodedRecords {
-  const out: DecodedRecords = { events: [], origins: new Map(), poison: [] };
+  const out: DecodedRecords = { events: [], origins: new Map(), poison: [], watermarks: new Map() };
   for (const record of records) {
     const origin = { shardId: record.shardId, sequenceNumber: record.sequenceNumber };
     const date = utcDateOf(record.arrivalMs);
+    if (isWatermarkRecord(record.data)) {
+      try {
+        const { ts, lsn, openShards } = parseWatermark(record.data);
+        out.watermarks.set(record.shardId, { shardId: record.shardId, ts, lsn, openShards });
+      } catch (error) {
+        out.poison.push({ reason: 'invalid-event', error: (error as Error).message, record: Buffer.from(record.data).toString('utf8'), date, ...origin });
+      }
+      continue;
+    }
     let text: string;
     try {
       text = utf8.decode(record.data);
