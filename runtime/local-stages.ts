@@ -83,6 +83,7 @@ export function recordLoad(counters: PipelineCounters, summary: LoadSummary): vo
     loader.rowsByTable[table] = (loader.rowsByTable[table] ?? 0) + rows;
   }
   loader.freshnessMs = summary.freshnessMs;
+  loader.watermarkAgeMs = summary.watermarkAgeMs;
   if (summary.manifestsLoaded > 0) loader.lastLatencyMs = summary.freshnessMs;
   if (summary.failures.length > 0) loader.lastError = summary.failures[summary.failures.length - 1].error;
 }
