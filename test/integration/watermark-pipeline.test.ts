@@ -42,11 +42,13 @@ describe('watermark through the pipeline', () => {
   let processor: { abort: AbortController; done: Promise<void> } | undefined;
   let loader: { abort: AbortController; done: Promise<void> } | undefined;
   let processed: LocalDirObjectStore;
+  /** Join state survives processor restarts (as the local store's files do). */
+  const state = new MemoryJoinStateStore();
 
   const startProcessor = async () => {
     const abort = new AbortController();
     const consumer = await log.consumer('processor');
-    const done = runLocalProcessor({ consumer, state: new MemoryJoinStateStore(path.join(dir, 'state')), processed, logger: silentLogger, signal: abort.signal, maxWaitMs: 100 }).finally(() => consumer.close());
+    const done = runLocalProcessor({ consumer, state, processed, logger: silentLogger, signal: abort.signal, maxWaitMs: 100 }).finally(() => consumer.close());
     processor = { abort, done };
   };
   const stopProcessor = async () => {
