@@ -16,12 +16,13 @@
  *   (500), BENCH_BATCH_WINDOW_MS (1000), BENCH_TICK_MS (60000), BENCH_DRAIN_WINDOW_MS (55000).
  * The default run takes about 9 minutes. Goal: draining p99 ≤ 5 s at 1,000 changes/s.
  */
+import { fork, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import type { ScheduledEvent } from 'aws-lambda';
+import type { KinesisStreamBatchResponse, ScheduledEvent } from 'aws-lambda';
 import { createS3Client, S3ObjectStore } from '../bucket/s3-object-store.js';
 import { runCapture } from '../capture/run-capture.js';
 import { kinesisShardMap } from '../capture/watermark-shard-map.js';
@@ -32,14 +33,9 @@ import { loadConfig } from '../platform/config.js';
 import { createLogger, silentLogger } from '../platform/logger.js';
 import { openDatabases } from '../runtime/databases.js';
 import { prepareSourceSchema } from '../runtime/source-setup.js';
-import { createKinesisHandler, type KinesisHandlerDeps } from '../stream-processors/lambda/kinesis-handler.js';
-import { buildLambdaDeps } from '../stream-processors/lambda/lambda-deps.js';
-import { embeddedMetricFormat } from '../stream-processors/processor-metrics.js';
-import { STATE_TABLE_ATTRIBUTES, STATE_TABLE_KEY_SCHEMA } from '../stream-processors/state/dynamodb-join-state-store.js';
 import { createChangeStreamWriter } from '../stream/create-change-stream.js';
 import { seedTotesys } from '../totesys/generator/seed-totesys.js';
-import { startKinesalite, startS3rver } from '../test/support/aws-emulators.js';
-import { startDynalite } from '../test/support/dynalite-server.js';
+import { createKinesisClient } from '../stream/kinesis/create-kinesis-client.js';
 import type { LambdaKinesisHandler } from '../test/support/kinesis-event-source-mapping.js';
 import { PollingEventSourceMapping } from '../test/support/polling-event-source-mapping.js';
 
@@ -66,9 +62,23 @@ const logger = createLogger({ service: 'bench-freshness-aws', level: 'warn' });
 const stateDir = await fs.mkdtemp(path.join(os.tmpdir(), 'bench-freshness-aws-'));
 const localConfig = loadConfig({ stateDir, logLevel: 'warn' }, {});
 const dbs = await openDatabases(localConfig, logger, { exclusive: true, command: 'bench' });
-const [kinesis, s3, dynamo] = await Promise.all([startKinesalite(REGION), startS3rver([BUCKET]), startDynalite()]);
-const streamArn = await kinesis.createStream(STREAM, SHARDS);
-await dynamo.createTable(STATE_TABLE, STATE_TABLE_KEY_SCHEMA, STATE_TABLE_ATTRIBUTES);
+const benchDir = path.dirname(new URL(import.meta.url).pathname);
+const emulators = spawn(process.execPath, ['--import', 'tsx', path.join(benchDir, 'freshness-aws-emulators.ts')], {
+  env: { ...process.env, EMU_STREAM: STREAM, EMU_SHARDS: String(SHARDS), EMU_BUCKET: BUCKET, EMU_TABLE: STATE_TABLE, EMU_REGION: REGION },
+  stdio: ['ignore', 'pipe', 'inherit'],
+});
+const endpoints = await new Promise<{ kinesisEndpoint: string; streamArn: string; s3Endpoint: string; dynamoEndpoint: string }>((resolve, reject) => {
+  let out = '';
+  emulators.stdout!.on('data', (chunk: Buffer) => {
+    out += chunk.toString();
+    if (out.includes('\n')) resolve(JSON.parse(out.split('\n')[0]));
+  });
+  emulators.once('exit', (code) => reject(new Error(`emulators exited (${code})`)));
+});
+const kinesis = { endpoint: endpoints.kinesisEndpoint, client: createKinesisClient({ region: REGION, endpoint: endpoints.kinesisEndpoint }) };
+const s3 = { endpoint: endpoints.s3Endpoint };
+const dynamo = { endpoint: endpoints.dynamoEndpoint };
+const streamArn = endpoints.streamArn;
 const captureAbort = new AbortController();
 const stops: (() => Promise<void>)[] = [];
 
@@ -98,18 +108,31 @@ try {
     AWS_REGION: REGION,
     TOTESYS_LOG_LEVEL: 'warn',
   };
-  const containers: KinesisHandlerDeps[] = [];
-  const handlerFor = (): LambdaKinesisHandler =>
-    createKinesisHandler(async () => {
-      const deps = await buildLambdaDeps(lambdaEnv);
-      containers.push(deps);
-      return { ...deps, metrics: embeddedMetricFormat('stream-processor', () => undefined) };
+  // One process per shard: concurrent Lambda invocations do not share a CPU.
+  const containers: ChildProcess[] = [];
+  const handlerFor = (): LambdaKinesisHandler => {
+    const child = fork(path.join(benchDir, 'freshness-aws-lambda.ts'), [], { env: { ...process.env, ...lambdaEnv }, execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    containers.push(child);
+    let next = 0;
+    const waiting = new Map<number, { resolve: (r: KinesisStreamBatchResponse) => void; reject: (e: Error) => void }>();
+    child.on('message', (m: { id: number; response?: KinesisStreamBatchResponse; error?: string }) => {
+      const w = waiting.get(m.id);
+      waiting.delete(m.id);
+      if (m.error !== undefined) w?.reject(new Error(m.error));
+      else w?.resolve(m.response!);
     });
+    return (event, context) =>
+      new Promise((resolve, reject) => {
+        const id = next++;
+        waiting.set(id, { resolve, reject });
+        child.send({ id, event, awsRequestId: context.awsRequestId });
+      });
+  };
   const mapping = new PollingEventSourceMapping({ client: kinesis.client, streamName: STREAM, streamArn, region: REGION, batchSize: BATCH_SIZE, maximumBatchingWindowMs: BATCH_WINDOW_MS });
   await mapping.start(handlerFor);
   stops.push(async () => {
     await mapping.stop();
-    for (const deps of containers) await deps.state.close().catch(() => undefined);
+    for (const child of containers) child.disconnect();
   });
 
   // --- two loader Lambdas, each on a 60 s schedule with reserved concurrency 1 ----------------------
@@ -165,12 +188,15 @@ try {
     clearInterval(sampling);
     for (const s of schedules) {
       const r = await latency(warehouse, s.schema, from, to);
+      const st = await stages(warehouse, s.schema, from, to);
       const ages = watermarkAges.get(s.schema)!.sort((a, b) => a - b);
       results[`${rate}/s ${s.name}`] = {
         'rows measured': r.n,
         'p50 ms': Math.round(r.p50),
         'p99 ms': Math.round(r.p99),
         'max ms': Math.round(r.max),
+        'commit→manifest p50/p99 ms': `${Math.round(st.to_manifest_p50)}/${Math.round(st.to_manifest_p99)}`,
+        'manifest→loaded p50/p99 ms': `${Math.round(st.to_load_p50)}/${Math.round(st.to_load_p99)}`,
         'watermark age p50/max ms': ages.length ? `${Math.round(ages[Math.floor(ages.length / 2)])}/${Math.round(ages.at(-1)!)}` : '-',
         ...(rate >= 1_000 && s.drainWindowMs > 0 ? { 'goal p99 ≤ 5000 ms': r.p99 <= 5_000 ? 'met' : 'NOT met' } : {}),
       };
@@ -186,11 +212,16 @@ try {
   console.table(results);
   for (const s of schedules) {
     const runs = s.schedule.summaries;
+    const passes = runs.reduce((n, r) => n + r.passes, 0);
+    const loaded = runs.reduce((n, r) => n + r.manifestsLoaded, 0);
+    const listingMs = runs.reduce((n, r) => n + r.listingMs, 0);
+    console.log(`${s.name}: ${loaded} manifests loaded in ${passes} listing passes (mean listing ${Math.round(listingMs / Math.max(1, passes))} ms; loading ${Math.round((runs.reduce((n, r) => n + r.durationMs, 0) - listingMs) / Math.max(1, loaded))} ms per manifest incl. polling waits)`);
     console.log(`${s.name}: ${runs.length} invocations, ${runs.filter((r) => r.status === 'locked').length} found the lock taken, max overlap 0 (reserved concurrency 1 stand-in), mean duration ${Math.round(runs.reduce((n, r) => n + r.durationMs, 0) / Math.max(1, runs.length))} ms`);
   }
 } finally {
   for (const stop of stops.reverse()) await stop().catch((error) => console.error(error));
-  await Promise.all([kinesis.stop(), s3.stop(), dynamo.stop()]);
+  kinesis.client.destroy();
+  emulators.kill('SIGTERM');
   await dbs.close();
   await fs.rm(stateDir, { recursive: true, force: true });
 }
@@ -252,6 +283,22 @@ async function latency(warehouse: pg.Client, schema: string, from: Date, to: Dat
     [from, to],
   );
   return rows[0] as { n: number; p50: number; p99: number; max: number };
+}
+
+/**
+ * Where the time goes, per manifest: its newest commit → the manifest written (capture, Kinesis,
+ * the mapping's polling and batching window, the processor), and written → loaded (the loader).
+ */
+async function stages(warehouse: pg.Client, schema: string, from: Date, to: Date) {
+  const { rows } = await warehouse.query(
+    `WITH m AS (SELECT extract(epoch FROM (manifest_created_at - max_commit_ts)) * 1000 AS to_manifest,
+                       extract(epoch FROM (loaded_at - manifest_created_at)) * 1000 + duration_ms AS to_load
+                FROM ${schema}.load_ledger WHERE max_commit_ts >= $1 AND max_commit_ts < $2)
+     SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY to_manifest) AS to_manifest_p50, percentile_cont(0.99) WITHIN GROUP (ORDER BY to_manifest) AS to_manifest_p99,
+            percentile_cont(0.5) WITHIN GROUP (ORDER BY to_load) AS to_load_p50, percentile_cont(0.99) WITHIN GROUP (ORDER BY to_load) AS to_load_p99 FROM m`,
+    [from, to],
+  );
+  return rows[0] as { to_manifest_p50: number; to_manifest_p99: number; to_load_p50: number; to_load_p99: number };
 }
 
 /** `rowsPerSec` sales_order updates a second, one transaction every 100 ms, distinct ids round robin. */

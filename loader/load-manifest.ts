@@ -14,7 +14,7 @@ import type { WarehouseClient } from './warehouse-pool.js';
  * file the inferred members it needs and its rows (insert-on-conflict by event id), then the
  * ledger row. Any error rolls everything back, so a crash or a bad file never leaves a batch half
  * loaded, and a batch already in the ledger is skipped: re-loading is a no-op.
- * Memory: one file's rows at a time (files are micro-batches).
+ * Memory: one manifest's rows at a time (files are micro-batches).
  */
 export type LoadManifestResult =
   | { status: 'loaded'; batchId: string; rows: Partial<Record<WarehouseTable, number>>; inferredMembers: number; maxCommitTs: string }
@@ -45,9 +45,13 @@ export async function loadManifest(args: {
     const rows: Partial<Record<WarehouseTable, number>> = {};
     let inferredMembers = 0;
     const staged = new Set<WarehouseTable>();
-    for (const file of loadOrder(manifest.files)) {
+    // The files are fetched together (one round trip of latency instead of one per file); a
+    // manifest's files are one micro-batch, so holding them all is bounded.
+    const ordered = loadOrder(manifest.files);
+    const fetched = await Promise.all(ordered.map((file) => readManifestFile(store, manifestKey, file)));
+    for (const [index, file] of ordered.entries()) {
       const spec = WAREHOUSE_MODEL[file.table];
-      const fileRows = await readManifestFile(store, manifestKey, file);
+      const fileRows = fetched[index];
       await runForTable(manifestKey, file.table, async () => {
         await client.query(staged.has(file.table) ? truncateStagingSql(spec) : createStagingSql(spec));
         staged.add(file.table);

@@ -50,7 +50,7 @@ export type LoadPendingOptions = WarehouseTarget & {
 };
 
 /** Listing lookback of a drain's later polls (its first pass uses the full lookbackMs). */
-export const DRAIN_POLL_LOOKBACK_MS = 60_000;
+export const DRAIN_POLL_LOOKBACK_MS = 10_000;
 export const DEFAULT_POLL_INTERVAL_MS = 250;
 
 export interface ManifestFailure {
@@ -79,8 +79,9 @@ export interface LoadSummary {
   watermarkTs: string | null;
   /** now − watermarkTs: the freshness that stays true on a quiet source. */
   watermarkAgeMs: number | null;
-  /** Listing passes (1 for a one-pass run). */
+  /** Listing passes (1 for a one-pass run) and the time they took (listing + ledger lookups). */
   passes: number;
+  listingMs: number;
   durationMs: number;
 }
 
@@ -116,6 +117,7 @@ async function loadWithPool(pool: WarehousePool, options: LoadPendingOptions): P
     watermarkTs: null,
     watermarkAgeMs: null,
     passes: 0,
+    listingMs: 0,
     durationMs: 0,
   };
   const client = await pool.connect();
@@ -133,12 +135,14 @@ async function loadWithPool(pool: WarehousePool, options: LoadPendingOptions): P
       const drainUntil = options.drainUntilMs ?? 0;
       const draining = () => Date.now() < drainUntil && !options.signal?.aborted;
       for (;;) {
+        const listed = performance.now();
         const pending = await findPendingManifests(client, schema, options.processed, {
           prefix: options.prefix ?? MANIFEST_PREFIX,
           lookbackMs: summary.passes === 0 ? lookbackMs : Math.min(lookbackMs, DRAIN_POLL_LOOKBACK_MS),
           limit: options.maxManifests ?? 1000,
         });
         summary.passes++;
+        summary.listingMs += performance.now() - listed;
         const before = summary.manifestsLoaded + summary.manifestsFailed;
         for (const manifestKey of pending) {
           // A drain starts no load after its end; a one-pass run loads what it found.
