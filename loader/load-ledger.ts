@@ -129,13 +129,14 @@ export async function findPendingManifests(
   client: WarehouseClient,
   schema: string,
   store: ObjectStore,
-  options: { prefix: string; lookbackMs: number; limit: number },
+  options: { prefix: string; lookbackMs: number; limit: number; onListed?: (manifestKey: string) => void },
 ): Promise<string[]> {
   const startAfter = await safeListingPoint(client, schema, options.lookbackMs, options.prefix);
   const listed: string[] = [];
   for await (const object of store.list(options.prefix, startAfter ? { startAfter } : {})) {
     if (object.key.endsWith('.json')) listed.push(object.key);
   }
+  if (options.onListed) for (const key of listed) options.onListed(key);
   const known = new Set<string>();
   const due: string[] = [];
   if (listed.length > 0) {
@@ -172,4 +173,29 @@ export async function safeListingPoint(client: WarehouseClient, schema: string, 
     [lookbackMs, prefix],
   );
   return rows[0]?.manifest_key;
+}
+
+/**
+ * A drain's later polls (the loader holds the lock, so nobody else loads this schema meanwhile):
+ * the manifest keys written since `sinceMs` that this run has not listed before, in key order. No
+ * ledger lookup: every key this run listed is in `known` (loaded, failed or skipped), and a key
+ * it never listed cannot be in the ledger. One LIST call per poll instead of a LIST and 3 queries.
+ */
+export async function listNewManifests(store: ObjectStore, prefix: string, sinceMs: number, known: ReadonlySet<string>, limit: number): Promise<string[]> {
+  const since = new Date(sinceMs).toISOString();
+  // Sorts just before every key written at `since` or later (keys: <prefix>date=<day>/<compact time>-<batchId>.json).
+  const startAfter = `${prefix}date=${since.slice(0, 10)}/${since.replace(/[-:.]/g, '')}`;
+  const fresh: string[] = [];
+  for await (const object of store.list(prefix, { startAfter })) {
+    if (object.key.endsWith('.json') && !known.has(object.key)) fresh.push(object.key);
+  }
+  return fresh.sort().slice(0, limit);
+}
+
+/** The write time in a manifest key (`…/20261207T101500123Z-<batchId>.json`), epoch ms; NaN when the key has another shape. */
+export function manifestTimeOfKey(manifestKey: string): number {
+  const match = /\/(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})(\d{3})Z-[^/]*\.json$/.exec(manifestKey);
+  if (!match) return Number.NaN;
+  const [, y, mo, d, h, mi, s, ms] = match;
+  return Date.parse(`${y}-${mo}-${d}T${h}:${mi}:${s}.${ms}Z`);
 }

@@ -5,7 +5,7 @@ import { METRIC } from '../platform/metrics.js';
 import type { WarehouseTable } from '../contracts/warehouse-model.js';
 import type { ObjectStore } from '../bucket/object-store.js';
 import { abortableDelay } from '../platform/abortable-delay.js';
-import { DEFAULT_LOOKBACK_MS, DEFAULT_RETRY_POLICY, findPendingManifests, readWarehouseWatermark, recordFailure, type RetryPolicy } from './load-ledger.js';
+import { DEFAULT_LOOKBACK_MS, DEFAULT_RETRY_POLICY, findPendingManifests, listNewManifests, manifestTimeOfKey, readWarehouseWatermark, recordFailure, type RetryPolicy } from './load-ledger.js';
 import { loadManifest } from './load-manifest.js';
 import { MANIFEST_PREFIX, readManifest } from './manifest-reader.js';
 import { DEFAULT_WAREHOUSE_SCHEMA, LEDGER_TABLE, qualified } from './warehouse-ddl.js';
@@ -23,9 +23,11 @@ import { migrateWarehouseSchema } from './warehouse-schema.js';
  * of its arrival instead of at the next tick. No load STARTS after drainUntilMs (one in progress
  * finishes: the caller leaves room for it before the next run or the function's timeout). A run
  * killed mid-drain leaves at most one open transaction, which the server rolls back; the next run
- * finds that manifest again (not in the ledger). The first pass lists with the full lookback, later
- * polls with a short one (DRAIN_POLL_LOOKBACK_MS): keys written late by a slow processor sort at
- * most seconds before the newest, and the next run's first pass catches anything older.
+ * finds that manifest again (not in the ledger). The first pass lists with the full lookback and
+ * checks the ledger; later polls list only keys written at most DRAIN_POLL_LOOKBACK_MS before the
+ * newest seen and drop the ones this run already listed (listNewManifests: one LIST, no query). A
+ * key written later than that by a slow processor, and failed manifests whose backoff expires, are
+ * picked up by the next run's first pass.
  */
 export type LoadPendingOptions = WarehouseTarget & {
   processed: ObjectStore;
@@ -134,13 +136,26 @@ async function loadWithPool(pool: WarehousePool, options: LoadPendingOptions): P
       const pollMs = options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
       const drainUntil = options.drainUntilMs ?? 0;
       const draining = () => Date.now() < drainUntil && !options.signal?.aborted;
+      const prefix = options.prefix ?? MANIFEST_PREFIX;
+      const limit = options.maxManifests ?? 1000;
+      // Every key this run has listed, and the newest write time among them (a drain's later polls).
+      const known = new Set<string>();
+      let newestMs = Number.NaN;
+      let fullPassNeeded = true;
+      const remember = (key: string) => {
+        known.add(key);
+        const ms = manifestTimeOfKey(key);
+        if (!(ms <= newestMs)) newestMs = Number.isNaN(newestMs) ? ms : Math.max(ms, newestMs);
+      };
       for (;;) {
         const listed = performance.now();
-        const pending = await findPendingManifests(client, schema, options.processed, {
-          prefix: options.prefix ?? MANIFEST_PREFIX,
-          lookbackMs: summary.passes === 0 ? lookbackMs : Math.min(lookbackMs, DRAIN_POLL_LOOKBACK_MS),
-          limit: options.maxManifests ?? 1000,
-        });
+        const fullPass: boolean = fullPassNeeded || Number.isNaN(newestMs);
+        const pending: string[] = fullPass
+          ? await findPendingManifests(client, schema, options.processed, { prefix, lookbackMs, limit, onListed: remember })
+          : await listNewManifests(options.processed, prefix, newestMs - Math.min(lookbackMs, DRAIN_POLL_LOOKBACK_MS), known, limit);
+        // A full pass cut at the limit listed keys it will not load now: they must not count as known.
+        if (fullPass) fullPassNeeded = pending.length >= limit;
+        for (const key of pending) remember(key);
         summary.passes++;
         summary.listingMs += performance.now() - listed;
         const before = summary.manifestsLoaded + summary.manifestsFailed;
