@@ -101,6 +101,8 @@ export async function runLoaderStage(
     schema: config.warehouseSchema,
     logger,
     intervalMs: config.loader.intervalMs,
+    drainWindowMs: config.loader.drainWindowMs,
+    pollIntervalMs: config.loader.pollIntervalMs,
     signal,
     onSummary: (summary) => recordLoad(counters, summary),
     onError: (error) => {

@@ -3,6 +3,7 @@ import { errorMessage } from '../../platform/errors.js';
 import { isSourceTable } from '../../contracts/source-tables.js';
 import { newCanonicalKey, parseSortKey, readCanonicalKey } from './canonical-line.js';
 import { isChangeEventFast, versionSortKey } from './fast-event-check.js';
+import { isWatermarkRecord } from '../../contracts/watermark.js';
 import { routeOfBytes, routeOfEvent } from '../process/lane-route.js';
 import { forEachGzipLineBytes } from './gzip-lines.js';
 import type { ArchiveIssue, IssueLog } from '../replay-report.js';
@@ -54,6 +55,7 @@ export function readCanonicalEvent(text: string, file: string, line: number, iss
 }
 
 function checkArchivedLine(text: string, file: string, line: number, issues: IssueSink, withKey: boolean): ParsedLine | ChangeEvent | null {
+  if (isWatermarkRecord(text)) return null; // capture's watermark (contracts/watermark.ts): archived, never replayed, not an issue
   let value: unknown;
   try {
     value = JSON.parse(text);
