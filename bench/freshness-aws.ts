@@ -25,7 +25,7 @@ import pg from 'pg';
 import type { KinesisStreamBatchResponse, ScheduledEvent } from 'aws-lambda';
 import { createS3Client, S3ObjectStore } from '../bucket/s3-object-store.js';
 import { runCapture } from '../capture/run-capture.js';
-import { kinesisShardMap } from '../capture/watermark-shard-map.js';
+import { kinesisShardMap } from '../capture/publish/watermark-shard-map.js';
 import { createScheduleHandler, type ScheduleHandler } from '../loader/lambda/schedule-handler.js';
 import type { LoadSummary } from '../loader/run-loader.js';
 import { readWarehouseStatus } from '../loader/warehouse-status.js';

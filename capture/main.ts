@@ -4,9 +4,9 @@ import { createLogger } from '../platform/logger.js';
 import { createChangeStreamWriter } from '../stream/create-change-stream.js';
 import type { Config } from '../platform/config.js';
 import { runCaptureProcess } from './capture-process.js';
-import { defaultStatusFile } from './capture-status.js';
+import { defaultStatusFile } from './reporting/capture-status.js';
 import { sourceUrlFromEnv } from './source-url-from-env.js';
-import { shardMapFromConfig } from './watermark-shard-map.js';
+import { shardMapFromConfig } from './publish/watermark-shard-map.js';
 
 /**
  * The capture process: what the Fargate task runs and what `totesys-cdc up` spawns locally.

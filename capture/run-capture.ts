@@ -1,26 +1,29 @@
-import pg from 'pg';
 import type { Config } from '../platform/config.js';
 import { AuthenticationError, errorMessage, isAuthenticationFailure, isRetryable, PipelineError } from '../platform/errors.js';
 import type { Logger } from '../platform/logger.js';
 import { formatLsn, parseLsn, type Lsn } from '../contracts/lsn.js';
-import { redactUrl } from '../platform/redact.js';
 import type { ChangeStreamWriter } from '../stream/change-stream.js';
-import { SlotInUseError } from './capture-errors.js';
-import { CaptureStats, emfLine, writeStatusFile, type CaptureStatus } from './capture-status.js';
-import type { EventPublisherOptions } from './event-publisher.js';
-import type { SnapshotProgress } from './initial-snapshot.js';
-import { prepareSlot } from './slot-preparation.js';
-import { HEARTBEAT_PREFIX, ReplicationSession } from './replication-session.js';
-import { querySlotStatus } from './slot-status.js';
 import { abortableDelay } from '../platform/abortable-delay.js';
-import { WatermarkPublisher } from './watermark-publisher.js';
-import type { ShardMap } from './watermark-shard-map.js';
+import { SlotInUseError } from './capture-errors.js';
+import { ControlConnection } from './control/control-connection.js';
+import { Heartbeat } from './control/heartbeat.js';
+import { CaptureLifecycle } from './lifecycle/capture-lifecycle.js';
+import type { EventPublisherOptions } from './publish/event-publisher.js';
+import { PgLogicalReplicationStream } from './replication/pg-logical-replication-stream.js';
+import { ReplicationSession } from './replication/replication-session.js';
+import { CaptureStats } from './reporting/capture-status.js';
+import { startStatusReporter } from './reporting/status-reporter.js';
+import type { SnapshotProgress } from './snapshot/initial-snapshot.js';
+import { prepareSlot } from './snapshot/slot-preparation.js';
+import { WatermarkPublisher } from './publish/watermark-publisher.js';
+import type { ShardMap } from './publish/watermark-shard-map.js';
 
 /**
  * The capture process in one call: set up publication and slot, take the initial snapshot when the
  * slot is new (or an earlier snapshot did not finish), then stream from the slot, reconnecting
  * with exponential backoff (cap reconnectMaxDelayMs) whenever Postgres restarts or the connection
- * drops.
+ * drops. This file is the retry loop and the wiring; the phase is the lifecycle's
+ * (lifecycle/capture-lifecycle.ts, docs/capture-spec.md).
  *
  * Failure policy:
  * - wrong credentials (28P01/28000): AuthenticationError at once, never retried;
@@ -49,7 +52,7 @@ export interface RunCaptureOptions {
   /** Batching/backpressure tuning (tests, bench). */
   publisher?: Partial<EventPublisherOptions>;
   snapshotBatchRows?: number;
-  /** The stream's shards: when given, every heartbeat becomes a watermark on each (watermark-publisher.ts). */
+  /** The stream's shards: when given, every heartbeat becomes a watermark on each (publish/watermark-publisher.ts). */
   shardMap?: ShardMap;
 }
 
@@ -65,14 +68,35 @@ export async function runCapture(options: RunCaptureOptions): Promise<CaptureRes
   const { slotName, publicationName } = options.config.capture;
   const logger = options.logger.child({ slotName });
   const stats = new CaptureStats(slotName, publicationName);
+  const lifecycle = new CaptureLifecycle(({ to, trigger }) => {
+    stats.status.phase = to; // L1: the one writer of the reported phase
+    if (trigger.type === 'connectionLost') {
+      stats.status.reconnects++;
+      stats.status.lastError = trigger.error;
+    }
+    if (trigger.type === 'fail') stats.status.lastError = trigger.error;
+  });
   const stopAt = options.stopAtLsn !== undefined ? parseLsn(options.stopAtLsn) : undefined;
-  const control = new ControlConnection(options.sourceUrl, logger);
-  const reporter = startReporter(options, stats, control, logger);
-  const heartbeat = startHeartbeat(options, control, logger);
+  const control = new ControlConnection(options.sourceUrl);
+  const heartbeat = new Heartbeat(control, logger);
+  const reporter = startStatusReporter(stats, {
+    statusFile: options.statusFile,
+    metrics: options.metrics,
+    statusIntervalMs: options.statusIntervalMs,
+    metricsIntervalMs: options.metricsIntervalMs,
+    readSlotStatus: () => control.slotStatus(slotName),
+    logger,
+  });
+  heartbeat.start(options.config.capture.heartbeatIntervalMs);
   let snapshotTaken = false;
   let session: ReplicationSession | null = null;
-  const onAbort = () => void session?.stop();
+  // L3/T2: a stop request moves the phase to stopping at once, whatever the capture is doing.
+  const onAbort = () => {
+    lifecycle.stop('signal');
+    void session?.stop();
+  };
   options.signal?.addEventListener('abort', onAbort);
+  if (options.signal?.aborted) lifecycle.stop('signal');
 
   let delayMs = 250;
   let busySinceMs: number | null = null;
@@ -82,21 +106,19 @@ export async function runCapture(options: RunCaptureOptions): Promise<CaptureRes
     for (let attempt = 1; !options.signal?.aborted; attempt++) {
       try {
         if (!prepared) {
-          stats.status.phase = 'starting';
-          snapshotTaken = (await prepareSlot(options, stats, logger, () => control.heartbeat())) || snapshotTaken;
+          lifecycle.prepare();
+          snapshotTaken = (await prepareSlot(options, stats, logger, lifecycle, () => heartbeat.emit())) || snapshotTaken;
           prepared = true;
           if (options.signal?.aborted) break;
-          if (stopAt !== undefined) await control.heartbeat(); // a milestone past stopAt, even when idle
+          if (stopAt !== undefined) await heartbeat.emit(); // a milestone past stopAt, even when idle
         }
-        // Start from the slot's own confirmed position: the session must have a valid flush LSN to
-        // report from its first status message on (the walsender times out silent clients), and it
-        // must never report less than what the slot already has.
+        // D2/D5: start from the slot's own confirmed position: the session must have a valid flush
+        // LSN to report from its first status message on (the walsender times out silent clients),
+        // and it must never report less than what the slot already has.
         const slotConfirmed = await control.slotConfirmedFlush(slotName);
         if (slotConfirmed > resumeFrom) resumeFrom = slotConfirmed;
         session = new ReplicationSession({
-          connectionString: options.sourceUrl,
-          slotName,
-          publicationName,
+          stream: new PgLogicalReplicationStream({ connectionString: options.sourceUrl, slotName, publicationName }),
           writer: options.writer,
           logger,
           stats,
@@ -104,6 +126,8 @@ export async function runCapture(options: RunCaptureOptions): Promise<CaptureRes
           stopAtLsn: stopAt,
           publisher: options.publisher,
           watermarks: options.shardMap && new WatermarkPublisher({ writer: options.writer, shardMap: options.shardMap, logger }),
+          onStarted: () => lifecycle.streamStarted(),
+          onStopping: (reason) => lifecycle.stop(reason === 'stop-lsn-reached' ? 'stop-lsn-reached' : 'signal'),
         });
         if (options.signal?.aborted) break;
         const end = await session.run();
@@ -112,6 +136,7 @@ export async function runCapture(options: RunCaptureOptions): Promise<CaptureRes
           delayMs = 250;
           busySinceMs = null;
         }
+        // T3: the session ends at the stop LSN only once it is confirmable.
         if (end.reason === 'stop-lsn-reached') return result('stop-lsn-reached');
         if (end.reason !== 'error') break;
         throw end.error;
@@ -125,10 +150,9 @@ export async function runCapture(options: RunCaptureOptions): Promise<CaptureRes
           await abortableDelay(Math.min(5_000, options.slotBusyTimeoutMs ?? 30_000), options.signal);
           continue;
         }
+        // L6: a permanent error fails the run (once); only retryable ones reconnect.
         if (!isRetryable(classified)) throw classified;
-        stats.status.phase = 'reconnecting';
-        stats.status.reconnects++;
-        stats.status.lastError = errorMessage(classified);
+        lifecycle.connectionLost(errorMessage(classified));
         logger.warn('capture connection lost, reconnecting', { attempt, delayMs, error: classified });
         await abortableDelay(delayMs, options.signal);
         delayMs = Math.min(options.reconnectMaxDelayMs ?? 10_000, delayMs * 2);
@@ -136,13 +160,13 @@ export async function runCapture(options: RunCaptureOptions): Promise<CaptureRes
     }
     return result('signal');
   } catch (error) {
-    stats.status.phase = 'failed';
-    stats.status.lastError = errorMessage(error);
+    lifecycle.fail(errorMessage(error));
     throw error;
   } finally {
     options.signal?.removeEventListener('abort', onAbort);
     heartbeat.stop();
-    if (stats.status.phase !== 'failed') stats.status.phase = 'stopped';
+    // L4: every run ends in stopped (through stopping) or failed, before the final status is written.
+    lifecycle.end();
     await reporter.stop();
     await control.close();
   }
@@ -170,120 +194,3 @@ async function classify(error: unknown, slotName: string, control: ControlConnec
   }
   return error;
 }
-
-/** A plain connection for heartbeats and slot status; reconnects lazily after failures. */
-class ControlConnection {
-  private client: pg.Client | null = null;
-  private connecting: Promise<pg.Client> | null = null;
-  private warnedHeartbeat = false;
-
-  constructor(
-    private readonly url: string,
-    private readonly logger: Logger,
-  ) {}
-
-  private get(): Promise<pg.Client> {
-    if (this.client) return Promise.resolve(this.client);
-    this.connecting ??= (async () => {
-      const client = new pg.Client({ connectionString: this.url, application_name: 'totesys-cdc-capture-control', connectionTimeoutMillis: 5_000, query_timeout: 10_000 });
-      client.on('error', () => {
-        if (this.client === client) this.client = null;
-      });
-      try {
-        await client.connect();
-      } catch (error) {
-        await client.end().catch(() => undefined);
-        throw error;
-      } finally {
-        this.connecting = null;
-      }
-      this.client = client;
-      return client;
-    })();
-    return this.connecting;
-  }
-
-  private async run<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
-    const client = await this.get();
-    try {
-      return await fn(client);
-    } catch (error) {
-      if (this.client === client) this.client = null;
-      await client.end().catch(() => undefined);
-      throw error;
-    }
-  }
-
-  /** Non-transactional logical message: gives an idle slot a position to confirm. */
-  async heartbeat(): Promise<void> {
-    try {
-      await this.run((c) => c.query('SELECT pg_logical_emit_message(false, $1, $2)', [HEARTBEAT_PREFIX, new Date().toISOString()]));
-    } catch (error) {
-      if (isRetryable(error) || this.warnedHeartbeat) return;
-      this.warnedHeartbeat = true;
-      this.logger.warn('heartbeat failed; idle confirms rely on keepalives only', { error });
-    }
-  }
-
-  slotStatus(slotName: string) {
-    return this.run((c) => querySlotStatus(c, slotName));
-  }
-
-  async slotConfirmedFlush(slotName: string): Promise<Lsn> {
-    const { rows } = await this.run((c) => c.query('SELECT confirmed_flush_lsn::text AS lsn FROM pg_replication_slots WHERE slot_name = $1', [slotName]));
-    return rows[0]?.lsn ? parseLsn(rows[0].lsn) : 0n;
-  }
-
-  async slotActivePid(slotName: string): Promise<number | null> {
-    const { rows } = await this.run((c) => c.query('SELECT active_pid FROM pg_replication_slots WHERE slot_name = $1', [slotName]));
-    return rows[0]?.active_pid ?? null;
-  }
-
-  async close(): Promise<void> {
-    const client = this.client ?? (await this.connecting?.catch(() => null));
-    this.client = null;
-    await client?.end().catch(() => undefined);
-  }
-}
-
-function startHeartbeat(options: RunCaptureOptions, control: ControlConnection, logger: Logger) {
-  const timer = setInterval(() => void control.heartbeat(), options.config.capture.heartbeatIntervalMs);
-  logger.debug('heartbeat started', { intervalMs: options.config.capture.heartbeatIntervalMs, source: redactUrl(options.sourceUrl) });
-  return { stop: () => clearInterval(timer) };
-}
-
-function startReporter(options: RunCaptureOptions, stats: CaptureStats, control: ControlConnection, logger: Logger) {
-  const statusIntervalMs = options.statusIntervalMs ?? 2_000;
-  const metricsIntervalMs = options.metricsIntervalMs ?? 10_000;
-  let lastMetricsMs = Date.now();
-  let eventsAtLastMetrics = 0;
-  let writing: Promise<void> = Promise.resolve();
-  const write = async (final: boolean) => {
-    // Status first, slot reading after: a source outage (connect timeout) must not leave the status
-    // file stale, since health checks judge liveness by its freshness.
-    const status: CaptureStatus = stats.tick();
-    if (options.statusFile) await writeStatusFile(options.statusFile, status).catch((error) => logger.warn('status file write failed', { error }));
-    if (options.metrics === 'emf' && (final || Date.now() - lastMetricsMs >= metricsIntervalMs)) {
-      process.stdout.write(emfLine(status, status.eventsPublished - eventsAtLastMetrics) + '\n');
-      lastMetricsMs = Date.now();
-      eventsAtLastMetrics = status.eventsPublished;
-    }
-    if (!final) {
-      try {
-        stats.slot(await control.slotStatus(options.config.capture.slotName));
-      } catch {
-        // Postgres restarting: keep the last reading.
-      }
-    }
-  };
-  const active = Boolean(options.statusFile) || options.metrics === 'emf';
-  const timer = active ? setInterval(() => (writing = writing.then(() => write(false))), statusIntervalMs) : null;
-  return {
-    async stop() {
-      if (timer) clearInterval(timer);
-      await writing;
-      if (active) await write(true);
-    },
-  };
-}
-

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { recordKind } from './change-event/record-kind.js';
 
 /**
  * The watermark: "every change committed before `ts` has been published to this shard, before this
@@ -49,7 +50,7 @@ export function serializeWatermark(watermark: Omit<WatermarkRecord, 'kind' | 'v'
 
 /** Cheap check (a prefix compare, no parse): is this stream record / archive line a watermark? */
 export function isWatermarkRecord(data: Uint8Array | string): boolean {
-  if (typeof data === 'string') return data.trimStart().startsWith(PREFIX);
+  if (typeof data === 'string') return recordKind(data) === 'watermark'; // the codec's one definition
   let i = 0;
   while (i < data.length && (data[i] === 0x20 || data[i] === 0x0a || data[i] === 0x0d || data[i] === 0x09)) i++;
   if (data.length - i < PREFIX_BYTES.length) return false;

@@ -12,8 +12,12 @@ import { openOrderedArchive } from './order/ordered-archive.js';
 import type { ArchiveIssue, ArchiveIssueKind } from './replay-report.js';
 import { swapSchemas, type SchemaSwapResult } from '../loader/schema-swap.js';
 import { describeObjectStore } from '../bucket/create-object-store.js';
-import { LaneError, type LanePool } from './process/lane-pool.js';
-import { BulkLoadFailure, LoaderLockedError, processAndBulkLoad, processAndLoad, processInLanes, startLanes } from './process/replay-processing.js';
+import { LaneError, type Lanes } from './process/lanes.js';
+import { LoaderLockedError } from './process/load-sink.js';
+import { processArchive, startLanes } from './process/process-archive.js';
+import { progressReporter, type ReplayProgress } from './replay-progress.js';
+
+export type { ReplayPhase, ReplayProgress } from './replay-progress.js';
 
 /**
  * Replay: rebuilds processed data and the warehouse from the ingestion bucket alone.
@@ -22,14 +26,18 @@ import { BulkLoadFailure, LoaderLockedError, processAndBulkLoad, processAndLoad,
  *            line by line, validate, report bad input with file and line, external-sort into
  *            commit order (event version) and dedupe by event id (ordered-archive.ts);
  *  2. process run the events, in commit order, through the SAME processor code as the live stream
- *            (processEvents) with a FRESH join state in memory, into `archive-replay/<replayId>/`;
- *            a rebuild does this on `lanes` worker threads, each with a key-partitioned share of
- *            the events and its own join state and loader connection (lane-pool.ts);
- *  3. load   the SAME loader, overlapped with processing: into the live schema (incremental and
- *            idempotent: facts dedupe by event id, dimensions are version-guarded) or, with
- *            `rebuild`, in its bulk mode (loader/bulk-load.ts) into a new schema
- *            `star_rebuild_<ts>` that is then swapped in one transaction (schema-swap.ts). An
- *            unfinished rebuild schema is dropped on failure; the live schema is never touched.
+ *            (processEvents) with a FRESH join state in memory, into `archive-replay/<replayId>/`,
+ *            on processing lanes (process/lanes.ts): one on this thread, or, for a rebuild, `lanes`
+ *            worker threads, each with a key-partitioned share of the events and its own join state
+ *            and loader connection. One path either way (process/process-archive.ts);
+ *  3. load   the SAME loader, overlapped with processing (process/load-sink.ts): into the live
+ *            schema (incremental and idempotent: facts dedupe by event id, dimensions are
+ *            version-guarded) or, with `rebuild`, in its bulk mode (loader/bulk-load.ts) into a new
+ *            schema `star_rebuild_<ts>` that is then swapped in one transaction
+ *            (loader/schema-swap.ts). An unfinished rebuild schema is dropped on failure; the live
+ *            schema is never touched.
+ *
+ * docs/replay.md describes the stages, the lanes and the memory bounds.
  *
  * Bad input never stops a replay: it is collected in a report (`archive-replay/<replayId>/report.json` in
  * the processed bucket, and returned) and the summary says `partial: true`.
@@ -56,28 +64,13 @@ export interface ReplayOptions {
   tempDir?: string;
   /**
    * Processing lanes for a rebuild (default DEFAULT_LANES: 2, or one per two cores): worker threads that each parse, process and
-   * bulk-load a share of the events (replay/process/lane-pool.ts). 1, or a processed store that cannot be
-   * described to another thread (bucket/create-object-store.ts), processes on this thread.
+   * bulk-load a share of the events (replay/process/lanes.ts). 1, a replay into the live schema, or a processed store that cannot
+   * be described to another thread (bucket/create-object-store.ts), runs its one lane on this thread.
    */
   lanes?: number;
   /** Fixed replay id (tests); default `<UTC yyyymmddThhmmssZ>-<hex>`. */
   replayId?: string;
   now?: () => Date;
-}
-
-export type ReplayPhase = 'read' | 'process' | 'load' | 'swap';
-
-export interface ReplayProgress {
-  phase: ReplayPhase;
-  /** Units done / total in this phase: compressed bytes (read), events (process), manifests (load). */
-  done: number;
-  total: number;
-  unit: 'bytes' | 'events' | 'manifests';
-  /** Events handled so far in this phase and their rate. */
-  events: number;
-  eventsPerSecond: number;
-  /** Estimated time left in this phase; null when unknown. */
-  etaMs: number | null;
 }
 
 export interface ReplayReport {
@@ -91,6 +84,8 @@ export interface ReplayReport {
   uncompressedBytes: number;
   lines: number;
   eventsRead: number;
+  /** Records that are not change events (watermarks): skipped, not issues. */
+  otherRecords: number;
   duplicates: number;
   eventsReplayed: number;
   sortRuns: number;
@@ -168,15 +163,23 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
   const processedStore = options.rebuild ? describeObjectStore(options.processed) : null;
   const lanes = processedStore ? (options.lanes ?? DEFAULT_LANES) : 1;
   let bulk: BulkLoad | null = null;
-  let pool: LanePool | null = null;
+  let pool: Lanes | null = null;
   let rebuilt = false;
   try {
     logger.info('replay started', { ingestion: options.ingestion.location, processedPrefix, loadSchema, from: options.from, to: options.to, tables: options.tables });
-    // A rebuild prepares its schema first (a warehouse that cannot be reached fails before the
-    // archive is read) and starts its lanes, which boot while the archive is read.
-    if (processedStore && lanes > 1) {
-      pool = await startLanes({ lanes, processed: processedStore, processedPrefix, warehouseUrl: options.warehouseUrl, schema: loadSchema, batchSize, logger });
-    }
+    // The lanes start first (worker lanes boot while the archive is read); a rebuild then prepares
+    // its schema (a warehouse that cannot be reached fails before the archive is read).
+    pool = await startLanes({
+      lanes,
+      load: options.rebuild ? 'bulk' : 'live-schema',
+      processed: options.processed,
+      processedDescription: processedStore,
+      processedPrefix,
+      warehouseUrl: options.warehouseUrl,
+      schema: loadSchema,
+      batchSize,
+      logger,
+    });
     if (options.rebuild) bulk = await BulkLoad.open({ warehouseUrl: options.warehouseUrl, schema: loadSchema, processed: options.processed, logger });
 
     // 1. read
@@ -197,25 +200,17 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
     logger.info('archive read', { files: archive.scan.files, eventsRead: archive.scan.eventsRead, issues: archive.issues.total });
 
     // 2. process and 3. load, overlapped: the loader (mostly Postgres's CPU) loads the manifests
-    // already written while the processor (this process's CPU) writes the next ones. A rebuild
-    // bulk-loads into a schema nobody reads yet (loader/bulk-load.ts): keys, indexes and foreign
-    // keys are built once at the end instead of maintained row by row.
+    // already written while the processor (this process's CPU) writes the next ones.
     progress.start('process', 'events');
-    const bulkLoadFailed = (error: unknown, manifest: string | null) =>
-      new ReplayError(`rebuild not swapped in: manifest ${manifest} failed to load into ${loadSchema} (${errorMessage(error)}); the live schema is unchanged`, replayId, { retryable: false, cause: error });
-    const step = { archive, processedPrefix, schema: loadSchema, batchSize, logger, progress };
-    const { eventsReplayed, manifests, rowsLoaded, loadFailures } =
-      bulk && pool
-        ? await processInLanes({ ...step, bulk, pool }).catch((error: unknown) => {
-            throw error instanceof LaneError && error.failedManifest ? bulkLoadFailed(error, error.failedManifest) : error;
-          })
-        : bulk
-          ? await processAndBulkLoad({ ...step, bulk, processed: options.processed }).catch((error: unknown) => {
-              throw error instanceof BulkLoadFailure ? bulkLoadFailed(error.cause, error.manifestKey) : error;
-            })
-          : await processAndLoad({ ...step, processed: options.processed, warehouseUrl: options.warehouseUrl, replayId }).catch((error: unknown) => {
-              throw error instanceof LoaderLockedError ? new ReplayError(error.message, replayId, { retryable: true, cause: error }) : error;
-            });
+    const { eventsReplayed, manifests, rowsLoaded, loadFailures, bulkLoaded } = await processArchive({ archive, lanes: pool, progress, logger }).catch((error: unknown) => {
+      if (error instanceof LaneError && error.failedManifest) {
+        throw new ReplayError(`rebuild not swapped in: manifest ${error.failedManifest} failed to load into ${loadSchema} (${errorMessage(error)}); the live schema is unchanged`, replayId, { retryable: false, cause: error });
+      }
+      if (error instanceof LoaderLockedError) throw new ReplayError(error.message, replayId, { retryable: true, cause: error });
+      throw error;
+    });
+    await pool.close();
+    for (const loaded of bulkLoaded) bulk?.absorb(loaded);
     if (options.rebuild && eventsReplayed === 0) {
       // Never swap an empty warehouse in because a selection matched nothing.
       throw new UserError(`nothing to replay: no valid events in ${options.ingestion.location} for this selection (${archive.scan.files} objects, ${archive.issues.total} issues); the live schema is unchanged`);
@@ -248,6 +243,7 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
       uncompressedBytes: archive.scan.uncompressedBytes,
       lines: archive.scan.lines,
       eventsRead: archive.scan.eventsRead,
+      otherRecords: archive.scan.otherRecords,
       duplicates: archive.merge.duplicates,
       eventsReplayed,
       sortRuns: archive.merge.runs,
@@ -265,8 +261,9 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
     logger[report.partial ? 'warn' : 'info']('replay finished', { ...summary, issues: undefined, loadFailures: loadFailures.length });
     return summary;
   } catch (error) {
-    // An unfinished rebuild schema is of no use (a rebuild never resumes): drop it. A complete
-    // one whose swap failed is kept, so the swap can be done by hand.
+    // An unfinished rebuild schema is of no use (a rebuild never resumes): drop it, once no lane
+    // loads into it any more. A complete one whose swap failed is kept, so the swap can be done by hand.
+    await pool?.close();
     if (bulk && !rebuilt) await dropSchema(options.warehouseUrl, loadSchema).catch((dropError: unknown) => logger.warn('could not drop the unfinished rebuild schema', { schema: loadSchema, error: dropError }));
     throw error;
   } finally {
@@ -285,30 +282,3 @@ async function dropSchema(warehouseUrl: string, schema: string): Promise<void> {
     await client.end();
   }
 }
-
-function progressReporter(onProgress: ReplayOptions['onProgress']) {
-  let phase: ReplayPhase = 'read';
-  let unit: ReplayProgress['unit'] = 'bytes';
-  let phaseStart = performance.now();
-  let lastEmit = 0;
-  return {
-    start(next: ReplayPhase, nextUnit: ReplayProgress['unit']) {
-      phase = next;
-      unit = nextUnit;
-      phaseStart = performance.now();
-      lastEmit = 0;
-      onProgress?.({ phase, done: 0, total: 0, unit, events: 0, eventsPerSecond: 0, etaMs: null });
-    },
-    update(done: number, total: number, events: number) {
-      if (!onProgress) return;
-      const at = performance.now();
-      // At most ~10 updates a second, but always the final one of a phase.
-      if (done < total && at - lastEmit < 100) return;
-      lastEmit = at;
-      const seconds = Math.max((at - phaseStart) / 1000, 1e-3);
-      const rate = done / seconds;
-      onProgress({ phase, done, total, unit, events, eventsPerSecond: events / seconds, etaMs: rate > 0 && total >= done ? ((total - done) / rate) * 1000 : null });
-    },
-  };
-}
-

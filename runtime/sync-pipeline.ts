@@ -2,7 +2,7 @@ import pg from 'pg';
 import type { Config } from '../platform/config.js';
 import type { Logger } from '../platform/logger.js';
 import { runCapture, type CaptureResult } from '../capture/run-capture.js';
-import { readSlotStatus, type SlotStatus } from '../capture/slot-status.js';
+import { readSlotStatus, type SlotStatus } from '../capture/control/slot-status.js';
 import { createObjectStore } from '../bucket/create-object-store.js';
 import { loadPendingManifests } from '../loader/run-loader.js';
 import { ensureWarehouseSchema } from '../loader/warehouse-schema.js';
@@ -13,7 +13,7 @@ import { newCounters, type PipelineCounters } from './pipeline-counters.js';
 import { abortableDelay } from '../platform/abortable-delay.js';
 import { recordLoad, runArchiverStage, runProcessorStage } from './local-stages.js';
 import { captureStatusFile, CONSUMERS } from './pipeline-status.js';
-import type { SnapshotProgress } from '../capture/initial-snapshot.js';
+import type { SnapshotProgress } from '../capture/snapshot/initial-snapshot.js';
 
 export interface SyncSummary {
   /** The source WAL position at the start: everything committed before it is in the warehouse. */

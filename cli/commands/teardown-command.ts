@@ -21,7 +21,7 @@ export function registerTeardownCommand(program: Command): void {
     .action((options: { yes?: boolean; purge?: boolean }, command: Command) =>
       runAction(async () => {
         const { config, logger } = commandContext(command, 'teardown');
-        const { dropCaptureObjects } = await import('../../capture/replication-setup.js');
+        const { dropCaptureObjects } = await import('../../capture/control/replication-setup.js');
         const running = await readLiveLock(config.paths.lockFile);
         if (running) throw new UserError(`totesys-cdc ${running.command} (pid ${running.pid}) is running on this state directory: stop it first`);
         const { slotName, publicationName } = config.capture;

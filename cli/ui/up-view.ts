@@ -1,5 +1,5 @@
 import type { PipelineCounters } from '../../runtime/pipeline-counters.js';
-import type { CaptureStatus } from '../../capture/capture-status.js';
+import type { CaptureStatus } from '../../capture/reporting/capture-status.js';
 import { formatBytes, formatCount, formatDuration } from './format.js';
 
 export interface UpSnapshot {

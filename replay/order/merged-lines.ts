@@ -7,7 +7,7 @@ import { FLAG_SAME_KEY, FLAG_VALIDATED } from './sorted-runs.js';
  * parses each line once, validates the ones the scan deferred (reporting a bad one with its file and
  * line, exactly as the scan would have) and drops duplicates. Copies of one event are adjacent
  * (FLAG_SAME_KEY); the first VALID one is kept, so an invalid line never hides a valid duplicate.
- * Used by ordered-archive.ts on the calling thread and by each processing lane (lane-worker.ts).
+ * Used by ordered-archive.ts (batches) and by each processing lane (replay/process/lane.ts).
  */
 export class MergedLineDecoder {
   /** Valid copies of an event already kept. */

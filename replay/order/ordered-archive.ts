@@ -50,9 +50,9 @@ export interface OrderedArchive {
   /** Events in commit order, `batchSize` per batch (the last may be smaller). */
   batches(batchSize: number): AsyncGenerator<ChangeEvent[]>;
   /**
-   * Instead of batches(): the merged lines themselves, unparsed (for processing lanes, which decode
-   * them with a MergedLineDecoder and report back duplicates, invalid lines and issues). Each piece
-   * is valid until the next is requested (its buffers are recycled).
+   * Instead of batches(): the merged lines themselves, unparsed (for the processing lanes,
+   * replay/process/lanes.ts, which decode them and report back duplicates, invalid lines and
+   * issues). Each piece is valid until the next is requested (its buffers are recycled).
    */
   pieces(): AsyncGenerator<MergedBatch>;
   /** Object keys by listing index (what a merged line's origin names). */
@@ -103,6 +103,18 @@ export async function openOrderedArchive(options: OrderedArchiveOptions): Promis
       scan.eventsRead -= decoder.invalid - folded.invalid;
       folded = { duplicates: decoder.duplicates, invalid: decoder.invalid };
     };
+    async function* pieces(): AsyncGenerator<MergedBatch> {
+      const merged = scanned.merge(MERGE_LINES, MERGE_BYTES);
+      try {
+        for await (const piece of merged) {
+          merge.runs = scanned.runs;
+          yield piece;
+        }
+        merge.runs = scanned.runs;
+      } finally {
+        await merged.return(undefined);
+      }
+    }
     return {
       objects,
       scan,
@@ -111,44 +123,26 @@ export async function openOrderedArchive(options: OrderedArchiveOptions): Promis
       async *batches(batchSize: number) {
         let batch: ChangeEvent[] = [];
         const decoder = new MergedLineDecoder(fileKeys, issues);
-        const pieces = scanned.merge(MERGE_LINES, MERGE_BYTES);
-        try {
-          for await (const piece of pieces) {
-            merge.runs = scanned.runs;
-            const text = Buffer.from(piece.text.buffer, piece.text.byteOffset, piece.text.byteLength);
-            let start = 0;
-            for (let i = 0; i < piece.count; i++) {
-              const end = piece.lineEnds[i]!;
-              const event = decoder.decode(text, start, end, piece.origins[i]!, piece.flags[i]!);
-              start = end;
-              if (!event) continue;
-              batch.push(event);
-              if (batch.length === batchSize) {
-                syncCounts(decoder);
-                yield batch;
-                batch = [];
-              }
+        for await (const piece of pieces()) {
+          const text = Buffer.from(piece.text.buffer, piece.text.byteOffset, piece.text.byteLength);
+          let start = 0;
+          for (let i = 0; i < piece.count; i++) {
+            const end = piece.lineEnds[i]!;
+            const event = decoder.decode(text, start, end, piece.origins[i]!, piece.flags[i]!);
+            start = end;
+            if (!event) continue;
+            batch.push(event);
+            if (batch.length === batchSize) {
+              syncCounts(decoder);
+              yield batch;
+              batch = [];
             }
-            syncCounts(decoder);
           }
-          merge.runs = scanned.runs;
-          if (batch.length > 0) yield batch;
-        } finally {
-          await pieces.return(undefined);
+          syncCounts(decoder);
         }
+        if (batch.length > 0) yield batch;
       },
-      async *pieces() {
-        const pieces = scanned.merge(MERGE_LINES, MERGE_BYTES);
-        try {
-          for await (const piece of pieces) {
-            merge.runs = scanned.runs;
-            yield piece;
-          }
-          merge.runs = scanned.runs;
-        } finally {
-          await pieces.return(undefined);
-        }
-      },
+      pieces,
       fileKeys,
       close,
     };

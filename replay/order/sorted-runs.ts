@@ -7,7 +7,7 @@ import path from 'node:path';
  * A record is one line with its sort key and origin:
  *
  *   u32 recordBytes | u32 lsnHi | u32 lsnLo | u32 flags | f64 position | f64 origin
- *   | u32 idKeyBytes | u32 lineBytes | u32 route | id key | line      (little endian, 44-byte header)
+ *   | u32 idKeyBytes | u32 lineBytes | id key | line      (little endian, 40-byte header)
  *
  * Order: (lsnHi, lsnLo, position) numerically, then the event id, then the origin. The id is kept
  * as UTF-16BE ("id key"): its byte order is JavaScript's string order and it is injective, so keys
@@ -19,10 +19,9 @@ import path from 'node:path';
  * on a scan worker, whose thread has nothing else to do meanwhile), then reuses the arena. The last
  * run is never written: it is handed to the merge in memory, so a selection that fits in the budget
  * never touches the disk. A RunMerger k-way merges files and in-memory runs with a binary heap and
- * emits MergedBatch: line bytes back to back plus, per line, its end, origin, flags and route (the
- * processing lane it belongs to, lane-route.ts; carried, never compared).
+ * emits MergedBatch: line bytes back to back plus, per line, its end, origin and flags.
  */
-export const RECORD_HEADER_BYTES = 44;
+export const RECORD_HEADER_BYTES = 40;
 /** Per-entry index cost counted against the budget (typed-array slots while a run fills). */
 const ENTRY_INDEX_BYTES = 40;
 
@@ -77,7 +76,7 @@ export class RunBuilder {
   }
 
   /** Adds a line whose id is ASCII bytes `src[idStart, idEnd)` (each byte one UTF-16 code unit). */
-  addAsciiId(key: RunKey, src: Buffer, idStart: number, idEnd: number, lineStart: number, lineEnd: number, origin: number, flags: number, route: number): void {
+  addAsciiId(key: RunKey, src: Buffer, idStart: number, idEnd: number, lineStart: number, lineEnd: number, origin: number, flags: number): void {
     const idBytes = 2 * (idEnd - idStart);
     const at = this.reserve(idBytes, lineEnd - lineStart);
     const arena = this.arena;
@@ -86,15 +85,15 @@ export class RunBuilder {
       arena[p++] = 0;
       arena[p++] = src[i]!;
     }
-    this.finishRecord(at, key, origin, flags, route, idBytes, src, lineStart, lineEnd);
+    this.finishRecord(at, key, origin, flags, idBytes, src, lineStart, lineEnd);
   }
 
   /** Adds a line with its id as a string. */
-  addStringId(key: RunKey, id: string, src: Buffer, lineStart: number, lineEnd: number, origin: number, flags: number, route: number): void {
+  addStringId(key: RunKey, id: string, src: Buffer, lineStart: number, lineEnd: number, origin: number, flags: number): void {
     const idBytes = 2 * id.length;
     const at = this.reserve(idBytes, lineEnd - lineStart);
     writeIdKey(this.arena, at + RECORD_HEADER_BYTES, id);
-    this.finishRecord(at, key, origin, flags, route, idBytes, src, lineStart, lineEnd);
+    this.finishRecord(at, key, origin, flags, idBytes, src, lineStart, lineEnd);
   }
 
   private reserve(idBytes: number, lineBytes: number): number {
@@ -111,7 +110,7 @@ export class RunBuilder {
     return this.used;
   }
 
-  private finishRecord(at: number, key: RunKey, origin: number, flags: number, route: number, idBytes: number, src: Buffer, lineStart: number, lineEnd: number): void {
+  private finishRecord(at: number, key: RunKey, origin: number, flags: number, idBytes: number, src: Buffer, lineStart: number, lineEnd: number): void {
     const arena = this.arena;
     const lineBytes = lineEnd - lineStart;
     const bytes = RECORD_HEADER_BYTES + idBytes + lineBytes;
@@ -123,7 +122,6 @@ export class RunBuilder {
     arena.writeDoubleLE(origin, at + 24);
     arena.writeUInt32LE(idBytes, at + 32);
     arena.writeUInt32LE(lineBytes, at + 36);
-    arena.writeUInt32LE(route, at + 40);
     arena.set(src.subarray(lineStart, lineEnd), at + RECORD_HEADER_BYTES + idBytes);
     const i = this.count++;
     this.offsets[i] = at;
@@ -349,12 +347,10 @@ export interface MergedBatch {
   origins: Float64Array;
   /** FLAG_VALIDATED, FLAG_SAME_KEY. */
   flags: Uint8Array;
-  /** The route of each line (lane-route.ts). */
-  routes: Uint32Array;
 }
 
 /** The buffers of a batch, to move it between threads. */
-export const batchBuffers = (batch: MergedBatch): ArrayBuffer[] => [batch.text.buffer, batch.lineEnds.buffer, batch.origins.buffer, batch.flags.buffer, batch.routes.buffer] as ArrayBuffer[];
+export const batchBuffers = (batch: MergedBatch): ArrayBuffer[] => [batch.text.buffer, batch.lineEnds.buffer, batch.origins.buffer, batch.flags.buffer] as ArrayBuffer[];
 
 export interface MergeInput {
   files: readonly string[];
@@ -399,7 +395,6 @@ export class RunMerger {
     const lineEnds = reuse ? new Uint32Array(reuse.lineEnds.buffer, 0, maxLines) : new Uint32Array(maxLines);
     const origins = reuse ? new Float64Array(reuse.origins.buffer, 0, maxLines) : new Float64Array(maxLines);
     const flags = reuse ? new Uint8Array(reuse.flags.buffer, 0, maxLines) : new Uint8Array(maxLines);
-    const routes = reuse ? new Uint32Array(reuse.routes.buffer, 0, maxLines) : new Uint32Array(maxLines);
     let count = 0;
     let used = 0;
     while (heap.length > 0 && count < maxLines && used < maxBytes) {
@@ -419,7 +414,6 @@ export class RunMerger {
       lineEnds[count] = used;
       origins[count] = top.origin;
       flags[count] = (readU32(buf, at + 12) & FLAG_VALIDATED) | (this.sameAsPrevious(top, idBytes) ? FLAG_SAME_KEY : 0);
-      routes[count] = readU32(buf, at + 40);
       count++;
       if (top.advance()) siftDown(heap, 0);
       else {
@@ -430,7 +424,7 @@ export class RunMerger {
         }
       }
     }
-    return { count, text: new Uint8Array(text.buffer, text.byteOffset, used), lineEnds: lineEnds.subarray(0, count), origins: origins.subarray(0, count), flags: flags.subarray(0, count), routes: routes.subarray(0, count) };
+    return { count, text: new Uint8Array(text.buffer, text.byteOffset, used), lineEnds: lineEnds.subarray(0, count), origins: origins.subarray(0, count), flags: flags.subarray(0, count) };
   }
 
   /** Compares the head's key with the previous line's, then remembers the head's. */

@@ -1,43 +1,20 @@
 import type { Worker } from 'node:worker_threads';
-import { PipelineError } from '../../platform/errors.js';
 import type { Logger } from '../../platform/logger.js';
 import { startWorker, workerScript, type WorkerScript } from '../../platform/worker-thread.js';
-import type { FromLane, LaneBatch, LaneProgress, LaneResult, LaneWorkerData, ToLane } from './lane-protocol.js';
-import { laneOfRoute } from './lane-route.js';
-import type { ArchiveIssueKind, IssueLog } from '../replay-report.js';
-import { FLAG_SAME_KEY, type MergedBatch } from '../order/sorted-runs.js';
+import type { FromLane, LaneBatch, LaneLines, LaneProgress, LaneResult, LaneWorkerData, ToLane } from './lane-protocol.js';
+import { LineRouter } from './lane-route.js';
+import { LaneError, type Lanes } from './lanes.js';
 
 /**
- * Processing lanes for `replay --rebuild`: N worker threads, each of which decodes (parse, validate,
- * dedupe: merged-lines.ts), processes (processEvents with its OWN join state, in memory:
- * stream-processors/state/memory-join-state-store.ts) and bulk-loads (its
- * own connection, BulkLoad.attach) a share of the merged archive. This thread only routes line
- * bytes: the merge hands out pieces, each line is copied into its lane's batch, and full batches
- * are moved (transferred ArrayBuffers, never structured-cloned objects) to the lane.
+ * Processing lanes on worker threads (lanes.ts explains why partitioning keeps the result of one
+ * lane): N workers, each running a lane (lane-worker.ts) that decodes, processes and bulk-loads
+ * (its own connection, BulkLoad.attach) a share of the merged archive. This thread only routes
+ * line bytes (lane-route.ts): each line is copied into its lane's batch, and full batches are moved
+ * (transferred ArrayBuffers, never structured-cloned objects) to the lane.
  *
- * Why partitioning keeps the result identical to one thread:
- *  - each lane receives its lines in global commit order (a subsequence of the merge), so the
- *    events of every row key, which all go to one lane, keep their order;
- *  - copies of one event (same id ⇒ same table and key ⇒ same route) are adjacent in the merge; a
- *    line with FLAG_SAME_KEY follows the lane of the line before it, so a whole run of copies goes
- *    to one lane, stays adjacent there, and is deduped there exactly as on one thread (the first
- *    VALID copy is kept), whatever the copies' own routes say;
- *  - the joined source tables share join state in two independent groups
- *    (stream-processors/event-rows.ts): staff with department go to lane 0, counterparty with
- *    address to lane 1, each group in commit order, as on one thread; every other table's rows
- *    depend on its own event only, so it goes to lane hash(table + key text) % N (the route,
- *    computed by the scan: lane-route.ts);
- *  - the bulk load's result does not depend on how the lanes' loads interleave: facts are
- *    distinct events, a dimension key's versions all come from one lane in order, dim_date rows of
- *    a date are identical (loader/bulk-load.ts). `finish` runs once, after every lane is done.
- * Issues found by the lanes carry the line's position in the merge (`seq`) and are added to the
- * report in that order, so the report reads as if one thread had decoded the merge.
- *
- * Lifecycle: LanePool.start → begin(files) → route(...)* → finish() → close(). The lanes boot (load
- * their modules, connect) as soon as the pool is made, so replay makes it before reading the
- * archive and the boot overlaps the read; begin() hands them the listing once it is known. close()
- * is safe at any point and terminates every worker; the first lane failure makes
- * begin/route/finish reject with a LaneError.
+ * The lanes boot (load their modules, connect) as soon as the pool is made, so replay makes it
+ * before reading the archive and the boot overlaps the read; begin() hands them the listing once it
+ * is known. close() is safe at any point and terminates every worker.
  */
 const BATCH_LINES = 2048;
 const BATCH_BYTES = 1 << 20;
@@ -53,18 +30,6 @@ const CREDITS = 48;
  */
 const LANE_YOUNG_GENERATION_MB = 192;
 const WORKER_MODULE = new URL('./lane-worker.ts', import.meta.url);
-
-/** A lane failed: its message, and the manifest whose load failed when that was the cause. */
-export class LaneError extends PipelineError {
-  constructor(
-    message: string,
-    readonly lane: number,
-    readonly failedManifest: string | null,
-    options: { retryable: boolean },
-  ) {
-    super(message, options);
-  }
-}
 
 class LaneBatchBuilder {
   count = 0;
@@ -121,6 +86,7 @@ class LaneHandle {
   readonly builder = new LaneBatchBuilder();
   credits = CREDITS;
   progress: LaneProgress = { events: 0, duplicates: 0, invalid: 0, manifests: 0 };
+  processed = false;
   result: LaneResult | null = null;
   failure: LaneError | null = null;
   private exited = false;
@@ -152,6 +118,9 @@ class LaneHandle {
       case 'log':
         this.logger[message.level](message.message, message.fields);
         return;
+      case 'processed':
+        this.processed = true;
+        break;
       case 'done':
         this.result = message.result;
         this.progress = message.result;
@@ -188,15 +157,16 @@ export interface LanePoolOptions {
   logger: Logger;
 }
 
-export class LanePool {
+export class LanePool implements Lanes {
   private readonly handles: LaneHandle[] = [];
+  private readonly router: LineRouter;
   private seq = 0;
-  private previousLane = 0;
   private waiter: (() => void) | null = null;
   /** Called when a lane reported progress (see `progress`). */
   onProgress: (() => void) | null = null;
 
   private constructor(options: LanePoolOptions, script: WorkerScript) {
+    this.router = new LineRouter(options.lanes);
     for (let lane = 0; lane < options.lanes; lane++) {
       const data: LaneWorkerData = { ...options.data, lane };
       this.handles.push(new LaneHandle(lane, script, data, options.logger.child({ lane }), () => this.changed()));
@@ -239,25 +209,24 @@ export class LanePool {
     }
   }
 
-  /** Gives every lane the listing (object keys by index) the lines' origins refer to. */
-  begin(files: readonly string[]): void {
+  get count(): number {
+    return this.handles.length;
+  }
+
+  async begin(files: readonly string[]): Promise<void> {
     this.throwIfFailed();
     for (const handle of this.handles) handle.post({ type: 'start', files });
   }
 
   /** Routes one merged piece (copied: the piece may be recycled as soon as this resolves). */
-  async route(piece: MergedBatch): Promise<void> {
+  async route(piece: LaneLines): Promise<void> {
     this.throwIfFailed();
-    const lanes = this.handles.length;
     const text = Buffer.from(piece.text.buffer, piece.text.byteOffset, piece.text.byteLength);
     let start = 0;
     for (let i = 0; i < piece.count; i++) {
       const end = piece.lineEnds[i]!;
-      const flags = piece.flags[i]!;
-      const lane = flags & FLAG_SAME_KEY ? this.previousLane : laneOfRoute(piece.routes[i]!, lanes);
-      this.previousLane = lane;
-      const handle = this.handles[lane]!;
-      handle.builder.add(text, start, end, piece.origins[i]!, flags, this.seq++);
+      const handle = this.handles[this.router.laneOf(piece, i, text, start, end)]!;
+      handle.builder.add(text, start, end, piece.origins[i]!, piece.flags[i]!, this.seq++);
       start = end;
       if (handle.builder.full) await this.send(handle);
     }
@@ -269,12 +238,16 @@ export class LanePool {
     handle.post({ type: 'lines', batch: handle.builder.take() });
   }
 
-  /** Sends the last lines, tells every lane to finish, and resolves with their results. */
-  async finish(): Promise<LaneResult[]> {
+  /** Sends the last lines, tells every lane to finish, and resolves once each has processed them. */
+  async endProcessing(): Promise<void> {
     for (const handle of this.handles) {
       if (handle.builder.count > 0) await this.send(handle);
       handle.post({ type: 'end' });
     }
+    await this.until(() => this.handles.every((handle) => handle.processed));
+  }
+
+  async drain(): Promise<LaneResult[]> {
     await this.until(() => this.handles.every((handle) => handle.result !== null));
     return this.handles.map((handle) => handle.result!);
   }
@@ -282,21 +255,4 @@ export class LanePool {
   async close(): Promise<void> {
     await Promise.all(this.handles.map((handle) => handle.terminate()));
   }
-}
-
-/**
- * Adds the lanes' issues to the archive's log in merge order (after the scan's), so the report is
- * the one a single thread would have written: the first issues verbatim, every count exact.
- */
-export function addLaneIssues(log: IssueLog, results: readonly LaneResult[]): void {
-  const kept = results.flatMap((result) => result.issues).sort((a, b) => a.seq - b.seq);
-  const unkept: Partial<Record<ArchiveIssueKind, number>> = {};
-  for (const result of results) {
-    for (const [kind, n] of Object.entries(result.issueCounts) as [ArchiveIssueKind, number][]) unkept[kind] = (unkept[kind] ?? 0) + n;
-  }
-  for (const { seq: _seq, ...issue } of kept) {
-    log.add(issue);
-    unkept[issue.kind]! -= 1;
-  }
-  for (const [kind, n] of Object.entries(unkept) as [ArchiveIssueKind, number][]) if (n > 0) log.count(kind, n);
 }

@@ -1,11 +1,12 @@
 import type { ObjectStoreDescription } from '../../bucket/object-store.js';
 import type { LogFields } from '../../platform/logger.js';
-import type { WarehouseTable } from '../../contracts/warehouse-model.js';
 import type { ArchiveIssue, ArchiveIssueKind } from '../replay-report.js';
+import type { BulkLoaded } from './load-sink.js';
 
 /**
- * What the main thread and a processing lane (lane-pool.ts, lane-worker.ts) say to each other. Kept
- * apart from the pool so the lane's code does not load the pool's.
+ * What lanes (lane.ts) report, and what the main thread and a lane on a worker thread
+ * (lanes.ts, lane-worker.ts) say to each other. Kept apart from the pool so the worker's code does
+ * not load the pool's.
  */
 export interface LaneWorkerData {
   lane: number;
@@ -16,13 +17,17 @@ export interface LaneWorkerData {
   batchSize: number;
 }
 
-/** Lines for one lane, as the merge's MergedBatch plus each line's index in the merge. */
-export interface LaneBatch {
+/** Merged lines, as the merge's MergedBatch hands them out: `text` back to back, each line's end, origin and flags. */
+export interface LaneLines {
   count: number;
   text: Uint8Array;
   lineEnds: Uint32Array;
   origins: Float64Array;
   flags: Uint8Array;
+}
+
+/** Lines for one lane on a worker thread, plus each line's index in the merge. */
+export interface LaneBatch extends LaneLines {
   seqs: Float64Array;
 }
 
@@ -38,15 +43,13 @@ export interface LaneIssue extends ArchiveIssue {
   seq: number;
 }
 
-export interface LaneLoaded {
-  manifests: number;
-  rowsCopied: number;
-  copied: Partial<Record<WarehouseTable, number>>;
-}
-
 export interface LaneResult extends LaneProgress {
   rowsLoaded: number;
-  loaded: LaneLoaded;
+  manifestsLoaded: number;
+  /** Manifests the live-schema sink could not load (the replay is then partial). */
+  loadFailures: { manifestKey: string; error: string }[];
+  /** The lane's bulk loader's counts, for the opener to absorb. */
+  loaded: BulkLoaded;
   /** The lane's first issues (at most MAX_LANE_ISSUES), in merge order; counts are exact. */
   issues: LaneIssue[];
   issueTotal: number;
@@ -56,10 +59,12 @@ export interface LaneResult extends LaneProgress {
 /** `start` (once, first: the object keys by listing index, which origins name), then lines, then `end`. */
 export type ToLane = { type: 'start'; files: readonly string[] } | { type: 'lines'; batch: LaneBatch } | { type: 'end' };
 
+/** After `end`: `processed` once its last batch is processed, `done` once its loads are too. */
 export type FromLane =
   | { type: 'ack' }
   | { type: 'progress'; progress: LaneProgress }
   | { type: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; message: string; fields?: LogFields }
+  | { type: 'processed' }
   | { type: 'done'; result: LaneResult }
   | { type: 'failed'; message: string; stack?: string; retryable: boolean; failedManifest: string | null };
 

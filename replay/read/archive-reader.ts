@@ -6,8 +6,6 @@ import type { ObjectScan } from './archived-line.js';
 import type { IssueLog } from '../replay-report.js';
 import type { ScanPool } from './scan-pool.js';
 
-export { eventSortKey, lineOrigin, originOf, parseArchivedLine, type ParsedLine } from './archived-line.js';
-
 /**
  * Reads the archive into commit order with bounded memory.
  *
@@ -48,6 +46,8 @@ export interface ScanStats {
    * the scan on and are taken off if they fail it: exact once the merge has finished.
    */
   eventsRead: number;
+  /** Records that are not change events (watermarks): skipped, not issues. */
+  otherRecords: number;
 }
 
 export interface ListedObject extends ObjectInfo {
@@ -97,7 +97,7 @@ export interface ScanOptions {
  */
 export async function scanArchive(options: ScanOptions): Promise<ScanStats> {
   const { ingestion, objects, pool, issues } = options;
-  const stats: ScanStats = { files: 0, compressedBytes: 0, uncompressedBytes: 0, lines: 0, eventsRead: 0 };
+  const stats: ScanStats = { files: 0, compressedBytes: 0, uncompressedBytes: 0, lines: 0, eventsRead: 0, otherRecords: 0 };
   const bytesTotal = objects.reduce((sum, o) => sum + o.size, 0);
   const prefetch = Math.max(1, options.prefetch ?? 4);
   const inFlight = Math.max(1, options.inFlight ?? 8);
@@ -126,6 +126,7 @@ export async function scanArchive(options: ScanOptions): Promise<ScanStats> {
     stats.lines += scan.lines;
     stats.uncompressedBytes += scan.bytes;
     stats.eventsRead += scan.added;
+    stats.otherRecords += scan.otherRecords;
     for (const issue of scan.issues) issues.add(issue);
     options.onProgress?.({ filesDone: stats.files, filesTotal: objects.length, bytesDone: stats.compressedBytes, bytesTotal, eventsRead: stats.eventsRead });
   };

@@ -1,10 +1,16 @@
-import { CHANGE_EVENT_VERSION, InvalidChangeEventError, validateChangeEvent, type ChangeEvent } from '../../contracts/change-event.js';
+import {
+  CHANGE_EVENT_VERSION,
+  InvalidChangeEventError,
+  eventSortKey,
+  newCanonicalKey,
+  parseSortKey,
+  readCanonicalKey,
+  recordKind,
+  validateChangeEventFast,
+  type ChangeEvent,
+} from '../../contracts/change-event.js';
 import { errorMessage } from '../../platform/errors.js';
 import { isSourceTable } from '../../contracts/source-tables.js';
-import { newCanonicalKey, parseSortKey, readCanonicalKey } from './canonical-line.js';
-import { isChangeEventFast, versionSortKey } from './fast-event-check.js';
-import { isWatermarkRecord } from '../../contracts/watermark.js';
-import { routeOfBytes, routeOfEvent } from '../process/lane-route.js';
 import { forEachGzipLineBytes } from './gzip-lines.js';
 import type { ArchiveIssue, IssueLog } from '../replay-report.js';
 import { FLAG_VALIDATED, type RunBuilder } from '../order/sorted-runs.js';
@@ -14,9 +20,11 @@ import { FLAG_VALIDATED, type RunBuilder } from '../order/sorted-runs.js';
  * object into sorted runs. Runs on scan workers and, for small selections, on the main thread.
  *
  * Parse once: a line in the canonical spelling (what capture writes) gets its sort key from its
- * bytes (canonical-line.ts) and goes into the runs unparsed; it is parsed and validated once, after
- * the merge, and reported there with the same file and line. Any other line is parsed and
- * validated here, and after the merge only parsed again (FLAG_VALIDATED).
+ * bytes (the codec's canonical-line reader) and goes into the runs unparsed; it is parsed and
+ * validated once, after the merge, and reported there with the same file and line. Any other line
+ * is parsed and validated here, and after the merge only parsed again (FLAG_VALIDATED). Records
+ * that are not change events (a watermark: the codec's recordKind) are skipped and counted, never
+ * reported as bad lines.
  */
 export type IssueSink = Pick<IssueLog, 'add'>;
 
@@ -25,37 +33,34 @@ const LINES_PER_OBJECT = 2 ** 32;
 export const lineOrigin = (objectIndex: number, line: number): number => objectIndex * LINES_PER_OBJECT + line;
 export const originOf = (origin: number): { objectIndex: number; line: number } => ({ objectIndex: Math.floor(origin / LINES_PER_OBJECT), line: origin % LINES_PER_OBJECT });
 
-/** The sort key of a valid event (see archive-reader.ts); throws when it has no version. */
-export function eventSortKey(event: ChangeEvent): string {
-  const key = versionSortKey(event);
-  if (key === null) throw new InvalidChangeEventError(`event has no version (commitLsn ${event.source.commitLsn}, id ${event.id})`, event.id);
-  return key;
-}
-
 export interface ParsedLine {
   event: ChangeEvent;
   sortKey: string;
 }
 
+/** parseArchivedLine's answer for a record that is not a change event: skipped, not an issue. */
+export const NOT_A_CHANGE = 'not-a-change';
+
 /**
- * Validates one archived line. Returns the event and its sort key, or records an issue (and returns
- * null). The checks run in the order a reader needs to explain the problem: JSON, version, table,
- * contract (fast check first, the zod schema only when it fails), version (sortable).
+ * Validates one archived line. Returns the event and its sort key, NOT_A_CHANGE for another kind of
+ * stream record, or records an issue (and returns null). The checks run in the order a reader
+ * needs to explain the problem: JSON, version, table, contract (the codec's fast path, the strict
+ * check only when it fails), version (sortable).
  */
-export function parseArchivedLine(text: string, file: string, line: number, issues: IssueSink): ParsedLine | null {
+export function parseArchivedLine(text: string, file: string, line: number, issues: IssueSink): ParsedLine | typeof NOT_A_CHANGE | null {
+  if (recordKind(text) !== 'change') return NOT_A_CHANGE;
   return checkArchivedLine(text, file, line, issues, true) as ParsedLine | null;
 }
 
 /**
  * parseArchivedLine for a canonical line, whose sort key the scan already read from its text
- * (canonical-line.ts proves it equals the parsed event's): the same checks and issues, minus the key.
+ * (the codec's readCanonicalKey, tested to equal the parsed event's): the same checks and issues, minus the key.
  */
 export function readCanonicalEvent(text: string, file: string, line: number, issues: IssueSink): ChangeEvent | null {
   return checkArchivedLine(text, file, line, issues, false) as ChangeEvent | null;
 }
 
 function checkArchivedLine(text: string, file: string, line: number, issues: IssueSink, withKey: boolean): ParsedLine | ChangeEvent | null {
-  if (isWatermarkRecord(text)) return null; // capture's watermark (contracts/watermark.ts): archived, never replayed, not an issue
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -78,7 +83,7 @@ function checkArchivedLine(text: string, file: string, line: number, issues: Iss
     return null;
   }
   try {
-    const event = isChangeEventFast(value) ? value : validateChangeEvent(value);
+    const event = validateChangeEventFast(value);
     if (!withKey) return event; // canonical: the id has no control character, the key is known
     if (/[\t\n\r]/.test(event.id)) throw new InvalidChangeEventError('event id contains a control character', event.id);
     return { event, sortKey: eventSortKey(event) };
@@ -94,6 +99,8 @@ export interface ObjectScan {
   bytes: number;
   /** Entries added to the runs (valid or deferred lines). */
   added: number;
+  /** Records that are not change events (watermarks), skipped. */
+  otherRecords: number;
   /** This object's issues, in line order. */
   issues: ArchiveIssue[];
 }
@@ -104,23 +111,27 @@ export async function scanObject(body: Uint8Array, file: string, objectIndex: nu
   const sink: IssueSink = { add: (issue) => void issues.push(issue) };
   const key = newCanonicalKey();
   let added = 0;
-  const addParsed = (parsed: ParsedLine, src: Buffer, start: number, end: number, line: number) => {
+  let otherRecords = 0;
+  const addParsed = (parsed: ParsedLine | typeof NOT_A_CHANGE | null, src: Buffer, start: number, end: number, line: number) => {
+    if (parsed === null) return;
+    if (parsed === NOT_A_CHANGE) {
+      otherRecords++;
+      return;
+    }
     const parts = parseSortKey(parsed.sortKey);
-    runs.addStringId(parts, parts.id, src, start, end, lineOrigin(objectIndex, line), FLAG_VALIDATED, routeOfEvent(parsed.event));
+    runs.addStringId(parts, parts.id, src, start, end, lineOrigin(objectIndex, line), FLAG_VALIDATED);
     added++;
   };
   const result = await forEachGzipLineBytes(body, (data, start, end, line) => {
     if (start === end) return; // blank line: nothing to replay
     if (readCanonicalKey(data, start, end, key)) {
       const origin = lineOrigin(objectIndex, line);
-      const route = routeOfBytes(data, key.tableStart, key.tableEnd, key.keyStart, key.keyEnd);
-      if (key.idAscii) runs.addAsciiId(key, data, key.idStart, key.idEnd, start, end, origin, 0, route);
-      else runs.addStringId(key, data.toString('utf8', key.idStart, key.idEnd), data, start, end, origin, 0, route);
+      if (key.idAscii) runs.addAsciiId(key, data, key.idStart, key.idEnd, start, end, origin, 0);
+      else runs.addStringId(key, data.toString('utf8', key.idStart, key.idEnd), data, start, end, origin, 0);
       added++;
       return;
     }
-    const parsed = parseArchivedLine(data.toString('utf8', start, end), file, line, sink);
-    if (parsed) addParsed(parsed, data, start, end, line);
+    addParsed(parseArchivedLine(data.toString('utf8', start, end), file, line, sink), data, start, end, line);
   });
   const tail = result.tail?.toString('utf8') ?? null;
   if (tail !== null && tail.trim().length > 0) {
@@ -134,8 +145,7 @@ export async function scanObject(body: Uint8Array, file: string, objectIndex: nu
       complete = false;
     }
     if (complete) {
-      const parsed = parseArchivedLine(tail, file, line, sink);
-      if (parsed) addParsed(parsed, result.tail!, 0, result.tail!.length, line);
+      addParsed(parseArchivedLine(tail, file, line, sink), result.tail!, 0, result.tail!.length, line);
     } else {
       issues.push({ kind: 'truncated-line', file, line, message: `line cut off after ${tail.length} characters` });
     }
@@ -143,5 +153,5 @@ export async function scanObject(body: Uint8Array, file: string, objectIndex: nu
   if (result.gzipError) {
     issues.push({ kind: 'corrupt-gzip', file, line: result.lines + 1, message: `${result.gzipError.message}; ${result.lines} complete lines before it were read` });
   }
-  return { lines: result.lines, bytes: result.bytes, added, issues };
+  return { lines: result.lines, bytes: result.bytes, added, otherRecords, issues };
 }

@@ -9,7 +9,7 @@ import type { ScheduledEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { S3ObjectStore, createS3Client } from '../../bucket/s3-object-store.js';
 import { runCapture, type CaptureResult } from '../../capture/run-capture.js';
-import { readSnapshotMarker } from '../../capture/replication-setup.js';
+import { readSnapshotMarker } from '../../capture/control/replication-setup.js';
 import { loadConfig } from '../../platform/config.js';
 import { silentLogger } from '../../platform/logger.js';
 import { parseLsn } from '../../contracts/lsn.js';

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CaptureStats } from '../../capture/capture-status.js';
-import { ReplicationSession, type SessionEnd } from '../../capture/replication-session.js';
+import { CaptureStats } from '../../capture/reporting/capture-status.js';
+import { PgLogicalReplicationStream } from '../../capture/replication/pg-logical-replication-stream.js';
+import { ReplicationSession, type SessionEnd } from '../../capture/replication/replication-session.js';
 import { runCapture } from '../../capture/run-capture.js';
 import { parseChangeEvent } from '../../contracts/change-event.js';
 import { silentLogger } from '../../platform/logger.js';
@@ -72,8 +73,7 @@ describe('capture: backpressure from a stalled stream', () => {
 
     const writer = new GatedWriter();
     const session = new ReplicationSession({
-      connectionString: db.url,
-      ...names,
+      stream: new PgLogicalReplicationStream({ connectionString: db.url, ...names }),
       writer,
       logger: silentLogger,
       stats: new CaptureStats(names.slotName, names.publicationName),
@@ -81,7 +81,7 @@ describe('capture: backpressure from a stalled stream', () => {
       stopAtLsn: parseLsn(endLsn),
       publisher: { maxBatchRecords: 10, maxInFlightEvents: 50, flushIntervalMs: 5 },
     });
-    const received = () => (session as unknown as { plugin: { receivedCount: number } }).plugin.receivedCount;
+    const received = () => session.receivedMessages;
     let ended: SessionEnd | undefined;
     const running = session.run().then((end) => (ended = end));
     try {

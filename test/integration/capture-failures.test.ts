@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SlotInUseError } from '../../capture/capture-errors.js';
-import { dropCaptureObjects } from '../../capture/replication-setup.js';
+import { dropCaptureObjects } from '../../capture/control/replication-setup.js';
 import { runCapture, type CaptureResult } from '../../capture/run-capture.js';
-import { readSlotStatus } from '../../capture/slot-status.js';
+import { readSlotStatus } from '../../capture/control/slot-status.js';
 import { AuthenticationError } from '../../platform/errors.js';
 import { createLogger, silentLogger } from '../../platform/logger.js';
 import { parseLsn } from '../../contracts/lsn.js';

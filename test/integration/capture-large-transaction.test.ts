@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readSlotStatus } from '../../capture/slot-status.js';
+import { readSlotStatus } from '../../capture/control/slot-status.js';
 import { createTestDatabase, type TestDatabase, withClient } from '../support/postgres.js';
 import { killCaptureChildren, peakRssBytes, spawnCaptureChild } from '../support/capture-child-process.js';
 import { createTotesysSchema, INSERT_SALES_ORDERS, seedParents } from '../support/totesys-source.js';

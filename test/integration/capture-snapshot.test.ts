@@ -1,9 +1,9 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bridgeSlotName, readSlot, readSnapshotMarker } from '../../capture/replication-setup.js';
+import { bridgeSlotName, readSlot, readSnapshotMarker } from '../../capture/control/replication-setup.js';
 import { runCapture } from '../../capture/run-capture.js';
-import { readSlotStatus } from '../../capture/slot-status.js';
-import type { SnapshotProgress } from '../../capture/initial-snapshot.js';
+import { readSlotStatus } from '../../capture/control/slot-status.js';
+import type { SnapshotProgress } from '../../capture/snapshot/initial-snapshot.js';
 import { parseLsn } from '../../contracts/lsn.js';
 import { silentLogger } from '../../platform/logger.js';
 import { createTestDatabase, type TestDatabase, withClient } from '../support/postgres.js';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCapture, type CaptureResult } from '../../capture/run-capture.js';
-import { readSlotStatus } from '../../capture/slot-status.js';
+import { readSlotStatus } from '../../capture/control/slot-status.js';
 import { parseLsn } from '../../contracts/lsn.js';
 import { silentLogger } from '../../platform/logger.js';
 import { createTestDatabase, type TestDatabase, withClient } from '../support/postgres.js';

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readSlot } from '../../capture/replication-setup.js';
+import { readSlot } from '../../capture/control/replication-setup.js';
 import { runCapture } from '../../capture/run-capture.js';
 import { createLogger } from '../../platform/logger.js';
 import { SOURCE_TABLES } from '../../contracts/source-tables.js';

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalDirObjectStore } from '../../bucket/local-dir-object-store.js';
 import { runCapture, type CaptureResult } from '../../capture/run-capture.js';
-import { localLogShardMap } from '../../capture/watermark-shard-map.js';
+import { localLogShardMap } from '../../capture/publish/watermark-shard-map.js';
 import { loaderEmfLine } from '../../loader/lambda/emf.js';
 import { runLoaderLoop, type LoadSummary } from '../../loader/run-loader.js';
 import { readWarehouseStatus } from '../../loader/warehouse-status.js';

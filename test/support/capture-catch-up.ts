@@ -1,4 +1,4 @@
-import { readSlotStatus } from '../../capture/slot-status.js';
+import { readSlotStatus } from '../../capture/control/slot-status.js';
 import { parseLsn } from '../../contracts/lsn.js';
 import { withClient } from './postgres.js';
 import { waitFor } from './wait-for.js';

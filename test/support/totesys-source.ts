@@ -2,7 +2,7 @@ import { withClient } from './postgres.js';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { REPO_ROOT } from './cli.js';
-import { columnValue } from '../../capture/column-value.js';
+import { columnValue } from '../../contracts/change-event.js';
 import { SOURCE_TABLES } from '../../contracts/source-tables.js';
 
 /** Creates the totesys schema and a small set of parent rows (fixture factory for capture tests). */

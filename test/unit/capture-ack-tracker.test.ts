@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { AckTracker } from '../../capture/ack-tracker.js';
+import { AckTracker } from '../../capture/publish/ack-tracker.js';
 
 /**
  * Model check of AckTracker against its numbered invariants: random interleavings of "event",

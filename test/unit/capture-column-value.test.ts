@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { columnValue, TYPE_OID } from '../../capture/column-value.js';
+import { columnValue, TYPE_OID } from '../../contracts/change-event.js';
 
 describe('columnValue (Postgres text → event value)', () => {
   it.each([

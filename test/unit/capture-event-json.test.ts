@@ -1,16 +1,16 @@
 import fc from 'fast-check';
 import { PgoutputPlugin } from 'pg-logical-replication';
 import { describe, expect, it } from 'vitest';
-import { TYPE_OID, columnValue } from '../../capture/column-value.js';
-import { isCanonicalSafeInteger, jsonString } from '../../capture/event-json.js';
-import { PgoutputDecoder, normalizeLsn, type PgoutputMessageLike } from '../../capture/pgoutput-decoder.js';
-import { TextPgoutputPlugin } from '../../capture/text-pgoutput-plugin.js';
+import { TYPE_OID, columnValue } from '../../contracts/change-event.js';
+import { isCanonicalSafeInteger, jsonString } from '../../contracts/change-event.js';
+import { PgoutputDecoder, normalizeLsn, type PgoutputMessageLike } from '../../capture/replication/pgoutput-decoder.js';
+import { TextPgoutputPlugin } from '../../capture/replication/text-pgoutput-plugin.js';
 import { CHANGE_EVENT_VERSION, partitionKeyOf, type ChangeEvent, type Row } from '../../contracts/change-event.js';
 import { PRIMARY_KEYS, type SourceTable } from '../../contracts/source-tables.js';
 
 /**
  * Differential check of the streaming fast path (TextPgoutputPlugin's own tuple parser + the
- * direct JSON writer of event-json.ts) against the definition it replaced: pg-logical-replication's
+ * direct JSON writer of contracts/change-event/writer.ts) against the definition it replaced: pg-logical-replication's
  * parser with text values kept, rows built as objects (columnValue per column) and
  * JSON.stringify. Generated pgoutput messages (random columns, types, values, NULLs, unchanged
  * TOAST, key-only and full old tuples, non-ASCII and invalid UTF-8, names JSON must escape or

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { AckTracker } from '../../capture/ack-tracker.js';
-import { EventPublisher } from '../../capture/event-publisher.js';
+import { AckTracker } from '../../capture/publish/ack-tracker.js';
+import { EventPublisher } from '../../capture/publish/event-publisher.js';
 import { CHANGE_EVENT_VERSION, type ChangeEvent } from '../../contracts/change-event.js';
 import { silentLogger } from '../../platform/logger.js';
 import { RecordingWriter } from '../support/capture-recorder.js';

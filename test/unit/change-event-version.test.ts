@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { compareVersion, eventVersion, snapshotEventId, streamEventId } from '../../contracts/change-event.js';
-import { versionSortKey } from '../../replay/read/fast-event-check.js';
+import { versionSortKey } from '../../contracts/change-event.js';
 
 const source = (commitLsn: string, snapshot: boolean) => ({ lsn: commitLsn, commitLsn, xid: snapshot ? null : 9, commitTs: '2026-11-23T10:00:00.000Z', snapshot });
 

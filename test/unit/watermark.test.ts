@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { serializeChangeEvent } from '../../contracts/change-event.js';
 import { isWatermarkRecord, parseWatermark, serializeWatermark, warehouseWatermark, type StoredShardWatermark } from '../../contracts/watermark.js';
-import { keysForRanges, localLogShardMap } from '../../capture/watermark-shard-map.js';
+import { keysForRanges, localLogShardMap } from '../../capture/publish/watermark-shard-map.js';
 import { shardIdOf, shardIndexOfKeyReference } from '../../stream/local-log/shard-of-key.js';
 import { decodeRecords } from '../../stream-processors/decode-records.js';
 import { changeEvent, sourceRow } from '../support/change-event-factory.js';

@@ -1,0 +1,131 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { METRIC, METRICS_NAMESPACE } from '../../platform/metrics.js';
+import type { SlotStatus } from '../control/slot-status.js';
+import type { CapturePhase } from '../lifecycle/capture-lifecycle.js';
+
+export type { CapturePhase };
+
+/**
+ * Live counters of a running capture. Written atomically (temp file + rename) to the status file
+ * so `status` can read it at any moment; printed as CloudWatch embedded-metric-format lines in AWS.
+ */
+export interface CaptureStatus {
+  pid: number;
+  slotName: string;
+  publicationName: string;
+  /** Written only by the lifecycle (capture-lifecycle.ts, invariant L1). */
+  phase: CapturePhase;
+  startedAt: string;
+  updatedAt: string;
+  eventsPublished: number;
+  snapshotRowsPublished: number;
+  eventsPerSec: number;
+  lastReceivedLsn: string | null;
+  lastConfirmedLsn: string | null;
+  lastConfirmedAt: string | null;
+  slotLagBytes: number | null;
+  walStatus: string | null;
+  safeWalSizeBytes: number | null;
+  sinkLatencyMs: number | null;
+  inFlightEvents: number;
+  reconnects: number;
+  truncatesSkipped: number;
+  lastError: string | null;
+}
+
+export class CaptureStats {
+  readonly status: CaptureStatus;
+  private rateWindow: { atMs: number; events: number } = { atMs: Date.now(), events: 0 };
+
+  constructor(slotName: string, publicationName: string) {
+    const now = new Date().toISOString();
+    this.status = {
+      pid: process.pid,
+      slotName,
+      publicationName,
+      phase: 'starting',
+      startedAt: now,
+      updatedAt: now,
+      eventsPublished: 0,
+      snapshotRowsPublished: 0,
+      eventsPerSec: 0,
+      lastReceivedLsn: null,
+      lastConfirmedLsn: null,
+      lastConfirmedAt: null,
+      slotLagBytes: null,
+      walStatus: null,
+      safeWalSizeBytes: null,
+      sinkLatencyMs: null,
+      inFlightEvents: 0,
+      reconnects: 0,
+      truncatesSkipped: 0,
+      lastError: null,
+    };
+  }
+
+  published(records: number, latencyMs: number): void {
+    this.status.eventsPublished += records;
+    // Exponentially weighted, so one slow fsync does not dominate the reading.
+    this.status.sinkLatencyMs = this.status.sinkLatencyMs === null ? latencyMs : this.status.sinkLatencyMs * 0.8 + latencyMs * 0.2;
+  }
+
+  slot(status: SlotStatus): void {
+    this.status.slotLagBytes = status.lagBytes;
+    this.status.walStatus = status.walStatus;
+    this.status.safeWalSizeBytes = status.safeWalSizeBytes;
+  }
+
+  /** Recomputes events/s over the time since the previous call and stamps updatedAt. */
+  tick(): CaptureStatus {
+    const now = Date.now();
+    const seconds = (now - this.rateWindow.atMs) / 1000;
+    if (seconds > 0) this.status.eventsPerSec = Math.round((this.status.eventsPublished - this.rateWindow.events) / seconds);
+    this.rateWindow = { atMs: now, events: this.status.eventsPublished };
+    this.status.updatedAt = new Date(now).toISOString();
+    return { ...this.status };
+  }
+}
+
+/** Where a capture on this state directory keeps its live status (`status` and `up` read it). */
+export function defaultStatusFile(stateDir: string): string {
+  return path.join(stateDir, 'capture-status.json');
+}
+
+export async function writeStatusFile(file: string, status: CaptureStatus): Promise<void> {
+  await fs.mkdir(path.dirname(file), { recursive: true });
+  const temp = `${file}.${process.pid}.tmp`;
+  await fs.writeFile(temp, JSON.stringify(status, null, 2) + '\n');
+  await fs.rename(temp, file);
+}
+
+/** One CloudWatch EMF line (namespace TotesysCdc, dimension SlotName). */
+export function emfLine(status: CaptureStatus, eventsSinceLast: number, timestampMs = Date.now()): string {
+  const metrics: Record<string, number> = { [METRIC.eventsPublished]: eventsSinceLast, [METRIC.captureHeartbeat]: 1 };
+  if (status.slotLagBytes !== null) metrics[METRIC.slotLagBytes] = status.slotLagBytes;
+  if (status.sinkLatencyMs !== null) metrics[METRIC.sinkLatencyMs] = Math.round(status.sinkLatencyMs);
+  if (status.lastConfirmedAt) metrics[METRIC.confirmedLsnLagMs] = Math.max(0, timestampMs - Date.parse(status.lastConfirmedAt));
+  const units: Record<string, string> = {
+    [METRIC.eventsPublished]: 'Count',
+    [METRIC.captureHeartbeat]: 'Count',
+    [METRIC.slotLagBytes]: 'Bytes',
+    [METRIC.sinkLatencyMs]: 'Milliseconds',
+    [METRIC.confirmedLsnLagMs]: 'Milliseconds',
+  };
+  return JSON.stringify({
+    _aws: {
+      Timestamp: timestampMs,
+      CloudWatchMetrics: [
+        {
+          Namespace: METRICS_NAMESPACE,
+          Dimensions: [['SlotName']],
+          Metrics: Object.keys(metrics).map((name) => ({ Name: name, Unit: units[name] })),
+        },
+      ],
+    },
+    SlotName: status.slotName,
+    ...metrics,
+    walStatus: status.walStatus,
+    lastConfirmedLsn: status.lastConfirmedLsn,
+  });
+}

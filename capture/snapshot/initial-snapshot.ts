@@ -1,0 +1,118 @@
+import pg from 'pg';
+import { CHANGE_EVENT_VERSION, snapshotEventId, type ChangeEvent, type Row } from '../../contracts/change-event.js';
+import { SOURCE_TABLES, PRIMARY_KEYS, type SourceTable } from '../../contracts/source-tables.js';
+import { columnValue } from '../../contracts/change-event.js';
+
+/**
+ * Reads the 11 tables inside an exported snapshot as `r` events (docs/capture-spec.md, S5): the
+ * snapshot and the slot's stream meet at the slot's consistent point, so there is no gap and no
+ * overlap.
+ * Rows are read through a server-side cursor in batches (bounded memory) with every column cast to
+ * text and mapped by columnValue, exactly as the streaming path maps pgoutput's text values.
+ */
+export interface SnapshotProgress {
+  table: SourceTable;
+  rows: number;
+  /** Estimate: pg_class.reltuples, or an exact count inside the snapshot when never analysed. */
+  totalRows: number;
+  rowsPerSec: number;
+}
+
+export interface ReadSnapshotOptions {
+  connectionString: string;
+  snapshotName: string;
+  /** The slot's consistent point: source.lsn and commitLsn of every snapshot event. */
+  snapshotLsn: string;
+  batchRows?: number;
+  /** Receives each batch in order; awaited (backpressure). */
+  onEvents: (events: ChangeEvent[]) => Promise<void>;
+  onProgress?: (progress: SnapshotProgress) => void;
+}
+
+export async function readSnapshot(options: ReadSnapshotOptions): Promise<{ rows: number; perTable: Record<string, number> }> {
+  const batchRows = options.batchRows ?? 5000;
+  const client = new pg.Client({ connectionString: options.connectionString, connectionTimeoutMillis: 10_000 });
+  client.on('error', () => undefined); // surfaced by the pending query
+  await client.connect();
+  const perTable: Record<string, number> = {};
+  let total = 0;
+  try {
+    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    await client.query(`SET TRANSACTION SNAPSHOT ${pg.escapeLiteral(options.snapshotName)}`);
+    await client.query("SET LOCAL TimeZone = 'UTC'");
+    const { rows: nowRows } = await client.query<{ ts: Date }>('SELECT now() AS ts');
+    const commitTs = nowRows[0].ts.toISOString();
+    for (const table of SOURCE_TABLES) {
+      const rows = await readTable(client, table, options, commitTs, batchRows);
+      perTable[table] = rows;
+      total += rows;
+    }
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+  return { rows: total, perTable };
+}
+
+async function readTable(client: pg.Client, table: SourceTable, options: ReadSnapshotOptions, commitTs: string, batchRows: number): Promise<number> {
+  const { rows: columns } = await client.query<{ attname: string; atttypid: number }>(
+    `SELECT attname, atttypid::int AS atttypid FROM pg_attribute
+      WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum`,
+    [client.escapeIdentifier(table)],
+  );
+  const totalRows = await estimateRows(client, table);
+  const keyColumn = PRIMARY_KEYS[table];
+  const keyIndex = columns.findIndex((c) => c.attname === keyColumn);
+  const select = columns.map((c) => `${client.escapeIdentifier(c.attname)}::text`).join(', ');
+  const cursor = client.escapeIdentifier(`totesys_cdc_snapshot_${table}`);
+  await client.query(`DECLARE ${cursor} NO SCROLL CURSOR FOR SELECT ${select} FROM ${client.escapeIdentifier(table)}`);
+  const started = performance.now();
+  let count = 0;
+  for (;;) {
+    const result = await client.query<unknown[]>({ text: `FETCH ${batchRows} FROM ${cursor}`, rowMode: 'array' });
+    if (result.rows.length === 0) break;
+    const events = result.rows.map((values) => snapshotEvent(table, columns, values as (string | null)[], keyIndex, options.snapshotLsn, commitTs));
+    await options.onEvents(events);
+    count += events.length;
+    const seconds = (performance.now() - started) / 1000;
+    options.onProgress?.({ table, rows: count, totalRows: Math.max(totalRows, count), rowsPerSec: seconds > 0 ? Math.round(count / seconds) : 0 });
+    if (result.rows.length < batchRows) break;
+  }
+  await client.query(`CLOSE ${cursor}`);
+  if (count === 0) options.onProgress?.({ table, rows: 0, totalRows: 0, rowsPerSec: 0 });
+  return count;
+}
+
+function snapshotEvent(
+  table: SourceTable,
+  columns: { attname: string; atttypid: number }[],
+  values: (string | null)[],
+  keyIndex: number,
+  snapshotLsn: string,
+  commitTs: string,
+): ChangeEvent {
+  const after: Row = {};
+  for (let i = 0; i < columns.length; i++) after[columns[i].attname] = columnValue(columns[i].atttypid, values[i]);
+  const keyValue = columnValue(columns[keyIndex].atttypid, values[keyIndex]);
+  return {
+    v: CHANGE_EVENT_VERSION,
+    id: snapshotEventId(table, keyValue, snapshotLsn),
+    op: 'r',
+    table,
+    key: { [columns[keyIndex].attname]: keyValue },
+    before: null,
+    after,
+    source: { lsn: snapshotLsn, commitLsn: snapshotLsn, xid: null, commitTs, snapshot: true },
+  };
+}
+
+async function estimateRows(client: pg.Client, table: SourceTable): Promise<number> {
+  const { rows } = await client.query<{ reltuples: number }>('SELECT reltuples::float8 AS reltuples FROM pg_class WHERE oid = $1::regclass', [client.escapeIdentifier(table)]);
+  const estimate = rows[0]?.reltuples ?? -1;
+  if (estimate >= 0) return Math.round(estimate);
+  const { rows: counted } = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${client.escapeIdentifier(table)}`);
+  return Number(counted[0].n);
+}

@@ -1,0 +1,51 @@
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { LocalDirObjectStore } from '../../bucket/local-dir-object-store.js';
+import { silentLogger } from '../../platform/logger.js';
+import { ReplayError, replay, type ReplayProgress } from '../../replay/replay.js';
+import { generateWorkload, workloadWithUnstorableValue, writeArchive } from '../support/archive-workload.js';
+import { useWarehouseTestbed } from '../support/warehouse-testbed.js';
+
+/**
+ * A replay into the live schema (no --rebuild): the same lane as a rebuild, on the calling thread,
+ * with the incremental loader as its load sink (replay/process/load-sink.ts LiveSchemaSink).
+ */
+describe('replay into the live schema', () => {
+  const testbed = useWarehouseTestbed('replay_live_schema');
+
+  it('fails as retryable while another loader holds the schema lock; once it is free, loads everything', async () => {
+    const { db, dir, client } = testbed;
+    const events = generateWorkload(600, { secondsBetweenTransactions: 10 });
+    const ingestion = new LocalDirObjectStore(path.join(dir, 'ingestion'));
+    await writeArchive(ingestion, events, 100);
+
+    // The live loader's lock on `star` (loader/run-loader.ts: class 0x70ad, key hashtext(schema)).
+    await client.query('SELECT pg_advisory_lock($1, hashtext($2))', [0x70ad, 'star']);
+    const locked = await replay({ ingestion, processed: new LocalDirObjectStore(path.join(dir, 'processed-locked')), warehouseUrl: db.url, logger: silentLogger, batchSize: 150 }).catch((error: unknown) => error);
+    expect(locked).toBeInstanceOf(ReplayError);
+    expect((locked as ReplayError).retryable).toBe(true);
+    expect((locked as ReplayError).message).toMatch(/another loader holds the lock on schema star/);
+    await client.query('SELECT pg_advisory_unlock($1, hashtext($2))', [0x70ad, 'star']);
+
+    const progress: ReplayProgress[] = [];
+    const summary = await replay({ ingestion, processed: new LocalDirObjectStore(path.join(dir, 'processed')), warehouseUrl: db.url, logger: silentLogger, batchSize: 150, lanes: 2, onProgress: (p) => progress.push(p) });
+    expect(summary).toMatchObject({ lanes: 1, partial: false, eventsReplayed: events.length, loadSchema: 'star', swap: null, loadFailures: [] });
+    expect(summary.manifests).toBe(4);
+    expect(summary.rowsLoaded).toBeGreaterThan(0);
+    expect(progress.filter((p) => p.phase === 'load').at(-1)).toMatchObject({ done: 4, total: 4 });
+    const { rows } = await client.query<{ n: number }>('SELECT count(*)::int AS n FROM star.load_ledger');
+    expect(rows[0]!.n).toBe(4);
+  });
+
+  it('a manifest the warehouse rejects stops loading and makes the replay partial, without failing it', async () => {
+    const { db, dir } = testbed;
+    const events = workloadWithUnstorableValue(600);
+    const ingestion = new LocalDirObjectStore(path.join(dir, 'ingestion-poisoned'));
+    await writeArchive(ingestion, events, 100);
+    // Another schema: the first test's ledger in `star` already holds these batches (same event ids).
+    const summary = await replay({ ingestion, processed: new LocalDirObjectStore(path.join(dir, 'processed-poisoned')), warehouseUrl: db.url, logger: silentLogger, batchSize: 150, schema: 'star_poisoned' });
+    expect(summary.partial).toBe(true);
+    expect(summary.eventsReplayed).toBe(events.length);
+    expect(summary.loadFailures).toEqual([expect.objectContaining({ manifestKey: expect.stringContaining(summary.processedPrefix), error: expect.stringMatching(/.+/) })]);
+  });
+});
