@@ -1,7 +1,9 @@
 import { Command, CommanderError, Option } from 'commander';
 import { SETTINGS } from '../platform/config.js';
 import { registerCaptureCommand } from './commands/capture-command.js';
+import { registerDoctorCommand } from './commands/doctor-command.js';
 import { registerLoadCommand } from './commands/load-command.js';
+import { registerRedriveCommand } from './commands/redrive-command.js';
 import { registerReplayCommand } from './commands/replay-command.js';
 import { registerSeedCommand } from './commands/seed-command.js';
 import { registerSimulateCommand } from './commands/simulate-command.js';
@@ -9,6 +11,10 @@ import { registerStatusCommand } from './commands/status-command.js';
 import { registerSyncCommand } from './commands/sync-command.js';
 import { registerTeardownCommand } from './commands/teardown-command.js';
 import { registerUpCommand } from './commands/up-command.js';
+
+// Everything the CLI and its children create (state directory, archive, logs) is private to the
+// user running it: 0700 directories, 0600 files (SECURITY.md).
+process.umask(0o077);
 
 const program = new Command('totesys-cdc')
   .description('Streaming change-data-capture from the totesys Postgres database into a star-schema warehouse.')
@@ -29,6 +35,8 @@ registerSeedCommand(program);
 registerSimulateCommand(program);
 registerReplayCommand(program);
 registerTeardownCommand(program);
+registerDoctorCommand(program);
+registerRedriveCommand(program);
 registerCaptureCommand(program);
 registerLoadCommand(program);
 

@@ -6,6 +6,7 @@ import { TotesysCdcStack } from './totesys-cdc-stack.js';
 /**
  * CDK app entry (`npx cdk synth|deploy` runs it via cdk.json). Settings come from context:
  *   npx cdk deploy -c sourceSecretArn=... -c warehouseSecretArn=... [-c alertEmail=...] [-c vpcId=...]
+ * (every key: CONTEXT_KEYS in stack-props-from-context.ts, explained in docs/deploy.md)
  * cdk-nag's AWS Solutions checks run on every synthesis; an unacknowledged finding fails it.
  */
 const app = new App();

@@ -7,6 +7,7 @@ import { ManifestRejectedError } from './loader-errors.js';
 import { isBatchLoaded, recordLoadedBatch, recordWatermarks } from './load-ledger.js';
 import { copyIntoStagingSql, createStagingSql, inferredMemberSql, insertFactSql, mergeDimensionSql, truncateStagingSql } from './load-sql.js';
 import { readManifestFile } from './manifest-reader.js';
+import type { ParquetReadLimits } from '../parquet/parquet-bounds.js';
 import type { WarehouseClient } from './warehouse-pool.js';
 
 /**
@@ -33,6 +34,8 @@ export async function loadManifest(args: {
   manifestKey: string;
   manifest: BatchManifest;
   logger: Logger;
+  /** Bounds on the manifest's Parquet files (default DEFAULT_PARQUET_READ_LIMITS). */
+  parquetLimits?: ParquetReadLimits;
 }): Promise<LoadManifestResult> {
   const { client, schema, store, manifestKey, manifest, logger } = args;
   const started = performance.now();
@@ -48,7 +51,7 @@ export async function loadManifest(args: {
     // The files are fetched together (one round trip of latency instead of one per file); a
     // manifest's files are one micro-batch, so holding them all is bounded.
     const ordered = loadOrder(manifest.files);
-    const fetched = await Promise.all(ordered.map((file) => readManifestFile(store, manifestKey, file)));
+    const fetched = await Promise.all(ordered.map((file) => readManifestFile(store, manifestKey, file, args.parquetLimits)));
     for (const [index, file] of ordered.entries()) {
       const spec = WAREHOUSE_MODEL[file.table];
       const fileRows = fetched[index];

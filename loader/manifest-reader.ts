@@ -1,14 +1,20 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { MANIFEST_VERSION, type BatchManifest, type ManifestFile } from '../contracts/manifest.js';
-import { WAREHOUSE_TABLES } from '../contracts/warehouse-model.js';
+import { WAREHOUSE_MODEL, WAREHOUSE_TABLES } from '../contracts/warehouse-model.js';
 import { decodeWarehouseParquet } from '../parquet/warehouse-parquet.js';
+import { DEFAULT_PARQUET_READ_LIMITS, maxRowsForFile, type ParquetReadLimits } from '../parquet/parquet-bounds.js';
 import type { WarehouseRow } from '../contracts/warehouse-row.js';
+import type { WarehouseTable } from '../contracts/warehouse-model.js';
 import { ObjectNotFoundError, type ObjectStore } from '../bucket/object-store.js';
 import { ManifestFileCorruptError, ManifestFileMissingError, ManifestInvalidError } from './loader-errors.js';
 
 /** Reads manifests and their files from the processed bucket, refusing anything that does not match. */
 export const MANIFEST_PREFIX = 'manifests/';
+
+/** A manifest is a few KB (one entry per table of its batch): anything far larger is not one. */
+export const MAX_MANIFEST_BYTES = 1024 * 1024;
+export const MAX_MANIFEST_FILES = 1000;
 
 const isoInstant = z.string().refine((v) => !Number.isNaN(Date.parse(v)), 'expected an ISO-8601 instant');
 const manifestSchema = z.object({
@@ -28,11 +34,12 @@ const manifestSchema = z.object({
       bytes: z.number().int().nonnegative(),
       sha256: z.string().regex(/^[0-9a-f]{64}$/),
     }),
-  ),
-  watermarks: z.array(z.object({ shardId: z.string().min(1), ts: isoInstant, lsn: z.string().min(1), openShards: z.array(z.string().min(1).regex(/^[^,]+$/, 'no commas')).min(1) })).optional(),
+  ).max(MAX_MANIFEST_FILES),
+  watermarks: z.array(z.object({ shardId: z.string().min(1), ts: isoInstant, lsn: z.string().min(1), openShards: z.array(z.string().min(1).regex(/^[^,]+$/, 'no commas')).min(1) })).max(1024).optional(),
 });
 
 export function parseManifest(manifestKey: string, bytes: Uint8Array): BatchManifest {
+  if (bytes.byteLength > MAX_MANIFEST_BYTES) throw new ManifestInvalidError(manifestKey, `${bytes.byteLength} bytes, more than the ${MAX_MANIFEST_BYTES} a manifest may have`);
   let json: unknown;
   try {
     json = JSON.parse(Buffer.from(bytes).toString('utf8'));
@@ -56,8 +63,22 @@ export async function readManifest(store: ObjectStore, manifestKey: string): Pro
   }
 }
 
-/** Fetches one file, checks size and sha256 against the manifest, decodes it and checks the row count. */
-export async function readManifestFile(store: ObjectStore, manifestKey: string, file: ManifestFile): Promise<WarehouseRow[]> {
+/** The Parquet bounds with the configured row cap (config.bounds.maxParquetRows). */
+export function parquetLimitsFor(bounds: { maxParquetRows: number }): ParquetReadLimits {
+  return { ...DEFAULT_PARQUET_READ_LIMITS, maxRows: bounds.maxParquetRows };
+}
+
+/**
+ * Fetches one file, checks size and sha256 against the manifest, decodes it within `limits` and
+ * checks the row count. The manifest's own claims are bounded first (a hostile manifest naming a
+ * huge row count fails here, before any byte is fetched), then the file's footer (parquet-bounds.ts).
+ */
+export async function readManifestFile(store: ObjectStore, manifestKey: string, file: ManifestFile, limits: ParquetReadLimits = DEFAULT_PARQUET_READ_LIMITS): Promise<WarehouseRow[]> {
+  if (file.bytes > limits.maxFileBytes) throw new ManifestFileCorruptError(manifestKey, file.key, `manifest says ${file.bytes} bytes, more than the ${limits.maxFileBytes} a file may have`);
+  const allowedRows = maxRowsForFile(file.bytes, limits);
+  if (file.rows > allowedRows) {
+    throw new ManifestFileCorruptError(manifestKey, file.key, `manifest says ${file.rows} rows in ${file.bytes} bytes; at most ${allowedRows} allowed (raise TOTESYS_MAX_PARQUET_ROWS for larger files)`);
+  }
   let bytes: Uint8Array;
   try {
     bytes = await store.get(file.key);
@@ -70,10 +91,29 @@ export async function readManifestFile(store: ObjectStore, manifestKey: string, 
   if (sha256 !== file.sha256) throw new ManifestFileCorruptError(manifestKey, file.key, `sha256 ${sha256}, manifest says ${file.sha256}`);
   let rows: WarehouseRow[];
   try {
-    rows = await decodeWarehouseParquet(file.table, bytes);
+    rows = await decodeWarehouseParquet(file.table, bytes, limits);
   } catch (error) {
     throw new ManifestFileCorruptError(manifestKey, file.key, `not a ${file.table} Parquet file: ${(error as Error).message}`, { cause: error });
   }
   if (rows.length !== file.rows) throw new ManifestFileCorruptError(manifestKey, file.key, `${rows.length} rows, manifest says ${file.rows}`);
+  const unstorable = findUnstorableText(file.table, rows);
+  if (unstorable) throw new ManifestFileCorruptError(manifestKey, file.key, `row ${unstorable.row + 1}: ${file.table}.${unstorable.column} contains a NUL character, which Postgres text cannot store`);
   return rows;
+}
+
+/**
+ * The first text value Postgres would refuse (U+0000). The processor quarantines such events one by
+ * one (source-values.ts); a file that still carries one was not written by it, and naming the row
+ * and column here beats COPY's message about the whole file.
+ */
+export function findUnstorableText(table: WarehouseTable, rows: readonly WarehouseRow[]): { row: number; column: string } | null {
+  const textColumns = WAREHOUSE_MODEL[table].columns.filter((column) => column.type === 'text').map((column) => column.name);
+  for (let r = 0; r < rows.length; r++) {
+    const row = rows[r]!;
+    for (const column of textColumns) {
+      const value = row[column];
+      if (typeof value === 'string' && value.includes('\0')) return { row: r, column };
+    }
+  }
+  return null;
 }

@@ -7,6 +7,7 @@ import type { ObjectStore } from '../bucket/object-store.js';
 import { abortableDelay } from '../platform/abortable-delay.js';
 import { DEFAULT_LOOKBACK_MS, DEFAULT_RETRY_POLICY, findPendingManifests, listNewManifests, manifestTimeOfKey, readWarehouseWatermark, recordFailure, type RetryPolicy } from './load-ledger.js';
 import { loadManifest } from './load-manifest.js';
+import type { ParquetReadLimits } from '../parquet/parquet-bounds.js';
 import { MANIFEST_PREFIX, readManifest } from './manifest-reader.js';
 import { DEFAULT_WAREHOUSE_SCHEMA, LEDGER_TABLE, qualified } from './warehouse-ddl.js';
 import { openWarehousePool, type WarehouseClient, type WarehousePool, type WarehouseTarget } from './warehouse-pool.js';
@@ -49,6 +50,8 @@ export type LoadPendingOptions = WarehouseTarget & {
   pollIntervalMs?: number;
   /** Ends a drain early (the local loader's shutdown); the load in progress finishes. */
   signal?: AbortSignal;
+  /** Bounds on the Parquet files read (default DEFAULT_PARQUET_READ_LIMITS; see parquet-bounds.ts). */
+  parquetLimits?: ParquetReadLimits;
 };
 
 /** Listing lookback of a drain's later polls (its first pass uses the full lookbackMs). */
@@ -162,7 +165,7 @@ async function loadWithPool(pool: WarehousePool, options: LoadPendingOptions): P
         for (const manifestKey of pending) {
           // A drain starts no load after its end; a one-pass run loads what it found.
           if (drainUntil > 0 && !draining()) break;
-          await loadOne(client, schema, manifestKey, options.processed, policy, logger, summary);
+          await loadOne(client, schema, manifestKey, options.processed, policy, logger, summary, options.parquetLimits);
         }
         if (!draining()) break;
         // Nothing new: wait a poll interval. Something loaded: look again at once (a backlog).
@@ -185,11 +188,11 @@ async function loadWithPool(pool: WarehousePool, options: LoadPendingOptions): P
   return summary;
 }
 
-async function loadOne(client: WarehouseClient, schema: string, manifestKey: string, store: ObjectStore, policy: RetryPolicy, logger: Logger, summary: LoadSummary): Promise<void> {
+async function loadOne(client: WarehouseClient, schema: string, manifestKey: string, store: ObjectStore, policy: RetryPolicy, logger: Logger, summary: LoadSummary, parquetLimits?: ParquetReadLimits): Promise<void> {
   let manifest: BatchManifest | undefined;
   try {
     manifest = await readManifest(store, manifestKey);
-    const result = await loadManifest({ client, schema, store, manifestKey, manifest, logger });
+    const result = await loadManifest({ client, schema, store, manifestKey, manifest, logger, parquetLimits });
     if (result.status === 'skipped') {
       summary.manifestsSkipped++;
       return;

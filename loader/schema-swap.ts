@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { PipelineError, errorMessage, isRetryable } from '../platform/errors.js';
 
@@ -30,7 +31,45 @@ export class SchemaSwapError extends PipelineError {
   }
 }
 
+/** Postgres truncates identifiers to NAMEDATALEN-1 = 63 bytes (silently, with a NOTICE). */
+export const MAX_IDENTIFIER_BYTES = 63;
+const PLAIN_IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
+
+/**
+ * The rebuild and old schema names of a swap at `stamp` (e.g. `20261122_120000`). A name longer
+ * than 63 bytes would be truncated by Postgres, and `<63-char live>_rebuild_<ts>` truncates back to
+ * the live name itself (the rebuild would load straight into the live schema): a long live name
+ * keeps its first characters plus a hash of the whole name, so every generated name fits, is
+ * distinct from the live one, and stays the same for the same live name and stamp.
+ */
+export function swapSchemaNames(liveSchema: string, stamp: string): { rebuildSchema: string; oldSchema: string } {
+  const build = (kind: string) => {
+    const suffix = `_${kind}_${stamp}`;
+    const full = `${liveSchema}${suffix}`;
+    if (Buffer.byteLength(full) <= MAX_IDENTIFIER_BYTES) return full;
+    const hash = createHash('sha256').update(liveSchema).digest('hex').slice(0, 8);
+    return `${liveSchema.slice(0, MAX_IDENTIFIER_BYTES - suffix.length - hash.length - 1)}_${hash}${suffix}`;
+  };
+  const names = { rebuildSchema: build('rebuild'), oldSchema: build('old') };
+  checkSwapNames(liveSchema, names.rebuildSchema, names.oldSchema);
+  return names;
+}
+
+/** Generated names are checked after they are built: plain, at most 63 bytes, three distinct names. */
+export function checkSwapNames(liveSchema: string, rebuiltSchema: string, oldSchema: string): void {
+  for (const name of [liveSchema, rebuiltSchema, oldSchema]) {
+    if (!PLAIN_IDENTIFIER.test(name)) throw new SchemaSwapError(`schema name ${JSON.stringify(name)} is not a plain lower-case identifier`, name, { retryable: false });
+    if (Buffer.byteLength(name) > MAX_IDENTIFIER_BYTES) {
+      throw new SchemaSwapError(`schema name ${name} is ${Buffer.byteLength(name)} bytes; Postgres keeps only ${MAX_IDENTIFIER_BYTES} and would truncate it`, name, { retryable: false });
+    }
+  }
+  if (new Set([liveSchema, rebuiltSchema, oldSchema]).size !== 3) {
+    throw new SchemaSwapError(`schema names must differ: live ${liveSchema}, rebuilt ${rebuiltSchema}, old ${oldSchema}`, liveSchema, { retryable: false });
+  }
+}
+
 export async function swapSchemas(warehouseUrl: string, rebuiltSchema: string, liveSchema: string, oldSchema: string): Promise<SchemaSwapResult> {
+  checkSwapNames(liveSchema, rebuiltSchema, oldSchema);
   const client = new pg.Client({ connectionString: warehouseUrl, application_name: 'totesys-cdc-replay' });
   await client.connect();
   try {

@@ -1,4 +1,5 @@
-import { parquetMetadata, parquetRead, type AsyncBuffer, type SchemaElement } from 'hyparquet';
+import { parquetMetadata, parquetRead, snappyUncompress, type AsyncBuffer, type Compressors, type SchemaElement } from 'hyparquet';
+import { checkParquetFrame, checkParquetMetadata, DEFAULT_PARQUET_READ_LIMITS, ParquetBoundsError, type ParquetReadLimits } from './parquet-bounds.js';
 import { writeFlatParquet, type FlatColumn } from './parquet-flat-writer.js';
 import type { ColumnSpec, ColumnType, WarehouseTable } from '../contracts/warehouse-model.js';
 import { WAREHOUSE_MODEL } from '../contracts/warehouse-model.js';
@@ -325,11 +326,29 @@ function asyncBuffer(buffer: ArrayBuffer): AsyncBuffer {
   return { byteLength: buffer.byteLength, slice: (start: number, end?: number) => buffer.slice(start, end) };
 }
 
-/** Decodes a warehouse Parquet file back into rows (the loader's reader). */
-export async function decodeWarehouseParquet(table: WarehouseTable, bytes: Uint8Array): Promise<WarehouseRow[]> {
+/** Snappy with the page-size bound applied again where the page is allocated (belt and braces). */
+function boundedCompressors(limits: ParquetReadLimits): Compressors {
+  return {
+    SNAPPY: (input: Uint8Array, outputLength: number) => {
+      if (!(outputLength >= 0 && outputLength <= limits.maxPageBytes)) throw new ParquetBoundsError(`page claims ${outputLength} bytes decompressed, more than the ${limits.maxPageBytes} allowed`);
+      const output = new Uint8Array(outputLength);
+      snappyUncompress(input, output);
+      return output;
+    },
+  };
+}
+
+/**
+ * Decodes a warehouse Parquet file back into rows (the loader's reader). The file is untrusted:
+ * its frame, footer and page headers are checked against `limits` first (parquet-bounds.ts), so a
+ * hostile file fails with a ParquetBoundsError instead of exhausting memory.
+ */
+export async function decodeWarehouseParquet(table: WarehouseTable, bytes: Uint8Array, limits: ParquetReadLimits = DEFAULT_PARQUET_READ_LIMITS): Promise<WarehouseRow[]> {
   const columns = WAREHOUSE_MODEL[table].columns;
+  checkParquetFrame(bytes, limits);
   const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
   const metadata = parquetMetadata(buffer, { parsers: RAW_PARSERS });
+  checkParquetMetadata(bytes, metadata, limits);
   const rowCount = Number(metadata.num_rows);
   const inFile = new Set(metadata.schema.slice(1).map((element) => element.name));
   const wanted = columns.filter((column) => inFile.has(column.name)).map((column) => column.name);
@@ -341,6 +360,7 @@ export async function decodeWarehouseParquet(table: WarehouseTable, bytes: Uint8
     metadata,
     columns: wanted,
     parsers: RAW_PARSERS,
+    compressors: boundedCompressors(limits),
     onChunk: ({ columnName, columnData, rowStart }) => {
       let list = chunks.get(columnName);
       if (!list) chunks.set(columnName, (list = []));

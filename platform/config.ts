@@ -53,6 +53,12 @@ const rawSettingsSchema = z.object({
   loaderPollIntervalMs: positiveInt.max(500, 'must be at most 500 so a draining loader sees a new manifest within half a second').default(250),
   archiveFlushIntervalMs: positiveInt.default(5_000),
   archiveMaxBytes: positiveInt.default(5 * 1024 * 1024),
+  maxLineBytes: positiveInt.min(1024).max(1024 * 1024 * 1024).default(8 * 1024 * 1024),
+  maxParquetRows: positiveInt.max(100_000_000).default(1_000_000),
+  maxIssuesPerFile: positiveInt.default(1000),
+  dashboardHost: z.string().min(1).default('127.0.0.1'),
+  dashboardPort: z.coerce.number().int().min(0).max(65_535).default(7381),
+  dashboardToken: z.string().min(16, 'must be at least 16 characters').optional(),
 });
 
 export type RawSettings = z.input<typeof rawSettingsSchema>;
@@ -87,6 +93,12 @@ export const SETTINGS: readonly SettingSpec[] = [
   { key: 'loaderPollIntervalMs', flag: '--loader-poll-interval-ms <ms>', env: 'TOTESYS_LOADER_POLL_INTERVAL_MS', schema: s.loaderPollIntervalMs, description: 'how often a draining loader looks for new manifests, at most 500 (default 250)' },
   { key: 'archiveFlushIntervalMs', flag: '--archive-flush-interval-ms <ms>', env: 'TOTESYS_ARCHIVE_FLUSH_INTERVAL_MS', schema: s.archiveFlushIntervalMs, description: 'local archiver buffering time (default 5000)' },
   { key: 'archiveMaxBytes', flag: '--archive-max-bytes <n>', env: 'TOTESYS_ARCHIVE_MAX_BYTES', schema: s.archiveMaxBytes, description: 'local archiver buffering size (default 5 MiB)' },
+  { key: 'maxLineBytes', flag: '--max-line-bytes <n>', env: 'TOTESYS_MAX_LINE_BYTES', schema: s.maxLineBytes, description: 'longest archived line replay reads; a longer one fails its file (default 8 MiB)' },
+  { key: 'maxParquetRows', flag: '--max-parquet-rows <n>', env: 'TOTESYS_MAX_PARQUET_ROWS', schema: s.maxParquetRows, description: 'most rows the loader reads from one Parquet file (also at most 1 per byte); more fails its manifest (default 1000000)' },
+  { key: 'maxIssuesPerFile', flag: '--max-issues-per-file <n>', env: 'TOTESYS_MAX_ISSUES_PER_FILE', schema: s.maxIssuesPerFile, description: 'problems replay keeps in full per archive file; the rest are counted (default 1000)' },
+  { key: 'dashboardHost', flag: '--dashboard-host <address>', env: 'TOTESYS_DASHBOARD_HOST', schema: s.dashboardHost, description: "address `up`'s dashboard binds (default 127.0.0.1; any other needs a token)" },
+  { key: 'dashboardPort', flag: '--dashboard-port <port>', env: 'TOTESYS_DASHBOARD_PORT', schema: s.dashboardPort, description: "port of `up`'s dashboard and /metrics (default 7381; 0: any free port)" },
+  { key: 'dashboardToken', flag: '--dashboard-token <token>', env: 'TOTESYS_DASHBOARD_TOKEN', schema: s.dashboardToken, description: 'bearer token the dashboard requires (set it in the environment: a flag shows in `ps`)' },
 ];
 
 export interface Config {
@@ -107,6 +119,10 @@ export interface Config {
   /** drainWindowMs 0: one pass per run; otherwise a run keeps loading for that long, polling every pollIntervalMs. */
   loader: { intervalMs: number; drainWindowMs: number; pollIntervalMs: number };
   archive: { flushIntervalMs: number; maxBytes: number };
+  /** Input bounds on untrusted bytes (README "Input bounds", SECURITY.md). */
+  bounds: { maxLineBytes: number; maxParquetRows: number; maxIssuesPerFile: number };
+  /** `up`'s web dashboard and /metrics; a token is required unless it binds a loopback address. */
+  dashboard: { host: string; port: number; token?: string };
 }
 
 type Source = Record<string, string | undefined>;
@@ -133,7 +149,17 @@ export function loadConfig(flags: Partial<Record<keyof RawSettings, unknown>> = 
     });
     throw new ConfigError(messages.join('; '));
   }
+  if (!isLoopbackHost(parsed.data.dashboardHost) && !parsed.data.dashboardToken) {
+    throw new ConfigError(
+      `invalid dashboardHost (--dashboard-host / TOTESYS_DASHBOARD_HOST): ${parsed.data.dashboardHost} is reachable from other machines; set a token in TOTESYS_DASHBOARD_TOKEN (16+ characters) or bind 127.0.0.1`,
+    );
+  }
   return buildConfig(parsed.data, cwd);
+}
+
+/** 127.0.0.0/8, ::1 and localhost: only this machine can connect. */
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127(\.\d{1,3}){3}$/.test(host);
 }
 
 function buildConfig(v: Settings, cwd: string): Readonly<Config> {
@@ -171,6 +197,8 @@ function buildConfig(v: Settings, cwd: string): Readonly<Config> {
       v.stateStore === 'local' ? { kind: 'local' } : { kind: 'dynamodb', tableName: v.dynamodbTable, endpoint: v.dynamodbEndpoint, region: v.awsRegion },
     loader: { intervalMs: v.loaderIntervalMs, drainWindowMs: v.loaderDrainWindowMs, pollIntervalMs: v.loaderPollIntervalMs },
     archive: { flushIntervalMs: v.archiveFlushIntervalMs, maxBytes: v.archiveMaxBytes },
+    bounds: { maxLineBytes: v.maxLineBytes, maxParquetRows: v.maxParquetRows, maxIssuesPerFile: v.maxIssuesPerFile },
+    dashboard: { host: v.dashboardHost, port: v.dashboardPort, token: v.dashboardToken },
   };
   return deepFreeze(config);
 }

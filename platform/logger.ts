@@ -1,4 +1,4 @@
-import { redactUrl } from './redact.js';
+import { mayCarrySecret, redactSecrets } from './redact.js';
 
 /**
  * Structured JSON logs, one object per line on stderr (stdout stays free for command output such as
@@ -28,9 +28,9 @@ const SECRET_KEYS = /pass(word)?|secret|token|credential|authorization/i;
 function sanitize(value: unknown, key = ''): unknown {
   if (SECRET_KEYS.test(key)) return '***';
   if (typeof value === 'bigint') return value.toString();
-  if (typeof value === 'string' && /^[a-z][a-z0-9+.-]*:\/\/[^/]*:[^@/]*@/i.test(value)) return redactUrl(value);
+  if (typeof value === 'string') return mayCarrySecret(value) ? redactSecrets(value) : value;
   if (value instanceof Error) {
-    return { name: value.name, message: value.message, ...(value.cause ? { cause: sanitize(value.cause) } : {}) };
+    return { name: value.name, message: sanitize(value.message), ...(value.cause ? { cause: sanitize(value.cause) } : {}) };
   }
   return value;
 }
@@ -40,7 +40,7 @@ export function createLogger(options: LoggerOptions, bound: LogFields = {}): Log
   const write = options.write ?? ((line: string) => process.stderr.write(line + '\n'));
   const emit = (level: Exclude<LogLevel, 'silent'>, message: string, fields?: LogFields) => {
     if (RANK[level] < threshold) return;
-    const record: LogFields = { time: new Date().toISOString(), level, service: options.service, message };
+    const record: LogFields = { time: new Date().toISOString(), level, service: options.service, message: sanitize(message) };
     for (const [k, v] of Object.entries({ ...bound, ...fields })) record[k] = sanitize(v, k);
     write(JSON.stringify(record));
   };

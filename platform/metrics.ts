@@ -1,28 +1,8 @@
 /**
- * Metric names, one namespace for every component (CloudWatch in AWS via embedded metric format,
- * the local status file otherwise). The CDK dashboard and alarms refer to these same names.
+ * The metrics module's entry point: metric names (CloudWatch and Prometheus use the same ones), the
+ * process's registry and the CloudWatch EMF encoder. The Prometheus exporter is imported on its own
+ * (platform/metrics/prometheus-exporter.ts) so Lambda bundles do not carry prom-client.
  */
-export const METRICS_NAMESPACE = 'TotesysCdc';
-
-export const METRIC = {
-  // capture
-  eventsPublished: 'eventsPublished',
-  slotLagBytes: 'slotLagBytes',
-  confirmedLsnLagMs: 'confirmedLsnLagMs',
-  sinkLatencyMs: 'sinkLatencyMs',
-  captureHeartbeat: 'captureHeartbeat',
-  // stream processor
-  eventsProcessed: 'eventsProcessed',
-  eventsQuarantined: 'eventsQuarantined',
-  // loader
-  manifestsLoaded: 'manifestsLoaded',
-  rowsLoaded: 'rowsLoaded',
-  loaderFailures: 'loaderFailures',
-  warehouseFreshnessMs: 'warehouseFreshnessMs',
-  /** now − the watermark "the warehouse holds every change committed up to T" (capture heartbeats carried through every stage). */
-  warehouseWatermarkAgeMs: 'warehouseWatermarkAgeMs',
-  // archive and replay
-  eventsArchived: 'eventsArchived',
-} as const;
-
-export type MetricName = (typeof METRIC)[keyof typeof METRIC];
+export { METRIC, METRICS_NAMESPACE, METRIC_HELP, METRIC_UNITS, type MetricName, type MetricUnit } from './metrics/metric-names.js';
+export { MetricsRegistry, processMetrics, type Dimensions, type MetricKind, type MetricSample } from './metrics/registry.js';
+export { encodeEmf, type EmfEntry } from './metrics/emf-exporter.js';

@@ -5,6 +5,7 @@
  */
 export type ArchiveIssueKind =
   | 'corrupt-gzip'
+  | 'line-too-long'
   | 'truncated-line'
   | 'malformed-json'
   | 'unsupported-version'

@@ -9,8 +9,9 @@ import type { Logger } from '../platform/logger.js';
 import { BulkLoad } from '../loader/bulk-load.js';
 import { DEFAULT_WAREHOUSE_SCHEMA } from '../loader/warehouse-ddl.js';
 import { openOrderedArchive } from './order/ordered-archive.js';
+import type { ArchiveReadLimits } from './read/archived-line.js';
 import type { ArchiveIssue, ArchiveIssueKind } from './replay-report.js';
-import { swapSchemas, type SchemaSwapResult } from '../loader/schema-swap.js';
+import { swapSchemaNames, swapSchemas, type SchemaSwapResult } from '../loader/schema-swap.js';
 import { describeObjectStore } from '../bucket/create-object-store.js';
 import { LaneError, type Lanes } from './process/lanes.js';
 import { LoaderLockedError } from './process/load-sink.js';
@@ -61,6 +62,8 @@ export interface ReplayOptions {
   /** Memory budget of one sort run (default 64 MiB). */
   maxRunBytes?: number;
   /** Parent of the temp dir for sort runs (default os.tmpdir()). */
+  /** Bounds of the archive scan (line length, issues kept per object; default DEFAULT_ARCHIVE_READ_LIMITS). */
+  limits?: ArchiveReadLimits;
   tempDir?: string;
   /**
    * Processing lanes for a rebuild (default DEFAULT_LANES: 2, or one per two cores): worker threads that each parse, process and
@@ -139,8 +142,8 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
   const replayId = options.replayId ?? `${stamp}-${randomBytes(3).toString('hex')}`;
   const liveSchema = options.schema ?? DEFAULT_WAREHOUSE_SCHEMA;
   const schemaStamp = stamp.toLowerCase().replace('t', '_').replace('z', '');
-  const loadSchema = options.rebuild ? `${liveSchema}_rebuild_${schemaStamp}` : liveSchema;
-  const oldSchema = `${liveSchema}_old_${schemaStamp}`;
+  const { rebuildSchema, oldSchema } = swapSchemaNames(liveSchema, schemaStamp);
+  const loadSchema = options.rebuild ? rebuildSchema : liveSchema;
   // The prefix must sort BEFORE the live `manifests/`: the loader resumes listing its prefix after
   // the newest key in its ledger, and a replay's keys land in the same ledger. A key sorting after
   // `manifests/` (e.g. `replay/…`) would make the live loader skip every new live manifest.
@@ -192,6 +195,7 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
       tables: options.tables,
       tempDir: path.join(workDir, 'runs'),
       maxRunBytes: options.maxRunBytes,
+      limits: options.limits,
       onScanProgress: (p) => progress.update(p.bytesDone, p.bytesTotal, p.eventsRead),
     }).catch(async (error: unknown) => {
       if (error instanceof RangeError) throw new UserError(error.message, { cause: error });

@@ -6,6 +6,7 @@ import type { Logger } from '../platform/logger.js';
 import { redactUrl } from '../platform/redact.js';
 import { ensureDatabase, startEmbeddedPostgres } from './embedded-postgres.js';
 import { acquireInstanceLock, readLiveLock, type InstanceLock } from './instance-lock.js';
+import { prepareStateDir } from './state-dir.js';
 
 /**
  * Where totesys and the warehouse live for this command: external URLs when configured, otherwise
@@ -31,6 +32,7 @@ export interface OpenDatabasesOptions {
 }
 
 export async function openDatabases(config: Config, logger: Logger, options: OpenDatabasesOptions): Promise<Databases> {
+  await prepareStateDir(config.stateDir);
   const needEmbedded = !config.sourceUrl || !config.warehouseUrl;
   let lock: InstanceLock | undefined;
   let embeddedUrl: ((db: string) => string) | undefined;

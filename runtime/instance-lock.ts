@@ -40,12 +40,12 @@ export async function readLiveLock(lockFile: string): Promise<LockInfo | undefin
 const SHORT_COMMANDS = new Set(['status', 'load', 'seed', 'teardown']);
 
 export async function acquireInstanceLock(lockFile: string, command: string, options: { waitForShortHoldersMs?: number } = {}): Promise<InstanceLock> {
-  await fs.mkdir(path.dirname(lockFile), { recursive: true });
+  await fs.mkdir(path.dirname(lockFile), { recursive: true, mode: 0o700 });
   let info: LockInfo = { pid: process.pid, command, startedAt: new Date().toISOString() };
   const waitUntil = Date.now() + (options.waitForShortHoldersMs ?? 30_000);
   for (let attempt = 0; attempt < 1_000; attempt++) {
     try {
-      const handle = await fs.open(lockFile, 'wx', 0o644);
+      const handle = await fs.open(lockFile, 'wx', 0o600);
       await handle.writeFile(JSON.stringify(info));
       await handle.close();
       let released = false;
@@ -53,7 +53,7 @@ export async function acquireInstanceLock(lockFile: string, command: string, opt
         async update(more) {
           info = { ...info, ...more };
           const temp = `${lockFile}.${process.pid}.tmp`;
-          await fs.writeFile(temp, JSON.stringify(info));
+          await fs.writeFile(temp, JSON.stringify(info), { mode: 0o600 });
           await fs.rename(temp, lockFile);
         },
         async release() {

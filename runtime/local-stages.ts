@@ -2,10 +2,12 @@ import { abortableDelay } from '../platform/abortable-delay.js';
 import type { Config } from '../platform/config.js';
 import { errorMessage } from '../platform/errors.js';
 import type { Logger } from '../platform/logger.js';
+import { METRIC } from '../platform/metrics.js';
 import type { WarehouseTable } from '../contracts/warehouse-model.js';
 import { runArchiver } from '../archive/local-archiver.js';
 import { createObjectStore } from '../bucket/create-object-store.js';
 import { runLoaderLoop } from '../loader/run-loader.js';
+import { parquetLimitsFor } from '../loader/manifest-reader.js';
 import type { LoadSummary } from '../loader/run-loader.js';
 import { runLocalProcessor } from '../stream-processors/local-processor.js';
 import { createJoinStateStore } from '../stream-processors/state/create-state-store.js';
@@ -21,6 +23,10 @@ import { CONSUMERS } from './pipeline-status.js';
 export async function runProcessorStage(config: Readonly<Config>, logger: Logger, signal: AbortSignal, counters: PipelineCounters): Promise<void> {
   const consumer = await createChangeStreamConsumer(config, CONSUMERS.processor, logger);
   const state = await createJoinStateStore(config, logger);
+  // result.quarantined counts only undecodable records; events the transform rejects are counted
+  // through the metrics sink. Both are taken when the batch is durable (a batch retried after a
+  // failure counts the quarantines of its failed attempt too: they were written twice, same keys).
+  let quarantinedInBatch = 0;
   try {
     await runLocalProcessor({
       consumer,
@@ -30,10 +36,13 @@ export async function runProcessorStage(config: Readonly<Config>, logger: Logger
       signal,
       maxWaitMs: 250,
       batchWindowMs: 400,
-      onBatch: (result) => {
+      metrics: { count: (name, value) => void (name === METRIC.eventsQuarantined && (quarantinedInBatch += value)) },
+      onBatch: (result, timing) => {
+        counters.processor.lastBatchMs = Math.round(timing.durationMs);
         counters.processor.batches += result.manifest ? 1 : 0;
         counters.processor.events += result.events;
-        counters.processor.quarantined += result.quarantined;
+        counters.processor.quarantined += quarantinedInBatch;
+        quarantinedInBatch = 0;
       },
     });
   } finally {
@@ -103,6 +112,7 @@ export async function runLoaderStage(
     intervalMs: config.loader.intervalMs,
     drainWindowMs: config.loader.drainWindowMs,
     pollIntervalMs: config.loader.pollIntervalMs,
+    parquetLimits: parquetLimitsFor(config.bounds),
     signal,
     onSummary: (summary) => recordLoad(counters, summary),
     onError: (error) => {

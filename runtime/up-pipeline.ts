@@ -21,6 +21,8 @@ export interface UpOptions {
   simulate: { ratePerSecond: number; seed: number } | null;
   seed: { scale: number; seed: number };
   onSeedProgress?: (progress: { table: string; rows: number; totalRows: number }) => void;
+  /** The counters the stages add to (default: new ones); the dashboard passes its own to watch from the start. */
+  counters?: PipelineCounters;
   /** Called once every stage runs, with the counters the view reads. */
   onRunning?: (counters: PipelineCounters) => void;
   /** Where the capture child's log lines go (default stderr). */
@@ -40,9 +42,9 @@ export async function runUpPipeline(options: UpOptions): Promise<PipelineCounter
     await seedTotesys(sourceUrl, { ...options.seed, applySchema: false, logger, signal: options.signal, onProgress: options.onSeedProgress });
   }
   await ensureWarehouseSchema({ warehouseUrl, schema: config.warehouseSchema, logger });
-  if (options.signal.aborted) return newCounters();
+  const counters = options.counters ?? newCounters();
+  if (options.signal.aborted) return counters;
 
-  const counters = newCounters();
   const stop = new AbortController();
   options.signal.addEventListener('abort', () => stop.abort(), { once: true });
   let failure: unknown;

@@ -25,8 +25,8 @@ export interface LocalProcessorOptions {
   batchWindowMs?: number;
   metrics?: MetricsSink;
   prefix?: string;
-  /** Called after each batch is durable and checkpointed. */
-  onBatch?: (result: ProcessRecordsResult) => void;
+  /** Called after each batch is durable and checkpointed, with the time it took from read to checkpoint. */
+  onBatch?: (result: ProcessRecordsResult, timing: { durationMs: number }) => void;
   /** Backoff after a failed batch: first delay, doubled up to the max (default 200 ms .. 30 s). */
   retryInitialDelayMs?: number;
   retryMaxDelayMs?: number;
@@ -53,6 +53,7 @@ export async function runLocalProcessor(options: LocalProcessorOptions): Promise
       groups = await readBatch(consumer, maxRecords, waitMs, options.batchWindowMs ?? 0, signal);
       const records = groups.flat();
       if (records.length === 0) continue;
+      const startedMs = performance.now();
       // Shard groups are concatenated: each key lives on one shard, so its order is kept.
       const result = await processRecords(records, {
         state: options.state,
@@ -66,7 +67,7 @@ export async function runLocalProcessor(options: LocalProcessorOptions): Promise
         if (last) await consumer.checkpoint(last.shardId, last.sequenceNumber);
       }
       delayMs = initialDelayMs;
-      options.onBatch?.(result);
+      options.onBatch?.(result, { durationMs: performance.now() - startedMs });
     } catch (error) {
       consumer.rewind();
       if (signal.aborted) break;

@@ -1,5 +1,5 @@
 import type { Logger } from '../platform/logger.js';
-import { METRICS_NAMESPACE, type MetricName } from '../platform/metrics.js';
+import { encodeEmf, type MetricName } from '../platform/metrics.js';
 
 /** The slice of a metrics backend the processor needs: counters. */
 export interface MetricsSink {
@@ -18,13 +18,7 @@ export function loggingMetrics(logger: Logger): MetricsSink {
 export function embeddedMetricFormat(service: string, write: (line: string) => void = (line) => process.stdout.write(line + '\n')): MetricsSink {
   return {
     count(name, value) {
-      write(
-        JSON.stringify({
-          _aws: { Timestamp: Date.now(), CloudWatchMetrics: [{ Namespace: METRICS_NAMESPACE, Dimensions: [['service']], Metrics: [{ Name: name, Unit: 'Count' }] }] },
-          service,
-          [name]: value,
-        }),
-      );
+      write(encodeEmf({ dimensions: { service }, metrics: { [name]: value } }));
     },
   };
 }

@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { METRIC, METRICS_NAMESPACE } from '../../platform/metrics.js';
+import { encodeEmf, METRIC, type MetricName } from '../../platform/metrics.js';
 import type { SlotStatus } from '../control/slot-status.js';
 import type { CapturePhase } from '../lifecycle/capture-lifecycle.js';
 
@@ -101,31 +101,14 @@ export async function writeStatusFile(file: string, status: CaptureStatus): Prom
 
 /** One CloudWatch EMF line (namespace TotesysCdc, dimension SlotName). */
 export function emfLine(status: CaptureStatus, eventsSinceLast: number, timestampMs = Date.now()): string {
-  const metrics: Record<string, number> = { [METRIC.eventsPublished]: eventsSinceLast, [METRIC.captureHeartbeat]: 1 };
+  const metrics: Partial<Record<MetricName, number>> = { [METRIC.eventsPublished]: eventsSinceLast, [METRIC.captureHeartbeat]: 1 };
   if (status.slotLagBytes !== null) metrics[METRIC.slotLagBytes] = status.slotLagBytes;
   if (status.sinkLatencyMs !== null) metrics[METRIC.sinkLatencyMs] = Math.round(status.sinkLatencyMs);
   if (status.lastConfirmedAt) metrics[METRIC.confirmedLsnLagMs] = Math.max(0, timestampMs - Date.parse(status.lastConfirmedAt));
-  const units: Record<string, string> = {
-    [METRIC.eventsPublished]: 'Count',
-    [METRIC.captureHeartbeat]: 'Count',
-    [METRIC.slotLagBytes]: 'Bytes',
-    [METRIC.sinkLatencyMs]: 'Milliseconds',
-    [METRIC.confirmedLsnLagMs]: 'Milliseconds',
-  };
-  return JSON.stringify({
-    _aws: {
-      Timestamp: timestampMs,
-      CloudWatchMetrics: [
-        {
-          Namespace: METRICS_NAMESPACE,
-          Dimensions: [['SlotName']],
-          Metrics: Object.keys(metrics).map((name) => ({ Name: name, Unit: units[name] })),
-        },
-      ],
-    },
-    SlotName: status.slotName,
-    ...metrics,
-    walStatus: status.walStatus,
-    lastConfirmedLsn: status.lastConfirmedLsn,
+  return encodeEmf({
+    dimensions: { SlotName: status.slotName },
+    metrics,
+    properties: { walStatus: status.walStatus, lastConfirmedLsn: status.lastConfirmedLsn },
+    timestampMs,
   });
 }

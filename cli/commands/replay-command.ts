@@ -51,6 +51,7 @@ export function registerReplayCommand(program: Command): void {
             rebuild: options.rebuild,
             lanes: options.lanes,
             schema: config.warehouseSchema,
+            limits: { maxLineBytes: config.bounds.maxLineBytes, maxIssuesPerFile: config.bounds.maxIssuesPerFile },
             logger,
             onProgress: (p) => {
               let bar = bars.get(p.phase);

@@ -1,7 +1,10 @@
 import type { Command } from 'commander';
+import { isAwsDeployment } from '../../ops/aws-status/aws-deployment.js';
 import { openDatabases } from '../../runtime/databases.js';
+import type { Config } from '../../platform/config.js';
 import type { PipelineStatus } from '../../runtime/pipeline-status.js';
 import { commandContext } from '../context.js';
+import { UserError } from '../../platform/errors.js';
 import { runAction } from '../run-action.js';
 import { formatBytes, formatCount, formatDuration } from '../ui/format.js';
 
@@ -10,9 +13,17 @@ export function registerStatusCommand(program: Command): void {
     .command('status')
     .description('show slot lag, capture progress, stream consumer lag and warehouse freshness')
     .option('--json', 'print the status as JSON')
-    .action((options: { json?: boolean }, command: Command) =>
+    .option('--web', "open the live dashboard of the `up` running on this state directory (prints its URL)")
+    .option('--aws', 'the AWS deployment: slot, CloudWatch metrics, iterator ages, DLQ, quarantine, warehouse; the default when Kinesis, S3 and DynamoDB are set without emulator endpoints (see docs/operations-aws.md)')
+    .option('--queue-url <url>', 'with --aws: the processor dead-letter queue [env TOTESYS_PROCESSOR_DLQ_URL]')
+    .option('--processor-function <name>', 'with --aws: the processor Lambda, for its IteratorAge [env TOTESYS_PROCESSOR_FUNCTION_NAME]')
+    .option('--cloudwatch-endpoint <url>', 'with --aws: CloudWatch endpoint override (tests) [env TOTESYS_CLOUDWATCH_ENDPOINT]')
+    .option('--sqs-endpoint <url>', 'with --aws: SQS endpoint override (emulators) [env TOTESYS_SQS_ENDPOINT]')
+    .action((options: { json?: boolean; web?: boolean } & AwsStatusFlags, command: Command) =>
       runAction(async () => {
         const { config, logger } = commandContext(command, 'status');
+        if (options.web) return openDashboard(config.stateDir, config.dashboard.token);
+        if (options.aws || isAwsDeployment(config)) return awsStatus(config, options);
         const { readPipelineStatus } = await import('../../runtime/pipeline-status.js');
         const dbs = await openDatabases(config, logger, { exclusive: false, command: 'status' });
         try {
@@ -23,6 +34,41 @@ export function registerStatusCommand(program: Command): void {
         }
       }),
     );
+}
+
+async function openDashboard(stateDir: string, token: string | undefined): Promise<void> {
+  const { readDashboardAddress, pageUrl } = await import('../../dashboard/dashboard-file.js');
+  const { openInBrowser } = await import('../../dashboard/open-browser.js');
+  const address = await readDashboardAddress(stateDir);
+  if (!address) throw new UserError(`no \`up\` with a dashboard is running on ${stateDir}: start \`totesys-cdc up\` (without --no-dashboard)`);
+  const opened = openInBrowser(pageUrl(address.url, token));
+  // The token stays out of the printed URL (terminal scrollback, CI logs): the browser gets it.
+  process.stdout.write(`dashboard: ${address.url}${token ? ' (add ?token=<TOTESYS_DASHBOARD_TOKEN>)' : ''}${opened ? ', opened in your browser' : ''}\n`);
+}
+
+interface AwsStatusFlags {
+  aws?: boolean;
+  queueUrl?: string;
+  processorFunction?: string;
+  cloudwatchEndpoint?: string;
+  sqsEndpoint?: string;
+}
+
+/** `status --aws`: no local state, no embedded Postgres; the databases as doctor finds them (ops/database-urls.ts). */
+async function awsStatus(config: Config, options: { json?: boolean } & AwsStatusFlags): Promise<void> {
+  const { resolveExternalUrls, secretsManagerGetSecret } = await import('../../ops/database-urls.js');
+  const { runAwsStatus } = await import('../../ops/aws-status/run-aws-status.js');
+  const { renderAwsStatus } = await import('../../ops/aws-status/render-aws-status.js');
+  const env = process.env;
+  const urls = await resolveExternalUrls(config, env, secretsManagerGetSecret());
+  const status = await runAwsStatus(config, {
+    ...urls,
+    queueUrl: options.queueUrl ?? env.TOTESYS_PROCESSOR_DLQ_URL,
+    processorFunctionName: options.processorFunction ?? env.TOTESYS_PROCESSOR_FUNCTION_NAME,
+    cloudwatchEndpoint: options.cloudwatchEndpoint ?? env.TOTESYS_CLOUDWATCH_ENDPOINT,
+    sqsEndpoint: options.sqsEndpoint ?? env.TOTESYS_SQS_ENDPOINT,
+  });
+  process.stdout.write(options.json ? JSON.stringify(status, null, 2) + '\n' : renderAwsStatus(status));
 }
 
 export function renderStatus(s: PipelineStatus): string {

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { UserError } from '../../platform/errors.js';
 import { readLiveLock } from '../../runtime/instance-lock.js';
 import { openDatabases } from '../../runtime/databases.js';
+import { assertPurgeable } from '../../runtime/state-dir.js';
 import { commandContext } from '../context.js';
 import { runAction } from '../run-action.js';
 
@@ -22,6 +23,8 @@ export function registerTeardownCommand(program: Command): void {
       runAction(async () => {
         const { config, logger } = commandContext(command, 'teardown');
         const { dropCaptureObjects } = await import('../../capture/control/replication-setup.js');
+        // Before anything else: a directory without the state marker is never deleted (nor started in).
+        if (options.purge) await assertPurgeable(config.stateDir);
         const running = await readLiveLock(config.paths.lockFile);
         if (running) throw new UserError(`totesys-cdc ${running.command} (pid ${running.pid}) is running on this state directory: stop it first`);
         const { slotName, publicationName } = config.capture;
@@ -38,7 +41,10 @@ export function registerTeardownCommand(program: Command): void {
         } finally {
           await dbs.close();
         }
-        if (options.purge) await fs.rm(config.stateDir, { recursive: true, force: true });
+        if (options.purge) {
+          await assertPurgeable(config.stateDir);
+          await fs.rm(config.stateDir, { recursive: true, force: true });
+        }
         process.stdout.write(JSON.stringify({ ...dropped, stateDirDeleted: Boolean(options.purge) }, null, 2) + '\n');
       }),
     );

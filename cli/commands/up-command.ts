@@ -4,8 +4,10 @@ import type { Command } from 'commander';
 import { createLogger } from '../../platform/logger.js';
 import { redactUrl } from '../../platform/redact.js';
 import { openDatabases } from '../../runtime/databases.js';
-import type { PipelineCounters } from '../../runtime/pipeline-counters.js';
-import { readCaptureStatusFile, captureStatusFile } from '../../runtime/pipeline-status.js';
+import { newCounters, type PipelineCounters } from '../../runtime/pipeline-counters.js';
+import { readCaptureStatusFile, captureStatusFile, readPipelineStatus } from '../../runtime/pipeline-status.js';
+import { EventFeed, tapLogger } from '../../dashboard/event-feed.js';
+import type { RunningDashboard } from '../../dashboard/start-dashboard.js';
 import { commandContext, nonNegativeInteger, positiveNumber } from '../context.js';
 import { runAction } from '../run-action.js';
 import { onShutdown } from '../shutdown.js';
@@ -20,8 +22,13 @@ export function registerUpCommand(program: Command): void {
     .option('--no-simulate', 'do not change totesys (capture only what others write)')
     .option('--scale <s>', 'size of the seeded totesys when it is empty', positiveNumber('--scale'), 1)
     .option('--seed <n>', 'random seed of the seed data and the simulator', nonNegativeInteger('--seed'), 1)
-    .addHelpText('after', '\nCtrl-C stops every stage cleanly (only durable work is confirmed); the next `up` carries on where it stopped.')
-    .action((options: { rate: number; simulate: boolean; scale: number; seed: number }, command: Command) =>
+    .option('--no-dashboard', 'do not serve the web dashboard and /metrics (see --dashboard-port, --dashboard-host)')
+    .addHelpText(
+      'after',
+      '\nCtrl-C stops every stage cleanly (only durable work is confirmed); the next `up` carries on where it stopped.' +
+        '\nThe dashboard (live charts, errors, Prometheus /metrics) is at http://127.0.0.1:7381 unless --dashboard-port says otherwise.',
+    )
+    .action((options: { rate: number; simulate: boolean; scale: number; seed: number; dashboard: boolean }, command: Command) =>
       runAction(async () => {
         const ctx = commandContext(command, 'up');
         const { config } = ctx;
@@ -41,6 +48,9 @@ export function registerUpCommand(program: Command): void {
         const dbs = await openDatabases(config, logger, { exclusive: true, command: 'up' });
         const view = new LiveBlock();
         let timer: NodeJS.Timeout | undefined;
+        let dashboard: RunningDashboard | undefined;
+        const counters = newCounters();
+        const feed = new EventFeed();
         try {
           const where = dbs.embeddedSource ? `embedded Postgres in ${config.stateDir}` : redactUrl(dbs.sourceUrl);
           const header = `totesys-cdc up: ${where}${interactive ? `, logs in ${logFile}` : ''} (Ctrl-C to stop)`;
@@ -48,13 +58,21 @@ export function registerUpCommand(program: Command): void {
           if (dbs.embeddedSource) {
             process.stdout.write(`query the warehouse: psql ${redactUrl(dbs.warehouseUrl)} (password in ${config.paths.postgresData}.password), schema ${config.warehouseSchema}\n`);
           }
+          if (options.dashboard) {
+            const { startDashboard } = await import('../../dashboard/start-dashboard.js');
+            dashboard = await startDashboard({ config, counters, feed, simulating: options.simulate, logger, readStatus: () => readPipelineStatus(config, dbs, logger) });
+            const token = config.dashboard.token ? ' (add ?token=<TOTESYS_DASHBOARD_TOKEN> or send it as a Bearer token)' : '';
+            process.stdout.write(`dashboard: ${dashboard.url}${token}, Prometheus metrics at ${dashboard.url}metrics\n`);
+          }
           const seedBar = progressBar('seeding totesys', 'rows');
           await runUpPipeline({
             config,
             sourceUrl: dbs.sourceUrl,
             warehouseUrl: dbs.warehouseUrl,
             embeddedSource: dbs.embeddedSource,
-            logger,
+            // Warnings and errors (quarantined events among them) also feed the dashboard's errors panel.
+            logger: tapLogger(logger, feed),
+            counters,
             signal: abort.signal,
             simulate: options.simulate ? { ratePerSecond: options.rate, seed: options.seed } : null,
             seed: { scale: options.scale, seed: options.seed },
@@ -67,6 +85,7 @@ export function registerUpCommand(program: Command): void {
           });
         } finally {
           if (timer) clearInterval(timer);
+          await dashboard?.close();
           unsubscribe();
           await dbs.close();
           logStream?.end();

@@ -10,11 +10,32 @@ export interface BucketsProps {
   readonly encryptionKey: kms.IKey;
   /**
    * Object Lock default retention (governance mode) of the raw change archive. The archive is the
-   * replay source, so nothing may delete or rewrite it; governance mode still lets an account
-   * administrator with s3:BypassGovernanceRetention remove data deliberately.
+   * replay source: during retention nobody can delete or overwrite an archived version, except the
+   * `archiveAdminRole` with s3:BypassGovernanceRetention (docs/deploy.md, "Removing a mistaken
+   * archive object"). After it, the bucket policy still denies deletes to everyone but that role.
    * @default Duration.days(365)
    */
   readonly ingestionRetention?: Duration;
+  /**
+   * The only principal allowed to delete archived versions (with governance bypass while they are
+   * locked). Everyone else, account administrators included, is denied by the bucket policy.
+   * @default none: nobody can delete from the archive (grant a role by redeploying with one)
+   */
+  readonly archiveAdminRoleArn?: string;
+  /**
+   * Move archived objects to a colder storage class after this age. Objects under 128 KiB stay
+   * in S3 Standard (S3 does not transition them: the minimum billable size would cost more).
+   * Replay reads the whole archive, so choose a class with millisecond access.
+   * @default { after: Duration.days(30), storageClass: s3.StorageClass.INFREQUENT_ACCESS }
+   */
+  readonly ingestionTransition?: { after: Duration; storageClass: s3.StorageClass } | 'none';
+  /**
+   * Delete archived objects after this age. The archive is the system of record (replay rebuilds
+   * everything from it), so nothing expires unless you say so; it must exceed the Object Lock
+   * retention.
+   * @default none
+   */
+  readonly ingestionExpiration?: Duration;
   /**
    * Days after which superseded versions of processed objects are removed.
    * @default Duration.days(30)
@@ -60,22 +81,34 @@ export class Buckets extends Construct {
       removalPolicy,
     });
 
+    const transition = props.ingestionTransition ?? { after: Duration.days(30), storageClass: s3.StorageClass.INFREQUENT_ACCESS };
+    const retention = props.ingestionRetention ?? Duration.days(365);
+    if (props.ingestionExpiration && props.ingestionExpiration.toDays() <= retention.toDays()) {
+      throw new Error(`Buckets: ingestionExpiration (${props.ingestionExpiration.toDays()} days) must exceed the Object Lock retention (${retention.toDays()} days)`);
+    }
     const ingestion = new s3.Bucket(this, 'Ingestion', {
       ...dataBucket('ingestion/'),
       // Object Lock requires versioning (in the baseline) and can only be switched on at creation.
       objectLockEnabled: true,
-      objectLockDefaultRetention: s3.ObjectLockRetention.governance(props.ingestionRetention ?? Duration.days(365)),
-      lifecycleRules: [{ id: 'abort-incomplete-uploads', abortIncompleteMultipartUploadAfter: Duration.days(1) }],
+      objectLockDefaultRetention: s3.ObjectLockRetention.governance(retention),
+      lifecycleRules: [
+        { id: 'abort-incomplete-uploads', abortIncompleteMultipartUploadAfter: Duration.days(1) },
+        ...(transition === 'none' ? [] : [{ id: 'archive-to-colder-storage', transitions: [{ storageClass: transition.storageClass, transitionAfter: transition.after }] }]),
+        ...(props.ingestionExpiration ? [{ id: 'expire-archive', expiration: props.ingestionExpiration, noncurrentVersionExpiration: Duration.days(1) }] : []),
+      ],
     });
-    // Object Lock keeps versions but a plain DELETE would still add a delete marker that hides
-    // archived changes from replay: nobody may delete anything here.
+    // Object Lock protects each version, but a plain DELETE would still add a delete marker that
+    // hides archived changes from replay, and governance retention can be bypassed: the policy
+    // denies both to everyone except the archive admin role (when one is named).
+    const exceptAdmin = props.archiveAdminRoleArn ? { conditions: { ArnNotEquals: { 'aws:PrincipalArn': props.archiveAdminRoleArn } } } : {};
     ingestion.addToResourcePolicy(
       new iam.PolicyStatement({
         sid: 'DenyDeletingArchivedChanges',
         effect: iam.Effect.DENY,
         principals: [new iam.AnyPrincipal()],
-        actions: ['s3:DeleteObject', 's3:DeleteObjectVersion'],
+        actions: ['s3:DeleteObject', 's3:DeleteObjectVersion', 's3:BypassGovernanceRetention', 's3:PutObjectRetention'],
         resources: [ingestion.arnForObjects('*')],
+        ...exceptAdmin,
       }),
     );
     this.ingestion = ingestion;

@@ -1,4 +1,4 @@
-import { Duration } from 'aws-cdk-lib';
+import { Aws, Duration } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -7,12 +7,11 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
-import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { ENTRY } from '../repo-paths.js';
 import { acknowledge } from './acknowledge.js';
 import { NodeLambda } from './node-lambda.js';
-import { secretPolicyArn } from './secret-reference.js';
+import { allowAwsApis, connectToDatabase, type DatabaseConnection, grantSecretRead, lambdaDatabaseEnvironment } from './database-connection.js';
 
 export interface LoaderProps {
   readonly vpc: ec2.IVpc;
@@ -20,19 +19,28 @@ export interface LoaderProps {
   readonly subnets?: ec2.SubnetSelection;
   readonly processedBucket: s3.IBucket;
   readonly processedBucketKey: kms.IKey;
-  /** RDS-format JSON secret {host, port, dbname, username, password} of the warehouse. */
-  readonly warehouseSecret: secretsmanager.ISecret;
-  /** Customer-managed key of the warehouse secret, if it has one. @default the AWS managed key (no grant needed) */
-  readonly warehouseSecretKeyArn?: string;
+  /** The warehouse: its secret (the loader reads it itself), endpoint, key and security group. */
+  readonly warehouse: DatabaseConnection;
   /** TLS mode of the warehouse connection (added to the URL built from the secret). @default 'verify-full' */
   readonly warehouseSslMode?: 'disable' | 'require' | 'verify-ca' | 'verify-full' | 'no-verify';
   /** Handler module. @default loader/lambda/schedule-handler.ts */
   readonly entry?: string;
-  /** EventBridge schedule (1 minute is EventBridge's minimum). @default rate(1 minute) */
-  readonly schedule?: events.Schedule;
+  /** Period of the EventBridge schedule (1 minute is EventBridge's minimum). @default Duration.minutes(1) */
+  readonly schedulePeriod?: Duration;
+  /**
+   * How long each scheduled invocation keeps loading new manifests as they appear
+   * (TOTESYS_LOADER_DRAIN_WINDOW_MS; 0 = one pass). Ends before the next tick, so consecutive
+   * invocations hand over without a gap and, with reserved concurrency 1, never overlap.
+   * @default the schedule period minus 10 s (50 s for rate(1 minute))
+   */
+  readonly drainWindow?: Duration;
   /** @default 1024 */
   readonly memorySize?: number;
-  /** A run must finish well before the next would start stacking up. @default Duration.minutes(5) */
+  /**
+   * Covers the drain window plus the last load started inside it. A tick that arrives while a run
+   * is still going is throttled (reserved concurrency 1) and retried by Lambda for up to a minute.
+   * @default the drain window plus 4 minutes (4 min 50 s at the default drain window)
+   */
   readonly timeout?: Duration;
   /** @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
@@ -48,29 +56,42 @@ export interface LoaderProps {
 export class Loader extends Construct {
   readonly function: lambda.IFunction;
   readonly role: iam.IRole;
-  readonly securityGroup: ec2.ISecurityGroup;
+  readonly securityGroup: ec2.SecurityGroup;
   readonly rule: events.Rule;
+  readonly drainWindow: Duration;
 
   constructor(scope: Construct, id: string, props: LoaderProps) {
     super(scope, id);
     this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
       vpc: props.vpc,
       description: 'totesys-cdc loader: egress to the warehouse (5432), Secrets Manager and S3 (443)',
-      allowAllOutbound: true,
+      allowAllOutbound: false,
     });
+    connectToDatabase(this.securityGroup, props.warehouse, 'totesys-cdc loader to the warehouse Postgres');
+    allowAwsApis(this.securityGroup);
+
+    const period = props.schedulePeriod ?? Duration.minutes(1);
+    if (period.toSeconds() < 60) throw new Error(`Loader: schedulePeriod must be at least 1 minute (EventBridge's minimum), got ${period.toHumanString()}`);
+    this.drainWindow = props.drainWindow ?? Duration.seconds(Math.max(0, period.toSeconds() - 10));
+    if (this.drainWindow.toMilliseconds() >= period.toMilliseconds()) {
+      throw new Error(`Loader: drainWindow (${this.drainWindow.toHumanString()}) must end before the next tick (${period.toHumanString()})`);
+    }
+    const timeout = props.timeout ?? Duration.seconds(this.drainWindow.toSeconds() + 240);
+    if (timeout.toSeconds() <= this.drainWindow.toSeconds()) throw new Error('Loader: timeout must be longer than drainWindow');
 
     const lambdaFn = new NodeLambda(this, 'Handler', {
       entry: props.entry ?? ENTRY.loaderHandler,
       description: 'totesys-cdc loader: processed Parquet -> warehouse',
       memorySize: props.memorySize ?? 1024,
-      timeout: props.timeout ?? Duration.minutes(5),
+      timeout,
       logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
       reservedConcurrentExecutions: 1,
       network: { vpc: props.vpc, subnets: props.subnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS }, securityGroup: this.securityGroup },
       environment: {
         TOTESYS_BUCKETS: 's3',
         TOTESYS_PROCESSED_BUCKET: props.processedBucket.bucketName,
-        TOTESYS_WAREHOUSE_SECRET_ARN: props.warehouseSecret.secretArn,
+        ...lambdaDatabaseEnvironment('TOTESYS_WAREHOUSE', props.warehouse),
+        TOTESYS_LOADER_DRAIN_WINDOW_MS: String(this.drainWindow.toMilliseconds()),
         TOTESYS_WAREHOUSE_SSLMODE: props.warehouseSslMode ?? 'verify-full',
         TOTESYS_LOG_LEVEL: props.logLevel ?? 'info',
         // Node 20 Lambda runtimes no longer trust the RDS CAs by default; the runtime ships them here.
@@ -92,25 +113,14 @@ export class Loader extends Construct {
     lambdaFn.role.addToPrincipalPolicy(
       new iam.PolicyStatement({ sid: 'DecryptProcessedObjects', actions: ['kms:Decrypt'], resources: [props.processedBucketKey.keyArn] }),
     );
-    lambdaFn.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        sid: 'ReadWarehouseSecret',
-        actions: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
-        resources: [secretPolicyArn(props.warehouseSecret.secretArn)],
-      }),
-    );
-    if (props.warehouseSecretKeyArn) {
-      lambdaFn.role.addToPrincipalPolicy(
-        new iam.PolicyStatement({ sid: 'DecryptWarehouseSecret', actions: ['kms:Decrypt'], resources: [props.warehouseSecretKeyArn] }),
-      );
-    }
+    grantSecretRead(lambdaFn.role, props.warehouse, 'Warehouse', Aws.REGION);
     const bucketResource = props.processedBucket.node.defaultChild as { logicalId?: string } | undefined;
     const bucketId = bucketResource?.logicalId ? props.processedBucket.stack.resolve(bucketResource.logicalId) : 'ProcessedBucket';
     acknowledge(lambdaFn.role, `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/*]`, 'The loader reads whichever Parquet files the manifests name; read-only access to objects of this one bucket.');
 
     this.rule = new events.Rule(this, 'Schedule', {
       description: 'totesys-cdc loader tick',
-      schedule: props.schedule ?? events.Schedule.rate(Duration.minutes(1)),
+      schedule: events.Schedule.rate(period),
       targets: [new targets.LambdaFunction(this.function, { retryAttempts: 0 })],
     });
   }

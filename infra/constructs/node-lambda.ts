@@ -22,7 +22,7 @@ export interface NodeLambdaProps {
 }
 
 /**
- * A Node.js 24 Lambda (nodejs20.x is deprecated in Lambda; the code targets Node >= 20) bundled by the local esbuild (never Docker), with its own log group and a role
+ * A Node.js 24 Lambda (the current LTS; bundles target node24, while local development still runs on Node >= 20) bundled by the local esbuild (never Docker), with its own log group and a role
  * that holds only what the caller grants plus writing to that log group (no AWS managed policies:
  * AWSLambdaBasicExecutionRole would allow writing to every log group of the account).
  */
@@ -78,7 +78,7 @@ export class NodeLambda extends Construct {
       bundling: {
         forceDockerBundling: false,
         format: nodejs.OutputFormat.ESM,
-        target: 'node20',
+        target: 'node24',
         platform: 'node',
         mainFields: ['module', 'main'],
         sourceMap: true,

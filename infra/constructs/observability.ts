@@ -1,4 +1,4 @@
-import { Duration } from 'aws-cdk-lib';
+import { Aws, Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -16,8 +16,15 @@ export interface AlarmThresholds {
   readonly slotLagBytes?: number;
   /** Age of the oldest unread stream record. @default Duration.minutes(5) */
   readonly iteratorAge?: Duration;
-  /** How old the newest loaded data may be. @default Duration.minutes(15) */
+  /**
+   * How far the warehouse watermark ("every change committed up to T is loaded") may trail now.
+   * The capture's heartbeat advances it on a quiet source, so it stays small all night; it grows
+   * only when a stage stops.
+   * @default Duration.minutes(5)
+   */
   readonly warehouseFreshness?: Duration;
+  /** How old the archive's (Firehose's) oldest undelivered record may be. @default Duration.minutes(15) */
+  readonly archiveFreshness?: Duration;
 }
 
 export interface ObservabilityProps {
@@ -25,6 +32,8 @@ export interface ObservabilityProps {
   readonly processorFunction: lambda.IFunction;
   readonly processorDeadLetterQueue: sqs.IQueue;
   readonly loaderFunction: lambda.IFunction;
+  /** The database-side slot monitor (its errors are graphed; its metric feeds the slot-lag alarm). @default none */
+  readonly slotMonitorFunction?: lambda.IFunction;
   readonly deliveryStreamName: string;
   readonly captureClusterName: string;
   readonly captureServiceName: string;
@@ -68,6 +77,11 @@ export class Observability extends Construct {
         principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
         actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
         resources: ['*'],
+        // Only for alarms of this account (no confused deputy through another account's alarms).
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID },
+          ArnLike: { 'aws:SourceArn': `arn:${Aws.PARTITION}:cloudwatch:${Aws.REGION}:${Aws.ACCOUNT_ID}:alarm:*` },
+        },
       }),
     );
     const topic = new sns.Topic(this, 'AlarmTopic', { displayName: 'totesys-cdc alarms', masterKey: topicKey, enforceSSL: true });
@@ -90,6 +104,16 @@ export class Observability extends Construct {
     const loaderFailures = custom(METRIC.loaderFailures, dims.loader, 'Sum', Duration.minutes(5));
     const loaderErrors = props.loaderFunction.metricErrors({ statistic: 'Sum', period: Duration.minutes(5) });
     const freshness = custom(METRIC.warehouseFreshnessMs, dims.loader, 'Maximum', Duration.minutes(5));
+    const watermarkAge = custom(METRIC.warehouseWatermarkAgeMs, dims.loader, 'Maximum');
+    const quarantined = custom(METRIC.eventsQuarantined, dims.processor, 'Sum', Duration.minutes(5));
+    const confirmedLsnLag = captureMetric(METRIC.confirmedLsnLagMs, 'Maximum');
+    const sinkLatency = captureMetric(METRIC.sinkLatencyMs, 'p99');
+    const processorIteratorAge = props.processorFunction.metric('IteratorAge', { statistic: 'Maximum', period: Duration.minutes(1) });
+    const writeThrottles = props.stream.metricWriteProvisionedThroughputExceeded({ statistic: 'Sum', period: Duration.minutes(1) });
+    const readThrottles = props.stream.metricReadProvisionedThroughputExceeded({ statistic: 'Sum', period: Duration.minutes(1) });
+    const firehose = (metricName: string, statistic: string) =>
+      new cloudwatch.Metric({ namespace: 'AWS/Firehose', metricName, dimensionsMap: { DeliveryStreamName: props.deliveryStreamName }, statistic, period: Duration.minutes(5) });
+    const firehoseSuccess = firehose('DeliveryToS3.Success', 'Minimum');
     const firehoseFreshness = new cloudwatch.Metric({
       namespace: 'AWS/Firehose',
       metricName: 'DeliveryToS3.DataFreshness',
@@ -120,13 +144,15 @@ export class Observability extends Construct {
         evaluationPeriods: 2,
         treatMissingData: cloudwatch.TreatMissingData.BREACHING,
       });
-      alarm('SlotLag', 'The replication slot retains more WAL than allowed: the capture falls behind or is stuck; the source disk fills.', {
+      // Two producers: the capture while it runs, the database-side slot monitor always. Missing
+      // data means both are silent (or the slot is gone): that is a failure, not a quiet source.
+      alarm('SlotLag', 'The replication slot retains more WAL than allowed, or nothing measures it: the capture falls behind or is stuck; the source disk fills.', {
         metric: slotLag,
         threshold: t.slotLagBytes ?? 1024 ** 3,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
         evaluationPeriods: 5,
         datapointsToAlarm: 3,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        treatMissingData: cloudwatch.TreatMissingData.BREACHING,
       });
       alarm('StreamIteratorAge', 'A stream consumer (processor or archive) is behind: change events wait unread.', {
         metric: iteratorAge,
@@ -164,11 +190,35 @@ export class Observability extends Construct {
         evaluationPeriods: 2,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       });
-      alarm('WarehouseStale', 'The newest data in the warehouse is older than allowed.', {
-        metric: freshness,
-        threshold: (t.warehouseFreshness ?? Duration.minutes(15)).toMilliseconds(),
+      // The watermark advances with the capture's heartbeats even when nothing changes, so a quiet
+      // night stays green; a stuck stage (or a loader that stopped publishing) turns it red.
+      alarm('WarehouseStale', 'The warehouse watermark trails now by more than allowed (or is not published): a stage between capture and loader is stuck.', {
+        metric: watermarkAge,
+        threshold: (t.warehouseFreshness ?? Duration.minutes(5)).toMilliseconds(),
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 3,
+        evaluationPeriods: 5,
+        datapointsToAlarm: 3,
+        treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+      });
+      alarm('EventsQuarantined', 'The processor quarantined change events it could not turn into rows: see quarantine/ in the processed bucket.', {
+        metric: quarantined,
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+      alarm('ArchiveDeliveryFailing', 'Firehose failed to deliver to the ingestion bucket: the archive (replay source) is falling behind; see the Firehose error log and errors/.', {
+        metric: firehoseSuccess,
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+        evaluationPeriods: 2,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+      alarm('ArchiveStale', 'The oldest record not yet archived is older than allowed: Firehose cannot keep up or cannot write.', {
+        metric: firehose('DeliveryToS3.DataFreshness', 'Maximum'),
+        threshold: (t.archiveFreshness ?? Duration.minutes(15)).toSeconds(),
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 2,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       });
     }
@@ -184,9 +234,14 @@ export class Observability extends Construct {
           }),
         ],
         [
-          new cloudwatch.GraphWidget({ title: 'Slot lag (bytes of WAL retained)', left: [slotLag], width: 8 }),
-          new cloudwatch.GraphWidget({ title: 'Stream iterator age (ms)', left: [iteratorAge], width: 8 }),
-          new cloudwatch.GraphWidget({ title: 'Archive (Firehose) data freshness (s)', left: [firehoseFreshness], width: 8 }),
+          new cloudwatch.GraphWidget({ title: 'Slot lag (bytes of WAL retained; capture and slot monitor)', left: [slotLag], width: 8 }),
+          new cloudwatch.GraphWidget({ title: 'Stream iterator age (ms): stream and processor', left: [iteratorAge, processorIteratorAge], width: 8 }),
+          new cloudwatch.GraphWidget({ title: 'Archive (Firehose) data freshness (s) and delivery success', left: [firehoseFreshness], right: [firehoseSuccess], width: 8 }),
+        ],
+        [
+          new cloudwatch.GraphWidget({ title: 'Warehouse watermark age (ms): now - every change loaded up to', left: [watermarkAge], width: 8 }),
+          new cloudwatch.GraphWidget({ title: 'Capture: confirmed-LSN lag (ms) and sink latency p99 (ms)', left: [confirmedLsnLag], right: [sinkLatency], width: 8 }),
+          new cloudwatch.GraphWidget({ title: 'Kinesis throttling (records)', left: [writeThrottles, readThrottles], width: 8 }),
         ],
         [
           new cloudwatch.GraphWidget({ title: 'Processor errors', left: [processorErrors, dlqVisible], width: 8 }),
@@ -205,6 +260,13 @@ export class Observability extends Construct {
             left: [custom(METRIC.eventsProcessed, dims.processor, 'Sum'), custom(METRIC.rowsLoaded, dims.loader, 'Sum')],
             right: [custom(METRIC.eventsQuarantined, dims.processor, 'Sum')],
             width: 12,
+          }),
+        ],
+        [
+          new cloudwatch.GraphWidget({
+            title: 'Function errors',
+            left: [processorErrors, loaderErrors, ...(props.slotMonitorFunction ? [props.slotMonitorFunction.metricErrors({ statistic: 'Sum', period: Duration.minutes(5) })] : [])],
+            width: 24,
           }),
         ],
       ],

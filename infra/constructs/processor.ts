@@ -19,9 +19,20 @@ export interface ProcessorProps {
   readonly processedBucketKey: kms.IKey;
   /** Handler module. @default stream-processors/lambda/kinesis-handler.ts */
   readonly entry?: string;
-  /** Records per invocation (1-10,000). @default 500 */
+  /**
+   * Records per invocation (1-10,000): an upper bound, reached only under load (a shard's 1,000
+   * records/s fill 500 in half a second); it bounds the processor's memory and one batch's retry.
+   * @default 500
+   */
   readonly batchSize?: number;
-  /** How long the event source gathers records before invoking. @default Duration.seconds(5) */
+  /**
+   * How long the event source gathers records before invoking: chosen for latency. Each
+   * invocation writes one manifest and one Parquet file per table it touched, so the window sets
+   * the file count: at most one batch per shard per window while changes keep arriving (about
+   * 86,400 manifests a day per busy shard at 1 s; docs/deploy.md has the figures and when to
+   * compact). Raise it (up to 300 s) for fewer, larger files at the cost of freshness.
+   * @default Duration.seconds(1)
+   */
   readonly maxBatchingWindow?: Duration;
   /**
    * Concurrent batches per shard. 1 keeps strict order per shard; values up to 10 still keep
@@ -128,7 +139,7 @@ export class Processor extends Construct {
       new sources.KinesisEventSource(props.stream, {
         startingPosition: lambda.StartingPosition.TRIM_HORIZON,
         batchSize: props.batchSize ?? 500,
-        maxBatchingWindow: props.maxBatchingWindow ?? Duration.seconds(5),
+        maxBatchingWindow: props.maxBatchingWindow ?? Duration.seconds(1),
         parallelizationFactor: props.parallelizationFactor ?? 1,
         bisectBatchOnError: true,
         reportBatchItemFailures: true,

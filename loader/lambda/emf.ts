@@ -1,4 +1,4 @@
-import { METRIC, METRICS_NAMESPACE } from '../../platform/metrics.js';
+import { encodeEmf, METRIC, type MetricName } from '../../platform/metrics.js';
 import type { LoadSummary } from '../run-loader.js';
 
 /**
@@ -6,28 +6,12 @@ import type { LoadSummary } from '../run-loader.js';
  * listed members into metrics in the project's namespace (no PutMetricData calls, no extra latency).
  */
 export function loaderEmfLine(summary: LoadSummary, now = Date.now()): string {
-  const values: Record<string, number> = {
+  const metrics: Partial<Record<MetricName, number>> = {
     [METRIC.rowsLoaded]: summary.rowsLoaded,
     [METRIC.manifestsLoaded]: summary.manifestsLoaded,
     [METRIC.loaderFailures]: summary.manifestsFailed,
   };
-  const units: Record<string, string> = { [METRIC.rowsLoaded]: 'Count', [METRIC.manifestsLoaded]: 'Count', [METRIC.loaderFailures]: 'Count' };
-  if (summary.freshnessMs !== null) {
-    values[METRIC.warehouseFreshnessMs] = Math.round(summary.freshnessMs);
-    units[METRIC.warehouseFreshnessMs] = 'Milliseconds';
-  }
-  if (summary.watermarkAgeMs !== null) {
-    values[METRIC.warehouseWatermarkAgeMs] = Math.round(summary.watermarkAgeMs);
-    units[METRIC.warehouseWatermarkAgeMs] = 'Milliseconds';
-  }
-  return JSON.stringify({
-    _aws: {
-      Timestamp: now,
-      CloudWatchMetrics: [{ Namespace: METRICS_NAMESPACE, Dimensions: [['service']], Metrics: Object.entries(units).map(([Name, Unit]) => ({ Name, Unit })) }],
-    },
-    service: 'loader',
-    schema: summary.schema,
-    status: summary.status,
-    ...values,
-  });
+  if (summary.freshnessMs !== null) metrics[METRIC.warehouseFreshnessMs] = Math.round(summary.freshnessMs);
+  if (summary.watermarkAgeMs !== null) metrics[METRIC.warehouseWatermarkAgeMs] = Math.round(summary.watermarkAgeMs);
+  return encodeEmf({ dimensions: { service: 'loader' }, metrics, properties: { schema: summary.schema, status: summary.status }, timestampMs: now });
 }

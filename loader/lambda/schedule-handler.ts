@@ -5,10 +5,9 @@ import { loadConfig } from '../../platform/config.js';
 import { ConfigError } from '../../platform/errors.js';
 import { createLogger, type Logger } from '../../platform/logger.js';
 import { loadPendingManifests, type LoadPendingOptions, type LoadSummary } from '../run-loader.js';
-import { openWarehousePool, type WarehousePool } from '../warehouse-pool.js';
 import { loaderEmfLine } from './emf.js';
 import { createObjectStore } from '../../bucket/create-object-store.js';
-import { warehouseUrlFromSecret } from './warehouse-secret.js';
+import { rotatingWarehouse, type RotatingWarehouse } from './warehouse-secret.js';
 
 /**
  * EventBridge rate(1 minute) → one loader run. One run at a time: reserved concurrency 1 in infra
@@ -53,34 +52,30 @@ export function createScheduleHandler(deps: ScheduleHandlerDeps): ScheduleHandle
   const logger = deps.logger ?? createLogger({ service: 'loader' });
   const writeMetrics = deps.writeMetrics ?? ((line: string) => process.stdout.write(line + '\n'));
   const load = deps.load ?? loadPendingManifests;
-  let pool: Promise<WarehousePool> | undefined;
+  let warehouse: RotatingWarehouse | undefined;
   let processed: ObjectStore | undefined;
 
-  const warehousePool = (): Promise<WarehousePool> => {
-    pool ??= (async () => {
-      const secretArn = env.TOTESYS_WAREHOUSE_SECRET_ARN;
-      if (!secretArn) throw new ConfigError('TOTESYS_WAREHOUSE_SECRET_ARN is not set: set it to the ARN of the warehouse RDS secret');
-      const url = warehouseUrlFromSecret(secretArn, await deps.getSecret(secretArn), { sslmode: env.TOTESYS_WAREHOUSE_SSLMODE });
-      return openWarehousePool({ warehouseUrl: url }).pool;
-    })().catch((error) => {
-      pool = undefined; // a failed fetch is retried on the next invocation
-      throw error;
-    });
-    return pool;
+  const warehouseFor = (): RotatingWarehouse => {
+    const secretArn = env.TOTESYS_WAREHOUSE_SECRET_ARN;
+    if (!secretArn) throw new ConfigError('TOTESYS_WAREHOUSE_SECRET_ARN is not set: set it to the ARN of the warehouse RDS secret');
+    return (warehouse ??= rotatingWarehouse({ secretArn, getSecret: deps.getSecret, sslmode: env.TOTESYS_WAREHOUSE_SSLMODE, env, logger }));
   };
 
   let drain: { drainWindowMs: number; pollIntervalMs: number } | undefined;
   return async (event, context) => {
     processed ??= deps.openProcessedStore();
     drain ??= loadConfig({}, env).loader;
-    const summary = await load({
-      pool: await warehousePool(),
-      processed,
-      logger: logger.child({ invocation: event.id }),
-      schema: env.TOTESYS_WAREHOUSE_SCHEMA || undefined,
-      drainUntilMs: drainDeadline({ nowMs: Date.now(), eventTime: event.time, drainWindowMs: drain.drainWindowMs, remainingMs: context?.getRemainingTimeInMillis() }),
-      pollIntervalMs: drain.pollIntervalMs,
-    });
+    const { drainWindowMs, pollIntervalMs } = drain;
+    const summary = await warehouseFor().run((pool) =>
+      load({
+        pool,
+        processed: processed!,
+        logger: logger.child({ invocation: event.id }),
+        schema: env.TOTESYS_WAREHOUSE_SCHEMA || undefined,
+        drainUntilMs: drainDeadline({ nowMs: Date.now(), eventTime: event.time, drainWindowMs, remainingMs: context?.getRemainingTimeInMillis() }),
+        pollIntervalMs,
+      }),
+    );
     writeMetrics(loaderEmfLine(summary));
     return summary;
   };

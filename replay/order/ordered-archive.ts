@@ -8,6 +8,7 @@ import { listArchive, scanArchive, type ArchiveSelection, type ListedObject, typ
 import { MergedLineDecoder } from './merged-lines.js';
 import { IssueLog } from '../replay-report.js';
 import { InlineScanPool, WorkerScanPool, type ScanPool } from '../read/scan-pool.js';
+import type { ArchiveReadLimits } from '../read/archived-line.js';
 import type { MergedBatch } from './sorted-runs.js';
 
 /**
@@ -37,6 +38,8 @@ export interface OrderedArchiveOptions extends ArchiveSelection {
    * or 0 when the selection is under 4 MiB compressed (starting workers would cost more).
    */
   scanWorkers?: number;
+  /** Line length and issues-per-object bounds of the scan (default DEFAULT_ARCHIVE_READ_LIMITS). */
+  limits?: ArchiveReadLimits;
   issues?: IssueLog;
   onScanProgress?: (progress: ScanProgress) => void;
 }
@@ -91,7 +94,7 @@ export async function openOrderedArchive(options: OrderedArchiveOptions): Promis
     const maxRunBytes = options.maxRunBytes ?? DEFAULT_MAX_RUN_BYTES;
     const compressedBytes = objects.reduce((sum, o) => sum + o.size, 0);
     const workers = options.scanWorkers ?? (compressedBytes < INLINE_SCAN_BYTES ? 0 : Math.min(4, os.availableParallelism()));
-    pool = workers > 0 ? await WorkerScanPool.start({ tempDir: runDir, maxRunBytes, workers }) : new InlineScanPool({ tempDir: runDir, maxRunBytes });
+    pool = workers > 0 ? await WorkerScanPool.start({ tempDir: runDir, maxRunBytes, workers, limits: options.limits }) : new InlineScanPool({ tempDir: runDir, maxRunBytes, limits: options.limits });
     const scan = await scanArchive({ ingestion: options.ingestion, objects, pool, issues, logger: options.logger, onProgress: options.onScanProgress });
     const merge: MergeStats = { runs: 0, spilledBytes: pool.spilledBytes, duplicates: 0 };
     const scanned = pool;

@@ -3,7 +3,7 @@ import type { Logger } from '../../platform/logger.js';
 import { SOURCE_TABLES, isSourceTable, type SourceTable } from '../../contracts/source-tables.js';
 import { listStartAfter, parseChangeObjectKey, partitionInRange, tablePrefix } from '../../archive/archive-layout.js';
 import type { ObjectScan } from './archived-line.js';
-import type { IssueLog } from '../replay-report.js';
+import type { ArchiveIssueKind, IssueLog } from '../replay-report.js';
 import type { ScanPool } from './scan-pool.js';
 
 /**
@@ -128,6 +128,7 @@ export async function scanArchive(options: ScanOptions): Promise<ScanStats> {
     stats.eventsRead += scan.added;
     stats.otherRecords += scan.otherRecords;
     for (const issue of scan.issues) issues.add(issue);
+    for (const [kind, n] of Object.entries(scan.droppedIssues ?? {}) as [ArchiveIssueKind, number][]) issues.count(kind, n);
     options.onProgress?.({ filesDone: stats.files, filesTotal: objects.length, bytesDone: stats.compressedBytes, bytesTotal, eventsRead: stats.eventsRead });
   };
 

@@ -11,8 +11,8 @@ import {
 } from '../../contracts/change-event.js';
 import { errorMessage } from '../../platform/errors.js';
 import { isSourceTable } from '../../contracts/source-tables.js';
-import { forEachGzipLineBytes } from './gzip-lines.js';
-import type { ArchiveIssue, IssueLog } from '../replay-report.js';
+import { DEFAULT_MAX_LINE_BYTES, forEachGzipLineBytes } from './gzip-lines.js';
+import type { ArchiveIssue, ArchiveIssueKind, IssueLog } from '../replay-report.js';
 import { FLAG_VALIDATED, type RunBuilder } from '../order/sorted-runs.js';
 
 /**
@@ -101,14 +101,30 @@ export interface ObjectScan {
   added: number;
   /** Records that are not change events (watermarks), skipped. */
   otherRecords: number;
-  /** This object's issues, in line order. */
+  /** This object's first issues (at most `maxIssuesPerFile`), in line order. */
   issues: ArchiveIssue[];
+  /** Issues past the cap, counted by kind and not kept (one object can hold millions of bad lines). */
+  droppedIssues: Partial<Record<ArchiveIssueKind, number>>;
 }
 
+/** Bounds of one object's scan (config.bounds; README "Input bounds"). */
+export interface ArchiveReadLimits {
+  maxLineBytes: number;
+  maxIssuesPerFile: number;
+}
+
+export const DEFAULT_ARCHIVE_READ_LIMITS: Readonly<ArchiveReadLimits> = Object.freeze({ maxLineBytes: DEFAULT_MAX_LINE_BYTES, maxIssuesPerFile: 1000 });
+
 /** Reads one archived object into `runs`. Never throws on bad input (only on a failed run write). */
-export async function scanObject(body: Uint8Array, file: string, objectIndex: number, runs: RunBuilder): Promise<ObjectScan> {
+export async function scanObject(body: Uint8Array, file: string, objectIndex: number, runs: RunBuilder, limits: ArchiveReadLimits = DEFAULT_ARCHIVE_READ_LIMITS): Promise<ObjectScan> {
   const issues: ArchiveIssue[] = [];
-  const sink: IssueSink = { add: (issue) => void issues.push(issue) };
+  const droppedIssues: Partial<Record<ArchiveIssueKind, number>> = {};
+  // Kept up to the cap, counted past it: a 116 KB gzip of 40M bad lines would otherwise be 40M issue objects.
+  const record = (issue: ArchiveIssue) => {
+    if (issues.length < limits.maxIssuesPerFile) issues.push(issue);
+    else droppedIssues[issue.kind] = (droppedIssues[issue.kind] ?? 0) + 1;
+  };
+  const sink: IssueSink = { add: record };
   const key = newCanonicalKey();
   let added = 0;
   let otherRecords = 0;
@@ -132,7 +148,7 @@ export async function scanObject(body: Uint8Array, file: string, objectIndex: nu
       return;
     }
     addParsed(parseArchivedLine(data.toString('utf8', start, end), file, line, sink), data, start, end, line);
-  });
+  }, { maxLineBytes: limits.maxLineBytes });
   const tail = result.tail?.toString('utf8') ?? null;
   if (tail !== null && tail.trim().length > 0) {
     // A last line without its delimiter: complete JSON is accepted (Firehose without the
@@ -147,11 +163,15 @@ export async function scanObject(body: Uint8Array, file: string, objectIndex: nu
     if (complete) {
       addParsed(parseArchivedLine(tail, file, line, sink), result.tail!, 0, result.tail!.length, line);
     } else {
-      issues.push({ kind: 'truncated-line', file, line, message: `line cut off after ${tail.length} characters` });
+      record({ kind: 'truncated-line', file, line, message: `line cut off after ${tail.length} characters` });
     }
   }
-  if (result.gzipError) {
-    issues.push({ kind: 'corrupt-gzip', file, line: result.lines + 1, message: `${result.gzipError.message}; ${result.lines} complete lines before it were read` });
+  if (result.lineError) {
+    // The rest of the object is not read: a per-file failure with its position, never an OOM.
+    record({ kind: 'line-too-long', file, line: result.lineError.line, message: `${result.lineError.message}; the rest of the object was not read (${result.lines} lines before it were)` });
   }
-  return { lines: result.lines, bytes: result.bytes, added, otherRecords, issues };
+  if (result.gzipError) {
+    record({ kind: 'corrupt-gzip', file, line: result.lines + 1, message: `${result.gzipError.message}; ${result.lines} complete lines before it were read` });
+  }
+  return { lines: result.lines, bytes: result.bytes, added, otherRecords, issues, droppedIssues };
 }

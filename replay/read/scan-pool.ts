@@ -1,6 +1,6 @@
 import type { Worker } from 'node:worker_threads';
 import { startWorker, workerScript, type WorkerScript } from '../../platform/worker-thread.js';
-import { scanObject, type ObjectScan } from './archived-line.js';
+import { scanObject, type ArchiveReadLimits, type ObjectScan } from './archived-line.js';
 import { RunBuilder, RunMerger, batchBuffers, removeRunFiles, type MemoryRun, type MergedBatch, type RunBuilderResult } from '../order/sorted-runs.js';
 
 /**
@@ -29,21 +29,24 @@ export interface ScanPool {
 export interface ScanPoolOptions {
   tempDir: string;
   maxRunBytes: number;
+  limits?: ArchiveReadLimits;
 }
 
 export class InlineScanPool implements ScanPool {
   private readonly builder: RunBuilder;
   private result: RunBuilderResult | null = null;
   private merger: RunMerger | null = null;
+  private readonly limits: ArchiveReadLimits | undefined;
   spilledBytes = 0;
   runs = 0;
 
   constructor(options: ScanPoolOptions) {
+    this.limits = options.limits;
     this.builder = new RunBuilder({ tempDir: options.tempDir, budgetBytes: options.maxRunBytes, filePrefix: 'run-w0' });
   }
 
   scan(objectIndex: number, file: string, body: Uint8Array): Promise<ObjectScan> {
-    return scanObject(body, file, objectIndex, this.builder);
+    return scanObject(body, file, objectIndex, this.builder, this.limits);
   }
 
   async finish(): Promise<void> {
@@ -90,6 +93,7 @@ export interface ScanWorkerData {
   tempDir: string;
   budgetBytes: number;
   filePrefix: string;
+  limits?: ArchiveReadLimits;
 }
 
 const WORKER_MODULE = new URL('./scan-worker.ts', import.meta.url);
@@ -187,7 +191,7 @@ export class WorkerScanPool implements ScanPool {
   private constructor(options: ScanPoolOptions & { workers: number }, script: WorkerScript) {
     const budgetBytes = Math.max(4096, Math.floor(options.maxRunBytes / options.workers));
     for (let i = 0; i < options.workers; i++) {
-      this.handles.push(new ScanWorkerHandle(script, { tempDir: options.tempDir, budgetBytes, filePrefix: `run-w${i}` }));
+      this.handles.push(new ScanWorkerHandle(script, { tempDir: options.tempDir, budgetBytes, filePrefix: `run-w${i}`, limits: options.limits }));
     }
   }
 

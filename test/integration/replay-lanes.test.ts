@@ -9,7 +9,7 @@ import { LocalDirObjectStore } from '../../bucket/local-dir-object-store.js';
 import { S3ObjectStore, createS3Client } from '../../bucket/s3-object-store.js';
 import { silentLogger } from '../../platform/logger.js';
 import { WAREHOUSE_TABLES } from '../../contracts/warehouse-model.js';
-import { generateWorkload, workloadWithUnstorableValue, putObject, writeArchive, type ArchivedEvent } from '../support/archive-workload.js';
+import { generateWorkload, putObject, rejectDesignNamesInWarehouse, workloadWithRejectedValue, writeArchive, type ArchivedEvent } from '../support/archive-workload.js';
 import { startS3rver } from '../support/aws-emulators.js';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
 import { tableContent } from '../support/warehouse-content.js';
@@ -159,14 +159,15 @@ describe('replay --rebuild on processing lanes', () => {
   });
 
   it('a failing lane fails the rebuild: no worker threads, no rebuild schema, no temp files are left', async () => {
-    // The COPY of the manifest holding an unstorable value fails, inside a lane.
-    const events = workloadWithUnstorableValue(600);
+    // The COPY of the manifest holding a value the warehouse refuses fails, inside a lane.
+    const events = workloadWithRejectedValue(600);
     const ingestion = new LocalDirObjectStore(path.join(dir, 'ingestion-poisoned'));
     await writeArchive(ingestion, events, 80);
     const tempDir = path.join(dir, 'temp-poisoned');
     await fs.mkdir(tempDir);
     const client = new pg.Client({ connectionString: laned.url });
     await client.connect();
+    const undo = await rejectDesignNamesInWarehouse(client);
     try {
       await expect(replay({ ingestion, processed: new LocalDirObjectStore(path.join(dir, 'unused')), warehouseUrl: laned.url, rebuild: true, logger: silentLogger, lanes: 0 })).rejects.toThrow(/lanes must be a whole number from 1 to 16/);
       const schemas = await schemaNames(client);
@@ -178,6 +179,7 @@ describe('replay --rebuild on processing lanes', () => {
       expect(await schemaNames(client)).toEqual(schemas);
       expect(existsSync(tempDir) && readdirSync(tempDir)).toEqual([]);
     } finally {
+      await undo();
       await client.end();
     }
   });

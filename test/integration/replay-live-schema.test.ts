@@ -37,15 +37,23 @@ describe('replay into the live schema', () => {
     expect(rows[0]!.n).toBe(4);
   });
 
-  it('a manifest the warehouse rejects stops loading and makes the replay partial, without failing it', async () => {
-    const { db, dir } = testbed;
+  it('an event with a value the warehouse cannot store (NUL) is quarantined alone at processing; every manifest loads', async () => {
+    // Before issue 17 point 3 the NUL reached COPY and the warehouse rejected its whole manifest.
+    const { db, dir, client } = testbed;
     const events = workloadWithUnstorableValue(600);
     const ingestion = new LocalDirObjectStore(path.join(dir, 'ingestion-poisoned'));
     await writeArchive(ingestion, events, 100);
+    const processed = new LocalDirObjectStore(path.join(dir, 'processed-poisoned'));
     // Another schema: the first test's ledger in `star` already holds these batches (same event ids).
-    const summary = await replay({ ingestion, processed: new LocalDirObjectStore(path.join(dir, 'processed-poisoned')), warehouseUrl: db.url, logger: silentLogger, batchSize: 150, schema: 'star_poisoned' });
-    expect(summary.partial).toBe(true);
+    const summary = await replay({ ingestion, processed, warehouseUrl: db.url, logger: silentLogger, batchSize: 150, schema: 'star_poisoned' });
     expect(summary.eventsReplayed).toBe(events.length);
-    expect(summary.loadFailures).toEqual([expect.objectContaining({ manifestKey: expect.stringContaining(summary.processedPrefix), error: expect.stringMatching(/.+/) })]);
+    expect(summary.loadFailures).toEqual([]);
+    const quarantined: string[] = [];
+    for await (const object of processed.list(summary.processedPrefix)) if (object.key.includes('/quarantine/')) quarantined.push(object.key);
+    expect(quarantined).toHaveLength(1);
+    const entry = JSON.parse(Buffer.from(await processed.get(quarantined[0]!)).toString('utf8'));
+    expect(entry).toMatchObject({ reason: 'invalid-value', error: expect.stringMatching(/design_name.*NUL/) });
+    const { rows } = await client.query<{ n: number }>("SELECT count(*)::int AS n FROM star_poisoned.dim_design WHERE design_name LIKE 'bad%'");
+    expect(rows[0]!.n).toBe(0);
   });
 });

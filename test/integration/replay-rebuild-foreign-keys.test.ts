@@ -5,7 +5,7 @@ import { replay } from '../../replay/replay.js';
 import { LocalDirObjectStore } from '../../bucket/local-dir-object-store.js';
 import { silentLogger } from '../../platform/logger.js';
 import { ensureWarehouseSchema } from '../../loader/warehouse-schema.js';
-import { generateWorkload, workloadWithUnstorableValue, writeArchive } from '../support/archive-workload.js';
+import { generateWorkload, rejectDesignNamesInWarehouse, workloadWithRejectedValue, writeArchive } from '../support/archive-workload.js';
 import { useWarehouseTestbed } from '../support/warehouse-testbed.js';
 
 /** Every constraint of a schema, its schema name written as `<schema>` so two schemas compare. */
@@ -66,14 +66,19 @@ describe('replay --rebuild bulk-loads, then builds keys, indexes and foreign key
     const { db, dir, client } = testbed;
     const before = await client.query('SELECT count(*)::int AS n FROM star.fact_payment');
     const schemas = await schemaNames(client);
-    // The COPY of the manifest holding an unstorable value fails. On one lane (this thread);
+    // The COPY of the manifest holding a value the warehouse refuses fails. On one lane (this thread);
     // replay-lanes.test.ts covers a failing lane.
-    const events = workloadWithUnstorableValue(600);
+    const events = workloadWithRejectedValue(600);
     const ingestion = new LocalDirObjectStore(path.join(dir, 'ingestion-poisoned'));
     await writeArchive(ingestion, events, 80);
-    await expect(replay({ ingestion, processed: new LocalDirObjectStore(path.join(dir, 'processed-poisoned')), warehouseUrl: db.url, rebuild: true, logger: silentLogger, batchSize: 150, lanes: 1 })).rejects.toThrow(
-      /rebuild not swapped in: manifest .* failed to load into star_rebuild_.*dim_design rejected by the warehouse.*the live schema is unchanged/,
-    );
+    const undo = await rejectDesignNamesInWarehouse(client);
+    try {
+      await expect(replay({ ingestion, processed: new LocalDirObjectStore(path.join(dir, 'processed-poisoned')), warehouseUrl: db.url, rebuild: true, logger: silentLogger, batchSize: 150, lanes: 1 })).rejects.toThrow(
+        /rebuild not swapped in: manifest .* failed to load into star_rebuild_.*dim_design rejected by the warehouse.*the live schema is unchanged/,
+      );
+    } finally {
+      await undo();
+    }
     expect(await schemaNames(client)).toEqual(schemas);
     expect((await client.query('SELECT count(*)::int AS n FROM star.fact_payment')).rows).toEqual(before.rows);
   });

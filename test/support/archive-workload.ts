@@ -170,3 +170,41 @@ export function workloadWithUnstorableValue(count: number): ArchivedEvent[] {
   poisoned.text = JSON.stringify(poisoned.event);
   return events;
 }
+
+/** The design name workloadWithRejectedValue plants; rejectDesignNamesInWarehouse makes the warehouse refuse it. */
+export const REJECTED_DESIGN_NAME = 'rejected-by-the-warehouse';
+
+/**
+ * A workload with one design whose name the processor accepts (plain text) but the warehouse will
+ * refuse once rejectDesignNamesInWarehouse ran: a manifest that fails at COPY. (A NUL no longer
+ * does: the processor quarantines it, issue 17 point 3.)
+ */
+export function workloadWithRejectedValue(count: number): ArchivedEvent[] {
+  const events = generateWorkload(count, { secondsBetweenTransactions: 10 });
+  const poisoned = events.filter((e) => e.event.table === 'design' && e.event.after)[3]!;
+  poisoned.event = { ...poisoned.event, after: { ...poisoned.event.after, design_name: REJECTED_DESIGN_NAME } };
+  poisoned.text = JSON.stringify(poisoned.event);
+  return events;
+}
+
+/**
+ * In the database behind `client`, every table created from now on whose name contains
+ * `dim_design` (the dimension and a rebuild's collection table) refuses REJECTED_DESIGN_NAME, via
+ * an event trigger (the rebuild creates its schema itself). Returns the undo.
+ */
+export async function rejectDesignNamesInWarehouse(client: { query(sql: string): Promise<unknown> }): Promise<() => Promise<void>> {
+  await client.query(`CREATE OR REPLACE FUNCTION t_reject_design_name() RETURNS event_trigger LANGUAGE plpgsql AS $$
+    DECLARE r record;
+    BEGIN
+      FOR r IN SELECT * FROM pg_event_trigger_ddl_commands() WHERE command_tag = 'CREATE TABLE' AND object_type = 'table' LOOP
+        IF r.object_identity LIKE '%dim_design%' THEN
+          EXECUTE format('ALTER TABLE %s ADD CHECK (design_name IS DISTINCT FROM %L)', r.object_identity, '${REJECTED_DESIGN_NAME}');
+        END IF;
+      END LOOP;
+    END $$`);
+  await client.query('CREATE EVENT TRIGGER t_reject_design_name ON ddl_command_end WHEN TAG IN (\'CREATE TABLE\') EXECUTE FUNCTION t_reject_design_name()');
+  return async () => {
+    await client.query('DROP EVENT TRIGGER IF EXISTS t_reject_design_name');
+    await client.query('DROP FUNCTION IF EXISTS t_reject_design_name()');
+  };
+}

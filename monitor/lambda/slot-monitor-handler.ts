@@ -1,0 +1,93 @@
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import pg from 'pg';
+import { ConfigError, errorMessage } from '../../platform/errors.js';
+import { createLogger, type Logger } from '../../platform/logger.js';
+import { measureSlot } from '../slot-monitor.js';
+
+/**
+ * Scheduled Lambda (every minute, in the VPC): reads the source secret, connects, measures the
+ * replication slot and prints one EMF line (slotLagBytes, dimension SlotName). Environment:
+ *   TOTESYS_SOURCE_SECRET_ARN   secret with username and password (and host, port, dbname unless below)
+ *   TOTESYS_SOURCE_HOST/PORT/DB the endpoint when the secret does not carry it (RDS-managed master secrets)
+ *   TOTESYS_SLOT_NAME           default totesys_cdc
+ *   PGSSLMODE                   TLS mode node-postgres applies (verify-full in the stack)
+ * A failure to connect or query throws (a Lambda error, counted by its Errors metric) and prints no
+ * metric, so the slot-lag alarm, which treats missing data as breaching, fires.
+ */
+export interface SlotMonitorResult {
+  slotName: string;
+  exists: boolean;
+  active: boolean;
+  lagBytes: number | null;
+  walStatus: string | null;
+}
+
+export interface SlotMonitorDeps {
+  readSecret(secretArn: string): Promise<string>;
+  /** Where the EMF line goes (stdout in Lambda, where CloudWatch extracts it). */
+  writeMetric?: (line: string) => void;
+  logger?: Logger;
+  env?: Record<string, string | undefined>;
+  now?: () => number;
+}
+
+/** Connection URL from the secret's JSON and the endpoint variables (variables win: an RDS-managed secret has no host). */
+export function sourceUrlFromSecret(secretString: string, env: Record<string, string | undefined>): string {
+  let secret: Record<string, unknown>;
+  try {
+    secret = JSON.parse(secretString) as Record<string, unknown>;
+  } catch {
+    throw new ConfigError('the source secret is not JSON: expected {"username": ..., "password": ...} (RDS format)');
+  }
+  const field = (name: string) => (secret[name] === undefined || secret[name] === null ? undefined : String(secret[name]));
+  const host = env.TOTESYS_SOURCE_HOST || field('host');
+  const port = env.TOTESYS_SOURCE_PORT || field('port') || '5432';
+  const database = env.TOTESYS_SOURCE_DB || field('dbname');
+  const username = field('username');
+  const password = field('password');
+  const missing = Object.entries({ host, database, username, password }).filter(([, v]) => !v).map(([k]) => k);
+  if (missing.length) throw new ConfigError(`source connection incomplete: ${missing.join(', ')} missing from the secret and from TOTESYS_SOURCE_HOST/DB`);
+  if (!/^\d{1,5}$/.test(port)) throw new ConfigError(`source port must be a number, got ${JSON.stringify(port)}`);
+  const url = new URL(`postgresql://host:${port}/`);
+  url.hostname = host!;
+  url.pathname = `/${encodeURIComponent(database!)}`;
+  url.username = encodeURIComponent(username!);
+  url.password = encodeURIComponent(password!);
+  return url.toString();
+}
+
+export function createSlotMonitorHandler(deps: SlotMonitorDeps): () => Promise<SlotMonitorResult> {
+  const env = deps.env ?? process.env;
+  const logger = deps.logger ?? createLogger({ service: 'slot-monitor' });
+  const writeMetric = deps.writeMetric ?? ((line: string) => process.stdout.write(`${line}\n`));
+  return async () => {
+    const secretArn = env.TOTESYS_SOURCE_SECRET_ARN;
+    if (!secretArn) throw new ConfigError('TOTESYS_SOURCE_SECRET_ARN is not set: set it to the ARN of the source secret');
+    const slotName = env.TOTESYS_SLOT_NAME || 'totesys_cdc';
+    // Read every time (once a minute): a rotated password is picked up on the next run.
+    const url = sourceUrlFromSecret(await deps.readSecret(secretArn), env);
+    const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000, statement_timeout: 10_000, application_name: 'totesys-cdc-slot-monitor' });
+    try {
+      await client.connect();
+      const { status, emfLine } = await measureSlot(client, slotName, (deps.now ?? Date.now)());
+      if (emfLine) writeMetric(emfLine);
+      else logger.error('replication slot cannot be measured: the slot-lag alarm sees missing data', { slotName, exists: status.exists, walStatus: status.walStatus });
+      return { slotName, exists: status.exists, active: status.active, lagBytes: status.lagBytes, walStatus: status.walStatus };
+    } catch (error) {
+      logger.error('slot monitor failed', { slotName, error: errorMessage(error) });
+      throw error;
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  };
+}
+
+const secrets = new SecretsManagerClient({});
+
+export const handler = createSlotMonitorHandler({
+  async readSecret(secretArn) {
+    const result = await secrets.send(new GetSecretValueCommand({ SecretId: secretArn }));
+    if (!result.SecretString) throw new ConfigError(`secret ${secretArn} has no string value`);
+    return result.SecretString;
+  },
+});

@@ -1,0 +1,38 @@
+import { querySlotStatus, type SlotStatus } from '../capture/control/slot-status.js';
+import { METRIC, METRICS_NAMESPACE } from '../platform/metrics.js';
+
+type Queryable = Parameters<typeof querySlotStatus>[0];
+
+/**
+ * Slot lag measured from the database side, independently of the capture: the capture publishes
+ * the same metric while it runs, but goes silent exactly when it is down, which is when the slot
+ * keeps WAL and the source disk fills. Same query as the capture and `status` (capture/control/slot-status.ts).
+ */
+export interface SlotMeasurement {
+  status: SlotStatus;
+  /** The EMF line to print, or null when there is nothing to measure (no slot, or a lost one): the alarm then sees missing data, which it treats as breaching. */
+  emfLine: string | null;
+}
+
+export async function measureSlot(client: Queryable, slotName: string, now = Date.now()): Promise<SlotMeasurement> {
+  const status = await querySlotStatus(client, slotName);
+  const measurable = status.exists && status.lagBytes !== null && status.walStatus !== 'lost';
+  return { status, emfLine: measurable ? slotLagEmfLine(slotName, status.lagBytes!, status.active, now) : null };
+}
+
+/**
+ * CloudWatch embedded metric format: the capture's metric name and `SlotName` dimension, so one
+ * alarm and one graph cover both producers (the maximum of the two is the truth either way).
+ */
+export function slotLagEmfLine(slotName: string, lagBytes: number, active: boolean, now = Date.now()): string {
+  return JSON.stringify({
+    _aws: {
+      Timestamp: now,
+      CloudWatchMetrics: [{ Namespace: METRICS_NAMESPACE, Dimensions: [['SlotName']], Metrics: [{ Name: METRIC.slotLagBytes, Unit: 'Bytes' }] }],
+    },
+    service: 'slot-monitor',
+    SlotName: slotName,
+    [METRIC.slotLagBytes]: lagBytes,
+    slotActive: active,
+  });
+}

@@ -1,0 +1,92 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createSlotMonitorHandler, sourceUrlFromSecret } from '../../monitor/lambda/slot-monitor-handler.js';
+import { METRICS_NAMESPACE } from '../../platform/metrics.js';
+import { silentLogger } from '../../platform/logger.js';
+import { createTestDatabase, type TestDatabase, withClient } from '../support/postgres.js';
+
+/**
+ * The slot monitor against the real embedded Postgres: the same slot the capture would hold,
+ * measured from the database side, published in the capture's metric name and dimension.
+ */
+let db: TestDatabase;
+const slotName = `slot_monitor_${process.pid}`;
+
+beforeAll(async () => {
+  db = await createTestDatabase('slot_monitor');
+  await withClient(db.url, async (client) => {
+    await client.query(`SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, [slotName]);
+    // WAL written after the slot's confirmed position: the lag the monitor must see.
+    await client.query('CREATE TABLE filler (id int primary key, body text)');
+    await client.query(`INSERT INTO filler SELECT g, repeat('x', 200) FROM generate_series(1, 2000) g`);
+  });
+});
+
+afterAll(async () => {
+  await withClient(db.url, (client) => client.query('SELECT pg_drop_replication_slot($1)', [slotName])).catch(() => undefined);
+  await db.drop();
+});
+
+/** The RDS-managed master secret shape (username and password only) plus the endpoint as variables. */
+function rdsManagedSetup(overrides: Record<string, string> = {}) {
+  const url = new URL(db.url);
+  const secret = JSON.stringify({ username: decodeURIComponent(url.username), password: decodeURIComponent(url.password) });
+  const env = { TOTESYS_SOURCE_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-2:123456789012:secret:src', TOTESYS_SOURCE_HOST: url.hostname, TOTESYS_SOURCE_PORT: url.port, TOTESYS_SOURCE_DB: db.name, TOTESYS_SLOT_NAME: slotName, ...overrides };
+  return { secret, env };
+}
+
+describe('slot monitor Lambda handler', () => {
+  it('publishes the slot lag in bytes as EMF under the capture metric name and SlotName dimension', async () => {
+    const { secret, env } = rdsManagedSetup();
+    const lines: string[] = [];
+    const readArns: string[] = [];
+    const handler = createSlotMonitorHandler({ readSecret: async (arn) => (readArns.push(arn), secret), writeMetric: (l) => lines.push(l), logger: silentLogger, env, now: () => 1_700_000_000_000 });
+    const result = await handler();
+    expect(readArns).toEqual([env.TOTESYS_SOURCE_SECRET_ARN]);
+    expect(result).toEqual(expect.objectContaining({ slotName, exists: true, active: false }));
+    const expected = await withClient(db.url, async (c) => Number((await c.query('SELECT (pg_current_wal_lsn() - confirmed_flush_lsn)::float8 AS lag FROM pg_replication_slots WHERE slot_name = $1', [slotName])).rows[0].lag));
+    expect(result.lagBytes).toBeGreaterThan(100_000); // 2,000 rows of 200 bytes went into WAL after the slot
+    expect(result.lagBytes).toBeLessThanOrEqual(expected);
+    expect(lines).toHaveLength(1);
+    const emf = JSON.parse(lines[0]!);
+    expect(emf._aws).toEqual({
+      Timestamp: 1_700_000_000_000,
+      CloudWatchMetrics: [{ Namespace: METRICS_NAMESPACE, Dimensions: [['SlotName']], Metrics: [{ Name: 'slotLagBytes', Unit: 'Bytes' }] }],
+    });
+    expect(emf).toEqual(expect.objectContaining({ SlotName: slotName, slotLagBytes: result.lagBytes, slotActive: false }));
+  });
+
+  it('publishes nothing for a slot that does not exist, so the alarm sees missing data', async () => {
+    const { secret, env } = rdsManagedSetup({ TOTESYS_SLOT_NAME: 'no_such_slot' });
+    const lines: string[] = [];
+    const handler = createSlotMonitorHandler({ readSecret: async () => secret, writeMetric: (l) => lines.push(l), logger: silentLogger, env });
+    expect(await handler()).toEqual(expect.objectContaining({ exists: false, lagBytes: null }));
+    expect(lines).toEqual([]);
+  });
+
+  it('fails (a Lambda error, no metric) when it cannot log in', async () => {
+    const { env } = rdsManagedSetup();
+    const url = new URL(db.url);
+    const lines: string[] = [];
+    const handler = createSlotMonitorHandler({ readSecret: async () => JSON.stringify({ username: decodeURIComponent(url.username), password: 'wrong-password' }), writeMetric: (l) => lines.push(l), logger: silentLogger, env });
+    await expect(handler()).rejects.toThrow(/password/);
+    expect(lines).toEqual([]);
+  });
+});
+
+describe('sourceUrlFromSecret', () => {
+  it('takes host, port and database from the RDS JSON secret, the variables winning', () => {
+    const secret = JSON.stringify({ host: 'db.internal', port: 5433, dbname: 'totesys', username: 'cdc', password: 'p@ss/word' });
+    expect(sourceUrlFromSecret(secret, {})).toBe('postgresql://cdc:p%40ss%2Fword@db.internal:5433/totesys');
+    expect(sourceUrlFromSecret(secret, { TOTESYS_SOURCE_HOST: 'other', TOTESYS_SOURCE_DB: 'x' })).toBe('postgresql://cdc:p%40ss%2Fword@other:5433/x');
+  });
+
+  it('names what is missing and never echoes the secret', () => {
+    expect(() => sourceUrlFromSecret(JSON.stringify({ username: 'cdc', password: 'hunter2' }), {})).toThrow(/host, database missing/);
+    expect(() => sourceUrlFromSecret('not json hunter2', {})).toThrow(/not JSON/);
+    try {
+      sourceUrlFromSecret('not json hunter2', {});
+    } catch (error) {
+      expect(String(error)).not.toContain('hunter2');
+    }
+  });
+});
