@@ -18,7 +18,7 @@ import { rotatingWarehouse, type RotatingWarehouse } from './warehouse-secret.js
  * Draining (TOTESYS_LOADER_DRAIN_WINDOW_MS > 0): the run keeps loading new manifests, polling every
  * TOTESYS_LOADER_POLL_INTERVAL_MS, until the window ends, counted from the tick that scheduled it
  * (event.time), never from a late start, and never later than the function's remaining time minus
- * TIMEOUT_RESERVE_MS. With a 55 s window on a 1-minute schedule each run ends about 5 s before the
+ * TIMEOUT_RESERVE_MS. With a 58 s window on a 1-minute schedule each run ends about 2 s before the
  * next tick: consecutive runs hand over without a gap and never overlap.
  */
 export interface ScheduleHandlerDeps {
