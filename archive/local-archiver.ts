@@ -7,6 +7,7 @@ import { METRIC } from '../platform/metrics.js';
 import type { SourceTable } from '../contracts/source-tables.js';
 import type { ChangeStreamConsumer, ConsumedRecord } from '../stream/change-stream.js';
 import { changeObjectKey, errorObjectKey, errorRecordLine, hourStartMs, routeRecord } from './archive-layout.js';
+import { isWatermarkRecord } from '../contracts/watermark.js';
 
 const gzip = promisify(gzipCallback);
 const NEWLINE = Buffer.from('\n');
@@ -110,7 +111,8 @@ export async function runArchiver(options: ArchiverOptions): Promise<ArchiverSum
       buffer.chunks.push(line);
       buffer.bytes += line.byteLength;
       summary.errorRecords++;
-      logger.warn('stream record is not a routable change event: archived under errors/', { shardId: record.shardId, sequenceNumber: record.sequenceNumber, errorCode: route.errorCode });
+      // Capture's watermarks have no table: kept under errors/ as Firehose's partitioning keeps them, without a warning.
+      if (!isWatermarkRecord(record.data)) logger.warn('stream record is not a routable change event: archived under errors/', { shardId: record.shardId, sequenceNumber: record.sequenceNumber, errorCode: route.errorCode });
     }
     buffer.records++;
     let queue = pending.get(record.shardId);
