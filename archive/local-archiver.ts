@@ -4,10 +4,8 @@ import type { ObjectStore } from '../bucket/object-store.js';
 import { PipelineError, errorMessage } from '../platform/errors.js';
 import type { Logger } from '../platform/logger.js';
 import { METRIC } from '../platform/metrics.js';
-import type { SourceTable } from '../contracts/source-tables.js';
 import type { ChangeStreamConsumer, ConsumedRecord } from '../stream/change-stream.js';
-import { changeObjectKey, errorObjectKey, errorRecordLine, hourStartMs, routeRecord } from './archive-layout.js';
-import { isWatermarkRecord } from '../contracts/watermark.js';
+import { changeObjectKey, errorObjectKey, errorRecordLine, hourStartMs, routeRecord, type ArchivePartitionName } from './archive-layout.js';
 
 const gzip = promisify(gzipCallback);
 const NEWLINE = Buffer.from('\n');
@@ -67,7 +65,7 @@ export class ArchiveWriteError extends PipelineError {
 interface Buffered {
   /** Partition identity: `<table>@<hourStartMs>` or `errors@<hourStartMs>`. */
   id: string;
-  table: SourceTable | null;
+  table: ArchivePartitionName | null;
   chunks: Buffer[];
   bytes: number;
   records: number;
@@ -111,8 +109,7 @@ export async function runArchiver(options: ArchiverOptions): Promise<ArchiverSum
       buffer.chunks.push(line);
       buffer.bytes += line.byteLength;
       summary.errorRecords++;
-      // Capture's watermarks have no table: kept under errors/ as Firehose's partitioning keeps them, without a warning.
-      if (!isWatermarkRecord(record.data)) logger.warn('stream record is not a routable change event: archived under errors/', { shardId: record.shardId, sequenceNumber: record.sequenceNumber, errorCode: route.errorCode });
+      logger.warn('stream record is not a routable change event: archived under errors/', { shardId: record.shardId, sequenceNumber: record.sequenceNumber, errorCode: route.errorCode });
     }
     buffer.records++;
     let queue = pending.get(record.shardId);
