@@ -1,6 +1,9 @@
 import { createHash } from 'node:crypto';
 import { isSourceTable, type SourceTable } from '../contracts/source-tables.js';
-import { ARCHIVE_CHANGES_PREFIX, ARCHIVE_ERRORS_PREFIX, FIREHOSE_FILE_EXTENSION } from './firehose-settings.js';
+import { ARCHIVE_CHANGES_PREFIX, ARCHIVE_ERRORS_PREFIX, FIREHOSE_FILE_EXTENSION, WATERMARK_ARCHIVE_PARTITION } from './firehose-settings.js';
+
+/** A `table=` partition of the archive: a captured table, or the capture's watermark records. */
+export type ArchivePartitionName = SourceTable | typeof WATERMARK_ARCHIVE_PARTITION;
 
 /**
  * The archive layout (pure): Firehose-compatible keys and bodies.
@@ -51,18 +54,18 @@ export function contentName(firstArrivalMs: number, body: Uint8Array): string {
 }
 
 /** `changes/table=<table>/` (every partition of one table). */
-export function tablePrefix(table: SourceTable): string {
+export function tablePrefix(table: ArchivePartitionName): string {
   return `${ARCHIVE_CHANGES_PREFIX}table=${table}/`;
 }
 
 /** `changes/table=<table>/date=YYYY-MM-DD/hour=HH/` for the hour containing `arrivalMs`. */
-export function partitionPrefix(table: SourceTable, arrivalMs: number): string {
+export function partitionPrefix(table: ArchivePartitionName, arrivalMs: number): string {
   const { date, hour } = isoParts(arrivalMs);
   return `${tablePrefix(table)}date=${date}/hour=${hour}/`;
 }
 
 /** Key of an archived change-event object; `body` is the uncompressed NDJSON. */
-export function changeObjectKey(table: SourceTable, firstArrivalMs: number, body: Uint8Array): string {
+export function changeObjectKey(table: ArchivePartitionName, firstArrivalMs: number, body: Uint8Array): string {
   return partitionPrefix(table, firstArrivalMs) + contentName(firstArrivalMs, body);
 }
 
@@ -104,7 +107,7 @@ export function listStartAfter(table: SourceTable, from?: Date): string | undefi
   return `${tablePrefix(table)}date=${date}/hour=${hour}/`;
 }
 
-export type RecordRoute = { kind: 'change'; table: SourceTable } | { kind: 'error'; errorCode: string; errorMessage: string };
+export type RecordRoute = { kind: 'change'; table: ArchivePartitionName } | { kind: 'error'; errorCode: string; errorMessage: string };
 
 /**
  * Where a stream record goes, by the rule Firehose's `{table: .table}` extraction applies: a JSON
@@ -120,7 +123,9 @@ export function routeRecord(data: Uint8Array): RecordRoute {
   } catch (error) {
     return { kind: 'error', errorCode: 'Processor.MetadataExtraction.JsonParseFailed', errorMessage: (error as Error).message };
   }
-  const table = value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as { table?: unknown }).table : undefined;
+  const isObject = value !== null && typeof value === 'object' && !Array.isArray(value);
+  if (isObject && (value as { kind?: unknown }).kind === 'watermark') return { kind: 'change', table: WATERMARK_ARCHIVE_PARTITION };
+  const table = isObject ? (value as { table?: unknown }).table : undefined;
   if (typeof table !== 'string') {
     return { kind: 'error', errorCode: 'DynamicPartitioning.MetadataExtractionFailed', errorMessage: 'record has no string `table`' };
   }

@@ -9,6 +9,7 @@
  *
  * Layout produced (UTC):
  *   changes/table=<table>/date=YYYY-MM-DD/hour=HH/<name>.json.gz   GZIP, one change event per line
+ *   changes/table=_watermark/date=YYYY-MM-DD/hour=HH/<name>.json.gz  the capture's watermark records
  *   errors/<error-output-type>/date=YYYY-MM-DD/<name>.json.gz      records Firehose could not partition
  *
  * `!{timestamp:…}` is the approximate ARRIVAL time at the stream (Firehose uses the oldest record of
@@ -20,8 +21,15 @@ export const ARCHIVE_CHANGES_PREFIX = 'changes/';
 /** Top-level prefix of records that could not be archived as change events. */
 export const ARCHIVE_ERRORS_PREFIX = 'errors/';
 
+/**
+ * Partition of the capture's watermark records (contracts/watermark.ts): stream records without a
+ * table, kept in the archive (it holds every raw stream record) but out of every table's partitions,
+ * so replay, which lists table by table, never reads them, and errors/ holds only real errors.
+ */
+export const WATERMARK_ARCHIVE_PARTITION = '_watermark';
+
 /** JQ 1.6 query of the MetadataExtraction processor: the partition key is the event's table. */
-export const FIREHOSE_PARTITION_QUERY = '{table: .table}';
+export const FIREHOSE_PARTITION_QUERY = `{table: (if .kind == "watermark" then "${WATERMARK_ARCHIVE_PARTITION}" else .table end)}`;
 export const FIREHOSE_JSON_PARSING_ENGINE = 'JQ-1.6';
 
 /** S3 prefix with dynamic partitioning (the local archiver renders the same template). */

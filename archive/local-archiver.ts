@@ -4,9 +4,8 @@ import type { ObjectStore } from '../bucket/object-store.js';
 import { PipelineError, errorMessage } from '../platform/errors.js';
 import type { Logger } from '../platform/logger.js';
 import { METRIC } from '../platform/metrics.js';
-import type { SourceTable } from '../contracts/source-tables.js';
 import type { ChangeStreamConsumer, ConsumedRecord } from '../stream/change-stream.js';
-import { changeObjectKey, errorObjectKey, errorRecordLine, hourStartMs, routeRecord } from './archive-layout.js';
+import { changeObjectKey, errorObjectKey, errorRecordLine, hourStartMs, routeRecord, type ArchivePartitionName } from './archive-layout.js';
 
 const gzip = promisify(gzipCallback);
 const NEWLINE = Buffer.from('\n');
@@ -66,7 +65,7 @@ export class ArchiveWriteError extends PipelineError {
 interface Buffered {
   /** Partition identity: `<table>@<hourStartMs>` or `errors@<hourStartMs>`. */
   id: string;
-  table: SourceTable | null;
+  table: ArchivePartitionName | null;
   chunks: Buffer[];
   bytes: number;
   records: number;

@@ -6,6 +6,7 @@ import type { Config } from '../platform/config.js';
 import { runCaptureProcess } from './capture-process.js';
 import { defaultStatusFile } from './reporting/capture-status.js';
 import { sourceUrlFromEnv } from './source-url-from-env.js';
+import { shardMapFromConfig } from './publish/watermark-shard-map.js';
 
 /**
  * The capture process: what the Fargate task runs and what `totesys-cdc up` spawns locally.
@@ -31,6 +32,7 @@ async function main(): Promise<number> {
     statusFile: process.env.TOTESYS_CAPTURE_STATUS_FILE || defaultStatusFile(config.stateDir),
     metrics: process.env.TOTESYS_METRICS === 'emf' ? 'emf' : 'none',
     openWriter: () => createChangeStreamWriter(config, logger),
+    shardMap: shardMapFromConfig(config),
   });
 }
 

@@ -15,6 +15,8 @@ import { CaptureStats } from './reporting/capture-status.js';
 import { startStatusReporter } from './reporting/status-reporter.js';
 import type { SnapshotProgress } from './snapshot/initial-snapshot.js';
 import { prepareSlot } from './snapshot/slot-preparation.js';
+import { WatermarkPublisher } from './publish/watermark-publisher.js';
+import type { ShardMap } from './publish/watermark-shard-map.js';
 
 /**
  * The capture process in one call: set up publication and slot, take the initial snapshot when the
@@ -50,6 +52,8 @@ export interface RunCaptureOptions {
   /** Batching/backpressure tuning (tests, bench). */
   publisher?: Partial<EventPublisherOptions>;
   snapshotBatchRows?: number;
+  /** The stream's shards: when given, every heartbeat becomes a watermark on each (publish/watermark-publisher.ts). */
+  shardMap?: ShardMap;
 }
 
 export interface CaptureResult {
@@ -121,6 +125,7 @@ export async function runCapture(options: RunCaptureOptions): Promise<CaptureRes
           resumeFrom,
           stopAtLsn: stopAt,
           publisher: options.publisher,
+          watermarks: options.shardMap && new WatermarkPublisher({ writer: options.writer, shardMap: options.shardMap, logger }),
           onStarted: () => lifecycle.streamStarted(),
           onStopping: (reason) => lifecycle.stop(reason === 'stop-lsn-reached' ? 'stop-lsn-reached' : 'signal'),
         });

@@ -1,4 +1,5 @@
 import type { WarehouseTable } from './warehouse-model.js';
+import type { ShardWatermark } from './watermark.js';
 
 /**
  * A processed batch (processor → loader contract). One manifest per batch, written after every file
@@ -29,4 +30,10 @@ export interface BatchManifest {
   minCommitTs: string;
   maxCommitTs: string;
   files: ManifestFile[];
+  /**
+   * The newest watermark (contracts/watermark.ts) of each shard whose records this batch ends, when
+   * it saw one. A watermark-only manifest (an idle shard) has eventCount 0, no files, empty event
+   * ids, and its commit times set to the newest watermark's time (it holds no commit).
+   */
+  watermarks?: ShardWatermark[];
 }

@@ -59,7 +59,7 @@ export interface TotesysCdcStackProps extends StackProps {
   readonly processorBatchingWindow?: Duration;
   /** @default 1 */
   readonly processorParallelizationFactor?: number;
-  /** How long each loader run keeps loading new manifests. @default 50 s (the 1-minute schedule minus 10 s) */
+  /** How long each loader run keeps loading new manifests. @default 58 s (the 1-minute schedule minus 2 s) */
   readonly loaderDrainWindow?: Duration;
   /** @default 'totesys_cdc' */
   readonly slotName?: string;

@@ -1,7 +1,8 @@
 import type { BatchManifest } from '../contracts/manifest.js';
 import type { ObjectStore } from '../bucket/object-store.js';
 import { isManifestKey } from '../contracts/manifest-layout.js';
-import { FAILURES_TABLE, LEDGER_TABLE, qualified } from './warehouse-ddl.js';
+import { warehouseWatermark, type ShardWatermark, type StoredShardWatermark } from '../contracts/watermark.js';
+import { FAILURES_TABLE, LEDGER_TABLE, qualified, WATERMARKS_TABLE } from './warehouse-ddl.js';
 import type { WarehouseClient } from './warehouse-pool.js';
 
 /**
@@ -44,10 +45,44 @@ export async function recordLoadedBatch(
     `INSERT INTO ${qualified(schema, LEDGER_TABLE)}
        (batch_id, manifest_key, manifest_created_at, rows, event_count, first_event_id, last_event_id, min_commit_ts, max_commit_ts, duration_ms)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (batch_id) DO NOTHING`,
-    [manifest.batchId, manifestKey, manifest.createdAt, JSON.stringify(rows), manifest.eventCount, manifest.firstEventId, manifest.lastEventId, manifest.minCommitTs, manifest.maxCommitTs, Math.round(durationMs)],
+    // A watermark-only manifest (no events) holds no commit: its commit times are not recorded.
+    [manifest.batchId, manifestKey, manifest.createdAt, JSON.stringify(rows), manifest.eventCount, manifest.firstEventId, manifest.lastEventId, manifest.eventCount > 0 ? manifest.minCommitTs : null, manifest.eventCount > 0 ? manifest.maxCommitTs : null, Math.round(durationMs)],
   );
   await client.query(`DELETE FROM ${qualified(schema, FAILURES_TABLE)} WHERE manifest_key = $1`, [manifestKey]);
   return rowCount === 1;
+}
+
+/**
+ * Advances the per-shard watermarks a manifest carries, in the manifest's transaction (so a
+ * watermark is recorded exactly when the rows before it are). Never moves one back. While any
+ * manifest is failed or parked the watermarks are held: that manifest's changes may be older than
+ * the watermark, and "the warehouse holds everything before T" would be false; the watermark age
+ * then grows and the stale alarm fires, as it should for a stuck load.
+ */
+export async function recordWatermarks(client: Pick<WarehouseClient, 'query'>, schema: string, manifestKey: string, watermarks: readonly ShardWatermark[] | undefined): Promise<number> {
+  if (!watermarks || watermarks.length === 0) return 0;
+  const table = qualified(schema, WATERMARKS_TABLE);
+  const { rowCount } = await client.query(
+    `INSERT INTO ${table} AS w (shard_id, watermark_ts, watermark_lsn, open_shards, manifest_key)
+     SELECT shard_id, ts, lsn, open_shards, $5 FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[]) AS x(shard_id, ts, lsn, open_shards_csv)
+       CROSS JOIN LATERAL (SELECT string_to_array(open_shards_csv, ',') AS open_shards) o
+     WHERE NOT EXISTS (SELECT 1 FROM ${qualified(schema, FAILURES_TABLE)})
+     ON CONFLICT (shard_id) DO UPDATE SET watermark_ts = excluded.watermark_ts, watermark_lsn = excluded.watermark_lsn,
+       open_shards = excluded.open_shards, manifest_key = excluded.manifest_key, updated_at = now()
+     WHERE excluded.watermark_ts > w.watermark_ts`,
+    [watermarks.map((w) => w.shardId), watermarks.map((w) => w.ts), watermarks.map((w) => w.lsn), watermarks.map((w) => w.openShards.join(',')), manifestKey],
+  );
+  return rowCount ?? 0;
+}
+
+/** The warehouse watermark (contracts/watermark.ts) and its age; nulls before the first watermark is loaded. */
+export async function readWarehouseWatermark(client: Pick<WarehouseClient, 'query'>, schema: string, now = Date.now()): Promise<{ watermarkTs: string | null; watermarkAgeMs: number | null }> {
+  const { rows } = await client.query<{ shard_id: string; watermark_ts: Date; open_shards: string[] }>(
+    `SELECT shard_id, watermark_ts, open_shards FROM ${qualified(schema, WATERMARKS_TABLE)}`,
+  );
+  const stored: StoredShardWatermark[] = rows.map((r) => ({ shardId: r.shard_id, ts: r.watermark_ts, openShards: r.open_shards }));
+  const watermark = warehouseWatermark(stored);
+  return watermark ? { watermarkTs: watermark.toISOString(), watermarkAgeMs: Math.max(0, now - watermark.getTime()) } : { watermarkTs: null, watermarkAgeMs: null };
 }
 
 export interface FailureRecord {
@@ -95,13 +130,14 @@ export async function findPendingManifests(
   client: WarehouseClient,
   schema: string,
   store: ObjectStore,
-  options: { prefix: string; lookbackMs: number; limit: number },
+  options: { prefix: string; lookbackMs: number; limit: number; onListed?: (manifestKey: string) => void },
 ): Promise<string[]> {
   const startAfter = await safeListingPoint(client, schema, options.lookbackMs, options.prefix);
   const listed: string[] = [];
   for await (const object of store.list(options.prefix, startAfter ? { startAfter } : {})) {
     if (isManifestKey(object.key)) listed.push(object.key);
   }
+  if (options.onListed) for (const key of listed) options.onListed(key);
   const known = new Set<string>();
   const due: string[] = [];
   if (listed.length > 0) {
@@ -138,4 +174,29 @@ async function safeListingPoint(client: WarehouseClient, schema: string, lookbac
     [lookbackMs, prefix],
   );
   return rows[0]?.manifest_key;
+}
+
+/**
+ * A drain's later polls (the loader holds the lock, so nobody else loads this schema meanwhile):
+ * the manifest keys written since `sinceMs` that this run has not listed before, in key order. No
+ * ledger lookup: every key this run listed is in `known` (loaded, failed or skipped), and a key
+ * it never listed cannot be in the ledger. One LIST call per poll instead of a LIST and 3 queries.
+ */
+export async function listNewManifests(store: ObjectStore, prefix: string, sinceMs: number, known: ReadonlySet<string>, limit: number): Promise<string[]> {
+  const since = new Date(sinceMs).toISOString();
+  // Sorts just before every key written at `since` or later (keys: <prefix>date=<day>/<compact time>-<batchId>.json).
+  const startAfter = `${prefix}date=${since.slice(0, 10)}/${since.replace(/[-:.]/g, '')}`;
+  const fresh: string[] = [];
+  for await (const object of store.list(prefix, { startAfter })) {
+    if (object.key.endsWith('.json') && !known.has(object.key)) fresh.push(object.key);
+  }
+  return fresh.sort().slice(0, limit);
+}
+
+/** The write time in a manifest key (`…/20261207T101500123Z-<batchId>.json`), epoch ms; NaN when the key has another shape. */
+export function manifestTimeOfKey(manifestKey: string): number {
+  const match = /\/(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})(\d{3})Z-[^/]*\.json$/.exec(manifestKey);
+  if (!match) return Number.NaN;
+  const [, y, mo, d, h, mi, s, ms] = match;
+  return Date.parse(`${y}-${mo}-${d}T${h}:${mi}:${s}.${ms}Z`);
 }

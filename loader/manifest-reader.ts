@@ -34,6 +34,7 @@ const manifestSchema = z.object({
       sha256: z.string().regex(/^[0-9a-f]{64}$/),
     }),
   ).max(MAX_MANIFEST_FILES),
+  watermarks: z.array(z.object({ shardId: z.string().min(1), ts: isoInstant, lsn: z.string().min(1), openShards: z.array(z.string().min(1).regex(/^[^,]+$/, 'no commas')).min(1) })).max(1024).optional(),
 });
 
 export function parseManifest(manifestKey: string, bytes: Uint8Array): BatchManifest {

@@ -5,7 +5,8 @@ import type { BatchManifest } from '../contracts/manifest.js';
 import { METRIC } from '../platform/metrics.js';
 import type { WarehouseTable } from '../contracts/warehouse-model.js';
 import type { ObjectStore } from '../bucket/object-store.js';
-import { DEFAULT_LOOKBACK_MS, DEFAULT_RETRY_POLICY, findPendingManifests, recordFailure, type RetryPolicy } from './load-ledger.js';
+import { abortableDelay } from '../platform/abortable-delay.js';
+import { DEFAULT_LOOKBACK_MS, DEFAULT_RETRY_POLICY, findPendingManifests, listNewManifests, manifestTimeOfKey, readWarehouseWatermark, recordFailure, type RetryPolicy } from './load-ledger.js';
 import { loadManifest } from './load-manifest.js';
 import type { ParquetReadLimits } from '../parquet/parquet-bounds.js';
 import { MANIFEST_PREFIX } from '../contracts/manifest-layout.js';
@@ -19,6 +20,17 @@ import { migrateWarehouseSchema } from './warehouse-schema.js';
  * transaction (a failed one is recorded and does not block later ones), report a summary.
  * Exactly-once: the ledger (batchId) makes every manifest load at most once, the listing window
  * plus retries make it load at least once.
+ *
+ * Draining (drainUntilMs set): the run keeps the lock and goes on looking for new manifests every
+ * pollIntervalMs until drainUntilMs, so a scheduled loader loads a manifest within a poll interval
+ * of its arrival instead of at the next tick. No load STARTS after drainUntilMs (one in progress
+ * finishes: the caller leaves room for it before the next run or the function's timeout). A run
+ * killed mid-drain leaves at most one open transaction, which the server rolls back; the next run
+ * finds that manifest again (not in the ledger). The first pass lists with the full lookback and
+ * checks the ledger; later polls list only keys written at most DRAIN_POLL_LOOKBACK_MS before the
+ * newest seen and drop the ones this run already listed (listNewManifests: one LIST, no query). A
+ * key written later than that by a slow processor, and failed manifests whose backoff expires, are
+ * picked up by the next run's first pass.
  */
 export type LoadPendingOptions = WarehouseTarget & {
   processed: ObjectStore;
@@ -34,9 +46,19 @@ export type LoadPendingOptions = WarehouseTarget & {
   retry?: Partial<RetryPolicy>;
   /** Apply pending migrations first (default true; idempotent and cheap). */
   migrate?: boolean;
+  /** Keep loading new manifests until this instant (epoch ms); absent or past: one pass. */
+  drainUntilMs?: number;
+  /** How often a draining run lists new manifests (default 250 ms). */
+  pollIntervalMs?: number;
+  /** Ends a drain early (the local loader's shutdown); the load in progress finishes. */
+  signal?: AbortSignal;
   /** Bounds on the Parquet files read (default DEFAULT_PARQUET_READ_LIMITS; see parquet-bounds.ts). */
   parquetLimits?: ParquetReadLimits;
 };
+
+/** Listing lookback of a drain's later polls (its first pass uses the full lookbackMs). */
+export const DRAIN_POLL_LOOKBACK_MS = 10_000;
+export const DEFAULT_POLL_INTERVAL_MS = 250;
 
 export interface ManifestFailure {
   manifestKey: string;
@@ -60,6 +82,13 @@ export interface LoadSummary {
   newestCommitTs: string | null;
   /** now − newestCommitTs. */
   freshnessMs: number | null;
+  /** The warehouse watermark (contracts/watermark.ts): every change committed before it is loaded. */
+  watermarkTs: string | null;
+  /** now − watermarkTs: the freshness that stays true on a quiet source. */
+  watermarkAgeMs: number | null;
+  /** Listing passes (1 for a one-pass run) and the time they took (listing + ledger lookups). */
+  passes: number;
+  listingMs: number;
   durationMs: number;
 }
 
@@ -92,6 +121,10 @@ async function loadWithPool(pool: WarehousePool, options: LoadPendingOptions): P
     inferredMembers: 0,
     newestCommitTs: null,
     freshnessMs: null,
+    watermarkTs: null,
+    watermarkAgeMs: null,
+    passes: 0,
+    listingMs: 0,
     durationMs: 0,
   };
   const client = await pool.connect();
@@ -104,13 +137,43 @@ async function loadWithPool(pool: WarehousePool, options: LoadPendingOptions): P
     }
     try {
       if (options.migrate !== false) await migrateWarehouseSchema(client, schema, logger);
-      const pending = await findPendingManifests(client, schema, options.processed, {
-        prefix: options.prefix ?? MANIFEST_PREFIX,
-        lookbackMs: options.lookbackMs ?? DEFAULT_LOOKBACK_MS,
-        limit: options.maxManifests ?? 1000,
-      });
-      for (const manifestKey of pending) await loadOne(client, schema, manifestKey, options.processed, policy, logger, summary, options.parquetLimits);
-      Object.assign(summary, await readFreshness(client, schema));
+      const lookbackMs = options.lookbackMs ?? DEFAULT_LOOKBACK_MS;
+      const pollMs = options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
+      const drainUntil = options.drainUntilMs ?? 0;
+      const draining = () => Date.now() < drainUntil && !options.signal?.aborted;
+      const prefix = options.prefix ?? MANIFEST_PREFIX;
+      const limit = options.maxManifests ?? 1000;
+      // Every key this run has listed, and the newest write time among them (a drain's later polls).
+      const known = new Set<string>();
+      let newestMs = Number.NaN;
+      let fullPassNeeded = true;
+      const remember = (key: string) => {
+        known.add(key);
+        const ms = manifestTimeOfKey(key);
+        if (!(ms <= newestMs)) newestMs = Number.isNaN(newestMs) ? ms : Math.max(ms, newestMs);
+      };
+      for (;;) {
+        const listed = performance.now();
+        const fullPass: boolean = fullPassNeeded || Number.isNaN(newestMs);
+        const pending: string[] = fullPass
+          ? await findPendingManifests(client, schema, options.processed, { prefix, lookbackMs, limit, onListed: remember })
+          : await listNewManifests(options.processed, prefix, newestMs - Math.min(lookbackMs, DRAIN_POLL_LOOKBACK_MS), known, limit);
+        // A full pass cut at the limit listed keys it will not load now: they must not count as known.
+        if (fullPass) fullPassNeeded = pending.length >= limit;
+        for (const key of pending) remember(key);
+        summary.passes++;
+        summary.listingMs += performance.now() - listed;
+        const before = summary.manifestsLoaded + summary.manifestsFailed;
+        for (const manifestKey of pending) {
+          // A drain starts no load after its end; a one-pass run loads what it found.
+          if (drainUntil > 0 && !draining()) break;
+          await loadOne(client, schema, manifestKey, options.processed, policy, logger, summary, options.parquetLimits);
+        }
+        if (!draining()) break;
+        // Nothing new: wait a poll interval. Something loaded: look again at once (a backlog).
+        if (summary.manifestsLoaded + summary.manifestsFailed === before) await abortableDelay(Math.min(pollMs, drainUntil - Date.now()), options.signal);
+      }
+      Object.assign(summary, await readFreshness(client, schema), await readWarehouseWatermark(client, schema));
     } finally {
       await client.query('SELECT pg_advisory_unlock($1, hashtext($2))', [LOADER_LOCK_CLASS, schema]).catch(() => {});
     }
@@ -162,6 +225,8 @@ async function readFreshness(client: WarehouseClient, schema: string): Promise<{
 
 export type LoaderLoopOptions = LoadPendingOptions & {
   intervalMs: number;
+  /** > 0: each run drains this long (see loadPendingManifests) instead of one pass. */
+  drainWindowMs?: number;
   signal: AbortSignal;
   onSummary?: (summary: LoadSummary) => void;
   onError?: (error: unknown) => void;
@@ -180,7 +245,8 @@ export async function runLoaderLoop(options: LoaderLoopOptions): Promise<void> {
   let migrated = false;
   const tick = () => {
     if (running || signal.aborted) return;
-    running = loadWithPool(pool, { ...runOptions, migrate: migrated ? false : options.migrate })
+    const drainUntilMs = options.drainWindowMs ? Date.now() + options.drainWindowMs : undefined;
+    running = loadWithPool(pool, { ...runOptions, migrate: migrated ? false : options.migrate, drainUntilMs })
       .then((summary) => {
         if (summary.status === 'completed') migrated = true;
         onSummary?.(summary);

@@ -35,8 +35,9 @@ export const sqlType = (type: ColumnType): string => SQL_TYPE[type];
 export const LEDGER_TABLE = 'load_ledger';
 export const FAILURES_TABLE = 'load_failures';
 export const SCHEMA_VERSION_TABLE = 'schema_version';
-const currentView = (fact: string) => `${fact}_current`;
-const historyView = (fact: string) => `${fact}_history`;
+export const WATERMARKS_TABLE = 'load_watermarks';
+export const currentView = (fact: string) => `${fact}_current`;
+export const historyView = (fact: string) => `${fact}_history`;
 
 const FACT_OPS = ['c', 'u', 'd', 'r'] as const;
 
@@ -163,4 +164,23 @@ export function byteOrderKeysSql(schema: string): string[] {
     `ALTER TABLE ${qualified(schema, FAILURES_TABLE)} ALTER COLUMN manifest_key TYPE ${C}, ALTER COLUMN batch_id TYPE ${C}`,
   );
   return statements;
+}
+
+/**
+ * Migration 3: per-shard watermarks (contracts/watermark.ts), written in the same transaction as the
+ * manifest that carried them. A watermark-only manifest (an idle shard) holds no commit, so the
+ * ledger's commit times become nullable (max(max_commit_ts) stays "the newest commit loaded").
+ */
+export function watermarksSql(schema: string): string[] {
+  return [
+    `ALTER TABLE ${qualified(schema, LEDGER_TABLE)} ALTER COLUMN min_commit_ts DROP NOT NULL, ALTER COLUMN max_commit_ts DROP NOT NULL`,
+    `CREATE TABLE IF NOT EXISTS ${qualified(schema, WATERMARKS_TABLE)} (
+  shard_id text COLLATE "C" PRIMARY KEY,
+  watermark_ts timestamptz(3) NOT NULL,
+  watermark_lsn text NOT NULL,
+  open_shards text[] NOT NULL,
+  manifest_key text COLLATE "C" NOT NULL,
+  updated_at timestamptz NOT NULL DEFAULT now()
+)`,
+  ];
 }

@@ -1,5 +1,6 @@
 import { WAREHOUSE_TABLES, type WarehouseTable } from '../contracts/warehouse-model.js';
-import { DEFAULT_WAREHOUSE_SCHEMA, FAILURES_TABLE, LEDGER_TABLE, qualified, SCHEMA_VERSION_TABLE } from './warehouse-ddl.js';
+import { readWarehouseWatermark } from './load-ledger.js';
+import { DEFAULT_WAREHOUSE_SCHEMA, FAILURES_TABLE, LEDGER_TABLE, qualified, SCHEMA_VERSION_TABLE, WATERMARKS_TABLE } from './warehouse-ddl.js';
 import { openWarehousePool, type WarehouseTarget } from './warehouse-pool.js';
 
 /** What `status` shows about the warehouse. Counts are exact (`count(*)`): fine at totesys scale. */
@@ -13,6 +14,10 @@ export interface WarehouseStatus {
   lastLoadAt: string | null;
   newestCommitTs: string | null;
   freshnessMs: number | null;
+  /** Every change committed before this is in the warehouse (contracts/watermark.ts); null before the first watermark. */
+  watermarkTs: string | null;
+  /** now − watermarkTs: true on a quiet source, grows when any stage stops. */
+  watermarkAgeMs: number | null;
   failedManifests: number;
   parkedManifests: number;
 }
@@ -28,6 +33,8 @@ export async function readWarehouseStatus(target: string | WarehouseTarget, sche
     lastLoadAt: null,
     newestCommitTs: null,
     freshnessMs: null,
+    watermarkTs: null,
+    watermarkAgeMs: null,
     failedManifests: 0,
     parkedManifests: 0,
   };
@@ -55,6 +62,8 @@ export async function readWarehouseStatus(target: string | WarehouseTarget, sche
       status.freshnessMs = r.newest ? Math.max(0, Date.now() - r.newest.getTime()) : null;
       status.failedManifests = Number(r.failed);
       status.parkedManifests = Number(r.parked);
+      const { rows: watermarks } = await client.query<{ ok: boolean }>('SELECT to_regclass($1) IS NOT NULL AS ok', [qualified(schema, WATERMARKS_TABLE)]);
+      if (watermarks[0].ok) Object.assign(status, await readWarehouseWatermark(client, schema));
       return status;
     } finally {
       client.release();

@@ -49,6 +49,8 @@ const rawSettingsSchema = z.object({
   dynamodbEndpoint: optionalEndpoint,
   awsRegion: z.string().min(1).default('eu-west-2'),
   loaderIntervalMs: positiveInt.default(1_000),
+  loaderDrainWindowMs: z.coerce.number().int().nonnegative().max(14 * 60_000, 'must be at most 840000 (a Lambda runs 15 minutes at most)').default(0),
+  loaderPollIntervalMs: positiveInt.max(500, 'must be at most 500 so a draining loader sees a new manifest within half a second').default(250),
   archiveFlushIntervalMs: positiveInt.default(5_000),
   archiveMaxBytes: positiveInt.default(5 * 1024 * 1024),
   maxLineBytes: positiveInt.min(1024).max(1024 * 1024 * 1024).default(8 * 1024 * 1024),
@@ -87,6 +89,8 @@ export const SETTINGS: readonly SettingSpec[] = [
   { key: 'dynamodbEndpoint', flag: '--dynamodb-endpoint <url>', env: 'TOTESYS_DYNAMODB_ENDPOINT', schema: s.dynamodbEndpoint, description: 'DynamoDB endpoint override (emulators)' },
   { key: 'awsRegion', flag: '--aws-region <region>', env: 'AWS_REGION', schema: s.awsRegion, description: 'AWS region (default eu-west-2)' },
   { key: 'loaderIntervalMs', flag: '--loader-interval-ms <ms>', env: 'TOTESYS_LOADER_INTERVAL_MS', schema: s.loaderIntervalMs, description: 'local loader schedule (default 1000)' },
+  { key: 'loaderDrainWindowMs', flag: '--loader-drain-window-ms <ms>', env: 'TOTESYS_LOADER_DRAIN_WINDOW_MS', schema: s.loaderDrainWindowMs, description: 'how long one loader run keeps loading new manifests as they appear; 0 = one pass (default 0; 58000 suits the AWS loader on its 1-minute schedule)' },
+  { key: 'loaderPollIntervalMs', flag: '--loader-poll-interval-ms <ms>', env: 'TOTESYS_LOADER_POLL_INTERVAL_MS', schema: s.loaderPollIntervalMs, description: 'how often a draining loader looks for new manifests, at most 500 (default 250)' },
   { key: 'archiveFlushIntervalMs', flag: '--archive-flush-interval-ms <ms>', env: 'TOTESYS_ARCHIVE_FLUSH_INTERVAL_MS', schema: s.archiveFlushIntervalMs, description: 'local archiver buffering time (default 5000)' },
   { key: 'archiveMaxBytes', flag: '--archive-max-bytes <n>', env: 'TOTESYS_ARCHIVE_MAX_BYTES', schema: s.archiveMaxBytes, description: 'local archiver buffering size (default 5 MiB)' },
   { key: 'maxLineBytes', flag: '--max-line-bytes <n>', env: 'TOTESYS_MAX_LINE_BYTES', schema: s.maxLineBytes, description: 'longest archived line replay reads; a longer one fails its file (default 8 MiB)' },
@@ -112,7 +116,8 @@ export interface Config {
     | { kind: 'local' }
     | { kind: 's3'; ingestionBucket: string; processedBucket: string; endpoint?: string; region: string };
   stateStore: { kind: 'local' } | { kind: 'dynamodb'; tableName: string; endpoint?: string; region: string };
-  loader: { intervalMs: number };
+  /** drainWindowMs 0: one pass per run; otherwise a run keeps loading for that long, polling every pollIntervalMs. */
+  loader: { intervalMs: number; drainWindowMs: number; pollIntervalMs: number };
   archive: { flushIntervalMs: number; maxBytes: number };
   /** Input bounds on untrusted bytes (README "Input bounds", SECURITY.md). */
   bounds: { maxLineBytes: number; maxParquetRows: number; maxIssuesPerFile: number };
@@ -196,7 +201,7 @@ function buildConfig(v: Settings, cwd: string): Readonly<Config> {
         : { kind: 's3', ingestionBucket: v.ingestionBucket, processedBucket: v.processedBucket, endpoint: v.s3Endpoint, region: v.awsRegion },
     stateStore:
       v.stateStore === 'local' ? { kind: 'local' } : { kind: 'dynamodb', tableName: v.dynamodbTable, endpoint: v.dynamodbEndpoint, region: v.awsRegion },
-    loader: { intervalMs: v.loaderIntervalMs },
+    loader: { intervalMs: v.loaderIntervalMs, drainWindowMs: v.loaderDrainWindowMs, pollIntervalMs: v.loaderPollIntervalMs },
     archive: { flushIntervalMs: v.archiveFlushIntervalMs, maxBytes: v.archiveMaxBytes },
     bounds: { maxLineBytes: v.maxLineBytes, maxParquetRows: v.maxParquetRows, maxIssuesPerFile: v.maxIssuesPerFile },
     dashboard: { host: v.dashboardHost, port: v.dashboardPort, token: v.dashboardToken },

@@ -92,6 +92,7 @@ export function recordLoad(counters: PipelineCounters, summary: LoadSummary): vo
     loader.rowsByTable[table] = (loader.rowsByTable[table] ?? 0) + rows;
   }
   loader.freshnessMs = summary.freshnessMs;
+  loader.watermarkAgeMs = summary.watermarkAgeMs;
   if (summary.manifestsLoaded > 0) loader.lastLatencyMs = summary.freshnessMs;
   if (summary.failures.length > 0) loader.lastError = summary.failures[summary.failures.length - 1].error;
 }
@@ -109,6 +110,8 @@ export async function runLoaderStage(
     schema: config.warehouseSchema,
     logger,
     intervalMs: config.loader.intervalMs,
+    drainWindowMs: config.loader.drainWindowMs,
+    pollIntervalMs: config.loader.pollIntervalMs,
     parquetLimits: parquetLimitsFor(config.bounds),
     signal,
     onSummary: (summary) => recordLoad(counters, summary),

@@ -13,6 +13,8 @@ export interface PipelineCounters {
     /** Commit → loaded latency of the newest batch the last load brought in. */
     lastLatencyMs: number | null;
     freshnessMs: number | null;
+    /** now − the warehouse watermark at the last load (contracts/watermark.ts). */
+    watermarkAgeMs: number | null;
     lastError: string | null;
   };
 }
@@ -22,6 +24,6 @@ export function newCounters(): PipelineCounters {
     simulator: { changes: 0, byKind: {} },
     processor: { batches: 0, events: 0, quarantined: 0, lastBatchMs: null },
     archiver: { objects: 0, records: 0 },
-    loader: { manifests: 0, rows: 0, rowsByTable: {}, failures: 0, lastLatencyMs: null, freshnessMs: null, lastError: null },
+    loader: { manifests: 0, rows: 0, rowsByTable: {}, failures: 0, lastLatencyMs: null, freshnessMs: null, watermarkAgeMs: null, lastError: null },
   };
 }

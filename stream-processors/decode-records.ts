@@ -1,6 +1,7 @@
 import { parseChangeEvent, type ChangeEvent } from '../contracts/change-event.js';
 import { isBadInput } from '../platform/errors.js';
 import { IGNORED_SOURCE_TABLES, isSourceTable } from '../contracts/source-tables.js';
+import { isWatermarkRecord, parseWatermark, type ShardWatermark } from '../contracts/watermark.js';
 import type { QuarantineInput } from './quarantine.js';
 import { utcDateOf } from './quarantine.js';
 
@@ -19,6 +20,8 @@ export interface DecodedRecords {
   origins: Map<string, { shardId: string; sequenceNumber: string }>;
   /** Poison input to write to quarantine: it must never block the shard. */
   poison: QuarantineInput[];
+  /** The last watermark record (contracts/watermark.ts) of each shard: not events, carried into the manifest. */
+  watermarks: Map<string, ShardWatermark>;
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -30,10 +33,19 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  * quarantined: anything else is a bug in the decoder and fails the whole batch, to be retried.
  */
 export function decodeRecords(records: readonly StreamRecordInput[]): DecodedRecords {
-  const out: DecodedRecords = { events: [], origins: new Map(), poison: [] };
+  const out: DecodedRecords = { events: [], origins: new Map(), poison: [], watermarks: new Map() };
   for (const record of records) {
     const origin = { shardId: record.shardId, sequenceNumber: record.sequenceNumber };
     const date = utcDateOf(record.arrivalMs);
+    if (isWatermarkRecord(record.data)) {
+      try {
+        const { ts, lsn, openShards } = parseWatermark(record.data);
+        out.watermarks.set(record.shardId, { shardId: record.shardId, ts, lsn, openShards });
+      } catch (error) {
+        out.poison.push({ reason: 'invalid-event', error: (error as Error).message, record: Buffer.from(record.data).toString('utf8'), date, ...origin });
+      }
+      continue;
+    }
     let text: string;
     try {
       text = utf8.decode(record.data);

@@ -15,6 +15,7 @@ import { utcDateOf, writeQuarantine } from './quarantine.js';
 import type { JoinStateStore } from './state/join-state-store.js';
 import { commitMsOf } from './transform/row-metadata.js';
 import { SourceValueError, UnknownSourceTableError } from './transform/source-values.js';
+import type { ShardWatermark } from '../contracts/watermark.js';
 
 export interface ProcessDeps {
   state: JoinStateStore;
@@ -32,6 +33,8 @@ export interface ProcessDeps {
    * takes them instead of decoding the file it has just written. Not called for a batch that fails.
    */
   onFileRows?: (file: ManifestFile, rows: readonly WarehouseRow[]) => void;
+  /** The newest watermark per shard among the batch's records: carried into the manifest (contracts/watermark.ts). */
+  watermarks?: readonly ShardWatermark[];
 }
 
 /**
@@ -90,7 +93,8 @@ export async function processEvents(events: readonly ChangeEvent[], deps: Proces
   // Join state must be durable before the manifest (and so before any checkpoint) exists.
   await deps.state.flush();
   if (quarantined > 0) metrics.count(METRIC.eventsQuarantined, quarantined);
-  if (processedIds.length === 0) return null;
+  const watermarks = deps.watermarks && deps.watermarks.length > 0 ? [...deps.watermarks] : undefined;
+  if (processedIds.length === 0) return watermarks ? writeWatermarkManifest(watermarks, deps, prefix) : null;
 
   const batchId = batchIdOfDistinct(processedIds); // distinct: `seen` above
   const minCommitTs = new Date(minCommitMs).toISOString();
@@ -118,11 +122,28 @@ export async function processEvents(events: readonly ChangeEvent[], deps: Proces
     minCommitTs,
     maxCommitTs,
     files,
+    ...(watermarks ? { watermarks } : {}),
   };
   // The commit point: written only after every file above is durable.
   const key = manifestKey(prefix, createdAt, batchId);
   await deps.processed.put(key, JSON.stringify(manifest, null, 2) + '\n');
   metrics.count(METRIC.eventsProcessed, processedIds.length);
   deps.logger.info('batch processed', { batchId, manifest: key, events: processedIds.length, quarantined, date: commitDateOf(maxCommitTs), files: files.length });
+  return manifest;
+}
+
+/**
+ * An idle shard's batch held only watermarks: a manifest with no events and no files, so the
+ * watermark still travels through the loader's ledger (exactly once, in order with the shard's
+ * other manifests). Its batchId is the hash of the watermarks (same records → same batchId).
+ */
+async function writeWatermarkManifest(watermarks: ShardWatermark[], deps: ProcessDeps, prefix: string): Promise<BatchManifest> {
+  const batchId = batchIdOfDistinct(watermarks.map((w) => `watermark:${w.shardId}:${w.lsn}`));
+  const newest = watermarks.reduce((a, b) => (Date.parse(b.ts) > Date.parse(a.ts) ? b : a)).ts;
+  const createdAt = new Date((deps.now ?? Date.now)()).toISOString();
+  const manifest: BatchManifest = { v: MANIFEST_VERSION, batchId, createdAt, eventCount: 0, firstEventId: '', lastEventId: '', minCommitTs: newest, maxCommitTs: newest, files: [], watermarks };
+  const key = manifestKey(prefix, createdAt, batchId);
+  await deps.processed.put(key, JSON.stringify(manifest, null, 2) + '\n');
+  deps.logger.debug('watermark manifest written', { batchId, manifest: key, watermarks: watermarks.length });
   return manifest;
 }

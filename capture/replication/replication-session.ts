@@ -7,6 +7,8 @@ import { EventPublisher, type EventPublisherOptions } from '../publish/event-pub
 import { PgoutputDecoder, type PgoutputMessageLike } from './pgoutput-decoder.js';
 import type { ReplicationStream } from './replication-stream.js';
 import { SessionPositions } from './session-positions.js';
+import { HEARTBEAT_PREFIX } from '../control/heartbeat.js';
+import type { WatermarkPublisher } from '../publish/watermark-publisher.js';
 
 /**
  * One streaming connection to the slot, from connect to end. The caller (run-capture.ts) loops over
@@ -50,6 +52,8 @@ export interface SessionOptions {
   onStarted?: () => void;
   /** The session began to stop (a stop request, or its stop LSN). */
   onStopping?: (reason: 'stopped' | 'stop-lsn-reached') => void;
+  /** Heartbeats → watermark records on every shard (the capture slot's session only, never the bridge). */
+  watermarks?: WatermarkPublisher;
 }
 
 export type SessionEnd = { reason: 'stopped' | 'stop-lsn-reached'; confirmed: Lsn } | { reason: 'error'; error: unknown; confirmed: Lsn };
@@ -236,6 +240,7 @@ export class ReplicationSession {
         case 'message':
           if (!result.transactional && !this.decoder.inTransaction) {
             this.o.logger.debug('message milestone', { lsn: formatLsn(result.messageLsn), prefix: result.prefix });
+            if (result.prefix === HEARTBEAT_PREFIX) this.o.watermarks?.heartbeatSeen(result.content, result.messageLsn);
             this.positions.milestone(result.messageLsn);
             this.confirm();
           }
@@ -278,6 +283,7 @@ export class ReplicationSession {
   /** Sends the confirmable position when it advanced (D1, D2, S3); ends the session at the stop LSN. */
   private confirm(): void {
     const confirmable = this.positions.flushable();
+    this.o.watermarks?.durableUpTo(confirmable);
     this.o.stats.status.inFlightEvents = this.positions.inFlight();
     if (confirmable > this.lastSentFlush) {
       this.lastSentFlush = confirmable;

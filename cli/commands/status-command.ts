@@ -101,7 +101,8 @@ export function renderStatus(s: PipelineStatus): string {
   else if (!w.initialised) lines.push(`warehouse   schema ${w.schema} not created yet (nothing loaded)`);
   else {
     lines.push(
-      `warehouse   ${w.schema}: freshness ${formatDuration(w.freshnessMs)} (newest commit ${w.newestCommitTs ?? '-'}), ${formatCount(w.manifestsLoaded)} batches loaded, ` +
+      `warehouse   ${w.schema}: complete up to ${w.watermarkTs ?? '- (no watermark yet)'} (watermark age ${formatDuration(w.watermarkAgeMs)}), ` +
+        `freshness ${formatDuration(w.freshnessMs)} (newest commit ${w.newestCommitTs ?? '-'}), ${formatCount(w.manifestsLoaded)} batches loaded, ` +
         `last load ${w.lastLoadAt ?? '-'}` +
         (w.failedManifests ? `, ${w.failedManifests} FAILED (${w.parkedManifests} parked: see ${w.schema}.load_failures)` : ''),
     );

@@ -31,7 +31,7 @@ export function renderUpFrame(s: UpSnapshot): string[] {
     `processor  ${formatCount(c.processor.events)} events in ${formatCount(c.processor.batches)} batches (${s.rates.processed.toFixed(1)}/s), ${c.processor.quarantined} quarantined`,
     `archive    ${formatCount(c.archiver.records)} events in ${formatCount(c.archiver.objects)} objects`,
     `warehouse  ${formatCount(c.loader.rows)} rows in ${formatCount(c.loader.manifests)} batches (${s.rates.loadedRows.toFixed(1)} rows/s)${warehouse ? `; fact versions: ${warehouse}` : ''}`,
-    `freshness  newest change reached the warehouse ${formatDuration(c.loader.lastLatencyMs)} after its commit` +
+    `freshness  newest change reached the warehouse ${formatDuration(c.loader.lastLatencyMs)} after its commit; complete up to ${formatDuration(c.loader.watermarkAgeMs)} ago (watermark)` +
       (c.loader.failures ? `; ${c.loader.failures} batch(es) FAILED: ${c.loader.lastError ?? ''}` : ''),
   ];
 }

@@ -12,5 +12,6 @@ export function loaderEmfLine(summary: LoadSummary, now = Date.now()): string {
     [METRIC.loaderFailures]: summary.manifestsFailed,
   };
   if (summary.freshnessMs !== null) metrics[METRIC.warehouseFreshnessMs] = Math.round(summary.freshnessMs);
+  if (summary.watermarkAgeMs !== null) metrics[METRIC.warehouseWatermarkAgeMs] = Math.round(summary.watermarkAgeMs);
   return encodeEmf({ dimensions: { service: 'loader' }, metrics, properties: { schema: summary.schema, status: summary.status }, timestampMs: now });
 }

@@ -1,4 +1,4 @@
-import type { ScheduledEvent } from 'aws-lambda';
+import type { Context, ScheduledEvent } from 'aws-lambda';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { ObjectStore } from '../../bucket/object-store.js';
 import { loadConfig } from '../../platform/config.js';
@@ -14,6 +14,12 @@ import { rotatingWarehouse, type RotatingWarehouse } from './warehouse-secret.js
  * plus the loader's advisory lock (a run that finds the lock taken returns at once). The warehouse
  * URL comes from the RDS secret (TOTESYS_WAREHOUSE_SECRET_ARN), fetched once per container and
  * cached with its pool; metrics go to stdout as CloudWatch EMF.
+ *
+ * Draining (TOTESYS_LOADER_DRAIN_WINDOW_MS > 0): the run keeps loading new manifests, polling every
+ * TOTESYS_LOADER_POLL_INTERVAL_MS, until the window ends, counted from the tick that scheduled it
+ * (event.time), never from a late start, and never later than the function's remaining time minus
+ * TIMEOUT_RESERVE_MS. With a 58 s window on a 1-minute schedule each run ends about 2 s before the
+ * next tick: consecutive runs hand over without a gap and never overlap.
  */
 export interface ScheduleHandlerDeps {
   getSecret(secretArn: string): Promise<string | undefined>;
@@ -25,7 +31,23 @@ export interface ScheduleHandlerDeps {
   load?: (options: LoadPendingOptions) => Promise<LoadSummary>;
 }
 
-export function createScheduleHandler(deps: ScheduleHandlerDeps): (event: ScheduledEvent) => Promise<LoadSummary> {
+/** Room left before the function's timeout for the load in progress when a drain ends. */
+export const TIMEOUT_RESERVE_MS = 10_000;
+
+/** When a run's drain ends (epoch ms); undefined: one pass. Pure, so the schedule arithmetic is tested alone. */
+export function drainDeadline(args: { nowMs: number; eventTime?: string; drainWindowMs: number; remainingMs?: number }): number | undefined {
+  if (args.drainWindowMs <= 0) return undefined;
+  const tickMs = Date.parse(args.eventTime ?? '');
+  // The tick, unless it is unknown or in the future (clock skew): a run that starts late ends on time.
+  const from = Number.isNaN(tickMs) || tickMs > args.nowMs ? args.nowMs : tickMs;
+  let deadline = from + args.drainWindowMs;
+  if (args.remainingMs !== undefined) deadline = Math.min(deadline, args.nowMs + args.remainingMs - TIMEOUT_RESERVE_MS);
+  return deadline > args.nowMs ? deadline : undefined;
+}
+
+export type ScheduleHandler = (event: ScheduledEvent, context?: Pick<Context, 'getRemainingTimeInMillis'>) => Promise<LoadSummary>;
+
+export function createScheduleHandler(deps: ScheduleHandlerDeps): ScheduleHandler {
   const env = deps.env ?? process.env;
   const logger = deps.logger ?? createLogger({ service: 'loader', level: loadConfig({}, env).logLevel });
   const writeMetrics = deps.writeMetrics ?? ((line: string) => process.stdout.write(line + '\n'));
@@ -39,10 +61,20 @@ export function createScheduleHandler(deps: ScheduleHandlerDeps): (event: Schedu
     return (warehouse ??= rotatingWarehouse({ secretArn, getSecret: deps.getSecret, sslmode: env.TOTESYS_WAREHOUSE_SSLMODE, env, logger }));
   };
 
-  return async (event) => {
+  let drain: { drainWindowMs: number; pollIntervalMs: number } | undefined;
+  return async (event, context) => {
     processed ??= deps.openProcessedStore();
+    drain ??= loadConfig({}, env).loader;
+    const { drainWindowMs, pollIntervalMs } = drain;
     const summary = await warehouseFor().run((pool) =>
-      load({ pool, processed: processed!, logger: logger.child({ invocation: event.id }), schema: env.TOTESYS_WAREHOUSE_SCHEMA || undefined }),
+      load({
+        pool,
+        processed: processed!,
+        logger: logger.child({ invocation: event.id }),
+        schema: env.TOTESYS_WAREHOUSE_SCHEMA || undefined,
+        drainUntilMs: drainDeadline({ nowMs: Date.now(), eventTime: event.time, drainWindowMs, remainingMs: context?.getRemainingTimeInMillis() }),
+        pollIntervalMs,
+      }),
     );
     writeMetrics(loaderEmfLine(summary));
     return summary;

@@ -16,6 +16,10 @@ beforeAll(async () => {
   await withClient(db.url, async (client) => {
     await client.query(`SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, [slotName]);
     // WAL written after the slot's confirmed position: the lag the monitor must see.
+    // The test cluster runs synchronous_commit=off: without this, the WAL writer may not have written
+    // the rows yet when the lag is read (pg_current_wal_lsn is the write position), so the lag would
+    // depend on timing.
+    await client.query('SET synchronous_commit = on');
     await client.query('CREATE TABLE filler (id int primary key, body text)');
     await client.query(`INSERT INTO filler SELECT g, repeat('x', 200) FROM generate_series(1, 2000) g`);
   });

@@ -9,6 +9,7 @@ import {
   routeRecord,
 } from '../../archive/archive-layout.js';
 import { FIREHOSE_ERROR_OUTPUT_PREFIX, FIREHOSE_S3_PREFIX, firehoseArchiveDestinationSettings } from '../../archive/firehose-settings.js';
+import { serializeWatermark } from '../../contracts/watermark.js';
 
 const at = Date.parse('2026-11-22T13:45:06.789Z');
 const body = Buffer.from('{"table":"sales_order"}\n');
@@ -58,11 +59,20 @@ describe('archive layout', () => {
     expect(routeRecord(Buffer.from('[1]'))).toMatchObject({ kind: 'error' });
   });
 
+  it('archives the capture\'s watermark records in their own partition, not among errors or any table', () => {
+    const watermark = Buffer.from(serializeWatermark({ ts: '2026-12-07T10:00:00.000Z', lsn: '0/16B3748', openShards: ['0'] }));
+    expect(routeRecord(watermark)).toEqual({ kind: 'change', table: '_watermark' });
+    const at = Date.UTC(2026, 11, 7, 10, 0, 0);
+    expect(changeObjectKey('_watermark', at, watermark)).toMatch(/^changes\/table=_watermark\/date=2026-12-07\/hour=10\//);
+    // Another record with a `kind` is still routed by its table (or to errors).
+    expect(routeRecord(Buffer.from('{"kind":"other"}'))).toMatchObject({ kind: 'error' });
+  });
+
   it('exports the Firehose destination settings the CDK stack uses', () => {
     const settings = firehoseArchiveDestinationSettings();
     expect(settings).toMatchObject({ compressionFormat: 'GZIP', fileExtension: '.json.gz', bufferingHints: { intervalInSeconds: 60, sizeInMBs: 64 }, dynamicPartitioningConfiguration: { enabled: true } });
     expect(settings.processingConfiguration.processors.map((p) => p.type)).toEqual(['MetadataExtraction', 'AppendDelimiterToRecord']);
-    expect(settings.processingConfiguration.processors[0]!.parameters).toContainEqual({ parameterName: 'MetadataExtractionQuery', parameterValue: '{table: .table}' });
+    expect(settings.processingConfiguration.processors[0]!.parameters).toContainEqual({ parameterName: 'MetadataExtractionQuery', parameterValue: '{table: (if .kind == "watermark" then "_watermark" else .table end)}' });
     settings.prefix = 'mutated';
     expect(firehoseArchiveDestinationSettings().prefix).toBe(FIREHOSE_S3_PREFIX);
   });

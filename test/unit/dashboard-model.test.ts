@@ -16,7 +16,7 @@ function status(overrides: { freshnessMs?: number | null; stale?: boolean } = {}
       { consumer: 'stream-processor', records: 5, maxAgeMs: 100, shards: [] },
       { consumer: 'archiver', records: 50, maxAgeMs: 900, shards: [] },
     ],
-    warehouse: { schema: 'star', initialised: true, schemaVersion: 1, rowsByTable: { fact_sales_order: 12, dim_date: 3 }, manifestsLoaded: 4, lastLoadAt: null, newestCommitTs: null, freshnessMs: overrides.freshnessMs === undefined ? 1500 : overrides.freshnessMs, failedManifests: 0, parkedManifests: 0 },
+    warehouse: { schema: 'star', initialised: true, schemaVersion: 1, rowsByTable: { fact_sales_order: 12, dim_date: 3 }, manifestsLoaded: 4, lastLoadAt: null, newestCommitTs: null, freshnessMs: overrides.freshnessMs === undefined ? 1500 : overrides.freshnessMs, watermarkTs: null, watermarkAgeMs: null, failedManifests: 0, parkedManifests: 0 },
   };
 }
 

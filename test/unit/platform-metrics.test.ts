@@ -86,6 +86,10 @@ function loadSummary(overrides: Partial<LoadSummary> = {}): LoadSummary {
     inferredMembers: 0,
     newestCommitTs: null,
     freshnessMs: 1234.6,
+    watermarkTs: null,
+    watermarkAgeMs: null,
+    passes: 1,
+    listingMs: 5,
     durationMs: 80,
     ...overrides,
   };

@@ -1,0 +1,329 @@
+/**
+ * Freshness in the AWS shape (issue 12): commit → warehouse latency through the real capture →
+ * Kinesis (kinesalite) → an event-source-mapping stand-in with Lambda's polling and batching-window
+ * semantics (test/support/polling-event-source-mapping.ts) → the real processor Lambda handler
+ * (join state in DynamoDB/dynalite, Parquet and manifests in S3/s3rver) → the real loader Lambda
+ * handler, invoked by a 60 s schedule stand-in with reserved concurrency 1 → warehouse Postgres.
+ *
+ * Two loader Lambdas run side by side on the same processed bucket, each into its own warehouse
+ * schema: the draining loader (TOTESYS_LOADER_DRAIN_WINDOW_MS=58000, poll 250 ms) and the one-pass
+ * loader (drain window 0, the baseline). Each rate is a steady stream of sales_order updates (one
+ * transaction every 100 ms); the latency of every fact row is (its load transaction's commit) −
+ * (its source commit), from the warehouse. Also reports the warehouse watermark's age.
+ *
+ *   npm run bench:freshness:aws [-- --duration 150] [--rates 100,1000]
+ *   env: BENCH_DURATION_S (per rate, default 150), BENCH_RATES, BENCH_SHARDS (4), BENCH_BATCH_SIZE
+ *   (500), BENCH_BATCH_WINDOW_MS (1000), BENCH_TICK_MS (60000), BENCH_DRAIN_WINDOW_MS (58000),
+ *   BENCH_BASELINE=0 (the draining loader alone).
+ * The default run takes about 9 minutes. Goal: draining p99 ≤ 5 s at 1,000 changes/s.
+ */
+import { fork, spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import type { KinesisStreamBatchResponse, ScheduledEvent } from 'aws-lambda';
+import { createS3Client, S3ObjectStore } from '../bucket/s3-object-store.js';
+import { runCapture } from '../capture/run-capture.js';
+import { kinesisShardMap } from '../capture/publish/watermark-shard-map.js';
+import { createScheduleHandler, type ScheduleHandler } from '../loader/lambda/schedule-handler.js';
+import type { LoadSummary } from '../loader/run-loader.js';
+import { readWarehouseStatus } from '../loader/warehouse-status.js';
+import { loadConfig } from '../platform/config.js';
+import { createLogger, silentLogger } from '../platform/logger.js';
+import { openDatabases } from '../runtime/databases.js';
+import { prepareSourceSchema } from '../runtime/source-setup.js';
+import { createChangeStreamWriter } from '../stream/create-change-stream.js';
+import { seedTotesys } from '../totesys/generator/seed-totesys.js';
+import { createKinesisClient } from '../stream/kinesis/create-kinesis-client.js';
+import type { LambdaKinesisHandler } from '../test/support/kinesis-event-source-mapping.js';
+import { PollingEventSourceMapping } from '../test/support/polling-event-source-mapping.js';
+
+const { values: args } = parseArgs({ options: { duration: { type: 'string' }, rates: { type: 'string' } }, allowPositionals: true });
+const DURATION_S = Number(args.duration ?? process.env.BENCH_DURATION_S ?? 150);
+const RATES = (args.rates ?? process.env.BENCH_RATES ?? '100,1000').split(',').map(Number);
+const SHARDS = Number(process.env.BENCH_SHARDS ?? 4);
+const BATCH_SIZE = Number(process.env.BENCH_BATCH_SIZE ?? 500);
+const BATCH_WINDOW_MS = Number(process.env.BENCH_BATCH_WINDOW_MS ?? 1_000);
+const TICK_MS = Number(process.env.BENCH_TICK_MS ?? 60_000);
+const DRAIN_WINDOW_MS = Number(process.env.BENCH_DRAIN_WINDOW_MS ?? 58_000);
+const LAMBDA_TIMEOUT_MS = 300_000;
+const REGION = 'eu-west-2';
+const STREAM = 'totesys-cdc-changes';
+const BUCKET = 'totesys-cdc-processed';
+const STATE_TABLE = 'totesys-cdc-state';
+const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-2:123456789012:secret:totesys-cdc-warehouse-AbCdEf';
+/** BENCH_BASELINE=0 runs the draining loader alone (in AWS it has the warehouse and a CPU to itself). */
+const LOADERS = [
+  { name: 'draining loader', schema: 'star', drainWindowMs: DRAIN_WINDOW_MS },
+  { name: 'one-pass loader (baseline)', schema: 'star_onepass', drainWindowMs: 0 },
+].filter((l) => l.drainWindowMs > 0 || process.env.BENCH_BASELINE !== '0');
+
+const logger = createLogger({ service: 'bench-freshness-aws', level: 'warn' });
+const stateDir = await fs.mkdtemp(path.join(os.tmpdir(), 'bench-freshness-aws-'));
+const localConfig = loadConfig({ stateDir, logLevel: 'warn' }, {});
+const dbs = await openDatabases(localConfig, logger, { exclusive: true, command: 'bench' });
+const benchDir = path.dirname(new URL(import.meta.url).pathname);
+const emulators = spawn(process.execPath, ['--import', 'tsx', path.join(benchDir, 'freshness-aws-emulators.ts')], {
+  env: { ...process.env, EMU_STREAM: STREAM, EMU_SHARDS: String(SHARDS), EMU_BUCKET: BUCKET, EMU_TABLE: STATE_TABLE, EMU_REGION: REGION },
+  stdio: ['ignore', 'pipe', 'inherit'],
+});
+const endpoints = await new Promise<{ kinesisEndpoint: string; streamArn: string; s3Endpoint: string; dynamoEndpoint: string }>((resolve, reject) => {
+  let out = '';
+  emulators.stdout!.on('data', (chunk: Buffer) => {
+    out += chunk.toString();
+    if (out.includes('\n')) resolve(JSON.parse(out.split('\n')[0]));
+  });
+  emulators.once('exit', (code) => reject(new Error(`emulators exited (${code})`)));
+});
+const kinesis = { endpoint: endpoints.kinesisEndpoint, client: createKinesisClient({ region: REGION, endpoint: endpoints.kinesisEndpoint }) };
+const s3 = { endpoint: endpoints.s3Endpoint };
+const dynamo = { endpoint: endpoints.dynamoEndpoint };
+const streamArn = endpoints.streamArn;
+const captureAbort = new AbortController();
+const stops: (() => Promise<void>)[] = [];
+
+try {
+  // --- source: the totesys schema, seeded ----------------------------------------------------------
+  await prepareSourceSchema(dbs.sourceUrl, true);
+  await seedTotesys(dbs.sourceUrl, { scale: Number(process.env.BENCH_SEED_SCALE ?? 0.05), seed: 2024, applySchema: false, logger: silentLogger });
+
+  // --- capture → Kinesis, with watermarks ------------------------------------------------------------
+  const awsConfig = loadConfig({ stream: 'kinesis', kinesisStreamName: STREAM, kinesisEndpoint: kinesis.endpoint, awsRegion: REGION, stateDir, logLevel: 'warn' }, {});
+  const writer = await createChangeStreamWriter(awsConfig, logger);
+  const capture = runCapture({ sourceUrl: dbs.sourceUrl, config: awsConfig, writer, logger, signal: captureAbort.signal, shardMap: kinesisShardMap(kinesis.client, STREAM) });
+  stops.push(async () => {
+    captureAbort.abort();
+    await capture.catch((error) => console.error('capture', error));
+    await writer.close();
+  });
+
+  // --- the event source mapping → processor Lambda (one container per shard) --------------------------
+  const lambdaEnv = {
+    TOTESYS_BUCKETS: 's3',
+    TOTESYS_PROCESSED_BUCKET: BUCKET,
+    TOTESYS_S3_ENDPOINT: s3.endpoint,
+    TOTESYS_STATE_STORE: 'dynamodb',
+    TOTESYS_DYNAMODB_TABLE: STATE_TABLE,
+    TOTESYS_DYNAMODB_ENDPOINT: dynamo.endpoint,
+    AWS_REGION: REGION,
+    TOTESYS_LOG_LEVEL: 'warn',
+  };
+  // One process per shard: concurrent Lambda invocations do not share a CPU.
+  const containers: ChildProcess[] = [];
+  const handlerFor = (): LambdaKinesisHandler => {
+    const child = fork(path.join(benchDir, 'freshness-aws-lambda.ts'), [], { env: { ...process.env, ...lambdaEnv }, execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    containers.push(child);
+    let next = 0;
+    const waiting = new Map<number, { resolve: (r: KinesisStreamBatchResponse) => void; reject: (e: Error) => void }>();
+    child.on('message', (m: { id: number; response?: KinesisStreamBatchResponse; error?: string }) => {
+      const w = waiting.get(m.id);
+      waiting.delete(m.id);
+      if (m.error !== undefined) w?.reject(new Error(m.error));
+      else w?.resolve(m.response!);
+    });
+    return (event, context) =>
+      new Promise((resolve, reject) => {
+        const id = next++;
+        waiting.set(id, { resolve, reject });
+        child.send({ id, event, awsRequestId: context.awsRequestId });
+      });
+  };
+  const mapping = new PollingEventSourceMapping({ client: kinesis.client, streamName: STREAM, streamArn, region: REGION, batchSize: BATCH_SIZE, maximumBatchingWindowMs: BATCH_WINDOW_MS });
+  await mapping.start(handlerFor);
+  stops.push(async () => {
+    await mapping.stop();
+    for (const child of containers) child.disconnect();
+  });
+
+  // --- two loader Lambdas, each on a 60 s schedule with reserved concurrency 1 ----------------------
+  const u = new URL(dbs.warehouseUrl);
+  const secret = JSON.stringify({ engine: 'postgres', host: u.hostname, port: Number(u.port), username: decodeURIComponent(u.username), password: decodeURIComponent(u.password), dbname: u.pathname.slice(1) });
+  const schedules = LOADERS.map((loader) => {
+    const handler = createScheduleHandler({
+      getSecret: async () => secret,
+      openProcessedStore: () => new S3ObjectStore(createS3Client({ region: REGION, endpoint: s3.endpoint }), BUCKET),
+      env: { TOTESYS_WAREHOUSE_SECRET_ARN: SECRET_ARN, TOTESYS_WAREHOUSE_SCHEMA: loader.schema, TOTESYS_LOADER_DRAIN_WINDOW_MS: String(loader.drainWindowMs), TOTESYS_LOADER_POLL_INTERVAL_MS: '250' },
+      logger: silentLogger,
+      writeMetrics: () => undefined,
+    });
+    return { ...loader, schedule: runSchedule(handler) };
+  });
+  stops.push(async () => {
+    for (const s of schedules) await s.schedule.stop();
+  });
+
+  // Steady state: the snapshot is loaded by both loaders before anything is measured.
+  const source = new pg.Client({ connectionString: dbs.sourceUrl });
+  const warehouse = new pg.Client({ connectionString: dbs.warehouseUrl });
+  await source.connect();
+  await warehouse.connect();
+  stops.push(async () => {
+    await source.end();
+    await warehouse.end();
+  });
+  const orders = Number((await source.query('SELECT count(*) AS n FROM sales_order')).rows[0].n);
+  const snapshotStarted = Date.now();
+  for (const s of schedules) {
+    while (Number((await warehouse.query(`SELECT count(*) AS n FROM ${s.schema}.fact_sales_order`).catch(() => ({ rows: [{ n: -1 }] }))).rows[0].n) < orders) await sleep(1_000);
+  }
+  console.error(`snapshot (${orders} sales orders) loaded by both loaders in ${((Date.now() - snapshotStarted) / 1000).toFixed(0)} s`);
+
+  const results: Record<string, Record<string, string | number>> = {};
+  for (const rate of RATES) {
+    const from = new Date();
+    const watermarkAges = new Map<string, number[]>(schedules.map((s) => [s.schema, []]));
+    const sampling = setInterval(() => {
+      for (const s of schedules) {
+        void readWarehouseStatus(dbs.warehouseUrl, s.schema).then((status) => status.watermarkAgeMs !== null && watermarkAges.get(s.schema)!.push(status.watermarkAgeMs), () => undefined);
+      }
+    }, 2_000);
+    console.error(`${rate} changes/s for ${DURATION_S} s…`);
+    const expected = await steadyUpdates(dbs.sourceUrl, rate, DURATION_S * 1_000);
+    const to = new Date();
+    // Every change of the window must reach both warehouses: the one-pass loader needs its next tick.
+    for (const s of schedules) {
+      const deadline = Date.now() + TICK_MS + 30_000;
+      while (Date.now() < deadline && (await rowsSince(warehouse, s.schema, from)) < expected) await sleep(1_000);
+    }
+    clearInterval(sampling);
+    for (const s of schedules) {
+      const r = await latency(warehouse, s.schema, from, to);
+      const st = await stages(warehouse, s.schema, from, to);
+      const ages = watermarkAges.get(s.schema)!.sort((a, b) => a - b);
+      results[`${rate}/s ${s.name}`] = {
+        'rows measured': r.n,
+        'p50 ms': Math.round(r.p50),
+        'p99 ms': Math.round(r.p99),
+        'max ms': Math.round(r.max),
+        'commit→manifest p50/p99 ms': `${Math.round(st.to_manifest_p50)}/${Math.round(st.to_manifest_p99)}`,
+        'manifest→loaded p50/p99 ms': `${Math.round(st.to_load_p50)}/${Math.round(st.to_load_p99)}`,
+        'watermark age p50/max ms': ages.length ? `${Math.round(ages[Math.floor(ages.length / 2)])}/${Math.round(ages.at(-1)!)}` : '-',
+        ...(rate >= 1_000 && s.drainWindowMs > 0 ? { 'goal p99 ≤ 5000 ms': r.p99 <= 5_000 ? 'met' : 'NOT met' } : {}),
+      };
+    }
+  }
+  const invocations = mapping.invocations;
+  console.log('\nfreshness in the AWS shape: commit → warehouse (kinesalite, ESM stand-in, processor Lambda, s3rver, loader Lambda on a 60 s schedule)');
+  console.log(
+    `settings: ${SHARDS} shards, batch size ${BATCH_SIZE}, batching window ${BATCH_WINDOW_MS} ms, schedule every ${TICK_MS / 1000} s, drain window ${DRAIN_WINDOW_MS} ms, poll 250 ms; ` +
+      `${invocations.length} processor invocations, mean ${Math.round(invocations.reduce((n, i) => n + i.records, 0) / Math.max(1, invocations.length))} records, ` +
+      `mean ${Math.round(invocations.reduce((n, i) => n + i.durationMs, 0) / Math.max(1, invocations.length))} ms`,
+  );
+  console.table(results);
+  for (const s of schedules) {
+    const runs = s.schedule.summaries;
+    const passes = runs.reduce((n, r) => n + r.passes, 0);
+    const loaded = runs.reduce((n, r) => n + r.manifestsLoaded, 0);
+    const listingMs = runs.reduce((n, r) => n + r.listingMs, 0);
+    console.log(`${s.name}: ${loaded} manifests loaded in ${passes} listing passes (mean listing ${Math.round(listingMs / Math.max(1, passes))} ms; loading ${Math.round((runs.reduce((n, r) => n + r.durationMs, 0) - listingMs) / Math.max(1, loaded))} ms per manifest incl. polling waits)`);
+    console.log(`${s.name}: ${runs.length} invocations, ${runs.filter((r) => r.status === 'locked').length} found the lock taken, max overlap 0 (reserved concurrency 1 stand-in), mean duration ${Math.round(runs.reduce((n, r) => n + r.durationMs, 0) / Math.max(1, runs.length))} ms`);
+  }
+} finally {
+  for (const stop of stops.reverse()) await stop().catch((error) => console.error(error));
+  kinesis.client.destroy();
+  emulators.kill('SIGTERM');
+  await dbs.close();
+  await fs.rm(stateDir, { recursive: true, force: true });
+}
+
+/**
+ * EventBridge rate(TICK_MS) → the loader Lambda with reserved concurrency 1: a tick that finds the
+ * previous invocation still running is throttled and retried when it ends (Lambda's async retry),
+ * with the tick's own event time; invocations never overlap.
+ */
+function runSchedule(handler: ScheduleHandler): { summaries: LoadSummary[]; stop(): Promise<void> } {
+  const summaries: LoadSummary[] = [];
+  let stopped = false;
+  let chain: Promise<void> = Promise.resolve();
+  const tick = () => {
+    const time = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const tickAt = Date.now();
+    chain = chain.then(async () => {
+      if (stopped) return;
+      const event = { version: '0', id: `tick-${tickAt}`, 'detail-type': 'Scheduled Event', source: 'aws.events', account: '123456789012', time, region: REGION, resources: [], detail: {} } as ScheduledEvent;
+      const started = Date.now();
+      try {
+        summaries.push(await handler(event, { getRemainingTimeInMillis: () => LAMBDA_TIMEOUT_MS - (Date.now() - started) }));
+      } catch (error) {
+        console.error('loader invocation failed', error);
+      }
+    });
+  };
+  tick();
+  const timer = setInterval(tick, TICK_MS);
+  return {
+    summaries,
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      await chain;
+    },
+  };
+}
+
+async function rowsSince(warehouse: pg.Client, schema: string, from: Date): Promise<number> {
+  const { rows } = await warehouse.query(`SELECT count(*) AS n FROM ${schema}.fact_sales_order WHERE commit_ts >= $1 AND op = 'u'`, [from]);
+  return Number(rows[0].n);
+}
+
+/**
+ * Per fact row: when its load became visible − its source commit. `loaded_at` is the load
+ * transaction's start (now()), the same instant as its ledger row's; the ledger's duration_ms
+ * brings it to the commit.
+ */
+async function latency(warehouse: pg.Client, schema: string, from: Date, to: Date) {
+  const { rows } = await warehouse.query(
+    `WITH loads AS (SELECT loaded_at, max(duration_ms) AS duration_ms FROM ${schema}.load_ledger GROUP BY loaded_at),
+     latency AS (
+       SELECT extract(epoch FROM (f.loaded_at - f.commit_ts)) * 1000 + coalesce(l.duration_ms, 0) AS ms
+       FROM ${schema}.fact_sales_order f LEFT JOIN loads l ON l.loaded_at = f.loaded_at
+       WHERE f.commit_ts >= $1 AND f.commit_ts < $2 AND f.op = 'u')
+     SELECT count(*)::int AS n, percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) AS p50,
+            percentile_cont(0.99) WITHIN GROUP (ORDER BY ms) AS p99, max(ms) AS max FROM latency`,
+    [from, to],
+  );
+  return rows[0] as { n: number; p50: number; p99: number; max: number };
+}
+
+/**
+ * Where the time goes, per manifest: its newest commit → the manifest written (capture, Kinesis,
+ * the mapping's polling and batching window, the processor), and written → loaded (the loader).
+ */
+async function stages(warehouse: pg.Client, schema: string, from: Date, to: Date) {
+  const { rows } = await warehouse.query(
+    `WITH m AS (SELECT extract(epoch FROM (manifest_created_at - max_commit_ts)) * 1000 AS to_manifest,
+                       extract(epoch FROM (loaded_at - manifest_created_at)) * 1000 + duration_ms AS to_load
+                FROM ${schema}.load_ledger WHERE max_commit_ts >= $1 AND max_commit_ts < $2)
+     SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY to_manifest) AS to_manifest_p50, percentile_cont(0.99) WITHIN GROUP (ORDER BY to_manifest) AS to_manifest_p99,
+            percentile_cont(0.5) WITHIN GROUP (ORDER BY to_load) AS to_load_p50, percentile_cont(0.99) WITHIN GROUP (ORDER BY to_load) AS to_load_p99 FROM m`,
+    [from, to],
+  );
+  return rows[0] as { to_manifest_p50: number; to_manifest_p99: number; to_load_p50: number; to_load_p99: number };
+}
+
+/** `rowsPerSec` sales_order updates a second, one transaction every 100 ms, distinct ids round robin. */
+async function steadyUpdates(url: string, rowsPerSec: number, durationMs: number): Promise<number> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ id: number }>('SELECT sales_order_id AS id FROM sales_order ORDER BY 1');
+    const ids = rows.map((r) => r.id);
+    const perTick = Math.max(1, Math.round(rowsPerSec / 10));
+    const started = Date.now();
+    let updated = 0;
+    for (let tick = 0, next = 0; Date.now() - started < durationMs; tick++) {
+      const batch = Array.from({ length: perTick }, () => ids[next++ % ids.length]);
+      updated += (await client.query('UPDATE sales_order SET units_sold = units_sold + 1, last_updated = now() WHERE sales_order_id = ANY($1::int[])', [batch])).rowCount ?? 0;
+      await sleep(Math.max(0, started + (tick + 1) * 100 - Date.now()));
+    }
+    return updated;
+  } finally {
+    await client.end();
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
