@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import type { CaptureStatus } from '../../capture/reporting/capture-status.js';
 import { readSlotStatus } from '../../capture/control/slot-status.js';
 import { parseChangeEvent, type ChangeEvent } from '../../contracts/change-event.js';
+import { isWatermarkRecord } from '../../contracts/watermark.js';
 import { openLocalLog } from '../../stream/local-log/local-log.js';
 import { applyEvents, assertPerKeyOrder } from '../support/capture-recorder.js';
 import { spawnCaptureChild } from '../support/capture-child-process.js';
@@ -13,7 +14,7 @@ import { waitFor } from '../support/wait-for.js';
 import { waitForCaptureToCatchUp } from '../support/capture-catch-up.js';
 import { useCaptureSource } from '../support/capture-source.js';
 
-/** Every record of the local log, per shard in order (per-key order lives within one shard). */
+/** Every change event of the local log, per shard in order (per-key order lives within one shard); watermarks are skipped. */
 async function readAllEvents(dir: string): Promise<ChangeEvent[]> {
   const consumer = await openLocalLog(dir, { shards: 4 }).consumer('capture-test');
   const events: ChangeEvent[] = [];
@@ -21,7 +22,9 @@ async function readAllEvents(dir: string): Promise<ChangeEvent[]> {
     for (let i = 0; i < 10_000; i++) {
       const shards = await consumer.read({ maxRecords: 5000, waitMs: 0 });
       if (shards.length === 0) break;
-      for (const shard of shards) for (const r of shard) events.push(parseChangeEvent(Buffer.from(r.data).toString('utf8')));
+      for (const shard of shards) {
+        for (const r of shard) if (!isWatermarkRecord(r.data)) events.push(parseChangeEvent(Buffer.from(r.data).toString('utf8')));
+      }
     }
   } finally {
     await consumer.close();
