@@ -47,7 +47,7 @@ export async function isMarkedStateDir(dir: string): Promise<boolean> {
 export async function prepareStateDir(dir: string): Promise<boolean> {
   await fs.mkdir(dir, { recursive: true, mode: 0o700 });
   if (await isMarkedStateDir(dir)) {
-    await fs.chmod(dir, 0o700);
+    await makeTopPrivate(dir);
     return true;
   }
   const entries = await fs.readdir(dir);
@@ -60,9 +60,21 @@ export async function prepareStateDir(dir: string): Promise<boolean> {
   return true;
 }
 
+/**
+ * The state directory itself is 0700, or 0710 when running as root: the embedded Postgres runs as the
+ * `postgres` OS user, and startEmbeddedPostgres gives that user's group passage (group x only) to reach
+ * its data directory. Every command prepares the state directory, also while `up` runs, so taking that
+ * passage away here would lock a running or starting Postgres out of its own data directory.
+ */
+async function makeTopPrivate(dir: string): Promise<void> {
+  const mode = (await fs.stat(dir)).mode & 0o7777;
+  if (mode !== 0o700 && mode !== 0o710) await fs.chmod(dir, 0o700);
+}
+
 /** chmod go-rwx on a tree we own (Postgres's data directory excepted: it keeps its own modes). */
 async function makePrivate(dir: string, top: boolean): Promise<void> {
-  await fs.chmod(dir, 0o700);
+  if (top) await makeTopPrivate(dir);
+  else await fs.chmod(dir, 0o700);
   for (const entry of await fs.readdir(dir, { withFileTypes: true })) {
     if (top && FOREIGN_SUBTREES.has(entry.name)) continue;
     const full = path.join(dir, entry.name);

@@ -174,6 +174,15 @@ describe('state directory: private, marked, purged only when marked', () => {
       expect(await mode(path.join(legacy, 'buckets', 'ingestion', 'events.gz'))).toBe(0o600);
       expect(await mode(path.join(legacy, 'up.lock'))).toBe(0o600);
       expect(await mode(path.join(legacy, STATE_MARKER))).toBe(0o600);
+      // The group passage startEmbeddedPostgres grants the postgres OS user (root only) survives every
+      // later command's preparation (a `status` while `up` runs must not lock Postgres out); anything
+      // looser is made private again.
+      await fs.chmod(legacy, 0o710);
+      expect(await prepareStateDir(legacy)).toBe(true);
+      expect(await mode(legacy)).toBe(0o710);
+      await fs.chmod(legacy, 0o755);
+      expect(await prepareStateDir(legacy)).toBe(true);
+      expect(await mode(legacy)).toBe(0o700);
 
       await fs.writeFile(path.join(foreign, 'thesis.tex'), 'years of work', { mode: 0o644 });
       await fs.chmod(foreign, 0o755);
