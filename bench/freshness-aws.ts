@@ -36,6 +36,7 @@ import { openDatabases } from '../runtime/databases.js';
 import { prepareSourceSchema } from '../runtime/source-setup.js';
 import { createChangeStreamWriter } from '../stream/create-change-stream.js';
 import { seedTotesys } from '../totesys/generator/seed-totesys.js';
+import { steadyUpdates } from './steady-updates.js';
 import { createKinesisClient } from '../stream/kinesis/create-kinesis-client.js';
 import type { LambdaKinesisHandler } from '../test/support/kinesis-event-source-mapping.js';
 import { PollingEventSourceMapping } from '../test/support/polling-event-source-mapping.js';
@@ -301,27 +302,6 @@ async function stages(warehouse: pg.Client, schema: string, from: Date, to: Date
     [from, to],
   );
   return rows[0] as { to_manifest_p50: number; to_manifest_p99: number; to_load_p50: number; to_load_p99: number };
-}
-
-/** `rowsPerSec` sales_order updates a second, one transaction every 100 ms, distinct ids round robin. */
-async function steadyUpdates(url: string, rowsPerSec: number, durationMs: number): Promise<number> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    const { rows } = await client.query<{ id: number }>('SELECT sales_order_id AS id FROM sales_order ORDER BY 1');
-    const ids = rows.map((r) => r.id);
-    const perTick = Math.max(1, Math.round(rowsPerSec / 10));
-    const started = Date.now();
-    let updated = 0;
-    for (let tick = 0, next = 0; Date.now() - started < durationMs; tick++) {
-      const batch = Array.from({ length: perTick }, () => ids[next++ % ids.length]);
-      updated += (await client.query('UPDATE sales_order SET units_sold = units_sold + 1, last_updated = now() WHERE sales_order_id = ANY($1::int[])', [batch])).rowCount ?? 0;
-      await sleep(Math.max(0, started + (tick + 1) * 100 - Date.now()));
-    }
-    return updated;
-  } finally {
-    await client.end();
-  }
 }
 
 function sleep(ms: number): Promise<void> {

@@ -18,6 +18,7 @@ import { openDatabases } from '../runtime/databases.js';
 import { runUpPipeline } from '../runtime/up-pipeline.js';
 import type { PipelineCounters } from '../runtime/pipeline-counters.js';
 import { runSimulator } from '../totesys/simulator/run-simulator.js';
+import { steadyUpdates } from './steady-updates.js';
 
 /** Realistic mix from the workload simulator (new orders, paid flips, silent updates, deletes)… */
 const RATE = Number(process.env.BENCH_RATE ?? 100);
@@ -65,7 +66,7 @@ try {
     Promise.all(
       Array.from({ length: SIMULATORS }, (_, i) => runSimulator(dbs.sourceUrl, { ratePerSecond: RATE / SIMULATORS, durationMs, seed: 7 + i, logger })),
     ),
-    bulkUpdates(dbs.sourceUrl, BULK_ROWS_PER_SEC, durationMs),
+    steadyUpdates(dbs.sourceUrl, BULK_ROWS_PER_SEC, durationMs),
   ]);
   const simulated = { changes: runs.reduce((n, r) => n + r.changes, 0), durationMs: Math.max(...runs.map((r) => r.durationMs)) };
   const rowEventsPerSec = (counters.processor.events - eventsBefore) / (WARMUP_SECONDS + SECONDS);
@@ -109,26 +110,6 @@ try {
   await warehouse.end().catch(() => undefined);
   await dbs.close();
   await fs.rm(stateDir, { recursive: true, force: true });
-}
-
-/** Every 100 ms one transaction that updates rowsPerSec/10 sales orders (distinct ids, round robin). */
-async function bulkUpdates(url: string, rowsPerSec: number, durationMs: number): Promise<void> {
-  if (rowsPerSec <= 0) return;
-  const client = createPostgresClient({ url: url, applicationName: 'totesys-cdc-bench' });
-  await client.connect();
-  try {
-    const { rows } = await client.query<{ id: number }>('SELECT sales_order_id AS id FROM sales_order ORDER BY 1');
-    const ids = rows.map((r) => r.id);
-    const perTick = Math.max(1, Math.round(rowsPerSec / 10));
-    const started = Date.now();
-    for (let tick = 0, next = 0; Date.now() - started < durationMs; tick++) {
-      const batch = Array.from({ length: perTick }, () => ids[next++ % ids.length]);
-      await client.query('UPDATE sales_order SET units_sold = units_sold + 1, last_updated = now() WHERE sales_order_id = ANY($1::int[])', [batch]);
-      await sleep(Math.max(0, started + (tick + 1) * 100 - Date.now()));
-    }
-  } finally {
-    await client.end();
-  }
 }
 
 function sleep(ms: number): Promise<void> {
