@@ -35,6 +35,14 @@ export function manifestKey(prefix: string, writtenAt: string, batchId: string):
   return `${prefix}${MANIFEST_PREFIX}date=${commitDateOf(writtenAt)}/${compactTimestamp(writtenAt)}-${batchId}.json`;
 }
 
+/** The write time in a manifest key (`…/20261207T101500123Z-<batchId>.json`), epoch ms; NaN when the key has another shape. */
+export function manifestTimeOfKey(manifestKey: string): number {
+  const match = /\/(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})(\d{3})Z-[^/]*\.json$/.exec(manifestKey);
+  if (!match) return Number.NaN;
+  const [, y, mo, d, h, mi, s, ms] = match;
+  return Date.parse(`${y}-${mo}-${d}T${h}:${mi}:${s}.${ms}Z`);
+}
+
 /**
  * True for a manifest under a listed manifest prefix. Anything else there (a stray object, a store's
  * temp file) is skipped; a `.json` that is not a valid manifest is still listed, so the loader

@@ -188,15 +188,7 @@ export async function listNewManifests(store: ObjectStore, prefix: string, since
   const startAfter = `${prefix}date=${since.slice(0, 10)}/${since.replace(/[-:.]/g, '')}`;
   const fresh: string[] = [];
   for await (const object of store.list(prefix, { startAfter })) {
-    if (object.key.endsWith('.json') && !known.has(object.key)) fresh.push(object.key);
+    if (isManifestKey(object.key) && !known.has(object.key)) fresh.push(object.key);
   }
   return fresh.sort().slice(0, limit);
-}
-
-/** The write time in a manifest key (`…/20261207T101500123Z-<batchId>.json`), epoch ms; NaN when the key has another shape. */
-export function manifestTimeOfKey(manifestKey: string): number {
-  const match = /\/(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})(\d{3})Z-[^/]*\.json$/.exec(manifestKey);
-  if (!match) return Number.NaN;
-  const [, y, mo, d, h, mi, s, ms] = match;
-  return Date.parse(`${y}-${mo}-${d}T${h}:${mi}:${s}.${ms}Z`);
 }

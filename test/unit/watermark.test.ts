@@ -85,8 +85,7 @@ describe('watermark shard map', () => {
 
 describe('manifest key times (the draining loader’s cheap polls)', () => {
   it('reads the write time from the key the processor writes, NaN for any other shape', async () => {
-    const { manifestTimeOfKey } = await import('../../loader/load-ledger.js');
-    const { manifestKey } = await import('../../contracts/manifest-layout.js');
+    const { manifestKey, manifestTimeOfKey } = await import('../../contracts/manifest-layout.js');
     expect(manifestTimeOfKey(manifestKey('', '2026-12-07T10:15:00.123Z', 'abc'))).toBe(Date.parse('2026-12-07T10:15:00.123Z'));
     expect(manifestTimeOfKey(manifestKey('replay/1/', '2026-12-31T23:59:59.999Z', 'f00'))).toBe(Date.parse('2026-12-31T23:59:59.999Z'));
     expect(manifestTimeOfKey('manifests/odd.json')).toBeNaN();
