@@ -1,5 +1,6 @@
 import type { WarehouseTable } from './warehouse-model.js';
 import type { ShardWatermark } from './watermark.js';
+import type { ShardReconcile } from './reconcile.js';
 
 /**
  * A processed batch (processor → loader contract). One manifest per batch, written after every file
@@ -36,4 +37,10 @@ export interface BatchManifest {
    * ids, and its commit times set to the newest watermark's time (it holds no commit).
    */
   watermarks?: ShardWatermark[];
+  /**
+   * The reconcile records (contracts/reconcile.ts) among the batch's records, with the shard each
+   * was read from; the loader applies them in the manifest's transaction, after its rows. A batch
+   * of only such records (and watermarks) is a manifest with no events, like a watermark-only one.
+   */
+  reconciles?: ShardReconcile[];
 }

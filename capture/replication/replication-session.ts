@@ -9,6 +9,9 @@ import type { ReplicationStream } from './replication-stream.js';
 import { SessionPositions } from './session-positions.js';
 import { HEARTBEAT_PREFIX } from '../control/heartbeat.js';
 import type { WatermarkPublisher } from '../publish/watermark-publisher.js';
+import type { ShardMap } from '../publish/watermark-shard-map.js';
+import { enqueueReconcile, truncateReconcileId } from '../publish/reconcile-publish.js';
+import { isSourceTable } from '../../contracts/source-tables.js';
 
 /**
  * One streaming connection to the slot, from connect to end. The caller (run-capture.ts) loops over
@@ -54,6 +57,8 @@ export interface SessionOptions {
   onStopping?: (reason: 'stopped' | 'stop-lsn-reached') => void;
   /** Heartbeats → watermark records on every shard (the capture slot's session only, never the bridge). */
   watermarks?: WatermarkPublisher;
+  /** Where a TRUNCATE's reconcile records go (every open shard); without it one copy (publish/reconcile-publish.ts). */
+  reconcileShards?: ShardMap;
 }
 
 export type SessionEnd = { reason: 'stopped' | 'stop-lsn-reached'; confirmed: Lsn } | { reason: 'error'; error: unknown; confirmed: Lsn };
@@ -88,7 +93,7 @@ export class ReplicationSession {
       tracker: this.positions.tracker,
       logger: o.logger,
       ...o.publisher,
-      onDurable: (records, latencyMs) => o.stats.published(records, latencyMs),
+      onDurable: (records, latencyMs, otherRecords) => o.stats.published(records, latencyMs, otherRecords),
       onProgress: () => this.confirm(),
     });
   }
@@ -246,11 +251,8 @@ export class ReplicationSession {
           }
           break;
         case 'truncate':
-          this.o.stats.status.truncatesSkipped++;
-          this.o.logger.error('TRUNCATE captured: no row events can be emitted for it, downstream keeps the truncated rows', {
-            lsn,
-            tables: result.tables,
-          });
+          if (this.skipTransaction) break;
+          this.reconcileTruncate(lsn, result);
           break;
         case 'ignored-table':
           if (!this.warnedTables.has(result.table)) {
@@ -266,6 +268,44 @@ export class ReplicationSession {
     } finally {
       this.handledCount++;
     }
+  }
+
+  /**
+   * A TRUNCATE carries no rows, so it becomes a reconcile record per captured table: "at this
+   * position the table is empty" (contracts/reconcile.ts); the loader gives every row still live
+   * there a delete version. Every event before it must be durable before the copies are put, so
+   * reading pauses (the messages after it are parked, in order) until the publisher has flushed
+   * and the copies are enqueued; they are tracked like events, so the commit after them is
+   * confirmed only once they are durable (D1).
+   */
+  private reconcileTruncate(lsn: string, truncate: Extract<ReturnType<PgoutputDecoder['decode']>, { kind: 'truncate' }>): void {
+    const tables = truncate.tables.filter(isSourceTable);
+    const ignored = truncate.tables.filter((t) => !isSourceTable(t));
+    if (ignored.length) this.o.logger.warn('TRUNCATE of a table that is not a totesys source table ignored', { lsn, tables: ignored });
+    if (tables.length === 0) return;
+    this.o.stats.status.truncatesReconciled = (this.o.stats.status.truncatesReconciled ?? 0) + tables.length;
+    this.o.logger.warn('TRUNCATE captured: every row of the table gets a delete version downstream (reconcile record)', {
+      event: 'truncate-reconciled',
+      lsn,
+      commitLsn: truncate.commitLsn,
+      tables,
+    });
+    const done = this.publisher.flush().then(async () => {
+      for (const table of tables) {
+        await enqueueReconcile(this.publisher, this.o.reconcileShards, {
+          id: truncateReconcileId(table, truncate.commitLsn, truncate.seq),
+          table,
+          lsn: truncate.commitLsn,
+          seq: truncate.seq,
+          commitTs: truncate.commitTs,
+          reason: 'truncate',
+          keyAfter: null,
+          keyTo: null,
+          keys: [],
+        });
+      }
+    });
+    this.waitForRoom(done);
   }
 
   private onKeepalive(walEnd: string, shouldRespond: boolean): void {
