@@ -1,6 +1,6 @@
 import type { WarehouseTable } from './warehouse-model.js';
 import type { ShardWatermark } from './watermark.js';
-import type { ShardReconcile } from './reconcile.js';
+import type { ManifestReconcile } from './reconcile.js';
 
 /**
  * A processed batch (processor → loader contract). One manifest per batch, written after every file
@@ -38,9 +38,10 @@ export interface BatchManifest {
    */
   watermarks?: ShardWatermark[];
   /**
-   * The reconcile records (contracts/reconcile.ts) among the batch's records, with the shard each
-   * was read from; the loader applies them in the manifest's transaction, after its rows. A batch
-   * of only such records (and watermarks) is a manifest with no events, like a watermark-only one.
+   * The reconcile records (contracts/reconcile.ts) among the batch's records, each once with the
+   * shards whose copy the batch read; the loader applies them in the manifest's transaction, after
+   * its rows. A batch of only such records (and watermarks) is a manifest with no events, like a
+   * watermark-only one.
    */
-  reconciles?: ShardReconcile[];
+  reconciles?: ManifestReconcile[];
 }

@@ -51,10 +51,27 @@ export interface ReconcileRecord {
   shards: string[] | null;
 }
 
-/** A copy as the processor carries it into a manifest: which shard it was read from. */
+/** A copy as the processor reads it: which shard it was read from. */
 export interface ShardReconcile {
   shardId: string;
   record: ReconcileRecord;
+}
+
+/** How a manifest carries a reconcile: once, with the shards whose copy the batch read. */
+export interface ManifestReconcile {
+  copyShards: string[];
+  record: ReconcileRecord;
+}
+
+/** The copies of a batch grouped by reconcile id, in first-seen order (a manifest stays small: one key list per reconcile). */
+export function groupReconcileCopies(copies: readonly ShardReconcile[]): ManifestReconcile[] {
+  const byId = new Map<string, ManifestReconcile>();
+  for (const { shardId, record } of copies) {
+    const entry = byId.get(record.id);
+    if (!entry) byId.set(record.id, { copyShards: [shardId], record });
+    else if (!entry.copyShards.includes(shardId)) entry.copyShards.push(shardId);
+  }
+  return [...byId.values()];
 }
 
 /** Partition keys of reconcile copies start with this; no change event's key (`<table>:<pk>`) can. */
@@ -95,7 +112,7 @@ export function isReconcileRecord(data: Uint8Array | string): boolean {
 }
 
 const key = z.union([z.number().int().safe(), z.string().min(1)]);
-const schema = z.object({
+export const reconcileRecordSchema = z.object({
   kind: z.literal('reconcile'),
   v: z.literal(RECONCILE_VERSION),
   id: z.string().min(1),
@@ -125,7 +142,7 @@ export function parseReconcile(data: Uint8Array | string): ReconcileRecord {
   } catch (error) {
     throw new InvalidReconcileError(`malformed reconcile JSON: ${(error as Error).message}`);
   }
-  const parsed = schema.safeParse(json);
+  const parsed = reconcileRecordSchema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new InvalidReconcileError(`invalid reconcile record: ${issue.path.join('.') || '(root)'}: ${issue.message}`);

@@ -1,4 +1,4 @@
-import type { ShardReconcile } from '../contracts/reconcile.js';
+import type { ManifestReconcile } from '../contracts/reconcile.js';
 import type { Logger } from '../platform/logger.js';
 import { qualified } from './warehouse-ddl.js';
 import { RECONCILE_APPLIED_TABLE, RECONCILE_COPIES_TABLE, reconcileDeleteSql } from './reconcile-sql.js';
@@ -22,15 +22,18 @@ export async function applyReconciles(
   client: Pick<WarehouseClient, 'query'>,
   schema: string,
   manifestKey: string,
-  copies: readonly ShardReconcile[] | undefined,
+  reconciles: readonly ManifestReconcile[] | undefined,
   logger: Logger,
 ): Promise<ReconcileOutcome> {
   const outcome: ReconcileOutcome = { applied: 0, rowsDeleted: 0 };
-  if (!copies?.length) return outcome;
+  if (!reconciles?.length) return outcome;
   const copiesTable = qualified(schema, RECONCILE_COPIES_TABLE);
   const appliedTable = qualified(schema, RECONCILE_APPLIED_TABLE);
-  for (const { shardId, record } of copies) {
-    await client.query(`INSERT INTO ${copiesTable} (reconcile_id, shard_id, manifest_key) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, [record.id, shardId, manifestKey]);
+  for (const { copyShards, record } of reconciles) {
+    await client.query(
+      `INSERT INTO ${copiesTable} (reconcile_id, shard_id, manifest_key) SELECT $1, shard, $3 FROM unnest($2::text[]) AS shard ON CONFLICT DO NOTHING`,
+      [record.id, copyShards, manifestKey],
+    );
     const { rowCount: done } = await client.query(`SELECT 1 FROM ${appliedTable} WHERE reconcile_id = $1`, [record.id]);
     if (done) continue;
     if (record.shards) {

@@ -16,7 +16,7 @@ import type { JoinStateStore } from './state/join-state-store.js';
 import { commitMsOf } from './transform/row-metadata.js';
 import { SourceValueError, UnknownSourceTableError } from './transform/source-values.js';
 import type { ShardWatermark } from '../contracts/watermark.js';
-import type { ShardReconcile } from '../contracts/reconcile.js';
+import { groupReconcileCopies, type ManifestReconcile, type ShardReconcile } from '../contracts/reconcile.js';
 
 export interface ProcessDeps {
   state: JoinStateStore;
@@ -97,7 +97,7 @@ export async function processEvents(events: readonly ChangeEvent[], deps: Proces
   await deps.state.flush();
   if (quarantined > 0) metrics.count(METRIC.eventsQuarantined, quarantined);
   const watermarks = deps.watermarks && deps.watermarks.length > 0 ? [...deps.watermarks] : undefined;
-  const reconciles = deps.reconciles && deps.reconciles.length > 0 ? [...deps.reconciles] : undefined;
+  const reconciles = deps.reconciles && deps.reconciles.length > 0 ? groupReconcileCopies(deps.reconciles) : undefined;
   if (processedIds.length === 0) return watermarks || reconciles ? writeWatermarkManifest(watermarks, reconciles, deps, prefix) : null;
 
   // distinct: `seen` above; a reconcile copy is part of the batch's identity like an event.
@@ -143,7 +143,7 @@ export async function processEvents(events: readonly ChangeEvent[], deps: Proces
  * watermark still travels through the loader's ledger (exactly once, in order with the shard's
  * other manifests). Its batchId is the hash of the watermarks (same records → same batchId).
  */
-async function writeWatermarkManifest(watermarks: ShardWatermark[] | undefined, reconciles: ShardReconcile[] | undefined, deps: ProcessDeps, prefix: string): Promise<BatchManifest> {
+async function writeWatermarkManifest(watermarks: ShardWatermark[] | undefined, reconciles: ManifestReconcile[] | undefined, deps: ProcessDeps, prefix: string): Promise<BatchManifest> {
   const batchId = batchIdOfDistinct([...(watermarks ?? []).map((w) => `watermark:${w.shardId}:${w.lsn}`), ...(reconciles ?? []).map(reconcileIdentity)]);
   const times = [...(watermarks ?? []).map((w) => w.ts), ...(reconciles ?? []).map((r) => r.record.commitTs)];
   const newest = times.reduce((a, b) => (Date.parse(b) > Date.parse(a) ? b : a));
@@ -159,6 +159,6 @@ async function writeWatermarkManifest(watermarks: ShardWatermark[] | undefined, 
   return manifest;
 }
 
-function reconcileIdentity(copy: ShardReconcile): string {
-  return `reconcile:${copy.shardId}:${copy.record.id}`;
+function reconcileIdentity(entry: ManifestReconcile): string {
+  return `reconcile:${entry.record.id}:${entry.copyShards.join(',')}`;
 }
