@@ -1,6 +1,7 @@
 import { DIMENSIONS, WAREHOUSE_MODEL, type DimensionName, type DimensionSpec, type FactSpec, type TableSpec } from '../contracts/warehouse-model.js';
 import { copyFromStdin, type CopyFormat } from './copy-rows.js';
 import { columnList, inferredMemberSql } from './load-sql.js';
+import { dropUnchangedSnapshotReadsSql } from './version-rules.js';
 import { ident, qualified, sqlType } from './warehouse-ddl.js';
 
 /**
@@ -38,6 +39,11 @@ SELECT DISTINCT ON (${key}) ${columns} FROM ${qualified(schema, bulkDimensionTab
 /** Inferred members for every key the loaded facts reference and no dimension row has. */
 export function finishInferredMembersSql(schema: string, fact: FactSpec): { dimension: DimensionName; sql: string }[] {
   return inferredMemberSql(schema, fact, qualified(schema, fact.name));
+}
+
+/** Version rule F2 (version-rules.ts) over a bulk-loaded fact table: unchanged snapshot reads go. */
+export function finishSnapshotReadsSql(schema: string, fact: FactSpec): string {
+  return dropUnchangedSnapshotReadsSql(schema, fact);
 }
 
 export function dropBulkDimensionSql(schema: string, dimension: DimensionName): string {

@@ -1,5 +1,6 @@
 import { WAREHOUSE_MODEL, type DimensionName, type DimensionSpec, type FactSpec, type TableSpec } from '../contracts/warehouse-model.js';
 import { copyFromStdin, type CopyFormat } from './copy-rows.js';
+import { insertFactVersionsSql } from './version-rules.js';
 import { ident, qualified, sqlType } from './warehouse-ddl.js';
 
 /**
@@ -49,10 +50,12 @@ ON CONFLICT (${key}) DO UPDATE SET ${updates}
 WHERE (excluded.version_lsn, excluded.version_seq) > (t.version_lsn, t.version_seq)`;
 }
 
-/** Facts are append-only versions: the event id makes re-loading a no-op. */
+/**
+ * Facts are append-only versions under the version rules of version-rules.ts: the event id makes
+ * re-loading a no-op (F1), and a snapshot read equal to the version before it adds nothing (F2).
+ */
 export function insertFactSql(schema: string, spec: FactSpec): string {
-  const columns = columnList(spec);
-  return `INSERT INTO ${qualified(schema, spec.name)} (${columns}) SELECT ${columns} FROM ${ident(stagingTable(spec.name))} ON CONFLICT (event_id) DO NOTHING`;
+  return insertFactVersionsSql(schema, spec, ident(stagingTable(spec.name)));
 }
 
 /**
