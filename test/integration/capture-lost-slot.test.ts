@@ -7,7 +7,8 @@ import type { CaptureStatus } from '../../capture/reporting/capture-status.js';
 import { loadConfig, type Config } from '../../platform/config.js';
 import { createLogger, silentLogger } from '../../platform/logger.js';
 import { ensureDatabase, startEmbeddedPostgres, type RunningPostgres } from '../../runtime/embedded-postgres.js';
-import { captureStatusFile } from '../../runtime/pipeline-status.js';
+import { captureStatusFile, readPipelineStatus } from '../../runtime/pipeline-status.js';
+import { renderStatus } from '../../cli/commands/status-command.js';
 import { syncPipeline, type SyncSummary } from '../../runtime/sync-pipeline.js';
 import { createTotesysSchema, INSERT_SALES_ORDERS, seedParents } from '../support/totesys-source.js';
 import { withClient } from '../support/postgres.js';
@@ -117,6 +118,8 @@ describe('lost replication slot: detected, reported, recovered by re-reading and
     });
     const lostStatus = await readSlotStatus(sourceUrl, 'lost_slot', 'lost_slot');
     expect(lostStatus).toMatchObject({ exists: true, walStatus: 'lost', lost: 'invalidated' });
+    const shown = () => readPipelineStatus(config as Config, { sourceUrl, warehouseUrl }, silentLogger).then(renderStatus);
+    expect(await shown()).toMatch(/slot {8}lost_slot: LOST \(invalidated/);
 
     const second = await sync();
     expect(second.capture.snapshotTaken).toBe(true);
@@ -126,6 +129,7 @@ describe('lost replication slot: detected, reported, recovered by re-reading and
     expect(status.slotLost).toMatchObject({ reason: 'invalidated', recovery: 'resnapshot' });
     expect(status.slotLost?.recoveredAt).toEqual(expect.any(String));
     expect(await readSlotStatus(sourceUrl, 'lost_slot', 'lost_slot')).toMatchObject({ exists: true, lost: null, snapshot: 'complete' });
+    expect(await shown()).toMatch(/slot lost \(invalidated\) at .*recovered at/);
     await expectRecovered(before, blind);
   });
 
