@@ -18,6 +18,8 @@ import { prepareSlot } from './snapshot/slot-preparation.js';
 import { WatermarkPublisher } from './publish/watermark-publisher.js';
 import { shardMapFromConfig, type ShardMap } from './publish/watermark-shard-map.js';
 import type { SlotLossReport } from './snapshot/slot-preparation-options.js';
+import { IncrementalSnapshots } from './snapshot/incremental-snapshot.js';
+import { controlChunkSource } from './snapshot/chunk-source.js';
 
 /**
  * The capture process in one call: set up publication and slot, take the initial snapshot when the
@@ -54,6 +56,8 @@ export interface RunCaptureOptions {
   /** Batching/backpressure tuning (tests, bench). */
   publisher?: Partial<EventPublisherOptions>;
   snapshotBatchRows?: number;
+  /** Rows per chunk of `resnapshot --table` (default 1000). */
+  resnapshotChunkRows?: number;
   /** The stream's shards: when given, every heartbeat becomes a watermark on each (publish/watermark-publisher.ts). */
   shardMap?: ShardMap;
 }
@@ -154,6 +158,7 @@ export async function runCapture(options: RunCaptureOptions): Promise<CaptureRes
           publisher: options.publisher,
           watermarks: options.shardMap && new WatermarkPublisher({ writer: options.writer, shardMap: options.shardMap, logger }),
           reconcileShards,
+          resnapshots: new IncrementalSnapshots({ source: controlChunkSource(control), stats, logger, reconcileShards, chunkRows: options.resnapshotChunkRows }),
           onStarted: () => lifecycle.streamStarted(),
           onStopping: (reason) => lifecycle.stop(reason === 'stop-lsn-reached' ? 'stop-lsn-reached' : 'signal'),
         });

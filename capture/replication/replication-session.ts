@@ -12,6 +12,7 @@ import type { WatermarkPublisher } from '../publish/watermark-publisher.js';
 import type { ShardMap } from '../publish/watermark-shard-map.js';
 import { enqueueReconcile, truncateReconcileId } from '../publish/reconcile-publish.js';
 import { isSourceTable } from '../../contracts/source-tables.js';
+import { RESNAPSHOT_PREFIX, SNAPSHOT_WINDOW_PREFIX, type IncrementalSnapshots } from '../snapshot/incremental-snapshot.js';
 
 /**
  * One streaming connection to the slot, from connect to end. The caller (run-capture.ts) loops over
@@ -59,6 +60,8 @@ export interface SessionOptions {
   watermarks?: WatermarkPublisher;
   /** Where a TRUNCATE's reconcile records go (every open shard); without it one copy (publish/reconcile-publish.ts). */
   reconcileShards?: ShardMap;
+  /** `resnapshot --table` requests and their watermark windows (the capture slot's session only). */
+  resnapshots?: IncrementalSnapshots;
 }
 
 export type SessionEnd = { reason: 'stopped' | 'stop-lsn-reached'; confirmed: Lsn } | { reason: 'error'; error: unknown; confirmed: Lsn };
@@ -88,6 +91,7 @@ export class ReplicationSession {
     this.positions = new SessionPositions({ resumeFrom: o.resumeFrom, skipFromLsn: o.skipFromLsn, stopAtLsn: o.stopAtLsn });
     this.lastSentFlush = o.resumeFrom;
     this.stream = o.stream;
+    o.resnapshots?.onIdle(() => this.confirm());
     this.publisher = new EventPublisher({
       writer: o.writer,
       tracker: this.positions.tracker,
@@ -233,6 +237,7 @@ export class ReplicationSession {
           if (this.skipTransaction) break;
           // D3: enqueued in WAL order; the publisher keeps that order per key.
           const { id, partitionKey, json } = result.event;
+          this.o.resnapshots?.changeSeen(partitionKey);
           const room = this.publisher.enqueueSerialized(id, partitionKey, json);
           if (room) this.waitForRoom(room);
           break;
@@ -243,6 +248,14 @@ export class ReplicationSession {
           this.confirm();
           break;
         case 'message':
+          if (!result.transactional && this.o.resnapshots && !this.skipTransaction) {
+            if (result.prefix === RESNAPSHOT_PREFIX) this.o.resnapshots.requested(result.content);
+            else if (result.prefix === SNAPSHOT_WINDOW_PREFIX) {
+              // The high watermark: the chunk goes out before anything after it is read (DBLog).
+              const work = this.o.resnapshots.windowMark(result.content, result.messageLsn, this.publisher);
+              if (work) this.waitForRoom(work);
+            }
+          }
           if (!result.transactional && !this.decoder.inTransaction) {
             this.o.logger.debug('message milestone', { lsn: formatLsn(result.messageLsn), prefix: result.prefix });
             if (result.prefix === HEARTBEAT_PREFIX) this.o.watermarks?.heartbeatSeen(result.content, result.messageLsn);
@@ -332,7 +345,8 @@ export class ReplicationSession {
       this.o.stats.status.lastConfirmedAt = new Date().toISOString();
       this.o.onConfirmed?.(confirmable);
     }
-    if (this.started && this.positions.stopReached()) void this.requestStop('stop-lsn-reached');
+    // A running resnapshot is finished first (its watermarks lie past the stop LSN).
+    if (this.started && this.positions.stopReached() && !this.o.resnapshots?.busy) void this.requestStop('stop-lsn-reached');
   }
 
   /** Standby status with the confirmed flush position (also the reply to keepalive pings). */
@@ -349,6 +363,7 @@ export class ReplicationSession {
   }
 
   private async teardown(): Promise<void> {
+    this.o.resnapshots?.close();
     if (this.statusTimer) clearInterval(this.statusTimer);
     this.statusTimer = null;
     // Events still queued after an error must not race the next session's puts: wait for them.

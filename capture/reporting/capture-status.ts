@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { encodeEmf, METRIC, type MetricName } from '../../platform/metrics.js';
 import type { SlotLoss, SlotStatus } from '../control/slot-status.js';
+import type { ResnapshotProgress } from '../snapshot/incremental-snapshot.js';
 import type { CapturePhase } from '../lifecycle/capture-lifecycle.js';
 import { writeFileAtomic } from '../../platform/atomic-file.js';
 
@@ -41,6 +42,8 @@ export interface CaptureStatus {
   slotLosses?: number;
   /** The last slot loss and its recovery; null when none was seen. */
   slotLost?: SlotLostStatus | null;
+  /** `resnapshot --table` jobs of this process, the last ten (capture/snapshot/incremental-snapshot.ts). */
+  resnapshots?: ResnapshotProgress[];
   lastError: string | null;
 }
 

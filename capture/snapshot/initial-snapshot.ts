@@ -116,7 +116,8 @@ async function readTable(client: pg.Client, table: SourceTable, options: ReadSna
   return count;
 }
 
-function snapshotEvent(
+/** One row read by a snapshot as its `r` event at `snapshotLsn` (the initial snapshot, a resnapshot's chunk). */
+export function snapshotEvent(
   table: SourceTable,
   columns: { attname: string; atttypid: number }[],
   values: (string | null)[],
