@@ -6,7 +6,8 @@ import type { Logger } from '../../platform/logger.js';
 import { createPostgresClient } from '../../platform/postgres-client.js';
 import { openDatabases } from '../../runtime/databases.js';
 import { captureStatusFile, readCaptureStatusFile } from '../../runtime/pipeline-status.js';
-import { commandContext } from '../context.js';
+import { commandContext, positiveNumber } from '../context.js';
+import { InvalidArgumentError } from 'commander';
 import { runAction } from '../run-action.js';
 import { progressBar } from '../ui/progress-bar.js';
 
@@ -21,9 +22,12 @@ export function registerResnapshotCommand(program: Command): void {
   program
     .command('resnapshot')
     .description('re-read one source table in chunks while streaming, and reconcile the warehouse with it')
-    .requiredOption('--table <table>', `the source table: ${SOURCE_TABLES.join(', ')}`)
+    .requiredOption('--table <table>', `the source table: ${SOURCE_TABLES.join(', ')}`, (value: string) => {
+      if (!isSourceTable(value)) throw new InvalidArgumentError(`--table ${value} is not a captured table; one of: ${SOURCE_TABLES.join(', ')}`);
+      return value;
+    })
     .option('--no-wait', 'return once the request is written (the capture performs it when it reads that far)')
-    .option('--timeout-ms <ms>', 'how long to wait for the capture to finish (default 600000)', '600000')
+    .option('--timeout-ms <ms>', 'how long to wait for the capture to finish', positiveNumber('--timeout-ms'), 600_000)
     .addHelpText(
       'after',
       '\nThe table is read in key order, 1,000 rows per chunk, between two watermark messages in the WAL; rows the\n' +
@@ -31,11 +35,9 @@ export function registerResnapshotCommand(program: Command): void {
         'version in the warehouse, rows the source no longer has a delete version, unchanged rows nothing. The\n' +
         'stream is never paused. Needs a running capture (`up`, or the capture task in AWS), or a later `sync`.',
     )
-    .action((options: { table: string; wait: boolean; timeoutMs: string }, command: Command) =>
+    .action((options: { table: SourceTable; wait: boolean; timeoutMs: number }, command: Command) =>
       runAction(async () => {
-        if (!isSourceTable(options.table)) throw new UserError(`--table ${options.table} is not a captured table; one of: ${SOURCE_TABLES.join(', ')}`);
-        const timeoutMs = Number(options.timeoutMs);
-        if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new UserError(`--timeout-ms must be a positive number, got ${options.timeoutMs}`);
+        const timeoutMs = options.timeoutMs;
         const { config, logger } = commandContext(command, 'resnapshot');
         const dbs = await openDatabases(config, logger, { exclusive: false, command: 'resnapshot' });
         try {
