@@ -66,6 +66,8 @@ export interface CaptureResult {
   reason: 'signal' | 'stop-lsn-reached';
   eventsPublished: number;
   snapshotRows: number;
+  /** Reconcile record copies published (contracts/reconcile.ts): stream records that are not change events. */
+  reconcileRecords: number;
   confirmedLsn: string | null;
   snapshotTaken: boolean;
 }
@@ -219,6 +221,7 @@ export async function runCapture(options: RunCaptureOptions): Promise<CaptureRes
       reason,
       eventsPublished: stats.status.eventsPublished,
       snapshotRows: stats.status.snapshotRowsPublished,
+      reconcileRecords: stats.status.reconcileRecordsPublished ?? 0,
       confirmedLsn: resumeFrom > 0n ? formatLsn(resumeFrom) : stats.status.lastConfirmedLsn,
       snapshotTaken,
     };
