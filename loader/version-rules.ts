@@ -1,8 +1,8 @@
-import type { FactSpec } from '../contracts/warehouse-model.js';
+import { dimensionVersionColumns, type DimensionSpec, type FactSpec } from '../contracts/warehouse-model.js';
 import { ident, qualified } from './warehouse-ddl.js';
 
 /**
- * The warehouse's version rules for facts, in one place so that every load path (the per-manifest
+ * The warehouse's version rules for dimensions and facts, in one place so that every load path (the per-manifest
  * loader, load-sql.ts, and the bulk load of replay --rebuild, bulk-load-sql.ts) applies the same
  * ones, whatever moves the rows into Postgres.
  *
@@ -89,4 +89,27 @@ export function dropUnchangedSnapshotReadsSql(schema: string, spec: FactSpec): s
   ) prev
   WHERE r.op = 'r' AND prev.op <> 'd' AND prev.content IS NOT DISTINCT FROM ${rowOf('r', content)}
 )`;
+}
+
+/**
+ * Rule D1 (dimensions keep their newest row): a dimension row replaces the stored one only when
+ * its version is strictly higher, comparing the version columns in DIMENSION_VERSION_ORDER
+ * (contracts/warehouse-model.ts): (version_lsn, version_seq) and, for the joined dimensions, then
+ * (joined_version_lsn, joined_version_seq). Late, replayed or re-processed rows never overwrite
+ * newer ones, and among rows built for one key the one from the newest own row and the newest
+ * version of the row it joins wins (stream-processors/transform/row-metadata.ts says why).
+ */
+export function dimensionVersionTuple(spec: DimensionSpec, alias: string): string {
+  return `(${dimensionVersionColumns(spec).map((c) => `${alias}.${ident(c)}`).join(', ')})`;
+}
+
+/** D1 as an ORDER BY list: newest version first. */
+export function newestDimensionVersionFirst(spec: DimensionSpec): string {
+  return dimensionVersionColumns(spec).map((c) => `${ident(c)} DESC`).join(', ');
+}
+
+/** The version an inferred member (key only, made for a fact that arrived first) gets: the lowest, zero. */
+export function inferredMemberVersion(spec: DimensionSpec): { columns: string[]; values: string[] } {
+  const columns = dimensionVersionColumns(spec);
+  return { columns: columns.map(ident), values: columns.map(() => '0') };
 }
