@@ -36,10 +36,11 @@ function scenario(): WarehouseRow[][] {
     [snapshotRead(1, A), snapshotRead(2, A), snapshotRead(3, A), snapshotRead(4, A), snapshotRead(6, A)],
     // The bridge: 2 updated, 3 deleted, 4 updated and updated back, 6 updated (and read again in the same batch below).
     [salesFact(2, A + 1n, { op: 'u', ...changed }), salesFact(3, A + 2n, { op: 'd' }), salesFact(4, A + 3n, { op: 'u', ...changed })],
-    [salesFact(4, A + 4n, { op: 'u' })],
+    // 7 was never read at A (the snapshot was abandoned before it) and the bridge updates it.
+    [salesFact(4, A + 4n, { op: 'u' }), salesFact(7, A + 6n, { op: 'u', ...changed })],
     // The snapshot at B (5 was never read at A: its first read adds its version); 6 arrives with the
     // bridge's update of it in one manifest, and that same manifest is loaded again later.
-    [snapshotRead(1, B), snapshotRead(2, B, changed), snapshotRead(4, B), snapshotRead(5, B), salesFact(6, A + 5n, { op: 'u', ...changed }), snapshotRead(6, B, changed)],
+    [snapshotRead(1, B), snapshotRead(2, B, changed), snapshotRead(4, B), snapshotRead(5, B), salesFact(6, A + 5n, { op: 'u', ...changed }), snapshotRead(6, B, changed), snapshotRead(7, B, changed)],
     // A third snapshot (say a re-snapshot after a lost slot) that finds 1 changed while blind, 3 back.
     [snapshotRead(1, B + 10n, changed), snapshotRead(2, B + 10n, changed), snapshotRead(3, B + 10n)],
   ];
@@ -53,6 +54,8 @@ const expected = {
   4: [`r@${A}`, `u@${A + 3n}`, `u@${A + 4n}`],
   5: [`r@${B}`],
   6: [`r@${A}`, `u@${A + 5n}`],
+  // Its first read still counts as the snapshot that first saw it (equal to the update, yet its first version).
+  7: [`u@${A + 6n}`, `r@${B}`],
 };
 
 describe('loader: snapshot reads add a version only for a change (rule F2)', () => {
