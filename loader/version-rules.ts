@@ -42,15 +42,20 @@ const rowOf = (alias: string, columns: readonly string[]) => `ROW(${columns.map(
  * F1 + F2 for rows staged in `staged` (a relation with the fact's columns) going into the fact
  * table: INSERT ... SELECT of every staged row that F2 keeps, ON CONFLICT (event_id) DO NOTHING.
  * The version before a staged `r` row is the later of the staged row before it (a window over the
- * staged rows: a batch can hold several versions of one source row) and the table's latest
- * version below it (one probe of the `<fact>_versions_idx` index per `r` row; other ops skip it).
+ * staged rows of the source rows that have an `r` in the batch: a batch can hold several versions
+ * of one source row) and the table's latest version below it (one probe of the
+ * `<fact>_versions_idx` index per `r` row).
  */
 export function insertFactVersionsSql(schema: string, spec: FactSpec, staged: string): string {
   const target = qualified(schema, spec.name);
   const columns = spec.columns.map((c) => ident(c.name));
   const id = ident(spec.sourceId);
   const content = factContentColumns(spec);
+  // Rows other than `r` go in as they are; only the source rows with an `r` in the batch pay for
+  // the window (its sort) and the probes, so a batch of streamed changes costs what it did before F2.
   return `INSERT INTO ${target} (${columns.join(', ')})
+SELECT ${columns.join(', ')} FROM ${staged} WHERE op <> 'r'
+UNION ALL
 SELECT ${columns.map((c) => `s.${c}`).join(', ')} FROM (
   SELECT x.*,
     lag(x.op) OVER w AS staged_prev_op,
@@ -59,14 +64,15 @@ SELECT ${columns.map((c) => `s.${c}`).join(', ')} FROM (
     lag(x.source_seq) OVER w AS staged_prev_seq,
     coalesce(bool_or(x.op IN ('c', 'r')) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), false) AS staged_begun
   FROM ${staged} x
+  WHERE x.${id} IN (SELECT ${id} FROM ${staged} WHERE op = 'r')
   WINDOW w AS (PARTITION BY x.${id} ORDER BY x.source_lsn, x.source_seq)
 ) s
 LEFT JOIN LATERAL (
   SELECT t.op, ${rowOf('t', content)} AS content, t.source_lsn, t.source_seq FROM ${target} t
-  WHERE s.op = 'r' AND t.${id} = s.${id} AND (t.source_lsn, t.source_seq) < (s.source_lsn, s.source_seq)
+  WHERE t.${id} = s.${id} AND (t.source_lsn, t.source_seq) < (s.source_lsn, s.source_seq)
   ORDER BY t.source_lsn DESC, t.source_seq DESC LIMIT 1
 ) loaded ON true
-WHERE NOT (s.op = 'r' AND CASE
+WHERE s.op = 'r' AND NOT (CASE
   WHEN s.staged_prev_lsn IS NOT NULL AND (loaded.source_lsn IS NULL OR (s.staged_prev_lsn, s.staged_prev_seq) > (loaded.source_lsn, loaded.source_seq))
     THEN s.staged_prev_op <> 'd' AND s.staged_prev_content IS NOT DISTINCT FROM ${rowOf('s', content)}
   WHEN loaded.source_lsn IS NOT NULL
