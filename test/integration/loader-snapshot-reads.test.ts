@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { WarehouseRow } from '../../contracts/warehouse-row.js';
 import { BulkLoad } from '../../loader/bulk-load.js';
@@ -97,6 +98,58 @@ describe('loader: snapshot reads add a version only for a change (rule F2)', () 
       await bucket.cleanup();
     }
   });
+
+  it('property: any history and any cut into manifests gives the versions the rule defines, live and bulk', async () => {
+    // Per source row a history of versions (op and content); r rows are reads at a snapshot point.
+    const version = fc.record({ op: fc.constantFrom('c', 'u', 'd', 'r', 'r', 'r'), units: fc.integer({ min: 1, max: 2 }) });
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.array(version, { minLength: 1, maxLength: 6 }), { minLength: 1, maxLength: 3 }), fc.array(fc.integer({ min: 1, max: 5 }), { minLength: 1, maxLength: 5 }), async (histories, cuts) => {
+        const rows: WarehouseRow[] = [];
+        const want: Record<number, string[]> = {};
+        histories.forEach((history, i) => {
+          const id = i + 1;
+          let previous: { op: string; units: number } | undefined;
+          let begun = false;
+          history.forEach(({ op, units }, n) => {
+            const lsn = BigInt(0x100 * (n + 1) + id);
+            const row = op === 'r' ? snapshotRead(id, lsn, { units_sold: units }) : salesFact(id, lsn, { op, units_sold: units });
+            rows.push(row);
+            // The rule, stated directly: an r equal to a non-delete version before it, after a first version, adds nothing.
+            const dropped = op === 'r' && previous !== undefined && previous.op !== 'd' && previous.units === units && begun;
+            if (!dropped) (want[id] ??= []).push(`${op}@${lsn}`);
+            previous = { op, units };
+            if (op === 'c' || op === 'r') begun = true;
+          });
+        });
+        // Stream order per row is version order; interleave rows by version, then cut into manifests.
+        rows.sort((a, b) => Number((a.source_lsn as bigint) - (b.source_lsn as bigint)));
+        const bucket = await createProcessedBucket();
+        const schema = `prop_${++run}`;
+        try {
+          const written = [await writeBatch(bucket.store, dims())];
+          for (let at = 0, k = 0; at < rows.length; k++) {
+            const size = cuts[k % cuts.length];
+            written.push(await writeBatch(bucket.store, { fact_sales_order: rows.slice(at, at + size) }));
+            at += size;
+          }
+          await loadPendingManifests({ warehouseUrl: testbed.db.url, processed: bucket.store, logger: silentLogger, schema });
+          expect(await versions(schema)).toEqual(want);
+          const bulk = await BulkLoad.open({ warehouseUrl: testbed.db.url, schema: `${schema}_bulk`, processed: bucket.store, logger: silentLogger });
+          try {
+            for (const { manifestKey } of written) await bulk.load(manifestKey, await readManifest(bucket.store, manifestKey));
+            await bulk.finish();
+          } finally {
+            await bulk.close();
+          }
+          expect(await versions(`${schema}_bulk`)).toEqual(want);
+        } finally {
+          await bucket.cleanup();
+        }
+      }),
+      { numRuns: 12 },
+    );
+  }, 180_000);
 
   it('one row at a time or all in one manifest gives the same versions', async () => {
     const bucket = await createProcessedBucket();
