@@ -61,18 +61,19 @@ describe('database restarts while up streams', () => {
     const initial = await waitForWarehouseToEqualSource(sourceUrl, warehouseUrl, 60_000);
     expect(initial, `initial snapshot loaded\n${up.output()}`).toEqual({});
 
-    const workload = spawnCli(['simulate', '--rate', '25', '--duration', '30', '--seed', '5', ...common]);
+    const workload = spawnCli(['simulate', '--rate', '25', '--duration', '15', '--seed', '5', ...common]);
     children.push(workload.child);
+    // Restarts begin once the workload runs (a command that cannot reach its database at start fails fast, by design).
+    for (let i = 0; i < 120 && !/simulate: [\d.]+ changes\/s/.test(workload.output()); i++) await sleep(250);
+    expect(workload.output()).toMatch(/simulate: [\d.]+ changes\/s/);
     const restarts: [PostgresCluster, 'fast' | 'immediate', string][] = [
       [source, 'fast', 'source'],
-      [warehouse, 'fast', 'warehouse'],
-      [source, 'immediate', 'source'],
       [warehouse, 'immediate', 'warehouse'],
       [source, 'immediate', 'source'],
       [warehouse, 'fast', 'warehouse'],
     ];
     for (const [cluster, mode, name] of restarts) {
-      await sleep(3_000);
+      await sleep(2_000);
       await cluster.restart(mode, { downMs: 500 });
       console.info(`restarted the ${name} (${mode})`);
       expect(up.child.exitCode, `up still running after the ${name} restart (${mode})\n${up.output()}`).toBeNull();
@@ -80,6 +81,9 @@ describe('database restarts while up streams', () => {
     expect(await workload.exited, `the workload survived the restarts\n${workload.output()}`).toBe(0);
     const summary = JSON.parse(workload.stdout());
     expect(summary.changes).toBeGreaterThan(100);
+    // Capture rode the source restarts out in process (reconnects with backoff), not by being restarted.
+    const status = JSON.parse((await runCli(['status', '--json', ...common])).stdout);
+    expect(status.capture.reconnects, 'capture reconnected after the source restarts').toBeGreaterThanOrEqual(2);
 
     const converged = await waitForWarehouseToEqualSource(sourceUrl, warehouseUrl, 120_000);
     expect(converged, `warehouse equals the source without a manual sync\n${up.output().slice(-5000)}`).toEqual({});
