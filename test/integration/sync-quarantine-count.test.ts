@@ -5,7 +5,6 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.js';
 import { createTestDatabase, type TestDatabase, withClient } from '../support/postgres.js';
-import { seedParents } from '../support/totesys-source.js';
 
 /**
  * Issue 14 item 8: a sales order whose agreed_delivery_date (TEXT in the real source) is not a date
