@@ -4,14 +4,16 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, REPO_ROOT, runCli } from '../support/cli.js';
-import { createClusterDatabase, embeddedBinDir, startPostgresCluster, type PostgresCluster } from '../support/postgres-cluster.js';
+import { createClusterDatabase, embeddedBinDir, startPostgresCluster, systemBinDir, type PostgresCluster } from '../support/postgres-cluster.js';
 import { waitForWarehouseToEqualSource } from '../support/warehouse-equals-source.js';
 
 /**
  * Issue 14 item 7: `up` streams from an external source into an external warehouse while both
  * servers are restarted (fast and immediate shutdown) several times under a workload. `up` must keep
  * running (no unhandled 'error' event from a dropped pg connection), the workload must carry on, and
- * the warehouse must converge to the source by itself, without a manual `sync`.
+ * the warehouse must converge to the source by itself, without a manual `sync`. As in the issue's
+ * report, the source is the machine's PostgreSQL 15 when it is installed (.ci/run installs it); the
+ * warehouse is the embedded 17.
  */
 function spawnCli(args: string[]): { child: ChildProcess; output: () => string; stdout: () => string; exited: Promise<number | null> } {
   const child = spawn(process.execPath, [CLI, ...args], {
@@ -40,8 +42,9 @@ describe('database restarts while up streams', () => {
   const children: ChildProcess[] = [];
 
   beforeAll(async () => {
-    const binDir = await embeddedBinDir();
-    [source, warehouse] = await Promise.all([startPostgresCluster({ binDir }), startPostgresCluster({ binDir })]);
+    const embedded = await embeddedBinDir();
+    [source, warehouse] = await Promise.all([startPostgresCluster({ binDir: systemBinDir() ?? embedded }), startPostgresCluster({ binDir: embedded })]);
+    console.info(`source PostgreSQL ${source.majorVersion}, warehouse PostgreSQL ${warehouse.majorVersion}`);
     [sourceUrl, warehouseUrl] = await Promise.all([createClusterDatabase(source, 'totesys'), createClusterDatabase(warehouse, 'warehouse')]);
     stateDir = await fs.mkdtemp(path.join(os.tmpdir(), 'totesys-cdc-restarts-'));
     common = ['--state-dir', stateDir, '--source-url', sourceUrl, '--warehouse-url', warehouseUrl, '--heartbeat-interval-ms', '1000', '--loader-interval-ms', '300'];
