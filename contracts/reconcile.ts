@@ -81,18 +81,18 @@ const PREFIX = '{"kind":"reconcile"';
 const PREFIX_BYTES = Buffer.from(PREFIX);
 
 /** The warehouse table whose rows are keyed by a source table's primary key; null: none (department is only joined into dim_staff). */
-export const RECONCILED_TABLE: Readonly<Record<SourceTable, { table: WarehouseTable; key: string; joined: boolean } | null>> = Object.freeze({
-  address: { table: 'dim_location', key: 'location_id', joined: false },
-  counterparty: { table: 'dim_counterparty', key: 'counterparty_id', joined: true },
-  currency: { table: 'dim_currency', key: 'currency_id', joined: false },
+export const RECONCILED_TABLE: Readonly<Record<SourceTable, { table: WarehouseTable; key: string } | null>> = Object.freeze({
+  address: { table: 'dim_location', key: 'location_id' },
+  counterparty: { table: 'dim_counterparty', key: 'counterparty_id' },
+  currency: { table: 'dim_currency', key: 'currency_id' },
   department: null,
-  design: { table: 'dim_design', key: 'design_id', joined: false },
-  payment_type: { table: 'dim_payment_type', key: 'payment_type_id', joined: false },
-  staff: { table: 'dim_staff', key: 'staff_id', joined: true },
-  purchase_order: { table: 'fact_purchase_order', key: 'purchase_order_id', joined: false },
-  sales_order: { table: 'fact_sales_order', key: 'sales_order_id', joined: false },
-  transaction: { table: 'dim_transaction', key: 'transaction_id', joined: false },
-  payment: { table: 'fact_payment', key: 'payment_id', joined: false },
+  design: { table: 'dim_design', key: 'design_id' },
+  payment_type: { table: 'dim_payment_type', key: 'payment_type_id' },
+  staff: { table: 'dim_staff', key: 'staff_id' },
+  purchase_order: { table: 'fact_purchase_order', key: 'purchase_order_id' },
+  sales_order: { table: 'fact_sales_order', key: 'sales_order_id' },
+  transaction: { table: 'dim_transaction', key: 'transaction_id' },
+  payment: { table: 'fact_payment', key: 'payment_id' },
 });
 
 export function serializeReconcile(record: Omit<ReconcileRecord, 'kind' | 'v'>): string {

@@ -1,7 +1,7 @@
 import { DIMENSIONS, WAREHOUSE_MODEL, type DimensionName, type DimensionSpec, type FactSpec, type TableSpec } from '../contracts/warehouse-model.js';
 import { copyFromStdin, type CopyFormat } from './copy-rows.js';
 import { columnList, inferredMemberSql } from './load-sql.js';
-import { dropUnchangedSnapshotReadsSql } from './version-rules.js';
+import { dropUnchangedSnapshotReadsSql, newestDimensionVersionFirst } from './version-rules.js';
 import { ident, qualified, sqlType } from './warehouse-ddl.js';
 
 /**
@@ -31,7 +31,7 @@ export function bulkCopySql(schema: string, spec: TableSpec, format: CopyFormat)
 export function finishBulkDimensionSql(schema: string, spec: DimensionSpec): string {
   const key = ident(spec.key);
   const columns = columnList(spec);
-  const order = spec.name === 'dim_date' ? `${key}, load_seq` : `${key}, version_lsn DESC, version_seq DESC, load_seq`;
+  const order = spec.name === 'dim_date' ? `${key}, load_seq` : `${key}, ${newestDimensionVersionFirst(spec)}, load_seq`; // rule D1
   return `INSERT INTO ${qualified(schema, spec.name)} (${columns})
 SELECT DISTINCT ON (${key}) ${columns} FROM ${qualified(schema, bulkDimensionTable(spec.name))} ORDER BY ${order}`;
 }

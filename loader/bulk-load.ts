@@ -32,7 +32,9 @@ import { createPostgresClient } from '../platform/postgres-client.js';
  *  finish  the highest version of every dimension key (first loaded among equals, as the upsert
  *          keeps), then the keys, indexes and foreign keys built and validated once (a foreign key
  *          that does not hold first gets inferred members for the keys only facts name);
- *          collection tables dropped; ANALYZE.
+ *          snapshot reads equal to the version before them deleted (version rule F2,
+ *          version-rules.ts: the incremental loader never inserts them); collection tables
+ *          dropped; ANALYZE.
  *
  * Several loaders may fill one schema at once (replay's processing lanes, replay/process/lane-pool.ts): one
  * `open`s it and later runs `finish`, each lane `attach`es its own connection and loads its

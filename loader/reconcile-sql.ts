@@ -91,15 +91,12 @@ ON CONFLICT (event_id) DO NOTHING`,
   }
 
   const dimension = spec as DimensionSpec;
-  // Joined dimensions keep (lsn, 2·seq + partner bit) (transform/row-metadata.ts): below V is below
-  // (lsn, 2·seq); the delete takes (lsn, 2·seq + 1), the version a change at V would have.
-  const below = target.joined ? 2 * record.seq : record.seq;
-  const at = target.joined ? 2 * record.seq + 1 : record.seq;
-  values[1] = below;
-  const atParam = values.push(at);
+  // (version_lsn, version_seq) is the dimension's own source row's version, joined ones included
+  // (their partner's is joined_version_*, kept as it is): the delete takes V itself.
+  values[1] = record.seq;
   return {
     values,
-    text: `UPDATE ${qualified(schema, dimension.name)} AS x SET is_deleted = true, version_lsn = $1::bigint, version_seq = $${atParam}::int, loaded_at = now()
+    text: `UPDATE ${qualified(schema, dimension.name)} AS x SET is_deleted = true, version_lsn = $1::bigint, version_seq = $2::int, loaded_at = now()
 WHERE NOT x.is_deleted AND (x.version_lsn, x.version_seq) < ($1::bigint, $2::int) ${bounds.join(' ')} AND ${absent}`,
   };
 }

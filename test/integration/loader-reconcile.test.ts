@@ -75,7 +75,7 @@ describe('loader: reconcile records', () => {
     expect(await versions()).toEqual({ 1: 'c@100/0', 2: 'c@100/0 d@500/-1 c@600/0' });
   });
 
-  it('honours its key range, and marks dimension rows deleted at its version (joined dimensions in their own version form)', async () => {
+  it('honours its key range, and marks dimension rows deleted at its version (joined ones too, by their own row\'s version)', async () => {
     await writeBatch(bed.bucket.store, dims(100n));
     await bed.load();
     await writeReconcileManifest(bed.bucket.store, [
