@@ -25,7 +25,32 @@ export interface SyncSummary {
   loader: PipelineCounters['loader'];
   slot: SlotStatus;
   warehouse: WarehouseStatus;
+  /** When each stage ran and how many events it passed on (bench:catchup's per-stage rates). */
+  stages: Record<SyncStage, StageTime>;
   durationMs: number;
+}
+
+export type SyncStage = 'capture' | 'processor' | 'loader';
+
+export interface StageTime {
+  startedMs: number;
+  endedMs: number;
+  events: number;
+}
+
+function newStageTimes(): Record<SyncStage, StageTime> {
+  const stage = (): StageTime => ({ startedMs: 0, endedMs: 0, events: 0 });
+  return { capture: stage(), processor: stage(), loader: stage() };
+}
+
+/** Per stage: events, its running time and events per second of that time. */
+function stageFigures(stages: Record<SyncStage, StageTime>): Record<SyncStage, { events: number; ms: number; eventsPerSecond: number }> {
+  const figures = {} as Record<SyncStage, { events: number; ms: number; eventsPerSecond: number }>;
+  for (const [name, t] of Object.entries(stages) as [SyncStage, StageTime][]) {
+    const ms = Math.max(1, t.endedMs - t.startedMs);
+    figures[name] = { events: t.events, ms, eventsPerSecond: Math.round((t.events * 1000) / ms) };
+  }
+  return figures;
 }
 
 /**
@@ -47,7 +72,9 @@ export async function syncPipeline(options: {
   await ensureWarehouseSchema({ warehouseUrl, schema: config.warehouseSchema, logger });
   const targetLsn = await currentWalLsn(sourceUrl);
 
+  const stages = newStageTimes();
   options.onPhase?.('capture');
+  stages.capture.startedMs = Date.now();
   const writer = await createChangeStreamWriter(config, logger.child({ stage: 'capture' }));
   let capture: CaptureResult;
   try {
@@ -64,32 +91,44 @@ export async function syncPipeline(options: {
     await writer.close();
   }
 
+  stages.capture.endedMs = Date.now();
+  stages.capture.events = capture.eventsPublished;
   options.onPhase?.('process');
+  stages.processor.startedMs = Date.now();
   const drain = new AbortController();
-  const stages = Promise.all([
+  const running = Promise.all([
     runProcessorStage(config, logger.child({ stage: 'processor' }), drain.signal, counters),
     runArchiverStage(config, logger.child({ stage: 'archiver' }), drain.signal, counters, 200),
   ]);
   try {
-    await waitUntilDrained(config, logger, [CONSUMERS.processor, CONSUMERS.archiver], stages);
+    await waitUntilDrained(config, logger, [CONSUMERS.processor, CONSUMERS.archiver], running);
   } finally {
     drain.abort();
-    await stages;
+    await running;
   }
+  stages.processor.endedMs = Date.now();
+  stages.processor.events = counters.processor.events;
 
   options.onPhase?.('load');
+  stages.loader.startedMs = Date.now();
   const processed = createObjectStore(config, 'processed');
+  let loaderEvents = 0;
   for (let run = 0; run < 10_000; run++) {
     const summary = await loadPendingManifests({ warehouseUrl, processed, schema: config.warehouseSchema, parquetLimits: parquetLimitsFor(config.bounds), logger: logger.child({ stage: 'loader' }) });
     recordLoad(counters, summary);
+    loaderEvents += summary.eventsLoaded;
     if (summary.status === 'locked') await new Promise((r) => setTimeout(r, 500));
     else if (summary.manifestsLoaded === 0) break;
   }
+  stages.loader.endedMs = Date.now();
+  stages.loader.events = loaderEvents;
   const [slot, warehouse] = await Promise.all([
     readSlotStatus(sourceUrl, config.capture.slotName),
     readWarehouseStatus(warehouseUrl, config.warehouseSchema),
   ]);
-  return { targetLsn, capture, processor: counters.processor, archiver: counters.archiver, loader: counters.loader, slot, warehouse, durationMs: Date.now() - startedAt };
+  const durationMs = Date.now() - startedAt;
+  logger.info('sync finished', { durationMs, stages: stageFigures(stages) });
+  return { targetLsn, capture, processor: counters.processor, archiver: counters.archiver, loader: counters.loader, slot, warehouse, stages, durationMs };
 }
 
 /** The WAL insert position: with synchronous_commit off, pg_current_wal_lsn() can trail commits. */
