@@ -210,7 +210,10 @@ export interface LoadKeysContext {
   /** Counts of the run, updated as manifests load, skip or fail. */
   summary: LoadSummary;
   parquetLimits?: ParquetReadLimits;
-  /** Most manifests per transaction (default DEFAULT_MAX_MANIFESTS_PER_TRANSACTION; 1 = one transaction each). */
+  /**
+   * Most manifests per transaction (default 1: one transaction each, as a scheduled loader has
+   * always run; `sync` takes CATCH_UP_MANIFESTS_PER_TRANSACTION).
+   */
   maxManifestsPerTransaction?: number;
   /** A transaction takes no further manifest once it holds this many rows (default DEFAULT_MAX_ROWS_PER_TRANSACTION). */
   maxRowsPerTransaction?: number;
@@ -218,8 +221,10 @@ export interface LoadKeysContext {
   mayStart?: () => boolean;
 }
 
-export const DEFAULT_MAX_MANIFESTS_PER_TRANSACTION = 50;
+export const DEFAULT_MAX_MANIFESTS_PER_TRANSACTION = 1;
 export const DEFAULT_MAX_ROWS_PER_TRANSACTION = 50_000;
+/** What a loader that expects a backlog (sync) asks for: one commit per up to 50 manifests. */
+export const CATCH_UP_MANIFESTS_PER_TRANSACTION = 50;
 
 interface ReadManifest {
   manifestKey: string;
