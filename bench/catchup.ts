@@ -22,6 +22,8 @@
  *   gets the replication slots bench_catchup and bench_catchup_capture, dropped at the end.
  *   BENCH_PHASES=first,catchup,capture,rebuild runs a subset (first is needed by the others).
  *   BENCH_CPU_PROF=<dir> profiles each sync (node --cpu-prof into that directory).
+ *   BENCH_STATEMENTS=1 (embedded only) prints the warehouse statements the catch-up sync spent most
+ *   time in (pg_stat_statements).
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
@@ -45,6 +47,7 @@ const BACKLOG_CHANGES = Number(process.env.BENCH_BACKLOG_CHANGES ?? 200_000);
 const BACKLOG_TRANSACTIONS = Number(process.env.BENCH_BACKLOG_TRANSACTIONS ?? 2_000);
 const PHASES = new Set((process.env.BENCH_PHASES ?? 'first,catchup,capture,rebuild').split(','));
 const CPU_PROF = process.env.BENCH_CPU_PROF;
+const STATEMENTS = process.env.BENCH_STATEMENTS === '1';
 const SLOT = 'bench_catchup';
 const CAPTURE_SLOT = 'bench_catchup_capture';
 const REBUILD_SCHEMA = 'bench_rebuild';
@@ -164,6 +167,27 @@ async function writeBacklog(client: pg.Client): Promise<number> {
   return changes;
 }
 
+/** pg_stat_statements of the warehouse database: reset, or print the statements with the most total time. */
+async function warehouseStatements(url: string, action: 'reset' | 'print'): Promise<void> {
+  const client = createPostgresClient({ url, applicationName: 'totesys-cdc-bench' });
+  await client.connect();
+  try {
+    if (action === 'reset') {
+      await client.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
+      await client.query('SELECT pg_stat_statements_reset()');
+      return;
+    }
+    const { rows } = await client.query<{ ms: number; calls: number; rows: number; query: string }>(
+      `SELECT round(total_exec_time)::int AS ms, calls::int, rows::int, left(regexp_replace(query, '\\s+', ' ', 'g'), 110) AS query
+       FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) ORDER BY total_exec_time DESC LIMIT 15`,
+    );
+    console.log('warehouse statements of the catch-up sync (pg_stat_statements, top 15 by total time):');
+    for (const r of rows) console.log(`${String(r.ms).padStart(8)} ms ${String(r.calls).padStart(6)} calls ${String(r.rows).padStart(8)} rows  ${r.query}`);
+  } finally {
+    await client.end();
+  }
+}
+
 const lsnNow = async (client: pg.Client) => (await client.query<{ l: string }>('SELECT pg_current_wal_insert_lsn()::text AS l')).rows[0]!.l;
 const rate = (events: number, seconds: number) => (seconds > 0 ? Math.round(events / seconds) : 0);
 const ratio = (a: number, b: number | null) => (b ? (a / b).toFixed(2) : 'n/a');
@@ -177,7 +201,7 @@ async function main(): Promise<void> {
   const source = () => createPostgresClient({ url: sourceUrl!, applicationName: 'totesys-cdc-bench' });
   try {
     if (!external) {
-      server = await startEmbeddedPostgres({ dataDir: path.join(root, 'pg'), logger, settings: { max_wal_size: '4GB' } });
+      server = await startEmbeddedPostgres({ dataDir: path.join(root, 'pg'), logger, settings: { max_wal_size: '4GB', ...(STATEMENTS ? { shared_preload_libraries: 'pg_stat_statements', 'pg_stat_statements.track': 'all' } : {}) } });
       await ensureDatabase(server.url('postgres'), 'totesys');
       await ensureDatabase(server.url('postgres'), 'warehouse');
       sourceUrl = server.url('totesys');
@@ -226,7 +250,9 @@ async function main(): Promise<void> {
         console.log(`backlog: ${changes.toLocaleString()} row changes in ${BACKLOG_TRANSACTIONS.toLocaleString()} transactions, written in ${((performance.now() - t) / 1000).toFixed(1)} s`);
         await client.query('CHECKPOINT');
         if (PHASES.has('catchup')) {
+          if (STATEMENTS) await warehouseStatements(warehouseUrl!, 'reset');
           catchup = await timedSync(env, 'catchup');
+          if (STATEMENTS) await warehouseStatements(warehouseUrl!, 'print');
           console.log(`catch-up sync: ${catchup.events.toLocaleString()} events in ${catchup.seconds.toFixed(1)} s`);
         }
         if (PHASES.has('capture')) {
