@@ -20,7 +20,7 @@ import { CONSUMERS } from './pipeline-status.js';
  * in AWS the same code runs as Lambdas and Firehose does the archiving). Each resolves once its
  * signal is aborted and it has finished what it started (checkpointed only what is durable).
  */
-export async function runProcessorStage(config: Readonly<Config>, logger: Logger, signal: AbortSignal, counters: PipelineCounters, maxBatchRecords?: number): Promise<void> {
+export async function runProcessorStage(config: Readonly<Config>, logger: Logger, signal: AbortSignal, counters: PipelineCounters): Promise<void> {
   const consumer = await createChangeStreamConsumer(config, CONSUMERS.processor, logger);
   const state = await createJoinStateStore(config, logger);
   // result.quarantined counts only undecodable records; events the transform rejects are counted
@@ -36,7 +36,6 @@ export async function runProcessorStage(config: Readonly<Config>, logger: Logger
       signal,
       maxWaitMs: 250,
       batchWindowMs: 400,
-      maxBatchRecords,
       metrics: { count: (name, value) => void (name === METRIC.eventsQuarantined && (quarantinedInBatch += value)) },
       onBatch: (result, timing) => {
         counters.processor.lastBatchMs = Math.round(timing.durationMs);

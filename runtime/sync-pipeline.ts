@@ -19,13 +19,6 @@ import { captureStatusFile, CONSUMERS } from './pipeline-status.js';
 import type { SnapshotProgress } from '../capture/snapshot/initial-snapshot.js';
 import { createPostgresClient } from '../platform/postgres-client.js';
 
-/**
- * Records per processor batch in `sync` (the stage's default is 10,000): the backlog is all there,
- * and every batch has fixed costs (Parquet files, manifest, checkpoints, each written durably, and
- * a load transaction) that larger batches spread. Bounded so the process stays well under 512 MB.
- */
-const SYNC_BATCH_RECORDS = 30_000;
-
 export interface SyncSummary {
   /** The source WAL position at the start: everything committed before it is in the warehouse. */
   targetLsn: string;
@@ -118,7 +111,7 @@ export async function syncPipeline(options: {
   stages.processor.startedMs = stages.loader.startedMs = Date.now();
   const processingStop = new AbortController();
   const processing = Promise.all([
-    runProcessorStage(config, logger.child({ stage: 'processor' }), processingStop.signal, counters, SYNC_BATCH_RECORDS),
+    runProcessorStage(config, logger.child({ stage: 'processor' }), processingStop.signal, counters),
     runArchiverStage(config, logger.child({ stage: 'archiver' }), processingStop.signal, counters, 200),
   ]);
   processing.catch(() => {}); // awaited below; waitUntilDrained sees a failure too
