@@ -8,7 +8,8 @@ import type { ObjectStore } from '../bucket/object-store.js';
 import { abortableDelay } from '../platform/abortable-delay.js';
 import { manifestTimeOfKey } from '../contracts/manifest-layout.js';
 import { DEFAULT_LOOKBACK_MS, DEFAULT_RETRY_POLICY, findPendingManifests, listNewManifests, readWarehouseWatermark, recordFailure, type RetryPolicy } from './load-ledger.js';
-import { loadManifest } from './load-manifest.js';
+import { loadManifest, type LoadManifestResult } from './load-manifest.js';
+import { GROUP_LIMITS, groupManifests, loadManifestsTogether, type ManifestToLoad } from './load-manifests-together.js';
 import type { ParquetReadLimits } from '../parquet/parquet-bounds.js';
 import { MANIFEST_PREFIX } from '../contracts/manifest-layout.js';
 import { readManifest } from './manifest-reader.js';
@@ -17,8 +18,10 @@ import { openWarehousePool, type WarehouseClient, type WarehousePool, type Wareh
 import { migrateWarehouseSchema } from './warehouse-schema.js';
 
 /**
- * One loader run: take the loader lock, find the manifests not loaded yet, load each in its own
- * transaction (a failed one is recorded and does not block later ones), report a summary.
+ * One loader run: take the loader lock, find the manifests not loaded yet, load them (several
+ * small ones together in one transaction, load-manifests-together.ts; a group that fails is loaded
+ * again one per transaction, and a failed manifest is recorded and does not block later ones),
+ * report a summary.
  * Exactly-once: the ledger (batchId) makes every manifest load at most once, the listing window
  * plus retries make it load at least once.
  *
@@ -165,11 +168,8 @@ async function loadWithPool(pool: WarehousePool, options: LoadPendingOptions): P
         summary.passes++;
         summary.listingMs += performance.now() - listed;
         const before = summary.manifestsLoaded + summary.manifestsFailed;
-        for (const manifestKey of pending) {
-          // A drain starts no load after its end; a one-pass run loads what it found.
-          if (drainUntil > 0 && !draining()) break;
-          await loadOne(client, schema, manifestKey, options.processed, policy, logger, summary, options.parquetLimits);
-        }
+        // A drain starts no load after its end; a one-pass run loads what it found.
+        await loadInGroups(client, schema, pending, options.processed, policy, logger, summary, () => drainUntil > 0 && !draining(), options.parquetLimits);
         if (!draining()) break;
         // Nothing new: wait a poll interval. Something loaded: look again at once (a backlog).
         if (summary.manifestsLoaded + summary.manifestsFailed === before) await abortableDelay(Math.min(pollMs, drainUntil - Date.now()), options.signal);
@@ -191,24 +191,61 @@ async function loadWithPool(pool: WarehousePool, options: LoadPendingOptions): P
   return summary;
 }
 
-async function loadOne(client: WarehouseClient, schema: string, manifestKey: string, store: ObjectStore, policy: RetryPolicy, logger: Logger, summary: LoadSummary, parquetLimits?: ParquetReadLimits): Promise<void> {
-  let manifest: BatchManifest | undefined;
+/**
+ * Loads `pending` (key order): the manifests are read together, then loaded in groups, each group
+ * in one transaction (load-manifests-together.ts), so a backlog of small manifests costs one commit
+ * per group. A group that fails is loaded again one manifest per transaction (loadOne), so a bad
+ * manifest is recorded alone; so is a manifest that cannot be read. `stop` is checked before each group.
+ */
+async function loadInGroups(client: WarehouseClient, schema: string, pending: readonly string[], store: ObjectStore, policy: RetryPolicy, logger: Logger, summary: LoadSummary, stop: () => boolean, parquetLimits?: ParquetReadLimits): Promise<void> {
+  for (let at = 0; at < pending.length && !stop(); at += GROUP_LIMITS.maxManifests) {
+    const keys = pending.slice(at, at + GROUP_LIMITS.maxManifests);
+    const read = await Promise.allSettled(keys.map((manifestKey) => readManifest(store, manifestKey)));
+    const readable: ManifestToLoad[] = [];
+    for (const [index, outcome] of read.entries()) {
+      if (outcome.status === 'fulfilled') readable.push({ manifestKey: keys[index], manifest: outcome.value });
+      else await loadOne(client, schema, keys[index], store, policy, logger, summary, parquetLimits);
+    }
+    for (const group of groupManifests(readable)) {
+      if (stop()) return;
+      if (group.length === 1) {
+        await loadOne(client, schema, group[0].manifestKey, store, policy, logger, summary, parquetLimits, group[0].manifest);
+        continue;
+      }
+      try {
+        for (const { result } of await loadManifestsTogether({ client, schema, store, group, logger, parquetLimits })) countLoad(summary, result);
+      } catch (error) {
+        if (isConnectionLoss(error)) throw error;
+        logger.info('a group of manifests failed to load together; loading them one by one', { manifests: group.length, error: errorMessage(error) });
+        for (const { manifestKey, manifest } of group) await loadOne(client, schema, manifestKey, store, policy, logger, summary, parquetLimits, manifest);
+      }
+    }
+  }
+}
+
+/** Lost connection / deadlock / server shutdown: not the manifest's fault; the run stops and the next one retries. */
+const isConnectionLoss = (error: unknown) => error instanceof PostgresConnectionError || (!(error instanceof PipelineError) && isRetryable(error));
+
+function countLoad(summary: LoadSummary, result: LoadManifestResult): void {
+  if (result.status === 'skipped') {
+    summary.manifestsSkipped++;
+    return;
+  }
+  summary.manifestsLoaded++;
+  summary.inferredMembers += result.inferredMembers;
+  for (const [table, count] of Object.entries(result.rows) as [WarehouseTable, number][]) {
+    summary.rowsByTable[table] = (summary.rowsByTable[table] ?? 0) + count;
+    summary.rowsLoaded += count;
+  }
+}
+
+async function loadOne(client: WarehouseClient, schema: string, manifestKey: string, store: ObjectStore, policy: RetryPolicy, logger: Logger, summary: LoadSummary, parquetLimits?: ParquetReadLimits, alreadyRead?: BatchManifest): Promise<void> {
+  let manifest: BatchManifest | undefined = alreadyRead;
   try {
-    manifest = await readManifest(store, manifestKey);
-    const result = await loadManifest({ client, schema, store, manifestKey, manifest, logger, parquetLimits });
-    if (result.status === 'skipped') {
-      summary.manifestsSkipped++;
-      return;
-    }
-    summary.manifestsLoaded++;
-    summary.inferredMembers += result.inferredMembers;
-    for (const [table, count] of Object.entries(result.rows) as [WarehouseTable, number][]) {
-      summary.rowsByTable[table] = (summary.rowsByTable[table] ?? 0) + count;
-      summary.rowsLoaded += count;
-    }
+    manifest ??= await readManifest(store, manifestKey);
+    countLoad(summary, await loadManifest({ client, schema, store, manifestKey, manifest, logger, parquetLimits }));
   } catch (error) {
-    // Lost connection / deadlock / server shutdown: not this manifest's fault; stop the run, the next one retries.
-    if (error instanceof PostgresConnectionError || (!(error instanceof PipelineError) && isRetryable(error))) throw error;
+    if (isConnectionLoss(error)) throw error;
     const failure = await recordFailure(client, schema, manifestKey, manifest?.batchId ?? null, errorMessage(error), policy);
     summary.manifestsFailed++;
     summary.failures.push({ manifestKey, error: errorMessage(error), attempts: failure.attempts, parked: failure.parked });
