@@ -70,18 +70,23 @@ const stateDir = await fs.mkdtemp(path.join(os.tmpdir(), 'bench-freshness-aws-')
 const localConfig = loadConfig({ stateDir, logLevel: 'warn' }, {});
 const dbs = await openDatabases(localConfig, logger, { exclusive: true, command: 'bench' });
 const benchDir = path.dirname(new URL(import.meta.url).pathname);
-const emulators = spawn(process.execPath, ['--import', 'tsx', path.join(benchDir, 'freshness-aws-emulators.ts')], {
-  env: { ...process.env, EMU_STREAM: STREAM, EMU_SHARDS: String(SHARDS), EMU_BUCKET: BUCKET, EMU_TABLE: STATE_TABLE, EMU_REGION: REGION },
-  stdio: ['ignore', 'pipe', 'inherit'],
-});
-const endpoints = await new Promise<{ kinesisEndpoint: string; streamArn: string; s3Endpoint: string; dynamoEndpoint: string }>((resolve, reject) => {
-  let out = '';
-  emulators.stdout!.on('data', (chunk: Buffer) => {
-    out += chunk.toString();
-    if (out.includes('\n')) resolve(JSON.parse(out.split('\n')[0]));
+const startEmulators = (services: 'streams' | 's3') => {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(benchDir, 'freshness-aws-emulators.ts')], {
+    env: { ...process.env, EMU_SERVICES: services, EMU_STREAM: STREAM, EMU_SHARDS: String(SHARDS), EMU_BUCKET: BUCKET, EMU_TABLE: STATE_TABLE, EMU_REGION: REGION },
+    stdio: ['ignore', 'pipe', 'inherit'],
   });
-  emulators.once('exit', (code) => reject(new Error(`emulators exited (${code})`)));
-});
+  const ready = new Promise<Record<string, string>>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      if (out.includes('\n')) resolve(JSON.parse(out.split('\n')[0]));
+    });
+    child.once('exit', (code) => reject(new Error(`emulators (${services}) exited (${code})`)));
+  });
+  return { child, ready };
+};
+const emulators = [startEmulators('streams'), startEmulators('s3')];
+const endpoints = Object.assign({}, ...(await Promise.all(emulators.map((e) => e.ready)))) as { kinesisEndpoint: string; streamArn: string; s3Endpoint: string; dynamoEndpoint: string };
 const kinesis = { endpoint: endpoints.kinesisEndpoint, client: createKinesisClient({ region: REGION, endpoint: endpoints.kinesisEndpoint }) };
 const s3 = { endpoint: endpoints.s3Endpoint };
 const dynamo = { endpoint: endpoints.dynamoEndpoint };
@@ -245,7 +250,7 @@ try {
 } finally {
   for (const stop of stops.reverse()) await stop().catch((error) => console.error(error));
   kinesis.client.destroy();
-  emulators.kill('SIGTERM');
+  for (const e of emulators) e.child.kill('SIGTERM');
   await dbs.close();
   await fs.rm(stateDir, { recursive: true, force: true });
 }
