@@ -29,7 +29,7 @@ const WARMUP_SECONDS = 5;
 
 const stateDir = await fs.mkdtemp(path.join(os.tmpdir(), 'bench-freshness-'));
 const config = loadConfig({ stateDir, logLevel: 'warn' }, {});
-const logger = createLogger({ service: 'bench-freshness', level: 'warn' });
+const logger = createLogger({ service: 'bench-freshness', level: process.env.BENCH_LOG_LEVEL === 'info' ? 'info' : 'warn' });
 const dbs = await openDatabases(config, logger, { exclusive: true, command: 'bench' });
 const abort = new AbortController();
 let counters: PipelineCounters | undefined;

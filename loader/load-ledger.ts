@@ -53,6 +53,42 @@ export async function recordLoadedBatch(
 }
 
 /**
+ * recordLoadedBatch for several manifests in one statement (a group loaded together,
+ * load-manifests-together.ts): one ledger row each, and their failure rows cleared. Returns how
+ * many rows were inserted: fewer than given means a batch was recorded meanwhile (the caller rolls back).
+ */
+export async function recordLoadedBatches(
+  client: Pick<WarehouseClient, 'query'>,
+  schema: string,
+  loaded: readonly { manifestKey: string; manifest: BatchManifest; rows: Record<string, number> }[],
+  durationMs: number,
+): Promise<number> {
+  const column = <T>(f: (item: (typeof loaded)[number]) => T) => loaded.map(f);
+  const committed = (m: BatchManifest, ts: string) => (m.eventCount > 0 ? ts : null);
+  const { rowCount } = await client.query(
+    `INSERT INTO ${qualified(schema, LEDGER_TABLE)}
+       (batch_id, manifest_key, manifest_created_at, rows, event_count, first_event_id, last_event_id, min_commit_ts, max_commit_ts, duration_ms)
+     SELECT b, k, c, r, e, f, l, mi, ma, $10 FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::jsonb[], $5::int[], $6::text[], $7::text[], $8::timestamptz[], $9::timestamptz[])
+       AS x(b, k, c, r, e, f, l, mi, ma)
+     ON CONFLICT (batch_id) DO NOTHING`,
+    [
+      column((i) => i.manifest.batchId),
+      column((i) => i.manifestKey),
+      column((i) => i.manifest.createdAt),
+      column((i) => JSON.stringify(i.rows)),
+      column((i) => i.manifest.eventCount),
+      column((i) => i.manifest.firstEventId),
+      column((i) => i.manifest.lastEventId),
+      column((i) => committed(i.manifest, i.manifest.minCommitTs)),
+      column((i) => committed(i.manifest, i.manifest.maxCommitTs)),
+      Math.round(durationMs),
+    ],
+  );
+  await client.query(`DELETE FROM ${qualified(schema, FAILURES_TABLE)} WHERE manifest_key = ANY($1::text[])`, [column((i) => i.manifestKey)]);
+  return rowCount ?? 0;
+}
+
+/**
  * Advances the per-shard watermarks a manifest carries, in the manifest's transaction (so a
  * watermark is recorded exactly when the rows before it are). Never moves one back. While any
  * manifest is failed or parked the watermarks are held: that manifest's changes may be older than

@@ -9,7 +9,6 @@ import { copyIntoStagingSql, createStagingSql, inferredMemberSql, insertFactSql,
 import { readManifestFile } from './manifest-reader.js';
 import type { ParquetReadLimits } from '../parquet/parquet-bounds.js';
 import type { WarehouseClient } from './warehouse-pool.js';
-import type { WarehouseRow } from '../contracts/warehouse-row.js';
 
 /**
  * Loads one manifest in ONE transaction: dimensions (version-guarded upserts), then for each fact
@@ -38,74 +37,51 @@ export async function loadManifest(args: {
   /** Bounds on the manifest's Parquet files (default DEFAULT_PARQUET_READ_LIMITS). */
   parquetLimits?: ParquetReadLimits;
 }): Promise<LoadManifestResult> {
-  const { client, manifest } = args;
+  const { client, schema, store, manifestKey, manifest, logger } = args;
+  const started = performance.now();
   await client.query('BEGIN');
   try {
-    const result = await loadManifestInTransaction({ ...args, fetchFiles: () => fetchManifestFiles(args.store, args.manifestKey, manifest, args.parquetLimits), staged: new Set(), startedMs: performance.now() });
-    if (result.status !== 'loaded') {
+    if (await isBatchLoaded(client, schema, manifest.batchId)) {
       await client.query('ROLLBACK');
       return { status: 'skipped', batchId: manifest.batchId, reason: 'already loaded' };
     }
+    const rows: Partial<Record<WarehouseTable, number>> = {};
+    let inferredMembers = 0;
+    const staged = new Set<WarehouseTable>();
+    // The files are fetched together (one round trip of latency instead of one per file); a
+    // manifest's files are one micro-batch, so holding them all is bounded.
+    const ordered = loadOrder(manifest.files);
+    const fetched = await Promise.all(ordered.map((file) => readManifestFile(store, manifestKey, file, args.parquetLimits)));
+    for (const [index, file] of ordered.entries()) {
+      const spec = WAREHOUSE_MODEL[file.table];
+      const fileRows = fetched[index];
+      await runForTable(manifestKey, file.table, async () => {
+        await client.query(staged.has(file.table) ? truncateStagingSql(spec) : createStagingSql(spec));
+        staged.add(file.table);
+        await copyRows(client, (format) => copyIntoStagingSql(spec, format), spec.columns, fileRows);
+        if (spec.kind === 'dimension') {
+          const result = await client.query(mergeDimensionSql(schema, spec as DimensionSpec));
+          rows[file.table] = (rows[file.table] ?? 0) + (result.rowCount ?? 0);
+        } else {
+          for (const { sql } of inferredMemberSql(schema, spec as FactSpec)) inferredMembers += (await client.query(sql)).rowCount ?? 0;
+          const result = await client.query(insertFactSql(schema, spec as FactSpec));
+          rows[file.table] = (rows[file.table] ?? 0) + (result.rowCount ?? 0);
+        }
+      });
+    }
+    const recorded = await recordLoadedBatch(client, schema, manifestKey, manifest, rows as Record<string, number>, performance.now() - started);
+    if (!recorded) {
+      await client.query('ROLLBACK');
+      return { status: 'skipped', batchId: manifest.batchId, reason: 'already loaded' };
+    }
+    await recordWatermarks(client, schema, manifestKey, manifest.watermarks);
     await client.query('COMMIT');
-    return result;
+    logger.debug('manifest loaded', { manifestKey, batchId: manifest.batchId, rows, inferredMembers });
+    return { status: 'loaded', batchId: manifest.batchId, rows, inferredMembers, maxCommitTs: manifest.maxCommitTs };
   } catch (error) {
     await client.query('ROLLBACK').catch(() => {});
     throw error;
   }
-}
-
-/**
- * A manifest's files in load order with their rows. They are fetched together (one round trip of
- * latency instead of one per file); a manifest's files are one micro-batch, so holding them all is bounded.
- */
-export async function fetchManifestFiles(store: ObjectStore, manifestKey: string, manifest: BatchManifest, parquetLimits?: ParquetReadLimits): Promise<{ file: ManifestFile; rows: WarehouseRow[] }[]> {
-  const ordered = loadOrder(manifest.files);
-  const fetched = await Promise.all(ordered.map((file) => readManifestFile(store, manifestKey, file, parquetLimits)));
-  return ordered.map((file, index) => ({ file, rows: fetched[index] }));
-}
-
-/**
- * The body of a manifest's load, inside a transaction the caller opened (loadManifest: one
- * manifest; load-manifests-together.ts: several). `skipped`: the ledger already had the batch,
- * nothing was written. `raced`: the rows were written but the ledger row was not (another loader
- * recorded the batch meanwhile): the caller must roll back. `staged` is the set of staging tables
- * this transaction created (they live until it ends). The ledger row's duration counts from `startedMs`.
- */
-export async function loadManifestInTransaction(args: {
-  client: WarehouseClient;
-  schema: string;
-  manifestKey: string;
-  manifest: BatchManifest;
-  logger: Logger;
-  fetchFiles: () => Promise<{ file: ManifestFile; rows: WarehouseRow[] }[]>;
-  staged: Set<WarehouseTable>;
-  startedMs: number;
-}): Promise<LoadManifestResult | { status: 'raced'; batchId: string }> {
-  const { client, schema, manifestKey, manifest, logger, staged } = args;
-  if (await isBatchLoaded(client, schema, manifest.batchId)) return { status: 'skipped', batchId: manifest.batchId, reason: 'already loaded' };
-  const rows: Partial<Record<WarehouseTable, number>> = {};
-  let inferredMembers = 0;
-  for (const { file, rows: fileRows } of await args.fetchFiles()) {
-    const spec = WAREHOUSE_MODEL[file.table];
-    await runForTable(manifestKey, file.table, async () => {
-      await client.query(staged.has(file.table) ? truncateStagingSql(spec) : createStagingSql(spec));
-      staged.add(file.table);
-      await copyRows(client, (format) => copyIntoStagingSql(spec, format), spec.columns, fileRows);
-      if (spec.kind === 'dimension') {
-        const result = await client.query(mergeDimensionSql(schema, spec as DimensionSpec));
-        rows[file.table] = (rows[file.table] ?? 0) + (result.rowCount ?? 0);
-      } else {
-        for (const { sql } of inferredMemberSql(schema, spec as FactSpec)) inferredMembers += (await client.query(sql)).rowCount ?? 0;
-        const result = await client.query(insertFactSql(schema, spec as FactSpec));
-        rows[file.table] = (rows[file.table] ?? 0) + (result.rowCount ?? 0);
-      }
-    });
-  }
-  const recorded = await recordLoadedBatch(client, schema, manifestKey, manifest, rows as Record<string, number>, performance.now() - args.startedMs);
-  if (!recorded) return { status: 'raced', batchId: manifest.batchId };
-  await recordWatermarks(client, schema, manifestKey, manifest.watermarks);
-  logger.debug('manifest loaded', { manifestKey, batchId: manifest.batchId, rows, inferredMembers });
-  return { status: 'loaded', batchId: manifest.batchId, rows, inferredMembers, maxCommitTs: manifest.maxCommitTs };
 }
 
 /** Postgres data errors (class 22) and constraint violations (class 23) reject the manifest, naming the table. */

@@ -222,7 +222,10 @@ async function loadInGroups(client: WarehouseClient, schema: string, pending: re
         continue;
       }
       try {
-        for (const { result } of await loadManifestsTogether({ client, schema, store, group, logger, parquetLimits })) countLoad(summary, result);
+        const together = await loadManifestsTogether({ client, schema, store, group, logger, parquetLimits });
+        summary.manifestsSkipped += together.skipped.length;
+        summary.manifestsLoaded += together.loaded.length;
+        countRows(summary, together.rows, together.inferredMembers);
       } catch (error) {
         if (isConnectionLoss(error)) throw error;
         logger.info('a group of manifests failed to load together; loading them one by one', { manifests: group.length, error: errorMessage(error) });
@@ -241,8 +244,12 @@ function countLoad(summary: LoadSummary, result: LoadManifestResult): void {
     return;
   }
   summary.manifestsLoaded++;
-  summary.inferredMembers += result.inferredMembers;
-  for (const [table, count] of Object.entries(result.rows) as [WarehouseTable, number][]) {
+  countRows(summary, result.rows, result.inferredMembers);
+}
+
+function countRows(summary: LoadSummary, rows: Partial<Record<WarehouseTable, number>>, inferredMembers: number): void {
+  summary.inferredMembers += inferredMembers;
+  for (const [table, count] of Object.entries(rows) as [WarehouseTable, number][]) {
     summary.rowsByTable[table] = (summary.rowsByTable[table] ?? 0) + count;
     summary.rowsLoaded += count;
   }

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { useLoaderTestbed } from '../support/loader-testbed.js';
-import { salesFact, staffDim, writeBatch } from '../support/processed-batch-factory.js';
+import { GROUP_LIMITS } from '../../loader/load-manifests-together.js';
+import { dumpWarehouse } from '../support/warehouse-dump.js';
+import { dateDim, salesFact, staffDim, writeBatch } from '../support/processed-batch-factory.js';
 
 /** Several pending manifests in one transaction (loader/load-manifests-together.ts), exactly once per manifest. */
 describe('loader: pending manifests loaded together', () => {
@@ -22,6 +24,27 @@ describe('loader: pending manifests loaded together', () => {
     // Loading again changes nothing.
     expect(await bed.load()).toMatchObject({ manifestsLoaded: 0 });
     expect(await bed.count('fact_sales_order')).toBe(6);
+  });
+
+  it('gives the warehouse that loading the manifests one by one gives: versions across manifests, inferred members completed later', async () => {
+    await writeBatch(bed.bucket.store, { fact_sales_order: [salesFact(1, 100n, { sales_staff_id: 7 })] }); // staff 7 unknown yet: inferred
+    await writeBatch(bed.bucket.store, { dim_staff: [staffDim(7, 50n, { first_name: 'Seven' }), staffDim(8, 60n, { first_name: 'Newest' })] });
+    await writeBatch(bed.bucket.store, { dim_staff: [staffDim(8, 40n, { first_name: 'Late replay' })], dim_date: [dateDim('2022-11-03')] });
+    await writeBatch(bed.bucket.store, { fact_sales_order: [salesFact(1, 100n, { sales_staff_id: 7 }), salesFact(2, 101n, { sales_staff_id: 8 })] }); // event 1 again
+    expect(await bed.load()).toMatchObject({ manifestsLoaded: 4, manifestsFailed: 0 });
+    expect(new Set((await ledger()).map((r) => r.loaded_at.getTime())).size).toBe(1);
+    const together = await dumpWarehouse(bed.db.url, bed.schema);
+    const limits = GROUP_LIMITS as { maxManifests: number };
+    const max = limits.maxManifests;
+    limits.maxManifests = 1;
+    try {
+      expect(await bed.load({ schema: `${bed.schema}_one` })).toMatchObject({ manifestsLoaded: 4 });
+    } finally {
+      limits.maxManifests = max;
+    }
+    expect(together).toEqual(await dumpWarehouse(bed.db.url, `${bed.schema}_one`));
+    expect(together.dim_staff.length).toBe(2);
+    expect(together.fact_sales_order.length).toBe(2);
   });
 
   it('a batch written twice under two keys in the same group is loaded once', async () => {
