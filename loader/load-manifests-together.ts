@@ -9,7 +9,7 @@ import { recordLoadedBatches, recordWatermarks } from './load-ledger.js';
 import { loadOrder, runForTable } from './load-manifest.js';
 import { readManifestFile } from './manifest-reader.js';
 import { copyIntoStagingSql, createStagingSql, inferredMemberSql, insertFactSql, mergeDimensionSql } from './load-sql.js';
-import { LEDGER_TABLE, qualified } from './warehouse-ddl.js';
+import { ident, LEDGER_TABLE, qualified } from './warehouse-ddl.js';
 import { PipelineError } from '../platform/errors.js';
 import type { WarehouseClient } from './warehouse-pool.js';
 
@@ -21,8 +21,8 @@ import type { WarehouseClient } from './warehouse-pool.js';
  * keep the highest version per key and never move back, facts insert once per event id, so the
  * result is what loading the manifests one after the other gives (an inferred member a later
  * manifest of the group would complete is simply not needed). Each manifest still gets its own
- * ledger row (its `rows` are the rows staged from its files: the merge's counts are the group's)
- * and its watermarks, in key order, in the same transaction.
+ * ledger row (its `rows`: the rows written that came from it, so the ledger still sums to the
+ * fact tables) and its watermarks, in key order, in the same transaction.
  * All or nothing: any error rolls the whole group back and is thrown; the caller then loads the
  * group one manifest per transaction, so a bad manifest is recorded and retried alone and never
  * holds back the others. Exactly-once per manifest: a batch already in the ledger, or met earlier
@@ -90,17 +90,33 @@ export async function loadManifestsTogether(args: {
       result.loaded.map(({ manifestKey, manifest }) => Promise.all(loadOrder(manifest.files).map(async (file) => ({ file, rows: await readManifestFile(store, manifestKey, file, args.parquetLimits) })))),
     );
     const byTable = new Map<WarehouseTable, WarehouseRow[]>();
-    const staged: Record<string, number>[] = [];
-    for (const files of fetched) {
-      const counts: Record<string, number> = {};
+    // Which manifest a written row is counted to (its ledger `rows`, as one-by-one loading would
+    // count it): a fact to the first manifest holding its event id, a dimension row to the
+    // manifest holding the winning (highest) version of its key, a date to the first.
+    const ownerOf = new Map<WarehouseTable, Map<string, { index: number; version: bigint }>>();
+    for (const [index, files] of fetched.entries()) {
       for (const { file, rows } of files) {
+        const spec = WAREHOUSE_MODEL[file.table];
         const all = byTable.get(file.table) ?? [];
-        for (const row of rows) all.push(row);
+        const owners = ownerOf.get(file.table) ?? new Map<string, { index: number; version: bigint }>();
+        for (const row of rows) {
+          all.push(row);
+          const key = String(spec.kind === 'fact' ? row.event_id : row[(spec as DimensionSpec).key]);
+          const version = spec.kind === 'dimension' && row.version_lsn !== undefined ? (BigInt(String(row.version_lsn)) << 32n) + BigInt(String(row.version_seq ?? 0)) : 0n;
+          const owner = owners.get(key);
+          if (!owner || version > owner.version) owners.set(key, { index, version });
+        }
         byTable.set(file.table, all);
-        counts[file.table] = (counts[file.table] ?? 0) + rows.length;
+        ownerOf.set(file.table, owners);
       }
-      staged.push(counts);
     }
+    const written: Record<string, number>[] = result.loaded.map(() => ({}));
+    const countWritten = (table: WarehouseTable, keys: unknown[]) => {
+      for (const key of keys) {
+        const owner = ownerOf.get(table)?.get(String(key));
+        if (owner) written[owner.index][table] = (written[owner.index][table] ?? 0) + 1;
+      }
+    };
     const where = result.loaded[0]?.manifestKey ?? group[0].manifestKey;
     for (const table of WAREHOUSE_TABLES) {
       const rows = byTable.get(table);
@@ -109,16 +125,19 @@ export async function loadManifestsTogether(args: {
       await runForTable(where, table, async () => {
         await client.query(createStagingSql(spec));
         await copyRows(client, (format) => copyIntoStagingSql(spec, format), spec.columns, rows);
-        if (spec.kind === 'dimension') {
-          result.rows[table] = (await client.query(mergeDimensionSql(schema, spec as DimensionSpec))).rowCount ?? 0;
-        } else {
+        // RETURNING the key of every row written attributes it to its manifest (above).
+        const keyColumn = spec.kind === 'dimension' ? (spec as DimensionSpec).key : 'event_id';
+        if (spec.kind === 'fact') {
           for (const { sql } of inferredMemberSql(schema, spec as FactSpec)) result.inferredMembers += (await client.query(sql)).rowCount ?? 0;
-          result.rows[table] = (await client.query(insertFactSql(schema, spec as FactSpec))).rowCount ?? 0;
         }
+        const statement = spec.kind === 'dimension' ? mergeDimensionSql(schema, spec as DimensionSpec) : insertFactSql(schema, spec as FactSpec);
+        const { rows: keys } = await client.query<Record<string, unknown>>(`${statement} RETURNING ${ident(keyColumn)}::text AS k`);
+        result.rows[table] = keys.length;
+        countWritten(table, keys.map((r) => r.k));
       });
     }
     if (result.loaded.length > 0) {
-      const recorded = await recordLoadedBatches(client, schema, result.loaded.map((item, index) => ({ ...item, rows: staged[index] })), performance.now() - startedMs);
+      const recorded = await recordLoadedBatches(client, schema, result.loaded.map((item, index) => ({ ...item, rows: written[index] })), performance.now() - startedMs);
       if (recorded !== result.loaded.length) {
         const raced = result.loaded[0];
         throw new GroupLedgerRaceError(raced.manifestKey, raced.manifest.batchId);

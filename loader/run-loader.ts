@@ -61,6 +61,12 @@ export type LoadPendingOptions = WarehouseTarget & {
   wake?: ManifestWake;
   /** Bounds on the Parquet files read (default DEFAULT_PARQUET_READ_LIMITS; see parquet-bounds.ts). */
   parquetLimits?: ParquetReadLimits;
+  /**
+   * Most pending manifests loaded together in one transaction (load-manifests-together.ts). Default
+   * 1: one transaction each, as the loader has always run; the draining Lambda and `up`, which see
+   * several small manifests a second, take GROUP_LIMITS.maxManifests.
+   */
+  maxManifestsPerTransaction?: number;
 };
 
 /** Listing lookback of a drain's later polls (its first pass uses the full lookbackMs). */
@@ -173,7 +179,7 @@ async function loadWithPool(pool: WarehousePool, options: LoadPendingOptions): P
         summary.listingMs += performance.now() - listed;
         const before = summary.manifestsLoaded + summary.manifestsFailed;
         // A drain starts no load after its end; a one-pass run loads what it found.
-        await loadInGroups(client, schema, pending, options.processed, policy, logger, summary, () => drainUntil > 0 && !draining(), options.parquetLimits);
+        await loadInGroups(client, schema, pending, options.processed, policy, logger, summary, () => drainUntil > 0 && !draining(), options.maxManifestsPerTransaction ?? 1, options.parquetLimits);
         if (!draining()) break;
         // Nothing new: wait a poll interval. Something loaded: look again at once (a backlog).
         if (summary.manifestsLoaded + summary.manifestsFailed === before) {
@@ -206,16 +212,23 @@ async function loadWithPool(pool: WarehousePool, options: LoadPendingOptions): P
  * per group. A group that fails is loaded again one manifest per transaction (loadOne), so a bad
  * manifest is recorded alone; so is a manifest that cannot be read. `stop` is checked before each group.
  */
-async function loadInGroups(client: WarehouseClient, schema: string, pending: readonly string[], store: ObjectStore, policy: RetryPolicy, logger: Logger, summary: LoadSummary, stop: () => boolean, parquetLimits?: ParquetReadLimits): Promise<void> {
-  for (let at = 0; at < pending.length && !stop(); at += GROUP_LIMITS.maxManifests) {
-    const keys = pending.slice(at, at + GROUP_LIMITS.maxManifests);
+async function loadInGroups(client: WarehouseClient, schema: string, pending: readonly string[], store: ObjectStore, policy: RetryPolicy, logger: Logger, summary: LoadSummary, stop: () => boolean, maxManifests: number, parquetLimits?: ParquetReadLimits): Promise<void> {
+  if (maxManifests <= 1) {
+    for (const manifestKey of pending) {
+      if (stop()) return;
+      await loadOne(client, schema, manifestKey, store, policy, logger, summary, parquetLimits);
+    }
+    return;
+  }
+  for (let at = 0; at < pending.length && !stop(); at += maxManifests) {
+    const keys = pending.slice(at, at + maxManifests);
     const read = await Promise.allSettled(keys.map((manifestKey) => readManifest(store, manifestKey)));
     const readable: ManifestToLoad[] = [];
     for (const [index, outcome] of read.entries()) {
       if (outcome.status === 'fulfilled') readable.push({ manifestKey: keys[index], manifest: outcome.value });
       else await loadOne(client, schema, keys[index], store, policy, logger, summary, parquetLimits);
     }
-    for (const group of groupManifests(readable)) {
+    for (const group of groupManifests(readable, { ...GROUP_LIMITS, maxManifests })) {
       if (stop()) return;
       if (group.length === 1) {
         await loadOne(client, schema, group[0].manifestKey, store, policy, logger, summary, parquetLimits, group[0].manifest);

@@ -9,6 +9,7 @@ import { createObjectStore } from '../bucket/create-object-store.js';
 import { runLoaderLoop } from '../loader/run-loader.js';
 import { parquetLimitsFor } from '../loader/manifest-reader.js';
 import type { ManifestWake } from '../loader/manifest-wake.js';
+import { GROUP_LIMITS } from '../loader/load-manifests-together.js';
 import type { LoadSummary } from '../loader/run-loader.js';
 import { runLocalProcessor } from '../stream-processors/local-processor.js';
 import { createJoinStateStore } from '../stream-processors/state/create-state-store.js';
@@ -118,6 +119,8 @@ export async function runLoaderStage(
 ): Promise<void> {
   await runLoaderLoop({
     wake,
+    // Woken per manifest, the loader finds a few pending at a time under load: one transaction for them.
+    maxManifestsPerTransaction: GROUP_LIMITS.maxManifests,
     warehouseUrl,
     processed: createObjectStore(config, 'processed'),
     schema: config.warehouseSchema,

@@ -6,6 +6,7 @@ import { ConfigError } from '../../platform/errors.js';
 import { createLogger, type Logger } from '../../platform/logger.js';
 import { loadPendingManifests, type LoadPendingOptions, type LoadSummary } from '../run-loader.js';
 import { loaderEmfLine } from './emf.js';
+import { GROUP_LIMITS } from '../load-manifests-together.js';
 import { createObjectStore } from '../../bucket/create-object-store.js';
 import { rotatingWarehouse, type RotatingWarehouse } from './warehouse-secret.js';
 
@@ -74,6 +75,8 @@ export function createScheduleHandler(deps: ScheduleHandlerDeps): ScheduleHandle
         schema: env.TOTESYS_WAREHOUSE_SCHEMA || undefined,
         drainUntilMs: drainDeadline({ nowMs: Date.now(), eventTime: event.time, drainWindowMs, remainingMs: context?.getRemainingTimeInMillis() }),
         pollIntervalMs,
+        // A drain sees several small manifests a second: a backlog loads together (one transaction).
+        maxManifestsPerTransaction: GROUP_LIMITS.maxManifests,
       }),
     );
     writeMetrics(loaderEmfLine(summary));
