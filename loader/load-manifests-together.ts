@@ -36,12 +36,21 @@ export interface ManifestToLoad {
 /** Bounds of one group: manifests, and rows held in memory at once (every file is fetched before the first load). */
 export const GROUP_LIMITS = { maxManifests: 50, maxRows: 100_000 } as const;
 
-/** Splits pending manifests (key order) into consecutive groups within `limits`; a manifest over maxRows forms a group alone. */
+/** Splits pending manifests (key order) into consecutive groups within `limits`; a manifest over maxRows, or with reconciles, forms a group alone. */
 export function groupManifests<T extends ManifestToLoad>(pending: readonly T[], limits: { maxManifests: number; maxRows: number } = GROUP_LIMITS): T[][] {
   const groups: T[][] = [];
   let current: T[] = [];
   let rows = 0;
   for (const item of pending) {
+    // A manifest with reconcile records loads alone (loadManifest applies them after its rows, looking at
+    // the versions below their own): the group path does not apply reconciles.
+    if ((item.manifest.reconciles?.length ?? 0) > 0) {
+      if (current.length > 0) groups.push(current);
+      groups.push([item]);
+      current = [];
+      rows = 0;
+      continue;
+    }
     const itemRows = item.manifest.files.reduce((n, f) => n + f.rows, 0);
     if (current.length > 0 && (current.length >= limits.maxManifests || rows + itemRows > limits.maxRows)) {
       groups.push(current);

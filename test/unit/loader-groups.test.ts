@@ -16,6 +16,12 @@ describe('groupManifests', () => {
     expect(groups.map((g) => g.map((m) => m.manifestKey.split('/')[1]))).toEqual([['0', '1'], ['2'], ['3'], ['4', '5']]);
   });
 
+  it('a manifest with reconcile records loads alone, keeping key order around it', () => {
+    const items = pending([1, 1, 1, 1]);
+    (items[2].manifest as { reconciles?: unknown[] }).reconciles = [{}];
+    expect(groupManifests(items, { maxManifests: 10, maxRows: 100 }).map((g) => g.map((m) => m.manifestKey.split('/')[1]))).toEqual([['0', '1'], ['2'], ['3']]);
+  });
+
   it('an empty backlog gives no group', () => {
     expect(groupManifests([])).toEqual([]);
   });
