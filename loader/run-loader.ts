@@ -12,13 +12,16 @@ import { fetchManifestRows, GroupConflictError, loadFetchedManifests, type Fetch
 import type { ParquetReadLimits } from '../parquet/parquet-bounds.js';
 import { MANIFEST_PREFIX } from '../contracts/manifest-layout.js';
 import { readManifest } from './manifest-reader.js';
+import type { ManifestWake } from './manifest-wake.js';
 import { DEFAULT_WAREHOUSE_SCHEMA, LEDGER_TABLE, qualified } from './warehouse-ddl.js';
 import { openWarehousePool, type WarehouseClient, type WarehousePool, type WarehouseTarget } from './warehouse-pool.js';
 import { migrateWarehouseSchema } from './warehouse-schema.js';
 
 /**
- * One loader run: take the loader lock, find the manifests not loaded yet, load each in its own
- * transaction (a failed one is recorded and does not block later ones), report a summary.
+ * One loader run: take the loader lock, find the manifests not loaded yet, load them (several
+ * small ones together in one transaction, loadManifestKeys; a group that fails is loaded
+ * again one per transaction, and a failed manifest is recorded and does not block later ones),
+ * report a summary.
  * Exactly-once: the ledger (batchId) makes every manifest load at most once, the listing window
  * plus retries make it load at least once.
  *
@@ -53,6 +56,8 @@ export type LoadPendingOptions = WarehouseTarget & {
   pollIntervalMs?: number;
   /** Ends a drain early (the local loader's shutdown); the load in progress finishes. */
   signal?: AbortSignal;
+  /** In-process "manifest written" notices (`up`): a drain waiting for its next poll looks at once. */
+  wake?: ManifestWake;
   /** Bounds on the Parquet files read (default DEFAULT_PARQUET_READ_LIMITS; see parquet-bounds.ts). */
   parquetLimits?: ParquetReadLimits;
   /** Manifests per transaction when several are pending (see loadManifestKeys). */
@@ -160,6 +165,7 @@ async function loadWithPool(pool: WarehousePool, options: LoadPendingOptions): P
         if (!(ms <= newestMs)) newestMs = Number.isNaN(newestMs) ? ms : Math.max(ms, newestMs);
       };
       for (;;) {
+        const generation = options.wake?.generation ?? 0;
         const listed = performance.now();
         const fullPass: boolean = fullPassNeeded || Number.isNaN(newestMs);
         const pending: string[] = fullPass
@@ -184,7 +190,12 @@ async function loadWithPool(pool: WarehousePool, options: LoadPendingOptions): P
         });
         if (!draining()) break;
         // Nothing new: wait a poll interval. Something loaded: look again at once (a backlog).
-        if (summary.manifestsLoaded + summary.manifestsFailed === before) await abortableDelay(Math.min(pollMs, drainUntil - Date.now()), options.signal);
+        if (summary.manifestsLoaded + summary.manifestsFailed === before) {
+          const waitMs = Math.min(pollMs, drainUntil - Date.now());
+          // A notice since this pass's listing ends the wait at once: nothing written meanwhile waits a poll interval.
+          if (options.wake) await options.wake.wait(generation, waitMs, options.signal);
+          else await abortableDelay(waitMs, options.signal);
+        }
       }
       Object.assign(summary, await readFreshness(client, schema), await readWarehouseWatermark(client, schema));
     } finally {
@@ -370,8 +381,11 @@ export type LoaderLoopOptions = LoadPendingOptions & {
 
 /**
  * The local schedule: a run every `intervalMs`; a tick that finds a run still in progress is
- * skipped (never two runs at once, never a backlog of ticks). Resolves once `signal` is aborted
- * and the run in progress (if any) has finished. Run errors are reported, and the loop goes on.
+ * skipped (never two runs at once, never a backlog of ticks). With `wake`, a manifest notice starts
+ * a run at once, or, during a run, one more right after it (notices coalesce: at most one waits),
+ * so a manifest is loaded as soon as it is written instead of at the next tick. Resolves once
+ * `signal` is aborted and the run in progress (if any) has finished. Run errors are reported, and
+ * the loop goes on.
  */
 export async function runLoaderLoop(options: LoaderLoopOptions): Promise<void> {
   const { intervalMs, signal, onSummary, onError } = options;
@@ -379,6 +393,7 @@ export async function runLoaderLoop(options: LoaderLoopOptions): Promise<void> {
   const runOptions: LoadPendingOptions = { ...options, pool, warehouseUrl: undefined } as LoadPendingOptions;
   let running: Promise<void> | undefined;
   let migrated = false;
+  let again = false;
   const tick = () => {
     if (running || signal.aborted) return;
     const drainUntilMs = options.drainWindowMs ? Date.now() + options.drainWindowMs : undefined;
@@ -393,8 +408,17 @@ export async function runLoaderLoop(options: LoaderLoopOptions): Promise<void> {
       })
       .finally(() => {
         running = undefined;
+        if (again) {
+          again = false;
+          tick();
+        }
       });
   };
+  const woken = () => {
+    if (running) again = true;
+    else tick();
+  };
+  const unsubscribe = options.wake?.subscribe(woken);
   try {
     await new Promise<void>((resolve) => {
       if (signal.aborted) return resolve();
@@ -405,8 +429,10 @@ export async function runLoaderLoop(options: LoaderLoopOptions): Promise<void> {
       }, { once: true });
       tick();
     });
+    unsubscribe?.();
     await running;
   } finally {
+    unsubscribe?.();
     await close();
   }
 }

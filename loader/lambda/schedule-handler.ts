@@ -4,7 +4,7 @@ import type { ObjectStore } from '../../bucket/object-store.js';
 import { loadConfig } from '../../platform/config.js';
 import { ConfigError } from '../../platform/errors.js';
 import { createLogger, type Logger } from '../../platform/logger.js';
-import { loadPendingManifests, type LoadPendingOptions, type LoadSummary } from '../run-loader.js';
+import { CATCH_UP_MANIFESTS_PER_TRANSACTION, loadPendingManifests, type LoadPendingOptions, type LoadSummary } from '../run-loader.js';
 import { loaderEmfLine } from './emf.js';
 import { createObjectStore } from '../../bucket/create-object-store.js';
 import { rotatingWarehouse, type RotatingWarehouse } from './warehouse-secret.js';
@@ -74,6 +74,8 @@ export function createScheduleHandler(deps: ScheduleHandlerDeps): ScheduleHandle
         schema: env.TOTESYS_WAREHOUSE_SCHEMA || undefined,
         drainUntilMs: drainDeadline({ nowMs: Date.now(), eventTime: event.time, drainWindowMs, remainingMs: context?.getRemainingTimeInMillis() }),
         pollIntervalMs,
+        // A drain sees several small manifests a second: a backlog loads together (one transaction).
+        maxManifestsPerTransaction: CATCH_UP_MANIFESTS_PER_TRANSACTION,
       }),
     );
     writeMetrics(loaderEmfLine(summary));

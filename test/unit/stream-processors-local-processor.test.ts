@@ -127,6 +127,25 @@ describe('runLocalProcessor (embedded stream log)', () => {
     expect(sales.map((r) => r.op)).toEqual(['c', 'u']);
   });
 
+  it('with idleCloseMs, a burst goes out as soon as the stream is idle, long before the window ends', async () => {
+    await publish(events());
+    const started = Date.now();
+    const { results } = await runUntil((r) => processedEvents(r) === 5, { batchWindowMs: 10_000, idleCloseMs: 50 });
+    expect(results.length).toBe(1);
+    expect(Date.now() - started).toBeLessThan(5_000); // without the early close: the 10 s window
+  });
+
+  it('with idleCloseMs, a steady trickle still keeps the window and is gathered into one batch', async () => {
+    const trickle = events();
+    const running = runUntil((r) => processedEvents(r) === trickle.length, { batchWindowMs: 3_000, idleCloseMs: 400 });
+    for (const event of trickle) {
+      await publish([event]);
+      await new Promise((r) => setTimeout(r, 40));
+    }
+    const { results } = await running;
+    expect(results.length).toBe(1);
+  });
+
   it('rewinds and retries a batch when the bucket fails, never skipping or checkpointing early', async () => {
     await publish(events());
     bucket.failPuts = /^manifests\//;
