@@ -1,8 +1,7 @@
 import type { ChangeEvent } from '../../contracts/change-event.js';
 import { WAREHOUSE_MODEL, type WarehouseTable } from '../../contracts/warehouse-model.js';
 import type { WarehouseRow } from '../../contracts/warehouse-row.js';
-import { commitTsOf, rowImageOf } from './row-metadata.js';
-import { eventLsnOf, eventSeqOf } from '../../contracts/change-event.js';
+import { rowImageOf, withFactMetadata } from './row-metadata.js';
 import { requiredInt, requiredTimestamp, type SourceRow, sourceRowOf, timestampDate, timestampTime } from './source-values.js';
 
 /**
@@ -38,10 +37,5 @@ export function factRow(event: ChangeEvent, table: WarehouseTable, idColumn: str
   row.last_updated_date = timestampDate(updated);
   row.last_updated_time = timestampTime(updated);
   Object.assign(row, ownColumns(src));
-  row.event_id = event.id;
-  row.op = event.op;
-  row.source_lsn = eventLsnOf(event);
-  row.source_seq = eventSeqOf(event);
-  row.commit_ts = commitTsOf(event);
-  return row;
+  return withFactMetadata(event, row);
 }
