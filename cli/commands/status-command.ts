@@ -70,7 +70,7 @@ async function awsStatus(config: Config, options: { json?: boolean } & AwsStatus
   process.stdout.write(options.json ? JSON.stringify(status, null, 2) + '\n' : renderAwsStatus(status));
 }
 
-function renderStatus(s: PipelineStatus): string {
+export function renderStatus(s: PipelineStatus): string {
   const lines: string[] = [];
   const slot = s.slot;
   if ('error' in slot) lines.push(`slot        error: ${slot.error}`);
