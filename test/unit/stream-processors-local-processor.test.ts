@@ -10,7 +10,7 @@ import { decodeWarehouseParquet } from '../../parquet/warehouse-parquet.js';
 import { openLocalLog, type LocalLogChangeStream } from '../../stream/local-log/local-log.js';
 import { runLocalProcessor } from '../../stream-processors/local-processor.js';
 import type { ProcessRecordsResult } from '../../stream-processors/process-records.js';
-import { CountingMetrics } from '../../stream-processors/processor-metrics.js';
+import { CountingMetrics } from '../support/counting-metrics.js';
 import { LocalJoinStateStore } from '../../stream-processors/state/local-join-state-store.js';
 import { changeEvent, sourceRow } from '../support/change-event-factory.js';
 import { listKeys, RecordingObjectStore } from '../support/recording-object-store.js';
