@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { recordKind } from './change-event/record-kind.js';
+import { parseJsonRecord } from './json-record.js';
 import { isSourceTable, type SourceTable } from './source-tables.js';
 import type { WarehouseTable } from './warehouse-model.js';
 
@@ -135,17 +136,5 @@ export class InvalidReconcileError extends Error {
 }
 
 export function parseReconcile(data: Uint8Array | string): ReconcileRecord {
-  const text = typeof data === 'string' ? data : Buffer.from(data).toString('utf8');
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new InvalidReconcileError(`malformed reconcile JSON: ${(error as Error).message}`);
-  }
-  const parsed = reconcileRecordSchema.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new InvalidReconcileError(`invalid reconcile record: ${issue.path.join('.') || '(root)'}: ${issue.message}`);
-  }
-  return parsed.data as ReconcileRecord;
+  return parseJsonRecord(data, reconcileRecordSchema, 'reconcile record', (message) => new InvalidReconcileError(message)) as ReconcileRecord;
 }

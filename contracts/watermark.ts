@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { recordKind } from './change-event/record-kind.js';
+import { parseJsonRecord } from './json-record.js';
 
 /**
  * The watermark: "every change committed before `ts` has been published to this shard, before this
@@ -72,19 +73,7 @@ export class InvalidWatermarkError extends Error {
 }
 
 export function parseWatermark(data: Uint8Array | string): WatermarkRecord {
-  const text = typeof data === 'string' ? data : Buffer.from(data).toString('utf8');
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new InvalidWatermarkError(`malformed watermark JSON: ${(error as Error).message}`);
-  }
-  const parsed = watermarkSchema.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new InvalidWatermarkError(`invalid watermark: ${issue.path.join('.') || '(root)'}: ${issue.message}`);
-  }
-  return parsed.data as WatermarkRecord;
+  return parseJsonRecord(data, watermarkSchema, 'watermark', (message) => new InvalidWatermarkError(message)) as WatermarkRecord;
 }
 
 /** One row of the loader's per-shard watermark table. */
