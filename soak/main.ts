@@ -42,7 +42,7 @@ async function main(argv: string[]): Promise<number> {
         result = await runTrial({ cluster, root, index: i, seed, options, note: verbose ? (line) => process.stdout.write(`  ${line}\n`) : undefined });
       } catch (error) {
         process.stdout.write(`trial ${i}/${options.trials} seed ${seed}: ERROR ${errorMessage(error)}\n`);
-        results.push({ index: i, seed, passed: false, durationMs: 0, kills: [], restarts: [], workload: {} as TrialResult['workload'], problems: [errorMessage(error)], differences: [], trialDir: '' });
+        results.push({ index: i, seed, passed: false, durationMs: 0, kills: [], restarts: [], workload: {} as TrialResult['workload'], problems: [errorMessage(error)], differences: [], trialDir: '', sourceUrl: '', warehouseUrl: '' });
         continue;
       }
       results.push(result);

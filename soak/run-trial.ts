@@ -37,6 +37,9 @@ export interface TrialResult {
   problems: string[];
   differences: Difference[];
   trialDir: string;
+  /** The trial's databases, kept with --keep or when it failed (URLs hold the cluster's password: never print them). */
+  sourceUrl: string;
+  warehouseUrl: string;
 }
 
 export interface TrialContext {
@@ -129,7 +132,7 @@ export async function runTrial(ctx: TrialContext): Promise<TrialResult> {
     });
     await fs.rm(trialDir, { recursive: true, force: true });
   }
-  return { index, seed, passed, durationMs: Date.now() - startedAt, kills, restarts, workload: workloadCounts, problems, differences, trialDir };
+  return { index, seed, passed, durationMs: Date.now() - startedAt, kills, restarts, workload: workloadCounts, problems, differences, trialDir, sourceUrl: source.url, warehouseUrl: warehouse.url };
 }
 
 interface RunContext {
