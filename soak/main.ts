@@ -66,7 +66,7 @@ async function main(argv: string[]): Promise<number> {
 }
 
 function trialLine(r: TrialResult, trials: number): string {
-  const kills = r.kills.map((k) => (k.killedIn === null ? `${k.planned}(ended first)` : k.planned.startsWith(`${k.planned.split('@')[0]}@${k.killedIn}`) ? k.planned : `${k.planned}(in ${k.killedIn})`));
+  const kills = r.kills.map((k) => `${k.target}@${k.phase}${k.killedIn === null ? '(ended first)' : k.killedIn === k.phase ? '' : `(in ${k.killedIn})`}`);
   const w = r.workload;
   const work = `${w.inserts} ins ${w.updates} upd ${w.deletes} del ${w.keyChanges} key ${w.truncates} trunc ${w.schemaChanges} ddl ${w.simulated} sim`;
   return (

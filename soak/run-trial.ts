@@ -10,7 +10,7 @@ import { PipelineProcess, waitForExit } from './pipeline-process.js';
 import type { SoakCluster } from './soak-cluster.js';
 import type { SoakOptions } from './soak-options.js';
 import { installSourceAudit } from './source-audit.js';
-import { describeRun, planTrial, type KillPhase, type PlannedRun } from './trial-plan.js';
+import { describeRun, planTrial, type KillPhase, type KillTarget, type PlannedRun } from './trial-plan.js';
 import { compareWarehouseWithSource } from './warehouse-oracle.js';
 import { Workload, type WorkloadCounts } from './workload.js';
 
@@ -21,7 +21,8 @@ import { Workload, type WorkloadCounts } from './workload.js';
  * non-zero on its own, outlive its parent, ignore SIGTERM) is a failure of the trial too.
  */
 export interface KillRecord {
-  planned: string;
+  target: KillTarget;
+  phase: KillPhase;
   /** The phase the process was in when killed, or null when it had ended before the kill was due. */
   killedIn: KillPhase | 'starting' | 'done' | null;
 }
@@ -103,7 +104,7 @@ export async function runTrial(ctx: TrialContext): Promise<TrialResult> {
     if (run.truncate) workload.truncateSoon();
     if (run.schemaChange) workload.schemaChangeSoon();
     const outcome = await executeRun(run, { cluster, env, logFile, problems, restarts });
-    kills.push({ planned: `${run.kill.target}@${run.kill.phase}`, killedIn: outcome.killedIn });
+    kills.push({ target: run.kill.target, phase: run.kill.phase, killedIn: outcome.killedIn });
     if (outcome.snapshotComplete) workload.allowAnyRows();
   }
   const workloadCounts = await workload.stop();

@@ -9,7 +9,7 @@ import type { WorkloadFeature } from './soak-options.js';
  * process had already finished) is recorded by the trial, not planned.
  *
  * Phases: `snapshot` (capture reading the initial snapshot: `sync`, or `up`'s capture child),
- * `streaming` (`up` running, its capture child streaming, or `sync` capturing up to its target),
+ * `streaming` (`up` running, its capture child streaming, or `sync` capturing up to its target WAL position),
  * `processing` (`sync` processing the stream), `loading` (`sync` loading manifests). Killing `up`
  * itself kills its processor, archiver and loader together, at whatever they were doing.
  */
@@ -45,11 +45,13 @@ export function planTrial(prng: Prng, kills: number, features: ReadonlySet<Workl
     );
   }
   const later = KILL_PHASES.filter((p) => p !== 'snapshot' && phases.has(p));
-  let restarts = 0;
+  // Restart modes alternate from a random first one, so a trial with two restarts has both.
+  let restarts = prng.int(0, 1);
   for (let i = runs.length; i < kills && later.length > 0; i++) {
     const phase = prng.pick(later);
     if (phase === 'processing') runs.push({ command: 'sync', kill: { target: 'sync', phase, delayMs: prng.int(0, 600) } });
     else if (phase === 'loading') runs.push({ command: 'sync', kill: { target: 'sync', phase, delayMs: prng.int(0, 400) } });
+    else if (prng.chance(0.3)) runs.push({ command: 'sync', kill: { target: 'sync', phase, delayMs: prng.int(0, 300) } });
     else {
       const run: PlannedRun = { command: 'up', kill: { target: prng.chance(0.5) ? 'up' : 'capture-child', phase, delayMs: prng.int(1_500, 5_000) } };
       if (features.has('restarts') && prng.chance(0.7)) {
@@ -58,20 +60,17 @@ export function planTrial(prng: Prng, kills: number, features: ReadonlySet<Workl
       runs.push(run);
     }
   }
-  // Restarts, the TRUNCATE and the schema change need a streaming run: add one if the draw gave none.
-  const needsStreamingRun = features.has('restarts') || features.has('truncate') || features.has('schema-change');
-  if (needsStreamingRun && !runs.some((r) => r.kill.phase === 'streaming')) {
-    const delayMs = prng.int(2_500, 5_000);
-    runs.push({
-      command: 'up',
-      kill: { target: prng.chance(0.5) ? 'up' : 'capture-child', phase: 'streaming', delayMs },
-      ...(features.has('restarts') ? { restart: { mode: prng.chance(0.5) ? 'fast' : 'immediate', atMs: prng.int(500, delayMs - 500) } as const } : {}),
-    });
+  // Restarts need an `up` streaming run, the TRUNCATE and the schema change a run after the
+  // snapshot one: add an `up` run if the draw gave none.
+  const hasUpRun = runs.some((r) => r.command === 'up' && r.kill.phase === 'streaming');
+  const hasLaterRun = runs.some((r) => r.kill.phase !== 'snapshot');
+  if ((features.has('restarts') && !hasUpRun) || ((features.has('truncate') || features.has('schema-change')) && !hasLaterRun)) {
+    runs.push({ command: 'up', kill: { target: prng.chance(0.5) ? 'up' : 'capture-child', phase: 'streaming', delayMs: prng.int(2_500, 5_000) } });
   }
   // With restarts on, every trial restarts the database at least once.
   const firstUp = runs.find((r) => r.command === 'up' && r.kill.phase === 'streaming');
   if (features.has('restarts') && firstUp && !runs.some((r) => r.restart)) {
-    firstUp.restart = { mode: prng.chance(0.5) ? 'fast' : 'immediate', atMs: prng.int(500, firstUp.kill.delayMs - 500) };
+    firstUp.restart = { mode: restarts % 2 === 0 ? 'fast' : 'immediate', atMs: prng.int(500, firstUp.kill.delayMs - 500) };
   }
   const streaming = runs.map((r, i) => (r.kill.phase === 'snapshot' ? -1 : i)).filter((i) => i >= 0);
   if (features.has('truncate') && streaming.length) runs[prng.pick(streaming)].truncate = true;
