@@ -31,7 +31,7 @@ export class PipelineProcess {
   private readonly listeners = new Set<() => void>();
 
   constructor(readonly options: PipelineProcessOptions) {
-    const args = [CLI, options.command, ...(options.command === 'up' ? ['--no-simulate', '--no-dashboard'] : [])];
+    const args = [CLI, options.command, ...(options.command === 'up' ? ['--no-simulate'] : [])];
     this.child = spawn(process.execPath, args, { cwd: REPO_ROOT, env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     const log = fs.createWriteStream(options.logFile, { flags: 'a' });
     log.write(`--- ${new Date().toISOString()} totesys-cdc ${options.command} (pid ${this.child.pid})\n`);

@@ -56,6 +56,7 @@ export interface TrialContext {
 const SCHEMA = 'star';
 const PHASE_TIMEOUT_MS = 180_000;
 const FINAL_SYNC_TIMEOUT_MS = 600_000;
+const RIDE_OUT_MS = 4_000;
 
 export async function runTrial(ctx: TrialContext): Promise<TrialResult> {
   const startedAt = Date.now();
@@ -90,6 +91,8 @@ export async function runTrial(ctx: TrialContext): Promise<TrialResult> {
     TOTESYS_HEARTBEAT_INTERVAL_MS: '1000',
     TOTESYS_LOADER_INTERVAL_MS: '500',
     TOTESYS_ARCHIVE_FLUSH_INTERVAL_MS: '1000',
+    // up serves its dashboard (and status reads) as `npm start` does, on any free port.
+    TOTESYS_DASHBOARD_PORT: '0',
   };
   const plan = planTrial(prng.fork('plan'), options.killsPerTrial, options.features, options.phases);
   await fs.writeFile(path.join(trialDir, 'plan.txt'), plan.runs.map(describeRun).join('\n') + '\n');
@@ -103,11 +106,13 @@ export async function runTrial(ctx: TrialContext): Promise<TrialResult> {
     ctx.note?.(`run ${i + 1}/${plan.runs.length}: ${describeRun(run)}`);
     if (run.truncate) workload.truncateSoon();
     if (run.schemaChange) workload.schemaChangeSoon();
-    const outcome = await executeRun(run, { cluster, env, logFile, problems, restarts });
+    const outcome = await executeRun(run, { cluster, sourceUrl: source.url, env, logFile, problems, restarts });
     kills.push({ target: run.kill.target, phase: run.kill.phase, killedIn: outcome.killedIn });
     if (outcome.snapshotComplete) workload.allowAnyRows();
   }
   const workloadCounts = await workload.stop();
+  const changes = workloadCounts.inserts + workloadCounts.updates + workloadCounts.deletes + workloadCounts.keyChanges + workloadCounts.simulated;
+  if (changes === 0) problems.push(`the workload changed nothing (${workloadCounts.failed} changes failed, last: ${workload.lastError ?? 'none'}): the trial tested nothing`);
   if (workload.lastError) ctx.note?.(`workload: ${workloadCounts.failed} changes failed, last: ${workload.lastError}`);
 
   // The clean end: one `sync` without kills must bring the warehouse to the source's position.
@@ -138,6 +143,7 @@ export async function runTrial(ctx: TrialContext): Promise<TrialResult> {
 
 interface RunContext {
   cluster: SoakCluster;
+  sourceUrl: string;
   env: Record<string, string>;
   logFile: string;
   problems: string[];
@@ -148,17 +154,24 @@ async function executeRun(run: PlannedRun, ctx: RunContext): Promise<{ killedIn:
   const p = new PipelineProcess({ command: run.command, env: ctx.env, logFile: ctx.logFile });
   const { kill } = run;
   let killedIn: KillRecord['killedIn'] = null;
-  const reached = await p.waitFor(() => (kill.phase === 'streaming' && run.command === 'up' ? p.phase !== 'starting' : p.phase === kill.phase), PHASE_TIMEOUT_MS);
+  let reached = await p.waitFor(() => (kill.phase === 'streaming' && run.command === 'up' ? p.phase !== 'starting' : p.phase === kill.phase), PHASE_TIMEOUT_MS);
+  // up's capture child takes seconds to boot: up streams once the child holds the slot, seen from the source.
+  if (reached && run.command === 'up' && kill.phase === 'streaming') reached = await slotActive(p, ctx.sourceUrl, ctx.env.TOTESYS_SLOT_NAME!, PHASE_TIMEOUT_MS);
   if (reached) {
     const origin = Date.now();
+    let restarted = false;
     if (run.restart) {
       await sleepWhileRunning(p, run.restart.atMs);
       if (p.running) {
         await ctx.cluster.restart(run.restart.mode);
         ctx.restarts.push(run.restart.mode);
+        restarted = true;
       }
     }
-    await sleepWhileRunning(p, kill.delayMs - (Date.now() - origin));
+    // After a restart up gets a few seconds with the server back before its kill: it must ride the
+    // restart out by itself (a process that dies of a dropped connection shows as "ended on its own").
+    const rideOutMs = restarted ? RIDE_OUT_MS : 0;
+    await sleepWhileRunning(p, Math.max(kill.delayMs - (Date.now() - origin), rideOutMs));
     if (kill.target === 'capture-child') {
       const pid = p.liveCaptureChild();
       if (pid !== undefined && p.running) {
@@ -195,6 +208,20 @@ async function executeRun(run: PlannedRun, ctx: RunContext): Promise<{ killedIn:
     if (killedIn === null && end.code === 0) return { killedIn, snapshotComplete: true };
   }
   return { killedIn, snapshotComplete: p.snapshotPublished };
+}
+
+/** True once the replication slot is active (a walsender streams it) while `p` runs; false when `p` ended or time ran out. */
+async function slotActive(p: PipelineProcess, sourceUrl: string, slotName: string, timeoutMs: number): Promise<boolean> {
+  const until = Date.now() + timeoutMs;
+  while (p.running && Date.now() < until) {
+    const active = await withClient(sourceUrl, async (client) => {
+      const { rows } = await client.query<{ active: boolean }>('SELECT active FROM pg_replication_slots WHERE slot_name = $1', [slotName]);
+      return rows[0]?.active === true;
+    }).catch(() => false);
+    if (active) return p.running;
+    await sleepWhileRunning(p, 200);
+  }
+  return false;
 }
 
 async function sleepWhileRunning(p: PipelineProcess, ms: number): Promise<void> {
