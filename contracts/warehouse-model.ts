@@ -77,6 +77,27 @@ const DIMENSION_VERSION: readonly ColumnSpec[] = [
   col('is_deleted', 'boolean', false),
 ];
 
+/**
+ * A joined dimension (dim_staff, dim_counterparty) is versioned by its own source row first
+ * (version_lsn, version_seq: the staff or counterparty row), then by the joined row it was built
+ * with (joined_version_lsn, joined_version_seq: the department or address row; (0, 0) when that one
+ * was not known). That order keeps the row built from the newest of both sides, whichever side
+ * changed last and whichever shard was processed first (stream-processors/transform/row-metadata.ts).
+ */
+/**
+ * The version columns that decide which row a dimension keeps, compared in this order (a column a
+ * dimension lacks is not compared): the loader's upsert, the bulk load and the processor's batches
+ * all use it (loader/version-rules.ts, stream-processors/transform/row-metadata.ts).
+ */
+export const DIMENSION_VERSION_ORDER = ['version_lsn', 'version_seq', 'joined_version_lsn', 'joined_version_seq'] as const;
+
+/** The version columns of one dimension, in DIMENSION_VERSION_ORDER. */
+export function dimensionVersionColumns(spec: DimensionSpec): string[] {
+  return DIMENSION_VERSION_ORDER.filter((name) => spec.columns.some((c) => c.name === name));
+}
+
+const JOINED_DIMENSION_VERSION: readonly ColumnSpec[] = [...DIMENSION_VERSION, col('joined_version_lsn', 'bigint', false), col('joined_version_seq', 'int', false)];
+
 /** Every fact row is one captured version of a source row. */
 const FACT_METADATA: readonly ColumnSpec[] = [
   col('event_id', 'text', false),
@@ -120,7 +141,7 @@ export const WAREHOUSE_MODEL: Readonly<Record<WarehouseTable, TableSpec>> = Obje
       col('department_name', 'text'),
       col('location', 'text'),
       col('email_address', 'text'),
-      ...DIMENSION_VERSION,
+      ...JOINED_DIMENSION_VERSION,
     ],
   },
   dim_location: {
@@ -171,7 +192,7 @@ export const WAREHOUSE_MODEL: Readonly<Record<WarehouseTable, TableSpec>> = Obje
       col('counterparty_legal_postal_code', 'text'),
       col('counterparty_legal_country', 'text'),
       col('counterparty_legal_phone_number', 'text'),
-      ...DIMENSION_VERSION,
+      ...JOINED_DIMENSION_VERSION,
     ],
   },
   dim_transaction: {

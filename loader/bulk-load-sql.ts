@@ -1,6 +1,7 @@
 import { DIMENSIONS, WAREHOUSE_MODEL, type DimensionName, type DimensionSpec, type FactSpec, type TableSpec } from '../contracts/warehouse-model.js';
 import { copyFromStdin, type CopyFormat } from './copy-rows.js';
 import { columnList, inferredMemberSql } from './load-sql.js';
+import { dropUnchangedSnapshotReadsSql, newestDimensionVersionFirst } from './version-rules.js';
 import { ident, qualified, sqlType } from './warehouse-ddl.js';
 
 /**
@@ -30,7 +31,7 @@ export function bulkCopySql(schema: string, spec: TableSpec, format: CopyFormat)
 export function finishBulkDimensionSql(schema: string, spec: DimensionSpec): string {
   const key = ident(spec.key);
   const columns = columnList(spec);
-  const order = spec.name === 'dim_date' ? `${key}, load_seq` : `${key}, version_lsn DESC, version_seq DESC, load_seq`;
+  const order = spec.name === 'dim_date' ? `${key}, load_seq` : `${key}, ${newestDimensionVersionFirst(spec)}, load_seq`; // rule D1
   return `INSERT INTO ${qualified(schema, spec.name)} (${columns})
 SELECT DISTINCT ON (${key}) ${columns} FROM ${qualified(schema, bulkDimensionTable(spec.name))} ORDER BY ${order}`;
 }
@@ -38,6 +39,11 @@ SELECT DISTINCT ON (${key}) ${columns} FROM ${qualified(schema, bulkDimensionTab
 /** Inferred members for every key the loaded facts reference and no dimension row has. */
 export function finishInferredMembersSql(schema: string, fact: FactSpec): { dimension: DimensionName; sql: string }[] {
   return inferredMemberSql(schema, fact, qualified(schema, fact.name));
+}
+
+/** Version rule F2 (version-rules.ts) over a bulk-loaded fact table: unchanged snapshot reads go. */
+export function finishSnapshotReadsSql(schema: string, fact: FactSpec): string {
+  return dropUnchangedSnapshotReadsSql(schema, fact);
 }
 
 export function dropBulkDimensionSql(schema: string, dimension: DimensionName): string {

@@ -4,8 +4,8 @@ import type { Logger } from '../platform/logger.js';
 import type { BatchManifest, ManifestFile } from '../contracts/manifest.js';
 import { PipelineError } from '../platform/errors.js';
 import type { WarehouseRow } from '../contracts/warehouse-row.js';
-import { DIMENSIONS, FACTS, WAREHOUSE_MODEL, type DimensionSpec, type FactSpec, type WarehouseTable } from '../contracts/warehouse-model.js';
-import { bulkCopySql, bulkDimensionSpecs, createBulkDimensionSql, dropBulkDimensionSql, finishBulkDimensionSql, finishInferredMembersSql } from './bulk-load-sql.js';
+import { DIMENSIONS, FACTS, WAREHOUSE_MODEL, type DimensionSpec, type FactName, type FactSpec, type WarehouseTable } from '../contracts/warehouse-model.js';
+import { bulkCopySql, bulkDimensionSpecs, createBulkDimensionSql, dropBulkDimensionSql, finishBulkDimensionSql, finishInferredMembersSql, finishSnapshotReadsSql } from './bulk-load-sql.js';
 import { copyRows } from './copy-rows.js';
 import { dropDeferredConstraints, restoreStatementsByTable, type DeferredConstraint, type RestoreStatement } from './deferred-constraints.js';
 import { recordLoadedBatch } from './load-ledger.js';
@@ -32,7 +32,9 @@ import { createPostgresClient } from '../platform/postgres-client.js';
  *  finish  the highest version of every dimension key (first loaded among equals, as the upsert
  *          keeps), then the keys, indexes and foreign keys built and validated once (a foreign key
  *          that does not hold first gets inferred members for the keys only facts name);
- *          collection tables dropped; ANALYZE.
+ *          snapshot reads equal to the version before them deleted (version rule F2,
+ *          version-rules.ts: the incremental loader never inserts them); collection tables
+ *          dropped; ANALYZE.
  *
  * Several loaders may fill one schema at once (replay's processing lanes, replay/process/lane-pool.ts): one
  * `open`s it and later runs `finish`, each lane `attach`es its own connection and loads its
@@ -197,7 +199,9 @@ export class BulkLoad {
       const inferred = { members: 0 };
       // Fresh statistics, so the first queries after the swap get good plans.
       const analyze = (table: WarehouseTable) => `ANALYZE ${qualified(this.schema, table)}`;
-      const factGroups = bySize(FACTS).map((f) => [...(restore.get(f) ?? []).map((statement) => this.restoreStep(statement, inferred, merged.all)), analyze(f)]);
+      // Version rule F2 (version-rules.ts) once the fact's indexes are back: unchanged snapshot reads go.
+      const snapshotReads = (f: FactName) => finishSnapshotReadsSql(this.schema, WAREHOUSE_MODEL[f] as FactSpec);
+      const factGroups = bySize(FACTS).map((f) => [...(restore.get(f) ?? []).map((statement) => this.restoreStep(statement, inferred, merged.all)), snapshotReads(f), analyze(f)]);
       await runStatementGroups(clients, [...mergeGroups, ...factGroups]);
       const inferredMembers = inferred.members;
       // Inferred members may have been added to any dimension until now.

@@ -1,5 +1,6 @@
 import { WAREHOUSE_MODEL, type DimensionName, type DimensionSpec, type FactSpec, type TableSpec } from '../contracts/warehouse-model.js';
 import { copyFromStdin, type CopyFormat } from './copy-rows.js';
+import { dimensionVersionTuple, inferredMemberVersion as inferred, insertFactVersionsSql, newestDimensionVersionFirst } from './version-rules.js';
 import { ident, qualified, sqlType } from './warehouse-ddl.js';
 
 /**
@@ -25,8 +26,8 @@ export function copyIntoStagingSql(spec: TableSpec, format: CopyFormat): string 
 }
 
 /**
- * Dimension upsert guarded by version: a row only replaces the stored one when its
- * (version_lsn, version_seq) is strictly higher, so late or replayed rows never overwrite newer
+ * Dimension upsert guarded by version (rule D1, version-rules.ts): a row only replaces the stored
+ * one when its version is strictly higher, so late or replayed rows never overwrite newer
  * ones and re-loading the same rows changes nothing. Within one file the highest version per key wins.
  * dim_date rows are a pure function of the date: insert once, never update.
  */
@@ -43,16 +44,19 @@ export function mergeDimensionSql(schema: string, spec: DimensionSpec): string {
     .map((c) => `${ident(c.name)} = excluded.${ident(c.name)}`)
     .concat('loaded_at = now()')
     .join(', ');
+  // Rule D1 (version-rules.ts).
   return `INSERT INTO ${target} AS t (${columns})
-SELECT DISTINCT ON (${key}) ${columns} FROM ${staged} ORDER BY ${key}, version_lsn DESC, version_seq DESC
+SELECT DISTINCT ON (${key}) ${columns} FROM ${staged} ORDER BY ${key}, ${newestDimensionVersionFirst(spec)}
 ON CONFLICT (${key}) DO UPDATE SET ${updates}
-WHERE (excluded.version_lsn, excluded.version_seq) > (t.version_lsn, t.version_seq)`;
+WHERE ${dimensionVersionTuple(spec, 'excluded')} > ${dimensionVersionTuple(spec, 't')}`;
 }
 
-/** Facts are append-only versions: the event id makes re-loading a no-op. */
+/**
+ * Facts are append-only versions under the version rules of version-rules.ts: the event id makes
+ * re-loading a no-op (F1), and a snapshot read equal to the version before it adds nothing (F2).
+ */
 export function insertFactSql(schema: string, spec: FactSpec): string {
-  const columns = columnList(spec);
-  return `INSERT INTO ${qualified(schema, spec.name)} (${columns}) SELECT ${columns} FROM ${ident(stagingTable(spec.name))} ON CONFLICT (event_id) DO NOTHING`;
+  return insertFactVersionsSql(schema, spec, ident(stagingTable(spec.name)));
 }
 
 /**
@@ -80,8 +84,8 @@ export function inferredMemberSql(schema: string, fact: FactSpec, facts = ident(
 SELECT k, extract(year FROM k)::int, extract(month FROM k)::int, extract(day FROM k)::int, extract(isodow FROM k)::int,
   to_char(k, 'FMDay'), to_char(k, 'FMMonth'), extract(quarter FROM k)::int
 FROM (${missing}) missing ORDER BY k ON CONFLICT (date_id) DO NOTHING`
-        : `INSERT INTO ${target} (${ident(spec.key)}, version_lsn, version_seq, is_deleted)
-SELECT k, 0, 0, false FROM (${missing}) missing ORDER BY k ON CONFLICT (${ident(spec.key)}) DO NOTHING`;
+        : `INSERT INTO ${target} (${[ident(spec.key), ...inferred(spec).columns, 'is_deleted'].join(', ')})
+SELECT ${['k', ...inferred(spec).values, 'false'].join(', ')} FROM (${missing}) missing ORDER BY k ON CONFLICT (${ident(spec.key)}) DO NOTHING`;
     statements.push({ dimension, sql });
   }
   return statements;

@@ -184,3 +184,22 @@ export function watermarksSql(schema: string): string[] {
 )`,
   ];
 }
+
+/**
+ * Migration 4: joined dimensions (dim_staff, dim_counterparty) are versioned by their own source row,
+ * then by the joined row (joined_version_lsn, joined_version_seq; loader/version-rules.ts rule D1).
+ * Rows stored under the former version (the highest of both sides) are set to the lowest version,
+ * (0, 0, 0, 0): their content stays, and the next row built for the key replaces it, whichever
+ * side's version it carries. A fresh schema gets the columns from migration 1 (the model) and has
+ * no rows to reset.
+ */
+export function joinedDimensionVersionsSql(schema: string): string[] {
+  return (['dim_staff', 'dim_counterparty'] as const).flatMap((dimension) => {
+    const table = qualified(schema, dimension);
+    return [
+      `ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS joined_version_lsn bigint NOT NULL DEFAULT 0, ADD COLUMN IF NOT EXISTS joined_version_seq integer NOT NULL DEFAULT 0`,
+      `ALTER TABLE ${table} ALTER COLUMN joined_version_lsn DROP DEFAULT, ALTER COLUMN joined_version_seq DROP DEFAULT`,
+      `UPDATE ${table} SET version_lsn = 0, version_seq = 0, joined_version_lsn = 0, joined_version_seq = 0`,
+    ];
+  });
+}

@@ -1,5 +1,5 @@
 import type { Logger } from '../platform/logger.js';
-import { watermarksSql, byteOrderKeysSql, DEFAULT_WAREHOUSE_SCHEMA, ident, qualified, SCHEMA_VERSION_TABLE, starSchemaSql } from './warehouse-ddl.js';
+import { joinedDimensionVersionsSql, watermarksSql, byteOrderKeysSql, DEFAULT_WAREHOUSE_SCHEMA, ident, qualified, SCHEMA_VERSION_TABLE, starSchemaSql } from './warehouse-ddl.js';
 import { inTransaction, openWarehousePool, type WarehouseClient, type WarehouseTarget } from './warehouse-pool.js';
 
 /**
@@ -18,6 +18,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 1, description: 'star schema from WAREHOUSE_MODEL, load ledger, load failures, fact views', statements: starSchemaSql },
   { version: 2, description: 'event ids and manifest keys in byte order (COLLATE "C")', statements: byteOrderKeysSql },
   { version: 3, description: 'per-shard watermarks (load_watermarks); nullable ledger commit times for watermark-only manifests', statements: watermarksSql },
+  { version: 4, description: 'joined dimensions versioned by their own row, then the joined row (joined_version_lsn/seq); stored rows reset to the lowest version', statements: joinedDimensionVersionsSql },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { UserError } from '../platform/errors.js';
@@ -28,13 +29,35 @@ export class AlreadyRunningError extends UserError {
 }
 
 export async function readLiveLock(lockFile: string): Promise<LockInfo | undefined> {
-  let info: LockInfo;
+  const found = await readLock(lockFile);
+  return found.state === 'held' && isProcessAlive(found.info.pid) ? found.info : undefined;
+}
+
+/**
+ * A lock file we cannot parse is only taken for debris when it is old: this code never writes a
+ * partial lock (it links a complete file into place), but an older version did, and a partial file
+ * seen for a moment while its writer is alive must not be removed from under it.
+ */
+const UNREADABLE_LOCK_GRACE_MS = 10_000;
+
+type LockFileState = { state: 'absent' } | { state: 'held'; info: LockInfo } | { state: 'unreadable'; ageMs: number };
+
+async function readLock(lockFile: string): Promise<LockFileState> {
+  let text: string;
+  let mtimeMs: number;
   try {
-    info = JSON.parse(await fs.readFile(lockFile, 'utf8')) as LockInfo;
-  } catch {
-    return undefined;
+    [text, { mtimeMs }] = await Promise.all([fs.readFile(lockFile, 'utf8'), fs.stat(lockFile)]);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { state: 'absent' };
+    throw error;
   }
-  return isProcessAlive(info.pid) ? info : undefined;
+  try {
+    const info = JSON.parse(text) as LockInfo;
+    if (Number.isInteger(info.pid)) return { state: 'held', info };
+  } catch {
+    // fall through: not a lock we can read
+  }
+  return { state: 'unreadable', ageMs: Date.now() - mtimeMs };
 }
 
 /** Commands that hold the lock only for seconds: a starting `up` waits for them instead of failing. */
@@ -45,10 +68,7 @@ export async function acquireInstanceLock(lockFile: string, command: string, opt
   let info: LockInfo = { pid: process.pid, command, startedAt: new Date().toISOString() };
   const waitUntil = Date.now() + (options.waitForShortHoldersMs ?? 30_000);
   for (let attempt = 0; attempt < 1_000; attempt++) {
-    try {
-      const handle = await fs.open(lockFile, 'wx', 0o600);
-      await handle.writeFile(JSON.stringify(info));
-      await handle.close();
+    if (await createLockFile(lockFile, info)) {
       let released = false;
       return {
         async update(more) {
@@ -61,17 +81,40 @@ export async function acquireInstanceLock(lockFile: string, command: string, opt
           await fs.rm(lockFile, { force: true });
         },
       };
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const holder = await readLiveLock(lockFile);
-      if (holder && SHORT_COMMANDS.has(holder.command) && Date.now() < waitUntil) {
-        await new Promise((r) => setTimeout(r, 250)); // e.g. a `status` that started its own Postgres
-        continue;
-      }
-      if (holder) throw new AlreadyRunningError(holder, lockFile);
-      await fs.rm(lockFile, { force: true }); // left by a killed process
     }
+    const found = await readLock(lockFile);
+    if (found.state === 'absent') continue;
+    if (found.state === 'unreadable' && found.ageMs < UNREADABLE_LOCK_GRACE_MS) {
+      await new Promise((r) => setTimeout(r, 100));
+      continue;
+    }
+    const holder = found.state === 'held' && isProcessAlive(found.info.pid) ? found.info : undefined;
+    if (holder && SHORT_COMMANDS.has(holder.command) && Date.now() < waitUntil) {
+      await new Promise((r) => setTimeout(r, 250)); // e.g. a `status` that started its own Postgres
+      continue;
+    }
+    if (holder) throw new AlreadyRunningError(holder, lockFile);
+    await fs.rm(lockFile, { force: true }); // left by a killed process
   }
   throw new UserError(`could not take the lock ${lockFile}`);
 }
 
+/**
+ * Creates the lock file with its content in one step: the content goes to a private temporary file
+ * that is then hard-linked into place (link fails if the lock exists). With open('wx') followed by
+ * a write, a racing command could read the still-empty lock, take it for debris and remove it: then
+ * two commands each started a Postgres on the same data directory.
+ */
+async function createLockFile(lockFile: string, info: LockInfo): Promise<boolean> {
+  const temporary = `${lockFile}.${process.pid}.${randomBytes(4).toString('hex')}`;
+  await fs.writeFile(temporary, JSON.stringify(info), { mode: 0o600, flag: 'wx' });
+  try {
+    await fs.link(temporary, lockFile);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw error;
+  } finally {
+    await fs.rm(temporary, { force: true });
+  }
+}

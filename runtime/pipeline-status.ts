@@ -7,6 +7,8 @@ import { readSlotStatus, type SlotStatus } from '../capture/control/slot-status.
 import { readWarehouseStatus, type WarehouseStatus } from '../loader/warehouse-status.js';
 import type { ShardLag } from '../stream/change-stream.js';
 import { createChangeStreamConsumer } from '../stream/create-change-stream.js';
+import { createObjectStore } from '../bucket/create-object-store.js';
+import { summariseLocalQuarantine, type LocalQuarantineSummary } from './quarantine-summary.js';
 
 /** The named stream consumers of the local pipeline (the processor and the archiver). */
 export const CONSUMERS = { processor: 'stream-processor', archiver: 'archiver' } as const;
@@ -25,20 +27,31 @@ export interface PipelineStatus {
   capture: (CaptureStatus & { stale: boolean }) | null;
   stream: ConsumerLag[] | { error: string };
   warehouse: WarehouseStatus | { error: string };
+  /**
+   * Input the processor quarantined (processed bucket `quarantine/`); loader failures are in `warehouse`.
+   * Only when asked for (`status` does): it lists the quarantine, too much for the dashboard's per-second samples.
+   */
+  quarantine?: LocalQuarantineSummary | { error: string };
 }
 
 export function captureStatusFile(config: Config): string {
   return defaultStatusFile(config.stateDir);
 }
 
-export async function readPipelineStatus(config: Config, urls: { sourceUrl: string; warehouseUrl: string }, logger: Logger): Promise<PipelineStatus> {
-  const [slot, capture, stream, warehouse] = await Promise.all([
+export async function readPipelineStatus(
+  config: Config,
+  urls: { sourceUrl: string; warehouseUrl: string },
+  logger: Logger,
+  options: { quarantine?: boolean } = {},
+): Promise<PipelineStatus> {
+  const [slot, capture, stream, warehouse, quarantine] = await Promise.all([
     settle(() => readSlotStatus(urls.sourceUrl, config.capture.slotName, config.capture.publicationName)),
     readCaptureStatusFile(captureStatusFile(config)),
     settle(() => readConsumerLags(config, logger)),
     settle(() => readWarehouseStatus(urls.warehouseUrl, config.warehouseSchema)),
+    options.quarantine ? settle(() => summariseLocalQuarantine(createObjectStore(config, 'processed'))) : undefined,
   ]);
-  return { at: new Date().toISOString(), slot, capture, stream, warehouse };
+  return { at: new Date().toISOString(), slot, capture, stream, warehouse, ...(quarantine ? { quarantine } : {}) };
 }
 
 export async function readCaptureStatusFile(file: string): Promise<(CaptureStatus & { stale: boolean }) | null> {

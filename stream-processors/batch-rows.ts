@@ -2,6 +2,7 @@ import { WAREHOUSE_MODEL, WAREHOUSE_TABLES, type FactName, type WarehouseTable }
 import type { WarehouseRow } from '../contracts/warehouse-row.js';
 import type { EmittedRow, EventRowSink } from './event-rows.js';
 import { dateColumnsOf, dimDateRow } from './transform/dim-date.js';
+import { compareDimensionVersions } from './transform/row-metadata.js';
 
 /**
  * The rows of one batch, per warehouse table. Facts keep every version in input order. Dimensions
@@ -74,10 +75,7 @@ export class BatchRows implements EventRowSink {
   }
 }
 
-/** True when `current` is strictly newer than `candidate`. */
+/** True when `current` is strictly newer than `candidate` (the loader's order, compareDimensionVersions). */
 function isNewer(current: WarehouseRow, candidate: WarehouseRow): boolean {
-  const a = current.version_lsn as bigint;
-  const b = candidate.version_lsn as bigint;
-  if (a !== b) return a > b;
-  return (current.version_seq as number) > (candidate.version_seq as number);
+  return compareDimensionVersions(current, candidate) > 0;
 }

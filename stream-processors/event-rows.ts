@@ -17,6 +17,7 @@ import { factPurchaseOrderRow } from './transform/fact-purchase-order.js';
 import { factSalesOrderRow } from './transform/fact-sales-order.js';
 import { optionalText, requiredInt, sourceRowOf, UnknownSourceTableError } from './transform/source-values.js';
 import { versionedRowOf } from './transform/versioned-row.js';
+import { type KeyChange, splitKeyChange } from './transform/key-change.js';
 
 /** One warehouse row produced by a change event. */
 export interface EmittedRow {
@@ -51,6 +52,8 @@ export interface EventRowSink {
  */
 export function addRowsForEvent(event: ChangeEvent, ctx: EventRowsContext, sink: EventRowSink): Promise<void> | undefined {
   if (!isSourceTable(event.table)) throw new UnknownSourceTableError(String(event.table), event.id);
+  const keyChange = splitKeyChange(event);
+  if (keyChange) return addKeyChangeRows(keyChange, ctx, sink);
   switch (event.table) {
     case 'sales_order':
       sink.addFact('fact_sales_order', factSalesOrderRow(event));
@@ -81,6 +84,45 @@ export function addRowsForEvent(event: ChangeEvent, ctx: EventRowsContext, sink:
       return addAll(counterpartyChanged(event, ctx.state), sink);
     case 'address':
       return addAll(addressChanged(event, ctx.state), sink);
+  }
+}
+
+/**
+ * A primary-key change (transform/key-change.ts): the old key's delete and the new key's create,
+ * all rows or none. The new key goes first, so its image is validated before the old key's
+ * tombstone is written to the join state.
+ */
+function addKeyChangeRows({ deleteOld, createNew }: KeyChange, ctx: EventRowsContext, sink: EventRowSink): Promise<void> | undefined {
+  const created = new BufferedRows();
+  const deleted = new BufferedRows();
+  const flush = () => {
+    deleted.addTo(sink);
+    created.addTo(sink);
+  };
+  const creating = addRowsForEvent(createNew, ctx, created);
+  if (!creating) {
+    const deleting = addRowsForEvent(deleteOld, ctx, deleted);
+    if (deleting) return deleting.then(flush);
+    flush();
+    return;
+  }
+  return creating.then(() => addRowsForEvent(deleteOld, ctx, deleted)).then(flush);
+}
+
+/** Rows held back until every row of an event is built. */
+class BufferedRows implements EventRowSink {
+  private readonly rows: { fact: boolean; table: WarehouseTable; row: WarehouseRow }[] = [];
+  addFact(table: FactName, row: WarehouseRow): void {
+    this.rows.push({ fact: true, table, row });
+  }
+  addDimension(table: WarehouseTable, row: WarehouseRow): void {
+    this.rows.push({ fact: false, table, row });
+  }
+  addTo(sink: EventRowSink): void {
+    for (const { fact, table, row } of this.rows) {
+      if (fact) sink.addFact(table as FactName, row);
+      else sink.addDimension(table, row);
+    }
   }
 }
 

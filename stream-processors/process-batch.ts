@@ -15,6 +15,7 @@ import { utcDateOf, writeQuarantine } from './quarantine.js';
 import type { JoinStateStore } from './state/join-state-store.js';
 import { commitMsOf } from './transform/row-metadata.js';
 import { SourceValueError, UnknownSourceTableError } from './transform/source-values.js';
+import { assertWarehouseColumns } from './warehouse-source-columns.js';
 import type { ShardWatermark } from '../contracts/watermark.js';
 
 export interface ProcessDeps {
@@ -69,6 +70,7 @@ export async function processEvents(events: readonly ChangeEvent[], deps: Proces
     try {
       const commitMs = commitMsOf(event.source?.commitTs);
       if (Number.isNaN(commitMs)) throw new SourceValueError(`source.commitTs is not an instant: ${JSON.stringify(event.source?.commitTs)}`, event.table, 'source.commitTs', event.id);
+      assertWarehouseColumns(event); // a column dropped or renamed in the source: quarantined, never NULL
       const joining = addRowsForEvent(event, deps, rows);
       if (joining) await joining;
       processedIds.push(event.id);

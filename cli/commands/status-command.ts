@@ -27,7 +27,7 @@ export function registerStatusCommand(program: Command): void {
         const { readPipelineStatus } = await import('../../runtime/pipeline-status.js');
         const dbs = await openDatabases(config, logger, { exclusive: false, command: 'status' });
         try {
-          const status = await readPipelineStatus(config, dbs, logger);
+          const status = await readPipelineStatus(config, dbs, logger, { quarantine: true });
           process.stdout.write(options.json ? JSON.stringify(status, null, 2) + '\n' : renderStatus(status));
         } finally {
           await dbs.close();
@@ -108,5 +108,15 @@ export function renderStatus(s: PipelineStatus): string {
     );
     lines.push(`            rows: ${Object.entries(w.rowsByTable).map(([t, n]) => `${t} ${formatCount(n)}`).join(', ')}`);
   }
+  if (s.quarantine) lines.push(...renderQuarantine(s.quarantine));
   return lines.join('\n') + '\n';
+}
+
+function renderQuarantine(q: NonNullable<PipelineStatus['quarantine']>): string[] {
+  if ('error' in q) return [`quarantine  error: ${q.error}`];
+  if (q.objects === 0) return ['quarantine  nothing quarantined'];
+  const head = `quarantine  ${q.limited ? 'at least ' : ''}${formatCount(q.objects)} event(s) quarantined, newest ${q.newestDate ?? '-'} (processed bucket quarantine/)`;
+  // Transform errors already start with `<table>.<column>:`; others get the table named.
+  const where = (g: (typeof q.groups)[number]) => (g.table && !g.error.startsWith(`${g.table}.`) ? ` (${g.table})` : '');
+  return [head, ...q.groups.slice(0, 5).map((g) => `            ${g.count}× ${g.reason}${where(g)}: ${g.error}`)];
 }

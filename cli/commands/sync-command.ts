@@ -9,6 +9,8 @@ export function registerSyncCommand(program: Command): void {
     { name: 'sync', description: "bring the warehouse up to the source's current WAL position through every stage, then exit with a JSON summary", service: 'sync', exclusive: true },
     async ({ config, logger, dbs }) => {
       const { syncPipeline } = await import('../../runtime/sync-pipeline.js');
+      const { summariseLocalQuarantine } = await import('../../runtime/quarantine-summary.js');
+      const { createObjectStore } = await import('../../bucket/create-object-store.js');
       const bar = progressBar('snapshot', 'rows');
       const summary = await syncPipeline({
         config,
@@ -21,6 +23,8 @@ export function registerSyncCommand(program: Command): void {
           logger.info(`sync: ${phase}`);
         },
       });
+      // This run's quarantines decide the exit code; the total (earlier runs, `up`) is shown beside them.
+      const quarantine = await summariseLocalQuarantine(createObjectStore(config, 'processed'), { detailLimit: 0 });
       process.stdout.write(
         JSON.stringify(
           {
@@ -29,6 +33,7 @@ export function registerSyncCommand(program: Command): void {
             snapshotRows: summary.capture.snapshotRows,
             eventsProcessed: summary.processor.events,
             eventsQuarantined: summary.processor.quarantined,
+            quarantinedTotal: quarantine.objects,
             eventsArchived: summary.archiver.records,
             manifestsLoaded: summary.loader.manifests,
             manifestsFailed: summary.loader.failures,

@@ -1,7 +1,6 @@
-import { compareVersion, eventLsnOf, eventSeqOf, type ChangeEvent, type EventVersion, type Row } from '../../contracts/change-event.js';
+import { eventLsnOf, eventSeqOf, type ChangeEvent, type EventVersion, type Row } from '../../contracts/change-event.js';
 import type { WarehouseRow } from '../../contracts/warehouse-row.js';
 import { digitsAt, isCalendarDateAt, SourceValueError } from './source-values.js';
-import { BadInputError } from '../../platform/errors.js';
 
 /**
  * The row image a fact or dimension is built from: `after` for c/u/r, `before` for d (a delete is a
@@ -75,22 +74,35 @@ export function commitTsOf(event: ChangeEvent): string {
   return iso;
 }
 
-export function maxVersion(versions: readonly EventVersion[]): EventVersion {
-  if (versions.length === 0) throw new RangeError('maxVersion needs at least one version');
-  return versions.reduce((a, b) => (compareVersion(a, b) >= 0 ? a : b));
-}
-
 /**
- * Version of a joined dimension row (dim_staff, dim_counterparty): the highest (lsn, seq) of both
- * sides, with `version_seq = 2·seq + 1` when the join partner was known (even if deleted) and
- * `2·seq` when it was not. Without that bit, a row built before its partner arrived and the row
- * that completes it could carry the same version (the partner's change may have a lower LSN), and a
- * loader that keeps the highest version would keep the incomplete one. (lsn, 2·seq + bit) orders
- * exactly like (lsn, seq) and then "complete after incomplete".
+ * Version of a joined dimension row (dim_staff, dim_counterparty): its own source row's version
+ * (version_lsn, version_seq), then the joined row's (joined_version_lsn, joined_version_seq; (0, 0)
+ * when the partner is not known yet; a deleted partner keeps its tombstone's version). Compared in
+ * that order (compareDimensionVersions), the row built from the newest own row and the newest
+ * version of the row it references ranks highest of every row ever built for the key:
+ *  - each side's versions only grow (the join state keeps the highest), so a row built later from
+ *    the same own version has a partner version at least as high;
+ *  - a newer own version outranks any older one, whatever its partner: a staff member who moved to
+ *    a department with an older version than the one they left still gets the new department.
+ * Writing one side then reading the other (event-rows.ts) means that row is built by whichever of
+ * the last two writes came second. The former version (highest of both sides, `2·seq + bit`) let a
+ * row with newer content tie with or lose to an older one (issue 14), and never reached the source's
+ * join again until the next change.
  */
 export function joinedDimensionVersion(own: EventVersion, partner: EventVersion | null, deleted: boolean): WarehouseRow {
-  const highest = partner ? maxVersion([own, partner]) : own;
-  const seq = highest.seq * 2 + (partner ? 1 : 0);
-  if (seq > 2 ** 31 - 1) throw new BadInputError(`transaction position too large for a joined version: ${highest.seq}`, { context: { seq: highest.seq } });
-  return { version_lsn: highest.lsn, version_seq: seq, is_deleted: deleted };
+  return { version_lsn: own.lsn, version_seq: own.seq, is_deleted: deleted, joined_version_lsn: partner?.lsn ?? 0n, joined_version_seq: partner?.seq ?? 0 };
+}
+
+/** Dimension rows by version (DIMENSION_VERSION_ORDER of contracts/warehouse-model.ts; a column a row lacks counts as 0). Hot in BatchRows: no allocation. */
+export function compareDimensionVersions(a: WarehouseRow, b: WarehouseRow): number {
+  return (
+    order(a.version_lsn as bigint, b.version_lsn as bigint) ||
+    order(a.version_seq as number, b.version_seq as number) ||
+    order((a.joined_version_lsn ?? 0n) as bigint, (b.joined_version_lsn ?? 0n) as bigint) ||
+    order((a.joined_version_seq ?? 0) as number, (b.joined_version_seq ?? 0) as number)
+  );
+}
+
+function order<T extends bigint | number>(x: T, y: T): number {
+  return x < y ? -1 : x > y ? 1 : 0;
 }

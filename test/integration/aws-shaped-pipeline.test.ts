@@ -110,7 +110,7 @@ function normalizeSnapshotPoint(dump: WarehouseDump, snapshotLsn: string): { dum
       row.map((cell, i) => {
         const name = names[i];
         let value = cell;
-        if ((name === 'source_lsn' || name === 'version_lsn') && cell === lsnNumber) value = '<snapshot-lsn>';
+        if ((name === 'source_lsn' || name === 'version_lsn' || name === 'joined_version_lsn') && cell === lsnNumber) value = '<snapshot-lsn>';
         else if (name === 'event_id' && cell.endsWith(`@${snapshotLsn}`)) value = cell.slice(0, -snapshotLsn.length) + '<snapshot-lsn>';
         else if (name === 'commit_ts' && op >= 0 && row[op] === 'r') value = '<snapshot-ts>';
         if (value !== cell) replaced++;

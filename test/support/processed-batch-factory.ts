@@ -84,6 +84,8 @@ export const staffDim = (staff_id: number, version_lsn: bigint, over: WarehouseR
   version_lsn,
   version_seq: 0,
   is_deleted: false,
+  joined_version_lsn: 0n,
+  joined_version_seq: 0,
   ...over,
 });
 
@@ -135,6 +137,8 @@ export const counterpartyDim = (counterparty_id: number, version_lsn: bigint): W
   version_lsn,
   version_seq: 0,
   is_deleted: false,
+  joined_version_lsn: 0n,
+  joined_version_seq: 0,
 });
 
 export function dateDim(date: string): WarehouseRow {

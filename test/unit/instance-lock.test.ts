@@ -40,4 +40,31 @@ describe('instance lock of a state directory', () => {
     await expect(acquireInstanceLock(lockFile, 'sync', { waitForShortHoldersMs: 5_000 })).rejects.toThrow(/another totesys-cdc up/);
     await up.release();
   });
+
+  // A `status` and a starting `up` racing for the lock: a holder whose lock file existed but was
+  // still empty was taken for a killed one, its file removed, and both started Postgres on one data
+  // directory (the second start stopped the first one's postmaster: the cli-up flake).
+  it('lets exactly one of many concurrent acquirers in', async () => {
+    for (let round = 0; round < 20; round++) {
+      const attempts = await Promise.allSettled(Array.from({ length: 8 }, (_, i) => acquireInstanceLock(lockFile, i === 0 ? 'up' : 'sync', { waitForShortHoldersMs: 0 })));
+      const won = attempts.filter((a): a is PromiseFulfilledResult<Awaited<ReturnType<typeof acquireInstanceLock>>> => a.status === 'fulfilled');
+      expect(won).toHaveLength(1);
+      for (const a of attempts) if (a.status === 'rejected') expect(a.reason).toBeInstanceOf(AlreadyRunningError);
+      await won[0]!.value.release();
+    }
+  });
+
+  it('does not take a fresh unreadable lock file for debris, but removes an old one', async () => {
+    await fs.writeFile(lockFile, '');
+    const waited = acquireInstanceLock(lockFile, 'up', { waitForShortHoldersMs: 0 });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await fs.readFile(lockFile, 'utf8')).toBe(''); // still there: its writer may be alive
+    await fs.rm(lockFile);
+    await (await waited).release();
+
+    await fs.writeFile(lockFile, '{"pi');
+    const old = new Date(Date.now() - 60_000);
+    await fs.utimes(lockFile, old, old);
+    await (await acquireInstanceLock(lockFile, 'up', { waitForShortHoldersMs: 0 })).release();
+  });
 });

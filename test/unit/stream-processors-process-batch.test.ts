@@ -86,7 +86,7 @@ describe('processEvents', () => {
     expect(payment.rows).toEqual([{ amount: '552548.62', paid: false, pd: '2022-11-04' }]);
     const staff = await readParquetWithDuckDb(await fileOf(m, 'dim_staff'));
     expect(staff.rows).toEqual([
-      { staff_id: 19, first_name: 'Jeremie', last_name: 'Franey', department_name: 'Sales', location: 'Manchester', email_address: 'jeremie.franey@terrifictotes.com', version_lsn: 0x1000n, version_seq: -1, is_deleted: false },
+      { staff_id: 19, first_name: 'Jeremie', last_name: 'Franey', department_name: 'Sales', location: 'Manchester', email_address: 'jeremie.franey@terrifictotes.com', version_lsn: 0x1000n, version_seq: -1, is_deleted: false, joined_version_lsn: 0x1000n, joined_version_seq: -1 },
     ]);
     const currency = await readParquetWithDuckDb(await fileOf(m, 'dim_currency'));
     expect(currency.rows).toEqual([{ currency_id: 2, currency_code: 'USD', currency_name: 'US Dollar', version_lsn: 0x1000n, version_seq: -1, is_deleted: false }]);
@@ -151,26 +151,26 @@ describe('processEvents', () => {
 
   it('completes dim_staff when the department arrives after the staff row (and the reverse)', async () => {
     const first = (await run([changeEvent('staff', 'c', sourceRow.staff({ staff_id: 3, department_id: 2 }), { lsn: 0x5000 })]))!;
-    expect(await rowsOf(first, 'dim_staff')).toEqual([expect.objectContaining({ staff_id: 3, department_name: null, location: null, version_lsn: 0x5000n, version_seq: 0 })]);
+    expect(await rowsOf(first, 'dim_staff')).toEqual([expect.objectContaining({ staff_id: 3, department_name: null, location: null, version_lsn: 0x5000n, version_seq: 0, joined_version_lsn: 0n })]);
     // The department's change is older (another shard lagging) yet the completed row outranks the first.
     const second = (await run([changeEvent('department', 'r', sourceRow.department({ department_id: 2, department_name: 'Finance', location: 'Leeds' }), { lsn: 0x4000 })]))!;
-    expect(await rowsOf(second, 'dim_staff')).toEqual([expect.objectContaining({ staff_id: 3, department_name: 'Finance', location: 'Leeds', version_lsn: 0x5000n, version_seq: 1 })]);
+    expect(await rowsOf(second, 'dim_staff')).toEqual([expect.objectContaining({ staff_id: 3, department_name: 'Finance', location: 'Leeds', version_lsn: 0x5000n, version_seq: 0, joined_version_lsn: 0x4000n, joined_version_seq: -1 })]);
 
     // Reverse order: department first gives no staff row; the staff row then joins it at once.
     const third = (await run([changeEvent('department', 'c', sourceRow.department({ department_id: 7, department_name: 'HR', location: null }), { lsn: 0x6000 })]))!;
     expect(third.files.map((f) => f.table)).toEqual([]);
     const fourth = (await run([changeEvent('staff', 'c', sourceRow.staff({ staff_id: 8, department_id: 7 }), { lsn: 0x6100 })]))!;
-    expect(await rowsOf(fourth, 'dim_staff')).toEqual([expect.objectContaining({ staff_id: 8, department_name: 'HR', location: null, version_lsn: 0x6100n, version_seq: 1 })]);
+    expect(await rowsOf(fourth, 'dim_staff')).toEqual([expect.objectContaining({ staff_id: 8, department_name: 'HR', location: null, version_lsn: 0x6100n, version_seq: 0, joined_version_lsn: 0x6000n })]);
   });
 
   it('completes dim_counterparty when its legal address arrives later, and re-emits it when the address changes', async () => {
     const first = (await run([changeEvent('counterparty', 'c', sourceRow.counterparty({ counterparty_id: 4, legal_address_id: 9 }), { lsn: 0x7000 })]))!;
-    expect(await rowsOf(first, 'dim_counterparty')).toEqual([expect.objectContaining({ counterparty_id: 4, counterparty_legal_city: null, version_seq: 0 })]);
+    expect(await rowsOf(first, 'dim_counterparty')).toEqual([expect.objectContaining({ counterparty_id: 4, counterparty_legal_city: null, version_seq: 0, joined_version_lsn: 0n })]);
     const second = (await run([changeEvent('address', 'c', sourceRow.address({ address_id: 9, city: 'Leeds' }), { lsn: 0x7100 })]))!;
     expect(await rowsOf(second, 'dim_location')).toEqual([expect.objectContaining({ location_id: 9, city: 'Leeds', version_lsn: 0x7100n })]);
-    expect(await rowsOf(second, 'dim_counterparty')).toEqual([expect.objectContaining({ counterparty_id: 4, counterparty_legal_city: 'Leeds', version_lsn: 0x7100n, version_seq: 1 })]);
+    expect(await rowsOf(second, 'dim_counterparty')).toEqual([expect.objectContaining({ counterparty_id: 4, counterparty_legal_city: 'Leeds', version_lsn: 0x7000n, joined_version_lsn: 0x7100n })]);
     const third = (await run([changeEvent('address', 'u', sourceRow.address({ address_id: 9, city: 'York' }), { lsn: 0x7200 })]))!;
-    expect(await rowsOf(third, 'dim_counterparty')).toEqual([expect.objectContaining({ counterparty_id: 4, counterparty_legal_city: 'York', version_lsn: 0x7200n })]);
+    expect(await rowsOf(third, 'dim_counterparty')).toEqual([expect.objectContaining({ counterparty_id: 4, counterparty_legal_city: 'York', version_lsn: 0x7000n, joined_version_lsn: 0x7200n })]);
   });
 
   it('a department change re-emits every staff row of that department, not those who moved away', async () => {
@@ -183,9 +183,9 @@ describe('processEvents', () => {
     await run([changeEvent('staff', 'u', sourceRow.staff({ staff_id: 3, department_id: 5 }), { lsn: 0x2000 })]);
     const manifest = (await run([changeEvent('department', 'u', sourceRow.department({ department_id: 1, department_name: 'Sales & Marketing' }), { lsn: 0x3000, seq: 2 })]))!;
     const rows = await rowsOf(manifest, 'dim_staff');
-    expect(rows.map((r) => [r.staff_id, r.department_name, r.version_lsn, r.version_seq])).toEqual([
-      [1, 'Sales & Marketing', 0x3000n, 5],
-      [2, 'Sales & Marketing', 0x3000n, 5],
+    expect(rows.map((r) => [r.staff_id, r.department_name, r.version_lsn, r.version_seq, r.joined_version_lsn, r.joined_version_seq])).toEqual([
+      [1, 'Sales & Marketing', 0x1000n, -1, 0x3000n, 2],
+      [2, 'Sales & Marketing', 0x1000n, -1, 0x3000n, 2],
     ]);
   });
 

@@ -12,6 +12,7 @@ import { factPurchaseOrderRow } from '../../stream-processors/transform/fact-pur
 import { factSalesOrderRow } from '../../stream-processors/transform/fact-sales-order.js';
 import { SourceValueError } from '../../stream-processors/transform/source-values.js';
 import { versionedRowOf } from '../../stream-processors/transform/versioned-row.js';
+import { compareDimensionVersions } from '../../stream-processors/transform/row-metadata.js';
 import { changeEvent, sourceRow } from '../support/change-event-factory.js';
 
 const meta = { commit_ts: '2026-11-22T12:00:00.123Z' };
@@ -113,17 +114,25 @@ describe('dimension transforms', () => {
     expect(row).toEqual({ location_id: 5, address_line_1: '6826 Herzog Via', address_line_2: null, district: 'Avon', city: 'New Patienceburgh', postal_code: '28441', country: 'Turkey', phone: '1803 637401', version_lsn: 0x300n, version_seq: 0, is_deleted: false });
   });
 
-  it('dim_staff joins department; a missing department leaves nulls with an even version_seq', () => {
+  it('dim_staff joins department; versioned by the staff row, then the department row ((0, 0) while unknown)', () => {
     const staff = versionedRowOf(changeEvent('staff', 'c', sourceRow.staff(), { lsn: 0x500, seq: 2 }));
     const department = versionedRowOf(changeEvent('department', 'c', sourceRow.department(), { lsn: 0x400, seq: 7 }));
     const alone = dimStaffRow(staff, null);
     const joined = dimStaffRow(staff, department);
-    expect(alone).toMatchObject({ staff_id: 1, department_name: null, location: null, version_lsn: 0x500n, version_seq: 4 });
-    expect(joined).toEqual({ staff_id: 1, first_name: 'Jeremie', last_name: 'Franey', department_name: 'Sales', location: 'Manchester', email_address: 'jeremie.franey@terrifictotes.com', version_lsn: 0x500n, version_seq: 5, is_deleted: false });
+    expect(alone).toMatchObject({ staff_id: 1, department_name: null, location: null, version_lsn: 0x500n, version_seq: 2, joined_version_lsn: 0n, joined_version_seq: 0 });
+    expect(joined).toEqual({
+      staff_id: 1, first_name: 'Jeremie', last_name: 'Franey', department_name: 'Sales', location: 'Manchester', email_address: 'jeremie.franey@terrifictotes.com',
+      version_lsn: 0x500n, version_seq: 2, is_deleted: false, joined_version_lsn: 0x400n, joined_version_seq: 7,
+    });
     // The completed row outranks the incomplete one although the department's change is older.
-    expect(joined.version_seq as number).toBeGreaterThan(alone.version_seq as number);
+    expect(compareDimensionVersions(joined, alone)).toBe(1);
     const newerDepartment = versionedRowOf(changeEvent('department', 'u', sourceRow.department({ location: 'Leeds' }), { lsn: 0x600, seq: 1 }));
-    expect(dimStaffRow(staff, newerDepartment)).toMatchObject({ location: 'Leeds', version_lsn: 0x600n, version_seq: 3 });
+    const rejoined = dimStaffRow(staff, newerDepartment);
+    expect(rejoined).toMatchObject({ location: 'Leeds', version_lsn: 0x500n, version_seq: 2, joined_version_lsn: 0x600n, joined_version_seq: 1 });
+    expect(compareDimensionVersions(rejoined, joined)).toBe(1);
+    // A newer staff row outranks every row of an older one, whatever department it was joined with.
+    const newerStaff = versionedRowOf(changeEvent('staff', 'u', sourceRow.staff({ department_id: 2 }), { lsn: 0x501 }));
+    expect(compareDimensionVersions(dimStaffRow(newerStaff, department), rejoined)).toBe(1);
   });
 
   it('dim_counterparty joins the legal address', () => {
@@ -139,12 +148,14 @@ describe('dimension transforms', () => {
       counterparty_legal_postal_code: '28441',
       counterparty_legal_country: 'Turkey',
       counterparty_legal_phone_number: '1803 637401',
-      version_lsn: 0x700n,
-      version_seq: 1,
+      version_lsn: 0x500n,
+      version_seq: 0,
       is_deleted: false,
+      joined_version_lsn: 0x700n,
+      joined_version_seq: 0,
     });
-    const deletedAddress = { ...address, deleted: true };
-    expect(dimCounterpartyRow(counterparty, deletedAddress)).toMatchObject({ counterparty_legal_city: null, version_seq: 1 });
+    const deletedAddress = { ...address, deleted: true, version: { lsn: 0x800n, seq: 3 } };
+    expect(dimCounterpartyRow(counterparty, deletedAddress)).toMatchObject({ counterparty_legal_city: null, version_lsn: 0x500n, joined_version_lsn: 0x800n, joined_version_seq: 3 });
   });
 
   it('dim_date: ISO weekday, English names, quarter', () => {

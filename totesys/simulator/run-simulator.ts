@@ -81,6 +81,31 @@ async function loadState(client: pg.Client): Promise<SimulatorState> {
   };
 }
 
+/**
+ * A connected client with an 'error' listener (a dropped connection must fail the change in flight,
+ * never crash the process). With `retry`, connection failures that may pass (server starting,
+ * restarting, unreachable for a moment) are retried with backoff, 250 ms doubling to 5 s, until
+ * `signal` aborts; anything else (bad credentials, missing database) is thrown at once.
+ */
+async function connectSimulator(url: string, logger: Logger, signal: AbortSignal | undefined, retry: boolean): Promise<pg.Client> {
+  let delayMs = 250;
+  for (;;) {
+    const client = createPostgresClient({ url, applicationName: 'totesys-simulator', logger });
+    client.on('error', (error) => logger.warn('simulator connection lost', { error: error.message }));
+    try {
+      await client.connect();
+      if (retry) logger.info('simulator reconnected');
+      return client;
+    } catch (error) {
+      await client.end().catch(() => undefined);
+      if (!retry || !isRetryable(error) || signal?.aborted) throw error;
+      logger.warn('simulator cannot reach the source yet; retrying', { error: (error as Error).message, retryInMs: delayMs });
+      await abortableDelay(delayMs, signal);
+      delayMs = Math.min(delayMs * 2, 5_000);
+    }
+  }
+}
+
 function applyChange(kind: ChangeKind, ctx: ChangeContext): Promise<ChangeResult> {
   switch (kind) {
     case 'new_sales_order':
@@ -120,13 +145,10 @@ export async function runSimulator(url: string, options: SimulatorOptions): Prom
   let skipped = 0;
   let stoppedBy: SimulatorSummary['stoppedBy'] = 'signal';
 
-  const client = createPostgresClient({ url, applicationName: 'totesys-simulator', logger });
-  // A dropped connection fails the change in flight (SimulatedChangeError, retryable); without a
-  // listener the client's 'error' event would crash the whole process instead.
-  client.on('error', (error) => logger.warn('simulator connection lost', { error: error.message }));
-  await client.connect();
+  // The connection is replaced when the server restarts or fails over (see reconnect below).
+  let client = await connectSimulator(url, logger, signal, false);
   try {
-    const state = await loadState(client);
+    let state = await loadState(client);
     logger.info('simulator started', { ratePerSecond, durationMs, changes: maxChanges, seed });
     for (;;) {
       if (signal?.aborted) { stoppedBy = 'signal'; break; }
@@ -147,7 +169,24 @@ export async function runSimulator(url: string, options: SimulatorOptions): Prom
         await client.query('COMMIT');
       } catch (cause) {
         await client.query('ROLLBACK').catch(() => undefined);
-        throw new SimulatedChangeError(kind, seq, cause);
+        const error = new SimulatedChangeError(kind, seq, cause);
+        if (!error.retryable || signal?.aborted) throw error;
+        // A lost connection (restart, failover, pg_terminate_backend): the change is rolled back,
+        // or committed if the COMMIT reached the server before the drop; either way the source
+        // stays consistent. Reconnect with backoff and reload the id lists (the source may have
+        // been restored), then carry on with the next change.
+        logger.warn('simulated change failed on a lost connection; reconnecting', { kind, seq, error: error.message });
+        for (;;) {
+          await client.end().catch(() => undefined);
+          client = await connectSimulator(url, logger, signal, true);
+          try {
+            state = await loadState(client);
+            break;
+          } catch (loadError) {
+            if (!isRetryable(loadError) || signal?.aborted) throw loadError;
+          }
+        }
+        continue;
       }
       if (!result) {
         skipped++;
