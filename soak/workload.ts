@@ -106,6 +106,11 @@ export class Workload {
     if (this.options.features.has('schema-change')) this.pendingSchemaChange = true;
   }
 
+  /** True while a planned TRUNCATE or schema change has not been made yet (they wait for `any-rows`). */
+  get hasPendingEvents(): boolean {
+    return this.pendingTruncate || this.pendingSchemaChange;
+  }
+
   async stop(): Promise<WorkloadCounts> {
     this.stopper.abort();
     await Promise.all(this.running);

@@ -93,7 +93,7 @@ describe('soak trial plans', () => {
   });
 
   it('without those features, plans none of them; --phases limits where kills land', () => {
-    const { runs } = planTrial(createPrng(1), 5, new Set(DEFAULT_FEATURES), new Set(['loading'] as const));
+    const { runs } = planTrial(createPrng(1), 5, new Set(['inserts', 'updates', 'deletes', 'simulator'] as const), new Set(['loading'] as const));
     expect(runs).toHaveLength(5);
     for (const run of runs) expect(run).toEqual({ command: 'sync', kill: { target: 'sync', phase: 'loading', delayMs: expect.any(Number) } });
   });
