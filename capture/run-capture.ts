@@ -16,7 +16,10 @@ import { startStatusReporter } from './reporting/status-reporter.js';
 import type { SnapshotProgress } from './snapshot/initial-snapshot.js';
 import { prepareSlot } from './snapshot/slot-preparation.js';
 import { WatermarkPublisher } from './publish/watermark-publisher.js';
-import type { ShardMap } from './publish/watermark-shard-map.js';
+import { shardMapFromConfig, type ShardMap } from './publish/watermark-shard-map.js';
+import type { SlotLossReport } from './snapshot/slot-preparation-options.js';
+import { IncrementalSnapshots } from './snapshot/incremental-snapshot.js';
+import { controlChunkSource } from './snapshot/chunk-source.js';
 
 /**
  * The capture process in one call: set up publication and slot, take the initial snapshot when the
@@ -34,7 +37,8 @@ import type { ShardMap } from './publish/watermark-shard-map.js';
  */
 export interface RunCaptureOptions {
   sourceUrl: string;
-  config: Pick<Readonly<Config>, 'capture'>;
+  /** With `stream` (the full config, as `sync` passes it), reconcile records go to every shard of that stream. */
+  config: Pick<Readonly<Config>, 'capture'> & Partial<Pick<Readonly<Config>, 'stream'>>;
   writer: ChangeStreamWriter;
   logger: Logger;
   signal?: AbortSignal;
@@ -52,6 +56,8 @@ export interface RunCaptureOptions {
   /** Batching/backpressure tuning (tests, bench). */
   publisher?: Partial<EventPublisherOptions>;
   snapshotBatchRows?: number;
+  /** Rows per chunk of `resnapshot --table` (default 1000). */
+  resnapshotChunkRows?: number;
   /** The stream's shards: when given, every heartbeat becomes a watermark on each (publish/watermark-publisher.ts). */
   shardMap?: ShardMap;
 }
@@ -60,6 +66,8 @@ export interface CaptureResult {
   reason: 'signal' | 'stop-lsn-reached';
   eventsPublished: number;
   snapshotRows: number;
+  /** Reconcile record copies published (contracts/reconcile.ts): stream records that are not change events. */
+  reconcileRecords: number;
   confirmedLsn: string | null;
   snapshotTaken: boolean;
 }
@@ -98,6 +106,26 @@ export async function runCapture(options: RunCaptureOptions): Promise<CaptureRes
   options.signal?.addEventListener('abort', onAbort);
   if (options.signal?.aborted) lifecycle.stop('signal');
 
+  // Reconcile records (TRUNCATE, snapshot chunks) must reach every shard; watermarks stay opt-in.
+  const reconcileShards = options.shardMap ?? (options.config.stream ? shardMapFromConfig({ stream: options.config.stream }) : undefined);
+  const onSlotLost = (loss: SlotLossReport) => {
+    const lastConfirmedLsn = loss.confirmedFlushLsn ?? stats.status.lastConfirmedLsn;
+    stats.status.slotLosses = (stats.status.slotLosses ?? 0) + 1;
+    stats.status.slotLost = { reason: loss.reason, detectedAt: new Date().toISOString(), lastConfirmedLsn, recovery: 'resnapshot', recoveredAt: null };
+    logger.error(
+      loss.reason === 'invalidated'
+        ? 'replication slot lost: invalidated by Postgres (wal_status lost, it fell behind max_slot_wal_keep_size); changes after its last confirmed position were never captured'
+        : 'replication slot lost: it no longer exists (dropped, or a restore or failover did not carry it) although its snapshot had completed; changes since it went were never captured',
+      {
+        event: 'slot-lost',
+        reason: loss.reason,
+        lastConfirmedLsn,
+        snapshotLsn: loss.snapshotLsn,
+        next: 'creating a new slot and re-reading every table; the warehouse is reconciled: rows changed meanwhile get one new version, rows deleted meanwhile a delete version, unchanged rows nothing',
+      },
+    );
+  };
+
   let delayMs = 250;
   let busySinceMs: number | null = null;
   let resumeFrom: Lsn = 0n;
@@ -107,8 +135,13 @@ export async function runCapture(options: RunCaptureOptions): Promise<CaptureRes
       try {
         if (!prepared) {
           lifecycle.prepare();
-          snapshotTaken = (await prepareSlot(options, stats, logger, lifecycle, () => heartbeat.emit())) || snapshotTaken;
+          const took = await prepareSlot({ ...options, reconcileShards, onSlotLost }, stats, logger, lifecycle, () => heartbeat.emit());
+          snapshotTaken = took || snapshotTaken;
           prepared = true;
+          if (took && stats.status.slotLost && !stats.status.slotLost.recoveredAt) {
+            stats.status.slotLost.recoveredAt = new Date().toISOString();
+            logger.info('recovered from the lost replication slot: every table re-read and published with its reconcile records; streaming from the new slot', { event: 'slot-recovered', reason: stats.status.slotLost.reason });
+          }
           if (options.signal?.aborted) break;
           if (stopAt !== undefined) await heartbeat.emit(); // a milestone past stopAt, even when idle
         }
@@ -126,6 +159,8 @@ export async function runCapture(options: RunCaptureOptions): Promise<CaptureRes
           stopAtLsn: stopAt,
           publisher: options.publisher,
           watermarks: options.shardMap && new WatermarkPublisher({ writer: options.writer, shardMap: options.shardMap, logger }),
+          reconcileShards,
+          resnapshots: new IncrementalSnapshots({ source: controlChunkSource(control), stats, logger, reconcileShards, chunkRows: options.resnapshotChunkRows }),
           onStarted: () => lifecycle.streamStarted(),
           onStopping: (reason) => lifecycle.stop(reason === 'stop-lsn-reached' ? 'stop-lsn-reached' : 'signal'),
         });
@@ -142,6 +177,16 @@ export async function runCapture(options: RunCaptureOptions): Promise<CaptureRes
         throw end.error;
       } catch (error) {
         if (options.signal?.aborted) break;
+        // K1 while running: an invalidated slot's walsender is terminated, a dropped one fails
+        // START_REPLICATION. Either way the next attempt prepares again, which detects, reports
+        // and recovers (slot-preparation.ts); this is not an error of the capture.
+        if (prepared && (await isSlotUnusable(control, slotName))) {
+          prepared = false;
+          lifecycle.connectionLost('replication slot lost');
+          logger.warn('the replication slot is gone or invalidated; preparing a new one', { event: 'slot-unusable', error: errorMessage(error) });
+          await abortableDelay(250, options.signal);
+          continue;
+        }
         const classified = await classify(error, slotName, control);
         if (classified instanceof SlotInUseError) {
           busySinceMs ??= Date.now();
@@ -176,9 +221,20 @@ export async function runCapture(options: RunCaptureOptions): Promise<CaptureRes
       reason,
       eventsPublished: stats.status.eventsPublished,
       snapshotRows: stats.status.snapshotRowsPublished,
+      reconcileRecords: stats.status.reconcileRecordsPublished ?? 0,
       confirmedLsn: resumeFrom > 0n ? formatLsn(resumeFrom) : stats.status.lastConfirmedLsn,
       snapshotTaken,
     };
+  }
+}
+
+/** The slot is missing or invalidated (a failed reading says no: a restarting Postgres is retried as such). */
+async function isSlotUnusable(control: ControlConnection, slotName: string): Promise<boolean> {
+  try {
+    const slot = await control.slotStatus(slotName);
+    return !slot.exists || slot.walStatus === 'lost';
+  } catch {
+    return false;
   }
 }
 

@@ -1,5 +1,6 @@
 import type { WarehouseTable } from './warehouse-model.js';
 import type { ShardWatermark } from './watermark.js';
+import type { ManifestReconcile } from './reconcile.js';
 
 /**
  * A processed batch (processor → loader contract). One manifest per batch, written after every file
@@ -36,4 +37,11 @@ export interface BatchManifest {
    * ids, and its commit times set to the newest watermark's time (it holds no commit).
    */
   watermarks?: ShardWatermark[];
+  /**
+   * The reconcile records (contracts/reconcile.ts) among the batch's records, each once with the
+   * shards whose copy the batch read; the loader applies them in the manifest's transaction, after
+   * its rows. A batch of only such records (and watermarks) is a manifest with no events, like a
+   * watermark-only one.
+   */
+  reconciles?: ManifestReconcile[];
 }

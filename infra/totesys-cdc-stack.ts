@@ -167,7 +167,7 @@ export class TotesysCdcStack extends Stack {
       drainWindow: props.loaderDrainWindow,
       logRetention: props.logRetention,
     });
-    this.slotMonitor = new SlotMonitor(this, 'SlotMonitor', { vpc: this.network.vpc, source, slotName: props.slotName, sourceSslMode: props.sslMode, logRetention: props.logRetention });
+    this.slotMonitor = new SlotMonitor(this, 'SlotMonitor', { vpc: this.network.vpc, source, slotName: props.slotName, publicationName: props.publicationName, sourceSslMode: props.sslMode, logRetention: props.logRetention });
     this.operations = new Operations(this, 'Operations', {
       vpc: this.network.vpc,
       cluster: this.capture.cluster,

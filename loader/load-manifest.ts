@@ -9,6 +9,7 @@ import { copyIntoStagingSql, createStagingSql, inferredMemberSql, insertFactSql,
 import { readManifestFile } from './manifest-reader.js';
 import type { ParquetReadLimits } from '../parquet/parquet-bounds.js';
 import type { WarehouseClient } from './warehouse-pool.js';
+import { applyReconciles } from './apply-reconciles.js';
 
 /**
  * Loads one manifest in ONE transaction: dimensions (version-guarded upserts), then for each fact
@@ -69,6 +70,8 @@ export async function loadManifest(args: {
         }
       });
     }
+    // After the rows: a reconcile looks at versions below its own (apply-reconciles.ts).
+    await applyReconciles(client, schema, manifestKey, manifest.reconciles, logger);
     const recorded = await recordLoadedBatch(client, schema, manifestKey, manifest, rows as Record<string, number>, performance.now() - started);
     if (!recorded) {
       await client.query('ROLLBACK');

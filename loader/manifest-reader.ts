@@ -7,6 +7,7 @@ import { DEFAULT_PARQUET_READ_LIMITS, maxRowsForFile, type ParquetReadLimits } f
 import type { WarehouseRow } from '../contracts/warehouse-row.js';
 import type { WarehouseTable } from '../contracts/warehouse-model.js';
 import { ObjectNotFoundError, type ObjectStore } from '../bucket/object-store.js';
+import { reconcileRecordSchema } from '../contracts/reconcile.js';
 import { ManifestFileCorruptError, ManifestFileMissingError, ManifestInvalidError } from './loader-errors.js';
 
 /** Reads manifests and their files from the processed bucket, refusing anything that does not match. */
@@ -35,6 +36,7 @@ const manifestSchema = z.object({
     }),
   ).max(MAX_MANIFEST_FILES),
   watermarks: z.array(z.object({ shardId: z.string().min(1), ts: isoInstant, lsn: z.string().min(1), openShards: z.array(z.string().min(1).regex(/^[^,]+$/, 'no commas')).min(1) })).max(1024).optional(),
+  reconciles: z.array(z.object({ copyShards: z.array(z.string().min(1)).min(1), record: reconcileRecordSchema })).optional(),
 });
 
 export function parseManifest(manifestKey: string, bytes: Uint8Array): BatchManifest {

@@ -1,5 +1,6 @@
 import type { Logger } from '../platform/logger.js';
 import { joinedDimensionVersionsSql, watermarksSql, byteOrderKeysSql, DEFAULT_WAREHOUSE_SCHEMA, ident, qualified, SCHEMA_VERSION_TABLE, starSchemaSql } from './warehouse-ddl.js';
+import { reconcileTablesSql } from './reconcile-sql.js';
 import { inTransaction, openWarehousePool, type WarehouseClient, type WarehouseTarget } from './warehouse-pool.js';
 
 /**
@@ -19,6 +20,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 2, description: 'event ids and manifest keys in byte order (COLLATE "C")', statements: byteOrderKeysSql },
   { version: 3, description: 'per-shard watermarks (load_watermarks); nullable ledger commit times for watermark-only manifests', statements: watermarksSql },
   { version: 4, description: 'joined dimensions versioned by their own row, then the joined row (joined_version_lsn/seq); stored rows reset to the lowest version', statements: joinedDimensionVersionsSql },
+  { version: 5, description: 'reconcile copies per shard and reconciles applied (contracts/reconcile.ts)', statements: reconcileTablesSql },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

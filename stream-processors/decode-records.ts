@@ -2,6 +2,7 @@ import { parseChangeEvent, type ChangeEvent } from '../contracts/change-event.js
 import { isBadInput } from '../platform/errors.js';
 import { IGNORED_SOURCE_TABLES, isSourceTable } from '../contracts/source-tables.js';
 import { isWatermarkRecord, parseWatermark, type ShardWatermark } from '../contracts/watermark.js';
+import { isReconcileRecord, parseReconcile, type ShardReconcile } from '../contracts/reconcile.js';
 import type { QuarantineInput } from './quarantine.js';
 import { utcDateOf } from './quarantine.js';
 
@@ -22,6 +23,8 @@ export interface DecodedRecords {
   poison: QuarantineInput[];
   /** The last watermark record (contracts/watermark.ts) of each shard: not events, carried into the manifest. */
   watermarks: Map<string, ShardWatermark>;
+  /** Reconcile records (contracts/reconcile.ts), in record order: not events, carried into the manifest. */
+  reconciles: ShardReconcile[];
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -33,7 +36,7 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  * quarantined: anything else is a bug in the decoder and fails the whole batch, to be retried.
  */
 export function decodeRecords(records: readonly StreamRecordInput[]): DecodedRecords {
-  const out: DecodedRecords = { events: [], origins: new Map(), poison: [], watermarks: new Map() };
+  const out: DecodedRecords = { events: [], origins: new Map(), poison: [], watermarks: new Map(), reconciles: [] };
   for (const record of records) {
     const origin = { shardId: record.shardId, sequenceNumber: record.sequenceNumber };
     const date = utcDateOf(record.arrivalMs);
@@ -41,6 +44,14 @@ export function decodeRecords(records: readonly StreamRecordInput[]): DecodedRec
       try {
         const { ts, lsn, openShards } = parseWatermark(record.data);
         out.watermarks.set(record.shardId, { shardId: record.shardId, ts, lsn, openShards });
+      } catch (error) {
+        out.poison.push({ reason: 'invalid-event', error: (error as Error).message, record: Buffer.from(record.data).toString('utf8'), date, ...origin });
+      }
+      continue;
+    }
+    if (isReconcileRecord(record.data)) {
+      try {
+        out.reconciles.push({ shardId: record.shardId, record: parseReconcile(record.data) });
       } catch (error) {
         out.poison.push({ reason: 'invalid-event', error: (error as Error).message, record: Buffer.from(record.data).toString('utf8'), date, ...origin });
       }

@@ -17,6 +17,7 @@ import { commitMsOf } from './transform/row-metadata.js';
 import { SourceValueError, UnknownSourceTableError } from './transform/source-values.js';
 import { assertWarehouseColumns } from './warehouse-source-columns.js';
 import type { ShardWatermark } from '../contracts/watermark.js';
+import { groupReconcileCopies, type ManifestReconcile, type ShardReconcile } from '../contracts/reconcile.js';
 
 export interface ProcessDeps {
   state: JoinStateStore;
@@ -36,6 +37,8 @@ export interface ProcessDeps {
   onFileRows?: (file: ManifestFile, rows: readonly WarehouseRow[]) => void;
   /** The newest watermark per shard among the batch's records: carried into the manifest (contracts/watermark.ts). */
   watermarks?: readonly ShardWatermark[];
+  /** Reconcile records among the batch's records: carried into the manifest (contracts/reconcile.ts). */
+  reconciles?: readonly ShardReconcile[];
 }
 
 /**
@@ -96,9 +99,11 @@ export async function processEvents(events: readonly ChangeEvent[], deps: Proces
   await deps.state.flush();
   if (quarantined > 0) metrics.count(METRIC.eventsQuarantined, quarantined);
   const watermarks = deps.watermarks && deps.watermarks.length > 0 ? [...deps.watermarks] : undefined;
-  if (processedIds.length === 0) return watermarks ? writeWatermarkManifest(watermarks, deps, prefix) : null;
+  const reconciles = deps.reconciles && deps.reconciles.length > 0 ? groupReconcileCopies(deps.reconciles) : undefined;
+  if (processedIds.length === 0) return watermarks || reconciles ? writeWatermarkManifest(watermarks, reconciles, deps, prefix) : null;
 
-  const batchId = batchIdOfDistinct(processedIds); // distinct: `seen` above
+  // distinct: `seen` above; a reconcile copy is part of the batch's identity like an event.
+  const batchId = batchIdOfDistinct(reconciles ? [...processedIds, ...reconciles.map(reconcileIdentity)] : processedIds);
   const minCommitTs = new Date(minCommitMs).toISOString();
   const maxCommitTs = new Date(maxCommitMs).toISOString();
   const files: ManifestFile[] = await Promise.all(
@@ -125,6 +130,7 @@ export async function processEvents(events: readonly ChangeEvent[], deps: Proces
     maxCommitTs,
     files,
     ...(watermarks ? { watermarks } : {}),
+    ...(reconciles ? { reconciles } : {}),
   };
   // The commit point: written only after every file above is durable.
   const key = manifestKey(prefix, createdAt, batchId);
@@ -139,13 +145,22 @@ export async function processEvents(events: readonly ChangeEvent[], deps: Proces
  * watermark still travels through the loader's ledger (exactly once, in order with the shard's
  * other manifests). Its batchId is the hash of the watermarks (same records → same batchId).
  */
-async function writeWatermarkManifest(watermarks: ShardWatermark[], deps: ProcessDeps, prefix: string): Promise<BatchManifest> {
-  const batchId = batchIdOfDistinct(watermarks.map((w) => `watermark:${w.shardId}:${w.lsn}`));
-  const newest = watermarks.reduce((a, b) => (Date.parse(b.ts) > Date.parse(a.ts) ? b : a)).ts;
+async function writeWatermarkManifest(watermarks: ShardWatermark[] | undefined, reconciles: ManifestReconcile[] | undefined, deps: ProcessDeps, prefix: string): Promise<BatchManifest> {
+  const batchId = batchIdOfDistinct([...(watermarks ?? []).map((w) => `watermark:${w.shardId}:${w.lsn}`), ...(reconciles ?? []).map(reconcileIdentity)]);
+  const times = [...(watermarks ?? []).map((w) => w.ts), ...(reconciles ?? []).map((r) => r.record.commitTs)];
+  const newest = times.reduce((a, b) => (Date.parse(b) > Date.parse(a) ? b : a));
   const createdAt = new Date((deps.now ?? Date.now)()).toISOString();
-  const manifest: BatchManifest = { v: MANIFEST_VERSION, batchId, createdAt, eventCount: 0, firstEventId: '', lastEventId: '', minCommitTs: newest, maxCommitTs: newest, files: [], watermarks };
+  const manifest: BatchManifest = {
+    v: MANIFEST_VERSION, batchId, createdAt, eventCount: 0, firstEventId: '', lastEventId: '', minCommitTs: newest, maxCommitTs: newest, files: [],
+    ...(watermarks ? { watermarks } : {}),
+    ...(reconciles ? { reconciles } : {}),
+  };
   const key = manifestKey(prefix, createdAt, batchId);
   await deps.processed.put(key, JSON.stringify(manifest, null, 2) + '\n');
-  deps.logger.debug('watermark manifest written', { batchId, manifest: key, watermarks: watermarks.length });
+  deps.logger.debug('watermark manifest written', { batchId, manifest: key, watermarks: watermarks?.length ?? 0, reconciles: reconciles?.length ?? 0 });
   return manifest;
+}
+
+function reconcileIdentity(entry: ManifestReconcile): string {
+  return `reconcile:${entry.record.id}:${entry.copyShards.join(',')}`;
 }

@@ -25,6 +25,6 @@ export async function processRecords(records: readonly StreamRecordInput[], deps
     deps.logger.warn('record quarantined', { reason: poison.reason, shardId: poison.shardId, sequenceNumber: poison.sequenceNumber, key, error: poison.error });
   }
   if (decoded.poison.length > 0) (deps.metrics ?? loggingMetrics(deps.logger)).count(METRIC.eventsQuarantined, decoded.poison.length);
-  const manifest = await processEvents(decoded.events, { ...deps, recordOrigin: (event) => decoded.origins.get(event.id), watermarks: [...decoded.watermarks.values()] });
+  const manifest = await processEvents(decoded.events, { ...deps, recordOrigin: (event) => decoded.origins.get(event.id), watermarks: [...decoded.watermarks.values()], reconciles: decoded.reconciles });
   return { manifest, records: records.length, events: decoded.events.length, quarantined: decoded.poison.length };
 }

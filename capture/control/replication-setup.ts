@@ -113,17 +113,19 @@ export interface SlotRow {
   active: boolean;
   activePid: number | null;
   confirmedFlushLsn: string | null;
+  /** pg_replication_slots.wal_status: `lost` = invalidated (past max_slot_wal_keep_size), unusable. */
+  walStatus: string | null;
 }
 
 export async function readSlot(client: Queryable, slotName: string): Promise<SlotRow | null> {
   const { rows } = await client.query(
-    `SELECT slot_name, plugin, database, active, active_pid, confirmed_flush_lsn::text AS confirmed
+    `SELECT slot_name, plugin, database, active, active_pid, confirmed_flush_lsn::text AS confirmed, wal_status
        FROM pg_replication_slots WHERE slot_name = $1`,
     [slotName],
   );
   if (!rows.length) return null;
   const r = rows[0];
-  return { slotName: r.slot_name, plugin: r.plugin, database: r.database, active: r.active, activePid: r.active_pid, confirmedFlushLsn: r.confirmed };
+  return { slotName: r.slot_name, plugin: r.plugin, database: r.database, active: r.active, activePid: r.active_pid, confirmedFlushLsn: r.confirmed, walStatus: r.wal_status ?? null };
 }
 
 /**

@@ -23,6 +23,25 @@ export interface SlotStatus {
   snapshot?: SnapshotMarker['state'];
   /** The bridge slot of a snapshot being redone (slot-preparation.ts), while it exists: it keeps WAL too. */
   bridge?: { slotName: string; active: boolean; lagBytes: number | null };
+  /**
+   * A slot the capture had (the marker says its snapshot completed) that is now unusable:
+   * `invalidated` (wal_status lost, past max_slot_wal_keep_size) or `missing` (dropped, or a
+   * restore or failover that did not carry it). null: not lost. Only read when the publication is known.
+   */
+  lost?: SlotLoss | null;
+}
+
+export type SlotLoss = 'invalidated' | 'missing';
+
+/**
+ * Whether the capture's slot is lost. "We had one" is what the publication's snapshot marker
+ * persists in the source itself (replication-setup.ts): it says `complete` for this slot only once
+ * the slot's snapshot was published, and it survives restarts, container replacement, and a
+ * restore or failover (a catalog comment is in every backup; a logical slot is not).
+ */
+export function slotLossOf(slot: { exists: boolean; walStatus: string | null }, marker: SnapshotMarker, slotName: string): SlotLoss | null {
+  if (slot.exists) return slot.walStatus === 'lost' ? 'invalidated' : null;
+  return marker.state === 'complete' && marker.slotName === slotName ? 'missing' : null;
 }
 
 type Queryable = Pick<pg.Client, 'query' | 'escapeIdentifier'>;
@@ -57,7 +76,11 @@ export async function readSlotStatus(url: string, slotName: string, publicationN
   await client.connect();
   try {
     const status = await querySlotStatus(client, slotName);
-    if (publicationName) status.snapshot = (await readSnapshotMarker(client, publicationName)).state;
+    if (publicationName) {
+      const marker = await readSnapshotMarker(client, publicationName);
+      status.snapshot = marker.state;
+      status.lost = slotLossOf(status, marker, slotName);
+    }
     const bridge = await querySlotStatus(client, bridgeSlotName(slotName));
     if (bridge.exists) status.bridge = { slotName: bridge.slotName, active: bridge.active, lagBytes: bridge.lagBytes };
     return status;

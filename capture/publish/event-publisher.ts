@@ -30,8 +30,8 @@ export interface EventPublisherOptions {
   maxPutAttempts?: number;
   retryBaseMs?: number;
   retryCapMs?: number;
-  /** Called after each durable batch (metrics). */
-  onDurable?: (records: number, putLatencyMs: number) => void;
+  /** Called after each durable batch (metrics): change events, latency, and the other records (reconcile copies). */
+  onDurable?: (records: number, putLatencyMs: number, otherRecords: number) => void;
   /** Called after the tracker advanced (the session confirms the new LSN). */
   onProgress?: () => void;
 }
@@ -42,6 +42,8 @@ interface Batch {
   /** Sequence bound: every event below it is in this or an earlier batch. */
   seqEnd: number;
   firstEventId: string;
+  /** Records that are not change events (reconcile copies): not counted as events published. */
+  otherRecords: number;
 }
 
 export class EventPublisher {
@@ -84,17 +86,18 @@ export class EventPublisher {
    * and `partitionKey` partitionKeyOf(event) (the streaming decoder writes both directly).
    * Returns undefined while there is room, so the caller only awaits when it must pause.
    */
-  enqueueSerialized(eventId: string, partitionKey: string, json: string): Promise<void> | undefined {
+  enqueueSerialized(eventId: string, partitionKey: string, json: string, isChangeEvent = true): Promise<void> | undefined {
     if (this.failure) throw this.failure;
     const data = Buffer.from(json);
     const record: StreamRecord = { partitionKey, data };
     this.o.tracker.register();
     if (!this.current) {
-      this.current = { records: [], bytes: 0, seqEnd: 0, firstEventId: eventId };
+      this.current = { records: [], bytes: 0, seqEnd: 0, firstEventId: eventId, otherRecords: 0 };
       this.timer = setTimeout(() => this.seal(), this.o.flushIntervalMs);
     }
     const batch = this.current;
     batch.records.push(record);
+    if (!isChangeEvent) batch.otherRecords++;
     batch.bytes += data.length;
     batch.seqEnd = this.o.tracker.registered();
     this.inFlightBytes += data.length;
@@ -156,7 +159,7 @@ export class EventPublisher {
       const started = performance.now();
       try {
         await this.o.writer.put(batch.records);
-        this.o.onDurable?.(batch.records.length, performance.now() - started);
+        this.o.onDurable?.(batch.records.length - batch.otherRecords, performance.now() - started, batch.otherRecords);
         return;
       } catch (error) {
         const retryable = isRetryable(error);

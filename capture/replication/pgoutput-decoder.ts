@@ -51,7 +51,7 @@ export type DecodeResult =
   | { kind: 'none' }
   | { kind: 'event'; event: EncodedChangeEvent }
   | { kind: 'commit'; commitLsn: Lsn; commitEndLsn: Lsn }
-  | { kind: 'truncate'; tables: string[] }
+  | { kind: 'truncate'; tables: string[]; commitLsn: string; commitTs: string; seq: number }
   | { kind: 'message'; prefix: string; content: string; messageLsn: Lsn; transactional: boolean }
   | { kind: 'ignored-table'; table: string };
 
@@ -98,8 +98,14 @@ export class PgoutputDecoder {
       case 'update':
       case 'delete':
         return this.change(lsn, message);
-      case 'truncate':
-        return { kind: 'truncate', tables: message.relations.map((r) => (r ? r.name : '?')) };
+      case 'truncate': {
+        // A TRUNCATE is a change of its transaction like a row change: it takes the next position,
+        // so the delete versions it implies sort after the transaction's earlier changes and
+        // before its later ones (contracts/reconcile.ts).
+        if (!this.txn) throw new DecodeError('TRUNCATE outside a transaction', lsn, undefined);
+        const seq = this.txn.nextIndex++;
+        return { kind: 'truncate', tables: message.relations.map((r) => (r ? r.name : '?')), commitLsn: this.txn.commitLsn, commitTs: this.txn.commitTs, seq };
+      }
       case 'message':
         return {
           kind: 'message',

@@ -9,6 +9,10 @@ import type { ReplicationStream } from './replication-stream.js';
 import { SessionPositions } from './session-positions.js';
 import { HEARTBEAT_PREFIX } from '../control/heartbeat.js';
 import type { WatermarkPublisher } from '../publish/watermark-publisher.js';
+import type { ShardMap } from '../publish/watermark-shard-map.js';
+import { enqueueReconcile, truncateReconcileId } from '../publish/reconcile-publish.js';
+import { isSourceTable } from '../../contracts/source-tables.js';
+import { RESNAPSHOT_PREFIX, SNAPSHOT_WINDOW_PREFIX, type IncrementalSnapshots } from '../snapshot/incremental-snapshot.js';
 
 /**
  * One streaming connection to the slot, from connect to end. The caller (run-capture.ts) loops over
@@ -54,6 +58,10 @@ export interface SessionOptions {
   onStopping?: (reason: 'stopped' | 'stop-lsn-reached') => void;
   /** Heartbeats → watermark records on every shard (the capture slot's session only, never the bridge). */
   watermarks?: WatermarkPublisher;
+  /** Where a TRUNCATE's reconcile records go (every open shard); without it one copy (publish/reconcile-publish.ts). */
+  reconcileShards?: ShardMap;
+  /** `resnapshot --table` requests and their watermark windows (the capture slot's session only). */
+  resnapshots?: IncrementalSnapshots;
 }
 
 export type SessionEnd = { reason: 'stopped' | 'stop-lsn-reached'; confirmed: Lsn } | { reason: 'error'; error: unknown; confirmed: Lsn };
@@ -83,12 +91,13 @@ export class ReplicationSession {
     this.positions = new SessionPositions({ resumeFrom: o.resumeFrom, skipFromLsn: o.skipFromLsn, stopAtLsn: o.stopAtLsn });
     this.lastSentFlush = o.resumeFrom;
     this.stream = o.stream;
+    o.resnapshots?.onIdle(() => this.confirm());
     this.publisher = new EventPublisher({
       writer: o.writer,
       tracker: this.positions.tracker,
       logger: o.logger,
       ...o.publisher,
-      onDurable: (records, latencyMs) => o.stats.published(records, latencyMs),
+      onDurable: (records, latencyMs, otherRecords) => o.stats.published(records, latencyMs, otherRecords),
       onProgress: () => this.confirm(),
     });
   }
@@ -228,6 +237,7 @@ export class ReplicationSession {
           if (this.skipTransaction) break;
           // D3: enqueued in WAL order; the publisher keeps that order per key.
           const { id, partitionKey, json } = result.event;
+          this.o.resnapshots?.changeSeen(partitionKey);
           const room = this.publisher.enqueueSerialized(id, partitionKey, json);
           if (room) this.waitForRoom(room);
           break;
@@ -238,6 +248,14 @@ export class ReplicationSession {
           this.confirm();
           break;
         case 'message':
+          if (!result.transactional && this.o.resnapshots && !this.skipTransaction) {
+            if (result.prefix === RESNAPSHOT_PREFIX) this.o.resnapshots.requested(result.content);
+            else if (result.prefix === SNAPSHOT_WINDOW_PREFIX) {
+              // The high watermark: the chunk goes out before anything after it is read (DBLog).
+              const work = this.o.resnapshots.windowMark(result.content, result.messageLsn, this.publisher);
+              if (work) this.waitForRoom(work);
+            }
+          }
           if (!result.transactional && !this.decoder.inTransaction) {
             this.o.logger.debug('message milestone', { lsn: formatLsn(result.messageLsn), prefix: result.prefix });
             if (result.prefix === HEARTBEAT_PREFIX) this.o.watermarks?.heartbeatSeen(result.content, result.messageLsn);
@@ -246,11 +264,8 @@ export class ReplicationSession {
           }
           break;
         case 'truncate':
-          this.o.stats.status.truncatesSkipped++;
-          this.o.logger.error('TRUNCATE captured: no row events can be emitted for it, downstream keeps the truncated rows', {
-            lsn,
-            tables: result.tables,
-          });
+          if (this.skipTransaction) break;
+          this.reconcileTruncate(lsn, result);
           break;
         case 'ignored-table':
           if (!this.warnedTables.has(result.table)) {
@@ -266,6 +281,44 @@ export class ReplicationSession {
     } finally {
       this.handledCount++;
     }
+  }
+
+  /**
+   * A TRUNCATE carries no rows, so it becomes a reconcile record per captured table: "at this
+   * position the table is empty" (contracts/reconcile.ts); the loader gives every row still live
+   * there a delete version. Every event before it must be durable before the copies are put, so
+   * reading pauses (the messages after it are parked, in order) until the publisher has flushed
+   * and the copies are enqueued; they are tracked like events, so the commit after them is
+   * confirmed only once they are durable (D1).
+   */
+  private reconcileTruncate(lsn: string, truncate: Extract<ReturnType<PgoutputDecoder['decode']>, { kind: 'truncate' }>): void {
+    const tables = truncate.tables.filter(isSourceTable);
+    const ignored = truncate.tables.filter((t) => !isSourceTable(t));
+    if (ignored.length) this.o.logger.warn('TRUNCATE of a table that is not a totesys source table ignored', { lsn, tables: ignored });
+    if (tables.length === 0) return;
+    this.o.stats.status.truncatesReconciled = (this.o.stats.status.truncatesReconciled ?? 0) + tables.length;
+    this.o.logger.warn('TRUNCATE captured: every row of the table gets a delete version downstream (reconcile record)', {
+      event: 'truncate-reconciled',
+      lsn,
+      commitLsn: truncate.commitLsn,
+      tables,
+    });
+    const done = this.publisher.flush().then(async () => {
+      for (const table of tables) {
+        await enqueueReconcile(this.publisher, this.o.reconcileShards, {
+          id: truncateReconcileId(table, truncate.commitLsn, truncate.seq),
+          table,
+          lsn: truncate.commitLsn,
+          seq: truncate.seq,
+          commitTs: truncate.commitTs,
+          reason: 'truncate',
+          keyAfter: null,
+          keyTo: null,
+          keys: [],
+        });
+      }
+    });
+    this.waitForRoom(done);
   }
 
   private onKeepalive(walEnd: string, shouldRespond: boolean): void {
@@ -292,7 +345,8 @@ export class ReplicationSession {
       this.o.stats.status.lastConfirmedAt = new Date().toISOString();
       this.o.onConfirmed?.(confirmable);
     }
-    if (this.started && this.positions.stopReached()) void this.requestStop('stop-lsn-reached');
+    // A running resnapshot is finished first (its watermarks lie past the stop LSN).
+    if (this.started && this.positions.stopReached() && !this.o.resnapshots?.busy) void this.requestStop('stop-lsn-reached');
   }
 
   /** Standby status with the confirmed flush position (also the reply to keepalive pings). */
@@ -309,6 +363,7 @@ export class ReplicationSession {
   }
 
   private async teardown(): Promise<void> {
+    this.o.resnapshots?.close();
     if (this.statusTimer) clearInterval(this.statusTimer);
     this.statusTimer = null;
     // Events still queued after an error must not race the next session's puts: wait for them.

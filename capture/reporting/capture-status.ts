@@ -1,7 +1,8 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { encodeEmf, METRIC, type MetricName } from '../../platform/metrics.js';
-import type { SlotStatus } from '../control/slot-status.js';
+import type { SlotLoss, SlotStatus } from '../control/slot-status.js';
+import type { ResnapshotProgress } from '../snapshot/incremental-snapshot.js';
 import type { CapturePhase } from '../lifecycle/capture-lifecycle.js';
 import { writeFileAtomic } from '../../platform/atomic-file.js';
 
@@ -31,8 +32,30 @@ export interface CaptureStatus {
   sinkLatencyMs: number | null;
   inFlightEvents: number;
   reconnects: number;
+  /** Always 0 since TRUNCATEs are reconciled (kept for readers of older status files). */
   truncatesSkipped: number;
+  /** TRUNCATEs turned into reconcile records (their rows get delete versions downstream). */
+  truncatesReconciled?: number;
+  /** Reconcile record copies published (contracts/reconcile.ts): one per snapshot chunk or truncated table, per shard. */
+  reconcileRecordsPublished?: number;
+  /** How many times the slot was found lost (invalidated or missing) by this process. */
+  slotLosses?: number;
+  /** The last slot loss and its recovery; null when none was seen. */
+  slotLost?: SlotLostStatus | null;
+  /** `resnapshot --table` jobs of this process, the last ten (capture/snapshot/incremental-snapshot.ts). */
+  resnapshots?: ResnapshotProgress[];
   lastError: string | null;
+}
+
+export interface SlotLostStatus {
+  reason: SlotLoss;
+  detectedAt: string;
+  /** The lost slot's last confirmed position (invalidated slot), else the last one this process confirmed. */
+  lastConfirmedLsn: string | null;
+  /** What happens: a new slot, a snapshot of every table, reconciliation downstream. */
+  recovery: 'resnapshot';
+  /** When the recovery snapshot was published in full; null while it runs. */
+  recoveredAt: string | null;
 }
 
 export class CaptureStats {
@@ -61,12 +84,17 @@ export class CaptureStats {
       inFlightEvents: 0,
       reconnects: 0,
       truncatesSkipped: 0,
+      truncatesReconciled: 0,
+      reconcileRecordsPublished: 0,
+      slotLosses: 0,
+      slotLost: null,
       lastError: null,
     };
   }
 
-  published(records: number, latencyMs: number): void {
+  published(records: number, latencyMs: number, otherRecords = 0): void {
     this.status.eventsPublished += records;
+    this.status.reconcileRecordsPublished = (this.status.reconcileRecordsPublished ?? 0) + otherRecords;
     // Exponentially weighted, so one slow fsync does not dominate the reading.
     this.status.sinkLatencyMs = this.status.sinkLatencyMs === null ? latencyMs : this.status.sinkLatencyMs * 0.8 + latencyMs * 0.2;
   }
@@ -98,9 +126,10 @@ export async function writeStatusFile(file: string, status: CaptureStatus): Prom
   await writeFileAtomic(file, JSON.stringify(status, null, 2) + '\n', { durable: false });
 }
 
-/** One CloudWatch EMF line (namespace TotesysCdc, dimension SlotName). */
-export function emfLine(status: CaptureStatus, eventsSinceLast: number, timestampMs = Date.now()): string {
+/** One CloudWatch EMF line (namespace TotesysCdc, dimension SlotName). `slotLossesSinceLast`: losses detected since the previous line (the SlotLost alarm). */
+export function emfLine(status: CaptureStatus, eventsSinceLast: number, timestampMs = Date.now(), slotLossesSinceLast = 0): string {
   const metrics: Partial<Record<MetricName, number>> = { [METRIC.eventsPublished]: eventsSinceLast, [METRIC.captureHeartbeat]: 1 };
+  if (slotLossesSinceLast > 0) metrics[METRIC.slotLost] = slotLossesSinceLast;
   if (status.slotLagBytes !== null) metrics[METRIC.slotLagBytes] = status.slotLagBytes;
   if (status.sinkLatencyMs !== null) metrics[METRIC.sinkLatencyMs] = Math.round(status.sinkLatencyMs);
   if (status.lastConfirmedAt) metrics[METRIC.confirmedLsnLagMs] = Math.max(0, timestampMs - Date.parse(status.lastConfirmedAt));

@@ -29,6 +29,7 @@ export function startStatusReporter(stats: CaptureStats, options: StatusReporter
   const metricsIntervalMs = options.metricsIntervalMs ?? 10_000;
   let lastMetricsMs = Date.now();
   let eventsAtLastMetrics = 0;
+  let lossesAtLastMetrics = 0;
   let writing: Promise<void> = Promise.resolve();
   const write = async (final: boolean) => {
     // Status first, slot reading after: a source outage (connect timeout) must not leave the status
@@ -36,9 +37,10 @@ export function startStatusReporter(stats: CaptureStats, options: StatusReporter
     const status: CaptureStatus = stats.tick();
     if (options.statusFile) await writeStatusFile(options.statusFile, status).catch((error) => options.logger.warn('status file write failed', { error }));
     if (options.metrics === 'emf' && (final || Date.now() - lastMetricsMs >= metricsIntervalMs)) {
-      process.stdout.write(emfLine(status, status.eventsPublished - eventsAtLastMetrics) + '\n');
+      process.stdout.write(emfLine(status, status.eventsPublished - eventsAtLastMetrics, Date.now(), (status.slotLosses ?? 0) - lossesAtLastMetrics) + '\n');
       lastMetricsMs = Date.now();
       eventsAtLastMetrics = status.eventsPublished;
+      lossesAtLastMetrics = status.slotLosses ?? 0;
     }
     if (!final) {
       try {

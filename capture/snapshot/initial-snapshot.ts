@@ -10,7 +10,22 @@ import { createPostgresClient } from '../../platform/postgres-client.js';
  * overlap.
  * Rows are read through a server-side cursor in batches (bounded memory) with every column cast to
  * text and mapped by columnValue, exactly as the streaming path maps pgoutput's text values.
+ * Each table is read in primary-key order, so every batch is a chunk of the key space: `onChunk`
+ * receives its range and keys after its events (the capture turns it into a reconcile record,
+ * contracts/reconcile.ts). The chunks of a table cover every key: the first starts unbounded, each
+ * starts after the previous one's last key, the last ends unbounded.
  */
+export interface SnapshotChunk {
+  table: SourceTable;
+  /** 0, 1, ... per table. */
+  index: number;
+  keyAfter: number | string | null;
+  keyTo: number | string | null;
+  keys: (number | string)[];
+  /** The snapshot's time (now() inside it): the commit time of the delete versions it implies. */
+  commitTs: string;
+}
+
 export interface SnapshotProgress {
   table: SourceTable;
   rows: number;
@@ -28,6 +43,10 @@ export interface ReadSnapshotOptions {
   /** Receives each batch in order; awaited (backpressure). */
   onEvents: (events: ChangeEvent[]) => Promise<void>;
   onProgress?: (progress: SnapshotProgress) => void;
+  /** Receives each chunk's key range after its events (awaited). */
+  onChunk?: (chunk: SnapshotChunk) => Promise<void>;
+  /** Default: every source table. */
+  tables?: readonly SourceTable[];
 }
 
 export async function readSnapshot(options: ReadSnapshotOptions): Promise<{ rows: number; perTable: Record<string, number> }> {
@@ -43,7 +62,7 @@ export async function readSnapshot(options: ReadSnapshotOptions): Promise<{ rows
     await client.query("SET LOCAL TimeZone = 'UTC'");
     const { rows: nowRows } = await client.query<{ ts: Date }>('SELECT now() AS ts');
     const commitTs = nowRows[0].ts.toISOString();
-    for (const table of SOURCE_TABLES) {
+    for (const table of options.tables ?? SOURCE_TABLES) {
       const rows = await readTable(client, table, options, commitTs, batchRows);
       perTable[table] = rows;
       total += rows;
@@ -69,25 +88,36 @@ async function readTable(client: pg.Client, table: SourceTable, options: ReadSna
   const keyIndex = columns.findIndex((c) => c.attname === keyColumn);
   const select = columns.map((c) => `${client.escapeIdentifier(c.attname)}::text`).join(', ');
   const cursor = client.escapeIdentifier(`totesys_cdc_snapshot_${table}`);
-  await client.query(`DECLARE ${cursor} NO SCROLL CURSOR FOR SELECT ${select} FROM ${client.escapeIdentifier(table)}`);
+  // Key order: each batch is a chunk of the key space (the reconcile's range), and a resnapshot
+  // reads the same ranges again.
+  await client.query(`DECLARE ${cursor} NO SCROLL CURSOR FOR SELECT ${select} FROM ${client.escapeIdentifier(table)} ORDER BY ${client.escapeIdentifier(keyColumn)}`);
   const started = performance.now();
   let count = 0;
-  for (;;) {
+  let keyAfter: number | string | null = null;
+  for (let index = 0; ; index++) {
     const result = await client.query<unknown[]>({ text: `FETCH ${batchRows} FROM ${cursor}`, rowMode: 'array' });
-    if (result.rows.length === 0) break;
     const events = result.rows.map((values) => snapshotEvent(table, columns, values as (string | null)[], keyIndex, options.snapshotLsn, commitTs));
-    await options.onEvents(events);
+    if (events.length > 0) await options.onEvents(events);
+    const keys = events.map((e) => e.key[keyColumn] as number | string);
+    // A full batch may have more after it; a short (or empty) one is the last and ends unbounded.
+    const last = events.length < batchRows;
+    const keyTo = last ? null : keys[keys.length - 1];
+    await options.onChunk?.({ table, index, keyAfter, keyTo, keys, commitTs });
+    keyAfter = keyTo;
     count += events.length;
-    const seconds = (performance.now() - started) / 1000;
-    options.onProgress?.({ table, rows: count, totalRows: Math.max(totalRows, count), rowsPerSec: seconds > 0 ? Math.round(count / seconds) : 0 });
-    if (result.rows.length < batchRows) break;
+    if (events.length > 0) {
+      const seconds = (performance.now() - started) / 1000;
+      options.onProgress?.({ table, rows: count, totalRows: Math.max(totalRows, count), rowsPerSec: seconds > 0 ? Math.round(count / seconds) : 0 });
+    }
+    if (last) break;
   }
   await client.query(`CLOSE ${cursor}`);
   if (count === 0) options.onProgress?.({ table, rows: 0, totalRows: 0, rowsPerSec: 0 });
   return count;
 }
 
-function snapshotEvent(
+/** One row read by a snapshot as its `r` event at `snapshotLsn` (the initial snapshot, a resnapshot's chunk). */
+export function snapshotEvent(
   table: SourceTable,
   columns: { attname: string; atttypid: number }[],
   values: (string | null)[],

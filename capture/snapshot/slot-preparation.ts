@@ -22,6 +22,9 @@ import type { CaptureLifecycle } from '../lifecycle/capture-lifecycle.js';
 import { streamBridge } from './bridge.js';
 import type { SlotPreparationOptions } from './slot-preparation-options.js';
 import { createPostgresClient } from '../../platform/postgres-client.js';
+import { slotLossOf } from '../control/slot-status.js';
+import { enqueueReconcile, snapshotReconcileId } from '../publish/reconcile-publish.js';
+import { SNAPSHOT_SEQ } from '../../contracts/change-event.js';
 
 /**
  * Publication, replica identity, slot and initial snapshot. Returns true when it took a snapshot.
@@ -36,6 +39,14 @@ import { createPostgresClient } from '../../platform/postgres-client.js';
  * read by both snapshots arrive twice (different ids, same content). The bridge is dropped once the
  * new snapshot is published; a crash before that redoes the snapshot with the same bridge, which
  * resumes where it had confirmed.
+ *
+ * A lost slot (docs/capture-spec.md, K1-K3): the marker says this slot's snapshot completed, but
+ * the slot is gone (dropped, or not carried by a restore or failover) or invalidated (wal_status
+ * `lost`, past max_slot_wal_keep_size). Its unconfirmed changes are gone from the WAL for good, so
+ * there is nothing to bridge: the invalidated slot is dropped and a new snapshot taken. Every
+ * snapshot ends each chunk of keys with a reconcile record (contracts/reconcile.ts), so rows
+ * deleted while nobody captured get their delete versions in the warehouse; rows changed meanwhile
+ * get the snapshot's `r` version, unchanged rows nothing (the loader's rule for `r` rows).
  *
  * Invariants (docs/capture-spec.md): S1 marker order; S2 a slot is dropped only when its snapshot
  * never completed, never while active, and only after a copy to the bridge once its snapshot had
@@ -62,6 +73,17 @@ export async function prepareSlot(
     const slot = await readSlot(client, slotName);
     const bridge = await readSlot(client, bridgeName);
     const marker = await readSnapshotMarker(client, publicationName);
+    const loss = slotLossOf({ exists: slot !== null, walStatus: slot?.walStatus ?? null }, marker, slotName);
+    if (loss) {
+      // K1: detected before anything streams from it; K2: reported, then recovered by a snapshot.
+      options.onSlotLost?.({ reason: loss, confirmedFlushLsn: slot?.confirmedFlushLsn ?? null, snapshotLsn: marker.state === 'complete' ? marker.snapshotLsn : null });
+      if (slot?.active) throw new SlotInUseError(slotName, slot.activePid);
+      if (slot) await dropSlot(client, slotName);
+      // No bridge: an invalidated slot cannot be read, a missing one has nothing to copy.
+      if (bridge && !bridge.active) await dropSlot(client, bridgeName);
+      await writeSnapshotMarker(client, publicationName, { state: 'pending', slotName });
+      return null;
+    }
     // S1: a slot whose snapshot completed is never snapshotted again.
     if (slot && marker.state === 'complete' && marker.slotName === slotName) {
       if (bridge && !bridge.active && (await dropSlot(client, bridgeName))) logger.info('dropped a leftover bridge slot', { bridgeSlot: bridgeName });
@@ -111,8 +133,8 @@ async function publishSnapshot(options: SlotPreparationOptions, stats: CaptureSt
     tracker: new AckTracker(),
     logger,
     ...options.publisher,
-    onDurable: (records, latencyMs) => {
-      stats.published(records, latencyMs);
+    onDurable: (records, latencyMs, otherRecords) => {
+      stats.published(records, latencyMs, otherRecords);
       stats.status.snapshotRowsPublished += records;
     },
   });
@@ -123,6 +145,21 @@ async function publishSnapshot(options: SlotPreparationOptions, stats: CaptureSt
       snapshotLsn,
       batchRows: options.snapshotBatchRows,
       onProgress: options.onSnapshotProgress,
+      // K3: every chunk's keys, so the loader gives rows the source no longer has a delete version.
+      onChunk: async (chunk) => {
+        if (options.signal?.aborted) throw new Error('initial snapshot interrupted by a stop request');
+        await enqueueReconcile(publisher, options.reconcileShards, {
+          id: snapshotReconcileId(chunk.table, snapshotLsn, chunk.index),
+          table: chunk.table,
+          lsn: snapshotLsn,
+          seq: SNAPSHOT_SEQ,
+          commitTs: chunk.commitTs,
+          reason: 'snapshot',
+          keyAfter: chunk.keyAfter,
+          keyTo: chunk.keyTo,
+          keys: chunk.keys,
+        });
+      },
       onEvents: async (events) => {
         // A stop request abandons the snapshot: the marker stays "pending", the next start redoes it.
         if (options.signal?.aborted) throw new Error('initial snapshot interrupted by a stop request');

@@ -75,8 +75,10 @@ export function renderStatus(s: PipelineStatus): string {
   const lines: string[] = [];
   const slot = s.slot;
   if ('error' in slot) lines.push(`slot        error: ${slot.error}`);
+  else if (slot.lost === 'missing') lines.push(`slot        ${slot.slotName}: LOST (missing although its snapshot had completed: dropped, or a restore or failover): the capture re-reads every table and reconciles the warehouse when it next starts`);
   else if (!slot.exists) lines.push(`slot        ${slot.slotName}: not created yet (capture has not run)`);
   else {
+    if (slot.lost === 'invalidated') lines.push(`slot        ${slot.slotName}: LOST (invalidated: it fell behind max_slot_wal_keep_size): the capture re-reads every table and reconciles the warehouse when it next starts`);
     lines.push(
       `slot        ${slot.slotName}: ${slot.active ? 'active' : 'INACTIVE'}, lag ${formatBytes(slot.lagBytes)}, wal_status ${slot.walStatus ?? '-'}, ` +
         `safe_wal_size ${slot.safeWalSizeBytes === null ? 'unlimited' : formatBytes(slot.safeWalSizeBytes)}, confirmed ${slot.confirmedFlushLsn ?? '-'}` +
@@ -93,6 +95,13 @@ export function renderStatus(s: PipelineStatus): string {
         `(${c.eventsPerSec.toFixed(1)}/s), confirmed ${c.lastConfirmedLsn ?? '-'}, sink latency ${formatDuration(c.sinkLatencyMs)}` +
         (c.lastError ? `, last error: ${c.lastError}` : ''),
     );
+    if (c.slotLost) {
+      lines.push(
+        `            slot lost (${c.slotLost.reason}) at ${c.slotLost.detectedAt}, last confirmed ${c.slotLost.lastConfirmedLsn ?? '-'}: ` +
+          (c.slotLost.recoveredAt ? `recovered at ${c.slotLost.recoveredAt} (every table re-read and reconciled)` : 'recovering (re-reading every table)'),
+      );
+    }
+    if (c.truncatesReconciled) lines.push(`            ${formatCount(c.truncatesReconciled)} TRUNCATEs reconciled (their rows got delete versions)`);
   }
   if ('error' in s.stream) lines.push(`stream      error: ${s.stream.error}`);
   else for (const lag of s.stream) lines.push(`stream      ${lag.consumer.padEnd(17)} ${formatCount(lag.records)} records behind, oldest unread ${formatDuration(lag.maxAgeMs)}`);

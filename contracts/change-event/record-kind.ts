@@ -7,13 +7,15 @@
  * codec knows are recognised, anything else is read as a change event and so reported if it is
  * not one.
  */
-export type RecordKind = 'change' | 'watermark';
+export type RecordKind = 'change' | 'watermark' | 'reconcile';
 
 const WATERMARK_PREFIX = '{"kind":"watermark"';
+const RECONCILE_PREFIX = '{"kind":"reconcile"';
 
 /** The kind of one record's JSON text; leading whitespace is ignored. Reads only the first bytes. */
 export function recordKind(text: string): RecordKind {
   let i = 0;
   while (i < text.length && (text.charCodeAt(i) === 0x20 || text.charCodeAt(i) === 0x09 || text.charCodeAt(i) === 0x0a || text.charCodeAt(i) === 0x0d)) i++;
-  return text.startsWith(WATERMARK_PREFIX, i) ? 'watermark' : 'change';
+  if (text.startsWith(WATERMARK_PREFIX, i)) return 'watermark';
+  return text.startsWith(RECONCILE_PREFIX, i) ? 'reconcile' : 'change';
 }

@@ -89,6 +89,7 @@ export class Observability extends Construct {
     this.topic = topic;
 
     const slotLag = captureMetric(METRIC.slotLagBytes, 'Maximum');
+    const slotLost = captureMetric(METRIC.slotLost, 'Maximum');
     const heartbeat = captureMetric(METRIC.captureHeartbeat, 'SampleCount', Duration.minutes(5));
     const runningTasks = new cloudwatch.Metric({
       namespace: 'ECS/ContainerInsights',
@@ -153,6 +154,16 @@ export class Observability extends Construct {
         evaluationPeriods: 5,
         datapointsToAlarm: 3,
         treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+      });
+      // Two producers: the capture counts each loss it detects (then recovers by a new snapshot and
+      // reconciliation), the slot monitor reads 1 while the slot is lost. Silence is not a loss:
+      // the heartbeat and slot-lag alarms cover a capture or monitor that stopped reporting.
+      alarm('SlotLost', 'The replication slot was lost (invalidated past max_slot_wal_keep_size, dropped, or missing after a restore or failover): the capture re-reads every table and reconciles the warehouse; find out why (docs/capture-spec.md, lost slot).', {
+        metric: slotLost,
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       });
       alarm('StreamIteratorAge', 'A stream consumer (processor or archive) is behind: change events wait unread.', {
         metric: iteratorAge,

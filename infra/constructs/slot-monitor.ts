@@ -16,6 +16,8 @@ export interface SlotMonitorProps {
   readonly source: DatabaseConnection;
   /** @default 'totesys_cdc' */
   readonly slotName?: string;
+  /** The capture's publication, whose snapshot marker tells a lost slot from one never created. @default 'totesys_cdc' */
+  readonly publicationName?: string;
   /** @default 'verify-full' */
   readonly sourceSslMode?: 'disable' | 'require' | 'verify-ca' | 'verify-full' | 'no-verify';
   /** @default Duration.minutes(1) */
@@ -50,6 +52,7 @@ export class SlotMonitor extends Construct {
       environment: {
         ...lambdaDatabaseEnvironment('TOTESYS_SOURCE', props.source),
         TOTESYS_SLOT_NAME: props.slotName ?? 'totesys_cdc',
+        TOTESYS_PUBLICATION_NAME: props.publicationName ?? 'totesys_cdc',
         PGSSLMODE: props.sourceSslMode ?? 'verify-full',
         // The Lambda runtime ships the RDS CAs here; Node does not trust them by default.
         NODE_EXTRA_CA_CERTS: '/var/runtime/ca-cert.pem',

@@ -10,6 +10,7 @@ import { measureSlot } from '../slot-monitor.js';
  *   TOTESYS_SOURCE_SECRET_ARN   secret with username and password (and host, port, dbname unless below)
  *   TOTESYS_SOURCE_HOST/PORT/DB the endpoint when the secret does not carry it (RDS-managed master secrets)
  *   TOTESYS_SLOT_NAME           default totesys_cdc
+ *   TOTESYS_PUBLICATION_NAME    default totesys_cdc (its snapshot marker says whether the slot was had: a lost slot)
  *   PGSSLMODE                   TLS mode node-postgres applies (verify-full in the stack)
  * A failure to connect or query throws (a Lambda error, counted by its Errors metric) and prints no
  * metric, so the slot-lag alarm, which treats missing data as breaching, fires.
@@ -20,6 +21,8 @@ export interface SlotMonitorResult {
   active: boolean;
   lagBytes: number | null;
   walStatus: string | null;
+  /** The slot the capture had is invalidated or missing (docs/capture-spec.md K1). */
+  lost: 'invalidated' | 'missing' | null;
 }
 
 export interface SlotMonitorDeps {
@@ -64,15 +67,20 @@ export function createSlotMonitorHandler(deps: SlotMonitorDeps): () => Promise<S
     const secretArn = env.TOTESYS_SOURCE_SECRET_ARN;
     if (!secretArn) throw new ConfigError('TOTESYS_SOURCE_SECRET_ARN is not set: set it to the ARN of the source secret');
     const slotName = env.TOTESYS_SLOT_NAME || 'totesys_cdc';
+    const publicationName = env.TOTESYS_PUBLICATION_NAME || 'totesys_cdc';
     // Read every time (once a minute): a rotated password is picked up on the next run.
     const url = sourceUrlFromSecret(await deps.readSecret(secretArn), env);
     const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000, statement_timeout: 10_000, application_name: 'totesys-cdc-slot-monitor' });
     try {
       await client.connect();
-      const { status, emfLine } = await measureSlot(client, slotName, (deps.now ?? Date.now)());
+      const { status, emfLine, lostEmfLine } = await measureSlot(client, slotName, (deps.now ?? Date.now)(), publicationName);
       if (emfLine) writeMetric(emfLine);
       else logger.error('replication slot cannot be measured: the slot-lag alarm sees missing data', { slotName, exists: status.exists, walStatus: status.walStatus });
-      return { slotName, exists: status.exists, active: status.active, lagBytes: status.lagBytes, walStatus: status.walStatus };
+      if (lostEmfLine) writeMetric(lostEmfLine);
+      if (status.lost) {
+        logger.error('replication slot lost: the capture re-reads every table and reconciles the warehouse when it next prepares its slot (docs/capture-spec.md, lost slot)', { slotName, reason: status.lost, event: 'slot-lost' });
+      }
+      return { slotName, exists: status.exists, active: status.active, lagBytes: status.lagBytes, walStatus: status.walStatus, lost: status.lost ?? null };
     } catch (error) {
       logger.error('slot monitor failed', { slotName, error: errorMessage(error) });
       throw error;

@@ -93,7 +93,7 @@ export function checkSource(facts: SourceFacts, options: SourceCheckOptions): Ch
     if (facts.slot.plugin !== 'pgoutput' || facts.slot.database !== facts.database) {
       checks.push(fail('source.slot', `slot ${options.slotName} exists but is not a pgoutput slot on ${facts.database} (plugin ${facts.slot.plugin}, database ${facts.slot.database})`, `-- it belongs to something else: choose another --slot-name, or drop it if it is abandoned:\nSELECT pg_drop_replication_slot(${pg.escapeLiteral(options.slotName)});`));
     } else if (facts.slot.walStatus === 'lost') {
-      checks.push(fail('source.slot', `slot ${options.slotName} is lost (the WAL it needed was removed): the capture must start over from a new snapshot`, 'totesys-cdc teardown --yes   # drops the slot and publication; the next start snapshots again'));
+      checks.push(fail('source.slot', `slot ${options.slotName} is lost (the WAL it needed was removed): changes since its last confirmed position were never captured`, 'totesys-cdc sync   # (or up) the capture drops the lost slot, re-reads every table and reconciles the warehouse; raise max_slot_wal_keep_size or keep the capture running so it does not happen again'));
     } else checks.push(ok('source.slot', `slot ${options.slotName} exists (${facts.slot.active ? 'active' : 'inactive'}, wal_status ${facts.slot.walStatus ?? '-'})`));
   }
 

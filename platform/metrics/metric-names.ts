@@ -13,6 +13,8 @@ export const METRIC = {
   slotLagBytes: 'slotLagBytes',
   /** 1 for the slot's current wal_status (a `walStatus` dimension), so a change of state is visible. */
   slotWalStatus: 'slotWalStatus',
+  /** A lost replication slot: the capture's detections (count), the slot monitor's reading (1 lost, 0 not). */
+  slotLost: 'slotLost',
   confirmedLsnLagMs: 'confirmedLsnLagMs',
   sinkLatencyMs: 'sinkLatencyMs',
   captureHeartbeat: 'captureHeartbeat',
@@ -45,6 +47,7 @@ export const METRIC_UNITS: Readonly<Record<MetricName, MetricUnit>> = {
   eventsPublished: 'Count',
   slotLagBytes: 'Bytes',
   slotWalStatus: 'Count',
+  slotLost: 'Count',
   confirmedLsnLagMs: 'Milliseconds',
   sinkLatencyMs: 'Milliseconds',
   captureHeartbeat: 'Count',
@@ -68,6 +71,7 @@ export const METRIC_HELP: Readonly<Record<MetricName, string>> = {
   eventsPublished: 'change events the capture published to the stream',
   slotLagBytes: 'WAL the replication slot holds back (bytes)',
   slotWalStatus: '1 for the replication slot current wal_status',
+  slotLost: 'replication slot found lost (invalidated, dropped, or missing after a restore or failover)',
   confirmedLsnLagMs: 'time since the capture last confirmed an LSN to Postgres',
   sinkLatencyMs: 'stream write latency of the capture (moving average)',
   captureHeartbeat: 'capture status reports',

@@ -50,21 +50,37 @@ describe('slot monitor Lambda handler', () => {
     const expected = await withClient(db.url, async (c) => Number((await c.query('SELECT (pg_current_wal_lsn() - confirmed_flush_lsn)::float8 AS lag FROM pg_replication_slots WHERE slot_name = $1', [slotName])).rows[0].lag));
     expect(result.lagBytes).toBeGreaterThan(100_000); // 2,000 rows of 200 bytes went into WAL after the slot
     expect(result.lagBytes).toBeLessThanOrEqual(expected);
-    expect(lines).toHaveLength(1);
+    expect(lines).toHaveLength(2);
     const emf = JSON.parse(lines[0]!);
     expect(emf._aws).toEqual({
       Timestamp: 1_700_000_000_000,
       CloudWatchMetrics: [{ Namespace: METRICS_NAMESPACE, Dimensions: [['SlotName']], Metrics: [{ Name: 'slotLagBytes', Unit: 'Bytes' }] }],
     });
     expect(emf).toEqual(expect.objectContaining({ SlotName: slotName, slotLagBytes: result.lagBytes, slotActive: false }));
+    // The slot is not lost: slotLost 0, same namespace and dimension.
+    expect(JSON.parse(lines[1]!)).toEqual(expect.objectContaining({ SlotName: slotName, slotLost: 0, lostReason: null }));
+    expect(JSON.parse(lines[1]!)._aws.CloudWatchMetrics).toEqual([{ Namespace: METRICS_NAMESPACE, Dimensions: [['SlotName']], Metrics: [{ Name: 'slotLost', Unit: 'Count' }] }]);
   });
 
-  it('publishes nothing for a slot that does not exist, so the alarm sees missing data', async () => {
+  it('publishes no lag for a slot that does not exist, so the lag alarm sees missing data; never created is not lost', async () => {
     const { secret, env } = rdsManagedSetup({ TOTESYS_SLOT_NAME: 'no_such_slot' });
     const lines: string[] = [];
     const handler = createSlotMonitorHandler({ readSecret: async () => secret, writeMetric: (l) => lines.push(l), logger: silentLogger, env });
-    expect(await handler()).toEqual(expect.objectContaining({ exists: false, lagBytes: null }));
-    expect(lines).toEqual([]);
+    expect(await handler()).toEqual(expect.objectContaining({ exists: false, lagBytes: null, lost: null }));
+    expect(lines.map((l) => JSON.parse(l))).toEqual([expect.objectContaining({ SlotName: 'no_such_slot', slotLost: 0 })]);
+  });
+
+  it('reads slotLost 1 for a slot whose snapshot had completed (the publication marker says so) but that is gone', async () => {
+    await withClient(db.url, async (c) => {
+      await c.query('CREATE TABLE IF NOT EXISTS t_marker (id int primary key)');
+      await c.query('CREATE PUBLICATION lost_pub FOR TABLE t_marker');
+      await c.query(`COMMENT ON PUBLICATION lost_pub IS 'totesys-cdc snapshot complete slot=gone_slot lsn=0/1000'`);
+    });
+    const { secret, env } = rdsManagedSetup({ TOTESYS_SLOT_NAME: 'gone_slot', TOTESYS_PUBLICATION_NAME: 'lost_pub' });
+    const lines: string[] = [];
+    const handler = createSlotMonitorHandler({ readSecret: async () => secret, writeMetric: (l) => lines.push(l), logger: silentLogger, env });
+    expect(await handler()).toEqual(expect.objectContaining({ exists: false, lost: 'missing' }));
+    expect(lines.map((l) => JSON.parse(l))).toEqual([expect.objectContaining({ SlotName: 'gone_slot', slotLost: 1, lostReason: 'missing' })]);
   });
 
   it('fails (a Lambda error, no metric) when it cannot log in', async () => {

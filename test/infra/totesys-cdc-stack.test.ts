@@ -347,7 +347,7 @@ describe('Observability', () => {
     const topic = one('AWS::SNS::Topic', 'ObservabilityAlarmTopic');
     expect(topic.Properties.KmsMasterKeyId).toEqual(arnOf(one('AWS::KMS::Key', 'ObservabilityTopicKey').id));
     template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com', TopicArn: ref(topic.id) });
-    expect(alarms()).toHaveLength(12);
+    expect(alarms()).toHaveLength(13);
     for (const [id, alarm] of alarms()) {
       expect(alarm.Properties.AlarmActions, id).toEqual([ref(topic.id)]);
       expect(alarm.Properties.OKActions, id).toEqual([ref(topic.id)]);
@@ -380,6 +380,10 @@ describe('Observability', () => {
     );
     // Slot lag has two producers (capture, slot monitor); when both are silent that is a failure.
     expect(find('SlotLag').TreatMissingData).toBe('breaching');
+    // A lost slot: the capture's detections and the slot monitor's reading, same metric and dimension.
+    expect(find('SlotLost')).toEqual(
+      expect.objectContaining({ Namespace: 'TotesysCdc', MetricName: 'slotLost', Dimensions: [{ Name: 'SlotName', Value: 'totesys_cdc' }], Statistic: 'Maximum', Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', TreatMissingData: 'notBreaching' }),
+    );
     expect(find('EventsQuarantined')).toEqual(
       expect.objectContaining({ Namespace: 'TotesysCdc', MetricName: 'eventsQuarantined', Dimensions: [{ Name: 'service', Value: 'stream-processor' }], Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' }),
     );

@@ -281,7 +281,7 @@ describe('AWS-shaped pipeline (kinesalite, s3rver, dynalite, Lambda handlers) vs
     expect(syncs[0].capture.snapshotRows).toBe(seed.totalRows);
     const recordsDelivered = invocations.reduce((n, i) => n + i.records, 0);
     expect(invocations.filter((i) => i.batchItemFailures.length > 0 || i.error)).toEqual([]);
-    expect(recordsDelivered).toBe(awsCaptures.reduce((n, c) => n + c.eventsPublished, 0) + 1);
+    expect(recordsDelivered).toBe(awsCaptures.reduce((n, c) => n + c.eventsPublished + c.reconcileRecords, 0) + 1);
     expect(new Set(invocations.map((i) => i.shardId)).size).toBe(KINESIS_SHARDS);
     expect(Math.max(...invocations.map((i) => i.records))).toBeLessThanOrEqual(BATCH_SIZE);
     expect(invocations.length).toBeGreaterThan(2 * KINESIS_SHARDS);

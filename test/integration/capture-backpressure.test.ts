@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { parseChangeEvent, recordKind } from '../../contracts/change-event.js';
 import { CaptureStats } from '../../capture/reporting/capture-status.js';
 import { PgLogicalReplicationStream } from '../../capture/replication/pg-logical-replication-stream.js';
 import { ReplicationSession, type SessionEnd } from '../../capture/replication/replication-session.js';
 import { runCapture } from '../../capture/run-capture.js';
-import { parseChangeEvent } from '../../contracts/change-event.js';
 import { silentLogger } from '../../platform/logger.js';
 import { parseLsn } from '../../contracts/lsn.js';
 import { RecordingWriter } from '../support/capture-recorder.js';
@@ -71,7 +71,7 @@ describe('capture: backpressure from a stalled stream', () => {
     }
     await running;
     expect(ended).toMatchObject({ reason: 'stop-lsn-reached' });
-    const created = writer.records.map((r) => parseChangeEvent(Buffer.from(r.data).toString('utf8'))).filter((e) => e.op === 'c');
+    const created = writer.records.map((r) => Buffer.from(r.data).toString('utf8')).filter((t) => recordKind(t) === 'change').map((t) => parseChangeEvent(t)).filter((e) => e.op === 'c');
     expect(created).toHaveLength(ROWS);
     const commitLsn = created[0].source.commitLsn;
     expect(created.map((e) => e.id)).toEqual(Array.from({ length: ROWS }, (_, i) => `${commitLsn}/${i}`));

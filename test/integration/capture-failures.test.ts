@@ -19,6 +19,7 @@ describe('capture: failures and idle behaviour', () => {
   const abort = new AbortController();
   let running: Promise<CaptureResult>;
   const logLines: string[] = [];
+  const writer = new RecordingWriter();
 
   beforeAll(async () => {
     db = await createTestDatabase('capture failures');
@@ -28,7 +29,7 @@ describe('capture: failures and idle behaviour', () => {
     running = runCapture({
       sourceUrl: db.url,
       config: { capture },
-      writer: new RecordingWriter(),
+      writer,
       logger: createLogger({ service: 'capture', level: 'warn', write: (l) => logLines.push(l) }),
       signal: abort.signal,
     });
@@ -101,10 +102,26 @@ describe('capture: failures and idle behaviour', () => {
     expect(Date.now() - started).toBeLessThan(3_000);
   });
 
-  it('logs TRUNCATE loudly and keeps streaming', async () => {
-    await withClient(db.url, (c) => c.query('TRUNCATE payment'));
-    await waitFor(() => logLines.some((l) => l.includes('TRUNCATE captured')), { what: 'truncate warning' });
-    expect(JSON.parse(logLines.find((l) => l.includes('TRUNCATE captured'))!)).toMatchObject({ level: 'error', tables: ['payment'] });
+  it('turns a TRUNCATE into a reconcile record ("the table is empty here"), logs it, and keeps streaming', async () => {
+    await withClient(db.url, async (c) => {
+      await c.query('BEGIN');
+      await c.query(`INSERT INTO currency (currency_code) VALUES ('XTS')`);
+      await c.query('TRUNCATE payment');
+      await c.query(`INSERT INTO currency (currency_code) VALUES ('XXX')`);
+      await c.query('COMMIT');
+    });
+    await waitFor(() => writer.reconciles().some((r) => r.reason === 'truncate'), { what: 'truncate reconcile record' });
+    expect(JSON.parse(logLines.find((l) => l.includes('TRUNCATE captured'))!)).toMatchObject({ level: 'warn', event: 'truncate-reconciled', tables: ['payment'] });
+    const reconcile = writer.reconciles().find((r) => r.reason === 'truncate')!;
+    const inserts = writer.events().filter((e) => e.table === 'currency' && e.op === 'c' && e.source.commitLsn === reconcile.lsn);
+    // Its place in the transaction: after the first insert (position 0), before the second (2).
+    expect(inserts.map((e) => e.id)).toEqual([`${reconcile.lsn}/0`, `${reconcile.lsn}/2`]);
+    expect(reconcile).toMatchObject({ table: 'payment', seq: 1, keyAfter: null, keyTo: null, keys: [], shards: null, id: `truncate/payment/${reconcile.lsn}/1` });
+    // The copy was put after every event before it, and the stream goes on.
+    const order = writer.records.map((r) => Buffer.from(r.data).toString('utf8'));
+    expect(order.findIndex((t) => t.includes('"reason":"truncate"'))).toBeGreaterThan(order.findIndex((t) => t.includes(`"id":"${reconcile.lsn}/0"`)));
+    await withClient(db.url, (c) => c.query(`INSERT INTO currency (currency_code) VALUES ('XBT')`));
+    await waitFor(() => writer.events().some((e) => e.table === 'currency' && (e.after as { currency_code?: string } | null)?.currency_code === 'XBT'), { what: 'streaming after the truncate' });
   });
 
   it('teardown drops slot and publication once capture stopped', async () => {

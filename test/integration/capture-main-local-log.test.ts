@@ -6,6 +6,7 @@ import type { CaptureStatus } from '../../capture/reporting/capture-status.js';
 import { readSlotStatus } from '../../capture/control/slot-status.js';
 import { parseChangeEvent, type ChangeEvent } from '../../contracts/change-event.js';
 import { isWatermarkRecord } from '../../contracts/watermark.js';
+import { isReconcileRecord } from '../../contracts/reconcile.js';
 import { openLocalLog } from '../../stream/local-log/local-log.js';
 import { applyEvents, assertPerKeyOrder } from '../support/capture-recorder.js';
 import { spawnCaptureChild } from '../support/capture-child-process.js';
@@ -23,7 +24,7 @@ async function readAllEvents(dir: string): Promise<ChangeEvent[]> {
       const shards = await consumer.read({ maxRecords: 5000, waitMs: 0 });
       if (shards.length === 0) break;
       for (const shard of shards) {
-        for (const r of shard) if (!isWatermarkRecord(r.data)) events.push(parseChangeEvent(Buffer.from(r.data).toString('utf8')));
+        for (const r of shard) if (!isWatermarkRecord(r.data) && !isReconcileRecord(r.data)) events.push(parseChangeEvent(Buffer.from(r.data).toString('utf8')));
       }
     }
   } finally {

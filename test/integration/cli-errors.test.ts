@@ -13,6 +13,12 @@ describe('CLI', () => {
     const seed = await runCli(['seed', '--help']);
     expect(seed.code).toBe(0);
     expect(seed.stdout).toContain('--scale');
+    const resnapshot = await runCli(['resnapshot', '--help']);
+    expect(resnapshot.code).toBe(0);
+    expect(resnapshot.stdout).toContain('--table <table>');
+    const badTable = await runCli(['resnapshot', '--table', 'nope']);
+    expect(badTable.code).toBe(2);
+    expect(badTable.stderr).toMatch(/--table nope is not a captured table; one of: address, /);
   });
 
   it('rejects a bad setting with one clear line naming the flag and variable', async () => {

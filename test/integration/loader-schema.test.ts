@@ -79,7 +79,7 @@ describe('warehouse schema migrations', () => {
        FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_collation co ON co.oid = a.attcollation
        WHERE c.relnamespace = 'star'::regnamespace AND c.relkind IN ('r', 'v') AND a.attname IN ('event_id', 'manifest_key', 'batch_id', 'first_event_id', 'last_event_id')`,
     );
-    expect(rows.length).toBe(FACTS.length * 3 + 4 + 2 + 1); // each fact, its two views, the ledger, the failures, the watermarks
+    expect(rows.length).toBe(FACTS.length * 3 + 4 + 2 + 1 + 1); // each fact, its two views, the ledger, the failures, the watermarks, the reconcile copies
     for (const row of rows) expect(row, row.column).toMatchObject({ collation: 'C' });
   });
 
@@ -104,6 +104,6 @@ describe('warehouse schema migrations', () => {
     const result = await withClient((c) => migrateWarehouseSchema(c, 'star_replay'));
     expect(result.applied).toEqual(MIGRATIONS.map((m) => m.version));
     const { rows } = await bed.pool.query(`SELECT count(*)::int AS n FROM information_schema.tables WHERE table_schema = 'star_replay' AND table_type = 'BASE TABLE'`);
-    expect(rows[0].n).toBe(11 + 4);
+    expect(rows[0].n).toBe(11 + 4 + 2); // + reconcile_copies, reconcile_applied
   });
 });

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { expect } from 'vitest';
-import { compareVersion, eventVersion, parseChangeEvent, partitionKeyOf, type ChangeEvent } from '../../contracts/change-event.js';
+import { compareVersion, eventVersion, parseChangeEvent, partitionKeyOf, recordKind, type ChangeEvent } from '../../contracts/change-event.js';
+import { parseReconcile, type ReconcileRecord } from '../../contracts/reconcile.js';
 import type { ChangeStreamWriter, StreamRecord } from '../../stream/change-stream.js';
 
 /**
@@ -32,8 +33,18 @@ export class RecordingWriter implements ChangeStreamWriter {
     this.closed = true;
   }
 
+  /** The change events, in put order (other records, e.g. reconcile copies, left out). */
   events(): ChangeEvent[] {
-    return this.records.map((r) => parseChangeEvent(Buffer.from(r.data).toString('utf8')));
+    return this.texts('change').map((text) => parseChangeEvent(text));
+  }
+
+  /** The reconcile records (contracts/reconcile.ts), in put order. */
+  reconciles(): ReconcileRecord[] {
+    return this.texts('reconcile').map((text) => parseReconcile(text));
+  }
+
+  private texts(kind: ReturnType<typeof recordKind>): string[] {
+    return this.records.map((r) => Buffer.from(r.data).toString('utf8')).filter((text) => recordKind(text) === kind);
   }
 }
 

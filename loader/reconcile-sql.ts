@@ -1,0 +1,102 @@
+import { RECONCILED_TABLE, type ReconcileRecord } from '../contracts/reconcile.js';
+import { WAREHOUSE_MODEL, type DimensionSpec, type FactSpec } from '../contracts/warehouse-model.js';
+import { ident, qualified, sqlType } from './warehouse-ddl.js';
+import { parseLsn } from '../contracts/lsn.js';
+
+/**
+ * The SQL of a reconcile (contracts/reconcile.ts): pure, every value a parameter. A reconcile at
+ * version V = (lsn, seq) says which keys of a range exist at V. A warehouse row of that range whose
+ * latest version BELOW V is live and whose key is not among them was deleted before V without a
+ * delete event reaching us: it gets a delete version at V.
+ *
+ * Only versions below V are looked at, never later ones: the result does not depend on whether the
+ * stream's changes after V were loaded before or after the reconcile (a key deleted while nobody
+ * captured and inserted again later still gets its delete between the two). Applying it twice adds
+ * nothing: a fact's delete version has a deterministic event id (`reconcile/<table>/<key>@<lsn>/<seq>`,
+ * ON CONFLICT DO NOTHING), a dimension's is at V, which is not below V.
+ */
+export const RECONCILE_COPIES_TABLE = 'reconcile_copies';
+export const RECONCILE_APPLIED_TABLE = 'reconcile_applied';
+
+/** Migration 4: the copies seen per shard (a reconcile applies once every listed shard's copy is loaded) and the reconciles applied. */
+export function reconcileTablesSql(schema: string): string[] {
+  return [
+    `CREATE TABLE IF NOT EXISTS ${qualified(schema, RECONCILE_COPIES_TABLE)} (
+  reconcile_id text COLLATE "C" NOT NULL,
+  shard_id text COLLATE "C" NOT NULL,
+  manifest_key text COLLATE "C" NOT NULL,
+  loaded_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (reconcile_id, shard_id)
+)`,
+    `CREATE TABLE IF NOT EXISTS ${qualified(schema, RECONCILE_APPLIED_TABLE)} (
+  reconcile_id text COLLATE "C" PRIMARY KEY,
+  source_table text NOT NULL,
+  reason text NOT NULL,
+  version_lsn bigint NOT NULL,
+  version_seq integer NOT NULL,
+  rows_deleted integer NOT NULL,
+  applied_at timestamptz NOT NULL DEFAULT now()
+)`,
+  ];
+}
+
+export interface ReconcileStatement {
+  text: string;
+  values: unknown[];
+}
+
+/** The statement that gives the absent rows their delete versions; null for a source table no warehouse table is keyed by (department). */
+export function reconcileDeleteSql(schema: string, record: ReconcileRecord): ReconcileStatement | null {
+  const target = RECONCILED_TABLE[record.table];
+  if (!target) return null;
+  const spec = WAREHOUSE_MODEL[target.table];
+  const keyColumn = spec.columns.find((c) => c.name === target.key);
+  if (!keyColumn) throw new Error(`reconcile: ${target.table} has no column ${target.key}`);
+  const keyType = sqlType(keyColumn.type);
+  const lsn = parseLsn(record.lsn).toString();
+  const key = ident(target.key);
+  // $1 lsn, $2 seq bound, $3 keys, then the bounds when present.
+  const values: unknown[] = [lsn, 0, record.keys.map(String)];
+  const bounds: string[] = [];
+  if (record.keyAfter !== null) bounds.push(`AND x.${key} > $${values.push(String(record.keyAfter))}::${keyType}`);
+  if (record.keyTo !== null) bounds.push(`AND x.${key} <= $${values.push(String(record.keyTo))}::${keyType}`);
+  const absent = `x.${key} NOT IN (SELECT unnest($3::${keyType}[]))`;
+
+  if (spec.kind === 'fact') {
+    const fact = spec as FactSpec;
+    values[1] = record.seq;
+    const idParam = values.push(`reconcile/${record.table}/`);
+    const idTail = values.push(`@${record.lsn}/${record.seq}`);
+    const tsParam = values.push(record.commitTs);
+    const overrides: Record<string, string> = {
+      event_id: `$${idParam} || x.${key}::text || $${idTail}`,
+      op: `'d'`,
+      source_lsn: '$1::bigint',
+      source_seq: '$2::int',
+      commit_ts: `$${tsParam}::timestamptz`,
+    };
+    const columns = fact.columns.map((c) => ident(c.name)).join(', ');
+    const select = fact.columns.map((c) => overrides[c.name] ?? `x.${ident(c.name)}`).join(', ');
+    return {
+      values,
+      text: `INSERT INTO ${qualified(schema, fact.name)} (${columns})
+SELECT ${select} FROM (
+  SELECT DISTINCT ON (x.${key}) x.* FROM ${qualified(schema, fact.name)} x
+  WHERE (x.source_lsn, x.source_seq) < ($1::bigint, $2::int) ${bounds.join(' ')}
+  ORDER BY x.${key}, x.source_lsn DESC, x.source_seq DESC
+) x
+WHERE x.op <> 'd' AND ${absent}
+ON CONFLICT (event_id) DO NOTHING`,
+    };
+  }
+
+  const dimension = spec as DimensionSpec;
+  // (version_lsn, version_seq) is the dimension's own source row's version, joined ones included
+  // (their partner's is joined_version_*, kept as it is): the delete takes V itself.
+  values[1] = record.seq;
+  return {
+    values,
+    text: `UPDATE ${qualified(schema, dimension.name)} AS x SET is_deleted = true, version_lsn = $1::bigint, version_seq = $2::int, loaded_at = now()
+WHERE NOT x.is_deleted AND (x.version_lsn, x.version_seq) < ($1::bigint, $2::int) ${bounds.join(' ')} AND ${absent}`,
+  };
+}
