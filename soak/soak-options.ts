@@ -8,11 +8,8 @@ import { KILL_PHASES, type KillPhase } from './trial-plan.js';
 export const WORKLOAD_FEATURES = ['inserts', 'updates', 'deletes', 'simulator', 'key-changes', 'truncate', 'schema-change', 'restarts'] as const;
 export type WorkloadFeature = (typeof WORKLOAD_FEATURES)[number];
 
-/**
- * What passes on main today (docs/soak.md): `truncate` waits for the slots work (a TRUNCATE's rows get
- * their delete versions) and is opt-in with --features or --all-features until it lands.
- */
-export const DEFAULT_FEATURES: readonly WorkloadFeature[] = ['inserts', 'updates', 'deletes', 'simulator', 'key-changes', 'schema-change', 'restarts'];
+/** What passes on main today (docs/soak.md): every feature since keys, slots and faults landed. */
+export const DEFAULT_FEATURES: readonly WorkloadFeature[] = [...WORKLOAD_FEATURES];
 
 export interface SoakOptions {
   trials: number;
