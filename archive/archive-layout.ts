@@ -21,8 +21,8 @@ export type ArchivePartitionName = SourceTable | typeof WATERMARK_ARCHIVE_PARTIT
  * a crash writes the identical object (harmless). Re-archived records in a different grouping land
  * in new objects: duplicates across files, which replay removes by event id.
  */
-export const ARCHIVE_OBJECT_NAME_PREFIX = 'totesys-cdc-1-';
-export const ERROR_OUTPUT_TYPE = 'processing-failed';
+const ARCHIVE_OBJECT_NAME_PREFIX = 'totesys-cdc-1-';
+const ERROR_OUTPUT_TYPE = 'processing-failed';
 
 const HOUR_MS = 3_600_000;
 
@@ -48,7 +48,7 @@ function isoParts(epochMs: number): { date: string; hour: string; stamp: string 
   return { date, hour, stamp };
 }
 
-export function contentName(firstArrivalMs: number, body: Uint8Array): string {
+function contentName(firstArrivalMs: number, body: Uint8Array): string {
   const digest = createHash('sha256').update(body).digest('hex').slice(0, 32);
   return `${ARCHIVE_OBJECT_NAME_PREFIX}${isoParts(firstArrivalMs).stamp}-${digest}${FIREHOSE_FILE_EXTENSION}`;
 }

@@ -24,7 +24,7 @@ import { PRIMARY_KEYS, type SourceTable } from '../contracts/source-tables.js';
 import { encodeWarehouseParquet } from '../parquet/warehouse-parquet.js';
 import type { WarehouseRow } from '../contracts/warehouse-row.js';
 import { processEvents } from '../stream-processors/process-batch.js';
-import { CountingMetrics } from '../stream-processors/processor-metrics.js';
+import { CountingMetrics } from '../test/support/counting-metrics.js';
 import { LocalJoinStateStore } from '../stream-processors/state/local-join-state-store.js';
 import { factSalesOrderRow } from '../stream-processors/transform/fact-sales-order.js';
 

@@ -8,7 +8,7 @@ import { runAction } from './run-action.js';
  * (a postmaster started when none runs; `exclusive` only for `up`), and always closed afterwards,
  * also when the work throws.
  */
-export async function withDatabases<T>(
+async function withDatabases<T>(
   command: Command,
   service: string,
   exclusive: boolean,

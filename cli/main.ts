@@ -26,7 +26,7 @@ const program = new Command('totesys-cdc')
 
 // Global options, one per setting; each also reads its environment variable (see platform/config.ts).
 for (const setting of SETTINGS) {
-  program.addOption(new Option(setting.flag, `${setting.description} [env ${setting.env}]`));
+  if (setting.flag) program.addOption(new Option(setting.flag, `${setting.description} [env ${setting.env}]`));
 }
 
 registerUpCommand(program);

@@ -19,10 +19,6 @@ export function formatLsn(lsn: Lsn): string {
   return `${hi}/${lo}`;
 }
 
-export function compareLsn(a: Lsn, b: Lsn): -1 | 0 | 1 {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
 /** Fixed-width, lexicographically sortable form (16 hex digits) for keys and file names. */
 export function sortableLsn(lsn: Lsn): string {
   return lsn.toString(16).toUpperCase().padStart(16, '0');

@@ -98,6 +98,24 @@ export function dimensionVersionColumns(spec: DimensionSpec): string[] {
 
 const JOINED_DIMENSION_VERSION: readonly ColumnSpec[] = [...DIMENSION_VERSION, col('joined_version_lsn', 'bigint', false), col('joined_version_seq', 'int', false)];
 
+/** A fact column; one holding a dimension's key names the dimension, and so declares the foreign key. */
+interface FactColumn extends ColumnSpec {
+  references?: DimensionName;
+}
+
+/** A fact column holding a dimension's key: required, of the key's type (dim_date: date), a foreign key to it. */
+const ref = (name: string, dimension: DimensionName): FactColumn => ({ ...col(name, dimension === 'dim_date' ? 'date' : 'int', false), references: dimension });
+
+/** A fact's spec with its foreign keys read off its columns (in column order), so the two never disagree. */
+function factSpec(spec: Omit<FactSpec, 'kind' | 'columns' | 'foreignKeys'> & { columns: readonly FactColumn[] }): FactSpec {
+  return {
+    kind: 'fact',
+    ...spec,
+    columns: spec.columns.map(({ references: _, ...column }) => column),
+    foreignKeys: spec.columns.flatMap((column) => (column.references ? [{ column: column.name, references: column.references }] : [])),
+  };
+}
+
 /** Every fact row is one captured version of a source row. */
 const FACT_METADATA: readonly ColumnSpec[] = [
   col('event_id', 'text', false),
@@ -107,10 +125,10 @@ const FACT_METADATA: readonly ColumnSpec[] = [
   col('commit_ts', 'timestamptz', false),
 ];
 
-const AUDIT_COLUMNS: readonly ColumnSpec[] = [
-  col('created_date', 'date', false),
+const AUDIT_COLUMNS: readonly FactColumn[] = [
+  ref('created_date', 'dim_date'),
   col('created_time', 'time', false),
-  col('last_updated_date', 'date', false),
+  ref('last_updated_date', 'dim_date'),
   col('last_updated_time', 'time', false),
 ];
 
@@ -213,92 +231,59 @@ export const WAREHOUSE_MODEL: Readonly<Record<WarehouseTable, TableSpec>> = Obje
     key: 'payment_type_id',
     columns: [col('payment_type_id', 'int', false), col('payment_type_name', 'text'), ...DIMENSION_VERSION],
   },
-  fact_sales_order: {
-    kind: 'fact',
+  fact_sales_order: factSpec({
     name: 'fact_sales_order',
     recordId: 'sales_record_id',
     sourceId: 'sales_order_id',
     columns: [
       col('sales_order_id', 'int', false),
       ...AUDIT_COLUMNS,
-      col('sales_staff_id', 'int', false),
-      col('counterparty_id', 'int', false),
+      ref('sales_staff_id', 'dim_staff'),
+      ref('counterparty_id', 'dim_counterparty'),
       col('units_sold', 'int', false),
       col('unit_price', 'money', false),
-      col('currency_id', 'int', false),
-      col('design_id', 'int', false),
-      col('agreed_payment_date', 'date', false),
-      col('agreed_delivery_date', 'date', false),
-      col('agreed_delivery_location_id', 'int', false),
+      ref('currency_id', 'dim_currency'),
+      ref('design_id', 'dim_design'),
+      ref('agreed_payment_date', 'dim_date'),
+      ref('agreed_delivery_date', 'dim_date'),
+      ref('agreed_delivery_location_id', 'dim_location'),
       ...FACT_METADATA,
     ],
-    foreignKeys: [
-      { column: 'created_date', references: 'dim_date' },
-      { column: 'last_updated_date', references: 'dim_date' },
-      { column: 'sales_staff_id', references: 'dim_staff' },
-      { column: 'counterparty_id', references: 'dim_counterparty' },
-      { column: 'currency_id', references: 'dim_currency' },
-      { column: 'design_id', references: 'dim_design' },
-      { column: 'agreed_payment_date', references: 'dim_date' },
-      { column: 'agreed_delivery_date', references: 'dim_date' },
-      { column: 'agreed_delivery_location_id', references: 'dim_location' },
-    ],
-  },
-  fact_purchase_order: {
-    kind: 'fact',
+  }),
+  fact_purchase_order: factSpec({
     name: 'fact_purchase_order',
     recordId: 'purchase_record_id',
     sourceId: 'purchase_order_id',
     columns: [
       col('purchase_order_id', 'int', false),
       ...AUDIT_COLUMNS,
-      col('staff_id', 'int', false),
-      col('counterparty_id', 'int', false),
+      ref('staff_id', 'dim_staff'),
+      ref('counterparty_id', 'dim_counterparty'),
       col('item_code', 'text', false),
       col('item_quantity', 'int', false),
       col('item_unit_price', 'money', false),
-      col('currency_id', 'int', false),
-      col('agreed_delivery_date', 'date', false),
-      col('agreed_payment_date', 'date', false),
-      col('agreed_delivery_location_id', 'int', false),
+      ref('currency_id', 'dim_currency'),
+      ref('agreed_delivery_date', 'dim_date'),
+      ref('agreed_payment_date', 'dim_date'),
+      ref('agreed_delivery_location_id', 'dim_location'),
       ...FACT_METADATA,
     ],
-    foreignKeys: [
-      { column: 'created_date', references: 'dim_date' },
-      { column: 'last_updated_date', references: 'dim_date' },
-      { column: 'staff_id', references: 'dim_staff' },
-      { column: 'counterparty_id', references: 'dim_counterparty' },
-      { column: 'currency_id', references: 'dim_currency' },
-      { column: 'agreed_delivery_date', references: 'dim_date' },
-      { column: 'agreed_payment_date', references: 'dim_date' },
-      { column: 'agreed_delivery_location_id', references: 'dim_location' },
-    ],
-  },
-  fact_payment: {
-    kind: 'fact',
+  }),
+  fact_payment: factSpec({
     name: 'fact_payment',
     recordId: 'payment_record_id',
     sourceId: 'payment_id',
     columns: [
       col('payment_id', 'int', false),
       ...AUDIT_COLUMNS,
-      col('transaction_id', 'int', false),
-      col('counterparty_id', 'int', false),
+      ref('transaction_id', 'dim_transaction'),
+      ref('counterparty_id', 'dim_counterparty'),
       col('payment_amount', 'money', false),
-      col('currency_id', 'int', false),
-      col('payment_type_id', 'int', false),
+      ref('currency_id', 'dim_currency'),
+      ref('payment_type_id', 'dim_payment_type'),
       col('paid', 'boolean', false),
-      col('payment_date', 'date', false),
+      ref('payment_date', 'dim_date'),
       ...FACT_METADATA,
     ],
-    foreignKeys: [
-      { column: 'created_date', references: 'dim_date' },
-      { column: 'last_updated_date', references: 'dim_date' },
-      { column: 'transaction_id', references: 'dim_transaction' },
-      { column: 'counterparty_id', references: 'dim_counterparty' },
-      { column: 'currency_id', references: 'dim_currency' },
-      { column: 'payment_type_id', references: 'dim_payment_type' },
-      { column: 'payment_date', references: 'dim_date' },
-    ],
-  },
+  }),
 });

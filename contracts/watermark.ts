@@ -15,7 +15,7 @@ import { recordKind } from './change-event/record-kind.js';
  * a change. `ts` is the capture host's clock read BEFORE the heartbeat was written to the WAL, so a
  * transaction that committed (in real time) before `ts` is before the heartbeat in the WAL.
  */
-export const WATERMARK_VERSION = 1 as const;
+const WATERMARK_VERSION = 1 as const;
 
 export interface WatermarkRecord {
   kind: 'watermark';

@@ -10,7 +10,7 @@ export interface DashboardAddress {
   startedAt: string;
 }
 
-export function dashboardFile(stateDir: string): string {
+function dashboardFile(stateDir: string): string {
   return path.join(stateDir, 'dashboard.json');
 }
 

@@ -1,4 +1,5 @@
 import type { LogFields, Logger } from '../platform/logger.js';
+import { withoutValues } from '../platform/redact.js';
 
 /** One line of the errors panel: a warning or error some stage logged, or a quarantined event. */
 export interface FeedEntry {
@@ -17,7 +18,6 @@ export interface FeedEntry {
 
 /** Fields copied from a log line to the feed: identifiers only, never a record or a row image. */
 const KEPT_FIELDS = ['reason', 'table', 'eventId', 'shardId', 'sequenceNumber'] as const;
-const MAX_TEXT = 400;
 
 /**
  * The latest errors and quarantined events, newest first, bounded (a flood of bad input keeps the
@@ -70,16 +70,4 @@ export function tapLogger(logger: Logger, feed: EventFeed, bound: LogFields = {}
     },
     child: (fields) => tapLogger(logger.child(fields), feed, { ...bound, ...fields }),
   };
-}
-
-/**
- * Elides what may be source data in an error message: quoted strings (`got "secret"`, a JSON
- * parser's excerpt of the bad record) and the value after `got `. Passwords in connection URLs too.
- */
-export function withoutValues(text: string): string {
-  const elided = text
-    .replace(/\/\/([^:/@\s]+):[^@\s]*@/g, '//$1:***@')
-    .replace(/"(?:[^"\\]|\\.)*"/g, '"…"')
-    .replace(/\bgot (?!"…")[^,;)]+/g, 'got …');
-  return elided.length > MAX_TEXT ? `${elided.slice(0, MAX_TEXT - 1)}…` : elided;
 }

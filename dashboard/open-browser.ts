@@ -14,7 +14,7 @@ export function browserCommand(platform: NodeJS.Platform, env: NodeJS.ProcessEnv
   return onPath('xdg-open') ? ['xdg-open'] : null;
 }
 
-export function isOnPath(program: string, env: NodeJS.ProcessEnv = process.env): boolean {
+function isOnPath(program: string, env: NodeJS.ProcessEnv = process.env): boolean {
   return (env.PATH ?? '').split(path.delimiter).some((dir) => {
     try {
       fs.accessSync(path.join(dir, program), fs.constants.X_OK);

@@ -110,16 +110,6 @@ export async function recordFailure(client: WarehouseClient, schema: string, man
   return { manifestKey, attempts: rows[0].attempts, parked: rows[0].parked };
 }
 
-/** Makes parked or waiting manifests eligible again (operator action after repairing the bucket). */
-export async function requeueFailedManifests(client: WarehouseClient, schema: string, manifestKeys?: string[]): Promise<number> {
-  const { rowCount } = await client.query(
-    `UPDATE ${qualified(schema, FAILURES_TABLE)} SET attempts = 0, parked = false, next_attempt_at = now()
-     WHERE $1::text[] IS NULL OR manifest_key = ANY($1::text[])`,
-    [manifestKeys ?? null],
-  );
-  return rowCount ?? 0;
-}
-
 /**
  * The manifests to load this run, in key (= time) order:
  *  1. keys listed after the safe point (newest loaded manifest minus the lookback window) that are

@@ -1,31 +1,51 @@
 import type { Logger } from '../platform/logger.js';
 import type { BatchManifest, ManifestFile } from '../contracts/manifest.js';
-import { WAREHOUSE_MODEL, WAREHOUSE_TABLES, type DimensionSpec, type FactSpec, type WarehouseTable } from '../contracts/warehouse-model.js';
+import { WAREHOUSE_MODEL, WAREHOUSE_TABLES, type DimensionName, type DimensionSpec, type FactSpec, type WarehouseTable } from '../contracts/warehouse-model.js';
+import type { WarehouseRow } from '../contracts/warehouse-row.js';
 import type { ObjectStore } from '../bucket/object-store.js';
 import { copyRows } from './copy-rows.js';
 import { ManifestRejectedError } from './loader-errors.js';
 import { isBatchLoaded, recordLoadedBatch, recordWatermarks } from './load-ledger.js';
-import { copyIntoStagingSql, createStagingSql, inferredMemberSql, insertFactSql, mergeDimensionSql, truncateStagingSql } from './load-sql.js';
+import { copyIntoFactSql, copyIntoStagingSql, createStagingSql, inferredMembersForKeysSql, insertFactSql, mergeDimensionSql, referencedDimensions, truncateStagingSql } from './load-sql.js';
 import { readManifestFile } from './manifest-reader.js';
 import type { ParquetReadLimits } from '../parquet/parquet-bounds.js';
 import type { WarehouseClient } from './warehouse-pool.js';
 import { applyReconciles } from './apply-reconciles.js';
 
 /**
- * Loads one manifest in ONE transaction: dimensions (version-guarded upserts), then for each fact
- * file the inferred members it needs and its rows (insert-on-conflict by event id), then the
- * ledger row. Any error rolls everything back, so a crash or a bad file never leaves a batch half
- * loaded, and a batch already in the ledger is skipped: re-loading is a no-op.
- * Memory: one manifest's rows at a time (files are micro-batches).
+ * Loads manifests into the star schema. Each manifest: dimensions (version-guarded upserts), then
+ * for each fact file the inferred members it needs and its rows (exactly once by event id), then
+ * its ledger row. One manifest, or several (loadFetchedManifests), go in ONE transaction: any
+ * error rolls everything back, so a crash or a bad file never leaves a batch half loaded, and a
+ * batch already in the ledger is skipped: re-loading is a no-op.
+ * Memory: the rows of the manifests of one transaction (the caller bounds how many).
  */
 export type LoadManifestResult =
   | { status: 'loaded'; batchId: string; rows: Partial<Record<WarehouseTable, number>>; inferredMembers: number; maxCommitTs: string }
   | { status: 'skipped'; batchId: string; reason: 'already loaded' };
 
+/** A manifest with its files' rows read, verified and decoded (fetchManifestRows), in load order. */
+export interface FetchedManifest {
+  manifestKey: string;
+  manifest: BatchManifest;
+  files: { file: ManifestFile; rows: WarehouseRow[] }[];
+}
+
 /** Dimensions first (dim_date first of all), then facts, each group in model order. */
 export function loadOrder(files: readonly ManifestFile[]): ManifestFile[] {
   const rank = (table: WarehouseTable) => WAREHOUSE_TABLES.indexOf(table);
   return [...files].sort((a, b) => rank(a.table) - rank(b.table) || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+}
+
+/**
+ * Reads a manifest's files (all at once: one round trip of latency instead of one per file; a
+ * manifest's files are one micro-batch, so holding them is bounded). Needs no database: a loader
+ * fetches the next manifests while Postgres is busy with the current ones.
+ */
+export async function fetchManifestRows(store: ObjectStore, manifestKey: string, manifest: BatchManifest, parquetLimits?: ParquetReadLimits): Promise<FetchedManifest> {
+  const ordered = loadOrder(manifest.files);
+  const rows = await Promise.all(ordered.map((file) => readManifestFile(store, manifestKey, file, parquetLimits)));
+  return { manifestKey, manifest, files: ordered.map((file, i) => ({ file, rows: rows[i]! })) };
 }
 
 export async function loadManifest(args: {
@@ -38,53 +58,131 @@ export async function loadManifest(args: {
   /** Bounds on the manifest's Parquet files (default DEFAULT_PARQUET_READ_LIMITS). */
   parquetLimits?: ParquetReadLimits;
 }): Promise<LoadManifestResult> {
-  const { client, schema, store, manifestKey, manifest, logger } = args;
-  const started = performance.now();
+  const fetched = await fetchManifestRows(args.store, args.manifestKey, args.manifest, args.parquetLimits);
+  const [result] = await loadFetchedManifests(args.client, args.schema, [fetched], args.logger);
+  return result!;
+}
+
+/**
+ * Thrown by loadFetchedManifests for a group of several manifests when one of them turns out to
+ * be recorded in the ledger by someone else meanwhile (the loader lock makes that all but
+ * impossible); the group is rolled back and the caller loads its manifests one by one.
+ */
+export class GroupConflictError extends Error {}
+
+/**
+ * Loads fetched manifests, in order, in ONE transaction (one commit for many small manifests when
+ * a loader is behind), each with its own ledger row: the result equals loading them one after
+ * another (each manifest's statements are the same, in the same order). A manifest already in the
+ * ledger, also one loaded earlier in the same group, is skipped. Any error rolls back the whole
+ * group: the caller then loads the manifests one by one, so a bad manifest is failed alone and
+ * the others load (run-loader.ts).
+ */
+export async function loadFetchedManifests(client: WarehouseClient, schema: string, manifests: readonly FetchedManifest[], logger: Logger): Promise<LoadManifestResult[]> {
+  const results: LoadManifestResult[] = [];
+  const staged = new Set<WarehouseTable>();
   await client.query('BEGIN');
   try {
-    if (await isBatchLoaded(client, schema, manifest.batchId)) {
-      await client.query('ROLLBACK');
-      return { status: 'skipped', batchId: manifest.batchId, reason: 'already loaded' };
+    for (const { manifestKey, manifest, files } of manifests) {
+      const started = performance.now();
+      if (await isBatchLoaded(client, schema, manifest.batchId)) {
+        results.push({ status: 'skipped', batchId: manifest.batchId, reason: 'already loaded' });
+        continue;
+      }
+      const rows: Partial<Record<WarehouseTable, number>> = {};
+      let inferredMembers = 0;
+      for (const { file, rows: fileRows } of files) {
+        const spec = WAREHOUSE_MODEL[file.table];
+        await runForTable(manifestKey, file.table, async () => {
+          let loaded: number;
+          if (spec.kind === 'dimension') {
+            await stage(client, spec, fileRows, staged);
+            loaded = (await client.query(mergeDimensionSql(schema, spec as DimensionSpec))).rowCount ?? 0;
+          } else {
+            inferredMembers += await insertInferredMembers(client, schema, spec as FactSpec, fileRows);
+            loaded = await insertFactRows(client, schema, spec as FactSpec, fileRows, staged);
+          }
+          rows[file.table] = (rows[file.table] ?? 0) + loaded;
+        });
+      }
+      // After the rows: a reconcile looks at versions below its own (apply-reconciles.ts).
+      await applyReconciles(client, schema, manifestKey, manifest.reconciles, logger);
+      if (!(await recordLoadedBatch(client, schema, manifestKey, manifest, rows as Record<string, number>, performance.now() - started))) {
+        if (manifests.length > 1) throw new GroupConflictError(`batch ${manifest.batchId} was recorded by another loader meanwhile`);
+        await client.query('ROLLBACK');
+        return [{ status: 'skipped', batchId: manifest.batchId, reason: 'already loaded' }];
+      }
+      await recordWatermarks(client, schema, manifestKey, manifest.watermarks);
+      results.push({ status: 'loaded', batchId: manifest.batchId, rows, inferredMembers, maxCommitTs: manifest.maxCommitTs });
     }
-    const rows: Partial<Record<WarehouseTable, number>> = {};
-    let inferredMembers = 0;
-    const staged = new Set<WarehouseTable>();
-    // The files are fetched together (one round trip of latency instead of one per file); a
-    // manifest's files are one micro-batch, so holding them all is bounded.
-    const ordered = loadOrder(manifest.files);
-    const fetched = await Promise.all(ordered.map((file) => readManifestFile(store, manifestKey, file, args.parquetLimits)));
-    for (const [index, file] of ordered.entries()) {
-      const spec = WAREHOUSE_MODEL[file.table];
-      const fileRows = fetched[index];
-      await runForTable(manifestKey, file.table, async () => {
-        await client.query(staged.has(file.table) ? truncateStagingSql(spec) : createStagingSql(spec));
-        staged.add(file.table);
-        await copyRows(client, (format) => copyIntoStagingSql(spec, format), spec.columns, fileRows);
-        if (spec.kind === 'dimension') {
-          const result = await client.query(mergeDimensionSql(schema, spec as DimensionSpec));
-          rows[file.table] = (rows[file.table] ?? 0) + (result.rowCount ?? 0);
-        } else {
-          for (const { sql } of inferredMemberSql(schema, spec as FactSpec)) inferredMembers += (await client.query(sql)).rowCount ?? 0;
-          const result = await client.query(insertFactSql(schema, spec as FactSpec));
-          rows[file.table] = (rows[file.table] ?? 0) + (result.rowCount ?? 0);
-        }
-      });
-    }
-    // After the rows: a reconcile looks at versions below its own (apply-reconciles.ts).
-    await applyReconciles(client, schema, manifestKey, manifest.reconciles, logger);
-    const recorded = await recordLoadedBatch(client, schema, manifestKey, manifest, rows as Record<string, number>, performance.now() - started);
-    if (!recorded) {
-      await client.query('ROLLBACK');
-      return { status: 'skipped', batchId: manifest.batchId, reason: 'already loaded' };
-    }
-    await recordWatermarks(client, schema, manifestKey, manifest.watermarks);
     await client.query('COMMIT');
-    logger.debug('manifest loaded', { manifestKey, batchId: manifest.batchId, rows, inferredMembers });
-    return { status: 'loaded', batchId: manifest.batchId, rows, inferredMembers, maxCommitTs: manifest.maxCommitTs };
   } catch (error) {
     await client.query('ROLLBACK').catch(() => {});
     throw error;
   }
+  for (const [i, result] of results.entries()) {
+    if (result.status === 'loaded') logger.debug('manifest loaded', { manifestKey: manifests[i]!.manifestKey, batchId: result.batchId, rows: result.rows, inferredMembers: result.inferredMembers });
+  }
+  return results;
+}
+
+/** Rows into the table's temp staging table (created on first use in the transaction, emptied after). */
+async function stage(client: WarehouseClient, spec: (typeof WAREHOUSE_MODEL)[WarehouseTable], rows: readonly WarehouseRow[], staged: Set<WarehouseTable>): Promise<void> {
+  await client.query(staged.has(spec.name) ? truncateStagingSql(spec) : createStagingSql(spec));
+  staged.add(spec.name);
+  await copyRows(client, (format) => copyIntoStagingSql(spec, format), spec.columns, rows);
+}
+
+/** SQLSTATE unique_violation: a fact row whose event id is already loaded. */
+const UNIQUE_VIOLATION = '23505';
+
+/**
+ * A fact file's rows under the fact version rules (insertFactSql). Fast path: a file without
+ * snapshot reads (`r` rows) is subject to one rule only, "an event id already loaded adds
+ * nothing", which the table's UNIQUE (event_id) enforces during a COPY straight into the table:
+ * no staging copy, no INSERT ... SELECT. A file that repeats a loaded event id (a batch processed
+ * again after a crash, regrouped) fails that COPY; it is rolled back to the savepoint and goes the
+ * staging way, which skips the loaded ones. Files with `r` rows always go the staging way (the
+ * rule for them looks at the versions before each row).
+ */
+async function insertFactRows(client: WarehouseClient, schema: string, spec: FactSpec, rows: readonly WarehouseRow[], staged: Set<WarehouseTable>): Promise<number> {
+  if (!rows.some((row) => row.op === 'r')) {
+    await client.query('SAVEPOINT fact_copy');
+    try {
+      await copyRows(client, (format) => copyIntoFactSql(schema, spec, format), spec.columns, rows);
+      await client.query('RELEASE SAVEPOINT fact_copy');
+      return rows.length;
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== UNIQUE_VIOLATION) throw error;
+      await client.query('ROLLBACK TO SAVEPOINT fact_copy');
+    }
+  }
+  await stage(client, spec, rows, staged);
+  return (await client.query(insertFactSql(schema, spec))).rowCount ?? 0;
+}
+
+/**
+ * Inferred members for every dimension key the rows reference that no dimension row has yet
+ * (load-sql.ts), with the keys collected here: one statement, no pass over a staging table.
+ */
+async function insertInferredMembers(client: WarehouseClient, schema: string, spec: FactSpec, rows: readonly WarehouseRow[]): Promise<number> {
+  const dimensions: DimensionName[] = [];
+  const keyLists: unknown[][] = [];
+  for (const [dimension, columns] of referencedDimensions(spec)) {
+    const keys = new Set<unknown>();
+    for (const row of rows) {
+      for (const column of columns) {
+        const key = row[column];
+        if (key !== null && key !== undefined) keys.add(key);
+      }
+    }
+    if (keys.size === 0) continue;
+    dimensions.push(dimension);
+    keyLists.push([...keys]);
+  }
+  if (dimensions.length === 0) return 0;
+  const { rows: result } = await client.query<{ inferred: string }>(inferredMembersForKeysSql(schema, dimensions), keyLists);
+  return Number(result[0]?.inferred ?? 0);
 }
 
 /** Postgres data errors (class 22) and constraint violations (class 23) reject the manifest, naming the table. */

@@ -51,6 +51,11 @@ ON CONFLICT (${key}) DO UPDATE SET ${updates}
 WHERE ${dimensionVersionTuple(spec, 'excluded')} > ${dimensionVersionTuple(spec, 't')}`;
 }
 
+/** COPY straight into the fact table (load-manifest.ts's fast path for files without snapshot reads). */
+export function copyIntoFactSql(schema: string, spec: FactSpec, format: CopyFormat): string {
+  return `COPY ${qualified(schema, spec.name)} (${columnList(spec)}) ${copyFromStdin(format)}`;
+}
+
 /**
  * Facts are append-only versions under the version rules of version-rules.ts: the event id makes
  * re-loading a no-op (F1), and a snapshot read equal to the version before it adds nothing (F2).
@@ -68,25 +73,51 @@ export function insertFactSql(schema: string, spec: FactSpec): string {
  * itself for a bulk load (bulk-load-sql.ts).
  */
 export function inferredMemberSql(schema: string, fact: FactSpec, facts = ident(stagingTable(fact.name))): { dimension: DimensionName; sql: string }[] {
-  const byDimension = new Map<DimensionName, string[]>();
-  for (const fk of fact.foreignKeys) byDimension.set(fk.references, [...(byDimension.get(fk.references) ?? []), fk.column]);
   const statements: { dimension: DimensionName; sql: string }[] = [];
-  for (const [dimension, columns] of byDimension) {
+  for (const [dimension, columns] of referencedDimensions(fact)) {
     const spec = WAREHOUSE_MODEL[dimension] as DimensionSpec;
     // Each key once, and only the missing ones: a conflict check per fact row (ON CONFLICT alone)
     // cost seconds per million rows. ON CONFLICT stays as the guard.
     const keys = columns.map((c) => `SELECT ${ident(c)} AS k FROM ${facts}`).join(' UNION ALL ');
-    const target = qualified(schema, dimension);
-    const missing = `SELECT DISTINCT k FROM (${keys}) keys WHERE k IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ${target} d WHERE d.${ident(spec.key)} = keys.k)`;
-    const sql =
-      dimension === 'dim_date'
-        ? `INSERT INTO ${target} (date_id, year, month, day, day_of_week, day_name, month_name, quarter)
+    const missing = `SELECT DISTINCT k FROM (${keys}) keys WHERE k IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ${qualified(schema, dimension)} d WHERE d.${ident(spec.key)} = keys.k)`;
+    statements.push({ dimension, sql: insertInferredSql(schema, dimension, missing) });
+  }
+  return statements;
+}
+
+/** The fact's foreign-key columns grouped by the dimension they reference, in model order. */
+export function referencedDimensions(fact: FactSpec): Map<DimensionName, string[]> {
+  const byDimension = new Map<DimensionName, string[]>();
+  for (const fk of fact.foreignKeys) byDimension.set(fk.references, [...(byDimension.get(fk.references) ?? []), fk.column]);
+  return byDimension;
+}
+
+/**
+ * The same inferred members as inferredMemberSql, for keys the caller has already collected from
+ * the fact rows in memory (distinct, non-null): parameter $i is the array of keys of the i-th
+ * dimension in `dimensions`. One statement for all of them (data-modifying CTEs); it returns the
+ * number of members inserted as `inferred`. Used when the fact rows are COPYed straight into their
+ * table (load-manifest.ts), where no staging table exists to read the keys from.
+ */
+export function inferredMembersForKeysSql(schema: string, dimensions: readonly DimensionName[]): string {
+  const ctes = dimensions.map((dimension, i) => {
+    const spec = WAREHOUSE_MODEL[dimension] as DimensionSpec;
+    const keyType = sqlType(spec.columns.find((c) => c.name === spec.key)!.type);
+    const missing = `SELECT k FROM unnest($${i + 1}::${keyType}[]) k WHERE NOT EXISTS (SELECT 1 FROM ${qualified(schema, dimension)} d WHERE d.${ident(spec.key)} = k)`;
+    return `m${i} AS (${insertInferredSql(schema, dimension, missing)} RETURNING 1)`;
+  });
+  return `WITH ${ctes.join(',\n')}\nSELECT ${dimensions.map((_, i) => `(SELECT count(*) FROM m${i})`).join(' + ')} AS inferred`;
+}
+
+/** Inserts the inferred member of every key `missing` (a query of one column `k`) yields. */
+function insertInferredSql(schema: string, dimension: DimensionName, missing: string): string {
+  const spec = WAREHOUSE_MODEL[dimension] as DimensionSpec;
+  const target = qualified(schema, dimension);
+  return dimension === 'dim_date'
+    ? `INSERT INTO ${target} (date_id, year, month, day, day_of_week, day_name, month_name, quarter)
 SELECT k, extract(year FROM k)::int, extract(month FROM k)::int, extract(day FROM k)::int, extract(isodow FROM k)::int,
   to_char(k, 'FMDay'), to_char(k, 'FMMonth'), extract(quarter FROM k)::int
 FROM (${missing}) missing ORDER BY k ON CONFLICT (date_id) DO NOTHING`
-        : `INSERT INTO ${target} (${[ident(spec.key), ...inferred(spec).columns, 'is_deleted'].join(', ')})
+    : `INSERT INTO ${target} (${[ident(spec.key), ...inferred(spec).columns, 'is_deleted'].join(', ')})
 SELECT ${['k', ...inferred(spec).values, 'false'].join(', ')} FROM (${missing}) missing ORDER BY k ON CONFLICT (${ident(spec.key)}) DO NOTHING`;
-    statements.push({ dimension, sql });
-  }
-  return statements;
 }

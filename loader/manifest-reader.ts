@@ -13,8 +13,8 @@ import { ManifestFileCorruptError, ManifestFileMissingError, ManifestInvalidErro
 /** Reads manifests and their files from the processed bucket, refusing anything that does not match. */
 
 /** A manifest is a few KB (one entry per table of its batch): anything far larger is not one. */
-export const MAX_MANIFEST_BYTES = 1024 * 1024;
-export const MAX_MANIFEST_FILES = 1000;
+const MAX_MANIFEST_BYTES = 1024 * 1024;
+const MAX_MANIFEST_FILES = 1000;
 
 const isoInstant = z.string().refine((v) => !Number.isNaN(Date.parse(v)), 'expected an ISO-8601 instant');
 const manifestSchema = z.object({
@@ -107,7 +107,7 @@ export async function readManifestFile(store: ObjectStore, manifestKey: string, 
  * one (source-values.ts); a file that still carries one was not written by it, and naming the row
  * and column here beats COPY's message about the whole file.
  */
-export function findUnstorableText(table: WarehouseTable, rows: readonly WarehouseRow[]): { row: number; column: string } | null {
+function findUnstorableText(table: WarehouseTable, rows: readonly WarehouseRow[]): { row: number; column: string } | null {
   const textColumns = WAREHOUSE_MODEL[table].columns.filter((column) => column.type === 'text').map((column) => column.name);
   for (let r = 0; r < rows.length; r++) {
     const row = rows[r]!;

@@ -32,7 +32,7 @@ export class SchemaSwapError extends PipelineError {
 }
 
 /** Postgres truncates identifiers to NAMEDATALEN-1 = 63 bytes (silently, with a NOTICE). */
-export const MAX_IDENTIFIER_BYTES = 63;
+const MAX_IDENTIFIER_BYTES = 63;
 const PLAIN_IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
 
 /**
@@ -56,7 +56,7 @@ export function swapSchemaNames(liveSchema: string, stamp: string): { rebuildSch
 }
 
 /** Generated names are checked after they are built: plain, at most 63 bytes, three distinct names. */
-export function checkSwapNames(liveSchema: string, rebuiltSchema: string, oldSchema: string): void {
+function checkSwapNames(liveSchema: string, rebuiltSchema: string, oldSchema: string): void {
   for (const name of [liveSchema, rebuiltSchema, oldSchema]) {
     if (!PLAIN_IDENTIFIER.test(name)) throw new SchemaSwapError(`schema name ${JSON.stringify(name)} is not a plain lower-case identifier`, name, { retryable: false });
     if (Buffer.byteLength(name) > MAX_IDENTIFIER_BYTES) {

@@ -36,8 +36,8 @@ export const LEDGER_TABLE = 'load_ledger';
 export const FAILURES_TABLE = 'load_failures';
 export const SCHEMA_VERSION_TABLE = 'schema_version';
 export const WATERMARKS_TABLE = 'load_watermarks';
-export const currentView = (fact: string) => `${fact}_current`;
-export const historyView = (fact: string) => `${fact}_history`;
+const currentView = (fact: string) => `${fact}_current`;
+const historyView = (fact: string) => `${fact}_history`;
 
 const FACT_OPS = ['c', 'u', 'd', 'r'] as const;
 

@@ -68,6 +68,18 @@ class Bytes {
     this.bytes[this.length++] = value;
   }
 
+  int32(value: number): void {
+    this.reserve(4);
+    this.view.setInt32(this.length, value, true);
+    this.length += 4;
+  }
+
+  bigint64(value: bigint): void {
+    this.reserve(8);
+    this.view.setBigInt64(this.length, value, true);
+    this.length += 8;
+  }
+
   varint(value: number): void {
     this.reserve(5);
     while ((value & ~0x7f) !== 0) {
@@ -353,29 +365,19 @@ function statisticsOf(column: FlatColumn, start: number, end: number, dictionary
   return { min_value: min, max_value: max, null_count: BigInt(nulls), nan_count: undefined };
 }
 
+/** How a dictionary entry is written PLAIN, per physical kind (booleans are never dictionary-encoded). */
+const PLAIN_ENTRY: Record<Exclude<FlatColumn['kind'], 'boolean'>, (out: Bytes, key: Key) => void> = {
+  int32: (out, key) => out.int32(key as number),
+  int64: (out, key) => appendInt64(out, key as number),
+  bigint: (out, key) => out.bigint64(key as bigint),
+  text: (out, key) => appendText(out, key as string),
+};
+
+/** PLAIN body of a dictionary page: the entries in dictionary order. */
 function writePlainEntries(out: Bytes, column: FlatColumn, entries: readonly Key[]): void {
-  for (const key of entries) {
-    switch (column.kind) {
-      case 'int32':
-        out.reserve(4);
-        out.view.setInt32(out.length, key as number, true);
-        out.length += 4;
-        break;
-      case 'int64':
-        appendInt64(out, key as number);
-        break;
-      case 'bigint':
-        out.reserve(8);
-        out.view.setBigInt64(out.length, key as bigint, true);
-        out.length += 8;
-        break;
-      case 'text':
-        appendText(out, key as string);
-        break;
-      case 'boolean':
-        throw new Error('boolean columns have no dictionary');
-    }
-  }
+  if (column.kind === 'boolean') throw new Error('boolean columns have no dictionary');
+  const write = PLAIN_ENTRY[column.kind];
+  for (const key of entries) write(out, key);
 }
 
 /** PLAIN body of the non-null values of rows [start, end). */

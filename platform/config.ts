@@ -6,11 +6,15 @@ import { ConfigError } from './errors.js';
  * Configuration is read once (flags over environment over defaults), validated and frozen. Every
  * setting is declared once in SETTINGS: its flag, its environment variable, its default and its
  * meaning; the CLI options and the README's configuration table are generated from the same list.
+ * A few settings have no flag: the deployment injects them (ECS secrets, Lambda environment) or
+ * `up` sets them for its capture child; they are read here all the same, never from process.env
+ * elsewhere.
  */
 export interface SettingSpec {
   /** camelCase name, also the commander option name. */
   key: keyof RawSettings;
-  flag: string;
+  /** The global CLI option; none for a setting only the environment gives. */
+  flag?: string;
   env: string;
   description: string;
   schema: z.ZodType;
@@ -24,6 +28,8 @@ const optionalUrl = z
   .optional();
 const identifier = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case Postgres identifier (a-z, 0-9, _)');
 const optionalEndpoint = z.string().url().optional();
+const optionalText = z.string().min(1).optional();
+const optionalPort = z.coerce.number().int().min(1, 'must be a port number').max(65_535, 'must be a port number').optional();
 
 const rawSettingsSchema = z.object({
   stateDir: z.string().min(1).default('.totesys-cdc'),
@@ -59,6 +65,29 @@ const rawSettingsSchema = z.object({
   dashboardHost: z.string().min(1).default('127.0.0.1'),
   dashboardPort: z.coerce.number().int().min(0).max(65_535).default(7381),
   dashboardToken: z.string().min(16, 'must be at least 16 characters').optional(),
+  // Environment only: each database's secret as ECS injects it (fields) or as a Lambda reads it (ARN).
+  sourceHost: optionalText,
+  sourcePort: optionalPort,
+  sourceDb: optionalText,
+  sourceUser: optionalText,
+  sourcePassword: optionalText,
+  sourceSecretArn: optionalText,
+  warehouseHost: optionalText,
+  warehousePort: optionalPort,
+  warehouseDb: optionalText,
+  warehouseUser: optionalText,
+  warehousePassword: optionalText,
+  warehouseSecretArn: optionalText,
+  warehouseSslmode: z.enum(['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full']).optional(),
+  // Environment only: the capture process.
+  captureStatusFile: optionalText,
+  metrics: z.enum(['none', 'emf']).default('none'),
+  parentPid: positiveInt.optional(),
+  // Environment only: what `status --aws` and `redrive-dlq` look at (their flags win).
+  processorDlqUrl: z.string().url().optional(),
+  processorFunctionName: optionalText,
+  cloudwatchEndpoint: optionalEndpoint,
+  sqsEndpoint: optionalEndpoint,
 });
 
 export type RawSettings = z.input<typeof rawSettingsSchema>;
@@ -99,6 +128,26 @@ export const SETTINGS: readonly SettingSpec[] = [
   { key: 'dashboardHost', flag: '--dashboard-host <address>', env: 'TOTESYS_DASHBOARD_HOST', schema: s.dashboardHost, description: "address `up`'s dashboard binds (default 127.0.0.1; any other needs a token)" },
   { key: 'dashboardPort', flag: '--dashboard-port <port>', env: 'TOTESYS_DASHBOARD_PORT', schema: s.dashboardPort, description: "port of `up`'s dashboard and /metrics (default 7381; 0: any free port)" },
   { key: 'dashboardToken', flag: '--dashboard-token <token>', env: 'TOTESYS_DASHBOARD_TOKEN', schema: s.dashboardToken, description: 'bearer token the dashboard requires (set it in the environment: a flag shows in `ps`)' },
+  { key: 'sourceHost', env: 'TOTESYS_SOURCE_HOST', schema: s.sourceHost, description: 'AWS: the source endpoint from its secret; with _PORT, _DB, _USER, _PASSWORD and no _SECRET_ARN it makes the source URL' },
+  { key: 'sourcePort', env: 'TOTESYS_SOURCE_PORT', schema: s.sourcePort, description: 'AWS: the source port (default 5432)' },
+  { key: 'sourceDb', env: 'TOTESYS_SOURCE_DB', schema: s.sourceDb, description: 'AWS: the source database name' },
+  { key: 'sourceUser', env: 'TOTESYS_SOURCE_USER', schema: s.sourceUser, description: 'AWS: the source user (an ECS secret)' },
+  { key: 'sourcePassword', env: 'TOTESYS_SOURCE_PASSWORD', schema: s.sourcePassword, description: 'AWS: the source password (an ECS secret)' },
+  { key: 'sourceSecretArn', env: 'TOTESYS_SOURCE_SECRET_ARN', schema: s.sourceSecretArn, description: 'AWS Lambda: the source RDS secret, read by the slot monitor' },
+  { key: 'warehouseHost', env: 'TOTESYS_WAREHOUSE_HOST', schema: s.warehouseHost, description: 'AWS: the warehouse endpoint; with _PORT, _DB, _USER, _PASSWORD and no _SECRET_ARN it makes the warehouse URL' },
+  { key: 'warehousePort', env: 'TOTESYS_WAREHOUSE_PORT', schema: s.warehousePort, description: 'AWS: the warehouse port (default 5432)' },
+  { key: 'warehouseDb', env: 'TOTESYS_WAREHOUSE_DB', schema: s.warehouseDb, description: 'AWS: the warehouse database name' },
+  { key: 'warehouseUser', env: 'TOTESYS_WAREHOUSE_USER', schema: s.warehouseUser, description: 'AWS: the warehouse user (an ECS secret)' },
+  { key: 'warehousePassword', env: 'TOTESYS_WAREHOUSE_PASSWORD', schema: s.warehousePassword, description: 'AWS: the warehouse password (an ECS secret)' },
+  { key: 'warehouseSecretArn', env: 'TOTESYS_WAREHOUSE_SECRET_ARN', schema: s.warehouseSecretArn, description: 'AWS: the warehouse RDS secret, read by the loader Lambda (and doctor, status --aws)' },
+  { key: 'warehouseSslmode', env: 'TOTESYS_WAREHOUSE_SSLMODE', schema: s.warehouseSslmode, description: 'sslmode of the URL built from the warehouse secret' },
+  { key: 'captureStatusFile', env: 'TOTESYS_CAPTURE_STATUS_FILE', schema: s.captureStatusFile, description: "capture process: its status JSON (default <stateDir>/capture-status.json; the ECS health check reads it)" },
+  { key: 'metrics', env: 'TOTESYS_METRICS', schema: s.metrics, description: 'capture process: none, or emf for CloudWatch embedded-metric lines on stdout (AWS)' },
+  { key: 'parentPid', env: 'TOTESYS_PARENT_PID', schema: s.parentPid, description: "set by `up` for its capture child, which stops when that process is gone" },
+  { key: 'processorDlqUrl', env: 'TOTESYS_PROCESSOR_DLQ_URL', schema: s.processorDlqUrl, description: 'the processor dead-letter queue, for `status --aws` and `redrive-dlq` (their --queue-url wins)' },
+  { key: 'processorFunctionName', env: 'TOTESYS_PROCESSOR_FUNCTION_NAME', schema: s.processorFunctionName, description: 'the processor Lambda, for `status --aws` (--processor-function wins)' },
+  { key: 'cloudwatchEndpoint', env: 'TOTESYS_CLOUDWATCH_ENDPOINT', schema: s.cloudwatchEndpoint, description: 'CloudWatch endpoint override (tests; --cloudwatch-endpoint wins)' },
+  { key: 'sqsEndpoint', env: 'TOTESYS_SQS_ENDPOINT', schema: s.sqsEndpoint, description: 'SQS endpoint override (emulators; --sqs-endpoint wins)' },
 ];
 
 export interface Config {
@@ -129,6 +178,21 @@ export interface Config {
    * back into process.env.
    */
   childEnv: Readonly<Record<string, string>>;
+  /** Each database's secret as the deployment injects it (the URLs above are built from complete fields). */
+  databaseFields: { source: DatabaseFields; warehouse: DatabaseFields & { sslmode?: string } };
+  /** The capture process: its status file (undefined: <stateDir>/capture-status.json), metrics, and the `up` that started it. */
+  captureProcess: { statusFile?: string; metrics: 'none' | 'emf'; parentPid?: number };
+  /** AWS operations (`status --aws`, `redrive-dlq`); a command's flags win over these. */
+  operations: { processorDlqUrl?: string; processorFunctionName?: string; cloudwatchEndpoint?: string; sqsEndpoint?: string };
+}
+
+export interface DatabaseFields {
+  host?: string;
+  port?: number;
+  database?: string;
+  user?: string;
+  password?: string;
+  secretArn?: string;
 }
 
 type Source = Record<string, string | undefined>;
@@ -150,7 +214,7 @@ export function loadConfig(flags: Partial<Record<keyof RawSettings, unknown>> = 
     const messages = parsed.error.issues.map((issue) => {
       const key = String(issue.path[0]);
       const setting = SETTINGS.find((x) => x.key === key);
-      const where = setting ? `${setting.flag.split(' ')[0]} / ${setting.env}` : key;
+      const where = setting ? (setting.flag ? `${setting.flag.split(' ')[0]} / ${setting.env}` : setting.env) : key;
       return `invalid ${key} (${where}): ${issue.message}`;
     });
     throw new ConfigError(messages.join('; '));
@@ -164,12 +228,14 @@ export function loadConfig(flags: Partial<Record<keyof RawSettings, unknown>> = 
 }
 
 /** 127.0.0.0/8, ::1 and localhost: only this machine can connect. */
-export function isLoopbackHost(host: string): boolean {
+function isLoopbackHost(host: string): boolean {
   return host === 'localhost' || host === '::1' || host === '[::1]' || /^127(\.\d{1,3}){3}$/.test(host);
 }
 
 function buildConfig(v: Settings, cwd: string): Readonly<Config> {
   const stateDir = path.resolve(cwd, v.stateDir);
+  const source: DatabaseFields = { host: v.sourceHost, port: v.sourcePort, database: v.sourceDb, user: v.sourceUser, password: v.sourcePassword, secretArn: v.sourceSecretArn };
+  const warehouse: DatabaseFields = { host: v.warehouseHost, port: v.warehousePort, database: v.warehouseDb, user: v.warehouseUser, password: v.warehousePassword, secretArn: v.warehouseSecretArn };
   const config: Config = {
     stateDir,
     paths: {
@@ -180,8 +246,8 @@ function buildConfig(v: Settings, cwd: string): Readonly<Config> {
       stateStoreDir: path.join(stateDir, 'processor-state'),
       lockFile: path.join(stateDir, 'up.lock'),
     },
-    sourceUrl: v.sourceUrl,
-    warehouseUrl: v.warehouseUrl,
+    sourceUrl: v.sourceUrl ?? urlFromFields('TOTESYS_SOURCE', source),
+    warehouseUrl: v.warehouseUrl ?? urlFromFields('TOTESYS_WAREHOUSE', warehouse),
     createSourceSchema: v.createSourceSchema,
     warehouseSchema: v.warehouseSchema,
     logLevel: v.logLevel,
@@ -206,8 +272,33 @@ function buildConfig(v: Settings, cwd: string): Readonly<Config> {
     bounds: { maxLineBytes: v.maxLineBytes, maxParquetRows: v.maxParquetRows, maxIssuesPerFile: v.maxIssuesPerFile },
     dashboard: { host: v.dashboardHost, port: v.dashboardPort, token: v.dashboardToken },
     childEnv: childEnvOf({ ...v, stateDir }),
+    databaseFields: { source, warehouse: { ...warehouse, sslmode: v.warehouseSslmode } },
+    captureProcess: { statusFile: v.captureStatusFile, metrics: v.metrics, parentPid: v.parentPid },
+    operations: { processorDlqUrl: v.processorDlqUrl, processorFunctionName: v.processorFunctionName, cloudwatchEndpoint: v.cloudwatchEndpoint, sqsEndpoint: v.sqsEndpoint },
   };
   return deepFreeze(config);
+}
+
+/**
+ * In AWS, ECS injects a database's secret as separate variables `<prefix>_HOST`, `_PORT`, `_DB`,
+ * `_USER`, `_PASSWORD` (never a URL in the task definition): with no URL given, they make one. Not
+ * with a secret ARN: that code (a Lambda) reads the secret itself. No sslmode in the URL:
+ * node-postgres then honours PGSSLMODE (verify-full in the task definitions).
+ */
+function urlFromFields(prefix: string, fields: DatabaseFields): string | undefined {
+  if (!fields.host || fields.secretArn) return undefined;
+  const missing = [
+    ['DB', fields.database],
+    ['USER', fields.user],
+    ['PASSWORD', fields.password],
+  ].flatMap(([name, value]) => (value ? [] : [`${prefix}_${name}`]));
+  if (missing.length) throw new ConfigError(`${prefix}_HOST is set but ${missing.join(', ')} ${missing.length > 1 ? 'are' : 'is'} not: set every field of the secret`);
+  const url = new URL(`postgresql://host:${fields.port ?? 5432}/`);
+  url.hostname = fields.host;
+  url.pathname = `/${encodeURIComponent(fields.database!)}`;
+  url.username = encodeURIComponent(fields.user!);
+  url.password = encodeURIComponent(fields.password!);
+  return url.toString();
 }
 
 function childEnvOf(v: Settings): Record<string, string> {

@@ -46,3 +46,17 @@ export function redactUrl(url: string): string {
     return redactSecrets(url);
   }
 }
+
+const MAX_ELIDED_TEXT = 400;
+
+/**
+ * Elides what may be source data in an error message: quoted strings (`got "secret"`, a JSON
+ * parser's excerpt of the bad record) and the value after `got `. Passwords in connection URLs too.
+ */
+export function withoutValues(text: string): string {
+  const elided = text
+    .replace(/\/\/([^:/@\s]+):[^@\s]*@/g, '//$1:***@')
+    .replace(/"(?:[^"\\]|\\.)*"/g, '"…"')
+    .replace(/\bgot (?!"…")[^,;)]+/g, 'got …');
+  return elided.length > MAX_ELIDED_TEXT ? `${elided.slice(0, MAX_ELIDED_TEXT - 1)}…` : elided;
+}

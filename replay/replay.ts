@@ -122,7 +122,7 @@ export class ReplayError extends PipelineError {
  * 6 runs) where one lane took 23.6 s in the same hour, for about twice the memory (1 GiB against
  * 532 MiB peak RSS).
  */
-export const DEFAULT_LANES = Math.min(8, Math.max(2, Math.floor(os.availableParallelism() / 2)));
+const DEFAULT_LANES = Math.min(8, Math.max(2, Math.floor(os.availableParallelism() / 2)));
 const MAX_LANES = 16;
 
 /** Top-level prefix of replays in the processed bucket (see the ordering note in replay()). */

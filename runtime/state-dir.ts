@@ -31,7 +31,7 @@ const OWN_ENTRIES = new Set([
 /** Directories below a state directory that are not ours to chmod (Postgres manages its own data dir). */
 const FOREIGN_SUBTREES = new Set(['postgres']);
 
-export async function isMarkedStateDir(dir: string): Promise<boolean> {
+async function isMarkedStateDir(dir: string): Promise<boolean> {
   try {
     return (await fs.stat(path.join(dir, STATE_MARKER))).isFile();
   } catch {

@@ -2,6 +2,7 @@ import type { Config } from '../platform/config.js';
 import { errorMessage, isRetryable } from '../platform/errors.js';
 import type { Logger } from '../platform/logger.js';
 import { ensureWarehouseSchema } from '../loader/warehouse-schema.js';
+import { ManifestWake } from '../loader/manifest-wake.js';
 import { runSimulator } from '../totesys/simulator/run-simulator.js';
 import { seedTotesys } from '../totesys/generator/seed-totesys.js';
 import { superviseCapture } from './capture-child.js';
@@ -54,11 +55,13 @@ export async function runUpPipeline(options: UpOptions): Promise<PipelineCounter
       logger.error(`${name} failed; stopping the pipeline`, { error: errorMessage(error) });
       stop.abort();
     });
+  // The processor tells the loader of every manifest it writes: loaded at once, not at the next tick.
+  const wake = new ManifestWake();
   const stages = [
     guard('capture', superviseCapture({ config, sourceUrl, logger: logger.child({ stage: 'capture' }), signal: stop.signal, output: options.captureOutput })),
-    guard('processor', runProcessorStage(config, logger.child({ stage: 'processor' }), stop.signal, counters)),
+    guard('processor', runProcessorStage(config, logger.child({ stage: 'processor' }), stop.signal, counters, wake)),
     guard('archiver', runArchiverStage(config, logger.child({ stage: 'archiver' }), stop.signal, counters)),
-    guard('loader', runLoaderStage(config, warehouseUrl, logger.child({ stage: 'loader' }), stop.signal, counters)),
+    guard('loader', runLoaderStage(config, warehouseUrl, logger.child({ stage: 'loader' }), stop.signal, counters, wake)),
   ];
   if (options.simulate) stages.push(guard('simulator', runSimulatorStage(sourceUrl, options.simulate, logger.child({ stage: 'simulator' }), stop.signal, counters)));
   options.onRunning?.(counters);

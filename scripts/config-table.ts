@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { SETTINGS } from '../platform/config.js';
 
 const HEADER = '| flag | environment | meaning |';
-const table = [HEADER, '|---|---|---|', ...SETTINGS.map((s) => `| \`${s.flag}\` | \`${s.env}\` | ${s.description} |`)];
+const table = [HEADER, '|---|---|---|', ...SETTINGS.map((s) => `| ${s.flag ? `\`${s.flag}\`` : '(environment only)'} | \`${s.env}\` | ${s.description} |`)];
 
 if (!process.argv.includes('--check')) {
   process.stdout.write(`${table.join('\n')}\n`);

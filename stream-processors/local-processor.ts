@@ -23,6 +23,13 @@ export interface LocalProcessorOptions {
    * instead of one tiny manifest per record (default 0: process what the first read returned).
    */
   batchWindowMs?: number;
+  /**
+   * Closes the batching window early when the stream is idle: a read inside the window that finds
+   * nothing new for this long ends the batch (default: no early close). A steady stream keeps
+   * every read busy, so the window (and the batch size that throughput needs) is unchanged under
+   * load; between bursts the batch goes out as soon as the burst has been read.
+   */
+  idleCloseMs?: number;
   metrics?: MetricsSink;
   prefix?: string;
   /** Called after each batch is durable and checkpointed, with the time it took from read to checkpoint. */
@@ -50,7 +57,7 @@ export async function runLocalProcessor(options: LocalProcessorOptions): Promise
   while (!signal.aborted) {
     let groups: ConsumedRecord[][] = [];
     try {
-      groups = await readBatch(consumer, maxRecords, waitMs, options.batchWindowMs ?? 0, signal);
+      groups = await readBatch(consumer, maxRecords, waitMs, { windowMs: options.batchWindowMs ?? 0, idleCloseMs: options.idleCloseMs }, signal);
       const records = groups.flat();
       if (records.length === 0) continue;
       const startedMs = performance.now();
@@ -85,8 +92,12 @@ export async function runLocalProcessor(options: LocalProcessorOptions): Promise
   logger.info('stream processor stopped', { consumer: consumer.consumerName });
 }
 
-/** One batch: the first read, then more reads inside the window; records stay grouped per shard, in order. */
-async function readBatch(consumer: ChangeStreamConsumer, maxRecords: number, waitMs: number, windowMs: number, signal: AbortSignal): Promise<ConsumedRecord[][]> {
+/**
+ * One batch: the first read, then more reads inside the window until it ends, the batch is full,
+ * or (idleCloseMs) a read finds nothing new; records stay grouped per shard, in order.
+ */
+async function readBatch(consumer: ChangeStreamConsumer, maxRecords: number, waitMs: number, window: { windowMs: number; idleCloseMs?: number }, signal: AbortSignal): Promise<ConsumedRecord[][]> {
+  const { windowMs, idleCloseMs } = window;
   const first = await consumer.read({ maxRecords, waitMs });
   let count = first.reduce((n, g) => n + g.length, 0);
   if (count === 0 || windowMs <= 0) return first;
@@ -105,9 +116,11 @@ async function readBatch(consumer: ChangeStreamConsumer, maxRecords: number, wai
   while (count < maxRecords && !signal.aborted) {
     const left = deadline - Date.now();
     if (left <= 0) break;
-    const more = await consumer.read({ maxRecords: maxRecords - count, waitMs: left });
+    const more = await consumer.read({ maxRecords: maxRecords - count, waitMs: idleCloseMs === undefined ? left : Math.min(left, idleCloseMs) });
+    const read = more.reduce((n, g) => n + g.length, 0);
+    if (read === 0 && idleCloseMs !== undefined) break;
     add(more);
-    count += more.reduce((n, g) => n + g.length, 0);
+    count += read;
   }
   return [...byShard.values()];
 }

@@ -22,14 +22,3 @@ export function embeddedMetricFormat(service: string, write: (line: string) => v
     },
   };
 }
-
-/** In-memory counters (tests, status reporting). */
-export class CountingMetrics implements MetricsSink {
-  readonly totals = new Map<MetricName, number>();
-  count(name: MetricName, value: number): void {
-    this.totals.set(name, (this.totals.get(name) ?? 0) + value);
-  }
-  get(name: MetricName): number {
-    return this.totals.get(name) ?? 0;
-  }
-}

@@ -32,6 +32,6 @@ export async function createChangeStreamConsumer(config: Readonly<Config>, consu
 }
 
 /** Checkpoints of local Kinesis consumers: `<stateDir>/kinesis-checkpoints/<stream>/<consumer>.json`. */
-export function kinesisCheckpointDir(config: Readonly<Config>, streamName: string): string {
+function kinesisCheckpointDir(config: Readonly<Config>, streamName: string): string {
   return path.join(config.stateDir, 'kinesis-checkpoints', streamName);
 }

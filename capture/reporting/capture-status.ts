@@ -1,8 +1,8 @@
+import type { SourceTable } from '../../contracts/source-tables.js';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { encodeEmf, METRIC, type MetricName } from '../../platform/metrics.js';
 import type { SlotLoss, SlotStatus } from '../control/slot-status.js';
-import type { ResnapshotProgress } from '../snapshot/incremental-snapshot.js';
 import type { CapturePhase } from '../lifecycle/capture-lifecycle.js';
 import { writeFileAtomic } from '../../platform/atomic-file.js';
 
@@ -139,4 +139,17 @@ export function emfLine(status: CaptureStatus, eventsSinceLast: number, timestam
     properties: { walStatus: status.walStatus, lastConfirmedLsn: status.lastConfirmedLsn },
     timestampMs,
   });
+}
+
+/** One `resnapshot --table` job as status shows it (capture/snapshot/incremental-snapshot.ts runs it). */
+export interface ResnapshotProgress {
+  requestId: string;
+  table: SourceTable;
+  state: 'running' | 'done' | 'abandoned';
+  chunks: number;
+  rowsRead: number;
+  rowsPublished: number;
+  startedAt: string;
+  finishedAt: string | null;
+  error?: string;
 }

@@ -8,7 +8,7 @@ import type { Logger } from '../../platform/logger.js';
 import type { EventPublisher } from '../publish/event-publisher.js';
 import { enqueueReconcile } from '../publish/reconcile-publish.js';
 import type { ShardMap } from '../publish/watermark-shard-map.js';
-import type { CaptureStats } from '../reporting/capture-status.js';
+import type { CaptureStats, ResnapshotProgress } from '../reporting/capture-status.js';
 import { snapshotEvent } from './initial-snapshot.js';
 
 /**
@@ -54,18 +54,6 @@ export interface Chunk {
   rows: (string | null)[][];
   /** now() at the read: the commit time of the chunk's `r` events. */
   readAt: string;
-}
-
-export interface ResnapshotProgress {
-  requestId: string;
-  table: SourceTable;
-  state: 'running' | 'done' | 'abandoned';
-  chunks: number;
-  rowsRead: number;
-  rowsPublished: number;
-  startedAt: string;
-  finishedAt: string | null;
-  error?: string;
 }
 
 interface Job {

@@ -26,7 +26,7 @@ Databases: --source-url / --warehouse-url; in the ECS task the source secret's f
         const { resolveExternalUrls, secretsManagerGetSecret } = await import('../../ops/database-urls.js');
         const { runDoctor } = await import('../../ops/doctor/run-doctor.js');
         const { renderDoctorReport } = await import('../../ops/doctor/render-report.js');
-        const urls = await resolveExternalUrls(config, process.env, secretsManagerGetSecret());
+        const urls = await resolveExternalUrls(config, secretsManagerGetSecret());
         const wantSource = options.only !== 'warehouse';
         const wantWarehouse = options.only !== 'source';
         // Only local use (no URL configured) touches the state directory and the embedded Postgres.

@@ -33,7 +33,7 @@ could be, 3 when some are left in the queue (see the report).`,
     .action((options: RedriveOptions, command: Command) =>
       runAction(async () => {
         const { config, logger } = commandContext(command, 'redrive-dlq');
-        const queueUrl = options.queueUrl ?? process.env.TOTESYS_PROCESSOR_DLQ_URL;
+        const queueUrl = options.queueUrl ?? config.operations.processorDlqUrl;
         if (!queueUrl) throw new ConfigError('the dead-letter queue is not set: pass --queue-url or set TOTESYS_PROCESSOR_DLQ_URL (the stack output ProcessorDeadLetterQueueUrl)');
         if (config.stream.kind !== 'kinesis') throw new ConfigError('redrive-dlq re-reads Kinesis: set --stream kinesis / TOTESYS_STREAM=kinesis');
         if (config.buckets.kind !== 's3' || config.stateStore.kind !== 'dynamodb') {
@@ -53,7 +53,7 @@ could be, 3 when some are left in the queue (see the report).`,
         const { createJoinStateStore } = await import('../../stream-processors/state/create-state-store.js');
         const { processRecords } = await import('../../stream-processors/process-records.js');
 
-        const sqs = createSqsClient({ region: config.stream.region, endpoint: options.sqsEndpoint ?? process.env.TOTESYS_SQS_ENDPOINT });
+        const sqs = createSqsClient({ region: config.stream.region, endpoint: options.sqsEndpoint ?? config.operations.sqsEndpoint });
         const kinesis = createKinesisClient({ region: config.stream.region, endpoint: config.stream.endpoint });
         const processed = createObjectStore(config, 'processed');
         const state = await createJoinStateStore(config, logger);

@@ -59,14 +59,13 @@ async function awsStatus(config: Config, options: { json?: boolean } & AwsStatus
   const { resolveExternalUrls, secretsManagerGetSecret } = await import('../../ops/database-urls.js');
   const { runAwsStatus } = await import('../../ops/aws-status/run-aws-status.js');
   const { renderAwsStatus } = await import('../../ops/aws-status/render-aws-status.js');
-  const env = process.env;
-  const urls = await resolveExternalUrls(config, env, secretsManagerGetSecret());
+  const urls = await resolveExternalUrls(config, secretsManagerGetSecret());
   const status = await runAwsStatus(config, {
     ...urls,
-    queueUrl: options.queueUrl ?? env.TOTESYS_PROCESSOR_DLQ_URL,
-    processorFunctionName: options.processorFunction ?? env.TOTESYS_PROCESSOR_FUNCTION_NAME,
-    cloudwatchEndpoint: options.cloudwatchEndpoint ?? env.TOTESYS_CLOUDWATCH_ENDPOINT,
-    sqsEndpoint: options.sqsEndpoint ?? env.TOTESYS_SQS_ENDPOINT,
+    queueUrl: options.queueUrl ?? config.operations.processorDlqUrl,
+    processorFunctionName: options.processorFunction ?? config.operations.processorFunctionName,
+    cloudwatchEndpoint: options.cloudwatchEndpoint ?? config.operations.cloudwatchEndpoint,
+    sqsEndpoint: options.sqsEndpoint ?? config.operations.sqsEndpoint,
   });
   process.stdout.write(options.json ? JSON.stringify(status, null, 2) + '\n' : renderAwsStatus(status));
 }

@@ -63,7 +63,7 @@ const TIMESTAMPTZ = /^(\d{4,})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})(\.\d+)?([
  * '2022-11-03 14:20:49.962+00' (in any session TimeZone, e.g. '+05:30') → '2022-11-03T14:20:49.962Z'.
  * The offset is applied to whole seconds; the fractional digits are kept exactly as printed.
  */
-export function timestamptzText(text: string): string {
+function timestamptzText(text: string): string {
   const m = TIMESTAMPTZ.exec(text);
   if (!m) return text;
   const [, y, mo, d, h, mi, s, fraction = '', sign, oh, om = '0', os = '0'] = m;

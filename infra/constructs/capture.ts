@@ -77,12 +77,12 @@ export interface CaptureProps {
 }
 
 /** The Docker platform an image for this task architecture is built for. */
-export function imagePlatformOf(architecture: ecs.CpuArchitecture): Platform {
+function imagePlatformOf(architecture: ecs.CpuArchitecture): Platform {
   return architecture === ecs.CpuArchitecture.ARM64 ? Platform.LINUX_ARM64 : Platform.LINUX_AMD64;
 }
 
 /** The capture image (capture/Dockerfile): the capture bundle by default, the CLI bundle with command ['cli.mjs', ...]. */
-export function captureImage(architecture: ecs.CpuArchitecture): ecs.ContainerImage {
+function captureImage(architecture: ecs.CpuArchitecture): ecs.ContainerImage {
   return ecs.ContainerImage.fromAsset(REPO_ROOT, { file: ENTRY.captureDockerfile, platform: imagePlatformOf(architecture) });
 }
 

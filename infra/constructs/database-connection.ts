@@ -37,7 +37,7 @@ export interface DatabaseConnection {
   readonly securityGroup?: ec2.ISecurityGroup;
 }
 
-export const portOf = (db: DatabaseConnection): number => db.endpoint?.port ?? 5432;
+const portOf = (db: DatabaseConnection): number => db.endpoint?.port ?? 5432;
 
 /**
  * ECS container variables `<prefix>_HOST/_PORT/_DB/_USER/_PASSWORD` for a database: credentials
@@ -97,7 +97,7 @@ export function grantKeyDecrypt(grantee: iam.IGrantable, db: DatabaseConnection,
  * A component's path to a database: egress from its security group on the database port (to the
  * database's group when known) and, when the database's group is given, the matching ingress.
  */
-export function connectToDatabase(from: ec2.SecurityGroup, db: DatabaseConnection, description: string): void {
+function connectToDatabase(from: ec2.SecurityGroup, db: DatabaseConnection, description: string): void {
   const port = ec2.Port.tcp(portOf(db));
   if (db.securityGroup) {
     from.addEgressRule(db.securityGroup, port, description);
@@ -108,7 +108,7 @@ export function connectToDatabase(from: ec2.SecurityGroup, db: DatabaseConnectio
 }
 
 /** HTTPS to AWS APIs (through the NAT gateway or the VPC's interface endpoints). */
-export function allowAwsApis(from: ec2.SecurityGroup): void {
+function allowAwsApis(from: ec2.SecurityGroup): void {
   from.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'HTTPS to AWS APIs (NAT gateway or VPC endpoints)');
 }
 

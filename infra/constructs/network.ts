@@ -23,7 +23,7 @@ export interface NetworkProps {
 }
 
 /** The interface endpoints 'all' adds (service, construct id). */
-export const INTERFACE_ENDPOINTS = [
+const INTERFACE_ENDPOINTS = [
   ['KINESIS_STREAMS', 'KinesisEndpoint'],
   ['SECRETS_MANAGER', 'SecretsManagerEndpoint'],
   ['CLOUDWATCH_LOGS', 'LogsEndpoint'],

@@ -23,7 +23,7 @@ export const OPERATIONS_COMMANDS = {
 } as const;
 
 /** Name of the CLI container in the operations task definition (the `name` of a container override). */
-export const OPERATIONS_CONTAINER = 'cli';
+const OPERATIONS_CONTAINER = 'cli';
 
 export interface OperationsProps {
   readonly vpc: ec2.IVpc;

@@ -9,7 +9,7 @@ import { type ColumnType, WAREHOUSE_MODEL, WAREHOUSE_TABLES, type WarehouseTable
  * writes (parquet/warehouse-parquet.ts). Hive has no time-of-day type: TIME(ms) columns read as
  * int, milliseconds since midnight.
  */
-export const GLUE_TYPE: Readonly<Record<ColumnType, string>> = {
+const GLUE_TYPE: Readonly<Record<ColumnType, string>> = {
   int: 'int',
   bigint: 'bigint',
   text: 'string',
@@ -21,7 +21,7 @@ export const GLUE_TYPE: Readonly<Record<ColumnType, string>> = {
 };
 
 /** First day partition projection enumerates (no processed file is older than the pipeline). */
-export const PROJECTION_START_DATE = '2020-01-01';
+const PROJECTION_START_DATE = '2020-01-01';
 
 export interface QueryCatalogProps {
   readonly processedBucket: s3.IBucket;

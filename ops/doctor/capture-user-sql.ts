@@ -20,7 +20,7 @@ export interface CaptureUserSqlOptions {
   publicationName?: string;
 }
 
-export const DEFAULT_CAPTURE_USER = 'totesys_cdc_capture';
+const DEFAULT_CAPTURE_USER = 'totesys_cdc_capture';
 
 export function captureUserSql(options: CaptureUserSqlOptions): string {
   const user = pg.escapeIdentifier(options.user ?? DEFAULT_CAPTURE_USER);

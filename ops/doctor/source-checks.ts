@@ -21,7 +21,7 @@ const id = (name: string) => pg.escapeIdentifier(name);
 /** Free slots the capture needs: its own, and a bridge slot while a snapshot is redone (slot-preparation.ts). */
 const SLOTS_NEEDED = 2;
 
-export function rdsParameterChange(parameters: Record<string, string | number>): string {
+function rdsParameterChange(parameters: Record<string, string | number>): string {
   const list = Object.entries(parameters)
     .map(([name, value]) => `"ParameterName=${name},ParameterValue=${value},ApplyMethod=pending-reboot"`)
     .join(' ');

@@ -3,7 +3,7 @@ import { METRIC_HELP, METRIC_UNITS, type MetricName } from './metric-names.js';
 import type { MetricKind, MetricsRegistry } from './registry.js';
 
 /** Prometheus names are the CloudWatch names under a namespace prefix: `totesys_cdc_slotLagBytes`. */
-export const PROMETHEUS_PREFIX = 'totesys_cdc_';
+const PROMETHEUS_PREFIX = 'totesys_cdc_';
 
 export interface PrometheusExporter {
   readonly contentType: string;

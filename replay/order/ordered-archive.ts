@@ -69,7 +69,7 @@ export interface MergeStats {
   duplicates: number;
 }
 
-export const DEFAULT_MAX_RUN_BYTES = 64 * 1024 * 1024;
+const DEFAULT_MAX_RUN_BYTES = 64 * 1024 * 1024;
 /** Below this compressed size the scan stays on the calling thread (see scanWorkers). */
 const INLINE_SCAN_BYTES = 4 * 1024 * 1024;
 /** Lines per merged piece handed from the merge to the parser (and its byte target). */

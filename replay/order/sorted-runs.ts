@@ -21,7 +21,7 @@ import path from 'node:path';
  * never touches the disk. A RunMerger k-way merges files and in-memory runs with a binary heap and
  * emits MergedBatch: line bytes back to back plus, per line, its end, origin and flags.
  */
-export const RECORD_HEADER_BYTES = 40;
+const RECORD_HEADER_BYTES = 40;
 /** Per-entry index cost counted against the budget (typed-array slots while a run fills). */
 const ENTRY_INDEX_BYTES = 40;
 

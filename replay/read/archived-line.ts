@@ -30,7 +30,7 @@ export type IssueSink = Pick<IssueLog, 'add'>;
 
 /** `origin` of a run entry: the object's index in the listing and the 1-based line number. */
 const LINES_PER_OBJECT = 2 ** 32;
-export const lineOrigin = (objectIndex: number, line: number): number => objectIndex * LINES_PER_OBJECT + line;
+const lineOrigin = (objectIndex: number, line: number): number => objectIndex * LINES_PER_OBJECT + line;
 export const originOf = (origin: number): { objectIndex: number; line: number } => ({ objectIndex: Math.floor(origin / LINES_PER_OBJECT), line: origin % LINES_PER_OBJECT });
 
 export interface ParsedLine {
@@ -39,7 +39,7 @@ export interface ParsedLine {
 }
 
 /** parseArchivedLine's answer for a record that is not a change event: skipped, not an issue. */
-export const NOT_A_CHANGE = 'not-a-change';
+const NOT_A_CHANGE = 'not-a-change';
 
 /**
  * Validates one archived line. Returns the event and its sort key, NOT_A_CHANGE for another kind of
@@ -47,7 +47,7 @@ export const NOT_A_CHANGE = 'not-a-change';
  * needs to explain the problem: JSON, version, table, contract (the codec's fast path, the strict
  * check only when it fails), version (sortable).
  */
-export function parseArchivedLine(text: string, file: string, line: number, issues: IssueSink): ParsedLine | typeof NOT_A_CHANGE | null {
+function parseArchivedLine(text: string, file: string, line: number, issues: IssueSink): ParsedLine | typeof NOT_A_CHANGE | null {
   if (recordKind(text) !== 'change') return NOT_A_CHANGE;
   return checkArchivedLine(text, file, line, issues, true) as ParsedLine | null;
 }

@@ -121,7 +121,7 @@ export async function forEachGzipLineBytes(
 }
 
 /** Upper bound of an object inflated in one piece (memory per scan thread). */
-export const WHOLE_OBJECT_MAX_BYTES = 64 * 1024 * 1024;
+const WHOLE_OBJECT_MAX_BYTES = 64 * 1024 * 1024;
 
 function inflateWhole(compressed: Uint8Array): Buffer | null {
   if (compressed.byteLength < 18) return null; // not even one gzip member: let the stream report it

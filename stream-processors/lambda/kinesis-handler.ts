@@ -14,7 +14,7 @@ export function shardIdOf(record: KinesisStreamRecord): string {
   return colon > 0 ? record.eventID.slice(0, colon) : 'unknown-shard';
 }
 
-export function toStreamRecordInput(record: KinesisStreamRecord): StreamRecordInput {
+function toStreamRecordInput(record: KinesisStreamRecord): StreamRecordInput {
   return {
     shardId: shardIdOf(record),
     sequenceNumber: record.kinesis.sequenceNumber,

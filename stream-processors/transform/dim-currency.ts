@@ -6,7 +6,7 @@ import { copiedDimensionRow } from './versioned-row.js';
 
 /** currency change → dim_currency, named from the ISO 4217 table; an unknown code gets a null name. */
 export function dimCurrencyRow(event: ChangeEvent, onUnknownCode: (code: string) => void = () => {}): WarehouseRow {
-  return copiedDimensionRow(event, (src) => {
+  return copiedDimensionRow(event, 'dim_currency', (src) => {
     const code = optionalText(src, 'currency_code');
     const name = code === null ? null : currencyName(code);
     if (code !== null && name === null) onUnknownCode(code);

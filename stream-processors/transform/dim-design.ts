@@ -5,7 +5,7 @@ import { copiedDimensionRow } from './versioned-row.js';
 
 /** design change → dim_design (copy). */
 export function dimDesignRow(event: ChangeEvent): WarehouseRow {
-  return copiedDimensionRow(event, (src) => ({
+  return copiedDimensionRow(event, 'dim_design', (src) => ({
     design_id: requiredInt(src, 'design_id'),
     design_name: optionalText(src, 'design_name'),
     file_location: optionalText(src, 'file_location'),

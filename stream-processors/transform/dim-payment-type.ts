@@ -5,5 +5,5 @@ import { copiedDimensionRow } from './versioned-row.js';
 
 /** payment_type change → dim_payment_type (copy). */
 export function dimPaymentTypeRow(event: ChangeEvent): WarehouseRow {
-  return copiedDimensionRow(event, (src) => ({ payment_type_id: requiredInt(src, 'payment_type_id'), payment_type_name: optionalText(src, 'payment_type_name') }));
+  return copiedDimensionRow(event, 'dim_payment_type', (src) => ({ payment_type_id: requiredInt(src, 'payment_type_id'), payment_type_name: optionalText(src, 'payment_type_name') }));
 }

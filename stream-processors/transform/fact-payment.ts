@@ -8,7 +8,7 @@ import { requiredBoolean, requiredDate, requiredInt, requiredMoney } from './sou
  * dropped here on purpose: account numbers never reach the warehouse.
  */
 export function factPaymentRow(event: ChangeEvent): WarehouseRow {
-  return factRow(event, 'payment_id', (src) => ({
+  return factRow(event, 'fact_payment', 'payment_id', (src) => ({
     transaction_id: requiredInt(src, 'transaction_id'),
     counterparty_id: requiredInt(src, 'counterparty_id'),
     payment_amount: requiredMoney(src, 'payment_amount'),

@@ -5,7 +5,7 @@ import { requiredDate, requiredInt, requiredMoney, requiredText } from './source
 
 /** purchase_order change → one fact_purchase_order version. */
 export function factPurchaseOrderRow(event: ChangeEvent): WarehouseRow {
-  return factRow(event, 'purchase_order_id', (src) => ({
+  return factRow(event, 'fact_purchase_order', 'purchase_order_id', (src) => ({
     staff_id: requiredInt(src, 'staff_id'),
     counterparty_id: requiredInt(src, 'counterparty_id'),
     item_code: requiredText(src, 'item_code'),

@@ -1,24 +1,41 @@
 import type { ChangeEvent } from '../../contracts/change-event.js';
+import { WAREHOUSE_MODEL, type WarehouseTable } from '../../contracts/warehouse-model.js';
 import type { WarehouseRow } from '../../contracts/warehouse-row.js';
 import { rowImageOf, withFactMetadata } from './row-metadata.js';
 import { requiredInt, requiredTimestamp, type SourceRow, sourceRowOf, timestampDate, timestampTime } from './source-values.js';
+
+/**
+ * Per table, a row with every model column (null), in model order. A row starts as a copy of it
+ * (`{ ...template }` copies the hidden class: every column an in-object field), and the columns are
+ * then set in place: one shape per table, no property added later. Building rows by spreading one
+ * object into another, or adding columns to a smaller one, made the transform and the Parquet
+ * encoder's column reads about twice as slow (bench:process).
+ */
+const TEMPLATES = new Map<WarehouseTable, Readonly<WarehouseRow>>();
+export function rowTemplate(table: WarehouseTable): Readonly<WarehouseRow> {
+  let template = TEMPLATES.get(table);
+  if (!template) {
+    template = Object.freeze(Object.fromEntries(WAREHOUSE_MODEL[table].columns.map((column) => [column.name, null])));
+    TEMPLATES.set(table, template);
+  }
+  return template;
+}
 
 /**
  * The shape every fact row shares: the source id, created_at and last_updated split into date and
  * time, the table's own columns, then the fact metadata. Reads happen in that order (created_at,
  * last_updated, id, own columns, metadata), so an event with several faults always reports the same one.
  */
-export function factRow(event: ChangeEvent, idColumn: string, ownColumns: (src: SourceRow) => WarehouseRow): WarehouseRow {
+export function factRow(event: ChangeEvent, table: WarehouseTable, idColumn: string, ownColumns: (src: SourceRow) => WarehouseRow): WarehouseRow {
   const src = sourceRowOf(event, rowImageOf(event));
   const created = requiredTimestamp(src, 'created_at');
   const updated = requiredTimestamp(src, 'last_updated');
-  const id = requiredInt(src, idColumn);
-  return withFactMetadata(event, {
-    [idColumn]: id,
-    created_date: timestampDate(created),
-    created_time: timestampTime(created),
-    last_updated_date: timestampDate(updated),
-    last_updated_time: timestampTime(updated),
-    ...ownColumns(src),
-  });
+  const row: WarehouseRow = { ...rowTemplate(table) };
+  row[idColumn] = requiredInt(src, idColumn);
+  row.created_date = timestampDate(created);
+  row.created_time = timestampTime(created);
+  row.last_updated_date = timestampDate(updated);
+  row.last_updated_time = timestampTime(updated);
+  Object.assign(row, ownColumns(src));
+  return withFactMetadata(event, row);
 }

@@ -5,7 +5,7 @@ import { requiredDate, requiredInt, requiredMoney } from './source-values.js';
 
 /** sales_order change → one fact_sales_order version (staff_id becomes sales_staff_id). */
 export function factSalesOrderRow(event: ChangeEvent): WarehouseRow {
-  return factRow(event, 'sales_order_id', (src) => ({
+  return factRow(event, 'fact_sales_order', 'sales_order_id', (src) => ({
     sales_staff_id: requiredInt(src, 'staff_id'),
     counterparty_id: requiredInt(src, 'counterparty_id'),
     units_sold: requiredInt(src, 'units_sold'),

@@ -1,6 +1,8 @@
 import type { ChangeEvent, EventVersion, Row } from '../../contracts/change-event.js';
 import { eventLsnOf, eventSeqOf } from '../../contracts/change-event.js';
+import type { DimensionName } from '../../contracts/warehouse-model.js';
 import type { WarehouseRow } from '../../contracts/warehouse-row.js';
+import { rowTemplate } from './fact-row.js';
 import { rowImageOf } from './row-metadata.js';
 import { type SourceRow, sourceRowOf } from './source-values.js';
 
@@ -19,8 +21,18 @@ export function versionedRowOf(event: ChangeEvent): VersionedRow {
   return { row, version: { lsn: eventLsnOf(event), seq: eventSeqOf(event) }, deleted: event.op === 'd' };
 }
 
-/** A dimension row copied from one source row: the table's own columns, then the version columns. */
-export function copiedDimensionRow(event: ChangeEvent, ownColumns: (src: SourceRow) => WarehouseRow): WarehouseRow {
-  const { row, version, deleted } = versionedRowOf(event);
-  return { ...ownColumns(sourceRowOf(event, row)), version_lsn: version.lsn, version_seq: version.seq, is_deleted: deleted };
+/**
+ * A dimension row copied from one source row: the table's own columns, then the version columns,
+ * built in place on a copy of the table's row template (one shape per table; see rowTemplate).
+ */
+export function copiedDimensionRow(event: ChangeEvent, table: DimensionName, ownColumns: (src: SourceRow) => WarehouseRow): WarehouseRow {
+  const image = rowImageOf(event);
+  const lsn = eventLsnOf(event);
+  const seq = eventSeqOf(event);
+  const row: WarehouseRow = { ...rowTemplate(table) };
+  Object.assign(row, ownColumns(sourceRowOf(event, image)));
+  row.version_lsn = lsn;
+  row.version_seq = seq;
+  row.is_deleted = event.op === 'd';
+  return row;
 }

@@ -8,8 +8,8 @@ import { backoffDelayMs, classifyKinesisError, classifyRecordErrorCode } from '.
 import { PUT_RECORDS_MAX_BYTES, PUT_RECORDS_MAX_RECORDS, planPutRecordsCall, settlePutRecordsCall, type PendingRecord } from './put-records-plan.js';
 
 /** Kinesis limits: data + partition key ≤ 1 MiB per record; key 1-256 Unicode characters. */
-export const KINESIS_MAX_RECORD_BYTES = 1024 * 1024;
-export const KINESIS_MAX_PARTITION_KEY_CHARS = 256;
+const KINESIS_MAX_RECORD_BYTES = 1024 * 1024;
+const KINESIS_MAX_PARTITION_KEY_CHARS = 256;
 
 export interface KinesisWriterOptions {
   streamName: string;

@@ -10,7 +10,7 @@ import { crc32 } from './crc32.js';
  * (a process killed mid-write leaves a prefix of a frame, or zeros after a crash of the machine).
  * The offset inside the body cross-checks that a reader is where it believes it is.
  */
-export const FRAME_HEADER_BYTES = 8;
+const FRAME_HEADER_BYTES = 8;
 const BODY_FIXED_BYTES = 8 + 8 + 2;
 /** Same limit as Kinesis (data + partition key ≤ 1 MiB), so local runs catch what AWS would refuse. */
 export const MAX_RECORD_BYTES = 1024 * 1024;
@@ -29,7 +29,7 @@ export function encodedFrameBytes(keyBytes: number, dataBytes: number): number {
 }
 
 /** Writes the frame of `record` into `target` at `position`; returns the position after it. */
-export function encodeFrameInto(target: Buffer, position: number, record: { offset: number; arrivalMs: number; key: Buffer; data: Uint8Array }): number {
+function encodeFrameInto(target: Buffer, position: number, record: { offset: number; arrivalMs: number; key: Buffer; data: Uint8Array }): number {
   const bodyStart = position + FRAME_HEADER_BYTES;
   const bodyLength = BODY_FIXED_BYTES + record.key.length + record.data.length;
   writeFixedFields(target, position, bodyLength, record.offset, record.arrivalMs, record.key.length);

@@ -110,7 +110,9 @@ export class LocalLogConsumer implements ChangeStreamConsumer {
     const now = Date.now();
     const out: ShardLag[] = [];
     for (let shard = 0; shard < this.options.shards; shard++) {
-      const checkpoint = await this.checkpointOf(shard);
+      // From the file, not this consumer's cache: a long-lived probe (sync's drain wait) must see
+      // the checkpoints the consumer's owner writes. The cursors below then only move forward.
+      const checkpoint = await readCheckpointOffset(this.layout, this.consumerName, shard);
       const tail = (this.tailCursors[shard] ??= new ShardCursor(this.layout, shard, this.logger));
       await tail.seek(Number.MAX_SAFE_INTEGER);
       const endOffset = tail.nextOffset;

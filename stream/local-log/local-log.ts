@@ -23,7 +23,7 @@ export interface LocalLogOptions {
   logger?: Logger;
 }
 
-export const LOCAL_LOG_DEFAULTS = {
+const LOCAL_LOG_DEFAULTS = {
   segmentBytes: 64 * 1024 * 1024,
   retentionMs: 24 * 60 * 60 * 1000,
   maxRetentionMs: 7 * 24 * 60 * 60 * 1000,

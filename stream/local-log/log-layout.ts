@@ -15,7 +15,7 @@ import { shardIdOf } from './shard-of-key.js';
  *   <dir>/consumers/<name>/                           a registered consumer (mkdir = registration)
  *   <dir>/consumers/<name>/<shardId>.checkpoint.json  its checkpoint in that shard
  */
-export const LOG_FORMAT = 1;
+const LOG_FORMAT = 1;
 const SEGMENT_SUFFIX = '.seg';
 
 export interface LogMeta {

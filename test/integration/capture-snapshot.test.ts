@@ -11,7 +11,7 @@ import { applyEvents, assertPerKeyOrder, RecordingWriter } from '../support/capt
 import { INSERT_SALES_ORDERS, readSourceState } from '../support/totesys-source.js';
 import { waitFor } from '../support/wait-for.js';
 import { waitForCaptureToCatchUp } from '../support/capture-catch-up.js';
-import { useCaptureSource } from '../support/capture-source.js';
+import { abandonSnapshotAfter as abandonSnapshotAfterRows, useCaptureSource } from '../support/capture-source.js';
 
 const capture = { slotName: 'cap_snap', publicationName: 'cap_snap', replicaIdentityFull: true, heartbeatIntervalMs: 500 };
 
@@ -108,20 +108,7 @@ describe('capture: a snapshot abandoned half way is redone without leaving delet
 
   const source = useCaptureSource('capture resnapshot', { salesOrders: 6000 });
 
-  /** Starts capture and abandons its snapshot (a stop request) once `rows` sales orders were read. */
-  async function abandonSnapshotAfter(rows: number): Promise<void> {
-    const abort = new AbortController();
-    const result = await runCapture({
-      sourceUrl: source.url,
-      config,
-      writer,
-      logger: silentLogger,
-      signal: abort.signal,
-      snapshotBatchRows: 500,
-      onSnapshotProgress: (p) => p.table === 'sales_order' && p.rows >= rows && abort.abort(),
-    });
-    expect(result.reason).toBe('signal');
-  }
+  const abandonSnapshotAfter = (rows: number) => abandonSnapshotAfterRows({ sourceUrl: source.url, config, writer, logger: silentLogger }, rows);
 
   /** Ids of sales orders published as snapshot rows so far, per snapshot LSN. */
   function snapshotIds(): Map<string, number[]> {

@@ -45,6 +45,18 @@ function record(key: string, n: number, extra = ''): StreamRecord {
   return { partitionKey: key, data: encoder.encode(JSON.stringify({ key, n, extra })) };
 }
 
+/** `count` records over `keys` keys (k0, k1, …), each key's n counting up from 0 in put order. */
+function keyedRecords(count: number, keys: number): StreamRecord[] {
+  return Array.from({ length: count }, (_, i) => record(`k${i % keys}`, Math.floor(i / keys)));
+}
+
+/** Puts `records` through a writer of its own, closed afterwards (everything flushed). */
+async function writeAll(fixture: StreamFixture, records: StreamRecord[]): Promise<void> {
+  const writer = await fixture.writer();
+  await writer.put(records);
+  await writer.close();
+}
+
 function parse(r: ConsumedRecord): { key: string; n: number } {
   return JSON.parse(decoder.decode(r.data));
 }
@@ -140,7 +152,7 @@ export function changeStreamContract(harness: AdapterHarness): void {
     it('resumes after the checkpoint when reopened, and keeps moving forward between reads', async () => {
       fixture = await harness.fresh('resume');
       const writer = await fixture.writer();
-      await writer.put(Array.from({ length: 60 }, (_, i) => record(`k${i % 6}`, Math.floor(i / 6))));
+      await writer.put(keyedRecords(60, 6));
       const first = await fixture.consumer('archiver');
       const seen = await readAtLeast(first, 60);
       const checkpointed = new Map<string, ConsumedRecord>();
@@ -172,9 +184,7 @@ export function changeStreamContract(harness: AdapterHarness): void {
 
     it('rewind re-delivers what was read but not checkpointed', async () => {
       fixture = await harness.fresh('rewind');
-      const writer = await fixture.writer();
-      await writer.put(Array.from({ length: 20 }, (_, i) => record(`k${i % 4}`, Math.floor(i / 4))));
-      await writer.close();
+      await writeAll(fixture, keyedRecords(20, 4));
       const consumer = await fixture.consumer('processor');
       const read = await readAtLeast(consumer, 20);
       const firstShard = read[0];
@@ -188,9 +198,7 @@ export function changeStreamContract(harness: AdapterHarness): void {
 
     it('keeps consumers independent and reports lag', async () => {
       fixture = await harness.fresh('lag');
-      const writer = await fixture.writer();
-      await writer.put(Array.from({ length: 30 }, (_, i) => record(`k${i % 5}`, Math.floor(i / 5))));
-      await writer.close();
+      await writeAll(fixture, keyedRecords(30, 5));
       await new Promise((resolve) => setTimeout(resolve, 20));
       const a = await fixture.consumer('a');
       const b = await fixture.consumer('b');

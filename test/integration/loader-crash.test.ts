@@ -37,7 +37,7 @@ describe('loader: crash mid-load', () => {
     });
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code, signal) => resolve(signal ? null : code)));
     try {
-      // Wait (bounded) until the child is blocked on the fact insert, i.e. mid-transaction.
+      // Wait (bounded) until the child is blocked on the fact rows (COPY or insert), i.e. mid-transaction.
       let blockedQuery: string | undefined;
       for (let i = 0; i < 200 && !blockedQuery; i++) {
         const { rows } = await pool.query(
@@ -46,7 +46,7 @@ describe('loader: crash mid-load', () => {
         blockedQuery = rows[0]?.query;
         if (!blockedQuery) await new Promise((r) => setTimeout(r, 50));
       }
-      expect(blockedQuery).toMatch(/INSERT INTO "star"."fact_sales_order"/);
+      expect(blockedQuery).toMatch(/(INSERT INTO|COPY) "star"."fact_sales_order"/);
       child.kill('SIGKILL');
       expect(await exited).toBeNull();
     } finally {

@@ -2,7 +2,6 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../platform/logger.js';
-import { requeueFailedManifests } from '../../loader/load-ledger.js';
 import { useLoaderTestbed } from '../support/loader-testbed.js';
 import { dateDim, salesFact, staffDim, writeBatch } from '../support/processed-batch-factory.js';
 
@@ -80,12 +79,9 @@ describe('loader: failed manifests', () => {
     expect((await load({ retry: { retryBaseMs: 0, maxAttempts: 3 }, lookbackMs: 0 })).manifestsFailed).toBe(0);
     await fs.rm(path.join(bed.bucket.dir, ...bad.manifest.files[0].key.split('/')));
     await writeBatch(bed.bucket.store, { dim_staff: [staffDim(1, 5n)] }, { batchId: bad.manifest.batchId, createdAt: bad.manifest.createdAt });
-    const client = await bed.pool.connect();
-    try {
-      expect(await requeueFailedManifests(client, bed.schema)).toBe(1);
-    } finally {
-      client.release();
-    }
+    // The operator's requeue, exactly as the README's "Bad input" section gives it.
+    const requeued = await bed.pool.query(`UPDATE ${bed.schema}.load_failures SET attempts = 0, parked = false, next_attempt_at = now() WHERE manifest_key = $1`, [bad.manifestKey]);
+    expect(requeued.rowCount).toBe(1);
     expect((await load({ lookbackMs: 0 })).manifestsLoaded).toBe(1);
     expect(await count('load_failures')).toBe(0);
   });

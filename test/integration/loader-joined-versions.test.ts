@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BulkLoad } from '../../loader/bulk-load.js';
-import { readManifest } from '../../loader/manifest-reader.js';
+import { bulkLoadManifests } from '../support/bulk-load-manifests.js';
 import { loadPendingManifests } from '../../loader/run-loader.js';
 import { MIGRATIONS, migrateWarehouseSchema } from '../../loader/warehouse-schema.js';
 import { silentLogger } from '../../platform/logger.js';
@@ -42,13 +41,7 @@ describe('loader: joined dimensions keep the row of the newest own row, then the
         for (const i of order) written.push(await writeBatch(bucket.store, { dim_staff: [rows[i]] }));
         await loadPendingManifests({ warehouseUrl: testbed.db.url, processed: bucket.store, logger: silentLogger, schema });
         expect(await staff(schema)).toEqual(expected);
-        const bulk = await BulkLoad.open({ warehouseUrl: testbed.db.url, schema: `${schema}_bulk`, processed: bucket.store, logger: silentLogger });
-        try {
-          for (const { manifestKey } of written) await bulk.load(manifestKey, await readManifest(bucket.store, manifestKey));
-          await bulk.finish();
-        } finally {
-          await bulk.close();
-        }
+        await bulkLoadManifests(testbed.db.url, `${schema}_bulk`, bucket.store, written);
         expect(await staff(`${schema}_bulk`)).toEqual(expected);
       } finally {
         await bucket.cleanup();
@@ -67,7 +60,7 @@ describe('loader: joined dimensions keep the row of the newest own row, then the
     // A version-3 warehouse had no joined version columns, and versions (highest of both sides, 2·seq + 1).
     for (const table of ['dim_staff', 'dim_counterparty']) await c.query(`ALTER TABLE star_v3.${table} DROP COLUMN joined_version_lsn, DROP COLUMN joined_version_seq`);
     await c.query(`INSERT INTO star_v3.dim_staff (staff_id, first_name, department_name, version_lsn, version_seq, is_deleted) VALUES (1, 'Kept', 'Sales', 2304, 5, false)`);
-    expect((await migrateWarehouseSchema(c, 'star_v3')).applied).toEqual([4]);
+    expect((await migrateWarehouseSchema(c, 'star_v3')).applied).toEqual(MIGRATIONS.filter((m) => m.version >= 4).map((m) => m.version));
     const { rows } = await c.query('SELECT staff_id, first_name, department_name, version_lsn::int, version_seq, joined_version_lsn::int, joined_version_seq FROM star_v3.dim_staff');
     expect(rows).toEqual([{ staff_id: 1, first_name: 'Kept', department_name: 'Sales', version_lsn: 0, version_seq: 0, joined_version_lsn: 0, joined_version_seq: 0 }]);
     // The next row built for the key replaces it, whatever its version (here one older than the stored LSN).

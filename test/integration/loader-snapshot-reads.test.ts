@@ -1,8 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { WarehouseRow } from '../../contracts/warehouse-row.js';
-import { BulkLoad } from '../../loader/bulk-load.js';
-import { readManifest } from '../../loader/manifest-reader.js';
+import { bulkLoadManifests } from '../support/bulk-load-manifests.js';
 import { loadPendingManifests } from '../../loader/run-loader.js';
 import { silentLogger } from '../../platform/logger.js';
 import { counterpartyDim, currencyDim, dateDim, designDim, locationDim, salesFact, staffDim, writeBatch } from '../support/processed-batch-factory.js';
@@ -85,13 +84,7 @@ describe('loader: snapshot reads add a version only for a change (rule F2)', () 
       await loadPendingManifests({ warehouseUrl: testbed.db.url, processed: bucket.store, logger: silentLogger, schema: 'live' });
       expect(await versions('live')).toEqual(expected);
 
-      const bulk = await BulkLoad.open({ warehouseUrl: testbed.db.url, schema: 'bulk', processed: bucket.store, logger: silentLogger });
-      try {
-        for (const { manifestKey } of written) await bulk.load(manifestKey, await readManifest(bucket.store, manifestKey));
-        await bulk.finish();
-      } finally {
-        await bulk.close();
-      }
+      await bulkLoadManifests(testbed.db.url, 'bulk', bucket.store, written);
       expect(await versions('bulk')).toEqual(expected);
       expect(await allTables(testbed.client, 'bulk')).toEqual(await allTables(testbed.client, 'live'));
     } finally {
@@ -135,13 +128,7 @@ describe('loader: snapshot reads add a version only for a change (rule F2)', () 
           }
           await loadPendingManifests({ warehouseUrl: testbed.db.url, processed: bucket.store, logger: silentLogger, schema });
           expect(await versions(schema)).toEqual(want);
-          const bulk = await BulkLoad.open({ warehouseUrl: testbed.db.url, schema: `${schema}_bulk`, processed: bucket.store, logger: silentLogger });
-          try {
-            for (const { manifestKey } of written) await bulk.load(manifestKey, await readManifest(bucket.store, manifestKey));
-            await bulk.finish();
-          } finally {
-            await bulk.close();
-          }
+          await bulkLoadManifests(testbed.db.url, `${schema}_bulk`, bucket.store, written);
           expect(await versions(`${schema}_bulk`)).toEqual(want);
         } finally {
           await bucket.cleanup();

@@ -9,7 +9,7 @@ import { processEvents } from '../../stream-processors/process-batch.js';
 import { MemoryJoinStateStore } from '../../stream-processors/state/memory-join-state-store.js';
 import { waitForCaptureToCatchUp } from '../support/capture-catch-up.js';
 import { RecordingWriter } from '../support/capture-recorder.js';
-import { useCaptureSource } from '../support/capture-source.js';
+import { abandonSnapshotAfter as abandonSnapshotAfterRows, useCaptureSource } from '../support/capture-source.js';
 import { createTestDatabase, withClient } from '../support/postgres.js';
 import { INSERT_SALES_ORDERS } from '../support/totesys-source.js';
 
@@ -29,19 +29,7 @@ describe('pipeline: a redone and bridged snapshot adds no version', () => {
   /** Versions the source committed per sales order after the capture started (1 = its first read or insert). */
   const expected = new Map<number, number>();
 
-  async function abandonSnapshotAfter(rows: number): Promise<void> {
-    const abort = new AbortController();
-    const result = await runCapture({
-      sourceUrl: source.url,
-      config,
-      writer,
-      logger: silentLogger,
-      signal: abort.signal,
-      snapshotBatchRows: 500,
-      onSnapshotProgress: (p) => p.table === 'sales_order' && p.rows >= rows && abort.abort(),
-    });
-    expect(result.reason).toBe('signal');
-  }
+  const abandonSnapshotAfter = (rows: number) => abandonSnapshotAfterRows({ sourceUrl: source.url, config, writer, logger: silentLogger }, rows);
 
   /** Commits one change per listed id (each its own transaction) and counts it. */
   async function change(c: pg.Client, sql: string, ids: number[]): Promise<void> {

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { LocalDirObjectStore } from '../../bucket/local-dir-object-store.js';
 import { silentLogger } from '../../platform/logger.js';
 import { ReplayError, replay, type ReplayProgress } from '../../replay/replay.js';
-import { generateWorkload, workloadWithUnstorableValue, writeArchive } from '../support/archive-workload.js';
+import { generateWorkload, ingestionBucketWith, workloadWithUnstorableValue } from '../support/archive-workload.js';
 import { useWarehouseTestbed } from '../support/warehouse-testbed.js';
 
 /**
@@ -16,8 +16,7 @@ describe('replay into the live schema', () => {
   it('fails as retryable while another loader holds the schema lock; once it is free, loads everything', async () => {
     const { db, dir, client } = testbed;
     const events = generateWorkload(600, { secondsBetweenTransactions: 10 });
-    const ingestion = new LocalDirObjectStore(path.join(dir, 'ingestion'));
-    await writeArchive(ingestion, events, 100);
+    const ingestion = await ingestionBucketWith(dir, events, 100);
 
     // The live loader's lock on `star` (loader/run-loader.ts: class 0x70ad, key hashtext(schema)).
     await client.query('SELECT pg_advisory_lock($1, hashtext($2))', [0x70ad, 'star']);
@@ -41,8 +40,7 @@ describe('replay into the live schema', () => {
     // Before issue 17 point 3 the NUL reached COPY and the warehouse rejected its whole manifest.
     const { db, dir, client } = testbed;
     const events = workloadWithUnstorableValue(600);
-    const ingestion = new LocalDirObjectStore(path.join(dir, 'ingestion-poisoned'));
-    await writeArchive(ingestion, events, 100);
+    const ingestion = await ingestionBucketWith(dir, events, 100, 'ingestion-poisoned');
     const processed = new LocalDirObjectStore(path.join(dir, 'processed-poisoned'));
     // Another schema: the first test's ledger in `star` already holds these batches (same event ids).
     const summary = await replay({ ingestion, processed, warehouseUrl: db.url, logger: silentLogger, batchSize: 150, schema: 'star_poisoned' });

@@ -5,7 +5,7 @@ import { replay } from '../../replay/replay.js';
 import { LocalDirObjectStore } from '../../bucket/local-dir-object-store.js';
 import { silentLogger } from '../../platform/logger.js';
 import { ensureWarehouseSchema } from '../../loader/warehouse-schema.js';
-import { generateWorkload, rejectDesignNamesInWarehouse, workloadWithRejectedValue, writeArchive } from '../support/archive-workload.js';
+import { generateWorkload, ingestionBucketWith, rejectDesignNamesInWarehouse, workloadWithRejectedValue } from '../support/archive-workload.js';
 import { useWarehouseTestbed } from '../support/warehouse-testbed.js';
 
 /** Every constraint of a schema, its schema name written as `<schema>` so two schemas compare. */
@@ -44,8 +44,7 @@ describe('replay --rebuild bulk-loads, then builds keys, indexes and foreign key
   it('the swapped-in schema has exactly the constraints a migrated schema has, foreign keys enforced', async () => {
     const { db, dir, client } = testbed;
     const events = generateWorkload(600, { secondsBetweenTransactions: 10 });
-    const ingestion = new LocalDirObjectStore(path.join(dir, 'ingestion'));
-    await writeArchive(ingestion, events, 80);
+    const ingestion = await ingestionBucketWith(dir, events, 80);
     const summary = await replay({ ingestion, processed: new LocalDirObjectStore(path.join(dir, 'processed')), warehouseUrl: db.url, rebuild: true, logger: silentLogger, batchSize: 150 });
     expect(summary.partial).toBe(false);
     expect(summary.manifests).toBeGreaterThan(2);
@@ -69,8 +68,7 @@ describe('replay --rebuild bulk-loads, then builds keys, indexes and foreign key
     // The COPY of the manifest holding a value the warehouse refuses fails. On one lane (this thread);
     // replay-lanes.test.ts covers a failing lane.
     const events = workloadWithRejectedValue(600);
-    const ingestion = new LocalDirObjectStore(path.join(dir, 'ingestion-poisoned'));
-    await writeArchive(ingestion, events, 80);
+    const ingestion = await ingestionBucketWith(dir, events, 80, 'ingestion-poisoned');
     const undo = await rejectDesignNamesInWarehouse(client);
     try {
       await expect(replay({ ingestion, processed: new LocalDirObjectStore(path.join(dir, 'processed-poisoned')), warehouseUrl: db.url, rebuild: true, logger: silentLogger, batchSize: 150, lanes: 1 })).rejects.toThrow(

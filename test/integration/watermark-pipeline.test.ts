@@ -30,6 +30,22 @@ const BOUND_MS = HEARTBEAT_MS + 2_500;
 /** The alarm's threshold in this test (the real one is minutes): a stuck stage crosses it, a quiet source never does. */
 const STALE_MS = 4_000;
 
+/** A stage running in the background until stopped (aborted, then awaited); it can be started again. */
+function stoppableTask(run: (signal: AbortSignal) => Promise<void>) {
+  let running: { abort: AbortController; done: Promise<void> } | undefined;
+  return {
+    start(): void {
+      const abort = new AbortController();
+      running = { abort, done: run(abort.signal) };
+    },
+    async stop(): Promise<void> {
+      running?.abort.abort();
+      await running?.done;
+      running = undefined;
+    },
+  };
+}
+
 describe('watermark through the pipeline', () => {
   let source: TestDatabase;
   let warehouse: TestDatabase;
@@ -39,33 +55,17 @@ describe('watermark through the pipeline', () => {
   let capture: Promise<CaptureResult>;
   let writer: Awaited<ReturnType<LocalLogChangeStream['writer']>> | undefined;
   const summaries: LoadSummary[] = [];
-  let processor: { abort: AbortController; done: Promise<void> } | undefined;
-  let loader: { abort: AbortController; done: Promise<void> } | undefined;
   let processed: LocalDirObjectStore;
   /** Join state survives processor restarts (as the local store's files do). */
   const state = new MemoryJoinStateStore();
 
-  const startProcessor = async () => {
-    const abort = new AbortController();
+  const processor = stoppableTask(async (signal) => {
     const consumer = await log.consumer('processor');
-    const done = runLocalProcessor({ consumer, state, processed, logger: silentLogger, signal: abort.signal, maxWaitMs: 100 }).finally(() => consumer.close());
-    processor = { abort, done };
-  };
-  const stopProcessor = async () => {
-    processor?.abort.abort();
-    await processor?.done;
-    processor = undefined;
-  };
-  const startLoader = () => {
-    const abort = new AbortController();
-    const done = runLoaderLoop({ warehouseUrl: warehouse.url, processed, schema: 'star', logger: silentLogger, intervalMs: 200, signal: abort.signal, onSummary: (s) => summaries.push(s) });
-    loader = { abort, done };
-  };
-  const stopLoader = async () => {
-    loader?.abort.abort();
-    await loader?.done;
-    loader = undefined;
-  };
+    await runLocalProcessor({ consumer, state, processed, logger: silentLogger, signal, maxWaitMs: 100 }).finally(() => consumer.close());
+  });
+  const loader = stoppableTask((signal) =>
+    runLoaderLoop({ warehouseUrl: warehouse.url, processed, schema: 'star', logger: silentLogger, intervalMs: 200, signal, onSummary: (s) => summaries.push(s) }),
+  );
   /** The metric as the loader emits it (EMF), from its latest run. */
   const lastMetric = () => {
     const emf = JSON.parse(loaderEmfLine(summaries[summaries.length - 1]!));
@@ -90,16 +90,16 @@ describe('watermark through the pipeline', () => {
       signal: captureAbort.signal,
       shardMap: localLogShardMap(2),
     });
-    await startProcessor();
-    startLoader();
+    processor.start();
+    loader.start();
     // Some real changes first, then the source goes quiet.
     await withClient(source.url, (c) => c.query(INSERT_SALES_ORDERS, [50]));
     await waitFor(async () => ((await status()).rowsByTable.fact_sales_order ?? 0) >= 50, { what: 'changes loaded', timeoutMs: 30_000 });
   }, 60_000);
 
   afterAll(async () => {
-    await stopLoader();
-    await stopProcessor();
+    await loader.stop();
+    await processor.stop();
     captureAbort.abort();
     await capture?.catch(() => undefined);
     await writer?.close().catch(() => undefined);
@@ -141,25 +141,25 @@ describe('watermark through the pipeline', () => {
   });
 
   it('stops when the processor stops: its age grows past the alarm threshold on the metric; it recovers on restart', async () => {
-    await stopProcessor();
+    await processor.stop();
     const frozen = (await status()).watermarkTs;
     await new Promise((r) => setTimeout(r, STALE_MS + 1_000));
     const s = await status();
     expect(Date.parse(s.watermarkTs!)).toBeLessThanOrEqual(Date.parse(frozen!) + HEARTBEAT_MS * 2); // at most the batch in flight
     expect(s.watermarkAgeMs!).toBeGreaterThan(STALE_MS);
     expect(lastMetric()).toBeGreaterThan(STALE_MS); // the loader still runs and reports the stuck stage
-    await startProcessor();
+    processor.start();
     await waitFor(async () => ((await status()).watermarkAgeMs ?? Infinity) < BOUND_MS, { what: 'watermark recovered', timeoutMs: 20_000 });
   });
 
   it('stops when the loader stops (status shows the age growing), and when capture stops', async () => {
-    await stopLoader();
+    await loader.stop();
     const frozen = (await status()).watermarkTs;
     await new Promise((r) => setTimeout(r, STALE_MS + 1_000));
     let s = await status();
     expect(s.watermarkTs).toBe(frozen);
     expect(s.watermarkAgeMs!).toBeGreaterThan(STALE_MS);
-    startLoader();
+    loader.start();
     await waitFor(async () => ((await status()).watermarkAgeMs ?? Infinity) < BOUND_MS, { what: 'watermark recovered', timeoutMs: 20_000 });
     // Capture stopped: no heartbeats, no watermarks; the rest of the pipeline runs and reports it.
     captureAbort.abort();

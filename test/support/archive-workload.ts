@@ -1,4 +1,6 @@
+import path from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { LocalDirObjectStore } from '../../bucket/local-dir-object-store.js';
 import type { ObjectStore } from '../../bucket/object-store.js';
 import { serializeChangeEvent, type ChangeEvent, type Row } from '../../contracts/change-event.js';
 import { formatLsn } from '../../contracts/lsn.js';
@@ -149,6 +151,13 @@ export async function writeArchive(store: ObjectStore, events: readonly Archived
     }
   }
   return keys;
+}
+
+/** An ingestion bucket (the local directory `dir/name`) holding `events` as Firehose would have archived them. */
+export async function ingestionBucketWith(dir: string, events: readonly ArchivedEvent[], eventsPerObject: number, name = 'ingestion'): Promise<LocalDirObjectStore> {
+  const ingestion = new LocalDirObjectStore(path.join(dir, name));
+  await writeArchive(ingestion, events, eventsPerObject);
+  return ingestion;
 }
 
 /** One archive object holding `items` (all of one table), keyed by the first item's arrival. */

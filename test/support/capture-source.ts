@@ -1,7 +1,8 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
+import { runCapture } from '../../capture/run-capture.js';
 import { killCaptureChildren } from './capture-child-process.js';
 import { createTestDatabase, type TestDatabase, withClient } from './postgres.js';
 import { createTotesysSchema, INSERT_SALES_ORDERS, seedParents } from './totesys-source.js';
@@ -49,4 +50,19 @@ export function useCaptureSource(label: string, options: CaptureSourceOptions = 
       return dir;
     },
   };
+}
+
+/**
+ * Runs the capture until its snapshot has read `rows` sales orders, then stops it (a stop request,
+ * like a task stopped mid-snapshot): the next run finds the snapshot abandoned.
+ */
+export async function abandonSnapshotAfter(options: Omit<Parameters<typeof runCapture>[0], 'signal' | 'onSnapshotProgress'>, rows: number): Promise<void> {
+  const abort = new AbortController();
+  const result = await runCapture({
+    snapshotBatchRows: 500,
+    ...options,
+    signal: abort.signal,
+    onSnapshotProgress: (p) => p.table === 'sales_order' && p.rows >= rows && abort.abort(),
+  });
+  expect(result.reason).toBe('signal');
 }

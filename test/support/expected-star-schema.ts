@@ -114,21 +114,27 @@ async function rowSet(client: pg.ClientBase, text: string, values: unknown[] = [
 
 const selectText = (columns: string[]) => columns.map((c) => `${q(c)}::text`).join(', ');
 
-/** dimension → rows the warehouse should hold (current source rows joined as §5 says). */
-export async function expectedDimensions(source: pg.ClientBase): Promise<Record<string, RowSet>> {
+/** Per table: the source query's rows (the rows the warehouse should hold). */
+async function sourceRowSets(source: pg.ClientBase, queries: Record<string, { source: string }>): Promise<Record<string, RowSet>> {
   const out: Record<string, RowSet> = {};
-  for (const [dim, spec] of Object.entries(DIMENSION_QUERIES)) out[dim] = await rowSet(source, spec.source);
+  for (const [table, spec] of Object.entries(queries)) out[table] = await rowSet(source, spec.source);
   return out;
 }
 
-/** dimension → its live (not is_deleted) rows in the warehouse, same columns as expectedDimensions. */
-export async function warehouseDimensions(warehouse: pg.ClientBase, schema: string): Promise<Record<string, RowSet>> {
+/** Per table: the warehouse relation's rows (`relation(table)`, filtered by `where`), in the source query's columns. */
+async function warehouseRowSets(warehouse: pg.ClientBase, schema: string, queries: Record<string, { warehouse: string[] }>, relation: (table: string) => string, where = ''): Promise<Record<string, RowSet>> {
   const out: Record<string, RowSet> = {};
-  for (const [dim, spec] of Object.entries(DIMENSION_QUERIES)) {
-    out[dim] = await rowSet(warehouse, `SELECT ${selectText(spec.warehouse)} FROM ${q(schema)}.${q(dim)} WHERE NOT is_deleted`);
+  for (const [table, spec] of Object.entries(queries)) {
+    out[table] = await rowSet(warehouse, `SELECT ${selectText(spec.warehouse)} FROM ${q(schema)}.${q(relation(table))}${where}`);
   }
   return out;
 }
+
+/** dimension → rows the warehouse should hold (current source rows joined as §5 says). */
+export const expectedDimensions = (source: pg.ClientBase) => sourceRowSets(source, DIMENSION_QUERIES);
+
+/** dimension → its live (not is_deleted) rows in the warehouse, same columns as expectedDimensions. */
+export const warehouseDimensions = (warehouse: pg.ClientBase, schema: string) => warehouseRowSets(warehouse, schema, DIMENSION_QUERIES, (dim) => dim, ' WHERE NOT is_deleted');
 
 /** Keys of the dimension rows flagged is_deleted. */
 export async function deletedDimensionKeys(warehouse: pg.ClientBase, schema: string, dim: Exclude<DimensionName, 'dim_date'>): Promise<number[]> {
@@ -138,20 +144,10 @@ export async function deletedDimensionKeys(warehouse: pg.ClientBase, schema: str
 }
 
 /** fact → the current source rows in the fact's shape. */
-export async function expectedCurrentFacts(source: pg.ClientBase): Promise<Record<string, RowSet>> {
-  const out: Record<string, RowSet> = {};
-  for (const [fact, spec] of Object.entries(FACT_QUERIES)) out[fact] = await rowSet(source, spec.source);
-  return out;
-}
+export const expectedCurrentFacts = (source: pg.ClientBase) => sourceRowSets(source, FACT_QUERIES);
 
 /** fact → rows of `<fact>_current` (latest non-deleted version per source id). */
-export async function warehouseCurrentFacts(warehouse: pg.ClientBase, schema: string): Promise<Record<string, RowSet>> {
-  const out: Record<string, RowSet> = {};
-  for (const [fact, spec] of Object.entries(FACT_QUERIES)) {
-    out[fact] = await rowSet(warehouse, `SELECT ${selectText(spec.warehouse)} FROM ${q(schema)}.${q(`${fact}_current`)}`);
-  }
-  return out;
-}
+export const warehouseCurrentFacts = (warehouse: pg.ClientBase, schema: string) => warehouseRowSets(warehouse, schema, FACT_QUERIES, (fact) => `${fact}_current`);
 
 /**
  * Expected dim_date rows for `dates`, computed by Postgres's calendar (ISO day of week via

@@ -53,6 +53,24 @@ export function kinesisStreamRecord(record: _Record, shardId: string, streamArn:
   };
 }
 
+/** The stream's shard ids (the mapping reads each shard on its own). */
+export async function shardIds(client: KinesisSender, streamName: string): Promise<string[]> {
+  const { Shards } = await client.send(new ListShardsCommand({ StreamName: streamName }));
+  return (Shards ?? []).map((shard) => shard.ShardId!);
+}
+
+/** A shard iterator just after `after` (a checkpoint), or at the shard's oldest record without one. */
+export async function shardIteratorAfter(client: KinesisSender, streamName: string, shardId: string, after: string | undefined): Promise<string> {
+  const { ShardIterator } = await client.send(
+    new GetShardIteratorCommand({
+      StreamName: streamName,
+      ShardId: shardId,
+      ...(after ? { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', StartingSequenceNumber: after } : { ShardIteratorType: 'TRIM_HORIZON' }),
+    }),
+  );
+  return ShardIterator!;
+}
+
 export class KinesisEventSourceMapping {
   /** Last sequence number per shard whose batch succeeded: where the next drain resumes. */
   private readonly checkpoints = new Map<string, string>();
@@ -62,28 +80,15 @@ export class KinesisEventSourceMapping {
 
   /** Delivers every record in the stream past the checkpoints; resolves when each shard is caught up. */
   async drain(handlerFor: (shardId: string) => LambdaKinesisHandler): Promise<Invocation[]> {
-    const { Shards } = await this.options.client.send(new ListShardsCommand({ StreamName: this.options.streamName }));
     const before = this.invocations.length;
-    await Promise.all((Shards ?? []).map((shard) => this.drainShard(shard.ShardId!, handlerFor(shard.ShardId!))));
+    await Promise.all((await shardIds(this.options.client, this.options.streamName)).map((shardId) => this.drainShard(shardId, handlerFor(shardId))));
     return this.invocations.slice(before);
-  }
-
-  private async iterator(shardId: string): Promise<string> {
-    const after = this.checkpoints.get(shardId);
-    const { ShardIterator } = await this.options.client.send(
-      new GetShardIteratorCommand({
-        StreamName: this.options.streamName,
-        ShardId: shardId,
-        ...(after ? { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', StartingSequenceNumber: after } : { ShardIteratorType: 'TRIM_HORIZON' }),
-      }),
-    );
-    return ShardIterator!;
   }
 
   private async drainShard(shardId: string, handler: LambdaKinesisHandler): Promise<void> {
     const { client, batchSize, streamArn, region } = this.options;
     const maxRetries = this.options.maxRetries ?? 3;
-    let iterator: string | undefined = await this.iterator(shardId);
+    let iterator: string | undefined = await shardIteratorAfter(client, this.options.streamName, shardId, this.checkpoints.get(shardId));
     let retries = 0;
     for (let page = 0; iterator && page < 100_000; page++) {
       const output: GetRecordsCommandOutput = await client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: batchSize }));
@@ -111,7 +116,7 @@ export class KinesisEventSourceMapping {
       // Keep what succeeded before the failed record, redeliver from it.
       const index = records.findIndex((r) => r.SequenceNumber === failedFrom);
       if (index > 0) this.checkpoints.set(shardId, records[index - 1].SequenceNumber!);
-      iterator = await this.iterator(shardId);
+      iterator = await shardIteratorAfter(client, this.options.streamName, shardId, this.checkpoints.get(shardId));
     }
   }
 }

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { GetRecordsCommand, GetShardIteratorCommand, ListShardsCommand, type _Record } from '@aws-sdk/client-kinesis';
+import { GetRecordsCommand, type _Record } from '@aws-sdk/client-kinesis';
 import type { KinesisStreamEvent } from 'aws-lambda';
 import type { KinesisSender } from '../../stream/kinesis/create-kinesis-client.js';
-import { kinesisStreamRecord, type LambdaKinesisHandler } from './kinesis-event-source-mapping.js';
+import { kinesisStreamRecord, shardIds, shardIteratorAfter, type LambdaKinesisHandler } from './kinesis-event-source-mapping.js';
 
 /**
  * A running Lambda Kinesis event source mapping (the continuous counterpart of
@@ -43,8 +43,7 @@ export class PollingEventSourceMapping {
   constructor(private readonly o: PollingMappingOptions) {}
 
   async start(handlerFor: (shardId: string) => LambdaKinesisHandler): Promise<void> {
-    const { Shards } = await this.o.client.send(new ListShardsCommand({ StreamName: this.o.streamName }));
-    this.loops = (Shards ?? []).map((shard) => this.pollShard(shard.ShardId!, handlerFor(shard.ShardId!)));
+    this.loops = (await shardIds(this.o.client, this.o.streamName)).map((shardId) => this.pollShard(shardId, handlerFor(shardId)));
   }
 
   async stop(): Promise<void> {
@@ -52,21 +51,10 @@ export class PollingEventSourceMapping {
     await Promise.all(this.loops);
   }
 
-  private async iteratorAfter(shardId: string, after: string | undefined): Promise<string> {
-    const { ShardIterator } = await this.o.client.send(
-      new GetShardIteratorCommand({
-        StreamName: this.o.streamName,
-        ShardId: shardId,
-        ...(after ? { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', StartingSequenceNumber: after } : { ShardIteratorType: 'TRIM_HORIZON' }),
-      }),
-    );
-    return ShardIterator!;
-  }
-
   private async pollShard(shardId: string, handler: LambdaKinesisHandler): Promise<void> {
     const pollMs = this.o.pollIntervalMs ?? 1_000;
     let checkpoint: string | undefined;
-    let iterator = await this.iteratorAfter(shardId, undefined);
+    let iterator = await shardIteratorAfter(this.o.client, this.o.streamName, shardId, undefined);
     let batch: _Record[] = [];
     let firstReadAt = 0;
     while (!this.stopping) {
@@ -92,7 +80,7 @@ export class PollingEventSourceMapping {
         else {
           const index = batch.findIndex((r) => r.SequenceNumber === failedFrom);
           if (index > 0) checkpoint = batch[index - 1].SequenceNumber!;
-          iterator = await this.iteratorAfter(shardId, checkpoint);
+          iterator = await shardIteratorAfter(this.o.client, this.o.streamName, shardId, checkpoint);
           await new Promise((r) => setTimeout(r, 1_000));
         }
         batch = [];

@@ -46,23 +46,21 @@ class Wire {
     this.parts.push(Buffer.from([n]));
     return this;
   }
-  i16(n: number) {
-    const b = Buffer.alloc(2);
-    b.writeUInt16BE(n);
+  /** A big-endian integer of `size` bytes, written by `write` into a buffer of its own. */
+  private fixed(size: number, write: (b: Buffer) => void) {
+    const b = Buffer.alloc(size);
+    write(b);
     this.parts.push(b);
     return this;
+  }
+  i16(n: number) {
+    return this.fixed(2, (b) => b.writeUInt16BE(n));
   }
   i32(n: number) {
-    const b = Buffer.alloc(4);
-    b.writeInt32BE(n);
-    this.parts.push(b);
-    return this;
+    return this.fixed(4, (b) => b.writeInt32BE(n));
   }
   i64(n: bigint) {
-    const b = Buffer.alloc(8);
-    b.writeBigUInt64BE(n);
-    this.parts.push(b);
-    return this;
+    return this.fixed(8, (b) => b.writeBigUInt64BE(n));
   }
   cstring(s: string) {
     this.parts.push(Buffer.from(s, 'utf8'), Buffer.from([0]));

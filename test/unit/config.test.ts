@@ -31,10 +31,46 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ stream: 'kafka' })).toThrow(/--stream \/ TOTESYS_STREAM/);
   });
 
-  it('declares every setting with a flag and an environment variable', () => {
+  it('declares every setting with an environment variable, and a flag unless the deployment alone sets it', () => {
     const envs = new Set(SETTINGS.map((s) => s.env));
     expect(envs.size).toBe(SETTINGS.length);
-    for (const s of SETTINGS) expect(s.flag.startsWith('--')).toBe(true);
+    for (const s of SETTINGS) expect(s.env).toMatch(/^(TOTESYS_[A-Z0-9_]+|AWS_REGION)$/);
+    for (const s of SETTINGS.filter((x) => x.flag !== undefined)) expect(s.flag!.startsWith('--')).toBe(true);
+    expect(SETTINGS.filter((x) => x.flag === undefined).map((x) => x.env)).toEqual(expect.arrayContaining(['TOTESYS_CAPTURE_STATUS_FILE', 'TOTESYS_METRICS', 'TOTESYS_PARENT_PID', 'TOTESYS_WAREHOUSE_SECRET_ARN']));
+  });
+
+  it('reads the settings only the environment gives (capture process, AWS operations), validated', () => {
+    const config = loadConfig({}, { TOTESYS_CAPTURE_STATUS_FILE: '/tmp/s.json', TOTESYS_METRICS: 'emf', TOTESYS_PARENT_PID: '42', TOTESYS_PROCESSOR_DLQ_URL: 'https://sqs.eu-west-2.amazonaws.com/1/dlq', TOTESYS_SQS_ENDPOINT: 'http://127.0.0.1:9324' });
+    expect(config.captureProcess).toEqual({ statusFile: '/tmp/s.json', metrics: 'emf', parentPid: 42 });
+    expect(config.operations).toMatchObject({ processorDlqUrl: 'https://sqs.eu-west-2.amazonaws.com/1/dlq', sqsEndpoint: 'http://127.0.0.1:9324' });
+    expect(loadConfig({}, {}).captureProcess).toEqual({ statusFile: undefined, metrics: 'none', parentPid: undefined });
+    expect(() => loadConfig({}, { TOTESYS_METRICS: 'prometheus' })).toThrow(/invalid metrics \(TOTESYS_METRICS\)/);
+    expect(() => loadConfig({}, { TOTESYS_PARENT_PID: 'abc' })).toThrow(/parentPid \(TOTESYS_PARENT_PID\)/);
+  });
+
+  it('builds a database URL from the secret fields ECS injects, escaping what needs it and leaving TLS to PGSSLMODE', () => {
+    const fields = { TOTESYS_WAREHOUSE_HOST: 'wh.abc.eu-west-2.rds.amazonaws.com', TOTESYS_WAREHOUSE_PORT: '5433', TOTESYS_WAREHOUSE_DB: 'ware house', TOTESYS_WAREHOUSE_USER: 'load@er', TOTESYS_WAREHOUSE_PASSWORD: 'p:a/s?s#w%rd' };
+    const url = new URL(loadConfig({}, fields).warehouseUrl!);
+    expect(url.hostname).toBe('wh.abc.eu-west-2.rds.amazonaws.com');
+    expect(url.port).toBe('5433');
+    expect(decodeURIComponent(url.pathname.slice(1))).toBe('ware house');
+    expect(decodeURIComponent(url.username)).toBe('load@er');
+    expect(decodeURIComponent(url.password)).toBe('p:a/s?s#w%rd');
+    expect(url.search).toBe('');
+    const source = loadConfig({}, { TOTESYS_SOURCE_HOST: 'h', TOTESYS_SOURCE_DB: 'd', TOTESYS_SOURCE_USER: 'u', TOTESYS_SOURCE_PASSWORD: 'p' }).sourceUrl!;
+    expect(source).toBe('postgresql://u:p@h:5432/d');
+  });
+
+  it('prefers a URL given explicitly, leaves a secret ARN to the code that reads it, and names missing fields without echoing values', () => {
+    expect(loadConfig({}, { TOTESYS_SOURCE_URL: 'postgresql://a:b@h/db', TOTESYS_SOURCE_HOST: 'other' }).sourceUrl).toBe('postgresql://a:b@h/db');
+    // A Lambda gets the endpoint and the secret's ARN, never the password: no URL here.
+    const lambda = loadConfig({}, { TOTESYS_WAREHOUSE_HOST: 'wh', TOTESYS_WAREHOUSE_DB: 'w', TOTESYS_WAREHOUSE_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-2:1:secret:x' });
+    expect(lambda.warehouseUrl).toBeUndefined();
+    expect(lambda.databaseFields.warehouse).toMatchObject({ host: 'wh', database: 'w', secretArn: 'arn:aws:secretsmanager:eu-west-2:1:secret:x' });
+    expect(() => loadConfig({}, { TOTESYS_SOURCE_HOST: 'h', TOTESYS_SOURCE_PASSWORD: 'hunter2' })).toThrow('TOTESYS_SOURCE_HOST is set but TOTESYS_SOURCE_DB, TOTESYS_SOURCE_USER are not');
+    expect(() => loadConfig({}, { TOTESYS_SOURCE_HOST: 'h', TOTESYS_SOURCE_PASSWORD: 'hunter2' })).not.toThrow(/hunter2/);
+    expect(() => loadConfig({}, { TOTESYS_SOURCE_HOST: 'h', TOTESYS_SOURCE_DB: 'd', TOTESYS_SOURCE_USER: 'u', TOTESYS_SOURCE_PASSWORD: 'p', TOTESYS_SOURCE_PORT: 'x' })).toThrow(/sourcePort \(TOTESYS_SOURCE_PORT\)/);
+    expect(loadConfig({}, {}).sourceUrl).toBeUndefined();
   });
 
   it('hands a child process exactly its config through childEnv (the capture rebuilds it from there)', () => {
@@ -46,7 +82,7 @@ describe('loadConfig', () => {
 
   it('commandContext reads flags over the environment once and never writes process.env', () => {
     const program = new Command('t').exitOverride();
-    for (const setting of SETTINGS) program.addOption(new Option(setting.flag, setting.description));
+    for (const setting of SETTINGS) if (setting.flag) program.addOption(new Option(setting.flag, setting.description));
     let context: ReturnType<typeof commandContext> | undefined;
     program.command('run').action((_options: unknown, command: Command) => {
       context = commandContext(command, 'test', { TOTESYS_SLOT_NAME: 'env_slot', TOTESYS_LOG_LEVEL: 'error' });

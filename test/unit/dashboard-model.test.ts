@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { cursorOf, FRESHNESS_WINDOW_MS, nextSample, panelsOf, percentile } from '../../dashboard/dashboard-model.js';
-import { EventFeed, tapLogger, withoutValues } from '../../dashboard/event-feed.js';
+import { EventFeed, tapLogger } from '../../dashboard/event-feed.js';
+import { withoutValues } from '../../platform/redact.js';
 import { browserCommand } from '../../dashboard/open-browser.js';
 import { isAuthorised, isLocalHostHeader } from '../../dashboard/http-auth.js';
 import { createLogger } from '../../platform/logger.js';

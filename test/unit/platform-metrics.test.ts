@@ -82,6 +82,7 @@ function loadSummary(overrides: Partial<LoadSummary> = {}): LoadSummary {
     manifestsFailed: 1,
     failures: [],
     rowsLoaded: 250,
+    eventsLoaded: 200,
     rowsByTable: {},
     inferredMembers: 0,
     newestCommitTs: null,

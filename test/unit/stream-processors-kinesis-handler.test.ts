@@ -7,7 +7,7 @@ import { silentLogger } from '../../platform/logger.js';
 import { METRIC } from '../../platform/metrics.js';
 import { decodeWarehouseParquet } from '../../parquet/warehouse-parquet.js';
 import { createKinesisHandler } from '../../stream-processors/lambda/kinesis-handler.js';
-import { CountingMetrics } from '../../stream-processors/processor-metrics.js';
+import { CountingMetrics } from '../support/counting-metrics.js';
 import { DynamoDbJoinStateStore, STATE_TABLE_ATTRIBUTES, STATE_TABLE_KEY_SCHEMA } from '../../stream-processors/state/dynamodb-join-state-store.js';
 import { changeEvent, sourceRow } from '../support/change-event-factory.js';
 import { readParquetWithDuckDb } from '../support/duckdb.js';

@@ -10,7 +10,7 @@ import { decodeWarehouseParquet } from '../../parquet/warehouse-parquet.js';
 import { openLocalLog, type LocalLogChangeStream } from '../../stream/local-log/local-log.js';
 import { runLocalProcessor } from '../../stream-processors/local-processor.js';
 import type { ProcessRecordsResult } from '../../stream-processors/process-records.js';
-import { CountingMetrics } from '../../stream-processors/processor-metrics.js';
+import { CountingMetrics } from '../support/counting-metrics.js';
 import { LocalJoinStateStore } from '../../stream-processors/state/local-join-state-store.js';
 import { changeEvent, sourceRow } from '../support/change-event-factory.js';
 import { listKeys, RecordingObjectStore } from '../support/recording-object-store.js';
@@ -125,6 +125,25 @@ describe('runLocalProcessor (embedded stream log)', () => {
     expect(results.length).toBe(1); // without the window: one batch per record
     const sales = (await Promise.all((await listKeys(bucket, 'fact_sales_order/')).map(async (k) => decodeWarehouseParquet('fact_sales_order', await bucket.get(k))))).flat();
     expect(sales.map((r) => r.op)).toEqual(['c', 'u']);
+  });
+
+  it('with idleCloseMs, a burst goes out as soon as the stream is idle, long before the window ends', async () => {
+    await publish(events());
+    const started = Date.now();
+    const { results } = await runUntil((r) => processedEvents(r) === 5, { batchWindowMs: 10_000, idleCloseMs: 50 });
+    expect(results.length).toBe(1);
+    expect(Date.now() - started).toBeLessThan(5_000); // without the early close: the 10 s window
+  });
+
+  it('with idleCloseMs, a steady trickle still keeps the window and is gathered into one batch', async () => {
+    const trickle = events();
+    const running = runUntil((r) => processedEvents(r) === trickle.length, { batchWindowMs: 3_000, idleCloseMs: 400 });
+    for (const event of trickle) {
+      await publish([event]);
+      await new Promise((r) => setTimeout(r, 40));
+    }
+    const { results } = await running;
+    expect(results.length).toBe(1);
   });
 
   it('rewinds and retries a batch when the bucket fails, never skipping or checkpointing early', async () => {

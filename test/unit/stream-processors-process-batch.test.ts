@@ -11,7 +11,7 @@ import { METRIC } from '../../platform/metrics.js';
 import { decodeWarehouseParquet } from '../../parquet/warehouse-parquet.js';
 import type { WarehouseTable } from '../../contracts/warehouse-model.js';
 import { processEvents } from '../../stream-processors/process-batch.js';
-import { CountingMetrics } from '../../stream-processors/processor-metrics.js';
+import { CountingMetrics } from '../support/counting-metrics.js';
 import { LocalJoinStateStore } from '../../stream-processors/state/local-join-state-store.js';
 import { changeEvent, sourceRow } from '../support/change-event-factory.js';
 import { readParquetWithDuckDb } from '../support/duckdb.js';

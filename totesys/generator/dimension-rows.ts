@@ -30,7 +30,7 @@ export function addressRows(prng: Prng): CopyValue[][] {
   return rows;
 }
 
-export function personName(prng: Prng): string {
+function personName(prng: Prng): string {
   const honorific = prng.chance(0.1) ? prng.pick(HONORIFICS) : '';
   const suffix = prng.chance(0.08) ? prng.pick(NAME_SUFFIXES) : '';
   return `${honorific}${prng.pick(FIRST_NAMES)} ${prng.pick(LAST_NAMES)}${suffix}`;

@@ -7,9 +7,9 @@ import { MS_PER_DAY, isWeekday, startOfUtcDay } from '../source-time.js';
  * (same period, so volumes per day grow), designs grow with √S, the other dimensions stay fixed.
  * All instants are fixed constants: the same seed always yields the same rows.
  */
-export const REAL_SALES_ORDERS = 11_188;
-export const REAL_PURCHASE_ORDERS = 4_650;
-export const REAL_DESIGNS = 470;
+const REAL_SALES_ORDERS = 11_188;
+const REAL_PURCHASE_ORDERS = 4_650;
+const REAL_DESIGNS = 470;
 export const INITIAL_DESIGNS = 10;
 export const ADDRESS_COUNT = 30;
 export const COUNTERPARTY_COUNT = 20;
@@ -19,11 +19,11 @@ export const PAID_SHARE_OF_DUE = 0.615;
 
 export const DIMENSIONS_CREATED_AT = Date.UTC(2022, 10, 3, 14, 20, 49, 962);
 export const PEOPLE_CREATED_AT = Date.UTC(2022, 10, 3, 14, 20, 51, 563);
-export const FIRST_ORDER_AT = Date.UTC(2022, 10, 3, 14, 20, 52, 186);
+const FIRST_ORDER_AT = Date.UTC(2022, 10, 3, 14, 20, 52, 186);
 /** The instant the generated history ends: the "as of" of a seeded database. */
 export const SNAPSHOT_AT = Date.UTC(2024, 10, 15, 14, 40, 10, 188);
-export const BUSINESS_OPENS_MS = 8 * 3_600_000;
-export const BUSINESS_CLOSES_MS = 19 * 3_600_000;
+const BUSINESS_OPENS_MS = 8 * 3_600_000;
+const BUSINESS_CLOSES_MS = 19 * 3_600_000;
 /** The daily payment job runs at about 07:55 (real paid rows: last_updated 07:5x on payment_date). */
 export const PAYMENT_JOB_MS = 7 * 3_600_000 + 55 * 60_000;
 
@@ -43,7 +43,7 @@ export interface SeedPlan {
   totalWeight: number;
 }
 
-export function validateScale(scale: number): void {
+function validateScale(scale: number): void {
   if (!Number.isFinite(scale) || scale <= 0 || scale > 10_000) {
     throw new RangeError(`scale must be a number in (0, 10000], got ${scale}`);
   }

@@ -1,0 +1,308 @@
+/**
+ * Catch-up throughput: how fast `totesys-cdc sync` brings the warehouse up to date after an outage
+ * and on its first run against a seeded source, next to the two rates the live path should match,
+ * measured in the same run on the same WAL / archive:
+ *  - first sync: `seed --scale BENCH_SCALE` (default 2), then a timed `sync` (snapshot of every row
+ *    through capture, processor, archiver and loader);
+ *  - catch-up sync: BENCH_BACKLOG_CHANGES row changes (default 200,000) in BENCH_BACKLOG_TRANSACTIONS
+ *    transactions (default 2,000) written while nothing runs, then a timed `sync`;
+ *  - capture only (bench:capture's way): runCapture into a fresh local log from a second slot
+ *    positioned at the backlog's start, so it decodes exactly the WAL the catch-up sync did;
+ *  - rebuild (bench:replay's way): `replay --rebuild` of the archive both syncs wrote, into its own
+ *    warehouse schema.
+ * Each `sync` runs as the real CLI in a child process; its peak RSS is the kernel's high-water mark
+ * (VmHWM), polled. Per stage, events/s is the stage's events over its own running time (stages may
+ * overlap); end to end is events over the whole command's wall time, CLI start included.
+ * The machine is shared: compare the ratios of one run, not absolute figures across runs.
+ *
+ *   npm run bench:catchup
+ *   BENCH_SCALE=10 BENCH_BACKLOG_CHANGES=200000 npm run bench:catchup
+ *   external Postgres: --source-url <url> --warehouse-url <url> (or BENCH_SOURCE_URL / BENCH_WAREHOUSE_URL);
+ *   the source database must be empty (the bench creates the totesys schema and seeds it) and
+ *   gets the replication slots bench_catchup and bench_catchup_capture, dropped at the end.
+ *   BENCH_PHASES=first,catchup,capture,rebuild runs a subset (first is needed by the others).
+ *   BENCH_CPU_PROF=<dir> profiles each sync (node --cpu-prof into that directory).
+ *   BENCH_STATEMENTS=1 (embedded only) prints the warehouse statements the catch-up sync spent most
+ *   time in (pg_stat_statements).
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type pg from 'pg';
+import { LocalDirObjectStore } from '../bucket/local-dir-object-store.js';
+import { runCapture } from '../capture/run-capture.js';
+import { createLogger, silentLogger } from '../platform/logger.js';
+import { createPostgresClient } from '../platform/postgres-client.js';
+import { replay } from '../replay/replay.js';
+import { ensureDatabase, startEmbeddedPostgres, type RunningPostgres } from '../runtime/embedded-postgres.js';
+import { openLocalLog } from '../stream/local-log/local-log.js';
+import type { ChangeStreamWriter, StreamRecord } from '../stream/change-stream.js';
+import { seedTotesys } from '../totesys/generator/seed-totesys.js';
+import { applySourceSchema } from '../totesys/source-schema.js';
+
+const SCALE = Number(process.env.BENCH_SCALE ?? 2);
+const BACKLOG_CHANGES = Number(process.env.BENCH_BACKLOG_CHANGES ?? 200_000);
+const BACKLOG_TRANSACTIONS = Number(process.env.BENCH_BACKLOG_TRANSACTIONS ?? 2_000);
+const PHASES = new Set((process.env.BENCH_PHASES ?? 'first,catchup,capture,rebuild').split(','));
+const CPU_PROF = process.env.BENCH_CPU_PROF;
+const STATEMENTS = process.env.BENCH_STATEMENTS === '1';
+const SLOT = 'bench_catchup';
+const CAPTURE_SLOT = 'bench_catchup_capture';
+const REBUILD_SCHEMA = 'bench_rebuild';
+const CLI = fileURLToPath(new URL('../bin/totesys-cdc.js', import.meta.url));
+const logger = createLogger({ service: 'bench-catchup', level: 'warn' });
+
+function flag(name: string, env: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : process.env[env];
+}
+
+class CountingWriter implements ChangeStreamWriter {
+  records = 0;
+  async put(records: readonly StreamRecord[]) {
+    this.records += records.length;
+  }
+  async close() {}
+}
+
+interface StageFigures {
+  events: number;
+  ms: number;
+  eventsPerSecond: number;
+}
+
+interface SyncRun {
+  seconds: number;
+  events: number;
+  peakRssMb: number;
+  stages: Record<'capture' | 'processor' | 'loader', StageFigures> | null;
+  summary: Record<string, unknown>;
+}
+
+/** Peak resident set of a process so far (kernel high-water mark), MB; null once it has exited. */
+async function peakRssMb(pid: number): Promise<number | null> {
+  try {
+    const status = await fs.readFile(`/proc/${pid}/status`, 'utf8');
+    const kb = /VmHWM:\s+(\d+) kB/.exec(status)?.[1];
+    return kb ? Number(kb) / 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Runs `totesys-cdc sync` as a child process; resolves to its wall time, peak RSS and stage figures. */
+async function timedSync(env: Record<string, string>, label: string): Promise<SyncRun> {
+  const nodeArgs = CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', CPU_PROF, '--cpu-prof-name', `sync-${label}.cpuprofile`] : [];
+  const started = performance.now();
+  const child = spawn(process.execPath, [...nodeArgs, CLI, 'sync'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stages: SyncRun['stages'] = null;
+  let peak = 0;
+  const lastErrors: string[] = [];
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+  let partial = '';
+  child.stderr.on('data', (chunk: Buffer) => {
+    const lines = (partial + chunk.toString('utf8')).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) {
+      if (line.includes('"sync finished"')) stages = (JSON.parse(line) as { stages: SyncRun['stages'] }).stages;
+      else if (line.includes('"level":"error"') || line.includes('"level":"warn"')) lastErrors.push(line.slice(0, 400));
+    }
+  });
+  const timer = setInterval(async () => (peak = Math.max(peak, (await peakRssMb(child.pid!)) ?? 0)), 100);
+  const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+  clearInterval(timer);
+  const seconds = (performance.now() - started) / 1000;
+  if (code !== 0) throw new Error(`sync (${label}) exited with ${code}:\n${lastErrors.slice(-5).join('\n')}`);
+  const summary = JSON.parse(stdout) as Record<string, unknown>;
+  return { seconds, events: Number(summary.eventsCaptured), peakRssMb: Math.round(peak), stages, summary };
+}
+
+/** BACKLOG_CHANGES row changes in BACKLOG_TRANSACTIONS transactions: mostly order updates, some new orders, payments and joined-dimension changes. */
+async function writeBacklog(client: pg.Client): Promise<number> {
+  const ids = async (sql: string) => (await client.query<{ id: number }>(sql)).rows.map((r) => r.id);
+  const sales = await ids('SELECT sales_order_id AS id FROM sales_order ORDER BY 1');
+  const payments = await ids('SELECT payment_id AS id FROM payment ORDER BY 1');
+  const purchases = await ids('SELECT purchase_order_id AS id FROM purchase_order ORDER BY 1');
+  const staff = await ids('SELECT staff_id AS id FROM staff ORDER BY 1');
+  const counterparties = await ids('SELECT counterparty_id AS id FROM counterparty ORDER BY 1');
+  const addresses = await ids('SELECT address_id AS id FROM address ORDER BY 1');
+  const designs = await ids('SELECT design_id AS id FROM design ORDER BY 1');
+  const perTransaction = Math.max(20, Math.round(BACKLOG_CHANGES / BACKLOG_TRANSACTIONS));
+  const next = (() => {
+    const at = new Map<number[], number>();
+    return (list: number[], n: number) => {
+      let i = at.get(list) ?? 0;
+      const out = Array.from({ length: n }, () => list[i++ % list.length]!);
+      at.set(list, i);
+      return out;
+    };
+  })();
+  const newOrders = Math.round(perTransaction * 0.1);
+  const paymentUpdates = Math.round(perTransaction * 0.15);
+  const purchaseUpdates = Math.round(perTransaction * 0.1);
+  const dimensionUpdates = 4;
+  const salesUpdates = perTransaction - newOrders - paymentUpdates - purchaseUpdates - dimensionUpdates;
+  let changes = 0;
+  for (let t = 0; t < BACKLOG_TRANSACTIONS && changes < BACKLOG_CHANGES; t++) {
+    await client.query('BEGIN');
+    const run = async (sql: string, values: unknown[]) => (changes += (await client.query(sql, values)).rowCount ?? 0);
+    await run('UPDATE sales_order SET units_sold = units_sold + 1, last_updated = now() WHERE sales_order_id = ANY($1::int[])', [next(sales, salesUpdates)]);
+    await run(
+      `INSERT INTO sales_order (design_id, staff_id, counterparty_id, units_sold, unit_price, currency_id, agreed_delivery_date, agreed_payment_date, agreed_delivery_location_id)
+       SELECT design_id, staff_id, counterparty_id, units_sold, unit_price, currency_id, agreed_delivery_date, agreed_payment_date, agreed_delivery_location_id
+       FROM sales_order WHERE sales_order_id = ANY($1::int[])`,
+      [next(sales, newOrders)],
+    );
+    await run('UPDATE payment SET paid = NOT paid, last_updated = now() WHERE payment_id = ANY($1::int[])', [next(payments, paymentUpdates)]);
+    await run('UPDATE purchase_order SET item_quantity = item_quantity + 1, last_updated = now() WHERE purchase_order_id = ANY($1::int[])', [next(purchases, purchaseUpdates)]);
+    await run(`UPDATE staff SET email_address = 'x' || staff_id || '.' || $2 || '@example.com', last_updated = now() WHERE staff_id = ANY($1::int[])`, [next(staff, 1), t]);
+    await run(`UPDATE counterparty SET delivery_contact = 'Contact ' || $2, last_updated = now() WHERE counterparty_id = ANY($1::int[])`, [next(counterparties, 1), t]);
+    await run(`UPDATE address SET phone = '0113 ' || $2, last_updated = now() WHERE address_id = ANY($1::int[])`, [next(addresses, 1), t]);
+    await run(`UPDATE design SET file_name = 'design-' || $2 || '.json', last_updated = now() WHERE design_id = ANY($1::int[])`, [next(designs, 1), t]);
+    await client.query('COMMIT');
+  }
+  return changes;
+}
+
+/** pg_stat_statements of the warehouse database: reset, or print the statements with the most total time. */
+async function warehouseStatements(url: string, action: 'reset' | 'print'): Promise<void> {
+  const client = createPostgresClient({ url, applicationName: 'totesys-cdc-bench' });
+  await client.connect();
+  try {
+    if (action === 'reset') {
+      await client.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
+      await client.query('SELECT pg_stat_statements_reset()');
+      return;
+    }
+    const { rows } = await client.query<{ ms: number; calls: number; rows: number; query: string }>(
+      `SELECT round(total_exec_time)::int AS ms, calls::int, rows::int, left(regexp_replace(query, '\\s+', ' ', 'g'), 110) AS query
+       FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) ORDER BY total_exec_time DESC LIMIT 15`,
+    );
+    console.log('warehouse statements of the catch-up sync (pg_stat_statements, top 15 by total time):');
+    for (const r of rows) console.log(`${String(r.ms).padStart(8)} ms ${String(r.calls).padStart(6)} calls ${String(r.rows).padStart(8)} rows  ${r.query}`);
+  } finally {
+    await client.end();
+  }
+}
+
+const lsnNow = async (client: pg.Client) => (await client.query<{ l: string }>('SELECT pg_current_wal_insert_lsn()::text AS l')).rows[0]!.l;
+const rate = (events: number, seconds: number) => (seconds > 0 ? Math.round(events / seconds) : 0);
+const ratio = (a: number, b: number | null) => (b ? (a / b).toFixed(2) : 'n/a');
+
+async function main(): Promise<void> {
+  const root = await fs.mkdtemp(path.join(os.tmpdir(), 'bench-catchup-'));
+  let server: RunningPostgres | undefined;
+  let sourceUrl = flag('source-url', 'BENCH_SOURCE_URL');
+  let warehouseUrl = flag('warehouse-url', 'BENCH_WAREHOUSE_URL');
+  const external = Boolean(sourceUrl && warehouseUrl);
+  const source = () => createPostgresClient({ url: sourceUrl!, applicationName: 'totesys-cdc-bench' });
+  try {
+    if (!external) {
+      server = await startEmbeddedPostgres({ dataDir: path.join(root, 'pg'), logger, settings: { max_wal_size: '4GB', ...(STATEMENTS ? { shared_preload_libraries: 'pg_stat_statements', 'pg_stat_statements.track': 'all' } : {}) } });
+      await ensureDatabase(server.url('postgres'), 'totesys');
+      await ensureDatabase(server.url('postgres'), 'warehouse');
+      sourceUrl = server.url('totesys');
+      warehouseUrl = server.url('warehouse');
+    }
+    const stateDir = path.join(root, 'state');
+    const env = {
+      TOTESYS_STATE_DIR: stateDir,
+      TOTESYS_SOURCE_URL: sourceUrl!,
+      TOTESYS_WAREHOUSE_URL: warehouseUrl!,
+      TOTESYS_CREATE_SOURCE_SCHEMA: 'true',
+      TOTESYS_SLOT_NAME: SLOT,
+      TOTESYS_PUBLICATION_NAME: SLOT,
+      TOTESYS_LOG_LEVEL: 'info',
+    };
+    const client = source();
+    await client.connect();
+    const captureConfig = { capture: { slotName: CAPTURE_SLOT, publicationName: CAPTURE_SLOT, replicaIdentityFull: true, heartbeatIntervalMs: 1000 } };
+    try {
+      await applySourceSchema(client);
+      // The capture-only slot exists before any row does (its snapshot is empty); it is moved to the
+      // backlog's start below, so it decodes the same WAL as the catch-up sync.
+      await runCapture({ sourceUrl: sourceUrl!, config: captureConfig, writer: new CountingWriter(), logger: silentLogger, stopAtLsn: await lsnNow(client) });
+      let t = performance.now();
+      const seeded = await seedTotesys(sourceUrl!, { scale: SCALE, seed: 1, applySchema: false });
+      console.log(`seeded scale ${SCALE}: ${seeded.totalRows.toLocaleString()} rows in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+
+      const rows: Record<string, string | number>[] = [];
+      const addSync = (name: string, run: SyncRun, captureRate: number | null, rebuildRate: number | null) => {
+        const endToEnd = rate(run.events, run.seconds);
+        rows.push({ measurement: `${name}: end to end`, events: run.events, seconds: +run.seconds.toFixed(2), 'events/s': endToEnd, 'peak RSS MB': run.peakRssMb, 'vs capture': ratio(endToEnd, captureRate), 'vs rebuild': ratio(endToEnd, rebuildRate) });
+        for (const [stage, f] of Object.entries(run.stages ?? {})) {
+          rows.push({ measurement: `${name}: ${stage}`, events: f.events, seconds: +(f.ms / 1000).toFixed(2), 'events/s': f.eventsPerSecond, 'peak RSS MB': '(same process)', 'vs capture': ratio(f.eventsPerSecond, captureRate), 'vs rebuild': ratio(f.eventsPerSecond, rebuildRate) });
+        }
+      };
+
+      const first = await timedSync(env, 'first');
+      console.log(`first sync: ${first.events.toLocaleString()} events in ${first.seconds.toFixed(1)} s`);
+      let catchup: SyncRun | undefined;
+      let captureOnly: { events: number; seconds: number } | undefined;
+      if (PHASES.has('catchup') || PHASES.has('capture')) {
+        const backlogStart = await lsnNow(client);
+        t = performance.now();
+        const changes = await writeBacklog(client);
+        const backlogEnd = await lsnNow(client);
+        console.log(`backlog: ${changes.toLocaleString()} row changes in ${BACKLOG_TRANSACTIONS.toLocaleString()} transactions, written in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+        await client.query('CHECKPOINT');
+        if (PHASES.has('catchup')) {
+          if (STATEMENTS) await warehouseStatements(warehouseUrl!, 'reset');
+          catchup = await timedSync(env, 'catchup');
+          if (STATEMENTS) await warehouseStatements(warehouseUrl!, 'print');
+          console.log(`catch-up sync: ${catchup.events.toLocaleString()} events in ${catchup.seconds.toFixed(1)} s`);
+        }
+        if (PHASES.has('capture')) {
+          await client.query('SELECT pg_replication_slot_advance($1, $2::pg_lsn)', [CAPTURE_SLOT, backlogStart]);
+          const writer = await openLocalLog(path.join(root, 'capture-only-log'), { shards: 4 }).writer();
+          t = performance.now();
+          const result = await runCapture({ sourceUrl: sourceUrl!, config: captureConfig, writer, logger: silentLogger, stopAtLsn: backlogEnd });
+          captureOnly = { events: result.eventsPublished, seconds: (performance.now() - t) / 1000 };
+          await writer.close();
+          console.log(`capture only: ${captureOnly.events.toLocaleString()} events in ${captureOnly.seconds.toFixed(1)} s`);
+        }
+      }
+      let rebuild: { events: number; seconds: number } | undefined;
+      if (PHASES.has('rebuild')) {
+        t = performance.now();
+        const summary = await replay({
+          ingestion: new LocalDirObjectStore(path.join(stateDir, 'buckets', 'ingestion')),
+          processed: new LocalDirObjectStore(path.join(root, 'rebuild-processed')),
+          warehouseUrl: warehouseUrl!,
+          rebuild: true,
+          schema: REBUILD_SCHEMA,
+          logger,
+        });
+        rebuild = { events: summary.eventsReplayed, seconds: (performance.now() - t) / 1000 };
+        console.log(`rebuild: ${rebuild.events.toLocaleString()} events in ${rebuild.seconds.toFixed(1)} s`);
+      }
+
+      const captureRate = captureOnly ? rate(captureOnly.events, captureOnly.seconds) : null;
+      const rebuildRate = rebuild ? rate(rebuild.events, rebuild.seconds) : null;
+      addSync(`first sync (scale ${SCALE})`, first, captureRate, rebuildRate);
+      if (catchup) addSync('catch-up sync', catchup, captureRate, rebuildRate);
+      if (captureOnly) rows.push({ measurement: 'capture only → local log (baseline)', events: captureOnly.events, seconds: +captureOnly.seconds.toFixed(2), 'events/s': captureRate!, 'peak RSS MB': '', 'vs capture': '1.00', 'vs rebuild': ratio(captureRate!, rebuildRate) });
+      if (rebuild) rows.push({ measurement: 'replay --rebuild of the archive (baseline)', events: rebuild.events, seconds: +rebuild.seconds.toFixed(2), 'events/s': rebuildRate!, 'peak RSS MB': '', 'vs capture': ratio(rebuildRate!, captureRate), 'vs rebuild': '1.00' });
+      console.log(`\ncatch-up bench (${external ? 'external' : 'embedded'} Postgres, ${os.cpus().length} cores, load average ${os.loadavg()[0]!.toFixed(1)})`);
+      console.log('| measurement | events | seconds | events/s | peak RSS MB | vs capture | vs rebuild |');
+      console.log('|---|---:|---:|---:|---:|---:|---:|');
+      for (const r of rows) console.log(`| ${r.measurement} | ${r.events} | ${r.seconds} | ${r['events/s']} | ${r['peak RSS MB']} | ${r['vs capture']} | ${r['vs rebuild']} |`);
+      const goal = (name: string, value: number, target: number) => console.log(`${name}: ${value.toLocaleString()} (goal ≥ ${target.toLocaleString()}: ${value >= target ? 'met' : 'NOT met'})`);
+      if (catchup) goal('catch-up sync events/s end to end', rate(catchup.events, catchup.seconds), 50_000);
+      goal(`first sync events/s end to end (scale ${SCALE}; the goal is for scale 10)`, rate(first.events, first.seconds), 40_000);
+      const peak = Math.max(first.peakRssMb, catchup?.peakRssMb ?? 0);
+      console.log(`sync peak RSS: ${peak} MB (goal ≤ 512: ${peak <= 512 ? 'met' : 'NOT met'})`);
+    } finally {
+      for (const slot of [SLOT, CAPTURE_SLOT]) await client.query('SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1', [slot]).catch(() => {});
+      await client.end();
+    }
+  } finally {
+    await server?.stop();
+    await fs.rm(root, { recursive: true, force: true });
+  }
+}
+
+await main();

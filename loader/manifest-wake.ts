@@ -1,0 +1,49 @@
+/**
+ * "A manifest was written": an in-process signal from a processor to a loader in the same process
+ * (`up`), so the loader looks for new manifests at once instead of at its next tick or poll. Only
+ * a hint: the loader still lists the bucket and checks the ledger (what it loads and exactly-once
+ * do not depend on it), and its schedule still runs, so a missed notice costs latency, never data.
+ * A generation count closes the race between "listed, found nothing" and "start waiting": a wait
+ * that starts after a notice it has not seen returns at once.
+ */
+export class ManifestWake {
+  private count = 0;
+  private readonly listeners = new Set<() => void>();
+
+  /** Notices so far; pass it to `wait` to wait for a later one. */
+  get generation(): number {
+    return this.count;
+  }
+
+  notify(): void {
+    this.count++;
+    for (const listener of [...this.listeners]) listener();
+  }
+
+  /** Calls `listener` on every notice until the returned function is called. */
+  subscribe(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * Resolves at the first notice after `sinceGeneration` (at once if there was one already), after
+   * `ms`, or when `signal` aborts, whichever comes first; true when a notice ended the wait.
+   */
+  wait(sinceGeneration: number, ms: number, signal?: AbortSignal): Promise<boolean> {
+    if (this.count > sinceGeneration) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      if (signal?.aborted) return resolve(false);
+      const done = (woken: boolean) => {
+        clearTimeout(timer);
+        unsubscribe();
+        signal?.removeEventListener('abort', aborted);
+        resolve(woken);
+      };
+      const aborted = () => done(false);
+      const timer = setTimeout(() => done(false), Math.max(0, ms));
+      const unsubscribe = this.subscribe(() => done(true));
+      signal?.addEventListener('abort', aborted, { once: true });
+    });
+  }
+}
