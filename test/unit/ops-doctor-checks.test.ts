@@ -58,7 +58,7 @@ describe('source checks on RDS', () => {
     const existing = { exists: true, plugin: 'pgoutput', database: 'totesys', active: true, walStatus: 'reserved' };
     expect(find(rdsFacts({ maxReplicationSlots: 3, replicationSlotsUsed: 2, slot: existing }), 'source.replication_slots')?.status).toBe('ok');
     expect(find(rdsFacts({ maxReplicationSlots: 3, replicationSlotsUsed: 2, slot: existing }), 'source.slot')?.status).toBe('ok');
-    expect(find(rdsFacts({ slot: { ...existing, walStatus: 'lost' } }), 'source.slot')).toMatchObject({ status: 'fail', fix: expect.stringContaining('teardown') });
+    expect(find(rdsFacts({ slot: { ...existing, walStatus: 'lost' } }), 'source.slot')).toMatchObject({ status: 'fail', fix: expect.stringContaining('re-reads every table') });
   });
 
   it('WAL senders: all taken fails unless the capture itself holds one', () => {
