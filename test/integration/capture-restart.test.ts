@@ -63,7 +63,10 @@ describe('capture: Postgres restart', () => {
       await c.query('DELETE FROM sales_order WHERE sales_order_id > 95');
     });
     await waitForCaptureToCatchUp(url, { slotName: 'cap_restart', publicationName: 'cap_restart' }, { what: 'capture to catch up after the restart' });
-    const status = JSON.parse(await fs.readFile(statusFile, 'utf8')) as CaptureStatus;
+    // The status file is rewritten every 200 ms: the phase it shows may trail the catch-up by one write.
+    const readStatus = async () => JSON.parse(await fs.readFile(statusFile, 'utf8')) as CaptureStatus;
+    await waitFor(async () => (await readStatus()).phase === 'streaming', { what: 'status to show streaming again' });
+    const status = await readStatus();
     abort.abort();
     await running;
 
