@@ -126,7 +126,19 @@ function checkPages(view: DataView, start: number, end: number, values: number, 
     if (!Number.isSafeInteger(uncompressed) || uncompressed < 0 || uncompressed > limits.maxPageBytes) {
       throw new ParquetBoundsError(`${where}: page claims ${uncompressed} bytes decompressed, more than the ${limits.maxPageBytes} allowed`);
     }
-    const pageValues = header.data_page_header?.num_values ?? header.data_page_header_v2?.num_values;
+    const v2 = header.data_page_header_v2;
+    if (v2) {
+      // A level section's length missing or out of the page made the decoder's read position NaN:
+      // it then read byte 0 for ever (found by the fuzz test in test/unit/security-fuzz.test.ts).
+      const levels = [v2.definition_levels_byte_length, v2.repetition_levels_byte_length];
+      if (!levels.every((n) => Number.isSafeInteger(n) && n >= 0) || levels[0] + levels[1] > Math.min(compressed, uncompressed)) {
+        throw new ParquetBoundsError(`${where}: page levels of ${levels.join(' + ')} bytes do not fit its ${compressed} bytes`);
+      }
+      if (!Number.isSafeInteger(v2.num_nulls) || v2.num_nulls < 0 || v2.num_nulls > v2.num_values || !Number.isSafeInteger(v2.num_rows) || v2.num_rows < 0 || v2.num_rows > v2.num_values) {
+        throw new ParquetBoundsError(`${where}: page claims ${v2.num_nulls} nulls and ${v2.num_rows} rows in ${v2.num_values} values`);
+      }
+    }
+    const pageValues = header.data_page_header?.num_values ?? v2?.num_values;
     if (pageValues !== undefined) {
       if (!Number.isSafeInteger(pageValues) || pageValues < 0 || seen + pageValues > values) throw new ParquetBoundsError(`${where}: page claims ${pageValues} values, chunk has ${values - seen} left`);
       seen += pageValues;
