@@ -1,5 +1,4 @@
 import { parseArgs } from 'node:util';
-import { KILL_PHASES, type KillPhase } from './trial-plan.js';
 
 /**
  * `npm run soak` options, parsed without side effects. Each workload feature can be switched off:
@@ -7,6 +6,10 @@ import { KILL_PHASES, type KillPhase } from './trial-plan.js';
  */
 export const WORKLOAD_FEATURES = ['inserts', 'updates', 'deletes', 'simulator', 'key-changes', 'truncate', 'schema-change', 'restarts'] as const;
 export type WorkloadFeature = (typeof WORKLOAD_FEATURES)[number];
+
+/** Where a SIGKILL may land (trial-plan.ts picks the moment). */
+export type KillPhase = 'snapshot' | 'streaming' | 'processing' | 'loading';
+export const KILL_PHASES: readonly KillPhase[] = ['snapshot', 'streaming', 'processing', 'loading'];
 
 /** What passes on main today (docs/soak.md): every feature since keys, slots and faults landed. */
 export const DEFAULT_FEATURES: readonly WorkloadFeature[] = [...WORKLOAD_FEATURES];

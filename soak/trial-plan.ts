@@ -1,6 +1,8 @@
 import type { Prng } from '../totesys/prng.js';
 import type { RestartMode } from './soak-cluster.js';
-import type { WorkloadFeature } from './soak-options.js';
+import { KILL_PHASES, type KillPhase, type WorkloadFeature } from './soak-options.js';
+
+export { KILL_PHASES, type KillPhase };
 
 /**
  * One trial's schedule, drawn from the seed alone (same seed, same plan): which pipeline command
@@ -13,7 +15,6 @@ import type { WorkloadFeature } from './soak-options.js';
  * `processing` (`sync` processing the stream), `loading` (`sync` loading manifests). Killing `up`
  * itself kills its processor, archiver and loader together, at whatever they were doing.
  */
-export type KillPhase = 'snapshot' | 'streaming' | 'processing' | 'loading';
 export type KillTarget = 'sync' | 'up' | 'capture-child';
 
 export interface PlannedRun {
@@ -32,7 +33,6 @@ export interface TrialPlan {
 
 const SNAPSHOT_KILL_MAX_MS = 1_500;
 
-export const KILL_PHASES: readonly KillPhase[] = ['snapshot', 'streaming', 'processing', 'loading'];
 
 export function planTrial(prng: Prng, kills: number, features: ReadonlySet<WorkloadFeature>, phases: ReadonlySet<KillPhase> = new Set(KILL_PHASES)): TrialPlan {
   const runs: PlannedRun[] = [];
