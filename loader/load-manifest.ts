@@ -48,21 +48,6 @@ export async function fetchManifestRows(store: ObjectStore, manifestKey: string,
   return { manifestKey, manifest, files: ordered.map((file, i) => ({ file, rows: rows[i]! })) };
 }
 
-export async function loadManifest(args: {
-  client: WarehouseClient;
-  schema: string;
-  store: ObjectStore;
-  manifestKey: string;
-  manifest: BatchManifest;
-  logger: Logger;
-  /** Bounds on the manifest's Parquet files (default DEFAULT_PARQUET_READ_LIMITS). */
-  parquetLimits?: ParquetReadLimits;
-}): Promise<LoadManifestResult> {
-  const fetched = await fetchManifestRows(args.store, args.manifestKey, args.manifest, args.parquetLimits);
-  const [result] = await loadFetchedManifests(args.client, args.schema, [fetched], args.logger);
-  return result!;
-}
-
 /**
  * Thrown by loadFetchedManifests for a group of several manifests when one of them turns out to
  * be recorded in the ledger by someone else meanwhile (the loader lock makes that all but
