@@ -1,6 +1,6 @@
 import { querySlotStatus, slotLossOf, type SlotStatus } from '../capture/control/slot-status.js';
 import { readSnapshotMarker } from '../capture/control/replication-setup.js';
-import { METRIC, METRICS_NAMESPACE } from '../platform/metrics.js';
+import { encodeEmf, METRIC } from '../platform/metrics.js';
 
 type Queryable = Parameters<typeof querySlotStatus>[0];
 
@@ -34,16 +34,7 @@ export async function measureSlot(client: Queryable, slotName: string, now = Dat
 
 /** The slotLost metric (same name and dimension as the capture's detections), with the reason as a property. */
 export function slotLostEmfLine(slotName: string, lost: 0 | 1, reason: string | null, now = Date.now()): string {
-  return JSON.stringify({
-    _aws: {
-      Timestamp: now,
-      CloudWatchMetrics: [{ Namespace: METRICS_NAMESPACE, Dimensions: [['SlotName']], Metrics: [{ Name: METRIC.slotLost, Unit: 'Count' }] }],
-    },
-    service: 'slot-monitor',
-    SlotName: slotName,
-    [METRIC.slotLost]: lost,
-    lostReason: reason,
-  });
+  return encodeEmf({ dimensions: { SlotName: slotName }, metrics: { [METRIC.slotLost]: lost }, properties: { service: 'slot-monitor', lostReason: reason }, timestampMs: now });
 }
 
 /**
@@ -51,14 +42,5 @@ export function slotLostEmfLine(slotName: string, lost: 0 | 1, reason: string | 
  * alarm and one graph cover both producers (the maximum of the two is the truth either way).
  */
 export function slotLagEmfLine(slotName: string, lagBytes: number, active: boolean, now = Date.now()): string {
-  return JSON.stringify({
-    _aws: {
-      Timestamp: now,
-      CloudWatchMetrics: [{ Namespace: METRICS_NAMESPACE, Dimensions: [['SlotName']], Metrics: [{ Name: METRIC.slotLagBytes, Unit: 'Bytes' }] }],
-    },
-    service: 'slot-monitor',
-    SlotName: slotName,
-    [METRIC.slotLagBytes]: lagBytes,
-    slotActive: active,
-  });
+  return encodeEmf({ dimensions: { SlotName: slotName }, metrics: { [METRIC.slotLagBytes]: lagBytes }, properties: { service: 'slot-monitor', slotActive: active }, timestampMs: now });
 }
