@@ -29,10 +29,10 @@ import { ident, qualified } from './warehouse-ddl.js';
  * of how the rows were split into manifests or loads, as long as each source row's versions are
  * loaded in version order (the stream keeps a row's changes in order; replay sorts by version).
  */
-export const FACT_METADATA_COLUMNS: readonly string[] = ['event_id', 'op', 'source_lsn', 'source_seq', 'commit_ts'];
+const FACT_METADATA_COLUMNS: readonly string[] = ['event_id', 'op', 'source_lsn', 'source_seq', 'commit_ts'];
 
 /** The columns whose values are a fact version's content (F2 compares these). */
-export function factContentColumns(spec: FactSpec): string[] {
+function factContentColumns(spec: FactSpec): string[] {
   return spec.columns.map((c) => c.name).filter((name) => !FACT_METADATA_COLUMNS.includes(name));
 }
 
