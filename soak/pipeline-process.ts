@@ -116,18 +116,7 @@ export class PipelineProcess {
   /** The live capture child of `up`, if any. */
   liveCaptureChild(): number | undefined {
     const pid = this.captureChildPids.at(-1);
-    return pid !== undefined && isRunning(pid) ? pid : undefined;
-  }
-}
-
-/** Alive and not a zombie (an orphan whose exit nobody has reaped yet has finished all the same). */
-export function isRunning(pid: number): boolean {
-  if (!isProcessAlive(pid)) return false;
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return true;
+    return pid !== undefined && isProcessAlive(pid) ? pid : undefined;
   }
 }
 
@@ -135,7 +124,7 @@ export function isRunning(pid: number): boolean {
 export async function waitForExit(pids: number[], timeoutMs: number): Promise<number[]> {
   const until = Date.now() + timeoutMs;
   for (;;) {
-    const alive = pids.filter((pid) => isRunning(pid));
+    const alive = pids.filter((pid) => isProcessAlive(pid));
     if (alive.length === 0 || Date.now() > until) return alive;
     await new Promise((r) => setTimeout(r, 100));
   }
