@@ -27,12 +27,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import type { KinesisStreamBatchResponse, ScheduledEvent } from 'aws-lambda';
-import { createS3Client, S3ObjectStore } from '../bucket/s3-object-store.js';
+import type { KinesisStreamBatchResponse } from 'aws-lambda';
 import { runCapture } from '../capture/run-capture.js';
 import { kinesisShardMap } from '../capture/publish/watermark-shard-map.js';
-import { createScheduleHandler, type ScheduleHandler } from '../loader/lambda/schedule-handler.js';
-import { loadPendingManifests, type LoadSummary } from '../loader/run-loader.js';
+import type { LoadSummary } from '../loader/run-loader.js';
 import { readWarehouseStatus } from '../loader/warehouse-status.js';
 import { loadConfig } from '../platform/config.js';
 import { createLogger, silentLogger } from '../platform/logger.js';
@@ -53,7 +51,7 @@ const BATCH_SIZE = Number(process.env.BENCH_BATCH_SIZE ?? 500);
 const BATCH_WINDOW_MS = Number(process.env.BENCH_BATCH_WINDOW_MS ?? 1_000);
 const TICK_MS = Number(process.env.BENCH_TICK_MS ?? 60_000);
 const DRAIN_WINDOW_MS = Number(process.env.BENCH_DRAIN_WINDOW_MS ?? 58_000);
-const LAMBDA_TIMEOUT_MS = 300_000;
+const POLL_INTERVAL_MS = Number(process.env.BENCH_POLL_INTERVAL_MS ?? 250);
 const REGION = 'eu-west-2';
 const STREAM = 'totesys-cdc-changes';
 const BUCKET = 'totesys-cdc-processed';
@@ -120,10 +118,13 @@ try {
     AWS_REGION: REGION,
     TOTESYS_LOG_LEVEL: 'warn',
   };
+  // BENCH_CPU_PROF_DIR: every Lambda process writes a V8 CPU profile there when it exits.
+  let profiled = 0;
+  const cpuProf = (name: string) => (process.env.BENCH_CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF_DIR}`, `--cpu-prof-name=${name}-${++profiled}.cpuprofile`] : []);
   // One process per shard: concurrent Lambda invocations do not share a CPU.
   const containers: ChildProcess[] = [];
   const handlerFor = (): LambdaKinesisHandler => {
-    const child = fork(path.join(benchDir, 'freshness-aws-lambda.ts'), [], { env: { ...process.env, ...lambdaEnv }, execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(path.join(benchDir, 'freshness-aws-lambda.ts'), [], { env: { ...process.env, ...lambdaEnv }, execArgv: ['--import', 'tsx', ...cpuProf('processor')], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     containers.push(child);
     let next = 0;
     const waiting = new Map<number, { resolve: (r: KinesisStreamBatchResponse) => void; reject: (e: Error) => void }>();
@@ -153,35 +154,49 @@ try {
   // phase of the draining loader under the same load. A loader that was idle catches up first.
   const u = new URL(dbs.warehouseUrl);
   const secret = JSON.stringify({ engine: 'postgres', host: u.hostname, port: Number(u.port), username: decodeURIComponent(u.username), password: decodeURIComponent(u.password), dbname: u.pathname.slice(1) });
+  // Each loader Lambda in a process of its own (bench/freshness-aws-loader.ts): in AWS it does not
+  // share an event loop with the capture task that runs in this process.
   const schedules = LOADERS.map((loader) => {
-    let phase = new AbortController();
-    const handler = createScheduleHandler({
-      getSecret: async () => secret,
-      openProcessedStore: () => new S3ObjectStore(createS3Client({ region: REGION, endpoint: s3.endpoint }), BUCKET),
-      env: { TOTESYS_WAREHOUSE_SECRET_ARN: SECRET_ARN, TOTESYS_WAREHOUSE_SCHEMA: loader.schema, TOTESYS_LOADER_DRAIN_WINDOW_MS: String(loader.drainWindowMs), TOTESYS_LOADER_POLL_INTERVAL_MS: '250' },
-      logger: silentLogger,
-      writeMetrics: () => undefined,
-      // The phase's end ends a drain in progress (after its current load), so the next phase starts alone.
-      load: (options) => loadPendingManifests({ ...options, signal: phase.signal }),
+    const child = fork(path.join(benchDir, 'freshness-aws-loader.ts'), [], {
+      env: {
+        ...process.env,
+        BENCH_SECRET: secret,
+        BENCH_S3_ENDPOINT: s3.endpoint,
+        BENCH_BUCKET: BUCKET,
+        BENCH_REGION: REGION,
+        BENCH_TICK_MS: String(TICK_MS),
+        TOTESYS_WAREHOUSE_SECRET_ARN: SECRET_ARN,
+        TOTESYS_WAREHOUSE_SCHEMA: loader.schema,
+        TOTESYS_LOADER_DRAIN_WINDOW_MS: String(loader.drainWindowMs),
+        TOTESYS_LOADER_POLL_INTERVAL_MS: String(POLL_INTERVAL_MS),
+      },
+      execArgv: ['--import', 'tsx', ...cpuProf(`loader-${loader.schema}`)],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     const summaries: LoadSummary[] = [];
-    let running: ReturnType<typeof runSchedule> | undefined;
     return {
       ...loader,
       summaries,
       start() {
-        phase = new AbortController();
-        running = runSchedule(handler, summaries);
+        child.send({ type: 'start' });
       },
-      async stop() {
-        phase.abort();
-        await running?.stop();
-        running = undefined;
+      stop(): Promise<void> {
+        return new Promise((resolve) => {
+          child.once('message', (m: { type: string; summaries: LoadSummary[]; spans: Record<string, { n: number; ms: number }> }) => {
+            summaries.push(...m.summaries);
+            if (Object.keys(m.spans).length > 0) console.error(`${loader.name}: time spent (BENCH_LOADER_SPANS)`, JSON.stringify(m.spans));
+            resolve();
+          });
+          child.send({ type: 'stop' });
+        });
+      },
+      close() {
+        child.disconnect();
       },
     };
   });
   stops.push(async () => {
-    for (const s of schedules) await s.stop();
+    for (const s of schedules) s.close();
   });
 
   const source = new pg.Client({ connectionString: dbs.sourceUrl });
@@ -234,7 +249,7 @@ try {
   const invocations = mapping.invocations;
   console.log('\nfreshness in the AWS shape: commit → warehouse (kinesalite, ESM stand-in, processor Lambda, s3rver, loader Lambda on a 60 s schedule)');
   console.log(
-    `settings: ${SHARDS} shards, batch size ${BATCH_SIZE}, batching window ${BATCH_WINDOW_MS} ms, schedule every ${TICK_MS / 1000} s, drain window ${DRAIN_WINDOW_MS} ms, poll 250 ms; ` +
+    `settings: ${SHARDS} shards, batch size ${BATCH_SIZE}, batching window ${BATCH_WINDOW_MS} ms, schedule every ${TICK_MS / 1000} s, drain window ${DRAIN_WINDOW_MS} ms, poll ${POLL_INTERVAL_MS} ms; ` +
       `${invocations.length} processor invocations, mean ${Math.round(invocations.reduce((n, i) => n + i.records, 0) / Math.max(1, invocations.length))} records, ` +
       `mean ${Math.round(invocations.reduce((n, i) => n + i.durationMs, 0) / Math.max(1, invocations.length))} ms`,
   );
@@ -253,39 +268,6 @@ try {
   for (const e of emulators) e.child.kill('SIGTERM');
   await dbs.close();
   await fs.rm(stateDir, { recursive: true, force: true });
-}
-
-/**
- * EventBridge rate(TICK_MS) → the loader Lambda with reserved concurrency 1: a tick that finds the
- * previous invocation still running is throttled and retried when it ends (Lambda's async retry),
- * with the tick's own event time; invocations never overlap.
- */
-function runSchedule(handler: ScheduleHandler, summaries: LoadSummary[]): { stop(): Promise<void> } {
-  let stopped = false;
-  let chain: Promise<void> = Promise.resolve();
-  const tick = () => {
-    const time = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
-    const tickAt = Date.now();
-    chain = chain.then(async () => {
-      if (stopped) return;
-      const event = { version: '0', id: `tick-${tickAt}`, 'detail-type': 'Scheduled Event', source: 'aws.events', account: '123456789012', time, region: REGION, resources: [], detail: {} } as ScheduledEvent;
-      const started = Date.now();
-      try {
-        summaries.push(await handler(event, { getRemainingTimeInMillis: () => LAMBDA_TIMEOUT_MS - (Date.now() - started) }));
-      } catch (error) {
-        console.error('loader invocation failed', error);
-      }
-    });
-  };
-  tick();
-  const timer = setInterval(tick, TICK_MS);
-  return {
-    async stop() {
-      stopped = true;
-      clearInterval(timer);
-      await chain;
-    },
-  };
 }
 
 async function factCount(warehouse: pg.Client, schema: string): Promise<number> {

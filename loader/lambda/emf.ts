@@ -15,3 +15,13 @@ export function loaderEmfLine(summary: LoadSummary, now = Date.now()): string {
   if (summary.watermarkAgeMs !== null) metrics[METRIC.warehouseWatermarkAgeMs] = Math.round(summary.watermarkAgeMs);
   return encodeEmf({ dimensions: { service: 'loader' }, metrics, properties: { schema: summary.schema, status: summary.status }, timestampMs: now });
 }
+
+/**
+ * The watermark age alone, written while a draining run is still loading (schedule-handler.ts):
+ * the end-of-run line of a 58 s drain lands within a second or two of the minute's end, and now and
+ * then in the next minute, which would leave a 1-minute period of the WarehouseStale alarm (missing
+ * data = breaching) empty on a healthy pipeline.
+ */
+export function watermarkEmfLine(schema: string, watermarkAgeMs: number, now = Date.now()): string {
+  return encodeEmf({ dimensions: { service: 'loader' }, metrics: { [METRIC.warehouseWatermarkAgeMs]: Math.round(watermarkAgeMs) }, properties: { schema, status: 'draining' }, timestampMs: now });
+}

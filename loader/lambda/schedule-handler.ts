@@ -2,10 +2,12 @@ import type { Context, ScheduledEvent } from 'aws-lambda';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { ObjectStore } from '../../bucket/object-store.js';
 import { loadConfig, type Config } from '../../platform/config.js';
-import { ConfigError } from '../../platform/errors.js';
+import { ConfigError, errorMessage, isRetryable } from '../../platform/errors.js';
 import { createLogger, type Logger } from '../../platform/logger.js';
 import { CATCH_UP_MANIFESTS_PER_TRANSACTION, loadPendingManifests, type LoadPendingOptions, type LoadSummary } from '../run-loader.js';
-import { loaderEmfLine } from './emf.js';
+import { loaderEmfLine, watermarkEmfLine } from './emf.js';
+import { readWarehouseWatermark } from '../load-ledger.js';
+import type { WarehousePool } from '../warehouse-pool.js';
 import { createObjectStore } from '../../bucket/create-object-store.js';
 import { rotatingWarehouse, type RotatingWarehouse } from './warehouse-secret.js';
 
@@ -19,7 +21,9 @@ import { rotatingWarehouse, type RotatingWarehouse } from './warehouse-secret.js
  * TOTESYS_LOADER_POLL_INTERVAL_MS, until the window ends, counted from the tick that scheduled it
  * (event.time), never from a late start, and never later than the function's remaining time minus
  * TIMEOUT_RESERVE_MS. With a 58 s window on a 1-minute schedule each run ends about 2 s before the
- * next tick: consecutive runs hand over without a gap and never overlap.
+ * next tick: consecutive runs hand over without a gap and never overlap. While it drains, the run
+ * also writes the watermark age every WATERMARK_METRIC_INTERVAL_MS (the WarehouseStale alarm's
+ * periods must not go empty on a healthy pipeline).
  */
 export interface ScheduleHandlerDeps {
   getSecret(secretArn: string): Promise<string | undefined>;
@@ -29,7 +33,17 @@ export interface ScheduleHandlerDeps {
   /** Where EMF lines go (default stdout). */
   writeMetrics?: (line: string) => void;
   load?: (options: LoadPendingOptions) => Promise<LoadSummary>;
+  /** How often a draining run writes the watermark age (default WATERMARK_METRIC_INTERVAL_MS; 0: only at the end). */
+  watermarkMetricIntervalMs?: number;
 }
+
+/**
+ * A draining run writes the watermark age this often, besides its end-of-run line, so every
+ * 1-minute period of the WarehouseStale alarm holds datapoints while the loader runs (a period
+ * without any is breaching): test/infra/warehouse-stale-alarm.test.ts. One indexed read of the
+ * per-shard watermark table on a second connection of the pool.
+ */
+export const WATERMARK_METRIC_INTERVAL_MS = 20_000;
 
 /** Room left before the function's timeout for the load in progress when a drain ends. */
 export const TIMEOUT_RESERVE_MS = 10_000;
@@ -52,6 +66,7 @@ export function createScheduleHandler(deps: ScheduleHandlerDeps): ScheduleHandle
   const logger = deps.logger ?? createLogger({ service: 'loader', level: loadConfig({}, env).logLevel });
   const writeMetrics = deps.writeMetrics ?? ((line: string) => process.stdout.write(line + '\n'));
   const load = deps.load ?? loadPendingManifests;
+  const metricIntervalMs = deps.watermarkMetricIntervalMs ?? WATERMARK_METRIC_INTERVAL_MS;
   let warehouse: RotatingWarehouse | undefined;
   let processed: ObjectStore | undefined;
 
@@ -66,20 +81,64 @@ export function createScheduleHandler(deps: ScheduleHandlerDeps): ScheduleHandle
     processed ??= deps.openProcessedStore();
     config ??= loadConfig({}, env);
     const { loader: { drainWindowMs, pollIntervalMs }, warehouseSchema } = config;
-    const summary = await warehouseFor().run((pool) =>
-      load({
-        pool,
-        processed: processed!,
-        logger: logger.child({ invocation: event.id }),
-        schema: warehouseSchema,
-        drainUntilMs: drainDeadline({ nowMs: Date.now(), eventTime: event.time, drainWindowMs, remainingMs: context?.getRemainingTimeInMillis() }),
-        pollIntervalMs,
-        // A drain sees several small manifests a second: a backlog loads together (one transaction).
-        maxManifestsPerTransaction: CATCH_UP_MANIFESTS_PER_TRANSACTION,
-      }),
-    );
+    const drainUntilMs = drainDeadline({ nowMs: Date.now(), eventTime: event.time, drainWindowMs, remainingMs: context?.getRemainingTimeInMillis() });
+    const runLogger = logger.child({ invocation: event.id });
+    const summary = await warehouseFor().run(async (pool) => {
+      const reporting = drainUntilMs === undefined ? undefined : reportWatermarkAge(pool, warehouseSchema, metricIntervalMs, writeMetrics, runLogger);
+      try {
+        return await load({
+          pool,
+          processed: processed!,
+          logger: runLogger,
+          schema: warehouseSchema,
+          drainUntilMs,
+          pollIntervalMs,
+          // A drain sees several small manifests a second: a backlog loads together (one transaction).
+          maxManifestsPerTransaction: CATCH_UP_MANIFESTS_PER_TRANSACTION,
+        });
+      } finally {
+        await reporting?.stop();
+      }
+    });
     writeMetrics(loaderEmfLine(summary));
     return summary;
+  };
+}
+
+/**
+ * While a run drains: every intervalMs, the warehouse watermark's age as an EMF line. Reads never
+ * overlap; a failed read (the schema not migrated yet, a lost connection) is logged and skipped:
+ * the run itself reports what matters.
+ */
+function reportWatermarkAge(pool: WarehousePool, schema: string, intervalMs: number, writeMetrics: (line: string) => void, logger: Logger): { stop(): Promise<void> } | undefined {
+  if (!(intervalMs > 0)) return undefined;
+  let reading: Promise<void> | undefined;
+  const timer = setInterval(() => {
+    reading ??= (async () => {
+      const client = await pool.connect();
+      let broken: Error | undefined;
+      try {
+        const { watermarkAgeMs } = await readWarehouseWatermark(client, schema);
+        if (watermarkAgeMs !== null) writeMetrics(watermarkEmfLine(schema, watermarkAgeMs));
+      } catch (error) {
+        broken = error as Error;
+        throw error;
+      } finally {
+        // A client whose connection failed is discarded, not returned to the pool.
+        client.release(broken && isRetryable(broken) ? broken : undefined);
+      }
+    })()
+      .catch((error: unknown) => logger.debug('watermark age not read; the end of the run reports it', { error: errorMessage(error) }))
+      .finally(() => {
+        reading = undefined;
+      });
+  }, intervalMs);
+  timer.unref();
+  return {
+    async stop() {
+      clearInterval(timer);
+      await reading;
+    },
   };
 }
 
