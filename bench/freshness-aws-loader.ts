@@ -24,25 +24,29 @@ const LAMBDA_TIMEOUT_MS = 300_000;
 
 /** Where the loader's time goes (BENCH_LOADER_SPANS=1): bucket reads and SQL statements, by kind. */
 const spans = new Map<string, { n: number; ms: number }>();
+const note = (what: string, ms: number) => {
+  const entry = spans.get(what) ?? { n: 0, ms: 0 };
+  entry.n++;
+  entry.ms += ms;
+  spans.set(what, entry);
+};
 const span = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
   if (env.BENCH_LOADER_SPANS !== '1') return fn();
   const started = performance.now();
   try {
     return await fn();
   } finally {
-    const entry = spans.get(what) ?? { n: 0, ms: 0 };
-    entry.n++;
-    entry.ms += performance.now() - started;
-    spans.set(what, entry);
+    note(what, performance.now() - started);
   }
 };
 const timedStore = (store: ObjectStore): ObjectStore => {
+  if (env.BENCH_LOADER_SPANS !== '1') return store;
   const timed: ObjectStore = Object.create(store);
   timed.get = (key) => span(`s3 GET ${key.startsWith('manifests/') ? 'manifest' : 'parquet'}`, () => store.get(key));
   timed.list = async function* (prefix, options) {
     const started = performance.now();
     yield* store.list(prefix, options);
-    void span('s3 LIST', async () => undefined).then(() => (spans.get('s3 LIST')!.ms += performance.now() - started));
+    note('s3 LIST', performance.now() - started);
   };
   return timed;
 };

@@ -21,7 +21,7 @@
  *   BENCH_BASELINE=0 (the draining loader alone).
  * The default run takes about 12 minutes. Goal: draining p99 ≤ 5 s at 1,000 changes/s.
  */
-import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -219,12 +219,15 @@ try {
       while ((await factCount(warehouse, s.schema)) < factsSoFar) await sleep(500);
       console.error(`${s.name}: caught up (${factsSoFar} fact rows) in ${((Date.now() - catchUpStarted) / 1000).toFixed(0)} s; ${rate} changes/s for ${DURATION_S} s…`);
       const from = new Date();
+      const cpuBefore = cpuSecondsByRole();
       const ages: number[] = [];
       const sampling = setInterval(() => {
         void readWarehouseStatus(dbs.warehouseUrl, s.schema).then((status) => status.watermarkAgeMs !== null && ages.push(status.watermarkAgeMs), () => undefined);
       }, 2_000);
       const expected = await steadyUpdates(dbs.sourceUrl, rate, DURATION_S * 1_000);
       const to = new Date();
+      const cpuUsed = cpuDelta(cpuBefore, cpuSecondsByRole(), (to.getTime() - from.getTime()) / 1000);
+      console.error(`${s.name} at ${rate}/s: CPU cores used during the phase (load average ${os.loadavg()[0].toFixed(1)}): ${cpuUsed}`);
       factsSoFar += expected;
       // Every change of the phase must reach the warehouse: the one-pass loader needs its next tick.
       const deadline = Date.now() + TICK_MS + 30_000;
@@ -268,6 +271,43 @@ try {
   for (const e of emulators) e.child.kill('SIGTERM');
   await dbs.close();
   await fs.rm(stateDir, { recursive: true, force: true });
+}
+
+/**
+ * CPU seconds so far of this bench's process tree, by role (Linux: `ps`; elsewhere empty): where
+ * the machine's CPU goes during a phase. Postgres is matched by its process title.
+ */
+function cpuSecondsByRole(): Map<string, number> {
+  const out = new Map<string, number>();
+  let text: string;
+  try {
+    text = execFileSync('ps', ['-eo', 'pid=,ppid=,times=,args='], { encoding: 'utf8' });
+  } catch {
+    return out;
+  }
+  const rows = text
+    .trim()
+    .split('\n')
+    .map((line) => /^\s*(\d+)\s+(\d+)\s+(\d+)\s+(.*)$/.exec(line))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => ({ pid: Number(m[1]), ppid: Number(m[2]), seconds: Number(m[3]), args: m[4]! }));
+  const children = new Map<number, typeof rows>();
+  for (const r of rows) children.set(r.ppid, [...(children.get(r.ppid) ?? []), r]);
+  const roleOf = (args: string) =>
+    /freshness-aws-lambda/.test(args) ? 'processor Lambdas' : /freshness-aws-loader/.test(args) ? 'loader Lambda' : /freshness-aws-emulators/.test(args) ? 'emulators' : /^postgres/.test(args) ? 'postgres' : 'bench + capture';
+  const visit = (pid: number, args: string) => {
+    const row = rows.find((r) => r.pid === pid);
+    if (row) out.set(roleOf(args), (out.get(roleOf(args)) ?? 0) + row.seconds);
+    for (const child of children.get(pid) ?? []) visit(child.pid, child.args);
+  };
+  visit(process.pid, 'bench');
+  return out;
+}
+
+function cpuDelta(before: Map<string, number>, after: Map<string, number>, seconds: number): string {
+  return [...after]
+    .map(([role, cpu]) => `${role} ${((cpu - (before.get(role) ?? 0)) / seconds).toFixed(2)}`)
+    .join(', ');
 }
 
 async function factCount(warehouse: pg.Client, schema: string): Promise<number> {

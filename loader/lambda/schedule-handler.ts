@@ -6,6 +6,7 @@ import { ConfigError, errorMessage, isRetryable } from '../../platform/errors.js
 import { createLogger, type Logger } from '../../platform/logger.js';
 import { CATCH_UP_MANIFESTS_PER_TRANSACTION, loadPendingManifests, type LoadPendingOptions, type LoadSummary } from '../run-loader.js';
 import { loaderEmfLine, watermarkEmfLine } from './emf.js';
+import { prefetchingStore } from './prefetching-store.js';
 import { readWarehouseWatermark } from '../load-ledger.js';
 import type { WarehousePool } from '../warehouse-pool.js';
 import { createObjectStore } from '../../bucket/create-object-store.js';
@@ -45,6 +46,12 @@ export interface ScheduleHandlerDeps {
  */
 export const WATERMARK_METRIC_INTERVAL_MS = 20_000;
 
+/**
+ * A draining run prefetches manifests written at most this long before it started, and later: the
+ * previous run drained until about 2 s before this run's tick, so older ones are loaded already.
+ */
+export const PREFETCH_LOOKBACK_MS = 5_000;
+
 /** Room left before the function's timeout for the load in progress when a drain ends. */
 export const TIMEOUT_RESERVE_MS = 10_000;
 
@@ -81,6 +88,7 @@ export function createScheduleHandler(deps: ScheduleHandlerDeps): ScheduleHandle
     processed ??= deps.openProcessedStore();
     config ??= loadConfig({}, env);
     const { loader: { drainWindowMs, pollIntervalMs }, warehouseSchema } = config;
+    const invocationStartedMs = Date.now();
     const drainUntilMs = drainDeadline({ nowMs: Date.now(), eventTime: event.time, drainWindowMs, remainingMs: context?.getRemainingTimeInMillis() });
     const runLogger = logger.child({ invocation: event.id });
     const summary = await warehouseFor().run(async (pool) => {
@@ -88,7 +96,8 @@ export function createScheduleHandler(deps: ScheduleHandlerDeps): ScheduleHandle
       try {
         return await load({
           pool,
-          processed: processed!,
+          // A drain reads each new manifest and its files as soon as a poll lists it (prefetching-store.ts).
+          processed: drainUntilMs === undefined ? processed! : prefetchingStore(processed!, { freshSinceMs: invocationStartedMs - PREFETCH_LOOKBACK_MS }),
           logger: runLogger,
           schema: warehouseSchema,
           drainUntilMs,
