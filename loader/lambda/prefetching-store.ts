@@ -56,7 +56,7 @@ export function prefetchingStore(store: ObjectStore, options: PrefetchOptions): 
         } catch {
           return; // the loader's own read reports a bad manifest
         }
-        for (const file of Array.isArray(files) ? files : []) if (typeof file?.key === 'string') start(file.key);
+        for (const file of Array.isArray(files) ? files : []) if (typeof file?.key === 'string') void start(file.key);
       },
       () => undefined,
     );
