@@ -7,6 +7,7 @@
  * Prints one JSON line with the endpoints, stops on SIGTERM.
  * Env: EMU_SERVICES, EMU_STREAM, EMU_SHARDS, EMU_BUCKET, EMU_TABLE, EMU_REGION.
  */
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -24,6 +25,26 @@ const env = process.env;
  * entries' types (readdir withFileTypes: no stat) lists the same keys. Set before s3rver loads
  * (its filesystem store takes `walk` from utils when it is first required).
  */
+/**
+ * s3rver answers a truncated ListObjectsV2 page with a NextContinuationToken it encrypts with DES,
+ * which OpenSSL 3 no longer offers: every listing longer than one page (1,000 keys: a draining
+ * loader's first pass after a few minutes at 1,000 changes/s) failed with a 500 InternalError.
+ * S3ObjectStore never sends the token back (it pages with StartAfter), so the token only has to be
+ * opaque: "des" becomes the identity here, in this emulator process only.
+ */
+const identityCipher = () => {
+  const chunks: Buffer[] = [];
+  return {
+    update: (data: string | Buffer, encoding?: BufferEncoding) => (chunks.push(typeof data === 'string' ? Buffer.from(data, encoding) : data), Buffer.alloc(0)),
+    final: () => Buffer.concat(chunks),
+  };
+};
+const { createCipheriv, createDecipheriv } = crypto;
+Object.assign(crypto, {
+  createCipheriv: (algorithm: string, ...rest: unknown[]) => (algorithm === 'des' ? identityCipher() : (createCipheriv as (...a: unknown[]) => unknown)(algorithm, ...rest)),
+  createDecipheriv: (algorithm: string, ...rest: unknown[]) => (algorithm === 'des' ? identityCipher() : (createDecipheriv as (...a: unknown[]) => unknown)(algorithm, ...rest)),
+});
+
 const s3rverUtils = createRequire(import.meta.url)('s3rver/lib/utils') as { walk: (dir: string, recurseFilter?: (dirPath: string) => boolean) => Generator<string> };
 s3rverUtils.walk = function* walk(dir: string, recurseFilter?: (dirPath: string) => boolean): Generator<string> {
   for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {

@@ -30,7 +30,8 @@ export interface ProcessorProps {
    * invocation writes one manifest and one Parquet file per table it touched, so the window sets
    * the file count: at most one batch per shard per window while changes keep arriving (about
    * 86,400 manifests a day per busy shard at 1 s; docs/deploy.md has the figures and when to
-   * compact). Raise it (up to 300 s) for fewer, larger files at the cost of freshness.
+   * compact, docs/freshness.md the trade-off against window 0 and the bench's figures). Raise it
+   * (up to 300 s) for fewer, larger files at the cost of freshness.
    * @default Duration.seconds(1)
    */
   readonly maxBatchingWindow?: Duration;

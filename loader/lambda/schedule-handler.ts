@@ -2,7 +2,7 @@ import type { Context, ScheduledEvent } from 'aws-lambda';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { ObjectStore } from '../../bucket/object-store.js';
 import { loadConfig, type Config } from '../../platform/config.js';
-import { ConfigError, errorMessage, isRetryable } from '../../platform/errors.js';
+import { ConfigError, errorMessage, isAuthenticationFailure, isRetryable } from '../../platform/errors.js';
 import { createLogger, type Logger } from '../../platform/logger.js';
 import { CATCH_UP_MANIFESTS_PER_TRANSACTION, loadPendingManifests, type LoadPendingOptions, type LoadSummary } from '../run-loader.js';
 import { loaderEmfLine, watermarkEmfLine } from './emf.js';
@@ -52,6 +52,9 @@ export const WATERMARK_METRIC_INTERVAL_MS = 20_000;
  */
 export const PREFETCH_LOOKBACK_MS = 5_000;
 
+/** Longest wait before a draining run that failed on a transient error drains on (doubling from the poll interval). */
+export const RETRY_BACKOFF_MAX_MS = 5_000;
+
 /** Room left before the function's timeout for the load in progress when a drain ends. */
 export const TIMEOUT_RESERVE_MS = 10_000;
 
@@ -93,18 +96,32 @@ export function createScheduleHandler(deps: ScheduleHandlerDeps): ScheduleHandle
     const runLogger = logger.child({ invocation: event.id });
     const summary = await warehouseFor().run(async (pool) => {
       const reporting = drainUntilMs === undefined ? undefined : reportWatermarkAge(pool, warehouseSchema, metricIntervalMs, writeMetrics, runLogger);
+      const options: LoadPendingOptions = {
+        pool,
+        // A drain reads each new manifest and its files as soon as a poll lists it (prefetching-store.ts).
+        processed: drainUntilMs === undefined ? processed! : prefetchingStore(processed!, { freshSinceMs: invocationStartedMs - PREFETCH_LOOKBACK_MS }),
+        logger: runLogger,
+        schema: warehouseSchema,
+        drainUntilMs,
+        pollIntervalMs,
+        // A drain sees several small manifests a second: a backlog loads together (one transaction).
+        maxManifestsPerTransaction: CATCH_UP_MANIFESTS_PER_TRANSACTION,
+      };
       try {
-        return await load({
-          pool,
-          // A drain reads each new manifest and its files as soon as a poll lists it (prefetching-store.ts).
-          processed: drainUntilMs === undefined ? processed! : prefetchingStore(processed!, { freshSinceMs: invocationStartedMs - PREFETCH_LOOKBACK_MS }),
-          logger: runLogger,
-          schema: warehouseSchema,
-          drainUntilMs,
-          pollIntervalMs,
-          // A drain sees several small manifests a second: a backlog loads together (one transaction).
-          maxManifestsPerTransaction: CATCH_UP_MANIFESTS_PER_TRANSACTION,
-        });
+        for (let attempt = 0; ; attempt++) {
+          try {
+            // The summary (and so the EMF counts) is the last attempt's; what a failed one loaded is in the ledger.
+            return await load(options);
+          } catch (error) {
+            // A transient failure mid-drain (an S3 500 after the SDK's retries, a lost connection):
+            // drain on after a backoff instead of losing the rest of the minute; a run is
+            // idempotent (the ledger). Anything else, or no time left, fails the invocation.
+            const waitMs = Math.min(RETRY_BACKOFF_MAX_MS, pollIntervalMs * 2 ** attempt);
+            if (drainUntilMs === undefined || !isRetryable(error) || isAuthenticationFailure(error) || Date.now() + waitMs >= drainUntilMs) throw error;
+            runLogger.warn('loader run failed mid-drain; draining on after a backoff', { error: errorMessage(error), attempt: attempt + 1, waitMs });
+            await new Promise((resolve) => setTimeout(resolve, waitMs));
+          }
+        }
       } finally {
         await reporting?.stop();
       }
