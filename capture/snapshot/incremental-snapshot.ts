@@ -92,6 +92,7 @@ export class IncrementalSnapshots {
   private loading = false;
   private closed = false;
   private retryTimer: NodeJS.Timeout | null = null;
+  private saving: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly o: {
@@ -137,9 +138,15 @@ export class IncrementalSnapshots {
     if (!this.closed && !this.job) this.startNext();
   }
 
+  /** Saves run one after another, in the order asked: a later progress is never overwritten by an earlier one. */
   private persist(job: Job, state: PersistedResnapshot['state']): Promise<void> {
+    const jobs = this.o.jobs;
+    if (!jobs) return Promise.resolve();
     const { requestId, table, chunks, rowsRead, rowsPublished, startedAt } = job.progress;
-    return this.o.jobs?.save({ requestId, table, state, keyAfter: job.keyAfter, chunks, rowsRead, rowsPublished, startedAt }) ?? Promise.resolve();
+    const record: PersistedResnapshot = { requestId, table, state, keyAfter: job.keyAfter, chunks, rowsRead, rowsPublished, startedAt };
+    const saved = this.saving.then(() => jobs.save(record));
+    this.saving = saved.catch(() => undefined);
+    return saved;
   }
 
   onIdle(listener: () => void): void {
@@ -163,7 +170,14 @@ export class IncrementalSnapshots {
     }
     this.queue.push(request);
     this.o.logger.info('resnapshot requested: re-reading the table in chunks while streaming', { event: 'resnapshot-requested', ...request });
-    if (!this.job && !this.loading) this.startNext();
+    if (this.loading) return; // started (and recorded) once the store's jobs are known
+    if (this.job) {
+      // Queued behind another job: recorded now (the CLI normally has), so a restart does not lose it.
+      const queued = { id: '', chunk: 0, keyAfter: null, window: null, pending: null, attempts: 0, progress: { ...request, state: 'running' as const, chunks: 0, rowsRead: 0, rowsPublished: 0, startedAt: new Date().toISOString(), finishedAt: null } };
+      void this.persist(queued, 'running').catch((error) => this.o.logger.warn('could not record the resnapshot request in the source', { requestId: request.requestId, error: errorMessage(error) }));
+      return;
+    }
+    this.startNext();
   }
 
   /** A change event of the stream (its partition key `<table>:<pk>`): inside a window it drops that key from the chunk. */
@@ -243,6 +257,8 @@ export class IncrementalSnapshots {
 
   private startNext(): void {
     if (this.closed) return;
+    // A request queued while the store was loading may turn out to be finished already.
+    this.queue = this.queue.filter((r) => !this.done.has(r.requestId));
     const request = this.queue.shift();
     if (!request) {
       this.idleListener?.();

@@ -43,8 +43,8 @@ export function registerResnapshotCommand(program: Command): void {
         const dbs = await openDatabases(config, logger, { exclusive: false, command: 'resnapshot' });
         try {
           const requestId = randomBytes(6).toString('hex');
-          const { estimatedRows } = await requestResnapshot(dbs.sourceUrl, options.table, requestId, config.capture.publicationName);
-          logger.info('resnapshot requested', { event: 'resnapshot-requested', table: options.table, requestId, estimatedRows });
+          const { estimatedRows, persisted } = await requestResnapshot(dbs.sourceUrl, options.table, requestId, config.capture.publicationName);
+          logger.info('resnapshot requested', { event: 'resnapshot-requested', table: options.table, requestId, estimatedRows, recordedInSource: persisted });
           if (!options.wait) {
             process.stdout.write(JSON.stringify({ requested: true, table: options.table, requestId }, null, 2) + '\n');
             return;
@@ -74,7 +74,9 @@ export async function requestResnapshot(sourceUrl: string, table: SourceTable, r
   try {
     // No publication yet (no capture ever ran): nothing to record; the first capture's snapshot reads the table anyway.
     const job = { requestId, table, state: 'running' as const, keyAfter: null, chunks: 0, rowsRead: 0, rowsPublished: 0, startedAt: new Date().toISOString() };
-    const persisted = publicationName ? await editPublicationComment(client, publicationName, (lines) => withJob(lines, job)) : false;
+    // A user that may not comment on the publication (not its owner) still gets the request through the WAL: the
+    // capture records the job itself when it reads the request (it is then durable from its first chunk on).
+    const persisted = publicationName ? await editPublicationComment(client, publicationName, (lines) => withJob(lines, job)).catch(() => false) : false;
     await client.query('SELECT pg_logical_emit_message(false, $1, $2)', [RESNAPSHOT_PREFIX, resnapshotRequestContent(table, requestId)]);
     const { rows } = await client.query<{ n: number }>('SELECT greatest(reltuples, 0)::float8 AS n FROM pg_class WHERE oid = $1::regclass', [client.escapeIdentifier(table)]);
     return { estimatedRows: Math.round(rows[0]?.n ?? 0), persisted };
