@@ -248,9 +248,10 @@ export class IncrementalSnapshots {
       await this.persist(job, 'done').catch((error) => this.o.logger.warn('could not record the finished resnapshot in the source', { requestId: job.progress.requestId, error: errorMessage(error) }));
       return this.finish(job);
     }
-    // Progress not recorded (source briefly unreachable) only means this chunk is read again after a restart.
-    await this.persist(job, 'running').catch((error) => this.o.logger.warn('could not record the resnapshot progress in the source', { requestId: job.progress.requestId, error: errorMessage(error) }));
-    if (this.job !== job) return;
+    // Recorded in the background (saves keep their order; the stream is not held for the ~0.1 s a save
+    // takes); a progress not recorded (crash first, source briefly unreachable) only means this chunk
+    // is read again after a restart. The last chunk's `done` is awaited above: `sync` may stop right after it.
+    void this.persist(job, 'running').catch((error) => this.o.logger.warn('could not record the resnapshot progress in the source', { requestId: job.progress.requestId, error: errorMessage(error) }));
     job.chunk++;
     void this.readChunk(job);
   }
