@@ -123,10 +123,10 @@ async function afterSnapshot(): Promise<{ source: Source; state: MemoryJoinState
 describe('joined dimensions converge (issue 14 item 3)', () => {
   // A child row changed (older), then its parent (newer), then the child again (newest); the child's
   // shard lags, so the parent's change is processed before or after the child's newest one.
-  it.each([
+  it.each<{ name: string; child: 'staff' | 'counterparty'; parent: Table; older: Row; parentChange: Row; newest: Row }>([
     { name: 'staff changed after its department', child: 'staff', parent: 'department', older: { last_name: 'Older change' }, parentChange: { department_name: 'Renamed' }, newest: { last_name: 'Newest change' } },
     { name: 'counterparty ⋈ address: a counterparty change', child: 'counterparty', parent: 'address', older: { counterparty_legal_name: 'Older' }, parentChange: { city: 'Moved' }, newest: { counterparty_legal_name: 'Newest' } },
-  ] as const)('$name, processed after a newer change of its parent: the newer child content wins, the parent change stays (both orders)', async ({ child, parent, older, parentChange, newest }) => {
+  ])('$name, processed after a newer change of its parent: the newer child content wins, the parent change stays (both orders)', async ({ child, parent, older, parentChange, newest }) => {
     for (const order of ['parent first', 'child first'] as const) {
       const { source, state, warehouse } = await afterSnapshot();
       // Child 1 references parent 2 in the snapshot.
