@@ -14,7 +14,9 @@ import { abortableDelay } from '../platform/abortable-delay.js';
 import { errorMessage, isRetryable } from '../platform/errors.js';
 import type { ObjectStore } from '../bucket/object-store.js';
 import type { PipelineCounters } from './pipeline-counters.js';
-import { recordLoad, runArchiverStage, runProcessorStage } from './local-stages.js';
+import { recordLoad, runArchiverStage } from './local-stages.js';
+import { runProcessorStageOnThread } from './processor-thread.js';
+import { ManifestWake } from '../loader/manifest-wake.js';
 import { captureStatusFile, CONSUMERS } from './pipeline-status.js';
 import type { SnapshotProgress } from '../capture/snapshot/initial-snapshot.js';
 import { createPostgresClient } from '../platform/postgres-client.js';
@@ -105,18 +107,19 @@ export async function syncPipeline(options: {
   stages.capture.endedMs = Date.now();
   stages.capture.events = capture.eventsPublished;
 
-  // Processor, archiver and a draining loader together: the loader's work is Postgres's, so it
-  // overlaps the processing this process does (one manifest loads while the next is built).
+  // The processor on its worker thread, the archiver on this one and a draining loader (Postgres's
+  // work, woken by every manifest the processor writes), together.
   options.onPhase?.('process');
   stages.processor.startedMs = stages.loader.startedMs = Date.now();
   const processingStop = new AbortController();
+  const wake = new ManifestWake();
   const processing = Promise.all([
-    runProcessorStage(config, logger.child({ stage: 'processor' }), processingStop.signal, counters),
+    runProcessorStageOnThread(config, logger.child({ stage: 'processor' }), processingStop.signal, counters, wake),
     runArchiverStage(config, logger.child({ stage: 'archiver' }), processingStop.signal, counters, 200),
   ]);
   processing.catch(() => {}); // awaited below; waitUntilDrained sees a failure too
   const loaderStop = new AbortController();
-  const loading = loadUntilStopped({ config, warehouseUrl, logger: logger.child({ stage: 'loader' }), processed, counters, signal: loaderStop.signal });
+  const loading = loadUntilStopped({ config, warehouseUrl, logger: logger.child({ stage: 'loader' }), processed, counters, signal: loaderStop.signal, wake });
   loading.catch(() => {});
   let failure: unknown;
   try {
@@ -168,7 +171,7 @@ export async function syncPipeline(options: {
  * Resolves to the events loaded. A run that finds another loader holding the lock waits and tries
  * again; a failed run is logged and retried (sync's final passes load whatever is left).
  */
-async function loadUntilStopped(args: { config: Readonly<Config>; warehouseUrl: string; logger: Logger; processed: ObjectStore; counters: PipelineCounters; signal: AbortSignal }): Promise<number> {
+async function loadUntilStopped(args: { config: Readonly<Config>; warehouseUrl: string; logger: Logger; processed: ObjectStore; counters: PipelineCounters; signal: AbortSignal; wake: ManifestWake }): Promise<number> {
   const { config, signal } = args;
   let events = 0;
   while (!signal.aborted) {
@@ -183,6 +186,7 @@ async function loadUntilStopped(args: { config: Readonly<Config>; warehouseUrl: 
         pollIntervalMs: 100,
         maxManifestsPerTransaction: CATCH_UP_MANIFESTS_PER_TRANSACTION,
         signal,
+        wake: args.wake,
       });
       recordLoad(args.counters, summary);
       events += summary.eventsLoaded;
