@@ -32,11 +32,14 @@ export async function runProcessorStageOnThread(
   signal: AbortSignal,
   counters: PipelineCounters,
   wake?: ManifestWake,
+  options: { restartDelayMs?: number; onWorker?: (worker: Worker) => void } = {},
 ): Promise<void> {
   const script = await workerScript(WORKER_MODULE);
-  let delayMs = RESTART_DELAY_MS.first;
+  let delayMs = options.restartDelayMs ?? RESTART_DELAY_MS.first;
   while (!signal.aborted) {
-    const run = await runWorker(startWorker(script, { workerData: { config, logLevel: config.logLevel } satisfies ProcessorWorkerData }), logger, signal, counters, wake);
+    const worker = startWorker(script, { workerData: { config, logLevel: config.logLevel } satisfies ProcessorWorkerData });
+    options.onWorker?.(worker); // tests: a worker that dies
+    const run = await runWorker(worker, logger, signal, counters, wake);
     if (run.outcome === 'done') return;
     if (run.outcome === 'failed') throw run.error;
     if (signal.aborted) return;
