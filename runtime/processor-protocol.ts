@@ -16,6 +16,8 @@ export type FromProcessor =
   | { type: 'log'; line: string }
   /** After every durable batch: the worker's processor counters so far, and whether it wrote a manifest. */
   | { type: 'batch'; processor: PipelineCounters['processor']; manifest: boolean }
+  /** A read found nothing: everything before it is processed and checkpointed (sync's drain). */
+  | { type: 'idle' }
   /** The stage stopped cleanly (after `stop`): its final counters. */
   | { type: 'done'; processor: PipelineCounters['processor'] }
   /** The stage threw (what runProcessorStage would have thrown in process), after closing its consumer and state. */

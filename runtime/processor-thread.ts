@@ -15,7 +15,8 @@ import type { FromProcessor, ProcessorWorkerData } from './processor-protocol.js
  * processing (profiled: the processor, taking small batches of a log it kept up with, slowed the
  * whole sync down). Same semantics as runProcessorStage in process (it is what the worker runs):
  * checkpoints only after durable writes, quarantine, retries with backoff; its counters arrive
- * after every batch and each manifest it writes notifies `wake`.
+ * after every batch, each manifest it writes notifies `wake`, and `onIdle` hears when a read found
+ * nothing (everything before it checkpointed).
  *
  * Resolves once `signal` is aborted and the worker has finished its batch and stopped. A worker
  * that dies (an uncaught error, out of memory) is started again after a pause: it resumes from
@@ -32,14 +33,14 @@ export async function runProcessorStageOnThread(
   signal: AbortSignal,
   counters: PipelineCounters,
   wake?: ManifestWake,
-  options: { restartDelayMs?: number; onWorker?: (worker: Worker) => void } = {},
+  options: { restartDelayMs?: number; onWorker?: (worker: Worker) => void; onIdle?: () => void } = {},
 ): Promise<void> {
   const script = await workerScript(WORKER_MODULE);
   let delayMs = options.restartDelayMs ?? RESTART_DELAY_MS.first;
   while (!signal.aborted) {
     const worker = startWorker(script, { workerData: { config, logLevel: config.logLevel } satisfies ProcessorWorkerData });
     options.onWorker?.(worker); // tests: a worker that dies
-    const run = await runWorker(worker, logger, signal, counters, wake);
+    const run = await runWorker(worker, logger, signal, counters, wake, options.onIdle);
     if (run.outcome === 'done') return;
     if (run.outcome === 'failed') throw run.error;
     if (signal.aborted) return;
@@ -51,7 +52,7 @@ export async function runProcessorStageOnThread(
 
 type WorkerRun = { outcome: 'done' } | { outcome: 'failed'; error: Error } | { outcome: 'died'; reason: string };
 
-function runWorker(worker: Worker, logger: Logger, signal: AbortSignal, counters: PipelineCounters, wake?: ManifestWake): Promise<WorkerRun> {
+function runWorker(worker: Worker, logger: Logger, signal: AbortSignal, counters: PipelineCounters, wake?: ManifestWake, onIdle?: () => void): Promise<WorkerRun> {
   // The worker counts from zero; the parent's counters go on from where they were (a restart adds to them).
   const base = { ...counters.processor };
   const apply = (processor: PipelineCounters['processor']) => {
@@ -73,6 +74,9 @@ function runWorker(worker: Worker, logger: Logger, signal: AbortSignal, counters
         case 'batch':
           apply(message.processor);
           if (message.manifest) wake?.notify();
+          return;
+        case 'idle':
+          onIdle?.();
           return;
         case 'done':
           apply(message.processor);

@@ -40,7 +40,7 @@ const poll = setInterval(() => report(false), 250);
 
 const logger = createLogger({ service: 'totesys-cdc', level: data.logLevel, write: (line) => post({ type: 'log', line }) });
 try {
-  await runProcessorStage(data.config, logger, stop.signal, counters, wake);
+  await runProcessorStage(data.config, logger, stop.signal, counters, wake, () => post({ type: 'idle' }));
   post({ type: 'done', processor: { ...counters.processor } });
 } catch (error) {
   post({ type: 'failed', message: errorMessage(error), stack: error instanceof Error ? error.stack : undefined, category: errorCategory(error), processor: { ...counters.processor } });

@@ -64,12 +64,14 @@ function stageFigures(stages: Record<SyncStage, StageTime>): Record<SyncStage, {
  * their consumers have nothing left, with the loader draining manifests as the processor writes
  * them; then the loader until no manifest is pending.
  *
- * Why this shape (bench:catchup, profiled): capture and processing are both this process's CPU
- * (one thread), loading is mostly Postgres's. Loading after processing, as sync used to, left
- * Postgres idle while this process worked and the other way round; loading while processing
- * overlaps them. Processing while capturing does not pay: the two compete for the same thread,
- * and the processor, always caught up, takes small batches, whose fixed costs (files, fsyncs,
- * manifests, transactions) cost more than the overlap gained: measured 1.5x slower end to end.
+ * Why this shape (bench:catchup, profiled; docs/performance.md): loading is mostly Postgres's
+ * work, processing and archiving this process's. Loading after processing left Postgres idle
+ * while this process worked and the other way round; loading while processing overlaps them. The
+ * processor runs on a worker thread (processor-thread.ts), so it does not share a core with the
+ * archiver and the loader's reads. Capture still runs first and alone: processing while capturing
+ * was measured slower on a busy 2-core machine, in process (small batches of a log the processor
+ * kept up with, 1.5x slower) and on the worker thread too (the first sync 1.25x slower, capture
+ * 2.7x slower; catch-up no faster), since there is no idle core to gain.
  */
 export async function syncPipeline(options: {
   config: Readonly<Config>;
@@ -113,8 +115,11 @@ export async function syncPipeline(options: {
   stages.processor.startedMs = stages.loader.startedMs = Date.now();
   const processingStop = new AbortController();
   const wake = new ManifestWake();
+  // The log is complete (capture has stopped): a read of the processor that finds nothing means it
+  // has processed and checkpointed all of it; only the archiver's lag is probed, once that is so.
+  let processorDrained = false;
   const processing = Promise.all([
-    runProcessorStageOnThread(config, logger.child({ stage: 'processor' }), processingStop.signal, counters, wake),
+    runProcessorStageOnThread(config, logger.child({ stage: 'processor' }), processingStop.signal, counters, wake, { onIdle: () => (processorDrained = true) }),
     runArchiverStage(config, logger.child({ stage: 'archiver' }), processingStop.signal, counters, 200),
   ]);
   processing.catch(() => {}); // awaited below; waitUntilDrained sees a failure too
@@ -123,7 +128,7 @@ export async function syncPipeline(options: {
   loading.catch(() => {});
   let failure: unknown;
   try {
-    await waitUntilDrained(config, logger, [CONSUMERS.processor, CONSUMERS.archiver], processing);
+    await waitUntilDrained(config, logger, [CONSUMERS.archiver], processing, 200, () => processorDrained);
   } catch (error) {
     failure = error;
   }
@@ -217,6 +222,9 @@ export async function currentWalLsn(url: string): Promise<string> {
  * writes (not its own cache) and its cursors only move forward, so a poll reads only what was
  * appended or checkpointed since the last one (a fresh probe per poll decoded the whole log each
  * time: seconds of CPU in a large catch-up).
+ * `ready` (sync: the processor has reported a read that found nothing): no probe is opened, and
+ * nothing decoded, before it is true. A probe decodes the log from its start once (the end, then
+ * up to the checkpoint), so the fewer consumers probed, and the later, the less it costs.
  */
 export async function waitUntilDrained(
   config: Readonly<Config>,
@@ -224,16 +232,22 @@ export async function waitUntilDrained(
   names: string[],
   stages: Promise<unknown>,
   pollIntervalMs = 200,
+  ready: () => boolean = () => true,
 ): Promise<void> {
   let failed: unknown;
   stages.catch((error) => (failed = error));
   const never = new AbortController().signal;
   const probes: ChangeStreamConsumer[] = [];
   try {
-    for (const name of names) probes.push(await createChangeStreamConsumer(config, name, logger));
     for (;;) {
       if (failed) throw failed;
-      if (await allDrained(probes)) return;
+      if (ready()) {
+        while (probes.length < names.length) probes.push(await createChangeStreamConsumer(config, names[probes.length]!, logger));
+        if (await allDrained(probes)) {
+          if (failed) throw failed;
+          return;
+        }
+      }
       await abortableDelay(pollIntervalMs, never);
     }
   } finally {
