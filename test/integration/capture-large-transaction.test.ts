@@ -19,7 +19,7 @@ describe('capture: one large transaction', () => {
     const out = path.join(source.dir, 'events.ndjson');
     const run = spawnCaptureChild({ CAPTURE_SOURCE_URL: source.url, CAPTURE_SLOT: 'cap_big', CAPTURE_OUT: out, CAPTURE_HEARTBEAT_MS: '1000' });
     try {
-      await waitFor(async () => (await readSlotStatus(source.url, 'cap_big', 'cap_big')).snapshot === 'complete', { what: 'snapshot', timeoutMs: 20_000 }).catch((e) => { throw new Error(e.message + run.stderr()); });
+      await waitFor(async () => (await readSlotStatus(source.url, 'cap_big', 'cap_big')).snapshot === 'complete', { what: 'snapshot', timeoutMs: 60_000 }).catch((e) => { throw new Error(e.message + run.stderr()); });
       // Foreign-key triggers would make the INSERT itself take ~20 s; WAL and decoding are unchanged.
       await withClient(source.url, async (c) => {
         await c.query('BEGIN');

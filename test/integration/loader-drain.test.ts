@@ -63,7 +63,8 @@ describe('draining loader', () => {
       await loadPendingManifests({ pool, processed: bucket.store, schema, logger: silentLogger, maxManifests: 0 }); // migrate
       const written: { key: string; at: number }[] = [];
       const started = Date.now();
-      const drainUntilMs = started + 8_000;
+      // The window leaves room for the ten writes below on a loaded machine (they take 2.5 s when idle).
+      const drainUntilMs = started + 12_000;
       const run = loadPendingManifests({ pool, processed: bucket.store, schema, logger: silentLogger, drainUntilMs, pollIntervalMs: 100 });
       let locked = 0;
       for (let n = 0; n < 10; n++) {
