@@ -19,6 +19,7 @@ import { WatermarkPublisher } from './publish/watermark-publisher.js';
 import { shardMapFromConfig, type ShardMap } from './publish/watermark-shard-map.js';
 import type { SlotLossReport } from './snapshot/slot-preparation-options.js';
 import { IncrementalSnapshots } from './snapshot/incremental-snapshot.js';
+import { publicationJobStore } from './control/resnapshot-jobs.js';
 import { controlChunkSource } from './snapshot/chunk-source.js';
 
 /**
@@ -160,7 +161,7 @@ export async function runCapture(options: RunCaptureOptions): Promise<CaptureRes
           publisher: options.publisher,
           watermarks: options.shardMap && new WatermarkPublisher({ writer: options.writer, shardMap: options.shardMap, logger }),
           reconcileShards,
-          resnapshots: new IncrementalSnapshots({ source: controlChunkSource(control), stats, logger, reconcileShards, chunkRows: options.resnapshotChunkRows }),
+          resnapshots: new IncrementalSnapshots({ source: controlChunkSource(control), stats, logger, reconcileShards, chunkRows: options.resnapshotChunkRows, jobs: publicationJobStore(options.sourceUrl, publicationName) }),
           onStarted: () => lifecycle.streamStarted(),
           onStopping: (reason) => lifecycle.stop(reason === 'stop-lsn-reached' ? 'stop-lsn-reached' : 'signal'),
         });

@@ -23,7 +23,9 @@ import type { WarehouseTable } from './warehouse-model.js';
  * `d`. `shards: null` (a capture without a shard map, tests) applies on the first copy.
  *
  * Like a watermark, it is a stream record but not a change event: it starts with a `kind` member,
- * the archive keeps it, replay skips it (recordKind).
+ * the archive keeps it. Replay does not sort it with the events: it applies the distinct reconciles in version order
+ * once every archived event is loaded (loader/apply-reconciles.ts applyReconcilesInOrder), the ordered replay's
+ * form of the cross-shard rule above (docs/capture-spec.md R4).
  */
 export const RECONCILE_VERSION = 1 as const;
 

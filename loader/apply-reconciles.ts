@@ -1,4 +1,4 @@
-import type { ManifestReconcile } from '../contracts/reconcile.js';
+import type { ManifestReconcile, ReconcileRecord } from '../contracts/reconcile.js';
 import type { Logger } from '../platform/logger.js';
 import { qualified } from './warehouse-ddl.js';
 import { RECONCILE_APPLIED_TABLE, RECONCILE_COPIES_TABLE, reconcileDeleteSql } from './reconcile-sql.js';
@@ -40,15 +40,48 @@ export async function applyReconciles(
       const { rows } = await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${copiesTable} WHERE reconcile_id = $1 AND shard_id = ANY($2::text[])`, [record.id, record.shards]);
       if (rows[0].n < new Set(record.shards).size) continue; // another shard's earlier changes may not be loaded yet
     }
-    const statement = reconcileDeleteSql(schema, record);
-    const deleted = statement ? ((await client.query(statement.text, statement.values)).rowCount ?? 0) : 0;
-    await client.query(
-      `INSERT INTO ${appliedTable} (reconcile_id, source_table, reason, version_lsn, version_seq, rows_deleted) VALUES ($1, $2, $3, $4::pg_lsn - '0/0'::pg_lsn, $5, $6)`,
-      [record.id, record.table, record.reason, record.lsn, record.seq, deleted],
-    );
+    const deleted = await applyReconcile(client, schema, record, logger);
     outcome.applied++;
     outcome.rowsDeleted += deleted;
-    if (deleted > 0) logger.info('reconciled: rows absent from the source got a delete version', { event: 'reconcile-applied', reconcileId: record.id, table: record.table, reason: record.reason, lsn: record.lsn, rowsDeleted: deleted });
   }
   return outcome;
+}
+
+/**
+ * Replay's rule (replay/replay.ts): the archive's reconciles, deduplicated by id, applied in
+ * version order once every archived event is loaded. It stands for the live loader's cross-shard
+ * gate: that gate waits until each shard's changes before the reconcile are loaded, which an
+ * ordered replay guarantees for every reconcile at once (the archive sorted by version, all of it
+ * loaded first). Order among reconciles matters (a delete version at V1 makes a key dead for a
+ * reconcile at V2 > V1); order against later changes does not (reconcile-sql.ts looks only below V).
+ * A reconcile the schema already applied (reconcile_applied) is skipped, so the live schema
+ * replayed again changes nothing.
+ */
+export async function applyReconcilesInOrder(
+  client: Pick<WarehouseClient, 'query'>,
+  schema: string,
+  records: readonly ReconcileRecord[],
+  logger: Logger,
+): Promise<ReconcileOutcome> {
+  const outcome: ReconcileOutcome = { applied: 0, rowsDeleted: 0 };
+  const appliedTable = qualified(schema, RECONCILE_APPLIED_TABLE);
+  for (const record of records) {
+    const { rowCount: done } = await client.query(`SELECT 1 FROM ${appliedTable} WHERE reconcile_id = $1`, [record.id]);
+    if (done) continue;
+    outcome.rowsDeleted += await applyReconcile(client, schema, record, logger);
+    outcome.applied++;
+  }
+  return outcome;
+}
+
+/** One reconcile's delete versions and its reconcile_applied row; the rows deleted. */
+async function applyReconcile(client: Pick<WarehouseClient, 'query'>, schema: string, record: ReconcileRecord, logger: Logger): Promise<number> {
+  const statement = reconcileDeleteSql(schema, record);
+  const deleted = statement ? ((await client.query(statement.text, statement.values)).rowCount ?? 0) : 0;
+  await client.query(
+    `INSERT INTO ${qualified(schema, RECONCILE_APPLIED_TABLE)} (reconcile_id, source_table, reason, version_lsn, version_seq, rows_deleted) VALUES ($1, $2, $3, $4::pg_lsn - '0/0'::pg_lsn, $5, $6)`,
+    [record.id, record.table, record.reason, record.lsn, record.seq, deleted],
+  );
+  if (deleted > 0) logger.info('reconciled: rows absent from the source got a delete version', { event: 'reconcile-applied', reconcileId: record.id, table: record.table, reason: record.reason, lsn: record.lsn, rowsDeleted: deleted });
+  return deleted;
 }

@@ -12,10 +12,12 @@ import { recordLoadedBatch } from './load-ledger.js';
 import { loadOrder, runForTable } from './load-manifest.js';
 import { readManifestFile } from './manifest-reader.js';
 import { LEDGER_TABLE, qualified } from './warehouse-ddl.js';
-import { runStatementGroups, type GroupStatement } from './statement-groups.js';
+import { runStatementGroups, type GroupClient, type GroupStatement } from './statement-groups.js';
 import { inTransaction } from './warehouse-pool.js';
 import { migrateWarehouseSchema } from './warehouse-schema.js';
 import { createPostgresClient } from '../platform/postgres-client.js';
+import { RECONCILED_TABLE, type ReconcileRecord } from '../contracts/reconcile.js';
+import { applyReconcilesInOrder } from './apply-reconciles.js';
 
 /**
  * The loader's bulk mode, for a NEW schema that nobody reads until it is complete (replay
@@ -32,9 +34,11 @@ import { createPostgresClient } from '../platform/postgres-client.js';
  *  finish  the highest version of every dimension key (first loaded among equals, as the upsert
  *          keeps), then the keys, indexes and foreign keys built and validated once (a foreign key
  *          that does not hold first gets inferred members for the keys only facts name);
- *          snapshot reads equal to the version before them deleted (version rule F2,
- *          version-rules.ts: the incremental loader never inserts them); collection tables
- *          dropped; ANALYZE.
+ *          the replay's reconcile records applied per table in version order, once the table's
+ *          rows and keys are there (loader/apply-reconciles.ts applyReconcilesInOrder); snapshot
+ *          reads equal to the version before them deleted (version rule F2, version-rules.ts: the
+ *          incremental loader never inserts them; after the reconciles, since a reconcile's delete
+ *          version can be the version before a read); collection tables dropped; ANALYZE.
  *
  * Several loaders may fill one schema at once (replay's processing lanes, replay/process/lane-pool.ts): one
  * `open`s it and later runs `finish`, each lane `attach`es its own connection and loads its
@@ -72,6 +76,9 @@ export interface BulkLoadSummary {
   rowsCopied: number;
   dimensionRows: number;
   inferredMembers: number;
+  /** Reconciles applied (replay's), and the delete versions they made. */
+  reconciles: number;
+  reconcileRowsDeleted: number;
   finishMs: number;
 }
 
@@ -159,7 +166,7 @@ export class BulkLoad {
    * process has nothing else to do); each statement commits on its own, since a schema that fails
    * to finish is dropped anyway.
    */
-  async finish(): Promise<BulkLoadSummary> {
+  async finish(options: { reconciles?: readonly ReconcileRecord[] } = {}): Promise<BulkLoadSummary> {
     if (!this.deferred) throw new BulkLoadError(`bulk load: an attached loader cannot finish ${this.schema} (its opener does)`);
     const deferred = this.deferred;
     const started = performance.now();
@@ -177,6 +184,20 @@ export class BulkLoad {
       // One queue for both connections, dimension merges first: a fact table's keys and indexes
       // need no dimension and are built while the largest merges run; its foreign keys wait for
       // every merge (all of them have started by then, as they were queued first).
+      // Reconciles per warehouse table, in the version order given; a source table no warehouse
+      // table is keyed by (department) only gets its reconcile_applied row, at the end.
+      const reconcilesOf = new Map<WarehouseTable | null, ReconcileRecord[]>();
+      for (const record of options.reconciles ?? []) {
+        const table = RECONCILED_TABLE[record.table]?.table ?? null;
+        reconcilesOf.set(table, [...(reconcilesOf.get(table) ?? []), record]);
+      }
+      const reconciled = { applied: 0, rowsDeleted: 0 };
+      const reconcile = async (client: GroupClient, table: WarehouseTable | null): Promise<number> => {
+        const outcome = await applyReconcilesInOrder(client, this.schema, reconcilesOf.get(table) ?? [], this.logger);
+        reconciled.applied += outcome.applied;
+        reconciled.rowsDeleted += outcome.rowsDeleted;
+        return outcome.rowsDeleted;
+      };
       const merged = countdown(dimensions.length);
       let dimensionRows = 0;
       const restore = restoreStatementsByTable(this.schema, deferred);
@@ -188,6 +209,7 @@ export class BulkLoad {
             dimensionRows += rowCount ?? 0;
             await client.query(dropBulkDimensionSql(this.schema, d));
             for (const { sql } of restore.get(d) ?? []) await client.query(sql);
+            await reconcile(client, d);
           } catch (error) {
             merged.fail(error);
             throw error;
@@ -201,12 +223,18 @@ export class BulkLoad {
       const analyze = (table: WarehouseTable) => `ANALYZE ${qualified(this.schema, table)}`;
       // Version rule F2 (version-rules.ts) once the fact's indexes are back: unchanged snapshot reads go.
       const snapshotReads = (f: FactName) => finishSnapshotReadsSql(this.schema, WAREHOUSE_MODEL[f] as FactSpec);
-      const factGroups = bySize(FACTS).map((f) => [...(restore.get(f) ?? []).map((statement) => this.restoreStep(statement, inferred, merged.all)), snapshotReads(f), analyze(f)]);
+      const factGroups = bySize(FACTS).map((f): GroupStatement[] => [
+        ...(restore.get(f) ?? []).map((statement) => this.restoreStep(statement, inferred, merged.all)),
+        (client) => reconcile(client, f),
+        snapshotReads(f),
+        analyze(f),
+      ]);
       await runStatementGroups(clients, [...mergeGroups, ...factGroups]);
+      await reconcile(this.client, null);
       const inferredMembers = inferred.members;
       // Inferred members may have been added to any dimension until now.
       await runStatementGroups(clients, dimensions.map((d) => [analyze(d)]));
-      const summary: BulkLoadSummary = { manifests: this.manifests, rowsCopied: this.rowsCopied, dimensionRows, inferredMembers, finishMs: performance.now() - started };
+      const summary: BulkLoadSummary = { manifests: this.manifests, rowsCopied: this.rowsCopied, dimensionRows, inferredMembers, reconciles: reconciled.applied, reconcileRowsDeleted: reconciled.rowsDeleted, finishMs: performance.now() - started };
       this.logger.info('bulk load finished', { ...summary });
       return summary;
     } finally {

@@ -18,6 +18,9 @@ import { LoaderLockedError } from './process/load-sink.js';
 import { processArchive, startLanes } from './process/process-archive.js';
 import { progressReporter, type ReplayProgress } from './replay-progress.js';
 import { createPostgresClient } from '../platform/postgres-client.js';
+import type { ReconcileRecord } from '../contracts/reconcile.js';
+import { applyReconcilesInOrder } from '../loader/apply-reconciles.js';
+import { inTransaction } from '../loader/warehouse-pool.js';
 
 export type { ReplayPhase, ReplayProgress } from './replay-progress.js';
 
@@ -37,7 +40,14 @@ export type { ReplayPhase, ReplayProgress } from './replay-progress.js';
  *            version-guarded) or, with `rebuild`, in its bulk mode (loader/bulk-load.ts) into a new
  *            schema `star_rebuild_<ts>` that is then swapped in one transaction
  *            (loader/schema-swap.ts). An unfinished rebuild schema is dropped on failure; the live
- *            schema is never touched.
+ *            schema is never touched;
+ *  4. reconcile the selection's reconcile records (a TRUNCATE, a chunk of a snapshot or a
+ *            resnapshot: deletes that reached the pipeline without a delete event), deduplicated
+ *            and applied in version order after every event is loaded, as the live loader applied
+ *            them (loader/apply-reconciles.ts applyReconcilesInOrder): in a rebuild inside the bulk
+ *            load's `finish` (before version rule F2), into the live schema in one transaction
+ *            under the loader's lock (ones it already applied are skipped). So a rebuild equals the
+ *            live warehouse after truncates, lost-slot recoveries and resnapshots too.
  *
  * docs/replay.md describes the stages, the lanes and the memory bounds.
  *
@@ -91,6 +101,10 @@ export interface ReplayReport extends ScanStats {
   lanes: number;
   manifests: number;
   rowsLoaded: number;
+  /** Distinct reconcile records in the selection, how many were applied (not already), and the delete versions they made. */
+  reconciles: number;
+  reconcilesApplied: number;
+  reconcileRowsDeleted: number;
   loadFailures: { manifestKey: string; error: string }[];
   issueCount: number;
   issueCounts: Partial<Record<ArchiveIssueKind, number>>;
@@ -214,11 +228,20 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
       // Never swap an empty warehouse in because a selection matched nothing.
       throw new UserError(`nothing to replay: no valid events in ${options.ingestion.location} for this selection (${archive.scan.files} objects, ${archive.issues.total} issues); the live schema is unchanged`);
     }
+    const reconciles = archive.reconciles.inVersionOrder();
+    let reconciled = { applied: 0, rowsDeleted: 0 };
     if (bulk) {
-      await bulk.finish().catch((error: unknown) => {
+      await bulk.finish({ reconciles }).then((done) => {
+        reconciled = { applied: done.reconciles, rowsDeleted: done.reconcileRowsDeleted };
+      }, (error: unknown) => {
         throw new ReplayError(`rebuild not swapped in: completing ${loadSchema} failed (${errorMessage(error)}); the live schema is unchanged`, replayId, { retryable: isRetryable(error), cause: error });
       });
       rebuilt = true;
+    } else if (reconciles.length > 0) {
+      reconciled = await applyReconcilesToSchema(options.warehouseUrl, loadSchema, reconciles, logger).catch((error: unknown) => {
+        if (error instanceof LoaderLockedError) throw new ReplayError(`${error.message}: the events are loaded, the reconciles not yet (replay again to apply them)`, replayId, { retryable: true, cause: error });
+        throw error;
+      });
     }
 
     let swap: SchemaSwapResult | null = null;
@@ -243,12 +266,16 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
       lines: archive.scan.lines,
       eventsRead: archive.scan.eventsRead,
       otherRecords: archive.scan.otherRecords,
+      reconcileRecords: archive.scan.reconcileRecords,
       duplicates: archive.merge.duplicates,
       eventsReplayed,
       sortRuns: archive.merge.runs,
       lanes,
       manifests,
       rowsLoaded,
+      reconciles: reconciles.length,
+      reconcilesApplied: reconciled.applied,
+      reconcileRowsDeleted: reconciled.rowsDeleted,
       loadFailures,
       issueCount: issues.total,
       issueCounts: issues.counts,
@@ -279,5 +306,26 @@ async function dropSchema(warehouseUrl: string, schema: string): Promise<void> {
     await client.query(`DROP SCHEMA IF EXISTS ${client.escapeIdentifier(schema)} CASCADE`);
   } finally {
     await client.end();
+  }
+}
+
+/** Loader lock class (loader/run-loader.ts LOADER_LOCK_CLASS): key is hashtext(schema). */
+const LOADER_LOCK_CLASS = 0x70ad;
+
+/**
+ * Step 4 into the live schema: one transaction under the loader's lock (a live loader applying
+ * the same reconciles from its manifests must not interleave), skipping what the schema applied.
+ */
+async function applyReconcilesToSchema(warehouseUrl: string, schema: string, reconciles: readonly ReconcileRecord[], logger: Logger): Promise<{ applied: number; rowsDeleted: number }> {
+  const client = createPostgresClient({ url: warehouseUrl, applicationName: 'totesys-cdc-replay' });
+  await client.connect();
+  try {
+    return await inTransaction(client, async () => {
+      const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock($1, hashtext($2)) AS locked', [LOADER_LOCK_CLASS, schema]);
+      if (!rows[0]?.locked) throw new LoaderLockedError(schema);
+      return applyReconcilesInOrder(client, schema, reconciles, logger);
+    });
+  } finally {
+    await client.end().catch(() => {});
   }
 }

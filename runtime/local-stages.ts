@@ -13,6 +13,7 @@ import type { LoadSummary } from '../loader/run-loader.js';
 import { runLocalProcessor } from '../stream-processors/local-processor.js';
 import { createJoinStateStore } from '../stream-processors/state/create-state-store.js';
 import { createChangeStreamConsumer } from '../stream/create-change-stream.js';
+import type { ChangeStreamConsumer } from '../stream/change-stream.js';
 import type { PipelineCounters } from './pipeline-counters.js';
 import { CONSUMERS } from './pipeline-status.js';
 
@@ -32,13 +33,25 @@ export const PROCESSOR_IDLE_CLOSE_MS = 30;
 export async function runProcessorStage(config: Readonly<Config>, logger: Logger, signal: AbortSignal, counters: PipelineCounters, wake?: ManifestWake, onIdle?: () => void): Promise<void> {
   const consumer = await createChangeStreamConsumer(config, CONSUMERS.processor, logger);
   const state = await createJoinStateStore(config, logger);
-  // result.quarantined counts only undecodable records; events the transform rejects are counted
-  // through the metrics sink. Both are taken when the batch is durable (a batch retried after a
-  // failure counts the quarantines of its failed attempt too: they were written twice, same keys).
+  // Quarantined events (undecodable records and events the transform rejects, both reported through
+  // the metrics sink) are counted per attempt and taken only when the batch is durable. A failed
+  // attempt is followed by a rewind to the last checkpoint and a retry that quarantines the same
+  // events again (same keys): its count is dropped at the rewind, so each event counts once.
   let quarantinedInBatch = 0;
+  const retried: ChangeStreamConsumer = {
+    consumerName: consumer.consumerName,
+    read: (options) => consumer.read(options),
+    checkpoint: (shardId, sequenceNumber) => consumer.checkpoint(shardId, sequenceNumber),
+    rewind: () => {
+      quarantinedInBatch = 0;
+      consumer.rewind();
+    },
+    lag: () => consumer.lag(),
+    close: () => consumer.close(),
+  };
   try {
     await runLocalProcessor({
-      consumer,
+      consumer: retried,
       state,
       processed: createObjectStore(config, 'processed'),
       logger,

@@ -3,6 +3,7 @@ import pg from 'pg';
 import { SOURCE_TABLES } from '../../contracts/source-tables.js';
 import { PublicationSetupError, SlotInUseError } from '../capture-errors.js';
 import { createPostgresClient } from '../../platform/postgres-client.js';
+import { editPublicationComment, readPublicationComment } from './publication-comment.js';
 
 /**
  * Slot and publication management. The capture owns exactly two objects in the source database: the
@@ -10,7 +11,8 @@ import { createPostgresClient } from '../../platform/postgres-client.js';
  * `REPLICA IDENTITY FULL` on the 11 captured tables (so updates and deletes carry the whole old row
  * and unchanged TOASTed values never need placeholders).
  *
- * The snapshot marker lives in the publication's COMMENT (see snapshot-marker below): it survives
+ * The snapshot marker lives in the publication's COMMENT (see snapshot-marker below), as its first
+ * line; the later lines hold the `resnapshot --table` jobs (publication-comment.ts): it survives
  * restarts and container replacement (Fargate has no durable disk), needs no extra table in the
  * source, and disappears with the publication on teardown.
  */
@@ -84,11 +86,8 @@ export type SnapshotMarker = { state: 'pending'; slotName: string } | { state: '
 const MARKER = /^totesys-cdc snapshot (pending|complete) slot=([a-z_][a-z0-9_]*)(?: lsn=([0-9A-F]+\/[0-9A-F]+))?$/;
 
 export async function readSnapshotMarker(client: Queryable, publicationName: string): Promise<SnapshotMarker> {
-  const { rows } = await client.query<{ comment: string | null }>(
-    `SELECT obj_description(oid, 'pg_publication') AS comment FROM pg_publication WHERE pubname = $1`,
-    [publicationName],
-  );
-  const match = MARKER.exec(rows[0]?.comment ?? '');
+  // The marker is the comment's first line; later lines are resnapshot jobs (publication-comment.ts).
+  const match = MARKER.exec((await readPublicationComment(client, publicationName))?.marker ?? '');
   if (!match) return { state: 'absent' };
   return match[1] === 'complete' && match[3] ? { state: 'complete', slotName: match[2], snapshotLsn: match[3] } : { state: 'pending', slotName: match[2] };
 }
@@ -96,12 +95,12 @@ export async function readSnapshotMarker(client: Queryable, publicationName: str
 /**
  * Order of a (re)snapshot: mark pending → create slot → read and publish the snapshot → mark
  * complete. A crash anywhere before the last step leaves "pending", and the next start snapshots
- * again, bridging the gap between the two snapshots (see slot-preparation.ts).
+ * again, bridging the gap between the two snapshots (see slot-preparation.ts). Only the marker line
+ * is replaced: the resnapshot jobs in the comment's later lines are kept.
  */
 export async function writeSnapshotMarker(client: Queryable, publicationName: string, marker: Exclude<SnapshotMarker, { state: 'absent' }>): Promise<void> {
   const text = marker.state === 'complete' ? `totesys-cdc snapshot complete slot=${marker.slotName} lsn=${marker.snapshotLsn}` : `totesys-cdc snapshot pending slot=${marker.slotName}`;
-  // COMMENT takes a literal, not a parameter: the text is built from a validated identifier and an LSN.
-  await client.query(`COMMENT ON PUBLICATION ${client.escapeIdentifier(publicationName)} IS ${pg.escapeLiteral(text)}`);
+  await editPublicationComment(client, publicationName, (lines) => ({ ...lines, marker: text }));
 }
 
 // ---- slot ---------------------------------------------------------------------------------------

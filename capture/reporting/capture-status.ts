@@ -145,11 +145,14 @@ export function emfLine(status: CaptureStatus, eventsSinceLast: number, timestam
 export interface ResnapshotProgress {
   requestId: string;
   table: SourceTable;
-  state: 'running' | 'done' | 'abandoned';
+  /** interrupted: its session ended; the job is kept in the source and resumes when the capture streams again. */
+  state: 'running' | 'interrupted' | 'done' | 'abandoned';
   chunks: number;
   rowsRead: number;
   rowsPublished: number;
   startedAt: string;
   finishedAt: string | null;
   error?: string;
+  /** Times this job was resumed from the source after a session ended (capture-spec I5). */
+  resumes?: number;
 }

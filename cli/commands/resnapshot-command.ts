@@ -33,7 +33,8 @@ export function registerResnapshotCommand(program: Command): void {
       '\nThe table is read in key order, 1,000 rows per chunk, between two watermark messages in the WAL; rows the\n' +
         'stream changed meanwhile are left to the stream. Rows changed since their last captured version get one new\n' +
         'version in the warehouse, rows the source no longer has a delete version, unchanged rows nothing. The\n' +
-        'stream is never paused. Needs a running capture (`up`, or the capture task in AWS), or a later `sync`.',
+        'stream is never paused. Needs a running capture (`up`, or the capture task in AWS), or a later `sync`. The job\n' +
+        'is kept in the source with its progress: a capture that restarts resumes it after the last completed chunk.',
     )
     .action((options: { table: SourceTable; wait: boolean; timeoutMs: number }, command: Command) =>
       runAction(async () => {
@@ -42,8 +43,8 @@ export function registerResnapshotCommand(program: Command): void {
         const dbs = await openDatabases(config, logger, { exclusive: false, command: 'resnapshot' });
         try {
           const requestId = randomBytes(6).toString('hex');
-          const { estimatedRows } = await requestResnapshot(dbs.sourceUrl, options.table, requestId);
-          logger.info('resnapshot requested', { event: 'resnapshot-requested', table: options.table, requestId, estimatedRows });
+          const { estimatedRows, persisted } = await requestResnapshot(dbs.sourceUrl, options.table, requestId, config.capture.publicationName);
+          logger.info('resnapshot requested', { event: 'resnapshot-requested', table: options.table, requestId, estimatedRows, recordedInSource: persisted });
           if (!options.wait) {
             process.stdout.write(JSON.stringify({ requested: true, table: options.table, requestId }, null, 2) + '\n');
             return;
@@ -58,16 +59,27 @@ export function registerResnapshotCommand(program: Command): void {
     );
 }
 
-/** Writes the request into the source's WAL; returns the table's row estimate for the progress bar. */
-export async function requestResnapshot(sourceUrl: string, table: SourceTable, requestId: string): Promise<{ estimatedRows: number }> {
+/**
+ * Records the job in the source (the publication's comment, capture/control/resnapshot-jobs.ts:
+ * durable, so a capture that is down or restarts picks it up), then writes the request into the
+ * source's WAL (a running capture sees it in order). Returns the table's row estimate for the progress bar.
+ */
+export async function requestResnapshot(sourceUrl: string, table: SourceTable, requestId: string, publicationName?: string): Promise<{ estimatedRows: number; persisted: boolean }> {
   const { RESNAPSHOT_PREFIX, resnapshotRequestContent } = await import('../../capture/snapshot/incremental-snapshot.js');
+  const { editPublicationComment } = await import('../../capture/control/publication-comment.js');
+  const { withJob } = await import('../../capture/control/resnapshot-jobs.js');
   const client = createPostgresClient({ url: sourceUrl, applicationName: 'totesys-cdc-resnapshot', connectionTimeoutMs: 10_000 });
   client.on('error', () => undefined); // surfaced by the pending query
   await client.connect();
   try {
+    // No publication yet (no capture ever ran): nothing to record; the first capture's snapshot reads the table anyway.
+    const job = { requestId, table, state: 'running' as const, keyAfter: null, chunks: 0, rowsRead: 0, rowsPublished: 0, startedAt: new Date().toISOString() };
+    // A user that may not comment on the publication (not its owner) still gets the request through the WAL: the
+    // capture records the job itself when it reads the request (it is then durable from its first chunk on).
+    const persisted = publicationName ? await editPublicationComment(client, publicationName, (lines) => withJob(lines, job)).catch(() => false) : false;
     await client.query('SELECT pg_logical_emit_message(false, $1, $2)', [RESNAPSHOT_PREFIX, resnapshotRequestContent(table, requestId)]);
     const { rows } = await client.query<{ n: number }>('SELECT greatest(reltuples, 0)::float8 AS n FROM pg_class WHERE oid = $1::regclass', [client.escapeIdentifier(table)]);
-    return { estimatedRows: Math.round(rows[0]?.n ?? 0) };
+    return { estimatedRows: Math.round(rows[0]?.n ?? 0), persisted };
   } finally {
     await client.end().catch(() => undefined);
   }
@@ -87,7 +99,8 @@ async function waitForResnapshot(statusFile: string, requestId: string, table: s
       const job = status.resnapshots?.find((r) => r.requestId === requestId);
       if (job) {
         bar.update(job.rowsRead, Math.max(estimatedRows, job.rowsRead), `${job.chunks} chunks`);
-        if (job.state !== 'running') {
+        // interrupted: the capture's session ended; it resumes the job when it streams again.
+        if (job.state === 'done' || job.state === 'abandoned') {
           logger.info(`resnapshot ${job.state}`, { event: `resnapshot-${job.state}`, ...job });
           return { requestId, table, state: job.state, rowsRead: job.rowsRead, rowsPublished: job.rowsPublished, chunks: job.chunks, error: job.error };
         }

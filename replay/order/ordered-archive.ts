@@ -10,6 +10,7 @@ import { IssueLog } from '../replay-report.js';
 import { InlineScanPool, WorkerScanPool, type ScanPool } from '../read/scan-pool.js';
 import type { ArchiveReadLimits } from '../read/archived-line.js';
 import type { MergedBatch } from './sorted-runs.js';
+import { ArchivedReconciles } from './archived-reconciles.js';
 
 /**
  * The archive of a selection as one stream of events in commit order, deduped by event id, with
@@ -48,6 +49,8 @@ export interface OrderedArchive {
   readonly objects: readonly ListedObject[];
   readonly scan: ScanStats;
   readonly issues: IssueLog;
+  /** The selection's reconcile records (deduplicated), read by the scan: replay applies them after the events, in version order. */
+  readonly reconciles: ArchivedReconciles;
   /** Filled while `batches()` runs: runs merged, duplicates dropped. */
   readonly merge: MergeStats;
   /** Events in commit order, `batchSize` per batch (the last may be smaller). */
@@ -95,7 +98,8 @@ export async function openOrderedArchive(options: OrderedArchiveOptions): Promis
     const compressedBytes = objects.reduce((sum, o) => sum + o.size, 0);
     const workers = options.scanWorkers ?? (compressedBytes < INLINE_SCAN_BYTES ? 0 : Math.min(4, os.availableParallelism()));
     pool = workers > 0 ? await WorkerScanPool.start({ tempDir: runDir, maxRunBytes, workers, limits: options.limits }) : new InlineScanPool({ tempDir: runDir, maxRunBytes, limits: options.limits });
-    const scan = await scanArchive({ ingestion: options.ingestion, objects, pool, issues, logger: options.logger, onProgress: options.onScanProgress });
+    const reconciles = new ArchivedReconciles();
+    const scan = await scanArchive({ ingestion: options.ingestion, objects, pool, issues, logger: options.logger, onProgress: options.onScanProgress, reconciles });
     const merge: MergeStats = { runs: 0, spilledBytes: pool.spilledBytes, duplicates: 0 };
     const scanned = pool;
     const fileKeys = objects.map((o) => o.key);
@@ -122,6 +126,7 @@ export async function openOrderedArchive(options: OrderedArchiveOptions): Promis
       objects,
       scan,
       issues,
+      reconciles,
       merge,
       async *batches(batchSize: number) {
         let batch: ChangeEvent[] = [];

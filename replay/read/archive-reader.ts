@@ -5,6 +5,7 @@ import { listStartAfter, parseChangeObjectKey, partitionInRange, tablePrefix } f
 import type { ObjectScan } from './archived-line.js';
 import type { ArchiveIssueKind, IssueLog } from '../replay-report.js';
 import type { ScanPool } from './scan-pool.js';
+import type { ArchivedReconciles } from '../order/archived-reconciles.js';
 
 /**
  * Reads the archive into commit order with bounded memory.
@@ -46,8 +47,10 @@ export interface ScanStats {
    * the scan on and are taken off if they fail it: exact once the merge has finished.
    */
   eventsRead: number;
-  /** Records that are not change events (watermarks): skipped, not issues. */
+  /** Records that are not change events (watermarks, reconcile records): not sorted, not issues. */
   otherRecords: number;
+  /** Reconcile record copies read (replay applies the distinct ones after the events). */
+  reconcileRecords: number;
 }
 
 export interface ListedObject extends ObjectInfo {
@@ -88,6 +91,8 @@ export interface ScanOptions {
   /** Objects handed to the pool and not yet reported; default 8. */
   inFlight?: number;
   onProgress?: (progress: ScanProgress) => void;
+  /** Where the objects' reconcile records go (in listing order). */
+  reconciles?: ArchivedReconciles;
 }
 
 /**
@@ -97,7 +102,7 @@ export interface ScanOptions {
  */
 export async function scanArchive(options: ScanOptions): Promise<ScanStats> {
   const { ingestion, objects, pool, issues } = options;
-  const stats: ScanStats = { files: 0, compressedBytes: 0, uncompressedBytes: 0, lines: 0, eventsRead: 0, otherRecords: 0 };
+  const stats: ScanStats = { files: 0, compressedBytes: 0, uncompressedBytes: 0, lines: 0, eventsRead: 0, otherRecords: 0, reconcileRecords: 0 };
   const bytesTotal = objects.reduce((sum, o) => sum + o.size, 0);
   const prefetch = Math.max(1, options.prefetch ?? 4);
   const inFlight = Math.max(1, options.inFlight ?? 8);
@@ -127,6 +132,8 @@ export async function scanArchive(options: ScanOptions): Promise<ScanStats> {
     stats.uncompressedBytes += scan.bytes;
     stats.eventsRead += scan.added;
     stats.otherRecords += scan.otherRecords;
+    stats.reconcileRecords += scan.reconciles.length;
+    options.reconciles?.add(scan.reconciles);
     for (const issue of scan.issues) issues.add(issue);
     for (const [kind, n] of Object.entries(scan.droppedIssues ?? {}) as [ArchiveIssueKind, number][]) issues.count(kind, n);
     options.onProgress?.({ filesDone: stats.files, filesTotal: objects.length, bytesDone: stats.compressedBytes, bytesTotal, eventsRead: stats.eventsRead });

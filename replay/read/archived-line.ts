@@ -11,6 +11,7 @@ import {
 } from '../../contracts/change-event.js';
 import { errorMessage } from '../../platform/errors.js';
 import { isSourceTable } from '../../contracts/source-tables.js';
+import { parseReconcile, type ReconcileRecord } from '../../contracts/reconcile.js';
 import { DEFAULT_MAX_LINE_BYTES, forEachGzipLineBytes } from './gzip-lines.js';
 import type { ArchiveIssue, ArchiveIssueKind, IssueLog } from '../replay-report.js';
 import { FLAG_VALIDATED, type RunBuilder } from '../order/sorted-runs.js';
@@ -23,8 +24,9 @@ import { FLAG_VALIDATED, type RunBuilder } from '../order/sorted-runs.js';
  * bytes (the codec's canonical-line reader) and goes into the runs unparsed; it is parsed and
  * validated once, after the merge, and reported there with the same file and line. Any other line
  * is parsed and validated here, and after the merge only parsed again (FLAG_VALIDATED). Records
- * that are not change events (a watermark: the codec's recordKind) are skipped and counted, never
- * reported as bad lines.
+ * that are not change events (the codec's recordKind) never go into the runs: a watermark is
+ * counted and skipped, a reconcile record is parsed and handed back (ObjectScan.reconciles) for
+ * replay to apply in version order; neither is reported as a bad line.
  */
 export type IssueSink = Pick<IssueLog, 'add'>;
 
@@ -99,8 +101,10 @@ export interface ObjectScan {
   bytes: number;
   /** Entries added to the runs (valid or deferred lines). */
   added: number;
-  /** Records that are not change events (watermarks), skipped. */
+  /** Records that are not change events (watermarks, reconcile records), skipped by the sort. */
   otherRecords: number;
+  /** The object's reconcile records (every copy), for replay to apply in version order (replay/order/archived-reconciles.ts). */
+  reconciles: ReconcileRecord[];
   /** This object's first issues (at most `maxIssuesPerFile`), in line order. */
   issues: ArchiveIssue[];
   /** Issues past the cap, counted by kind and not kept (one object can hold millions of bad lines). */
@@ -128,6 +132,18 @@ export async function scanObject(body: Uint8Array, file: string, objectIndex: nu
   const key = newCanonicalKey();
   let added = 0;
   let otherRecords = 0;
+  const reconciles: ReconcileRecord[] = [];
+  /** A reconcile record is kept aside (a bad one is reported); true when the line was one. */
+  const addReconcile = (text: string, line: number): boolean => {
+    if (recordKind(text) !== 'reconcile') return false;
+    try {
+      reconciles.push(parseReconcile(text));
+      otherRecords++;
+    } catch (error) {
+      record({ kind: 'invalid-event', file, line, message: errorMessage(error) });
+    }
+    return true;
+  };
   const addParsed = (parsed: ParsedLine | typeof NOT_A_CHANGE | null, src: Buffer, start: number, end: number, line: number) => {
     if (parsed === null) return;
     if (parsed === NOT_A_CHANGE) {
@@ -147,7 +163,9 @@ export async function scanObject(body: Uint8Array, file: string, objectIndex: nu
       added++;
       return;
     }
-    addParsed(parseArchivedLine(data.toString('utf8', start, end), file, line, sink), data, start, end, line);
+    const text = data.toString('utf8', start, end);
+    if (addReconcile(text, line)) return;
+    addParsed(parseArchivedLine(text, file, line, sink), data, start, end, line);
   }, { maxLineBytes: limits.maxLineBytes });
   const tail = result.tail?.toString('utf8') ?? null;
   if (tail !== null && tail.trim().length > 0) {
@@ -161,7 +179,7 @@ export async function scanObject(body: Uint8Array, file: string, objectIndex: nu
       complete = false;
     }
     if (complete) {
-      addParsed(parseArchivedLine(tail, file, line, sink), result.tail!, 0, result.tail!.length, line);
+      if (!addReconcile(tail, line)) addParsed(parseArchivedLine(tail, file, line, sink), result.tail!, 0, result.tail!.length, line);
     } else {
       record({ kind: 'truncated-line', file, line, message: `line cut off after ${tail.length} characters` });
     }
@@ -173,5 +191,5 @@ export async function scanObject(body: Uint8Array, file: string, objectIndex: nu
   if (result.gzipError) {
     record({ kind: 'corrupt-gzip', file, line: result.lines + 1, message: `${result.gzipError.message}; ${result.lines} complete lines before it were read` });
   }
-  return { lines: result.lines, bytes: result.bytes, added, otherRecords, issues, droppedIssues };
+  return { lines: result.lines, bytes: result.bytes, added, otherRecords, reconciles, issues, droppedIssues };
 }

@@ -5,7 +5,7 @@ import { NdjsonFileWriter } from './ndjson-file-writer.js';
 /**
  * Test-only capture process (same runCaptureProcess as capture/main.ts) writing to a fsynced NDJSON
  * file or the real local log. Env: CAPTURE_SOURCE_URL, CAPTURE_SLOT, CAPTURE_OUT (file or log dir),
- * CAPTURE_WRITER=ndjson|local-log, CAPTURE_HEARTBEAT_MS.
+ * CAPTURE_WRITER=ndjson|local-log, CAPTURE_HEARTBEAT_MS, CAPTURE_RESNAPSHOT_CHUNK_ROWS.
  */
 const env = process.env;
 const logger = createLogger({ service: 'capture', level: (env.TOTESYS_LOG_LEVEL as 'warn') ?? 'warn' });
@@ -15,6 +15,7 @@ const code = await runCaptureProcess({
   logger,
   slotBusyTimeoutMs: Number(env.CAPTURE_SLOT_BUSY_MS ?? 30_000),
   statusFile: env.CAPTURE_STATUS_FILE,
+  resnapshotChunkRows: env.CAPTURE_RESNAPSHOT_CHUNK_ROWS ? Number(env.CAPTURE_RESNAPSHOT_CHUNK_ROWS) : undefined,
   openWriter: async () => {
     if (env.CAPTURE_WRITER === 'local-log') {
       const { openLocalLog } = await import('../../stream/local-log/local-log.js');
