@@ -5,6 +5,11 @@
  * (text, and the binary format the loader sends), each into an identical freshly migrated table
  * (same PK, UNIQUE and FKs, dimensions present). Goal: loader ≥ 0.9 of the faster raw COPY.
  * Usage: npm run bench:load  (BENCH_ROWS=200000 BENCH_BATCH_ROWS=10000 to change sizes)
+ *
+ * Then a backlog of small manifests (BENCH_SMALL_MANIFESTS, default 200, each a staff row and
+ * BENCH_SMALL_ROWS fact rows, default 20: what `up` and the draining Lambda find after a pause),
+ * loaded one manifest per transaction and then 50 per transaction (set-based, load-manifests-together.ts),
+ * each into its own schema, in the same run. BENCH_SMALL_ONLY=1 runs only this part.
  */
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -26,6 +31,9 @@ import { counterpartyDim, currencyDim, designDim, locationDim, salesFact, staffD
 
 const TOTAL = Number(process.env.BENCH_ROWS ?? 200_000);
 const BATCH = Number(process.env.BENCH_BATCH_ROWS ?? 10_000);
+const SMALL_MANIFESTS = Number(process.env.BENCH_SMALL_MANIFESTS ?? 200);
+const SMALL_ROWS = Number(process.env.BENCH_SMALL_ROWS ?? 20);
+const SMALL_ONLY = process.env.BENCH_SMALL_ONLY === '1';
 const logger = createLogger({ service: 'bench-load', level: 'warn' });
 
 function factRows(from: number, count: number): WarehouseRow[] {
@@ -62,6 +70,8 @@ async function main(): Promise<void> {
   const server = await startEmbeddedPostgres({ dataDir: path.join(root, 'pg'), logger, settings: { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off' } });
   try {
     const url = server.url('postgres');
+    await smallManifests(url, path.join(root, 'small'));
+    if (SMALL_ONLY) return;
     const store = new LocalDirObjectStore(path.join(root, 'processed'));
     let t = Date.parse('2026-11-22T00:00:00Z');
     await writeBatch(store, dims(), { createdAt: new Date(t).toISOString() });
@@ -114,6 +124,30 @@ async function main(): Promise<void> {
     await server.stop();
     await fs.rm(root, { recursive: true, force: true });
   }
+}
+
+/** A backlog of small manifests, loaded one per transaction and grouped (set-based), each into a fresh schema. */
+async function smallManifests(url: string, dir: string): Promise<void> {
+  const store = new LocalDirObjectStore(dir);
+  let t = Date.parse('2026-11-23T00:00:00Z');
+  await writeBatch(store, dims(), { createdAt: new Date(t).toISOString() });
+  for (let m = 0; m < SMALL_MANIFESTS; m++) {
+    const from = 1 + m * SMALL_ROWS;
+    // Each manifest moves one staff member to a new version, as a steady workload's batches do.
+    await writeBatch(store, { dim_staff: [staffDim(1 + (m % 20), BigInt(2 + m))], fact_sales_order: factRows(from, SMALL_ROWS) }, { createdAt: new Date((t += 1000)).toISOString() });
+  }
+  const figures = [];
+  for (const [label, group] of [['one manifest per transaction', 1], ['50 per transaction (set-based)', 50]] as const) {
+    const schema = `small_${group}`;
+    const started = performance.now();
+    const summary = await loadPendingManifests({ warehouseUrl: url, processed: store, schema, logger, maxManifests: 100_000, maxManifestsPerTransaction: group });
+    const ms = performance.now() - started;
+    if (summary.rowsByTable.fact_sales_order !== SMALL_MANIFESTS * SMALL_ROWS) throw new Error(`${label}: loaded ${summary.rowsByTable.fact_sales_order} of ${SMALL_MANIFESTS * SMALL_ROWS}`);
+    figures.push({ path: label, seconds: +(ms / 1000).toFixed(2), 'manifests/s': Math.round((SMALL_MANIFESTS + 1) / (ms / 1000)) });
+  }
+  console.log(`\nsmall manifests: ${SMALL_MANIFESTS} manifests of 1 staff row + ${SMALL_ROWS} fact rows (+1 dimension manifest)\n`);
+  console.table(figures);
+  console.log(`grouped / one per transaction: ${(figures[0]!.seconds / figures[1]!.seconds).toFixed(2)}x`);
 }
 
 await main();

@@ -12,7 +12,7 @@ async function withDatabases<T>(
   command: Command,
   service: string,
   exclusive: boolean,
-  work: (context: CommandContext & { dbs: Databases }) => Promise<T>,
+  work: (context: DatabaseCommandContext) => Promise<T>,
 ): Promise<T> {
   const { config, logger } = commandContext(command, service);
   const dbs = await openDatabases(config, logger, { exclusive, command: command.name() });
@@ -23,14 +23,27 @@ async function withDatabases<T>(
   }
 }
 
-/** Registers a command whose whole work runs with the local databases open (withDatabases); its exit code is the work's result. */
+export type DatabaseCommandContext = CommandContext & { dbs: Databases };
+
+/** A command module's work; its result is the process's exit code. */
+export interface DatabaseCommandModule {
+  run(context: DatabaseCommandContext): Promise<number>;
+}
+
+/**
+ * Registers a command whose whole work runs with the local databases open (withDatabases). Its
+ * module is imported only when the command runs (`load`), so `--help` and the other commands do not
+ * load the capture, processor or loader code.
+ */
 export function registerDatabaseCommand(
   program: Command,
   command: { name: string; description: string; service: string; exclusive: boolean },
-  work: (context: CommandContext & { dbs: Databases }) => Promise<number>,
+  load: () => Promise<DatabaseCommandModule>,
 ): Command {
   return program
     .command(command.name)
     .description(command.description)
-    .action((_options: unknown, invoked: Command) => runAction(() => withDatabases(invoked, command.service, command.exclusive, work)));
+    .action((_options: unknown, invoked: Command) =>
+      runAction(() => withDatabases(invoked, command.service, command.exclusive, async (context) => (await load()).run(context))),
+    );
 }

@@ -1,15 +1,13 @@
 import { Command, CommanderError, Option } from 'commander';
 import { SETTINGS } from '../platform/config.js';
-import { registerCaptureCommand } from './commands/capture-command.js';
+import { registerDatabaseCommand } from './database-command.js';
 import { registerDoctorCommand } from './commands/doctor-command.js';
-import { registerLoadCommand } from './commands/load-command.js';
 import { registerRedriveCommand } from './commands/redrive-command.js';
 import { registerResnapshotCommand } from './commands/resnapshot-command.js';
 import { registerReplayCommand } from './commands/replay-command.js';
 import { registerSeedCommand } from './commands/seed-command.js';
 import { registerSimulateCommand } from './commands/simulate-command.js';
 import { registerStatusCommand } from './commands/status-command.js';
-import { registerSyncCommand } from './commands/sync-command.js';
 import { registerTeardownCommand } from './commands/teardown-command.js';
 import { registerUpCommand } from './commands/up-command.js';
 
@@ -30,7 +28,7 @@ for (const setting of SETTINGS) {
 }
 
 registerUpCommand(program);
-registerSyncCommand(program);
+registerDatabaseCommand(program, { name: 'sync', description: "bring the warehouse up to the source's current WAL position through every stage, then exit with a JSON summary", service: 'sync', exclusive: true }, () => import('./commands/sync-command.js'));
 registerStatusCommand(program);
 registerSeedCommand(program);
 registerSimulateCommand(program);
@@ -39,8 +37,8 @@ registerTeardownCommand(program);
 registerResnapshotCommand(program);
 registerDoctorCommand(program);
 registerRedriveCommand(program);
-registerCaptureCommand(program);
-registerLoadCommand(program);
+registerDatabaseCommand(program, { name: 'capture', description: 'run only the capture process in the foreground: snapshot, then tail the WAL into the change stream (Ctrl-C stops cleanly)', service: 'capture', exclusive: false }, () => import('./commands/capture-command.js'));
+registerDatabaseCommand(program, { name: 'load', description: 'run the loader once: load every processed manifest not yet in the warehouse, print a JSON summary', service: 'loader', exclusive: false }, () => import('./commands/load-command.js'));
 
 program.addHelpText(
   'after',

@@ -106,13 +106,18 @@ interface FactColumn extends ColumnSpec {
 /** A fact column holding a dimension's key: required, of the key's type (dim_date: date), a foreign key to it. */
 const ref = (name: string, dimension: DimensionName): FactColumn => ({ ...col(name, dimension === 'dim_date' ? 'date' : 'int', false), references: dimension });
 
-/** A fact's spec with its foreign keys read off its columns (in column order), so the two never disagree. */
+/**
+ * A fact's spec: every fact row is one captured version of a source row, so its columns are the
+ * source id, the audit dates and times, the fact's own columns (`columns`), then the version
+ * metadata; its foreign keys are read off those columns (in column order), so the two never disagree.
+ */
 function factSpec(spec: Omit<FactSpec, 'kind' | 'columns' | 'foreignKeys'> & { columns: readonly FactColumn[] }): FactSpec {
+  const columns = [col(spec.sourceId, 'int', false), ...AUDIT_COLUMNS, ...spec.columns, ...FACT_METADATA];
   return {
     kind: 'fact',
     ...spec,
-    columns: spec.columns.map(({ references: _, ...column }) => column),
-    foreignKeys: spec.columns.flatMap((column) => (column.references ? [{ column: column.name, references: column.references }] : [])),
+    columns: columns.map(({ references: _, ...column }: FactColumn) => column),
+    foreignKeys: columns.flatMap((column: FactColumn) => (column.references ? [{ column: column.name, references: column.references }] : [])),
   };
 }
 
@@ -236,8 +241,6 @@ export const WAREHOUSE_MODEL: Readonly<Record<WarehouseTable, TableSpec>> = Obje
     recordId: 'sales_record_id',
     sourceId: 'sales_order_id',
     columns: [
-      col('sales_order_id', 'int', false),
-      ...AUDIT_COLUMNS,
       ref('sales_staff_id', 'dim_staff'),
       ref('counterparty_id', 'dim_counterparty'),
       col('units_sold', 'int', false),
@@ -247,7 +250,6 @@ export const WAREHOUSE_MODEL: Readonly<Record<WarehouseTable, TableSpec>> = Obje
       ref('agreed_payment_date', 'dim_date'),
       ref('agreed_delivery_date', 'dim_date'),
       ref('agreed_delivery_location_id', 'dim_location'),
-      ...FACT_METADATA,
     ],
   }),
   fact_purchase_order: factSpec({
@@ -255,8 +257,6 @@ export const WAREHOUSE_MODEL: Readonly<Record<WarehouseTable, TableSpec>> = Obje
     recordId: 'purchase_record_id',
     sourceId: 'purchase_order_id',
     columns: [
-      col('purchase_order_id', 'int', false),
-      ...AUDIT_COLUMNS,
       ref('staff_id', 'dim_staff'),
       ref('counterparty_id', 'dim_counterparty'),
       col('item_code', 'text', false),
@@ -266,7 +266,6 @@ export const WAREHOUSE_MODEL: Readonly<Record<WarehouseTable, TableSpec>> = Obje
       ref('agreed_delivery_date', 'dim_date'),
       ref('agreed_payment_date', 'dim_date'),
       ref('agreed_delivery_location_id', 'dim_location'),
-      ...FACT_METADATA,
     ],
   }),
   fact_payment: factSpec({
@@ -274,8 +273,6 @@ export const WAREHOUSE_MODEL: Readonly<Record<WarehouseTable, TableSpec>> = Obje
     recordId: 'payment_record_id',
     sourceId: 'payment_id',
     columns: [
-      col('payment_id', 'int', false),
-      ...AUDIT_COLUMNS,
       ref('transaction_id', 'dim_transaction'),
       ref('counterparty_id', 'dim_counterparty'),
       col('payment_amount', 'money', false),
@@ -283,7 +280,6 @@ export const WAREHOUSE_MODEL: Readonly<Record<WarehouseTable, TableSpec>> = Obje
       ref('payment_type_id', 'dim_payment_type'),
       col('paid', 'boolean', false),
       ref('payment_date', 'dim_date'),
-      ...FACT_METADATA,
     ],
   }),
 });

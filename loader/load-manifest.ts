@@ -112,7 +112,7 @@ export async function loadFetchedManifests(client: WarehouseClient, schema: stri
 }
 
 /** Rows into the table's temp staging table (created on first use in the transaction, emptied after). */
-async function stage(client: WarehouseClient, spec: (typeof WAREHOUSE_MODEL)[WarehouseTable], rows: readonly WarehouseRow[], staged: Set<WarehouseTable>): Promise<void> {
+export async function stage(client: WarehouseClient, spec: (typeof WAREHOUSE_MODEL)[WarehouseTable], rows: readonly WarehouseRow[], staged: Set<WarehouseTable>): Promise<void> {
   await client.query(staged.has(spec.name) ? truncateStagingSql(spec) : createStagingSql(spec));
   staged.add(spec.name);
   await copyRows(client, (format) => copyIntoStagingSql(spec, format), spec.columns, rows);
@@ -130,27 +130,32 @@ const UNIQUE_VIOLATION = '23505';
  * staging way, which skips the loaded ones. Files with `r` rows always go the staging way (the
  * rule for them looks at the versions before each row).
  */
-async function insertFactRows(client: WarehouseClient, schema: string, spec: FactSpec, rows: readonly WarehouseRow[], staged: Set<WarehouseTable>): Promise<number> {
+export async function insertFactRows(client: WarehouseClient, schema: string, spec: FactSpec, rows: readonly WarehouseRow[], staged: Set<WarehouseTable>): Promise<number>;
+/** With returnEventIds: 'all' when every row went in, else the event ids of the rows written (a group's ledger counts, load-manifests-together.ts). */
+export async function insertFactRows(client: WarehouseClient, schema: string, spec: FactSpec, rows: readonly WarehouseRow[], staged: Set<WarehouseTable>, how: { returnEventIds: true }): Promise<'all' | string[]>;
+export async function insertFactRows(client: WarehouseClient, schema: string, spec: FactSpec, rows: readonly WarehouseRow[], staged: Set<WarehouseTable>, how?: { returnEventIds: true }): Promise<number | 'all' | string[]> {
   if (!rows.some((row) => row.op === 'r')) {
     await client.query('SAVEPOINT fact_copy');
     try {
       await copyRows(client, (format) => copyIntoFactSql(schema, spec, format), spec.columns, rows);
       await client.query('RELEASE SAVEPOINT fact_copy');
-      return rows.length;
+      return how ? 'all' : rows.length;
     } catch (error) {
       if ((error as { code?: unknown }).code !== UNIQUE_VIOLATION) throw error;
       await client.query('ROLLBACK TO SAVEPOINT fact_copy');
     }
   }
   await stage(client, spec, rows, staged);
-  return (await client.query(insertFactSql(schema, spec))).rowCount ?? 0;
+  if (!how) return (await client.query(insertFactSql(schema, spec))).rowCount ?? 0;
+  const { rows: written } = await client.query<{ k: string }>(`${insertFactSql(schema, spec)} RETURNING event_id::text AS k`);
+  return written.map((r) => r.k);
 }
 
 /**
  * Inferred members for every dimension key the rows reference that no dimension row has yet
  * (load-sql.ts), with the keys collected here: one statement, no pass over a staging table.
  */
-async function insertInferredMembers(client: WarehouseClient, schema: string, spec: FactSpec, rows: readonly WarehouseRow[]): Promise<number> {
+export async function insertInferredMembers(client: WarehouseClient, schema: string, spec: FactSpec, rows: readonly WarehouseRow[]): Promise<number> {
   const dimensions: DimensionName[] = [];
   const keyLists: unknown[][] = [];
   for (const [dimension, columns] of referencedDimensions(spec)) {

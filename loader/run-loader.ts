@@ -13,6 +13,7 @@ import type { ParquetReadLimits } from '../parquet/parquet-bounds.js';
 import { MANIFEST_PREFIX } from '../contracts/manifest-layout.js';
 import { readManifest } from './manifest-reader.js';
 import type { ManifestWake } from './manifest-wake.js';
+import { loadManifestsTogether } from './load-manifests-together.js';
 import { DEFAULT_WAREHOUSE_SCHEMA, LEDGER_TABLE, qualified } from './warehouse-ddl.js';
 import { openWarehousePool, type WarehouseClient, type WarehousePool, type WarehouseTarget } from './warehouse-pool.js';
 import { migrateWarehouseSchema } from './warehouse-schema.js';
@@ -314,7 +315,10 @@ export async function loadManifestKeys(client: WarehouseClient, schema: string, 
 
 async function loadGroup(client: WarehouseClient, schema: string, group: FetchedManifest[], ctx: LoadKeysContext): Promise<void> {
   try {
-    const results = await loadFetchedManifests(client, schema, group, ctx.logger);
+    // Set-based (one statement round per table for the group) unless a manifest carries reconcile
+    // records: those apply after their own manifest's rows, so that group keeps per-manifest statements.
+    const setBased = group.length > 1 && group.every((m) => (m.manifest.reconciles?.length ?? 0) === 0);
+    const results = await (setBased ? loadManifestsTogether : loadFetchedManifests)(client, schema, group, ctx.logger);
     results.forEach((result, i) => countResult(ctx.summary, group[i]!.manifest, result));
     return;
   } catch (error) {

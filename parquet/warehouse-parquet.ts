@@ -122,12 +122,6 @@ function toParquet(table: WarehouseTable, column: ColumnSpec, value: WarehouseVa
 
 const FAST_PARSERS = { date: parseDateDays, time: parseTimeMs, money: parseMoneyCents, timestamptz: parseInstantMs } as const;
 
-/**
- * Per table, a generated function that copies every column of the rows into one array per column.
- * Each column gets its own named property load (row.payment_id), which stays monomorphic for rows of
- * one shape; a shared `row[name]` load across 100+ column names would be megamorphic, a hash lookup
- * per value. Names come from the static model and are checked to be plain identifiers.
- */
 /** The table's column names, checked to be plain identifiers before they go into generated code. */
 function plainNames(table: WarehouseTable): string[] {
   const names = WAREHOUSE_MODEL[table].columns.map((column) => column.name);
@@ -135,24 +129,33 @@ function plainNames(table: WarehouseTable): string[] {
   return names;
 }
 
-type ColumnExtractor = (rows: readonly WarehouseRow[], out: WarehouseValue[][]) => void;
-const EXTRACTORS = new Map<WarehouseTable, ColumnExtractor>();
-function extractorOf(table: WarehouseTable): ColumnExtractor {
-  let extract = EXTRACTORS.get(table);
-  if (!extract) {
-    const names = plainNames(table);
-    const body = [
-      ...names.map((_, c) => `const c${c} = out[${c}];`),
-      'for (let i = 0; i < rows.length; i++) {',
-      '  const row = rows[i];',
-      ...names.map((name, c) => `  c${c}[i] = row.${name};`),
-      '}',
-    ].join('\n');
-    extract = new Function('rows', 'out', body) as ColumnExtractor;
-    EXTRACTORS.set(table, extract);
-  }
-  return extract;
+/** Per table, a function compiled once from the lines `body` writes for the table's checked column names. */
+function perTableFunction<F>(params: readonly string[], body: (names: readonly string[]) => string[]): (table: WarehouseTable) => F {
+  const compiled = new Map<WarehouseTable, F>();
+  return (table) => {
+    let fn = compiled.get(table);
+    if (!fn) {
+      fn = new Function(...params, body(plainNames(table)).join('\n')) as F;
+      compiled.set(table, fn);
+    }
+    return fn;
+  };
 }
+
+/**
+ * Per table, a generated function that copies every column of the rows into one array per column.
+ * Each column gets its own named property load (row.payment_id), which stays monomorphic for rows of
+ * one shape; a shared `row[name]` load across 100+ column names would be megamorphic, a hash lookup
+ * per value. Names come from the static model and are checked to be plain identifiers.
+ */
+type ColumnExtractor = (rows: readonly WarehouseRow[], out: WarehouseValue[][]) => void;
+const extractorOf = perTableFunction<ColumnExtractor>(['rows', 'out'], (names) => [
+  ...names.map((_, c) => `const c${c} = out[${c}];`),
+  'for (let i = 0; i < rows.length; i++) {',
+  '  const row = rows[i];',
+  ...names.map((name, c) => `  c${c}[i] = row.${name};`),
+  '}',
+]);
 
 /**
  * Text columns with a fast parser (date, time, money, timestamptz): the fast parser's number, else
@@ -255,72 +258,45 @@ function cachedDateText(days: number): string {
   return text;
 }
 
+/** Per column type, a decoded value (never null) → its warehouse value; text and boolean stay as decoded. */
+const FROM_DECODED: Record<ColumnType, ((value: never) => WarehouseValue) | null> = {
+  int: (value: number | bigint) => Number(value),
+  bigint: (value: number | bigint) => (typeof value === 'bigint' ? value : BigInt(value)),
+  money: (value: number) => formatMoney(value),
+  time: (value: number | bigint) => formatTimeMs(Number(value)),
+  date: (value: number) => cachedDateText(value),
+  timestamptz: (value: bigint) => formatInstantMs(Number(value)),
+  text: null,
+  boolean: null,
+};
+
 /** A decoded column (hyparquet's array, nulls as null or undefined) → warehouse values, in place when it can. */
 function warehouseValues(type: ColumnType, data: ArrayLike<unknown>): WarehouseValue[] {
   const count = data.length;
   const out = Array.isArray(data) ? (data as WarehouseValue[]) : new Array<WarehouseValue>(count);
-  // One loop per type keeps each conversion a direct, inlinable call.
-  switch (type) {
-    case 'int':
-      for (let i = 0; i < count; i++) {
-        const value = data[i];
-        out[i] = value === null || value === undefined ? null : Number(value);
-      }
-      break;
-    case 'bigint':
-      for (let i = 0; i < count; i++) {
-        const value = data[i];
-        out[i] = value === null || value === undefined ? null : typeof value === 'bigint' ? value : BigInt(value as number);
-      }
-      break;
-    case 'money':
-      for (let i = 0; i < count; i++) {
-        const value = data[i];
-        out[i] = value === null || value === undefined ? null : formatMoney(value as number);
-      }
-      break;
-    case 'time':
-      for (let i = 0; i < count; i++) {
-        const value = data[i];
-        out[i] = value === null || value === undefined ? null : formatTimeMs(Number(value));
-      }
-      break;
-    case 'date':
-      for (let i = 0; i < count; i++) {
-        const value = data[i];
-        out[i] = value === null || value === undefined ? null : cachedDateText(value as number);
-      }
-      break;
-    case 'timestamptz':
-      for (let i = 0; i < count; i++) {
-        const value = data[i];
-        out[i] = value === null || value === undefined ? null : formatInstantMs(Number(value as bigint));
-      }
-      break;
-    default: // text, boolean: as decoded
-      for (let i = 0; i < count; i++) out[i] = (data[i] ?? null) as WarehouseValue;
+  const convert = FROM_DECODED[type] as ((value: unknown) => WarehouseValue) | null;
+  if (convert === null) {
+    for (let i = 0; i < count; i++) out[i] = (data[i] ?? null) as WarehouseValue;
+  } else if (type === 'int') {
+    // The commonest type (keys, ids, versions) and the cheapest conversion: inline, not through the call.
+    for (let i = 0; i < count; i++) out[i] = data[i] === null || data[i] === undefined ? null : Number(data[i]);
+  } else {
+    for (let i = 0; i < count; i++) {
+      const value = data[i];
+      out[i] = value === null || value === undefined ? null : convert(value);
+    }
   }
   return out;
 }
 
 /** Per table, a generated function building the row objects from column arrays as one object literal (one shape, no keyed stores). */
 type RowBuilder = (values: readonly WarehouseValue[][], count: number) => WarehouseRow[];
-const ROW_BUILDERS = new Map<WarehouseTable, RowBuilder>();
-function rowBuilderOf(table: WarehouseTable): RowBuilder {
-  let build = ROW_BUILDERS.get(table);
-  if (!build) {
-    const names = plainNames(table);
-    const body = [
-      ...names.map((_, c) => `const c${c} = values[${c}];`),
-      'const rows = new Array(count);',
-      `for (let r = 0; r < count; r++) rows[r] = { ${names.map((name, c) => `${name}: c${c}[r]`).join(', ')} };`,
-      'return rows;',
-    ].join('\n');
-    build = new Function('values', 'count', body) as RowBuilder;
-    ROW_BUILDERS.set(table, build);
-  }
-  return build;
-}
+const rowBuilderOf = perTableFunction<RowBuilder>(['values', 'count'], (names) => [
+  ...names.map((_, c) => `const c${c} = values[${c}];`),
+  'const rows = new Array(count);',
+  `for (let r = 0; r < count; r++) rows[r] = { ${names.map((name, c) => `${name}: c${c}[r]`).join(', ')} };`,
+  'return rows;',
+]);
 
 function asyncBuffer(buffer: ArrayBuffer): AsyncBuffer {
   return { byteLength: buffer.byteLength, slice: (start: number, end?: number) => buffer.slice(start, end) };

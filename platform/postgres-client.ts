@@ -47,6 +47,17 @@ export function createPostgresClient(options: PostgresConnectOptions): pg.Client
   return client;
 }
 
+/** A short-lived connection for `fn`: connected first, always closed after (a close that fails is moot). */
+export async function withPostgresClient<T>(options: PostgresConnectOptions, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = createPostgresClient(options);
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
 export function createPostgresPool(options: PostgresPoolOptions): pg.Pool {
   const pool = new pg.Pool({ ...clientConfig(options), max: options.max ?? 2 });
   const logger = options.logger ?? silentLogger;

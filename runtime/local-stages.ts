@@ -30,7 +30,7 @@ import { CONSUMERS } from './pipeline-status.js';
 export const PROCESSOR_BATCH_WINDOW_MS = 400;
 export const PROCESSOR_IDLE_CLOSE_MS = 30;
 
-export async function runProcessorStage(config: Readonly<Config>, logger: Logger, signal: AbortSignal, counters: PipelineCounters, wake?: ManifestWake): Promise<void> {
+export async function runProcessorStage(config: Readonly<Config>, logger: Logger, signal: AbortSignal, counters: PipelineCounters, wake?: ManifestWake, onIdle?: () => void): Promise<void> {
   const consumer = await createChangeStreamConsumer(config, CONSUMERS.processor, logger);
   const state = await createJoinStateStore(config, logger);
   // Quarantined events (undecodable records and events the transform rejects, both reported through
@@ -59,6 +59,7 @@ export async function runProcessorStage(config: Readonly<Config>, logger: Logger
       maxWaitMs: 250,
       batchWindowMs: PROCESSOR_BATCH_WINDOW_MS,
       idleCloseMs: PROCESSOR_IDLE_CLOSE_MS,
+      onIdle,
       metrics: { count: (name, value) => void (name === METRIC.eventsQuarantined && (quarantinedInBatch += value)) },
       onBatch: (result, timing) => {
         if (result.manifest) wake?.notify();

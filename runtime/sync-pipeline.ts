@@ -14,7 +14,9 @@ import { abortableDelay } from '../platform/abortable-delay.js';
 import { errorMessage, isRetryable } from '../platform/errors.js';
 import type { ObjectStore } from '../bucket/object-store.js';
 import type { PipelineCounters } from './pipeline-counters.js';
-import { recordLoad, runArchiverStage, runProcessorStage } from './local-stages.js';
+import { recordLoad, runArchiverStage } from './local-stages.js';
+import { runProcessorStageOnThread } from './processor-thread.js';
+import { ManifestWake } from '../loader/manifest-wake.js';
 import { captureStatusFile, CONSUMERS } from './pipeline-status.js';
 import type { SnapshotProgress } from '../capture/snapshot/initial-snapshot.js';
 import { createPostgresClient } from '../platform/postgres-client.js';
@@ -62,12 +64,14 @@ function stageFigures(stages: Record<SyncStage, StageTime>): Record<SyncStage, {
  * their consumers have nothing left, with the loader draining manifests as the processor writes
  * them; then the loader until no manifest is pending.
  *
- * Why this shape (bench:catchup, profiled): capture and processing are both this process's CPU
- * (one thread), loading is mostly Postgres's. Loading after processing, as sync used to, left
- * Postgres idle while this process worked and the other way round; loading while processing
- * overlaps them. Processing while capturing does not pay: the two compete for the same thread,
- * and the processor, always caught up, takes small batches, whose fixed costs (files, fsyncs,
- * manifests, transactions) cost more than the overlap gained: measured 1.5x slower end to end.
+ * Why this shape (bench:catchup, profiled; docs/performance.md): loading is mostly Postgres's
+ * work, processing and archiving this process's. Loading after processing left Postgres idle
+ * while this process worked and the other way round; loading while processing overlaps them. The
+ * processor runs on a worker thread (processor-thread.ts), so it does not share a core with the
+ * archiver and the loader's reads. Capture still runs first and alone: processing while capturing
+ * was measured slower on a busy 2-core machine, in process (small batches of a log the processor
+ * kept up with, 1.5x slower) and on the worker thread too (the first sync 1.25x slower, capture
+ * 2.7x slower; catch-up no faster), since there is no idle core to gain.
  */
 export async function syncPipeline(options: {
   config: Readonly<Config>;
@@ -105,22 +109,26 @@ export async function syncPipeline(options: {
   stages.capture.endedMs = Date.now();
   stages.capture.events = capture.eventsPublished;
 
-  // Processor, archiver and a draining loader together: the loader's work is Postgres's, so it
-  // overlaps the processing this process does (one manifest loads while the next is built).
+  // The processor on its worker thread, the archiver on this one and a draining loader (Postgres's
+  // work, woken by every manifest the processor writes), together.
   options.onPhase?.('process');
   stages.processor.startedMs = stages.loader.startedMs = Date.now();
   const processingStop = new AbortController();
+  const wake = new ManifestWake();
+  // The log is complete (capture has stopped): a read of the processor that finds nothing means it
+  // has processed and checkpointed all of it; only the archiver's lag is probed, once that is so.
+  let processorDrained = false;
   const processing = Promise.all([
-    runProcessorStage(config, logger.child({ stage: 'processor' }), processingStop.signal, counters),
+    runProcessorStageOnThread(config, logger.child({ stage: 'processor' }), processingStop.signal, counters, wake, { onIdle: () => (processorDrained = true) }),
     runArchiverStage(config, logger.child({ stage: 'archiver' }), processingStop.signal, counters, 200),
   ]);
   processing.catch(() => {}); // awaited below; waitUntilDrained sees a failure too
   const loaderStop = new AbortController();
-  const loading = loadUntilStopped({ config, warehouseUrl, logger: logger.child({ stage: 'loader' }), processed, counters, signal: loaderStop.signal });
+  const loading = loadUntilStopped({ config, warehouseUrl, logger: logger.child({ stage: 'loader' }), processed, counters, signal: loaderStop.signal, wake });
   loading.catch(() => {});
   let failure: unknown;
   try {
-    await waitUntilDrained(config, logger, [CONSUMERS.processor, CONSUMERS.archiver], processing);
+    await waitUntilDrained(config, logger, [CONSUMERS.archiver], processing, 200, () => processorDrained);
   } catch (error) {
     failure = error;
   }
@@ -168,7 +176,7 @@ export async function syncPipeline(options: {
  * Resolves to the events loaded. A run that finds another loader holding the lock waits and tries
  * again; a failed run is logged and retried (sync's final passes load whatever is left).
  */
-async function loadUntilStopped(args: { config: Readonly<Config>; warehouseUrl: string; logger: Logger; processed: ObjectStore; counters: PipelineCounters; signal: AbortSignal }): Promise<number> {
+async function loadUntilStopped(args: { config: Readonly<Config>; warehouseUrl: string; logger: Logger; processed: ObjectStore; counters: PipelineCounters; signal: AbortSignal; wake: ManifestWake }): Promise<number> {
   const { config, signal } = args;
   let events = 0;
   while (!signal.aborted) {
@@ -183,6 +191,7 @@ async function loadUntilStopped(args: { config: Readonly<Config>; warehouseUrl: 
         pollIntervalMs: 100,
         maxManifestsPerTransaction: CATCH_UP_MANIFESTS_PER_TRANSACTION,
         signal,
+        wake: args.wake,
       });
       recordLoad(args.counters, summary);
       events += summary.eventsLoaded;
@@ -213,6 +222,9 @@ export async function currentWalLsn(url: string): Promise<string> {
  * writes (not its own cache) and its cursors only move forward, so a poll reads only what was
  * appended or checkpointed since the last one (a fresh probe per poll decoded the whole log each
  * time: seconds of CPU in a large catch-up).
+ * `ready` (sync: the processor has reported a read that found nothing): no probe is opened, and
+ * nothing decoded, before it is true. A probe decodes the log from its start once (the end, then
+ * up to the checkpoint), so the fewer consumers probed, and the later, the less it costs.
  */
 export async function waitUntilDrained(
   config: Readonly<Config>,
@@ -220,16 +232,22 @@ export async function waitUntilDrained(
   names: string[],
   stages: Promise<unknown>,
   pollIntervalMs = 200,
+  ready: () => boolean = () => true,
 ): Promise<void> {
   let failed: unknown;
   stages.catch((error) => (failed = error));
   const never = new AbortController().signal;
   const probes: ChangeStreamConsumer[] = [];
   try {
-    for (const name of names) probes.push(await createChangeStreamConsumer(config, name, logger));
     for (;;) {
       if (failed) throw failed;
-      if (await allDrained(probes)) return;
+      if (ready()) {
+        while (probes.length < names.length) probes.push(await createChangeStreamConsumer(config, names[probes.length]!, logger));
+        if (await allDrained(probes)) {
+          if (failed) throw failed;
+          return;
+        }
+      }
       await abortableDelay(pollIntervalMs, never);
     }
   } finally {

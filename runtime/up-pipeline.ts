@@ -7,7 +7,8 @@ import { runSimulator } from '../totesys/simulator/run-simulator.js';
 import { seedTotesys } from '../totesys/generator/seed-totesys.js';
 import { superviseCapture } from './capture-child.js';
 import { abortableDelay } from '../platform/abortable-delay.js';
-import { runArchiverStage, runLoaderStage, runProcessorStage } from './local-stages.js';
+import { runArchiverStage, runLoaderStage } from './local-stages.js';
+import { runProcessorStageOnThread } from './processor-thread.js';
 import { newCounters, type PipelineCounters } from './pipeline-counters.js';
 import { prepareSourceSchema, sourceIsEmpty } from './source-setup.js';
 
@@ -32,7 +33,8 @@ export interface UpOptions {
 
 /**
  * `up`: the whole pipeline on one machine until the signal aborts: capture as a child process,
- * processor, archiver and loader in process, and the workload simulator changing totesys.
+ * the processor on a worker thread (its own core, processor-thread.ts), archiver and loader in
+ * process, and the workload simulator changing totesys.
  * The first stage that fails permanently stops all the others (nothing runs half-wired).
  */
 export async function runUpPipeline(options: UpOptions): Promise<PipelineCounters> {
@@ -59,7 +61,7 @@ export async function runUpPipeline(options: UpOptions): Promise<PipelineCounter
   const wake = new ManifestWake();
   const stages = [
     guard('capture', superviseCapture({ config, sourceUrl, logger: logger.child({ stage: 'capture' }), signal: stop.signal, output: options.captureOutput })),
-    guard('processor', runProcessorStage(config, logger.child({ stage: 'processor' }), stop.signal, counters, wake)),
+    guard('processor', runProcessorStageOnThread(config, logger.child({ stage: 'processor' }), stop.signal, counters, wake)),
     guard('archiver', runArchiverStage(config, logger.child({ stage: 'archiver' }), stop.signal, counters)),
     guard('loader', runLoaderStage(config, warehouseUrl, logger.child({ stage: 'loader' }), stop.signal, counters, wake)),
   ];

@@ -20,33 +20,34 @@ import { AUDIT_SCHEMA, rowsCreatedSinceBaseline } from './source-audit.js';
  */
 type TableSpec = { table: string; key: string; insert: string; update: string };
 
+/**
+ * A fact table's changes: an update bumps `bumped` (kept in 1..1000) and last_updated of the row
+ * with key $1; an insert copies `insert`, the columns of the first row at or after key $1 (or is
+ * the insert given as SQL).
+ */
+function factTable(table: string, key: string, bumped: string, insert: readonly string[] | string): TableSpec {
+  const columns = typeof insert === 'string' ? '' : insert.join(', ');
+  return {
+    table,
+    key,
+    insert: typeof insert === 'string' ? insert : `INSERT INTO ${table} (${columns}) SELECT ${columns} FROM ${table} WHERE ${key} >= $1 ORDER BY ${key} LIMIT 1`,
+    update: `UPDATE ${table} SET ${bumped} = ${bumped} % 1000 + 1, last_updated = now() WHERE ${key} = $1`,
+  };
+}
+
 const TABLES: TableSpec[] = [
-  {
-    table: 'sales_order',
-    key: 'sales_order_id',
-    insert: `INSERT INTO sales_order (design_id, staff_id, counterparty_id, units_sold, unit_price, currency_id, agreed_delivery_date, agreed_payment_date, agreed_delivery_location_id)
-             SELECT design_id, staff_id, counterparty_id, units_sold, unit_price, currency_id, agreed_delivery_date, agreed_payment_date, agreed_delivery_location_id
-             FROM sales_order WHERE sales_order_id >= $1 ORDER BY sales_order_id LIMIT 1`,
-    update: 'UPDATE sales_order SET units_sold = units_sold % 1000 + 1, last_updated = now() WHERE sales_order_id = $1',
-  },
-  {
-    table: 'purchase_order',
-    key: 'purchase_order_id',
-    insert: `INSERT INTO purchase_order (staff_id, counterparty_id, item_code, item_quantity, item_unit_price, currency_id, agreed_delivery_date, agreed_payment_date, agreed_delivery_location_id)
-             SELECT staff_id, counterparty_id, item_code, item_quantity, item_unit_price, currency_id, agreed_delivery_date, agreed_payment_date, agreed_delivery_location_id
-             FROM purchase_order WHERE purchase_order_id >= $1 ORDER BY purchase_order_id LIMIT 1`,
-    update: 'UPDATE purchase_order SET item_quantity = item_quantity % 1000 + 1, last_updated = now() WHERE purchase_order_id = $1',
-  },
-  {
-    table: 'payment',
-    key: 'payment_id',
-    // From a transaction, not a payment: after the TRUNCATE there is no payment to copy.
-    insert: `INSERT INTO payment (transaction_id, counterparty_id, payment_amount, currency_id, payment_type_id, paid, payment_date, company_ac_number, counterparty_ac_number)
-             SELECT t.transaction_id, (SELECT min(counterparty_id) FROM counterparty), round((random() * 1000)::numeric, 2), (SELECT min(currency_id) FROM currency),
-                    (SELECT min(payment_type_id) FROM payment_type), false, '2024-12-0' || (1 + floor(random() * 9))::int, 11111111, 22222222
-             FROM transaction t WHERE t.transaction_id >= $1 ORDER BY t.transaction_id LIMIT 1`,
-    update: 'UPDATE payment SET payment_amount = payment_amount % 1000 + 1, last_updated = now() WHERE payment_id = $1',
-  },
+  factTable('sales_order', 'sales_order_id', 'units_sold', ['design_id', 'staff_id', 'counterparty_id', 'units_sold', 'unit_price', 'currency_id', 'agreed_delivery_date', 'agreed_payment_date', 'agreed_delivery_location_id']),
+  factTable('purchase_order', 'purchase_order_id', 'item_quantity', ['staff_id', 'counterparty_id', 'item_code', 'item_quantity', 'item_unit_price', 'currency_id', 'agreed_delivery_date', 'agreed_payment_date', 'agreed_delivery_location_id']),
+  // From a transaction, not a payment: after the TRUNCATE there is no payment to copy.
+  factTable(
+    'payment',
+    'payment_id',
+    'payment_amount',
+    `INSERT INTO payment (transaction_id, counterparty_id, payment_amount, currency_id, payment_type_id, paid, payment_date, company_ac_number, counterparty_ac_number)
+     SELECT t.transaction_id, (SELECT min(counterparty_id) FROM counterparty), round((random() * 1000)::numeric, 2), (SELECT min(currency_id) FROM currency),
+            (SELECT min(payment_type_id) FROM payment_type), false, '2024-12-0' || (1 + floor(random() * 9))::int, 11111111, 22222222
+     FROM transaction t WHERE t.transaction_id >= $1 ORDER BY t.transaction_id LIMIT 1`,
+  ),
 ];
 
 /** The schema change: a column added (and written), a type widened, a column the warehouse does not use renamed. */

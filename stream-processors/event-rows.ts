@@ -1,5 +1,5 @@
 import type { ChangeEvent } from '../contracts/change-event.js';
-import { isSourceTable } from '../contracts/source-tables.js';
+import { isSourceTable, type SourceTable } from '../contracts/source-tables.js';
 import type { Logger } from '../platform/logger.js';
 import type { FactName, WarehouseTable } from '../contracts/warehouse-model.js';
 import type { WarehouseRow } from '../contracts/warehouse-row.js';
@@ -16,7 +16,7 @@ import { factPaymentRow } from './transform/fact-payment.js';
 import { factPurchaseOrderRow } from './transform/fact-purchase-order.js';
 import { factSalesOrderRow } from './transform/fact-sales-order.js';
 import { optionalText, requiredInt, sourceRowOf, UnknownSourceTableError } from './transform/source-values.js';
-import { versionedRowOf } from './transform/versioned-row.js';
+import { type VersionedRow, versionedRowOf } from './transform/versioned-row.js';
 import { type KeyChange, splitKeyChange } from './transform/key-change.js';
 
 /** One warehouse row produced by a change event. */
@@ -54,38 +54,45 @@ export function addRowsForEvent(event: ChangeEvent, ctx: EventRowsContext, sink:
   if (!isSourceTable(event.table)) throw new UnknownSourceTableError(String(event.table), event.id);
   const keyChange = splitKeyChange(event);
   if (keyChange) return addKeyChangeRows(keyChange, ctx, sink);
-  switch (event.table) {
-    case 'sales_order':
-      sink.addFact('fact_sales_order', factSalesOrderRow(event));
-      return;
-    case 'purchase_order':
-      sink.addFact('fact_purchase_order', factPurchaseOrderRow(event));
-      return;
-    case 'payment':
-      sink.addFact('fact_payment', factPaymentRow(event));
-      return;
-    case 'currency':
-      sink.addDimension('dim_currency', dimCurrencyRow(event, (code) => ctx.logger.warn('currency code missing from the ISO 4217 table', { code, eventId: event.id })));
-      return;
-    case 'design':
-      sink.addDimension('dim_design', dimDesignRow(event));
-      return;
-    case 'transaction':
-      sink.addDimension('dim_transaction', dimTransactionRow(event));
-      return;
-    case 'payment_type':
-      sink.addDimension('dim_payment_type', dimPaymentTypeRow(event));
-      return;
-    case 'staff':
-      return addAll(staffChanged(event, ctx.state), sink);
-    case 'department':
-      return addAll(departmentChanged(event, ctx.state), sink);
-    case 'counterparty':
-      return addAll(counterpartyChanged(event, ctx.state), sink);
-    case 'address':
-      return addAll(addressChanged(event, ctx.state), sink);
-  }
+  return ADD_ROWS[event.table](event, ctx, sink);
 }
+
+/** How the events of one source table become rows (synchronously, except the joined dimensions). */
+type AddRows = (event: ChangeEvent, ctx: EventRowsContext, sink: EventRowSink) => Promise<void> | undefined;
+
+const fact =
+  (table: FactName, row: (event: ChangeEvent) => WarehouseRow): AddRows =>
+  (event, _ctx, sink) => {
+    sink.addFact(table, row(event));
+    return undefined;
+  };
+const dimension =
+  (table: WarehouseTable, row: (event: ChangeEvent) => WarehouseRow): AddRows =>
+  (event, _ctx, sink) => {
+    sink.addDimension(table, row(event));
+    return undefined;
+  };
+const joined =
+  (changed: (event: ChangeEvent, state: JoinStateStore) => Promise<EmittedRow[]>): AddRows =>
+  (event, ctx, sink) =>
+    addAll(changed(event, ctx.state), sink);
+
+const ADD_ROWS: Record<SourceTable, AddRows> = {
+  sales_order: fact('fact_sales_order', factSalesOrderRow),
+  purchase_order: fact('fact_purchase_order', factPurchaseOrderRow),
+  payment: fact('fact_payment', factPaymentRow),
+  currency: (event, ctx, sink) => {
+    sink.addDimension('dim_currency', dimCurrencyRow(event, (code) => ctx.logger.warn('currency code missing from the ISO 4217 table', { code, eventId: event.id })));
+    return undefined;
+  },
+  design: dimension('dim_design', dimDesignRow),
+  transaction: dimension('dim_transaction', dimTransactionRow),
+  payment_type: dimension('dim_payment_type', dimPaymentTypeRow),
+  staff: joined((event, state) => childChanged(STAFF_JOIN, event, state)),
+  department: joined(departmentChanged),
+  counterparty: joined((event, state) => childChanged(COUNTERPARTY_JOIN, event, state)),
+  address: joined(addressChanged),
+};
 
 /**
  * A primary-key change (transform/key-change.ts): the old key's delete and the new key's create,
@@ -131,13 +138,44 @@ async function addAll(rows: Promise<EmittedRow[]>, sink: EventRowSink): Promise<
   for (const { table, row } of await rows) sink.addDimension(table, row);
 }
 
-async function staffChanged(event: ChangeEvent, state: JoinStateStore): Promise<EmittedRow[]> {
+/**
+ * A joined dimension: each child row (staff, counterparty) joined with its parent (department,
+ * address). `row` builds the dimension row; with a null parent it validates the child's image.
+ */
+interface Join {
+  child: 'staff' | 'counterparty';
+  parent: 'department' | 'address';
+  table: 'dim_staff' | 'dim_counterparty';
+  /** The dimension's key column, the child's id. */
+  key: 'staff_id' | 'counterparty_id';
+  row(child: VersionedRow, parent: VersionedRow | null): WarehouseRow;
+  /** The children indexed under the parent: possibly stale, each is checked against its stored reference. */
+  childIdsOf(state: JoinStateStore, parentId: number): Promise<number[]>;
+}
+
+const STAFF_JOIN: Join = { child: 'staff', parent: 'department', table: 'dim_staff', key: 'staff_id', row: dimStaffRow, childIdsOf: (state, id) => state.staffIdsOfDepartment(id) };
+const COUNTERPARTY_JOIN: Join = { child: 'counterparty', parent: 'address', table: 'dim_counterparty', key: 'counterparty_id', row: dimCounterpartyRow, childIdsOf: (state, id) => state.counterpartyIdsOfAddress(id) };
+
+async function childChanged(join: Join, event: ChangeEvent, state: JoinStateStore): Promise<EmittedRow[]> {
   const incoming = versionedRowOf(event);
-  const staffId = dimStaffRow(incoming, null).staff_id as number; // validates the image
-  const stored = await state.put('staff', staffId, incoming);
-  const departmentId = referencedId('staff', stored);
-  const department = departmentId === null ? null : await state.get('department', departmentId);
-  return [{ table: 'dim_staff', row: dimStaffRow(stored, department) }];
+  const childId = join.row(incoming, null)[join.key] as number; // validates the image
+  const stored = await state.put(join.child, childId, incoming);
+  const parentId = referencedId(join.child, stored);
+  const parent = parentId === null ? null : await state.get(join.parent, parentId);
+  return [{ table: join.table, row: join.row(stored, parent) }];
+}
+
+/** The parent stored, then its own rows (`own`) and every live child that still references it, joined with it again. */
+async function parentChanged(join: Join, parentId: number, incoming: VersionedRow, state: JoinStateStore, own: (stored: VersionedRow) => EmittedRow[]): Promise<EmittedRow[]> {
+  const stored = await state.put(join.parent, parentId, incoming);
+  const rows = own(stored);
+  for (const childId of await join.childIdsOf(state, parentId)) {
+    const child = await state.get(join.child, childId);
+    // Stale index entries (children that moved) and deleted children are not re-emitted.
+    if (!child || child.deleted || referencedId(join.child, child) !== parentId) continue;
+    rows.push({ table: join.table, row: join.row(child, stored) });
+  }
+  return rows;
 }
 
 async function departmentChanged(event: ChangeEvent, state: JoinStateStore): Promise<EmittedRow[]> {
@@ -146,35 +184,11 @@ async function departmentChanged(event: ChangeEvent, state: JoinStateStore): Pro
   const departmentId = requiredInt(src, 'department_id');
   optionalText(src, 'department_name');
   optionalText(src, 'location');
-  const stored = await state.put('department', departmentId, incoming);
-  const rows: EmittedRow[] = [];
-  for (const staffId of await state.staffIdsOfDepartment(departmentId)) {
-    const staff = await state.get('staff', staffId);
-    // Stale index entries (staff who moved) and deleted staff are not re-emitted.
-    if (!staff || staff.deleted || referencedId('staff', staff) !== departmentId) continue;
-    rows.push({ table: 'dim_staff', row: dimStaffRow(staff, stored) });
-  }
-  return rows;
-}
-
-async function counterpartyChanged(event: ChangeEvent, state: JoinStateStore): Promise<EmittedRow[]> {
-  const incoming = versionedRowOf(event);
-  const counterpartyId = dimCounterpartyRow(incoming, null).counterparty_id as number;
-  const stored = await state.put('counterparty', counterpartyId, incoming);
-  const addressId = referencedId('counterparty', stored);
-  const address = addressId === null ? null : await state.get('address', addressId);
-  return [{ table: 'dim_counterparty', row: dimCounterpartyRow(stored, address) }];
+  return parentChanged(STAFF_JOIN, departmentId, incoming, state, () => []);
 }
 
 async function addressChanged(event: ChangeEvent, state: JoinStateStore): Promise<EmittedRow[]> {
   const incoming = versionedRowOf(event);
   const addressId = dimLocationRow(incoming).location_id as number;
-  const stored = await state.put('address', addressId, incoming);
-  const rows: EmittedRow[] = [{ table: 'dim_location', row: dimLocationRow(stored) }];
-  for (const counterpartyId of await state.counterpartyIdsOfAddress(addressId)) {
-    const counterparty = await state.get('counterparty', counterpartyId);
-    if (!counterparty || counterparty.deleted || referencedId('counterparty', counterparty) !== addressId) continue;
-    rows.push({ table: 'dim_counterparty', row: dimCounterpartyRow(counterparty, stored) });
-  }
-  return rows;
+  return parentChanged(COUNTERPARTY_JOIN, addressId, incoming, state, (stored) => [{ table: 'dim_location', row: dimLocationRow(stored) }]);
 }

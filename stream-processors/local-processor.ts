@@ -32,6 +32,12 @@ export interface LocalProcessorOptions {
   idleCloseMs?: number;
   metrics?: MetricsSink;
   prefix?: string;
+  /**
+   * Called when a read finds nothing: every record before it is processed and checkpointed (a
+   * failed batch is rewound and read again, never skipped). `sync` knows from it that the processor
+   * has drained a log nobody writes to any more, without decoding the log to measure the lag.
+   */
+  onIdle?: () => void;
   /** Called after each batch is durable and checkpointed, with the time it took from read to checkpoint. */
   onBatch?: (result: ProcessRecordsResult, timing: { durationMs: number }) => void;
   /** Backoff after a failed batch: first delay, doubled up to the max (default 200 ms .. 30 s). */
@@ -59,7 +65,10 @@ export async function runLocalProcessor(options: LocalProcessorOptions): Promise
     try {
       groups = await readBatch(consumer, maxRecords, waitMs, { windowMs: options.batchWindowMs ?? 0, idleCloseMs: options.idleCloseMs }, signal);
       const records = groups.flat();
-      if (records.length === 0) continue;
+      if (records.length === 0) {
+        options.onIdle?.();
+        continue;
+      }
       const startedMs = performance.now();
       // Shard groups are concatenated: each key lives on one shard, so its order is kept.
       const result = await processRecords(records, {

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import type { ReconcileKey } from '../../contracts/reconcile.js';
 import { isSourceTable, type SourceTable } from '../../contracts/source-tables.js';
-import { createPostgresClient } from '../../platform/postgres-client.js';
+import { withPostgresClient } from '../../platform/postgres-client.js';
 import { editPublicationComment, readPublicationComment, type CommentLines } from './publication-comment.js';
 
 /**
@@ -62,16 +62,8 @@ export function withJob(lines: CommentLines, job: PersistedResnapshot): CommentL
 
 /** The store in the capture's publication comment; a short-lived connection per call (a few per 1,000 rows re-read). */
 export function publicationJobStore(sourceUrl: string, publicationName: string): ResnapshotJobStore {
-  const withClient = async <T>(fn: (client: pg.Client) => Promise<T>): Promise<T> => {
-    const client = createPostgresClient({ url: sourceUrl, applicationName: 'totesys-cdc-resnapshot-jobs', connectionTimeoutMs: 10_000, queryTimeoutMs: 10_000 });
-    client.on('error', () => undefined); // surfaced by the pending query
-    await client.connect();
-    try {
-      return await fn(client);
-    } finally {
-      await client.end().catch(() => undefined);
-    }
-  };
+  const withClient = <T>(fn: (client: pg.Client) => Promise<T>): Promise<T> =>
+    withPostgresClient({ url: sourceUrl, applicationName: 'totesys-cdc-resnapshot-jobs', connectionTimeoutMs: 10_000, queryTimeoutMs: 10_000 }, fn);
   return {
     load: () => withClient(async (client) => parseJobLines((await readPublicationComment(client, publicationName)) ?? { marker: '', rest: [] })),
     save: (job) =>

@@ -21,7 +21,7 @@ import {
 import type { CaptureLifecycle } from '../lifecycle/capture-lifecycle.js';
 import { streamBridge } from './bridge.js';
 import type { SlotPreparationOptions } from './slot-preparation-options.js';
-import { createPostgresClient } from '../../platform/postgres-client.js';
+import { withPostgresClient } from '../../platform/postgres-client.js';
 import { slotLossOf } from '../control/slot-status.js';
 import { enqueueReconcile, snapshotReconcileId } from '../publish/reconcile-publish.js';
 import { SNAPSHOT_SEQ } from '../../contracts/change-event.js';
@@ -176,13 +176,6 @@ async function publishSnapshot(options: SlotPreparationOptions, stats: CaptureSt
   }
 }
 
-async function withClient<T>(url: string, applicationName: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = createPostgresClient({ url, applicationName, connectionTimeoutMs: 10_000 });
-  client.on('error', () => undefined); // surfaced by the pending query
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end().catch(() => undefined);
-  }
+function withClient<T>(url: string, applicationName: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  return withPostgresClient({ url, applicationName, connectionTimeoutMs: 10_000 }, fn);
 }

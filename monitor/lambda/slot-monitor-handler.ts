@@ -1,19 +1,22 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import pg from 'pg';
+import { type Config, type DatabaseFields, loadConfig } from '../../platform/config.js';
 import { ConfigError, errorMessage } from '../../platform/errors.js';
 import { createLogger, type Logger } from '../../platform/logger.js';
+import { createPostgresClient } from '../../platform/postgres-client.js';
 import { measureSlot } from '../slot-monitor.js';
 
 /**
  * Scheduled Lambda (every minute, in the VPC): reads the source secret, connects, measures the
- * replication slot and prints one EMF line (slotLagBytes, dimension SlotName). Environment:
+ * replication slot and prints one EMF line (slotLagBytes, dimension SlotName). Its settings come
+ * from the config (platform/config.ts), read once, at the first invocation:
  *   TOTESYS_SOURCE_SECRET_ARN   secret with username and password (and host, port, dbname unless below)
  *   TOTESYS_SOURCE_HOST/PORT/DB the endpoint when the secret does not carry it (RDS-managed master secrets)
  *   TOTESYS_SLOT_NAME           default totesys_cdc
  *   TOTESYS_PUBLICATION_NAME    default totesys_cdc (its snapshot marker says whether the slot was had: a lost slot)
  *   PGSSLMODE                   TLS mode node-postgres applies (verify-full in the stack)
- * A failure to connect or query throws (a Lambda error, counted by its Errors metric) and prints no
- * metric, so the slot-lag alarm, which treats missing data as breaching, fires.
+ * A bad or missing setting, or a failure to connect or query, throws (a Lambda error, counted by its
+ * Errors metric) and prints no metric, so the slot-lag alarm, which treats missing data as breaching,
+ * fires.
  */
 export interface SlotMonitorResult {
   slotName: string;
@@ -30,12 +33,16 @@ export interface SlotMonitorDeps {
   /** Where the EMF line goes (stdout in Lambda, where CloudWatch extracts it). */
   writeMetric?: (line: string) => void;
   logger?: Logger;
-  env?: Record<string, string | undefined>;
+  /** The configuration (default: loadConfig() of the Lambda's environment, at the first invocation). */
+  config?: Readonly<Config>;
   now?: () => number;
 }
 
-/** Connection URL from the secret's JSON and the endpoint variables (variables win: an RDS-managed secret has no host). */
-export function sourceUrlFromSecret(secretString: string, env: Record<string, string | undefined>): string {
+/** Where the source is when the secret does not say (an RDS-managed master secret has no host): config.databaseFields.source. */
+export type SourceEndpoint = Pick<DatabaseFields, 'host' | 'port' | 'database'>;
+
+/** Connection URL from the secret's JSON and the configured endpoint (the endpoint wins: an RDS-managed secret has no host). */
+export function sourceUrlFromSecret(secretString: string, endpoint: SourceEndpoint): string {
   let secret: Record<string, unknown>;
   try {
     secret = JSON.parse(secretString) as Record<string, unknown>;
@@ -43,9 +50,9 @@ export function sourceUrlFromSecret(secretString: string, env: Record<string, st
     throw new ConfigError('the source secret is not JSON: expected {"username": ..., "password": ...} (RDS format)');
   }
   const field = (name: string) => (secret[name] === undefined || secret[name] === null ? undefined : String(secret[name]));
-  const host = env.TOTESYS_SOURCE_HOST || field('host');
-  const port = env.TOTESYS_SOURCE_PORT || field('port') || '5432';
-  const database = env.TOTESYS_SOURCE_DB || field('dbname');
+  const host = endpoint.host || field('host');
+  const port = endpoint.port === undefined ? field('port') || '5432' : String(endpoint.port);
+  const database = endpoint.database || field('dbname');
   const username = field('username');
   const password = field('password');
   const missing = Object.entries({ host, database, username, password }).filter(([, v]) => !v).map(([k]) => k);
@@ -59,18 +66,38 @@ export function sourceUrlFromSecret(secretString: string, env: Record<string, st
   return url.toString();
 }
 
+/** What one invocation needs from the config. */
+interface MonitorSettings {
+  secretArn: string;
+  endpoint: SourceEndpoint;
+  slotName: string;
+  publicationName: string;
+  logger: Logger;
+}
+
+function monitorSettings(config: Readonly<Config>, logger: Logger | undefined): MonitorSettings {
+  const { secretArn, host, port, database } = config.databaseFields.source;
+  if (!secretArn) throw new ConfigError('TOTESYS_SOURCE_SECRET_ARN is not set: set it to the ARN of the source secret');
+  return {
+    secretArn,
+    endpoint: { host, port, database },
+    slotName: config.capture.slotName,
+    publicationName: config.capture.publicationName,
+    logger: logger ?? createLogger({ service: 'slot-monitor', level: config.logLevel }),
+  };
+}
+
 export function createSlotMonitorHandler(deps: SlotMonitorDeps): () => Promise<SlotMonitorResult> {
-  const env = deps.env ?? process.env;
-  const logger = deps.logger ?? createLogger({ service: 'slot-monitor' });
   const writeMetric = deps.writeMetric ?? ((line: string) => process.stdout.write(`${line}\n`));
+  let settings: MonitorSettings | undefined;
   return async () => {
-    const secretArn = env.TOTESYS_SOURCE_SECRET_ARN;
-    if (!secretArn) throw new ConfigError('TOTESYS_SOURCE_SECRET_ARN is not set: set it to the ARN of the source secret');
-    const slotName = env.TOTESYS_SLOT_NAME || 'totesys_cdc';
-    const publicationName = env.TOTESYS_PUBLICATION_NAME || 'totesys_cdc';
-    // Read every time (once a minute): a rotated password is picked up on the next run.
-    const url = sourceUrlFromSecret(await deps.readSecret(secretArn), env);
-    const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000, statement_timeout: 10_000, application_name: 'totesys-cdc-slot-monitor' });
+    // The config once per container; a bad setting fails this invocation with its name (importing the module never throws).
+    settings ??= monitorSettings(deps.config ?? loadConfig(), deps.logger);
+    const { secretArn, endpoint, slotName, publicationName, logger } = settings;
+    // The secret every time (once a minute): a rotated password is picked up on the next run.
+    const url = sourceUrlFromSecret(await deps.readSecret(secretArn), endpoint);
+    // One connection per invocation, ended in finally; the timeouts keep a stalled source from holding the Lambda to its limit.
+    const client = createPostgresClient({ url, applicationName: 'totesys-cdc-slot-monitor', logger, connectionTimeoutMs: 10_000, queryTimeoutMs: 10_000 });
     try {
       await client.connect();
       const { status, emfLine, lostEmfLine } = await measureSlot(client, slotName, (deps.now ?? Date.now)(), publicationName);

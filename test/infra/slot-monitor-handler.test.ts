@@ -1,5 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createSlotMonitorHandler, sourceUrlFromSecret } from '../../monitor/lambda/slot-monitor-handler.js';
+import { loadConfig } from '../../platform/config.js';
 import { METRICS_NAMESPACE } from '../../platform/metrics.js';
 import { silentLogger } from '../../platform/logger.js';
 import { createTestDatabase, type TestDatabase, withClient } from '../support/postgres.js';
@@ -34,16 +35,17 @@ afterAll(async () => {
 function rdsManagedSetup(overrides: Record<string, string> = {}) {
   const url = new URL(db.url);
   const secret = JSON.stringify({ username: decodeURIComponent(url.username), password: decodeURIComponent(url.password) });
+  // The Lambda's environment as the stack sets it (infra/constructs/slot-monitor.ts), read by the config.
   const env = { TOTESYS_SOURCE_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-2:123456789012:secret:src', TOTESYS_SOURCE_HOST: url.hostname, TOTESYS_SOURCE_PORT: url.port, TOTESYS_SOURCE_DB: db.name, TOTESYS_SLOT_NAME: slotName, ...overrides };
-  return { secret, env };
+  return { secret, env, config: loadConfig({}, env) };
 }
 
 describe('slot monitor Lambda handler', () => {
   it('publishes the slot lag in bytes as EMF under the capture metric name and SlotName dimension', async () => {
-    const { secret, env } = rdsManagedSetup();
+    const { secret, env, config } = rdsManagedSetup();
     const lines: string[] = [];
     const readArns: string[] = [];
-    const handler = createSlotMonitorHandler({ readSecret: async (arn) => (readArns.push(arn), secret), writeMetric: (l) => lines.push(l), logger: silentLogger, env, now: () => 1_700_000_000_000 });
+    const handler = createSlotMonitorHandler({ readSecret: async (arn) => (readArns.push(arn), secret), writeMetric: (l) => lines.push(l), logger: silentLogger, config, now: () => 1_700_000_000_000 });
     const result = await handler();
     expect(readArns).toEqual([env.TOTESYS_SOURCE_SECRET_ARN]);
     expect(result).toEqual(expect.objectContaining({ slotName, exists: true, active: false }));
@@ -63,9 +65,9 @@ describe('slot monitor Lambda handler', () => {
   });
 
   it('publishes no lag for a slot that does not exist, so the lag alarm sees missing data; never created is not lost', async () => {
-    const { secret, env } = rdsManagedSetup({ TOTESYS_SLOT_NAME: 'no_such_slot' });
+    const { secret, config } = rdsManagedSetup({ TOTESYS_SLOT_NAME: 'no_such_slot' });
     const lines: string[] = [];
-    const handler = createSlotMonitorHandler({ readSecret: async () => secret, writeMetric: (l) => lines.push(l), logger: silentLogger, env });
+    const handler = createSlotMonitorHandler({ readSecret: async () => secret, writeMetric: (l) => lines.push(l), logger: silentLogger, config });
     expect(await handler()).toEqual(expect.objectContaining({ exists: false, lagBytes: null, lost: null }));
     expect(lines.map((l) => JSON.parse(l))).toEqual([expect.objectContaining({ SlotName: 'no_such_slot', slotLost: 0 })]);
   });
@@ -76,20 +78,50 @@ describe('slot monitor Lambda handler', () => {
       await c.query('CREATE PUBLICATION lost_pub FOR TABLE t_marker');
       await c.query(`COMMENT ON PUBLICATION lost_pub IS 'totesys-cdc snapshot complete slot=gone_slot lsn=0/1000'`);
     });
-    const { secret, env } = rdsManagedSetup({ TOTESYS_SLOT_NAME: 'gone_slot', TOTESYS_PUBLICATION_NAME: 'lost_pub' });
+    const { secret, config } = rdsManagedSetup({ TOTESYS_SLOT_NAME: 'gone_slot', TOTESYS_PUBLICATION_NAME: 'lost_pub' });
     const lines: string[] = [];
-    const handler = createSlotMonitorHandler({ readSecret: async () => secret, writeMetric: (l) => lines.push(l), logger: silentLogger, env });
+    const handler = createSlotMonitorHandler({ readSecret: async () => secret, writeMetric: (l) => lines.push(l), logger: silentLogger, config });
     expect(await handler()).toEqual(expect.objectContaining({ exists: false, lost: 'missing' }));
     expect(lines.map((l) => JSON.parse(l))).toEqual([expect.objectContaining({ SlotName: 'gone_slot', slotLost: 1, lostReason: 'missing' })]);
   });
 
   it('fails (a Lambda error, no metric) when it cannot log in', async () => {
-    const { env } = rdsManagedSetup();
+    const { config } = rdsManagedSetup();
     const url = new URL(db.url);
     const lines: string[] = [];
-    const handler = createSlotMonitorHandler({ readSecret: async () => JSON.stringify({ username: decodeURIComponent(url.username), password: 'wrong-password' }), writeMetric: (l) => lines.push(l), logger: silentLogger, env });
+    const handler = createSlotMonitorHandler({ readSecret: async () => JSON.stringify({ username: decodeURIComponent(url.username), password: 'wrong-password' }), writeMetric: (l) => lines.push(l), logger: silentLogger, config });
     await expect(handler()).rejects.toThrow(/password/);
     expect(lines).toEqual([]);
+  });
+});
+
+describe('slot monitor Lambda handler: its settings', () => {
+  afterEach(() => {
+    vi.unstubAllEnvs();
+  });
+
+  it('reads them once, from the environment through the config, and names a bad one before reading any secret', async () => {
+    vi.stubEnv('TOTESYS_SOURCE_SECRET_ARN', 'arn:aws:secretsmanager:eu-west-2:123456789012:secret:src');
+    vi.stubEnv('TOTESYS_SLOT_NAME', 'Not-An-Identifier');
+    const readArns: string[] = [];
+    const handler = createSlotMonitorHandler({ readSecret: async (arn) => (readArns.push(arn), '{}'), writeMetric: () => undefined, logger: silentLogger });
+    await expect(handler()).rejects.toThrow(/invalid slotName \(--slot-name \/ TOTESYS_SLOT_NAME\)/);
+    expect(readArns).toEqual([]);
+  });
+
+  it('without TOTESYS_SOURCE_SECRET_ARN: says what to set', async () => {
+    vi.stubEnv('TOTESYS_SOURCE_SECRET_ARN', '');
+    const handler = createSlotMonitorHandler({ readSecret: async () => '{}', writeMetric: () => undefined, logger: silentLogger });
+    await expect(handler()).rejects.toThrow(/TOTESYS_SOURCE_SECRET_ARN is not set: set it to the ARN of the source secret/);
+  });
+
+  it('keeps the config it read: a later change of the environment does not reach a warm container', async () => {
+    const { secret, env } = rdsManagedSetup();
+    for (const [name, value] of Object.entries(env)) vi.stubEnv(name, value);
+    const handler = createSlotMonitorHandler({ readSecret: async () => secret, writeMetric: () => undefined, logger: silentLogger });
+    expect(await handler()).toEqual(expect.objectContaining({ slotName, exists: true }));
+    vi.stubEnv('TOTESYS_SLOT_NAME', 'no_such_slot');
+    expect(await handler()).toEqual(expect.objectContaining({ slotName, exists: true }));
   });
 });
 
@@ -97,7 +129,7 @@ describe('sourceUrlFromSecret', () => {
   it('takes host, port and database from the RDS JSON secret, the variables winning', () => {
     const secret = JSON.stringify({ host: 'db.internal', port: 5433, dbname: 'totesys', username: 'cdc', password: 'p@ss/word' });
     expect(sourceUrlFromSecret(secret, {})).toBe('postgresql://cdc:p%40ss%2Fword@db.internal:5433/totesys');
-    expect(sourceUrlFromSecret(secret, { TOTESYS_SOURCE_HOST: 'other', TOTESYS_SOURCE_DB: 'x' })).toBe('postgresql://cdc:p%40ss%2Fword@other:5433/x');
+    expect(sourceUrlFromSecret(secret, { host: 'other', database: 'x' })).toBe('postgresql://cdc:p%40ss%2Fword@other:5433/x');
   });
 
   it('names what is missing and never echoes the secret', () => {

@@ -13,6 +13,7 @@ import { REPO_ROOT } from '../../infra/repo-paths.js';
 import { WAREHOUSE_MODEL, WAREHOUSE_TABLES, type WarehouseTable } from '../../contracts/warehouse-model.js';
 import { cdkJsonContext } from './cdk-json-context.js';
 import { actionsOfRole, auditIdentityPolicies, identityStatements } from './iam-policy-audit.js';
+import { loadConfig, SETTINGS } from '../../platform/config.js';
 
 const SOURCE_SECRET_ARN = 'arn:aws:secretsmanager:eu-west-2:123456789012:secret:totesys-source-AbCdEf';
 const WAREHOUSE_SECRET_ARN = 'arn:aws:secretsmanager:eu-west-2:123456789012:secret:totesys-warehouse';
@@ -652,6 +653,16 @@ describe('Slot monitor (database-side slot lag)', () => {
       .filter((st) => st.policy.startsWith('SlotMonitorHandlerRole') && st.actions.some((a) => a.startsWith('secretsmanager:')))
       .flatMap((st) => st.resources);
     expect(secrets).toEqual([SOURCE_SECRET_ARN]);
+  });
+
+  it('sets only variables its config declares, and the config reads the secret, slot and publication back from them', () => {
+    const variables = one('AWS::Lambda::Function', 'SlotMonitorHandlerFunction').Properties.Environment.Variables as Record<string, unknown>;
+    const declared = new Set(SETTINGS.map((setting) => setting.env));
+    expect(Object.keys(variables).filter((name) => name.startsWith('TOTESYS_') && !declared.has(name))).toEqual([]);
+    // Tokens (an endpoint resolved at deploy time) are not text yet; the rest is what the Lambda reads.
+    const config = loadConfig({}, Object.fromEntries(Object.entries(variables).filter(([, value]) => typeof value === 'string')) as Record<string, string>);
+    expect(config.databaseFields.source.secretArn).toBe(SOURCE_SECRET_ARN);
+    expect(config.capture).toMatchObject({ slotName: 'totesys_cdc', publicationName: 'totesys_cdc' });
   });
 });
 

@@ -41,7 +41,11 @@ describe('loader: catching up', () => {
     const one = `${bed.schema}_one`;
     const grouped = await bed.load({ maxManifestsPerTransaction: 50 });
     const single = await bed.load({ schema: one, maxManifestsPerTransaction: 1 });
-    expect(grouped).toMatchObject({ manifestsLoaded: 5, manifestsFailed: 0, eventsLoaded: single.eventsLoaded, rowsByTable: single.rowsByTable, inferredMembers: single.inferredMembers });
+    // Fact rows count the same; dimension and inferred-member counts may be lower together (set-based:
+    // a group's dimension rows go in before its facts, so a key a later manifest brings needs no inferred member).
+    expect(grouped).toMatchObject({ manifestsLoaded: 5, manifestsFailed: 0, eventsLoaded: single.eventsLoaded });
+    expect([grouped.rowsByTable.fact_sales_order, grouped.rowsByTable.fact_payment]).toEqual([single.rowsByTable.fact_sales_order, single.rowsByTable.fact_payment]);
+    expect(grouped.inferredMembers).toBeLessThanOrEqual(single.inferredMembers);
     expect(grouped.rowsByTable.fact_sales_order).toBe(5); // 6 fact rows in the files, one event id twice
     expect(await snapshot(bed.schema)).toEqual(await snapshot(one));
     const again = await bed.load({ maxManifestsPerTransaction: 50 });

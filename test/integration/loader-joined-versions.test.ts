@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bulkLoadManifests } from '../support/bulk-load-manifests.js';
+import { loadPerManifestAndBulk } from '../support/bulk-load-manifests.js';
 import { loadPendingManifests } from '../../loader/run-loader.js';
 import { MIGRATIONS, migrateWarehouseSchema } from '../../loader/warehouse-schema.js';
 import { silentLogger } from '../../platform/logger.js';
@@ -39,10 +39,7 @@ describe('loader: joined dimensions keep the row of the newest own row, then the
       try {
         const written = [];
         for (const i of order) written.push(await writeBatch(bucket.store, { dim_staff: [rows[i]] }));
-        await loadPendingManifests({ warehouseUrl: testbed.db.url, processed: bucket.store, logger: silentLogger, schema });
-        expect(await staff(schema)).toEqual(expected);
-        await bulkLoadManifests(testbed.db.url, `${schema}_bulk`, bucket.store, written);
-        expect(await staff(`${schema}_bulk`)).toEqual(expected);
+        expect(await loadPerManifestAndBulk(testbed.db.url, bucket.store, written, schema, staff)).toEqual({ perManifest: expected, bulk: expected });
       } finally {
         await bucket.cleanup();
       }

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { WarehouseRow } from '../../contracts/warehouse-row.js';
-import { bulkLoadManifests } from '../support/bulk-load-manifests.js';
+import { bulkLoadManifests, loadPerManifestAndBulk } from '../support/bulk-load-manifests.js';
 import { loadPendingManifests } from '../../loader/run-loader.js';
 import { silentLogger } from '../../platform/logger.js';
 import { counterpartyDim, currencyDim, dateDim, designDim, locationDim, salesFact, staffDim, writeBatch } from '../support/processed-batch-factory.js';
@@ -126,10 +126,7 @@ describe('loader: snapshot reads add a version only for a change (rule F2)', () 
             written.push(await writeBatch(bucket.store, { fact_sales_order: rows.slice(at, at + size) }));
             at += size;
           }
-          await loadPendingManifests({ warehouseUrl: testbed.db.url, processed: bucket.store, logger: silentLogger, schema });
-          expect(await versions(schema)).toEqual(want);
-          await bulkLoadManifests(testbed.db.url, `${schema}_bulk`, bucket.store, written);
-          expect(await versions(`${schema}_bulk`)).toEqual(want);
+          expect(await loadPerManifestAndBulk(testbed.db.url, bucket.store, written, schema, versions)).toEqual({ perManifest: want, bulk: want });
         } finally {
           await bucket.cleanup();
         }

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { S3ObjectStore, createS3Client } from '../../bucket/s3-object-store.js';
 import { readSlotStatus } from '../../capture/control/slot-status.js';
 import { loadPendingManifests } from '../../loader/run-loader.js';
@@ -15,48 +15,47 @@ import { summariseQuarantine } from '../../ops/aws-status/quarantine-summary.js'
 import { renderAwsStatus } from '../../ops/aws-status/render-aws-status.js';
 import { queueDepth } from '../../ops/dlq-redrive/dead-letter-queue.js';
 import { silentLogger } from '../../platform/logger.js';
-import { startS3rver, type S3rverServer } from '../support/aws-emulators.js';
+import { startS3rver } from '../support/aws-emulators.js';
 import { runCli } from '../support/cli.js';
-import { RECORDED_AT, startCloudWatchReplay, type CloudWatchReplay } from '../support/cloudwatch-replay.js';
-import { createTestDatabase, withClient, type TestDatabase } from '../support/postgres.js';
+import { RECORDED_AT, startCloudWatchReplay } from '../support/cloudwatch-replay.js';
+import { createTestDatabase, withClient } from '../support/postgres.js';
 import { paymentFact, writeBatch } from '../support/processed-batch-factory.js';
-import { startSqslite, type SqsliteServer } from '../support/sqslite-server.js';
+import { startSqslite } from '../support/sqslite-server.js';
+import { useSuiteResources } from '../support/suite-resources.js';
 
 const REGION = 'eu-west-2';
 
 describe('status --aws: every part from its real source', () => {
   const slotName = `t_status_${randomBytes(3).toString('hex')}`;
-  let source: TestDatabase;
-  let warehouse: TestDatabase;
-  let s3: S3rverServer;
-  let sqs: SqsliteServer;
-  let cloudwatch: CloudWatchReplay;
+  const suite = useSuiteResources({
+    source: () => createTestDatabase('ops_status_src'),
+    warehouse: () => createTestDatabase('ops_status_wh'),
+    s3: () => startS3rver(['processed']),
+    sqs: () => startSqslite(REGION),
+    cloudwatch: startCloudWatchReplay,
+  });
   let queueUrl: string;
   let processed: S3ObjectStore;
 
   beforeAll(async () => {
-    [source, warehouse, s3, sqs, cloudwatch] = await Promise.all([createTestDatabase('ops_status_src'), createTestDatabase('ops_status_wh'), startS3rver(['processed']), startSqslite(REGION), startCloudWatchReplay()]);
-    await withClient(source.url, (c) => c.query(`SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, [slotName]));
-    processed = new S3ObjectStore(createS3Client({ region: REGION, endpoint: s3.endpoint }), 'processed');
+    await withClient(suite.source.url, (c) => c.query(`SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, [slotName]));
+    processed = new S3ObjectStore(createS3Client({ region: REGION, endpoint: suite.s3.endpoint }), 'processed');
     await writeBatch(processed, { fact_payment: [paymentFact(1, 10n)] });
-    await loadPendingManifests({ warehouseUrl: warehouse.url, processed, logger: silentLogger });
+    await loadPendingManifests({ warehouseUrl: suite.warehouse.url, processed, logger: silentLogger });
     await processed.put('quarantine/date=2026-12-06/aaaa.json', '{"reason":"malformed-json"}');
     await processed.put('quarantine/date=2026-12-07/bbbb.json', '{"reason":"invalid-event"}');
-    queueUrl = await sqs.createQueue('status-dlq');
-    for (const n of [1, 2]) await sqs.client.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: `{"n":${n}}` }));
-  });
-  afterAll(async () => {
-    await Promise.all([source?.drop(), warehouse?.drop(), s3?.stop(), sqs?.stop(), cloudwatch?.stop()]);
+    queueUrl = await suite.sqs.createQueue('status-dlq');
+    for (const n of [1, 2]) await suite.sqs.client.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: `{"n":${n}}` }));
   });
 
   const ports = (): AwsStatusPorts => {
-    const client = createCloudWatchClient({ region: REGION, endpoint: cloudwatch.endpoint });
+    const client = createCloudWatchClient({ region: REGION, endpoint: suite.cloudwatch.endpoint });
     return {
-      slot: () => readSlotStatus(source.url, slotName),
+      slot: () => readSlotStatus(suite.source.url, slotName),
       metrics: (queries, window) => readMetrics(client, queries, window),
-      deadLetterQueue: () => queueDepth(sqs.client, queueUrl),
+      deadLetterQueue: () => queueDepth(suite.sqs.client, queueUrl),
       quarantine: () => summariseQuarantine(processed),
-      warehouse: () => readWarehouseStatus(warehouse.url),
+      warehouse: () => readWarehouseStatus(suite.warehouse.url),
     };
   };
   const names = { slotName, streamName: 'totesys-changes', processorFunctionName: 'totesys-processor' };
@@ -76,7 +75,7 @@ describe('status --aws: every part from its real source', () => {
     expect(status.warehouse).toMatchObject({ initialised: true, manifestsLoaded: 1, failedManifests: 0 });
 
     // What was asked of CloudWatch: the names and dimensions the components publish.
-    const queries = (cloudwatch.requests.at(-1)!.body.MetricDataQueries as Array<{ Id: string; MetricStat: { Metric: { Namespace: string; MetricName: string; Dimensions: unknown[] } } }>).map((q) => [q.Id, q.MetricStat.Metric.Namespace, q.MetricStat.Metric.MetricName, q.MetricStat.Metric.Dimensions]);
+    const queries = (suite.cloudwatch.requests.at(-1)!.body.MetricDataQueries as Array<{ Id: string; MetricStat: { Metric: { Namespace: string; MetricName: string; Dimensions: unknown[] } } }>).map((q) => [q.Id, q.MetricStat.Metric.Namespace, q.MetricStat.Metric.MetricName, q.MetricStat.Metric.Dimensions]);
     expect(queries).toContainEqual(['heartbeat', 'TotesysCdc', 'captureHeartbeat', [{ Name: 'SlotName', Value: slotName }]]);
     expect(queries).toContainEqual(['kinesisIteratorAgeMs', 'AWS/Kinesis', 'GetRecords.IteratorAgeMilliseconds', [{ Name: 'StreamName', Value: 'totesys-changes' }]]);
     expect(queries).toContainEqual(['lambdaIteratorAgeMs', 'AWS/Lambda', 'IteratorAge', [{ Name: 'FunctionName', Value: 'totesys-processor' }]]);
@@ -99,8 +98,8 @@ describe('status --aws: every part from its real source', () => {
     const stateDir = path.join(os.tmpdir(), `never-${randomBytes(4).toString('hex')}`);
     const result = await runCli([
       'status', '--aws', '--json', '--state-dir', stateDir, '--slot-name', slotName,
-      '--stream', 'kinesis', '--kinesis-stream-name', 'totesys-changes', '--buckets', 's3', '--processed-bucket', 'processed', '--s3-endpoint', s3.endpoint,
-      '--source-url', source.url, '--warehouse-url', warehouse.url, '--cloudwatch-endpoint', cloudwatch.endpoint,
+      '--stream', 'kinesis', '--kinesis-stream-name', 'totesys-changes', '--buckets', 's3', '--processed-bucket', 'processed', '--s3-endpoint', suite.s3.endpoint,
+      '--source-url', suite.source.url, '--warehouse-url', suite.warehouse.url, '--cloudwatch-endpoint', suite.cloudwatch.endpoint,
     ]);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);

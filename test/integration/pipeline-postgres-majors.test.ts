@@ -18,7 +18,7 @@ import { warehouseDifferences } from '../support/warehouse-equals-source.js';
  * equals independent SQL on the source, and `status` reads) on two Postgres majors: the embedded 17
  * (the shared test cluster) and the machine's PostgreSQL 15 (a private cluster from
  * `pg_config --bindir`; .ci/run installs Debian's postgresql-15, elsewhere without it the case is
- * skipped). The source has the real schema's DDL as Prisma writes it (test/support/totesys-prisma-schema.sql):
+ * skipped). The source has the real schema's DDL as Prisma writes it (test/fixtures/third_party/totesys-prisma-schema.sql):
  * quoted mixed-case enum type names, ON UPDATE CASCADE / ON DELETE SET NULL foreign keys, unique indexes.
  */
 interface Target {
@@ -59,7 +59,7 @@ describe.each(MAJORS)('end to end with the real schema on $label', ({ major, ava
   beforeAll(async () => {
     if (!available) return;
     target = await open();
-    const ddl = await fs.readFile(path.join(REPO_ROOT, 'test/support/totesys-prisma-schema.sql'), 'utf8');
+    const ddl = await fs.readFile(path.join(REPO_ROOT, 'test/fixtures/third_party/totesys-prisma-schema.sql'), 'utf8');
     await withClient(target.sourceUrl, (c) => c.query(ddl));
     stateDir = await fs.mkdtemp(path.join(os.tmpdir(), `totesys-cdc-pg${major}-`));
     // Slots are cluster-wide: names of our own keep parallel test files on the shared cluster apart.

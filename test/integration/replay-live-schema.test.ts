@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { LocalDirObjectStore } from '../../bucket/local-dir-object-store.js';
 import { silentLogger } from '../../platform/logger.js';
 import { ReplayError, replay, type ReplayProgress } from '../../replay/replay.js';
-import { generateWorkload, ingestionBucketWith, workloadWithUnstorableValue } from '../support/archive-workload.js';
+import { archivedWorkload, ingestionBucketWith, replayTarget, workloadWithUnstorableValue } from '../support/archive-workload.js';
 import { useWarehouseTestbed } from '../support/warehouse-testbed.js';
 
 /**
@@ -14,20 +14,19 @@ describe('replay into the live schema', () => {
   const testbed = useWarehouseTestbed('replay_live_schema');
 
   it('fails as retryable while another loader holds the schema lock; once it is free, loads everything', async () => {
-    const { db, dir, client } = testbed;
-    const events = generateWorkload(600, { secondsBetweenTransactions: 10 });
-    const ingestion = await ingestionBucketWith(dir, events, 100);
+    const { client } = testbed;
+    const { events, ingestion } = await archivedWorkload(testbed.dir, 600, 100);
 
     // The live loader's lock on `star` (loader/run-loader.ts: class 0x70ad, key hashtext(schema)).
     await client.query('SELECT pg_advisory_lock($1, hashtext($2))', [0x70ad, 'star']);
-    const locked = await replay({ ingestion, processed: new LocalDirObjectStore(path.join(dir, 'processed-locked')), warehouseUrl: db.url, logger: silentLogger, batchSize: 150 }).catch((error: unknown) => error);
+    const locked = await replay({ ...replayTarget(testbed, 'processed-locked'), ingestion, batchSize: 150 }).catch((error: unknown) => error);
     expect(locked).toBeInstanceOf(ReplayError);
     expect((locked as ReplayError).retryable).toBe(true);
     expect((locked as ReplayError).message).toMatch(/another loader holds the lock on schema star/);
     await client.query('SELECT pg_advisory_unlock($1, hashtext($2))', [0x70ad, 'star']);
 
     const progress: ReplayProgress[] = [];
-    const summary = await replay({ ingestion, processed: new LocalDirObjectStore(path.join(dir, 'processed')), warehouseUrl: db.url, logger: silentLogger, batchSize: 150, lanes: 2, onProgress: (p) => progress.push(p) });
+    const summary = await replay({ ...replayTarget(testbed), ingestion, batchSize: 150, lanes: 2, onProgress: (p) => progress.push(p) });
     expect(summary).toMatchObject({ lanes: 1, partial: false, eventsReplayed: events.length, loadSchema: 'star', swap: null, loadFailures: [] });
     expect(summary.manifests).toBe(4);
     expect(summary.rowsLoaded).toBeGreaterThan(0);

@@ -1,11 +1,8 @@
-import path from 'node:path';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { replay } from '../../replay/replay.js';
-import { LocalDirObjectStore } from '../../bucket/local-dir-object-store.js';
-import { silentLogger } from '../../platform/logger.js';
 import { ensureWarehouseSchema } from '../../loader/warehouse-schema.js';
-import { generateWorkload, ingestionBucketWith, rejectDesignNamesInWarehouse, workloadWithRejectedValue } from '../support/archive-workload.js';
+import { archivedWorkload, ingestionBucketWith, rejectDesignNamesInWarehouse, replayTarget, workloadWithRejectedValue } from '../support/archive-workload.js';
 import { useWarehouseTestbed } from '../support/warehouse-testbed.js';
 
 /** Every constraint of a schema, its schema name written as `<schema>` so two schemas compare. */
@@ -42,10 +39,9 @@ describe('replay --rebuild bulk-loads, then builds keys, indexes and foreign key
   const testbed = useWarehouseTestbed('archive_rebuild_fks');
 
   it('the swapped-in schema has exactly the constraints a migrated schema has, foreign keys enforced', async () => {
-    const { db, dir, client } = testbed;
-    const events = generateWorkload(600, { secondsBetweenTransactions: 10 });
-    const ingestion = await ingestionBucketWith(dir, events, 80);
-    const summary = await replay({ ingestion, processed: new LocalDirObjectStore(path.join(dir, 'processed')), warehouseUrl: db.url, rebuild: true, logger: silentLogger, batchSize: 150 });
+    const { db, client } = testbed;
+    const { ingestion } = await archivedWorkload(testbed.dir, 600, 80);
+    const summary = await replay({ ...replayTarget(testbed), ingestion, rebuild: true, batchSize: 150 });
     expect(summary.partial).toBe(false);
     expect(summary.manifests).toBeGreaterThan(2);
 
@@ -62,7 +58,7 @@ describe('replay --rebuild bulk-loads, then builds keys, indexes and foreign key
   });
 
   it('a rebuild whose load fails is not swapped in, and its unfinished schema is dropped', async () => {
-    const { db, dir, client } = testbed;
+    const { dir, client } = testbed;
     const before = await client.query('SELECT count(*)::int AS n FROM star.fact_payment');
     const schemas = await schemaNames(client);
     // The COPY of the manifest holding a value the warehouse refuses fails. On one lane (this thread);
@@ -71,7 +67,7 @@ describe('replay --rebuild bulk-loads, then builds keys, indexes and foreign key
     const ingestion = await ingestionBucketWith(dir, events, 80, 'ingestion-poisoned');
     const undo = await rejectDesignNamesInWarehouse(client);
     try {
-      await expect(replay({ ingestion, processed: new LocalDirObjectStore(path.join(dir, 'processed-poisoned')), warehouseUrl: db.url, rebuild: true, logger: silentLogger, batchSize: 150, lanes: 1 })).rejects.toThrow(
+      await expect(replay({ ...replayTarget(testbed, 'processed-poisoned'), ingestion, rebuild: true, batchSize: 150, lanes: 1 })).rejects.toThrow(
         /rebuild not swapped in: manifest .* failed to load into star_rebuild_.*dim_design rejected by the warehouse.*the live schema is unchanged/,
       );
     } finally {

@@ -1,16 +1,11 @@
-import { randomBytes } from 'node:crypto';
-import fs from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createObjectStore } from '../../bucket/create-object-store.js';
 import { requestResnapshot } from '../../cli/commands/resnapshot-command.js';
-import { loadConfig, type Config } from '../../platform/config.js';
 import { silentLogger } from '../../platform/logger.js';
 import { replay } from '../../replay/replay.js';
-import { syncPipeline } from '../../runtime/sync-pipeline.js';
-import { createTestDatabase, type TestDatabase, withClient } from '../support/postgres.js';
-import { createTotesysSchema, INSERT_SALES_ORDERS, seedParents } from '../support/totesys-source.js';
+import { withClient } from '../support/postgres.js';
+import { salesOrderVersions, useSyncTestbed } from '../support/sync-testbed.js';
+import { INSERT_SALES_ORDERS } from '../support/totesys-source.js';
 import { dumpWarehouse } from '../support/warehouse-dump.js';
 
 /**
@@ -21,44 +16,20 @@ import { dumpWarehouse } from '../support/warehouse-dump.js';
  * blind, and a `resnapshot --table` that finds rows whose deletes were never published.
  */
 describe('replay --rebuild applies reconcile records', () => {
-  let source: TestDatabase;
-  let warehouse: TestDatabase;
-  let stateDir: string;
-  let config: Readonly<Config>;
-  let slotName: string;
-  const sync = () => syncPipeline({ config, sourceUrl: source.url, warehouseUrl: warehouse.url, logger: silentLogger });
-
-  beforeAll(async () => {
-    [source, warehouse] = await Promise.all([createTestDatabase('replay reconciles source'), createTestDatabase('replay reconciles warehouse')]);
-    stateDir = await fs.mkdtemp(path.join(os.tmpdir(), 'replay-reconciles-'));
-    slotName = `replay_rec_${randomBytes(4).toString('hex')}`;
-    config = loadConfig({ stateDir, sourceUrl: source.url, warehouseUrl: warehouse.url, heartbeatIntervalMs: 500, slotName, publicationName: slotName, logLevel: 'silent' }, {});
-    await createTotesysSchema(source.url);
-    await seedParents(source.url);
-    await withClient(source.url, async (c) => {
-      await c.query(INSERT_SALES_ORDERS, [300]);
+  const bed = useSyncTestbed('replay reconciles', { slotPrefix: 'replay_rec', salesOrders: 300, initialSync: false });
+  const { sync } = bed;
+  beforeAll(() =>
+    withClient(bed.source.url, async (c) => {
       await c.query(`INSERT INTO design (design_name, file_location, file_name) VALUES ('Wood', '/w', 'w.json'), ('Glass', '/g', 'g.json'), ('Tin', '/t', 't.json')`);
       await c.query(`INSERT INTO transaction (transaction_type, sales_order_id) SELECT 'SALE', sales_order_id FROM sales_order WHERE sales_order_id <= 40`);
-    });
-  });
-
-  afterAll(async () => {
-    await source?.drop();
-    await warehouse?.drop();
-    if (stateDir) await fs.rm(stateDir, { recursive: true, force: true });
-  });
-
-  const salesOrderOps = (schema: string) =>
-    withClient(warehouse.url, async (c) => {
-      const { rows } = await c.query<{ id: number; ops: string }>(`SELECT sales_order_id AS id, string_agg(op, ',' ORDER BY source_lsn, source_seq) AS ops FROM ${schema}.fact_sales_order GROUP BY 1`);
-      return new Map(rows.map((r) => [r.id, r.ops]));
-    });
+    }),
+  );
 
   it('after a TRUNCATE, a lost-slot recovery and a resnapshot, the rebuild equals the live warehouse table by table', async () => {
     await sync(); // the initial snapshot (its reconciles find nothing to delete)
 
     // 1. TRUNCATE ... CASCADE (sales_order → transaction) between inserts of one transaction.
-    await withClient(source.url, async (c) => {
+    await withClient(bed.source.url, async (c) => {
       await c.query('UPDATE sales_order SET units_sold = units_sold + 1 WHERE sales_order_id <= 10');
       await c.query('BEGIN');
       await c.query(INSERT_SALES_ORDERS, [5]);
@@ -68,13 +39,13 @@ describe('replay --rebuild applies reconcile records', () => {
       await c.query(`INSERT INTO transaction (transaction_type, sales_order_id) SELECT 'SALE', min(sales_order_id) FROM sales_order`);
     });
     await sync();
-    const afterTruncate = await salesOrderOps('star');
-    expect(afterTruncate.get(1), 'a truncated row gets one delete version').toBe('r,u,d');
-    expect(afterTruncate.get(302), 'inserted before the truncate in its transaction').toBe('c,d');
+    const afterTruncate = await salesOrderVersions(bed.warehouse.url);
+    expect(afterTruncate.get(1), 'a truncated row gets one delete version').toEqual(['r', 'u', 'd']);
+    expect(afterTruncate.get(302), 'inserted before the truncate in its transaction').toEqual(['c', 'd']);
 
     // 2. The slot is lost (dropped); rows are deleted and changed while nobody captures.
-    await withClient(source.url, async (c) => {
-      await c.query('SELECT pg_drop_replication_slot($1)', [slotName]);
+    await withClient(bed.source.url, async (c) => {
+      await c.query('SELECT pg_drop_replication_slot($1)', [bed.slotName]);
       await c.query('DELETE FROM sales_order WHERE sales_order_id IN (SELECT sales_order_id FROM sales_order ORDER BY 1 DESC LIMIT 7) AND sales_order_id NOT IN (SELECT sales_order_id FROM transaction WHERE sales_order_id IS NOT NULL)');
       await c.query('UPDATE sales_order SET units_sold = 1 WHERE sales_order_id IN (SELECT sales_order_id FROM sales_order ORDER BY 1 LIMIT 4)');
       await c.query(`DELETE FROM design WHERE design_name = 'Tin'`);
@@ -83,31 +54,31 @@ describe('replay --rebuild applies reconcile records', () => {
     expect(recovered.capture.snapshotTaken).toBe(true);
 
     // 3. Deletes the publication does not publish (as if lost), then a resnapshot finds them.
-    const unpublished = await withClient(source.url, async (c) => {
-      await c.query(`ALTER PUBLICATION ${c.escapeIdentifier(slotName)} SET (publish = 'insert, update, truncate')`);
+    const unpublished = await withClient(bed.source.url, async (c) => {
+      await c.query(`ALTER PUBLICATION ${c.escapeIdentifier(bed.slotName)} SET (publish = 'insert, update, truncate')`);
       const { rows } = await c.query<{ id: number }>(`DELETE FROM sales_order WHERE sales_order_id IN (SELECT sales_order_id FROM sales_order WHERE sales_order_id NOT IN (SELECT sales_order_id FROM transaction WHERE sales_order_id IS NOT NULL) ORDER BY 1 LIMIT 5) RETURNING sales_order_id AS id`);
-      await c.query(`ALTER PUBLICATION ${c.escapeIdentifier(slotName)} SET (publish = 'insert, update, delete, truncate')`);
+      await c.query(`ALTER PUBLICATION ${c.escapeIdentifier(bed.slotName)} SET (publish = 'insert, update, delete, truncate')`);
       return rows.map((r) => r.id);
     });
     expect(unpublished).toHaveLength(5);
-    await requestResnapshot(source.url, 'sales_order', 'replay-reconciles');
+    await requestResnapshot(bed.source.url, 'sales_order', 'replay-reconciles');
     await sync();
 
-    const live = await salesOrderOps('star');
-    for (const id of unpublished) expect(live.get(id), `deleted unpublished, found by the resnapshot: ${id}`).toMatch(/,d$/);
+    const live = await salesOrderVersions(bed.warehouse.url);
+    for (const id of unpublished) expect(live.get(id)?.at(-1), `deleted unpublished, found by the resnapshot: ${id}`).toBe('d');
     const [sourceRows, current] = await Promise.all([
-      withClient(source.url, async (c) => (await c.query('SELECT sales_order_id AS id, units_sold FROM sales_order ORDER BY 1')).rows),
-      withClient(warehouse.url, async (c) => (await c.query('SELECT sales_order_id AS id, units_sold FROM star.fact_sales_order_current ORDER BY 1')).rows),
+      withClient(bed.source.url, async (c) => (await c.query('SELECT sales_order_id AS id, units_sold FROM sales_order ORDER BY 1')).rows),
+      withClient(bed.warehouse.url, async (c) => (await c.query('SELECT sales_order_id AS id, units_sold FROM star.fact_sales_order_current ORDER BY 1')).rows),
     ]);
     expect(current).toEqual(sourceRows);
-    const liveDump = await dumpWarehouse(warehouse.url);
+    const liveDump = await dumpWarehouse(bed.warehouse.url);
 
     // The rebuild from the archive alone (two lanes, bulk load) gives the same warehouse.
-    const ingestion = createObjectStore(config, 'ingestion');
-    const processed = createObjectStore(config, 'processed');
-    const rebuilt = await replay({ ingestion, processed, warehouseUrl: warehouse.url, rebuild: true, logger: silentLogger, lanes: 2, batchSize: 500 });
+    const ingestion = createObjectStore(bed.config, 'ingestion');
+    const processed = createObjectStore(bed.config, 'processed');
+    const rebuilt = await replay({ ingestion, processed, warehouseUrl: bed.warehouse.url, rebuild: true, logger: silentLogger, lanes: 2, batchSize: 500 });
     expect(rebuilt.partial).toBe(false);
-    const rebuiltDump = await dumpWarehouse(warehouse.url);
+    const rebuiltDump = await dumpWarehouse(bed.warehouse.url);
     for (const table of Object.keys(liveDump) as (keyof typeof liveDump)[]) {
       expect(rebuiltDump[table], `${table}: rebuild equals live`).toEqual(liveDump[table]);
     }
@@ -115,8 +86,8 @@ describe('replay --rebuild applies reconcile records', () => {
     expect(rebuilt.reconcileRowsDeleted).toBeGreaterThan(300);
 
     // Into the live schema (no --rebuild): every reconcile is already applied; nothing changes.
-    const again = await replay({ ingestion, processed, warehouseUrl: warehouse.url, logger: silentLogger, batchSize: 500 });
+    const again = await replay({ ingestion, processed, warehouseUrl: bed.warehouse.url, logger: silentLogger, batchSize: 500 });
     expect(again).toMatchObject({ reconciles: rebuilt.reconciles, reconcilesApplied: 0, reconcileRowsDeleted: 0 });
-    expect(await dumpWarehouse(warehouse.url)).toEqual(liveDump);
+    expect(await dumpWarehouse(bed.warehouse.url)).toEqual(liveDump);
   }, 240_000);
 });

@@ -6,6 +6,7 @@ import { serializeChangeEvent, type ChangeEvent, type Row } from '../../contract
 import { formatLsn } from '../../contracts/lsn.js';
 import type { SourceTable } from '../../contracts/source-tables.js';
 import { changeObjectKey } from '../../archive/archive-layout.js';
+import { type Logger, silentLogger } from '../../platform/logger.js';
 import { changeEvent, sourceRow } from './change-event-factory.js';
 import { mulberry32 } from './seeded-random.js';
 
@@ -158,6 +159,20 @@ export async function ingestionBucketWith(dir: string, events: readonly Archived
   const ingestion = new LocalDirObjectStore(path.join(dir, name));
   await writeArchive(ingestion, events, eventsPerObject);
   return ingestion;
+}
+
+/**
+ * What the replay tests on a warehouse testbed start from: `count` events of the workload, their
+ * transactions 10 s of commit time apart, archived `eventsPerObject` to an object in `<dir>/ingestion`.
+ */
+export async function archivedWorkload(dir: string, count: number, eventsPerObject: number): Promise<{ events: ArchivedEvent[]; ingestion: LocalDirObjectStore }> {
+  const events = generateWorkload(count, { secondsBetweenTransactions: 10 });
+  return { events, ingestion: await ingestionBucketWith(dir, events, eventsPerObject) };
+}
+
+/** Where a replay test's run goes: a processed bucket `<dir>/<processedName>`, the testbed's warehouse, a silent logger. */
+export function replayTarget(testbed: { db: { url: string }; dir: string }, processedName = 'processed'): { processed: LocalDirObjectStore; warehouseUrl: string; logger: Logger } {
+  return { processed: new LocalDirObjectStore(path.join(testbed.dir, processedName)), warehouseUrl: testbed.db.url, logger: silentLogger };
 }
 
 /** One archive object holding `items` (all of one table), keyed by the first item's arrival. */

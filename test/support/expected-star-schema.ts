@@ -61,46 +61,37 @@ const DIMENSION_QUERIES: Record<Exclude<DimensionName, 'dim_date'>, { key: strin
 
 export const COMPARED_DIMENSIONS = Object.keys(DIMENSION_QUERIES) as Exclude<DimensionName, 'dim_date'>[];
 
-/** Timestamps split into date + time(3), TEXT dates cast to date, numerics as Postgres prints them. */
-const AUDIT = `created_at::date::text, created_at::time(3)::text, last_updated::date::text, last_updated::time(3)::text`;
-const WAREHOUSE_AUDIT = ['created_date', 'created_time', 'last_updated_date', 'last_updated_time'];
+/**
+ * A fact column read on both sides: its warehouse name and the source expression giving it as text.
+ * A plain name is the same column on both sides, cast to text; audit timestamps split into date +
+ * time(3), TEXT dates cast to date, numerics as Postgres prints them.
+ */
+type FactColumn = string | { warehouse: string; source: string };
+const renamed = (warehouse: string, sourceColumn: string): FactColumn => ({ warehouse, source: `${sourceColumn}::text` });
+const dateOf = (column: string): FactColumn => ({ warehouse: column, source: `${column}::date::text` });
+const AUDIT: FactColumn[] = [
+  { warehouse: 'created_date', source: 'created_at::date::text' },
+  { warehouse: 'created_time', source: 'created_at::time(3)::text' },
+  { warehouse: 'last_updated_date', source: 'last_updated::date::text' },
+  { warehouse: 'last_updated_time', source: 'last_updated::time(3)::text' },
+];
+
+/** A fact's expected SELECT on its source table and the columns read on the warehouse, from one column list. */
+function factQuery(sourceTable: string, sourceId: string, columns: FactColumn[]): { sourceTable: string; sourceId: string; source: string; warehouse: string[] } {
+  const all = [sourceId, ...AUDIT, ...columns].map((c) => (typeof c === 'string' ? { warehouse: c, source: `${c}::text` } : c));
+  return { sourceTable, sourceId, source: `SELECT ${all.map((c) => c.source).join(', ')} FROM ${sourceTable}`, warehouse: all.map((c) => c.warehouse) };
+}
 
 const FACT_QUERIES: Record<FactName, { sourceTable: string; sourceId: string; source: string; warehouse: string[] }> = {
-  fact_sales_order: {
-    sourceTable: 'sales_order',
-    sourceId: 'sales_order_id',
-    source: `SELECT sales_order_id::text, ${AUDIT}, staff_id::text, counterparty_id::text, units_sold::text, unit_price::text,
-               currency_id::text, design_id::text, agreed_payment_date::date::text, agreed_delivery_date::date::text,
-               agreed_delivery_location_id::text
-             FROM sales_order`,
-    warehouse: [
-      'sales_order_id', ...WAREHOUSE_AUDIT, 'sales_staff_id', 'counterparty_id', 'units_sold', 'unit_price', 'currency_id', 'design_id',
-      'agreed_payment_date', 'agreed_delivery_date', 'agreed_delivery_location_id',
-    ],
-  },
-  fact_purchase_order: {
-    sourceTable: 'purchase_order',
-    sourceId: 'purchase_order_id',
-    source: `SELECT purchase_order_id::text, ${AUDIT}, staff_id::text, counterparty_id::text, item_code, item_quantity::text,
-               item_unit_price::text, currency_id::text, agreed_delivery_date::date::text, agreed_payment_date::date::text,
-               agreed_delivery_location_id::text
-             FROM purchase_order`,
-    warehouse: [
-      'purchase_order_id', ...WAREHOUSE_AUDIT, 'staff_id', 'counterparty_id', 'item_code', 'item_quantity', 'item_unit_price', 'currency_id',
-      'agreed_delivery_date', 'agreed_payment_date', 'agreed_delivery_location_id',
-    ],
-  },
-  fact_payment: {
-    sourceTable: 'payment',
-    sourceId: 'payment_id',
-    source: `SELECT payment_id::text, ${AUDIT}, transaction_id::text, counterparty_id::text, payment_amount::text, currency_id::text,
-               payment_type_id::text, paid::text, payment_date::date::text
-             FROM payment`,
-    warehouse: [
-      'payment_id', ...WAREHOUSE_AUDIT, 'transaction_id', 'counterparty_id', 'payment_amount', 'currency_id', 'payment_type_id', 'paid',
-      'payment_date',
-    ],
-  },
+  fact_sales_order: factQuery('sales_order', 'sales_order_id', [
+    renamed('sales_staff_id', 'staff_id'), 'counterparty_id', 'units_sold', 'unit_price', 'currency_id', 'design_id',
+    dateOf('agreed_payment_date'), dateOf('agreed_delivery_date'), 'agreed_delivery_location_id',
+  ]),
+  fact_purchase_order: factQuery('purchase_order', 'purchase_order_id', [
+    'staff_id', 'counterparty_id', 'item_code', 'item_quantity', 'item_unit_price', 'currency_id',
+    dateOf('agreed_delivery_date'), dateOf('agreed_payment_date'), 'agreed_delivery_location_id',
+  ]),
+  fact_payment: factQuery('payment', 'payment_id', ['transaction_id', 'counterparty_id', 'payment_amount', 'currency_id', 'payment_type_id', 'paid', dateOf('payment_date')]),
 };
 
 export const FACT_SOURCES: Record<FactName, { sourceTable: string; sourceId: string }> = Object.fromEntries(

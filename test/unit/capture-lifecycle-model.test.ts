@@ -56,6 +56,17 @@ function modelStep(m: LifecycleModel, trigger: Trigger): void {
   }
 }
 
+/** How each trigger drives the real lifecycle. */
+const DRIVE: Record<Trigger, (lifecycle: CaptureLifecycle, reason: StopReason) => void> = {
+  prepare: (lifecycle) => lifecycle.prepare(),
+  snapshot: (lifecycle) => lifecycle.snapshot(),
+  streamStarted: (lifecycle) => lifecycle.streamStarted(),
+  connectionLost: (lifecycle) => lifecycle.connectionLost('connection reset'),
+  stop: (lifecycle, reason) => lifecycle.stop(reason),
+  end: (lifecycle) => lifecycle.end(),
+  fail: (lifecycle) => lifecycle.fail('permanent'),
+};
+
 class LifecycleCommand implements fc.Command<LifecycleModel, LifecycleReal> {
   constructor(
     readonly trigger: Trigger,
@@ -69,29 +80,7 @@ class LifecycleCommand implements fc.Command<LifecycleModel, LifecycleReal> {
   run(m: LifecycleModel, r: LifecycleReal): void {
     const before = r.lifecycle.phase;
     const changesBefore = r.changes.length;
-    switch (this.trigger) {
-      case 'prepare':
-        r.lifecycle.prepare();
-        break;
-      case 'snapshot':
-        r.lifecycle.snapshot();
-        break;
-      case 'streamStarted':
-        r.lifecycle.streamStarted();
-        break;
-      case 'connectionLost':
-        r.lifecycle.connectionLost('connection reset');
-        break;
-      case 'stop':
-        r.lifecycle.stop(this.reason);
-        break;
-      case 'end':
-        r.lifecycle.end();
-        break;
-      case 'fail':
-        r.lifecycle.fail('permanent');
-        break;
-    }
+    DRIVE[this.trigger](r.lifecycle, this.reason);
     modelStep(m, this.trigger);
     const phase = r.lifecycle.phase;
     expect(phase).toBe(m.phase);

@@ -24,6 +24,18 @@ function newSession(options: Partial<SessionOptions> = {}) {
   return { stream, writer, session };
 }
 
+/** A session running against a stream whose replication has started; `stop` stops it and resolves to its end. */
+function runningSession(options: Partial<SessionOptions> = {}) {
+  const { stream, writer, session } = newSession(options);
+  const running = session.run();
+  stream.replicationStarted();
+  const stop = async () => {
+    await session.stop();
+    return running;
+  };
+  return { stream, writer, session, running, stop };
+}
+
 /**
  * ReplicationSession against the replication port (docs/capture-spec.md D1, D5, D6, T1), with an
  * in-memory stream in place of Postgres: what it acknowledges, when it pauses and how it stops.
@@ -48,9 +60,7 @@ describe('replication session', () => {
   });
 
   it('D1: confirms a commit only once its events are durable in the stream', async () => {
-    const { stream, writer, session } = newSession();
-    const running = session.run();
-    stream.replicationStarted();
+    const { stream, writer, session, stop } = runningSession();
     writer.shut();
     const { commitEndLsn } = stream.transaction('0/2000', [1, 2, 3]);
     await new Promise((r) => setTimeout(r, 30));
@@ -59,26 +69,20 @@ describe('replication session', () => {
     writer.release();
     await waitFor(() => stream.confirmed === parseLsn(commitEndLsn), { what: 'the commit confirmed', timeoutMs: 2_000 });
     expect(writer.ids()).toEqual(['0/2000/0', '0/2000/1', '0/2000/2']);
-    await session.stop();
-    expect(await running).toEqual({ reason: 'stopped', confirmed: parseLsn(commitEndLsn) });
+    expect(await stop()).toEqual({ reason: 'stopped', confirmed: parseLsn(commitEndLsn) });
   });
 
   it('D4: skips a transaction that committed before the resume position', async () => {
-    const { stream, writer, session } = newSession();
-    const running = session.run();
-    stream.replicationStarted();
+    const { stream, writer, stop } = runningSession();
     stream.transaction('0/F00', [1]);
     const { commitEndLsn } = stream.transaction('0/2000', [2]);
     await waitFor(() => stream.confirmed === parseLsn(commitEndLsn), { what: 'the second commit confirmed', timeoutMs: 2_000 });
     expect(writer.ids()).toEqual(['0/2000/0']);
-    await session.stop();
-    await running;
+    await stop();
   });
 
   it('D6: a keepalive confirms its WAL end only when no transaction is open', async () => {
-    const { stream, session } = newSession();
-    const running = session.run();
-    stream.replicationStarted();
+    const { stream, stop } = runningSession();
     stream.send('0/1800', { tag: 'begin', commitLsn: '0/1900', commitTime: 1_700_000_000_000_000n, xid: 9 });
     stream.keepalive('0/3000');
     expect(stream.confirmed).toBe(RESUME);
@@ -86,14 +90,11 @@ describe('replication session', () => {
     expect(stream.confirmed).toBe(parseLsn('0/1930'));
     stream.keepalive('0/3000');
     expect(stream.confirmed).toBe(parseLsn('0/3000'));
-    await session.stop();
-    await running;
+    await stop();
   });
 
   it('T1: a stop publishes what is queued, confirms it, and only then disconnects', async () => {
-    const { stream, writer, session } = newSession();
-    const running = session.run();
-    stream.replicationStarted();
+    const { stream, writer, session, running } = runningSession();
     writer.shut();
     const { commitEndLsn } = stream.transaction('0/2000', [1, 2]);
     const stopping = session.stop();
@@ -108,9 +109,7 @@ describe('replication session', () => {
   });
 
   it('pauses reading while the publisher is full and resumes in WAL order once there is room', async () => {
-    const { stream, writer, session } = newSession({ publisher: { flushIntervalMs: 1, maxBatchRecords: 1, maxInFlightEvents: 2 } });
-    const running = session.run();
-    stream.replicationStarted();
+    const { stream, writer, session, stop } = runningSession({ publisher: { flushIntervalMs: 1, maxBatchRecords: 1, maxInFlightEvents: 2 } });
     writer.shut();
     const { commitEndLsn } = stream.transaction('0/2000', [1, 2, 3, 4, 5]);
     expect(stream.paused).toBe(true);
@@ -119,14 +118,11 @@ describe('replication session', () => {
     await waitFor(() => stream.confirmed === parseLsn(commitEndLsn), { what: 'the commit confirmed', timeoutMs: 2_000 });
     expect(stream.paused).toBe(false);
     expect(writer.ids()).toEqual([0, 1, 2, 3, 4].map((n) => `0/2000/${n}`));
-    await session.stop();
-    await running;
+    await stop();
   });
 
   it('ends with the error when the connection fails, and disconnects', async () => {
-    const { stream, session } = newSession();
-    const running = session.run();
-    stream.replicationStarted();
+    const { stream, running } = runningSession();
     stream.fail(new Error('connection reset'));
     const end = await running;
     expect(end).toMatchObject({ reason: 'error', confirmed: RESUME });

@@ -12,7 +12,6 @@ const ALLOWED: Record<string, string> = {
   'cli/context.ts': 'hands process.env to loadConfig (a parameter default)',
   'stream-processors/lambda/lambda-deps.ts': 'hands process.env to loadConfig (a parameter default)',
   'loader/lambda/schedule-handler.ts': 'hands process.env to loadConfig (tests inject their own)',
-  'monitor/lambda/slot-monitor-handler.ts': 'still reads TOTESYS_SOURCE_HOST/_PORT/_DB/_SECRET_ARN and TOTESYS_SLOT_NAME itself; to move to config.databaseFields.source and config.capture (issue 18)',
   'runtime/capture-child.ts': "passes the parent's environment on to the capture child",
   'runtime/postmaster-process.ts': 'passes PATH and locale on to initdb and the postmaster',
   'dashboard/open-browser.ts': "the desktop's BROWSER, DISPLAY and PATH, not settings",

@@ -2,35 +2,33 @@ import { describe, expect, it } from 'vitest';
 import { SOURCE_TABLES } from '../../contracts/source-tables.js';
 import type { SourceFacts } from '../../ops/doctor/read-facts.js';
 import { checkSource } from '../../ops/doctor/source-checks.js';
+import { fixtureFactory } from '../support/fixture-factory.js';
 
 const options = { slotName: 'totesys_cdc', publicationName: 'totesys_cdc', replicaIdentityFull: true };
 
 /** Facts of a healthy RDS source with a least-privilege capture user; tests override what they break. */
-function rdsFacts(overrides: Partial<SourceFacts> = {}): SourceFacts {
-  return {
-    serverVersionNum: 160004,
-    database: 'totesys',
-    schema: 'public',
-    user: 'totesys_cdc_capture',
-    superuser: false,
-    replicationAttribute: false,
-    walLevel: 'logical',
-    rds: true,
-    rdsLogicalReplication: 'on',
-    rdsReplicationMember: true,
-    maxReplicationSlots: 20,
-    replicationSlotsUsed: 0,
-    maxWalSenders: 20,
-    walSendersUsed: 0,
-    canCreateInDatabase: true,
-    canEmitHeartbeat: true,
-    heartbeatFunction: 'pg_logical_emit_message(boolean,text,text)',
-    slot: { exists: false, plugin: null, database: null, active: false, walStatus: null },
-    publication: { exists: true, owner: 'totesys_cdc_capture', ownedByUser: true, allTables: false, tables: SOURCE_TABLES.map((t) => `public.${t}`) },
-    tables: SOURCE_TABLES.map((table) => ({ table, exists: true, owner: 'master', ownedByUser: false, canSelect: true, replicaIdentity: 'f', hasPrimaryKey: true })),
-    ...overrides,
-  };
-}
+const rdsFacts = fixtureFactory<SourceFacts>({
+  serverVersionNum: 160004,
+  database: 'totesys',
+  schema: 'public',
+  user: 'totesys_cdc_capture',
+  superuser: false,
+  replicationAttribute: false,
+  walLevel: 'logical',
+  rds: true,
+  rdsLogicalReplication: 'on',
+  rdsReplicationMember: true,
+  maxReplicationSlots: 20,
+  replicationSlotsUsed: 0,
+  maxWalSenders: 20,
+  walSendersUsed: 0,
+  canCreateInDatabase: true,
+  canEmitHeartbeat: true,
+  heartbeatFunction: 'pg_logical_emit_message(boolean,text,text)',
+  slot: { exists: false, plugin: null, database: null, active: false, walStatus: null },
+  publication: { exists: true, owner: 'totesys_cdc_capture', ownedByUser: true, allTables: false, tables: SOURCE_TABLES.map((t) => `public.${t}`) },
+  tables: SOURCE_TABLES.map((table) => ({ table, exists: true, owner: 'master', ownedByUser: false, canSelect: true, replicaIdentity: 'f', hasPrimaryKey: true })),
+});
 
 const find = (facts: SourceFacts, id: string) => checkSource(facts, options).find((c) => c.id === id);
 

@@ -6,6 +6,7 @@ import { METRIC, METRICS_NAMESPACE, MetricsRegistry } from '../../platform/metri
 import { prometheusExporter } from '../../platform/metrics/prometheus-exporter.js';
 import { embeddedMetricFormat } from '../../stream-processors/processor-metrics.js';
 import { parsePrometheusText } from '../support/prometheus-text.js';
+import { fixtureFactory } from '../support/fixture-factory.js';
 
 /**
  * The three EMF encoders this module replaced, verbatim (capture status, processor, loader Lambda):
@@ -47,54 +48,48 @@ const before = {
   },
 };
 
-function captureStatus(overrides: Partial<CaptureStatus> = {}): CaptureStatus {
-  return {
-    pid: 1,
-    slotName: 'totesys_cdc',
-    publicationName: 'totesys_cdc',
-    phase: 'streaming',
-    startedAt: '2026-01-01T00:00:00.000Z',
-    updatedAt: '2026-01-01T00:00:10.000Z',
-    eventsPublished: 120,
-    snapshotRowsPublished: 100,
-    eventsPerSec: 2,
-    lastReceivedLsn: '0/16B3748',
-    lastConfirmedLsn: '0/16B3700',
-    lastConfirmedAt: '2026-01-01T00:00:09.000Z',
-    slotLagBytes: 4096,
-    walStatus: 'reserved',
-    safeWalSizeBytes: null,
-    sinkLatencyMs: 3.7,
-    inFlightEvents: 0,
-    reconnects: 0,
-    truncatesSkipped: 0,
-    lastError: null,
-    ...overrides,
-  };
-}
+const captureStatus = fixtureFactory<CaptureStatus>({
+  pid: 1,
+  slotName: 'totesys_cdc',
+  publicationName: 'totesys_cdc',
+  phase: 'streaming',
+  startedAt: '2026-01-01T00:00:00.000Z',
+  updatedAt: '2026-01-01T00:00:10.000Z',
+  eventsPublished: 120,
+  snapshotRowsPublished: 100,
+  eventsPerSec: 2,
+  lastReceivedLsn: '0/16B3748',
+  lastConfirmedLsn: '0/16B3700',
+  lastConfirmedAt: '2026-01-01T00:00:09.000Z',
+  slotLagBytes: 4096,
+  walStatus: 'reserved',
+  safeWalSizeBytes: null,
+  sinkLatencyMs: 3.7,
+  inFlightEvents: 0,
+  reconnects: 0,
+  truncatesSkipped: 0,
+  lastError: null,
+});
 
-function loadSummary(overrides: Partial<LoadSummary> = {}): LoadSummary {
-  return {
-    status: 'completed',
-    schema: 'star',
-    manifestsLoaded: 3,
-    manifestsSkipped: 0,
-    manifestsFailed: 1,
-    failures: [],
-    rowsLoaded: 250,
-    eventsLoaded: 200,
-    rowsByTable: {},
-    inferredMembers: 0,
-    newestCommitTs: null,
-    freshnessMs: 1234.6,
-    watermarkTs: null,
-    watermarkAgeMs: null,
-    passes: 1,
-    listingMs: 5,
-    durationMs: 80,
-    ...overrides,
-  };
-}
+const loadSummary = fixtureFactory<LoadSummary>({
+  status: 'completed',
+  schema: 'star',
+  manifestsLoaded: 3,
+  manifestsSkipped: 0,
+  manifestsFailed: 1,
+  failures: [],
+  rowsLoaded: 250,
+  eventsLoaded: 200,
+  rowsByTable: {},
+  inferredMembers: 0,
+  newestCommitTs: null,
+  freshnessMs: 1234.6,
+  watermarkTs: null,
+  watermarkAgeMs: null,
+  passes: 1,
+  listingMs: 5,
+  durationMs: 80,
+});
 
 describe('EMF: one encoder, the same lines CloudWatch read before', () => {
   const at = Date.parse('2026-01-01T00:00:10.500Z');

@@ -111,30 +111,39 @@ async function processBatch(events: readonly ChangeEvent[], state: JoinStateStor
   return rows;
 }
 
+/** A fresh source, join state and warehouse, with the source's snapshot processed and loaded. */
+async function afterSnapshot(): Promise<{ source: Source; state: MemoryJoinStateStore; warehouse: Warehouse }> {
+  const source = new Source();
+  const state = new MemoryJoinStateStore();
+  const warehouse = new Warehouse();
+  warehouse.load(await processBatch(source.events, state));
+  return { source, state, warehouse };
+}
+
 describe('joined dimensions converge (issue 14 item 3)', () => {
-  it('staff changed after its department, processed after it: the newer staff content wins (both orders)', async () => {
-    for (const order of ['department first', 'staff first'] as const) {
-      const source = new Source();
-      const state = new MemoryJoinStateStore();
-      const warehouse = new Warehouse();
-      warehouse.load(await processBatch(source.events, state));
-      source.update('staff', 1, { last_name: 'Older change' }); // lsn A
-      source.update('department', 2, { department_name: 'Renamed' }); // lsn B > A; staff 1 is in department 2
-      source.update('staff', 1, { last_name: 'Newest change' }); // lsn C > B
-      const [staffA, department, staffC] = source.events.slice(-3);
-      // Shard 1 has the staff changes, shard 2 the department's; shard 1 lags behind.
-      const batches = order === 'department first' ? [[staffA], [department], [staffC]] : [[staffA], [staffC], [department]];
+  // A child row changed (older), then its parent (newer), then the child again (newest); the child's
+  // shard lags, so the parent's change is processed before or after the child's newest one.
+  it.each<{ name: string; child: 'staff' | 'counterparty'; parent: Table; older: Row; parentChange: Row; newest: Row }>([
+    { name: 'staff changed after its department', child: 'staff', parent: 'department', older: { last_name: 'Older change' }, parentChange: { department_name: 'Renamed' }, newest: { last_name: 'Newest change' } },
+    { name: 'counterparty ⋈ address: a counterparty change', child: 'counterparty', parent: 'address', older: { counterparty_legal_name: 'Older' }, parentChange: { city: 'Moved' }, newest: { counterparty_legal_name: 'Newest' } },
+  ])('$name, processed after a newer change of its parent: the newer child content wins, the parent change stays (both orders)', async ({ child, parent, older, parentChange, newest }) => {
+    for (const order of ['parent first', 'child first'] as const) {
+      const { source, state, warehouse } = await afterSnapshot();
+      // Child 1 references parent 2 in the snapshot.
+      source.update(child, 1, older); // lsn A
+      source.update(parent, 2, parentChange); // lsn B > A
+      source.update(child, 1, newest); // lsn C > B
+      const [childA, parentB, childC] = source.events.slice(-3);
+      // Shard 1 has the child's changes, shard 2 the parent's; shard 1 lags behind.
+      const batches = order === 'parent first' ? [[childA], [parentB], [childC]] : [[childA], [childC], [parentB]];
       for (const batch of batches) warehouse.load(await processBatch(batch, state));
-      expect(warehouse.content('staff'), order).toEqual(source.expected('staff'));
+      expect(warehouse.content(child), order).toEqual(source.expected(child));
     }
   });
 
   it('a staff move to another department is applied whichever side is processed first', async () => {
     for (const order of ['move first', 'new department first'] as const) {
-      const source = new Source();
-      const state = new MemoryJoinStateStore();
-      const warehouse = new Warehouse();
-      warehouse.load(await processBatch(source.events, state));
+      const { source, state, warehouse } = await afterSnapshot();
       source.update('staff', 1, { department_id: 1 }); // staff 1 leaves department 2 for 1 (snapshot version only)
       source.update('department', 2, { department_name: 'Busy' }); // later changes of the department it left
       source.update('department', 2, { department_name: 'Busier' });
@@ -145,22 +154,6 @@ describe('joined dimensions converge (issue 14 item 3)', () => {
       for (const batch of batches) built.push(await processBatch(batch, state));
       for (const batch of [...built].reverse()) warehouse.load(batch);
       expect(warehouse.content('staff'), order).toEqual(source.expected('staff'));
-    }
-  });
-
-  it('counterparty ⋈ address: a counterparty change processed after a newer address change keeps both', async () => {
-    for (const order of ['address first', 'counterparty first'] as const) {
-      const source = new Source();
-      const state = new MemoryJoinStateStore();
-      const warehouse = new Warehouse();
-      warehouse.load(await processBatch(source.events, state));
-      source.update('counterparty', 1, { counterparty_legal_name: 'Older' }); // address 2
-      source.update('address', 2, { city: 'Moved' });
-      source.update('counterparty', 1, { counterparty_legal_name: 'Newest' });
-      const [older, address, newest] = source.events.slice(-3);
-      const batches = order === 'address first' ? [[older], [address], [newest]] : [[older], [newest], [address]];
-      for (const batch of batches) warehouse.load(await processBatch(batch, state));
-      expect(warehouse.content('counterparty'), order).toEqual(source.expected('counterparty'));
     }
   });
 

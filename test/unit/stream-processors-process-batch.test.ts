@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { LocalDirObjectStore } from '../../bucket/local-dir-object-store.js';
 import type { ChangeEvent } from '../../contracts/change-event.js';
 import { silentLogger } from '../../platform/logger.js';
@@ -15,33 +15,24 @@ import { CountingMetrics } from '../support/counting-metrics.js';
 import { LocalJoinStateStore } from '../../stream-processors/state/local-join-state-store.js';
 import { changeEvent, sourceRow } from '../support/change-event-factory.js';
 import { readParquetWithDuckDb } from '../support/duckdb.js';
-import { listKeys, RecordingObjectStore } from '../support/recording-object-store.js';
+import { useProcessorTestbed } from '../support/processor-testbed.js';
+import { listKeys } from '../support/recording-object-store.js';
 
-let dir: string;
-let bucket: RecordingObjectStore;
-let state: LocalJoinStateStore;
+const testbed = useProcessorTestbed('process-batch');
 let metrics: CountingMetrics;
 
-beforeEach(async () => {
-  dir = await fs.mkdtemp(path.join(os.tmpdir(), 'process-batch-'));
-  bucket = new RecordingObjectStore(new LocalDirObjectStore(path.join(dir, 'processed')));
-  state = await LocalJoinStateStore.open(path.join(dir, 'state'), silentLogger);
+beforeEach(() => {
   metrics = new CountingMetrics();
-});
-
-afterEach(async () => {
-  await state.close();
-  await fs.rm(dir, { recursive: true, force: true });
 });
 
 const WRITTEN_AT = '2026-11-24T08:00:00.000Z';
 const clock = () => Date.parse(WRITTEN_AT);
-const run = (events: ChangeEvent[]) => processEvents(events, { state, processed: bucket, logger: silentLogger, metrics, now: clock });
+const run = (events: ChangeEvent[]) => processEvents(events, { state: testbed.state, processed: testbed.bucket, logger: silentLogger, metrics, now: clock });
 
 async function fileOf(manifest: BatchManifest, table: WarehouseTable): Promise<Uint8Array> {
   const file = manifest.files.find((f) => f.table === table);
   if (!file) throw new Error(`no ${table} file in the manifest`);
-  return bucket.get(file.key);
+  return testbed.bucket.get(file.key);
 }
 
 async function rowsOf(manifest: BatchManifest, table: WarehouseTable) {
@@ -65,11 +56,11 @@ describe('processEvents', () => {
     expect(m.batchId).toMatch(/^[0-9a-f]{32}$/);
     // Manifest keys carry the write time, so the loader's key-ordered listing sees late batches.
     const manifestKey = `manifests/date=2026-11-24/20261124T080000000Z-${m.batchId}.json`;
-    expect(bucket.puts.at(-1)).toBe(manifestKey);
-    expect(JSON.parse(Buffer.from(await bucket.get(manifestKey)).toString('utf8'))).toEqual(m);
+    expect(testbed.bucket.puts.at(-1)).toBe(manifestKey);
+    expect(JSON.parse(Buffer.from(await testbed.bucket.get(manifestKey)).toString('utf8'))).toEqual(m);
     for (const file of m.files) {
       expect(file.key).toBe(`${file.table}/date=2026-11-22/${m.batchId}.parquet`);
-      const bytes = await bucket.get(file.key);
+      const bytes = await testbed.bucket.get(file.key);
       expect(file.bytes).toBe(bytes.byteLength);
       expect(file.sha256).toBe(createHash('sha256').update(bytes).digest('hex'));
     }
@@ -105,19 +96,19 @@ describe('processEvents', () => {
       changeEvent('sales_order', 'u', sourceRow.sales_order({ units_sold: 5 }), { lsn: 0x2100, seq: 1, commitTs: '2026-11-23T00:00:01.000Z' }),
     ];
     const first = (await run(events))!;
-    const firstFiles = await Promise.all(first.files.map((f) => bucket.get(f.key)));
-    const firstManifestKey = bucket.puts.at(-1)!;
-    const firstManifestBytes = await bucket.get(firstManifestKey);
-    bucket.puts.length = 0;
+    const firstFiles = await Promise.all(first.files.map((f) => testbed.bucket.get(f.key)));
+    const firstManifestKey = testbed.bucket.puts.at(-1)!;
+    const firstManifestBytes = await testbed.bucket.get(firstManifestKey);
+    testbed.bucket.puts.length = 0;
     const second = (await run([...events]))!;
     expect(second).toEqual(first);
-    expect(bucket.puts.at(-1)).toBe(firstManifestKey);
+    expect(testbed.bucket.puts.at(-1)).toBe(firstManifestKey);
     expect(firstManifestKey).toMatch(/^manifests\/date=2026-11-24\/20261124T080000000Z-/);
-    expect(await bucket.get(firstManifestKey)).toEqual(firstManifestBytes);
-    const secondFiles = await Promise.all(second.files.map((f) => bucket.get(f.key)));
+    expect(await testbed.bucket.get(firstManifestKey)).toEqual(firstManifestBytes);
+    const secondFiles = await Promise.all(second.files.map((f) => testbed.bucket.get(f.key)));
     expect(secondFiles).toEqual(firstFiles);
     // A fresh state and bucket (another machine replaying the archive) also gives the same bytes.
-    await state.close();
+    await testbed.state.close();
     const otherDir = await fs.mkdtemp(path.join(os.tmpdir(), 'process-batch-other-'));
     try {
       const otherState = await LocalJoinStateStore.open(otherDir, silentLogger);
@@ -130,7 +121,7 @@ describe('processEvents', () => {
       await otherState.close();
     } finally {
       await fs.rm(otherDir, { recursive: true, force: true });
-      state = await LocalJoinStateStore.open(path.join(dir, 'state'), silentLogger);
+      testbed.state = await LocalJoinStateStore.open(path.join(testbed.dir, 'state'), silentLogger);
     }
   });
 
@@ -193,7 +184,7 @@ describe('processEvents', () => {
     await run([changeEvent('staff', 'u', sourceRow.staff({ staff_id: 6, last_name: 'Newer' }), { lsn: 0x9000 })]);
     const replayed = (await run([changeEvent('staff', 'c', sourceRow.staff({ staff_id: 6, last_name: 'Older' }), { lsn: 0x8000 })]))!;
     expect(await rowsOf(replayed, 'dim_staff')).toEqual([expect.objectContaining({ staff_id: 6, last_name: 'Newer', version_lsn: 0x9000n })]);
-    expect((await state.get('staff', 6))?.row.last_name).toBe('Newer');
+    expect((await testbed.state.get('staff', 6))?.row.last_name).toBe('Newer');
 
     const deleted = (await run([changeEvent('staff', 'd', sourceRow.staff({ staff_id: 6, last_name: 'Newer' }), { lsn: 0x9100 })]))!;
     expect(await rowsOf(deleted, 'dim_staff')).toEqual([expect.objectContaining({ staff_id: 6, is_deleted: true, version_lsn: 0x9100n })]);
@@ -215,14 +206,14 @@ describe('processEvents', () => {
     const badDate = changeEvent('payment', 'c', sourceRow.payment({ payment_date: '2022-13-01' }), { lsn: 0xa100 });
     const prisma = { ...changeEvent('design', 'c', sourceRow.design(), { lsn: 0xa200 }), table: '_prisma_migrations' } as unknown as ChangeEvent;
     const good = changeEvent('sales_order', 'c', sourceRow.sales_order({ sales_order_id: 77 }), { lsn: 0xa300 });
-    const manifest = (await processEvents([badUnits, badDate, prisma, good], { state, processed: bucket, logger: silentLogger, metrics, recordOrigin: () => ({ shardId: 'shard-0' }) }))!;
+    const manifest = (await processEvents([badUnits, badDate, prisma, good], { state: testbed.state, processed: testbed.bucket, logger: silentLogger, metrics, recordOrigin: () => ({ shardId: 'shard-0' }) }))!;
     expect(manifest.eventCount).toBe(1);
     expect((await rowsOf(manifest, 'fact_sales_order')).map((r) => r.sales_order_id)).toEqual([77]);
     expect(metrics.get(METRIC.eventsQuarantined)).toBe(3);
-    const keys = await listKeys(bucket, 'quarantine/');
+    const keys = await listKeys(testbed.bucket, 'quarantine/');
     expect(keys).toHaveLength(3);
     expect(keys.every((k) => /^quarantine\/date=2026-11-22\/[0-9a-f]{32}\.json$/.test(k))).toBe(true);
-    const entries = await Promise.all(keys.map(async (k) => JSON.parse(Buffer.from(await bucket.get(k)).toString('utf8'))));
+    const entries = await Promise.all(keys.map(async (k) => JSON.parse(Buffer.from(await testbed.bucket.get(k)).toString('utf8'))));
     const byEvent = Object.fromEntries(entries.map((e) => [e.eventId, e]));
     expect(byEvent[badUnits.id]).toMatchObject({ reason: 'invalid-value', error: expect.stringContaining('units_sold'), recordEncoding: 'utf8', shardId: 'shard-0' });
     expect(JSON.parse(byEvent[badUnits.id].record)).toEqual(badUnits);
@@ -233,23 +224,23 @@ describe('processEvents', () => {
   it('returns null and writes nothing but quarantine when no event yields a row', async () => {
     expect(await run([])).toBeNull();
     expect(await run([changeEvent('sales_order', 'c', sourceRow.sales_order({ unit_price: 1.5 }))])).toBeNull();
-    expect(await listKeys(bucket, 'manifests/')).toEqual([]);
+    expect(await listKeys(testbed.bucket, 'manifests/')).toEqual([]);
   });
 
   it('fails the whole call on a bucket error (retryable) and succeeds identically on retry', async () => {
     const events = [changeEvent('sales_order', 'c', sourceRow.sales_order(), { lsn: 0xb000 }), changeEvent('payment', 'c', sourceRow.payment(), { lsn: 0xb100 })];
-    bucket.failPuts = /^fact_payment\//;
+    testbed.bucket.failPuts = /^fact_payment\//;
     await expect(run(events)).rejects.toThrow(/bucket unavailable/);
-    expect(await listKeys(bucket, 'manifests/')).toEqual([]);
-    bucket.failPuts = undefined;
+    expect(await listKeys(testbed.bucket, 'manifests/')).toEqual([]);
+    testbed.bucket.failPuts = undefined;
     const manifest = (await run(events))!;
-    expect(await listKeys(bucket, 'manifests/')).toHaveLength(1);
+    expect(await listKeys(testbed.bucket, 'manifests/')).toHaveLength(1);
     expect(manifest.files.map((f) => f.table)).toEqual(['dim_date', 'fact_sales_order', 'fact_payment']);
   });
 
   it('writes under a prefix (replay)', async () => {
-    const manifest = (await processEvents([changeEvent('design', 'c', sourceRow.design(), { lsn: 0xc000 })], { state, processed: bucket, logger: silentLogger, prefix: 'replay/r1/' }))!;
+    const manifest = (await processEvents([changeEvent('design', 'c', sourceRow.design(), { lsn: 0xc000 })], { state: testbed.state, processed: testbed.bucket, logger: silentLogger, prefix: 'replay/r1/' }))!;
     expect(manifest.files[0].key).toMatch(/^replay\/r1\/dim_design\/date=2026-11-22\//);
-    expect(await listKeys(bucket, 'replay/r1/manifests/')).toHaveLength(1);
+    expect(await listKeys(testbed.bucket, 'replay/r1/manifests/')).toHaveLength(1);
   });
 });

@@ -1,0 +1,50 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { ManifestWake } from '../loader/manifest-wake.js';
+import { errorCategory, errorMessage } from '../platform/errors.js';
+import { createLogger } from '../platform/logger.js';
+import { runProcessorStage } from './local-stages.js';
+import { newCounters } from './pipeline-counters.js';
+import type { FromProcessor, ProcessorWorkerData, ToProcessor } from './processor-protocol.js';
+
+/**
+ * The stream processor stage of `up`/`sync` on a worker thread (processor-thread.ts says why): the
+ * same runProcessorStage as in process, with its own consumer, join state and bucket, so
+ * checkpoints, quarantine and retries are exactly the in-process ones. Its counters go to the
+ * parent after every batch (a manifest at once, so the parent's loader is woken), its log lines
+ * to the parent's logger. `stop` ends it the way an aborted signal ends the stage in process: the
+ * batch in progress finishes and is checkpointed, then `done`.
+ */
+const data = workerData as ProcessorWorkerData;
+const port = parentPort!;
+const post = (message: FromProcessor) => port.postMessage(message);
+
+const stop = new AbortController();
+port.on('message', (message: ToProcessor) => {
+  if (message.type === 'stop') stop.abort();
+});
+
+const counters = newCounters();
+let sent = '';
+/** Posts the counters when they changed since the last post (manifest: a batch wrote one). */
+const report = (manifest: boolean) => {
+  const now = JSON.stringify(counters.processor);
+  if (now === sent && !manifest) return;
+  sent = now;
+  post({ type: 'batch', processor: { ...counters.processor }, manifest });
+};
+const wake = new ManifestWake();
+// notify() runs before the stage's onBatch updates the counters: report once that has returned.
+wake.subscribe(() => queueMicrotask(() => report(true)));
+// Batches that wrote no manifest (all quarantined, watermarks only) still change the counters.
+const poll = setInterval(() => report(false), 250);
+
+const logger = createLogger({ service: 'totesys-cdc', level: data.logLevel, write: (line) => post({ type: 'log', line }) });
+try {
+  await runProcessorStage(data.config, logger, stop.signal, counters, wake, () => post({ type: 'idle' }));
+  post({ type: 'done', processor: { ...counters.processor } });
+} catch (error) {
+  post({ type: 'failed', message: errorMessage(error), stack: error instanceof Error ? error.stack : undefined, category: errorCategory(error), processor: { ...counters.processor } });
+} finally {
+  clearInterval(poll);
+  port.unref(); // nothing left to do: the thread exits once the last message is out
+}
