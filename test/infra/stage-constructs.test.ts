@@ -8,16 +8,14 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import * as kms from 'aws-cdk-lib/aws-kms';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { describe, expect, it } from 'vitest';
 import { Buckets } from '../../infra/constructs/buckets.js';
 import { Capture } from '../../infra/constructs/capture.js';
 import { ChangeStream } from '../../infra/constructs/change-stream.js';
 import { Loader } from '../../infra/constructs/loader.js';
 import { Network } from '../../infra/constructs/network.js';
-import { Observability, type ObservabilityProps } from '../../infra/constructs/observability.js';
-import { useUnvalidatedApps } from '../support/cdk-test-apps.js';
+import { Observability } from '../../infra/constructs/observability.js';
+import { importedObservabilityProps, useUnvalidatedApps } from '../support/cdk-test-apps.js';
 
 // Construct options that the full-stack test (defaults only) does not reach. No bundling, and no
 // CloudFormation schema validation (the full-stack test runs it).
@@ -43,15 +41,7 @@ describe('ChangeStream options', () => {
 });
 
 describe('Observability options', () => {
-  const props = (stack: Stack): ObservabilityProps => ({
-    stream: kinesis.Stream.fromStreamArn(stack, 'S', 'arn:aws:kinesis:eu-west-2:123456789012:stream/s'),
-    processorFunction: lambda.Function.fromFunctionName(stack, 'P', 'processor'),
-    processorDeadLetterQueue: sqs.Queue.fromQueueArn(stack, 'Q', 'arn:aws:sqs:eu-west-2:123456789012:dlq'),
-    loaderFunction: lambda.Function.fromFunctionName(stack, 'L', 'loader'),
-    deliveryStreamName: 'archive',
-    captureClusterName: 'cluster',
-    captureServiceName: 'capture',
-  });
+  const props = importedObservabilityProps;
 
   it('takes thresholds and metric dimensions, and subscribes nobody without an e-mail', () => {
     const stack = newStack();

@@ -1,13 +1,10 @@
 import { Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import * as kinesis from 'aws-cdk-lib/aws-kinesis';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Observability } from '../../infra/constructs/observability.js';
 import { WATERMARK_METRIC_INTERVAL_MS } from '../../loader/lambda/schedule-handler.js';
 import { alarmRuleOf, evaluateSeries, type Evaluation, type MetricAlarmRule } from '../support/cloudwatch-alarm-evaluator.js';
-import { useUnvalidatedApps } from '../support/cdk-test-apps.js';
+import { importedObservabilityProps, useUnvalidatedApps } from '../support/cdk-test-apps.js';
 import { mulberry32 } from '../support/seeded-random.js';
 import { watermarkAgeSeries, type PipelineSimulation } from '../support/watermark-metric-series.js';
 
@@ -31,15 +28,7 @@ let rule: MetricAlarmRule;
 beforeAll(() => {
   const stack = new Stack(newApp(), 'T', { env: { account: '123456789012', region: 'eu-west-2' } });
   // The stack's Observability props, defaults for everything the alarm rule depends on.
-  new Observability(stack, 'Observability', {
-    stream: kinesis.Stream.fromStreamArn(stack, 'S', 'arn:aws:kinesis:eu-west-2:123456789012:stream/s'),
-    processorFunction: lambda.Function.fromFunctionName(stack, 'P', 'processor'),
-    processorDeadLetterQueue: sqs.Queue.fromQueueArn(stack, 'Q', 'arn:aws:sqs:eu-west-2:123456789012:dlq'),
-    loaderFunction: lambda.Function.fromFunctionName(stack, 'L', 'loader'),
-    deliveryStreamName: 'archive',
-    captureClusterName: 'cluster',
-    captureServiceName: 'capture',
-  });
+  new Observability(stack, 'Observability', importedObservabilityProps(stack));
   const alarms = Template.fromStack(stack).findResources('AWS::CloudWatch::Alarm', { Properties: { MetricName: 'warehouseWatermarkAgeMs' } });
   const [id, alarm] = Object.entries(alarms)[0]!;
   expect(Object.keys(alarms), 'one alarm on the watermark age').toHaveLength(1);
