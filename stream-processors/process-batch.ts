@@ -97,10 +97,16 @@ export async function processEvents(events: readonly ChangeEvent[], deps: Proces
   }
   // Join state must be durable before the manifest (and so before any checkpoint) exists.
   await deps.state.flush();
-  if (quarantined > 0) metrics.count(METRIC.eventsQuarantined, quarantined);
+  // Counted once the batch is durable (its manifest written): a batch that fails after quarantining
+  // is retried (Lambda, the local stage's rewind) and quarantines the same events again.
+  const countQuarantined = () => quarantined > 0 && metrics.count(METRIC.eventsQuarantined, quarantined);
   const watermarks = deps.watermarks && deps.watermarks.length > 0 ? [...deps.watermarks] : undefined;
   const reconciles = deps.reconciles && deps.reconciles.length > 0 ? groupReconcileCopies(deps.reconciles) : undefined;
-  if (processedIds.length === 0) return watermarks || reconciles ? writeWatermarkManifest(watermarks, reconciles, deps, prefix) : null;
+  if (processedIds.length === 0) {
+    const manifest = watermarks || reconciles ? await writeWatermarkManifest(watermarks, reconciles, deps, prefix) : null;
+    countQuarantined();
+    return manifest;
+  }
 
   // distinct: `seen` above; a reconcile copy is part of the batch's identity like an event.
   const batchId = batchIdOfDistinct(reconciles ? [...processedIds, ...reconciles.map(reconcileIdentity)] : processedIds);
@@ -136,6 +142,7 @@ export async function processEvents(events: readonly ChangeEvent[], deps: Proces
   const key = manifestKey(prefix, createdAt, batchId);
   await deps.processed.put(key, JSON.stringify(manifest, null, 2) + '\n');
   metrics.count(METRIC.eventsProcessed, processedIds.length);
+  countQuarantined();
   deps.logger.info('batch processed', { batchId, manifest: key, events: processedIds.length, quarantined, date: commitDateOf(maxCommitTs), files: files.length });
   return manifest;
 }

@@ -24,7 +24,8 @@ export async function processRecords(records: readonly StreamRecordInput[], deps
     const key = await writeQuarantine(deps.processed, deps.prefix ?? '', poison);
     deps.logger.warn('record quarantined', { reason: poison.reason, shardId: poison.shardId, sequenceNumber: poison.sequenceNumber, key, error: poison.error });
   }
-  if (decoded.poison.length > 0) (deps.metrics ?? loggingMetrics(deps.logger)).count(METRIC.eventsQuarantined, decoded.poison.length);
   const manifest = await processEvents(decoded.events, { ...deps, recordOrigin: (event) => decoded.origins.get(event.id), watermarks: [...decoded.watermarks.values()], reconciles: decoded.reconciles });
+  // After the batch is durable, as processEvents counts its own: a failed batch is retried whole.
+  if (decoded.poison.length > 0) (deps.metrics ?? loggingMetrics(deps.logger)).count(METRIC.eventsQuarantined, decoded.poison.length);
   return { manifest, records: records.length, events: decoded.events.length, quarantined: decoded.poison.length };
 }

@@ -102,6 +102,22 @@ describe('Kinesis Lambda handler', () => {
     await expect(handler()(kinesisEvent(records))).rejects.toThrow(/bucket unavailable/);
   });
 
+  it('counts the quarantines of a batch that failed and was retried once (when the batch is durable)', async () => {
+    const records = [
+      kinesisRecord(0, '{"v":1,"id":"broken'),
+      kinesisRecord(0, changeEvent('sales_order', 'c', sourceRow.sales_order({ sales_order_id: 1, agreed_delivery_date: 'next Tuesday' }), { lsn: 0x2000 })),
+      kinesisRecord(0, changeEvent('sales_order', 'c', sourceRow.sales_order({ sales_order_id: 2 }), { lsn: 0x2100 })),
+    ];
+    bucket.failPuts = /^manifests\//; // quarantine and Parquet written, the commit point fails
+    await expect(handler()(kinesisEvent(records))).rejects.toThrow(/bucket unavailable/);
+    await expect(handler()(kinesisEvent(records))).rejects.toThrow(/bucket unavailable/);
+    expect(metrics.get(METRIC.eventsQuarantined), 'nothing counted while the batch is not durable').toBe(0);
+    bucket.failPuts = undefined;
+    expect(await handler()(kinesisEvent(records))).toEqual({ batchItemFailures: [] });
+    expect(metrics.get(METRIC.eventsQuarantined), 'the malformed record and the bad date, once each').toBe(2);
+    expect(await listKeys(bucket, 'quarantine/')).toHaveLength(2); // the retries rewrote the same keys
+  });
+
   it('never blocks on a batch of poison only', async () => {
     const records = [kinesisRecord(0, new Uint8Array([0xc3, 0x28])), kinesisRecord(0, '')];
     expect(await handler()(kinesisEvent(records))).toEqual({ batchItemFailures: [] });
