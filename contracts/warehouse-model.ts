@@ -78,13 +78,6 @@ const DIMENSION_VERSION: readonly ColumnSpec[] = [
 ];
 
 /**
- * A joined dimension (dim_staff, dim_counterparty) is versioned by its own source row first
- * (version_lsn, version_seq: the staff or counterparty row), then by the joined row it was built
- * with (joined_version_lsn, joined_version_seq: the department or address row; (0, 0) when that one
- * was not known). That order keeps the row built from the newest of both sides, whichever side
- * changed last and whichever shard was processed first (stream-processors/transform/row-metadata.ts).
- */
-/**
  * The version columns that decide which row a dimension keeps, compared in this order (a column a
  * dimension lacks is not compared): the loader's upsert, the bulk load and the processor's batches
  * all use it (loader/version-rules.ts, stream-processors/transform/row-metadata.ts).
@@ -96,6 +89,13 @@ export function dimensionVersionColumns(spec: DimensionSpec): string[] {
   return DIMENSION_VERSION_ORDER.filter((name) => spec.columns.some((c) => c.name === name));
 }
 
+/**
+ * A joined dimension (dim_staff, dim_counterparty) is versioned by its own source row first
+ * (version_lsn, version_seq: the staff or counterparty row), then by the joined row it was built
+ * with (joined_version_lsn, joined_version_seq: the department or address row; (0, 0) when that one
+ * was not known). That order keeps the row built from the newest of both sides, whichever side
+ * changed last and whichever shard was processed first (stream-processors/transform/row-metadata.ts).
+ */
 const JOINED_DIMENSION_VERSION: readonly ColumnSpec[] = [...DIMENSION_VERSION, col('joined_version_lsn', 'bigint', false), col('joined_version_seq', 'int', false)];
 
 /** A fact column; one holding a dimension's key names the dimension, and so declares the foreign key. */

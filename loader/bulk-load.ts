@@ -189,7 +189,9 @@ export class BulkLoad {
       const reconcilesOf = new Map<WarehouseTable | null, ReconcileRecord[]>();
       for (const record of options.reconciles ?? []) {
         const table = RECONCILED_TABLE[record.table]?.table ?? null;
-        reconcilesOf.set(table, [...(reconcilesOf.get(table) ?? []), record]);
+        let list = reconcilesOf.get(table);
+        if (!list) reconcilesOf.set(table, (list = []));
+        list.push(record);
       }
       const reconciled = { applied: 0, rowsDeleted: 0 };
       const reconcile = async (client: GroupClient, table: WarehouseTable | null): Promise<number> => {

@@ -5,7 +5,7 @@ import { recordLoadedBatch, recordWatermarks } from './load-ledger.js';
 import { GroupConflictError, insertFactRows, insertInferredMembers, runForTable, stage, type FetchedManifest, type LoadManifestResult } from './load-manifest.js';
 import { mergeDimensionSql } from './load-sql.js';
 import { ident, LEDGER_TABLE, qualified } from './warehouse-ddl.js';
-import type { WarehouseClient } from './warehouse-pool.js';
+import { inTransaction, type WarehouseClient } from './warehouse-pool.js';
 
 /**
  * Several fetched manifests in ONE transaction, set-based: per table, one staging COPY and one
@@ -42,8 +42,7 @@ export async function loadManifestsTogether(client: WarehouseClient, schema: str
   const started = performance.now();
   if (manifests.some((m) => (m.manifest.reconciles?.length ?? 0) > 0)) throw new TypeError('loadManifestsTogether: a manifest with reconciles loads through loadFetchedManifests');
   const results: (LoadManifestResult | null)[] = manifests.map(() => null);
-  await client.query('BEGIN');
-  try {
+  await inTransaction(client, async () => {
     const { rows: known } = await client.query<{ batch_id: string }>(`SELECT batch_id FROM ${qualified(schema, LEDGER_TABLE)} WHERE batch_id = ANY($1::text[])`, [manifests.map((m) => m.manifest.batchId)]);
     const seen = new Set(known.map((r) => r.batch_id));
     const loading: number[] = [];
@@ -96,11 +95,7 @@ export async function loadManifestsTogether(client: WarehouseClient, schema: str
       await recordWatermarks(client, schema, manifestKey, manifest.watermarks);
       results[i] = { status: 'loaded', batchId: manifest.batchId, rows, inferredMembers: i === loading[0] ? inferredMembers : 0, maxCommitTs: manifest.maxCommitTs };
     }
-    await client.query('COMMIT');
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw error;
-  }
+  });
   logger.debug('manifests loaded together', { manifests: manifests.length, loaded: results.filter((r) => r?.status === 'loaded').length, durationMs: Math.round(performance.now() - started) });
   return results as LoadManifestResult[];
 }

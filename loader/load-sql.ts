@@ -69,10 +69,10 @@ export function insertFactSql(schema: string, spec: FactSpec): string {
  * key-only row with version (0, 0), so the foreign keys hold; the real row (any higher version)
  * completes it later. dim_date members are fully derivable, so the real row is generated (ISO
  * day of week, English names from the FM-prefixed to_char patterns, which ignore lc_time).
- * `facts` is the relation holding the fact rows: the staging table by default, the fact table
- * itself for a bulk load (bulk-load-sql.ts).
+ * `facts` is the relation holding the fact rows: the fact table itself in a bulk load
+ * (bulk-load-sql.ts; the per-manifest path uses inferredMembersForKeysSql).
  */
-export function inferredMemberSql(schema: string, fact: FactSpec, facts = ident(stagingTable(fact.name))): { dimension: DimensionName; sql: string }[] {
+export function inferredMemberSql(schema: string, fact: FactSpec, facts: string): { dimension: DimensionName; sql: string }[] {
   const statements: { dimension: DimensionName; sql: string }[] = [];
   for (const [dimension, columns] of referencedDimensions(fact)) {
     const spec = WAREHOUSE_MODEL[dimension] as DimensionSpec;

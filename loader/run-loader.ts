@@ -14,7 +14,7 @@ import { MANIFEST_PREFIX } from '../contracts/manifest-layout.js';
 import { readManifest } from './manifest-reader.js';
 import type { ManifestWake } from './manifest-wake.js';
 import { loadManifestsTogether } from './load-manifests-together.js';
-import { DEFAULT_WAREHOUSE_SCHEMA, LEDGER_TABLE, qualified } from './warehouse-ddl.js';
+import { DEFAULT_WAREHOUSE_SCHEMA, LEDGER_TABLE, LOADER_LOCK_CLASS, qualified } from './warehouse-ddl.js';
 import { openWarehousePool, type WarehouseClient, type WarehousePool, type WarehouseTarget } from './warehouse-pool.js';
 import { migrateWarehouseSchema } from './warehouse-schema.js';
 
@@ -103,9 +103,6 @@ export interface LoadSummary {
   listingMs: number;
   durationMs: number;
 }
-
-/** Lock namespace of the loader; the key is the schema, so a replay into another schema is not blocked. */
-const LOADER_LOCK_CLASS = 0x70ad;
 
 export async function loadPendingManifests(options: LoadPendingOptions): Promise<LoadSummary> {
   const { pool, close } = openWarehousePool(options);

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { PipelineError, errorMessage, isRetryable } from '../platform/errors.js';
 import { createPostgresClient } from '../platform/postgres-client.js';
+import { LOADER_LOCK_CLASS } from './warehouse-ddl.js';
 
 /**
  * Swaps a rebuilt warehouse schema in, in ONE transaction, so a reader sees either the old
@@ -22,8 +23,6 @@ export interface SchemaSwapResult {
   rollbackSql: string | null;
 }
 
-/** Loader lock class (loader/run-loader.ts LOADER_LOCK_CLASS): key is hashtext(schema). */
-const LOADER_LOCK_CLASS = 0x70ad;
 
 export class SchemaSwapError extends PipelineError {
   constructor(message: string, readonly schema: string, options: { retryable: boolean; cause?: unknown }) {

@@ -32,6 +32,9 @@ export const qualified = (schema: string, name: string): string => `${ident(sche
 export const sqlType = (type: ColumnType): string => SQL_TYPE[type];
 
 /** Loader bookkeeping tables and views, beside the 11 model tables. */
+/** Lock namespace of the loader (advisory locks); the key is hashtext(schema), so a replay into another schema is not blocked. */
+export const LOADER_LOCK_CLASS = 0x70ad;
+
 export const LEDGER_TABLE = 'load_ledger';
 export const FAILURES_TABLE = 'load_failures';
 export const SCHEMA_VERSION_TABLE = 'schema_version';

@@ -6,7 +6,7 @@ import type { ObjectStore } from '../bucket/object-store.js';
 import { errorMessage, isRetryable, PipelineError, UserError } from '../platform/errors.js';
 import type { Logger } from '../platform/logger.js';
 import { BulkLoad } from '../loader/bulk-load.js';
-import { DEFAULT_WAREHOUSE_SCHEMA } from '../loader/warehouse-ddl.js';
+import { DEFAULT_WAREHOUSE_SCHEMA, LOADER_LOCK_CLASS } from '../loader/warehouse-ddl.js';
 import { openOrderedArchive } from './order/ordered-archive.js';
 import type { ScanStats } from './read/archive-reader.js';
 import type { ArchiveReadLimits } from './read/archived-line.js';
@@ -17,7 +17,7 @@ import { LaneError, type Lanes } from './process/lanes.js';
 import { LoaderLockedError } from './process/load-sink.js';
 import { processArchive, startLanes } from './process/process-archive.js';
 import { progressReporter, type ReplayProgress } from './replay-progress.js';
-import { createPostgresClient } from '../platform/postgres-client.js';
+import { createPostgresClient, withPostgresClient } from '../platform/postgres-client.js';
 import type { ReconcileRecord } from '../contracts/reconcile.js';
 import { applyReconcilesInOrder } from '../loader/apply-reconciles.js';
 import { inTransaction } from '../loader/warehouse-pool.js';
@@ -309,23 +309,16 @@ async function dropSchema(warehouseUrl: string, schema: string): Promise<void> {
   }
 }
 
-/** Loader lock class (loader/run-loader.ts LOADER_LOCK_CLASS): key is hashtext(schema). */
-const LOADER_LOCK_CLASS = 0x70ad;
-
 /**
  * Step 4 into the live schema: one transaction under the loader's lock (a live loader applying
  * the same reconciles from its manifests must not interleave), skipping what the schema applied.
  */
 async function applyReconcilesToSchema(warehouseUrl: string, schema: string, reconciles: readonly ReconcileRecord[], logger: Logger): Promise<{ applied: number; rowsDeleted: number }> {
-  const client = createPostgresClient({ url: warehouseUrl, applicationName: 'totesys-cdc-replay' });
-  await client.connect();
-  try {
-    return await inTransaction(client, async () => {
+  return withPostgresClient({ url: warehouseUrl, applicationName: 'totesys-cdc-replay' }, (client) =>
+    inTransaction(client, async () => {
       const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock($1, hashtext($2)) AS locked', [LOADER_LOCK_CLASS, schema]);
       if (!rows[0]?.locked) throw new LoaderLockedError(schema);
       return applyReconcilesInOrder(client, schema, reconciles, logger);
-    });
-  } finally {
-    await client.end().catch(() => {});
-  }
+    }),
+  );
 }

@@ -29,7 +29,10 @@ export class AlreadyRunningError extends UserError {
 }
 
 export async function readLiveLock(lockFile: string): Promise<LockInfo | undefined> {
-  const found = await readLock(lockFile);
+  return liveHolder(await readLock(lockFile));
+}
+
+function liveHolder(found: Awaited<ReturnType<typeof readLock>>): LockInfo | undefined {
   return found.state === 'held' && isProcessAlive(found.info.pid) ? found.info : undefined;
 }
 
@@ -88,7 +91,7 @@ export async function acquireInstanceLock(lockFile: string, command: string, opt
       await new Promise((r) => setTimeout(r, 100));
       continue;
     }
-    const holder = found.state === 'held' && isProcessAlive(found.info.pid) ? found.info : undefined;
+    const holder = liveHolder(found);
     if (holder && SHORT_COMMANDS.has(holder.command) && Date.now() < waitUntil) {
       await new Promise((r) => setTimeout(r, 250)); // e.g. a `status` that started its own Postgres
       continue;

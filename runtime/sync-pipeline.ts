@@ -3,7 +3,7 @@ import type { Logger } from '../platform/logger.js';
 import { runCapture, type CaptureResult } from '../capture/run-capture.js';
 import { readSlotStatus, type SlotStatus } from '../capture/control/slot-status.js';
 import { createObjectStore } from '../bucket/create-object-store.js';
-import { CATCH_UP_MANIFESTS_PER_TRANSACTION, loadPendingManifests } from '../loader/run-loader.js';
+import { CATCH_UP_MANIFESTS_PER_TRANSACTION, loadPendingManifests, type LoadPendingOptions } from '../loader/run-loader.js';
 import { parquetLimitsFor } from '../loader/manifest-reader.js';
 import { ensureWarehouseSchema } from '../loader/warehouse-schema.js';
 import { readWarehouseStatus, type WarehouseStatus } from '../loader/warehouse-status.js';
@@ -12,7 +12,6 @@ import type { ChangeStreamConsumer } from '../stream/change-stream.js';
 import { newCounters } from './pipeline-counters.js';
 import { abortableDelay } from '../platform/abortable-delay.js';
 import { errorMessage, isRetryable } from '../platform/errors.js';
-import type { ObjectStore } from '../bucket/object-store.js';
 import type { PipelineCounters } from './pipeline-counters.js';
 import { recordLoad, runArchiverStage } from './local-stages.js';
 import { runProcessorStageOnThread } from './processor-thread.js';
@@ -124,7 +123,16 @@ export async function syncPipeline(options: {
   ]);
   processing.catch(() => {}); // awaited below; waitUntilDrained sees a failure too
   const loaderStop = new AbortController();
-  const loading = loadUntilStopped({ config, warehouseUrl, logger: logger.child({ stage: 'loader' }), processed, counters, signal: loaderStop.signal, wake });
+  // One set of loader settings for the draining runs during processing and the final passes.
+  const loadOptions: LoadPendingOptions = {
+    warehouseUrl,
+    processed,
+    schema: config.warehouseSchema,
+    parquetLimits: parquetLimitsFor(config.bounds),
+    logger: logger.child({ stage: 'loader' }),
+    maxManifestsPerTransaction: CATCH_UP_MANIFESTS_PER_TRANSACTION,
+  };
+  const loading = loadUntilStopped({ loadOptions, counters, signal: loaderStop.signal, wake });
   loading.catch(() => {});
   let failure: unknown;
   try {
@@ -146,14 +154,7 @@ export async function syncPipeline(options: {
   options.onPhase?.('load');
   let loaderEvents = drained.events;
   for (let run = 0; run < 10_000; run++) {
-    const summary = await loadPendingManifests({
-      warehouseUrl,
-      processed,
-      schema: config.warehouseSchema,
-      parquetLimits: parquetLimitsFor(config.bounds),
-      logger: logger.child({ stage: 'loader' }),
-      maxManifestsPerTransaction: CATCH_UP_MANIFESTS_PER_TRANSACTION,
-    });
+    const summary = await loadPendingManifests(loadOptions);
     recordLoad(counters, summary);
     loaderEvents += summary.eventsLoaded;
     if (summary.status === 'locked') await new Promise((r) => setTimeout(r, 500));
@@ -176,29 +177,18 @@ export async function syncPipeline(options: {
  * Resolves to the events loaded. A run that finds another loader holding the lock waits and tries
  * again; a failed run is logged and retried (sync's final passes load whatever is left).
  */
-async function loadUntilStopped(args: { config: Readonly<Config>; warehouseUrl: string; logger: Logger; processed: ObjectStore; counters: PipelineCounters; signal: AbortSignal; wake: ManifestWake }): Promise<number> {
-  const { config, signal } = args;
+async function loadUntilStopped(args: { loadOptions: LoadPendingOptions; counters: PipelineCounters; signal: AbortSignal; wake: ManifestWake }): Promise<number> {
+  const { signal } = args;
   let events = 0;
   while (!signal.aborted) {
     try {
-      const summary = await loadPendingManifests({
-        warehouseUrl: args.warehouseUrl,
-        processed: args.processed,
-        schema: config.warehouseSchema,
-        parquetLimits: parquetLimitsFor(config.bounds),
-        logger: args.logger,
-        drainUntilMs: Date.now() + 60_000,
-        pollIntervalMs: 100,
-        maxManifestsPerTransaction: CATCH_UP_MANIFESTS_PER_TRANSACTION,
-        signal,
-        wake: args.wake,
-      });
+      const summary = await loadPendingManifests({ ...args.loadOptions, drainUntilMs: Date.now() + 60_000, pollIntervalMs: 100, signal, wake: args.wake });
       recordLoad(args.counters, summary);
       events += summary.eventsLoaded;
       if (summary.status === 'locked') await abortableDelay(500, signal);
     } catch (error) {
       if (!isRetryable(error)) throw error;
-      args.logger.warn('loader run failed while syncing; retrying', { error: errorMessage(error) });
+      args.loadOptions.logger.warn('loader run failed while syncing; retrying', { error: errorMessage(error) });
       await abortableDelay(500, signal);
     }
   }

@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
 import { errorMessage } from '../platform/errors.js';
-import { createPostgresClient } from '../platform/postgres-client.js';
+import { withPostgresClient } from '../platform/postgres-client.js';
 import { createPrng } from '../totesys/prng.js';
 import { seedTotesys } from '../totesys/generator/seed-totesys.js';
 import type { Difference } from './differences.js';
@@ -255,14 +255,8 @@ async function cascadeOrderKeys(client: pg.ClientBase): Promise<void> {
   }
 }
 
-async function withClient<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = createPostgresClient({ url, applicationName: 'soak-oracle', connectionTimeoutMs: 10_000 });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end().catch(() => undefined);
-  }
+function withClient<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  return withPostgresClient({ url, applicationName: 'soak-oracle', connectionTimeoutMs: 10_000 }, fn);
 }
 
 function withAdmin<T>(cluster: SoakCluster, fn: (client: pg.Client) => Promise<T>): Promise<T> {

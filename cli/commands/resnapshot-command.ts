@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { isSourceTable, SOURCE_TABLES, type SourceTable } from '../../contracts/source-tables.js';
 import { UserError } from '../../platform/errors.js';
 import type { Logger } from '../../platform/logger.js';
-import { createPostgresClient } from '../../platform/postgres-client.js';
+import { withPostgresClient } from '../../platform/postgres-client.js';
 import { openDatabases } from '../../runtime/databases.js';
 import { captureStatusFile, readCaptureStatusFile } from '../../runtime/pipeline-status.js';
 import { commandContext, positiveNumber } from '../context.js';
@@ -68,10 +68,7 @@ export async function requestResnapshot(sourceUrl: string, table: SourceTable, r
   const { RESNAPSHOT_PREFIX, resnapshotRequestContent } = await import('../../capture/snapshot/incremental-snapshot.js');
   const { editPublicationComment } = await import('../../capture/control/publication-comment.js');
   const { withJob } = await import('../../capture/control/resnapshot-jobs.js');
-  const client = createPostgresClient({ url: sourceUrl, applicationName: 'totesys-cdc-resnapshot', connectionTimeoutMs: 10_000 });
-  client.on('error', () => undefined); // surfaced by the pending query
-  await client.connect();
-  try {
+  return withPostgresClient({ url: sourceUrl, applicationName: 'totesys-cdc-resnapshot', connectionTimeoutMs: 10_000 }, async (client) => {
     // No publication yet (no capture ever ran): nothing to record; the first capture's snapshot reads the table anyway.
     const job = { requestId, table, state: 'running' as const, keyAfter: null, chunks: 0, rowsRead: 0, rowsPublished: 0, startedAt: new Date().toISOString() };
     // A user that may not comment on the publication (not its owner) still gets the request through the WAL: the
@@ -80,9 +77,7 @@ export async function requestResnapshot(sourceUrl: string, table: SourceTable, r
     await client.query('SELECT pg_logical_emit_message(false, $1, $2)', [RESNAPSHOT_PREFIX, resnapshotRequestContent(table, requestId)]);
     const { rows } = await client.query<{ n: number }>('SELECT greatest(reltuples, 0)::float8 AS n FROM pg_class WHERE oid = $1::regclass', [client.escapeIdentifier(table)]);
     return { estimatedRows: Math.round(rows[0]?.n ?? 0), persisted };
-  } finally {
-    await client.end().catch(() => undefined);
-  }
+  });
 }
 
 type Outcome = { requestId: string; table: string; state: 'done' | 'abandoned' | 'requested'; rowsRead?: number; rowsPublished?: number; chunks?: number; error?: string; note?: string };

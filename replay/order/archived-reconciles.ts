@@ -25,10 +25,6 @@ export class ArchivedReconciles {
     }
   }
 
-  get size(): number {
-    return this.byId.size;
-  }
-
   /** Distinct reconciles by version (lsn, seq), then id: the order they are applied in. */
   inVersionOrder(): ReconcileRecord[] {
     const keyed = [...this.byId.values()].map((record) => ({ lsn: parseLsn(record.lsn), record }));
