@@ -1,3 +1,6 @@
+import type { DescribedObjectStore, ObjectStore } from '../bucket/object-store.js';
+import { manifestTimeOfKey } from '../contracts/manifest-layout.js';
+
 /**
  * "A manifest was written": an in-process signal from a processor to a loader in the same process
  * (`up`), so the loader looks for new manifests at once instead of at its next tick or poll. Only
@@ -46,4 +49,25 @@ export class ManifestWake {
       signal?.addEventListener('abort', aborted, { once: true });
     });
   }
+}
+
+/**
+ * `store` with a notice on `wake` as soon as each manifest put is durable: the processor's commit
+ * point, the moment a batch becomes loadable. Earlier than a notice after the batch (which comes
+ * after the processor's checkpoints, one durable file per shard): the loader does not depend on
+ * them, and a batch processed again after a crash has the same batchId, which the ledger loads once.
+ */
+export function notifyingManifestPuts(store: ObjectStore, wake: ManifestWake): DescribedObjectStore {
+  return {
+    location: store.location,
+    description: (store as Partial<DescribedObjectStore>).description ?? null,
+    put: async (key, body) => {
+      await store.put(key, body);
+      if (!Number.isNaN(manifestTimeOfKey(key))) wake.notify();
+    },
+    get: (key) => store.get(key),
+    exists: (key) => store.exists(key),
+    list: (prefix, options) => store.list(prefix, options),
+    delete: (key) => store.delete(key),
+  };
 }

@@ -1,19 +1,13 @@
-import { errorMessage, isRetryable, PipelineError } from '../platform/errors.js';
-import { PostgresConnectionError } from '../platform/postgres-client.js';
+import { isRetryable } from '../platform/errors.js';
 import type { Logger } from '../platform/logger.js';
-import type { BatchManifest } from '../contracts/manifest.js';
-import { METRIC } from '../platform/metrics.js';
 import type { WarehouseTable } from '../contracts/warehouse-model.js';
 import type { ObjectStore } from '../bucket/object-store.js';
 import { abortableDelay } from '../platform/abortable-delay.js';
-import { manifestTimeOfKey } from '../contracts/manifest-layout.js';
-import { DEFAULT_LOOKBACK_MS, DEFAULT_RETRY_POLICY, findPendingManifests, listNewManifests, readWarehouseWatermark, recordFailure, type RetryPolicy } from './load-ledger.js';
-import { fetchManifestRows, GroupConflictError, loadFetchedManifests, type FetchedManifest, type LoadManifestResult } from './load-manifest.js';
+import { manifestTimeOfKey, MANIFEST_PREFIX } from '../contracts/manifest-layout.js';
+import { DEFAULT_LOOKBACK_MS, DEFAULT_RETRY_POLICY, findPendingManifests, listNewManifests, readWarehouseWatermark, type RetryPolicy } from './load-ledger.js';
 import type { ParquetReadLimits } from '../parquet/parquet-bounds.js';
-import { MANIFEST_PREFIX } from '../contracts/manifest-layout.js';
-import { readManifest } from './manifest-reader.js';
 import type { ManifestWake } from './manifest-wake.js';
-import { loadManifestsTogether } from './load-manifests-together.js';
+import { ManifestLoadQueue, type LoadKeysContext } from './manifest-load-queue.js';
 import { DEFAULT_WAREHOUSE_SCHEMA, LEDGER_TABLE, LOADER_LOCK_CLASS, qualified } from './warehouse-ddl.js';
 import { openWarehousePool, type WarehouseClient, type WarehousePool, type WarehouseTarget } from './warehouse-pool.js';
 import { migrateWarehouseSchema } from './warehouse-schema.js';
@@ -35,7 +29,8 @@ import { migrateWarehouseSchema } from './warehouse-schema.js';
  * checks the ledger; later polls list only keys written at most DRAIN_POLL_LOOKBACK_MS before the
  * newest seen and drop the ones this run already listed (listNewManifests: one LIST, no query). A
  * key written later than that by a slow processor, and failed manifests whose backoff expires, are
- * picked up by the next run's first pass.
+ * picked up by the next run's first pass. A drain lists and reads while the transaction before is
+ * loading (ManifestLoadQueue): a manifest written during a load is read by the time it ends.
  */
 export type LoadPendingOptions = WarehouseTarget & {
   processed: ObjectStore;
@@ -64,11 +59,19 @@ export type LoadPendingOptions = WarehouseTarget & {
   /** Manifests per transaction when several are pending (see loadManifestKeys). */
   maxManifestsPerTransaction?: number;
   maxRowsPerTransaction?: number;
+  /**
+   * A drain's progress: called with the run's summary so far (cumulative, like the one returned)
+   * after its first pass and after each later pass once manifests were loaded, skipped or failed,
+   * so a long drain's counts are seen as they happen rather than when it ends.
+   */
+  onProgress?: (summary: LoadSummary) => void;
 };
 
 /** Listing lookback of a drain's later polls (its first pass uses the full lookbackMs). */
 export const DRAIN_POLL_LOOKBACK_MS = 10_000;
 export const DEFAULT_POLL_INTERVAL_MS = 250;
+/** How often a drain's progress reports re-read the ledger's newest commit and the watermarks. */
+export const PROGRESS_READ_INTERVAL_MS = 1_000;
 
 export interface ManifestFailure {
   manifestKey: string;
@@ -162,38 +165,60 @@ async function loadWithPool(pool: WarehousePool, options: LoadPendingOptions): P
         const ms = manifestTimeOfKey(key);
         if (!(ms <= newestMs)) newestMs = Number.isNaN(newestMs) ? ms : Math.max(ms, newestMs);
       };
-      for (;;) {
-        const generation = options.wake?.generation ?? 0;
-        const listed = performance.now();
-        const fullPass: boolean = fullPassNeeded || Number.isNaN(newestMs);
-        const pending: string[] = fullPass
-          ? await findPendingManifests(client, schema, options.processed, { prefix, lookbackMs, limit, onListed: remember })
-          : await listNewManifests(options.processed, prefix, newestMs - Math.min(lookbackMs, DRAIN_POLL_LOOKBACK_MS), known, limit);
-        // A full pass cut at the limit listed keys it will not load now: they must not count as known.
-        if (fullPass) fullPassNeeded = pending.length >= limit;
-        for (const key of pending) remember(key);
-        summary.passes++;
-        summary.listingMs += performance.now() - listed;
-        const before = summary.manifestsLoaded + summary.manifestsFailed;
+      const queue = new ManifestLoadQueue(client, schema, {
+        store: options.processed,
+        policy,
+        logger,
+        summary,
+        parquetLimits: options.parquetLimits,
+        maxManifestsPerTransaction: options.maxManifestsPerTransaction,
+        maxRowsPerTransaction: options.maxRowsPerTransaction,
         // A drain starts no load after its end; a one-pass run loads what it found.
-        await loadManifestKeys(client, schema, pending, {
-          store: options.processed,
-          policy,
-          logger,
-          summary,
-          parquetLimits: options.parquetLimits,
-          maxManifestsPerTransaction: options.maxManifestsPerTransaction,
-          maxRowsPerTransaction: options.maxRowsPerTransaction,
-          mayStart: drainUntil > 0 ? draining : undefined,
-        });
-        if (!draining()) break;
-        // Nothing new: wait a poll interval. Something loaded: look again at once (a backlog).
-        if (summary.manifestsLoaded + summary.manifestsFailed === before) {
-          const waitMs = Math.min(pollMs, drainUntil - Date.now());
-          // A notice since this pass's listing ends the wait at once: nothing written meanwhile waits a poll interval.
-          if (options.wake) await options.wake.wait(generation, waitMs, options.signal);
-          else await abortableDelay(waitMs, options.signal);
+        mayStart: drainUntil > 0 ? draining : undefined,
+      });
+      try {
+        let reported = -1;
+        let progressRead = Number.NEGATIVE_INFINITY;
+        for (;;) {
+          const generation = options.wake?.generation ?? 0;
+          const fullPass: boolean = fullPassNeeded || Number.isNaN(newestMs);
+          // A full pass reads the ledger on the run's one connection: no transaction may be open on it.
+          if (fullPass) await queue.finish();
+          const listed = performance.now();
+          const pending: string[] = fullPass
+            ? await findPendingManifests(client, schema, options.processed, { prefix, lookbackMs, limit, onListed: remember })
+            : await listNewManifests(options.processed, prefix, newestMs - Math.min(lookbackMs, DRAIN_POLL_LOOKBACK_MS), known, limit);
+          // A full pass cut at the limit listed keys it will not load now: they must not count as known.
+          if (fullPass) fullPassNeeded = pending.length >= limit;
+          for (const key of pending) remember(key);
+          summary.passes++;
+          summary.listingMs += performance.now() - listed;
+          // Resolves once the keys are read and queued: the last transaction may still be loading.
+          await queue.submit(pending);
+          if (!draining() || queue.hasStopped) break;
+          const done = summary.manifestsLoaded + summary.manifestsSkipped + summary.manifestsFailed;
+          if (options.onProgress && done !== reported) {
+            reported = done;
+            // The ledger's newest commit and the watermarks, read only between transactions (one
+            // connection) and at most once a PROGRESS_READ_INTERVAL_MS: the counts need no query.
+            if (queue.isIdle && performance.now() - progressRead >= PROGRESS_READ_INTERVAL_MS) {
+              progressRead = performance.now();
+              Object.assign(summary, await readFreshness(client, schema), await readWarehouseWatermark(client, schema));
+            }
+            options.onProgress(progressOf(summary, started));
+          }
+          // Nothing new: wait a poll interval (loads go on meanwhile). Something new: look again at once (a backlog).
+          if (pending.length === 0) {
+            const waitMs = Math.min(pollMs, drainUntil - Date.now());
+            // A notice since this pass's listing ends the wait at once: nothing written meanwhile waits a poll interval.
+            if (options.wake) await options.wake.wait(generation, waitMs, options.signal);
+            else await abortableDelay(waitMs, options.signal);
+          }
         }
+        await queue.finish();
+      } finally {
+        // Never unlock or give the connection back with a transaction of this run still open.
+        await queue.settle();
       }
       Object.assign(summary, await readFreshness(client, schema), await readWarehouseWatermark(client, schema));
     } finally {
@@ -212,157 +237,36 @@ async function loadWithPool(pool: WarehousePool, options: LoadPendingOptions): P
   return summary;
 }
 
-export interface LoadKeysContext {
-  store: ObjectStore;
-  policy: RetryPolicy;
-  logger: Logger;
-  /** Counts of the run, updated as manifests load, skip or fail. */
-  summary: LoadSummary;
-  parquetLimits?: ParquetReadLimits;
-  /**
-   * Most manifests per transaction (default 1: one transaction each, as a scheduled loader has
-   * always run; `sync` takes CATCH_UP_MANIFESTS_PER_TRANSACTION).
-   */
-  maxManifestsPerTransaction?: number;
-  /** A transaction takes no further manifest once it holds this many rows (default DEFAULT_MAX_ROWS_PER_TRANSACTION). */
-  maxRowsPerTransaction?: number;
-  /** Asked before each transaction starts: false stops here (a drain past its end), the rest is left for the next run. */
-  mayStart?: () => boolean;
-}
-
-export const DEFAULT_MAX_MANIFESTS_PER_TRANSACTION = 1;
-export const DEFAULT_MAX_ROWS_PER_TRANSACTION = 50_000;
-/** What a loader that expects a backlog (sync) asks for: one commit per up to 50 manifests. */
+export { DEFAULT_MAX_MANIFESTS_PER_TRANSACTION, DEFAULT_MAX_ROWS_PER_TRANSACTION, type LoadKeysContext } from './manifest-load-queue.js';
+/** What a loader that expects a backlog (sync) or a steady stream of manifests (up) asks for: one commit per up to 50 manifests. */
 export const CATCH_UP_MANIFESTS_PER_TRANSACTION = 50;
 
-interface ReadManifest {
-  manifestKey: string;
-  fetched?: FetchedManifest;
-  batchId?: string;
-  error?: unknown;
-  rows: number;
-}
-
 /**
- * Loads `keys` in order (the caller's pending list). Two things make a backlog fast without
- * changing what is loaded:
- *  - consecutive manifests share a transaction, up to maxManifestsPerTransaction manifests or
- *    maxRowsPerTransaction rows (each keeps its own ledger row; loadFetchedManifests): one commit,
- *    one round of staging tables, instead of one per manifest;
- *  - the next manifests are read (bucket, sha256, Parquet decode) while Postgres loads the
- *    transaction before, so this process's work overlaps the database's.
- * A transaction that fails is rolled back and its manifests are loaded again one by one, so a bad
- * manifest is recorded as failed alone (as before: it does not block later ones) and the others
- * load. A lost connection or another retryable database error stops the run (thrown); the next
- * run finds the same manifests. Memory: the manifests of at most two transactions and one read ahead.
+ * Loads `keys` in order, then returns: the queue of manifest-load-queue.ts (several manifests per
+ * transaction, reading overlapped with loading, a bad manifest failing alone) for one list of keys.
  */
 export async function loadManifestKeys(client: WarehouseClient, schema: string, keys: readonly string[], ctx: LoadKeysContext): Promise<void> {
-  const maxManifests = Math.max(1, ctx.maxManifestsPerTransaction ?? DEFAULT_MAX_MANIFESTS_PER_TRANSACTION);
-  const maxRows = Math.max(1, ctx.maxRowsPerTransaction ?? DEFAULT_MAX_ROWS_PER_TRANSACTION);
-  const read = async (manifestKey: string): Promise<ReadManifest> => {
-    let batchId: string | undefined;
-    try {
-      const manifest = await readManifest(ctx.store, manifestKey);
-      batchId = manifest.batchId;
-      const fetched = await fetchManifestRows(ctx.store, manifestKey, manifest, ctx.parquetLimits);
-      return { manifestKey, fetched, batchId, rows: manifest.files.reduce((n, f) => n + f.rows, 0) };
-    } catch (error) {
-      return { manifestKey, batchId, error, rows: 0 };
-    }
-  };
-  let loading: Promise<void> | undefined;
-  let stopped = false;
-  /** Starts loading `group` once the transaction before it is done (one connection: one at a time). */
-  const startLoad = async (group: FetchedManifest[]) => {
-    await loading;
-    if (stopped || (ctx.mayStart && !ctx.mayStart())) {
-      stopped = true;
-      return;
-    }
-    loading = loadGroup(client, schema, group, ctx);
-    loading.catch(() => {}); // awaited before the next load or at the end
-  };
-  let group: FetchedManifest[] = [];
-  let groupRows = 0;
-  let next = 0;
-  let ahead = keys.length > 0 ? read(keys[next++]!) : undefined;
-  while (ahead && !stopped) {
-    const current = await ahead;
-    ahead = next < keys.length ? read(keys[next++]!) : undefined;
-    if (current.error !== undefined) {
-      if (group.length > 0) await startLoad(group.splice(0));
-      groupRows = 0;
-      await loading;
-      if (stopped) break;
-      if (stopsTheRun(current.error)) throw current.error;
-      await recordManifestFailure(client, schema, current.manifestKey, current.batchId ?? null, current.error, ctx);
-      continue;
-    }
-    if (group.length > 0 && (group.length >= maxManifests || groupRows + current.rows > maxRows)) {
-      await startLoad(group);
-      group = [];
-      groupRows = 0;
-    }
-    group.push(current.fetched!);
-    groupRows += current.rows;
-  }
-  if (group.length > 0 && !stopped) await startLoad(group);
-  await loading;
-}
-
-async function loadGroup(client: WarehouseClient, schema: string, group: FetchedManifest[], ctx: LoadKeysContext): Promise<void> {
+  const queue = new ManifestLoadQueue(client, schema, ctx);
   try {
-    // Set-based (one statement round per table for the group) unless a manifest carries reconcile
-    // records: those apply after their own manifest's rows, so that group keeps per-manifest statements.
-    const setBased = group.length > 1 && group.every((m) => (m.manifest.reconciles?.length ?? 0) === 0);
-    const results = await (setBased ? loadManifestsTogether : loadFetchedManifests)(client, schema, group, ctx.logger);
-    results.forEach((result, i) => countResult(ctx.summary, group[i]!.manifest, result));
-    return;
-  } catch (error) {
-    if (stopsTheRun(error)) throw error;
-    if (group.length === 1) {
-      await recordManifestFailure(client, schema, group[0]!.manifestKey, group[0]!.manifest.batchId, error, ctx);
-      return;
-    }
-  }
-  // The group failed: one by one, so only the bad manifest fails.
-  for (const fetched of group) {
-    try {
-      const [result] = await loadFetchedManifests(client, schema, [fetched], ctx.logger);
-      countResult(ctx.summary, fetched.manifest, result!);
-    } catch (error) {
-      if (stopsTheRun(error)) throw error;
-      await recordManifestFailure(client, schema, fetched.manifestKey, fetched.manifest.batchId, error, ctx);
-    }
+    await queue.submit(keys);
+    await queue.finish();
+  } finally {
+    await queue.settle();
   }
 }
 
-/** Lost connection / deadlock / server shutdown: not the manifest's fault; stop the run, the next one retries. */
-function stopsTheRun(error: unknown): boolean {
-  return error instanceof PostgresConnectionError || (!(error instanceof PipelineError) && !(error instanceof GroupConflictError) && isRetryable(error));
-}
-
-function countResult(summary: LoadSummary, manifest: BatchManifest, result: LoadManifestResult): void {
-  if (result.status === 'skipped') {
-    summary.manifestsSkipped++;
-    return;
-  }
-  summary.manifestsLoaded++;
-  summary.eventsLoaded += manifest.eventCount;
-  summary.inferredMembers += result.inferredMembers;
-  for (const [table, count] of Object.entries(result.rows) as [WarehouseTable, number][]) {
-    summary.rowsByTable[table] = (summary.rowsByTable[table] ?? 0) + count;
-    summary.rowsLoaded += count;
-  }
-}
-
-async function recordManifestFailure(client: WarehouseClient, schema: string, manifestKey: string, batchId: string | null, error: unknown, ctx: LoadKeysContext): Promise<void> {
-  const failure = await recordFailure(client, schema, manifestKey, batchId, errorMessage(error), ctx.policy);
-  ctx.summary.manifestsFailed++;
-  ctx.summary.failures.push({ manifestKey, error: errorMessage(error), attempts: failure.attempts, parked: failure.parked });
-  const fields = { manifestKey, batchId, error, attempts: failure.attempts, metric: METRIC.loaderFailures };
-  if (failure.parked) ctx.logger.error('manifest parked after repeated failures: repair the bucket, then requeue it', { ...fields, alarm: true });
-  else ctx.logger.warn('manifest failed; will retry with backoff', fields);
+/** A copy of the run's summary so far, its ages as of now. */
+function progressOf(summary: LoadSummary, started: number): LoadSummary {
+  const now = Date.now();
+  const age = (iso: string | null) => (iso ? Math.max(0, now - Date.parse(iso)) : null);
+  return {
+    ...summary,
+    failures: [...summary.failures],
+    rowsByTable: { ...summary.rowsByTable },
+    freshnessMs: age(summary.newestCommitTs),
+    watermarkAgeMs: age(summary.watermarkTs),
+    durationMs: performance.now() - started,
+  };
 }
 
 async function readFreshness(client: WarehouseClient, schema: string): Promise<{ newestCommitTs: string | null; freshnessMs: number | null }> {
@@ -373,35 +277,52 @@ async function readFreshness(client: WarehouseClient, schema: string): Promise<{
 
 export type LoaderLoopOptions = LoadPendingOptions & {
   intervalMs: number;
-  /** > 0: each run drains this long (see loadPendingManifests) instead of one pass. */
+  /** > 0: each run drains this long (see loadPendingManifests) instead of one pass; with `wake` the default is WOKEN_DRAIN_WINDOW_MS. */
   drainWindowMs?: number;
   signal: AbortSignal;
+  /** What each run did: called during a draining run too (its progress), each call counting only what the one before did not. */
   onSummary?: (summary: LoadSummary) => void;
   onError?: (error: unknown) => void;
 };
 
 /**
+ * How long a run of a woken loop (`up`) drains: it keeps the lock and its listing state, so a
+ * notice is answered by one LIST of the newest keys instead of a run's lock, full listing and
+ * ledger queries; every run starts with a full pass (the safety net for anything a drain's polls
+ * do not see: a key that sorts far back, a failed manifest whose backoff expired).
+ */
+export const WOKEN_DRAIN_WINDOW_MS = 60_000;
+
+/**
  * The local schedule: a run every `intervalMs`; a tick that finds a run still in progress is
- * skipped (never two runs at once, never a backlog of ticks). With `wake`, a manifest notice starts
- * a run at once, or, during a run, one more right after it (notices coalesce: at most one waits),
- * so a manifest is loaded as soon as it is written instead of at the next tick. Resolves once
- * `signal` is aborted and the run in progress (if any) has finished. Run errors are reported, and
- * the loop goes on.
+ * skipped (never two runs at once, never a backlog of ticks). With `wake`, each run drains (it
+ * waits for notices and loads what they announce as it is written; its reads and listings overlap
+ * its transactions), and a notice between runs starts one at once, or, at the end of a run, one
+ * more right after it (notices coalesce: at most one waits). Resolves once `signal` is aborted and
+ * the run in progress (if any) has finished. Run errors are reported, and the loop goes on.
  */
 export async function runLoaderLoop(options: LoaderLoopOptions): Promise<void> {
   const { intervalMs, signal, onSummary, onError } = options;
   const { pool, close } = openWarehousePool(options);
   const runOptions: LoadPendingOptions = { ...options, pool, warehouseUrl: undefined } as LoadPendingOptions;
+  const drainWindowMs = options.drainWindowMs || (options.wake ? WOKEN_DRAIN_WINDOW_MS : 0);
   let running: Promise<void> | undefined;
   let migrated = false;
   let again = false;
   const tick = () => {
     if (running || signal.aborted) return;
-    const drainUntilMs = options.drainWindowMs ? Date.now() + options.drainWindowMs : undefined;
-    running = loadWithPool(pool, { ...runOptions, migrate: migrated ? false : options.migrate, drainUntilMs })
+    const drainUntilMs = drainWindowMs > 0 ? Date.now() + drainWindowMs : undefined;
+    // A drain reports as it goes; each report counts what the previous one of the run did not.
+    let reported: LoadSummary | undefined;
+    const report = (summary: LoadSummary) => {
+      const delta = summaryDelta(summary, reported);
+      reported = summary;
+      onSummary?.(delta);
+    };
+    running = loadWithPool(pool, { ...runOptions, migrate: migrated ? false : options.migrate, drainUntilMs, onProgress: drainUntilMs ? report : undefined })
       .then((summary) => {
         if (summary.status === 'completed') migrated = true;
-        onSummary?.(summary);
+        report(summary);
       })
       .catch((error) => {
         if (onError) onError(error);
@@ -437,3 +358,27 @@ export async function runLoaderLoop(options: LoaderLoopOptions): Promise<void> {
     await close();
   }
 }
+
+/** `now` less what `before` (an earlier summary of the same run) already counted; ages and times as in `now`. */
+export function summaryDelta(now: LoadSummary, before: LoadSummary | undefined): LoadSummary {
+  if (!before) return now;
+  const rowsByTable: LoadSummary['rowsByTable'] = {};
+  for (const [table, rows] of Object.entries(now.rowsByTable) as [WarehouseTable, number][]) {
+    const added = rows - (before.rowsByTable[table] ?? 0);
+    if (added !== 0) rowsByTable[table] = added;
+  }
+  return {
+    ...now,
+    manifestsLoaded: now.manifestsLoaded - before.manifestsLoaded,
+    manifestsSkipped: now.manifestsSkipped - before.manifestsSkipped,
+    manifestsFailed: now.manifestsFailed - before.manifestsFailed,
+    failures: now.failures.slice(before.failures.length),
+    rowsLoaded: now.rowsLoaded - before.rowsLoaded,
+    eventsLoaded: now.eventsLoaded - before.eventsLoaded,
+    rowsByTable,
+    inferredMembers: now.inferredMembers - before.inferredMembers,
+    passes: now.passes - before.passes,
+    listingMs: now.listingMs - before.listingMs,
+  };
+}
+

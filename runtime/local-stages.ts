@@ -8,7 +8,7 @@ import { runArchiver } from '../archive/local-archiver.js';
 import { createObjectStore } from '../bucket/create-object-store.js';
 import { CATCH_UP_MANIFESTS_PER_TRANSACTION, runLoaderLoop } from '../loader/run-loader.js';
 import { parquetLimitsFor } from '../loader/manifest-reader.js';
-import type { ManifestWake } from '../loader/manifest-wake.js';
+import { notifyingManifestPuts, type ManifestWake } from '../loader/manifest-wake.js';
 import type { LoadSummary } from '../loader/run-loader.js';
 import { runLocalProcessor } from '../stream-processors/local-processor.js';
 import { createJoinStateStore } from '../stream-processors/state/create-state-store.js';
@@ -23,12 +23,16 @@ import { CONSUMERS } from './pipeline-status.js';
  * signal is aborted and it has finished what it started (checkpointed only what is durable).
  */
 /**
- * Batching: a batch closes 400 ms after its first record, when full, or as soon as the stream has
- * been idle for IDLE_CLOSE_MS (a burst that has been read goes out at once; a steady stream keeps
- * the whole window). Each written manifest notifies `wake`, so `up`'s loader loads it at once.
+ * Batching: a batch closes BATCH_WINDOW_MS after its first read, when full, or as soon as the
+ * stream has been idle for IDLE_CLOSE_MS (a burst that has been read goes out at once; a steady
+ * stream keeps the whole window). The window bounds a steady stream's freshness (capture now
+ * appends every few ms, so at 1,000 changes/s the idle close never fires: the window is the wait);
+ * a backlog fills a batch (maxBatchRecords) in its first read whatever the window, and the loader
+ * groups the manifests that arrive during a transaction, so short windows cost no throughput.
+ * Each manifest put notifies `wake` (notifyingManifestPuts), so `up`'s loader loads it at once.
  */
-export const PROCESSOR_BATCH_WINDOW_MS = 400;
-export const PROCESSOR_IDLE_CLOSE_MS = 30;
+export const PROCESSOR_BATCH_WINDOW_MS = 100;
+export const PROCESSOR_IDLE_CLOSE_MS = 15;
 
 export async function runProcessorStage(config: Readonly<Config>, logger: Logger, signal: AbortSignal, counters: PipelineCounters, wake?: ManifestWake, onIdle?: () => void): Promise<void> {
   const consumer = await createChangeStreamConsumer(config, CONSUMERS.processor, logger);
@@ -53,7 +57,7 @@ export async function runProcessorStage(config: Readonly<Config>, logger: Logger
     await runLocalProcessor({
       consumer: retried,
       state,
-      processed: createObjectStore(config, 'processed'),
+      processed: wake ? notifyingManifestPuts(createObjectStore(config, 'processed'), wake) : createObjectStore(config, 'processed'),
       logger,
       signal,
       maxWaitMs: 250,
@@ -62,7 +66,6 @@ export async function runProcessorStage(config: Readonly<Config>, logger: Logger
       onIdle,
       metrics: { count: (name, value) => void (name === METRIC.eventsQuarantined && (quarantinedInBatch += value)) },
       onBatch: (result, timing) => {
-        if (result.manifest) wake?.notify();
         counters.processor.lastBatchMs = Math.round(timing.durationMs);
         counters.processor.batches += result.manifest ? 1 : 0;
         counters.processor.events += result.events;

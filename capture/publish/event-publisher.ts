@@ -6,8 +6,13 @@ import type { AckTracker } from './ack-tracker.js';
 import { PublishError } from '../capture-errors.js';
 
 /**
- * Publishes change events to the stream in batches (≤ maxBatchRecords, sealed when full or
- * flushIntervalMs after the first record) and reports durability to the AckTracker.
+ * Publishes change events to the stream in batches and reports durability to the AckTracker.
+ * A batch (≤ maxBatchRecords / maxBatchBytes) is sealed when full, or by group commit: while a put
+ * is in flight, the records that arrive meanwhile wait for it and go out together as soon as it is
+ * durable; when nothing is being put, a batch goes out lingerMs after its first record (the rest of
+ * the transaction being decoded joins it). So a light stream waits about a put (one fsync locally)
+ * instead of a fixed interval, and a heavy one still makes large batches (they grow with the put
+ * time). flushIntervalMs caps how long a record waits to be sealed.
  *
  * Ordering (docs/capture-spec.md, D3): exactly one `put` is in flight at a time and batches are put in WAL order, so the
  * stream's per-key order equals WAL order. A failed put is retried with the same records in the
@@ -25,6 +30,8 @@ export interface EventPublisherOptions {
   maxBatchRecords?: number;
   maxBatchBytes?: number;
   flushIntervalMs?: number;
+  /** When nothing is being put: how long a batch waits after its first record before it goes out (default 2 ms). */
+  lingerMs?: number;
   maxInFlightEvents?: number;
   maxInFlightBytes?: number;
   maxPutAttempts?: number;
@@ -62,6 +69,7 @@ export class EventPublisher {
       maxBatchRecords: 500,
       maxBatchBytes: 4 * 1024 * 1024,
       flushIntervalMs: 50,
+      lingerMs: 2,
       maxInFlightEvents: 1500,
       maxInFlightBytes: 32 * 1024 * 1024,
       maxPutAttempts: 6,
@@ -93,7 +101,8 @@ export class EventPublisher {
     this.o.tracker.register();
     if (!this.current) {
       this.current = { records: [], bytes: 0, seqEnd: 0, firstEventId: eventId, otherRecords: 0 };
-      this.timer = setTimeout(() => this.seal(), this.o.flushIntervalMs);
+      // A put in flight seals this batch when it is durable (pump); the timer only caps the wait then.
+      this.timer = setTimeout(() => this.seal(), this.pumping ? this.o.flushIntervalMs : Math.min(this.o.lingerMs, this.o.flushIntervalMs));
     }
     const batch = this.current;
     batch.records.push(record);
@@ -142,6 +151,8 @@ export class EventPublisher {
         this.o.tracker.durableUpTo(batch.seqEnd);
         this.o.onProgress?.();
         this.releaseRoom();
+        // Group commit: what arrived during that put goes out now rather than after a timer.
+        if (this.sealed.length === 0 && !this.failure) this.seal();
       }
     } catch (error) {
       this.fail(error as Error);
