@@ -51,6 +51,34 @@ describe('EventPublisher', () => {
     publisher.close();
   });
 
+  it('group commit: with nothing being put, a batch goes out lingerMs after its first record, not after flushIntervalMs', async () => {
+    const writer = new RecordingWriter();
+    const publisher = new EventPublisher({ writer, tracker: new AckTracker(), logger: silentLogger, flushIntervalMs: 10_000, lingerMs: 2 });
+    for (let i = 0; i < 3; i++) publisher.enqueue(changeEventFactory(i)); // one transaction, decoded in one go
+    await new Promise((r) => setTimeout(r, 60));
+    expect([writer.puts, writer.records.length]).toEqual([1, 3]); // one put with the whole transaction
+    publisher.close();
+  });
+
+  it('group commit: records that arrive during a put go out together as soon as it is durable; a heavy stream still makes large batches', async () => {
+    const batches: number[] = [];
+    const writer = new (class extends RecordingWriter {
+      override async put(records: readonly import('../../stream/change-stream.js').StreamRecord[]): Promise<void> {
+        batches.push(records.length);
+        return super.put(records);
+      }
+    })();
+    writer.delayMs = 40; // a slow put (fsync)
+    const publisher = new EventPublisher({ writer, tracker: new AckTracker(), logger: silentLogger, flushIntervalMs: 10_000, lingerMs: 2, maxInFlightEvents: 10_000 });
+    publisher.enqueue(changeEventFactory(0));
+    await new Promise((r) => setTimeout(r, 10)); // the first record's put is in flight
+    for (let i = 1; i <= 200; i++) publisher.enqueue(changeEventFactory(i));
+    await new Promise((r) => setTimeout(r, 150)); // well inside flushIntervalMs
+    expect(batches).toEqual([1, 200]);
+    expect(writer.events().map((e) => e.after!.units_sold)).toEqual([...Array(201).keys()]);
+    publisher.close();
+  });
+
   it('applies backpressure: never more than maxInFlightEvents outstanding', async () => {
     const writer = new RecordingWriter();
     writer.delayMs = 5;
