@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { ManifestWake } from '../../loader/manifest-wake.js';
+import { existsSync } from 'node:fs';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { LocalDirObjectStore } from '../../bucket/local-dir-object-store.js';
+import { ManifestWake, notifyingManifestPuts } from '../../loader/manifest-wake.js';
 
 describe('ManifestWake', () => {
   it('a wait ends at the next notice, true', async () => {
@@ -32,5 +37,26 @@ describe('ManifestWake', () => {
     wake.notify();
     expect(calls).toBe(1);
     expect((wake as unknown as { listeners: Set<unknown> }).listeners.size).toBe(0);
+  });
+
+  it('notifyingManifestPuts: a notice once each manifest is durable in the bucket (not for Parquet files or other objects)', async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'wake-store-'));
+    try {
+      const wake = new ManifestWake();
+      const store = notifyingManifestPuts(new LocalDirObjectStore(dir), wake);
+      const manifestKey = 'manifests/date=2026-12-07/20261207T101500123Z-abc.json';
+      const seenOnNotice: boolean[] = [];
+      wake.subscribe(() => seenOnNotice.push(existsSync(path.join(dir, ...manifestKey.split('/')))));
+      await store.put('fact_sales_order/date=2026-12-07/abc.parquet', 'parquet');
+      await store.put('quarantine/date=2026-12-07/x.json', '{}');
+      expect(wake.generation).toBe(0);
+      await store.put(manifestKey, '{}');
+      expect(wake.generation).toBe(1);
+      expect(seenOnNotice).toEqual([true]); // the manifest was on disk when the loader was told
+      expect(new TextDecoder().decode(await store.get(manifestKey))).toBe('{}');
+      expect(store.location).toBe(new LocalDirObjectStore(dir).location);
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
   });
 });
