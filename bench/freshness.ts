@@ -62,6 +62,7 @@ try {
   let met = true;
   for (const rate of RATES) {
     const eventsBefore = counters.processor.events;
+    const loadBefore = os.loadavg()[0];
     const measureFrom = new Date(Date.now() + WARMUP_SECONDS * 1000).toISOString();
     const durationMs = (WARMUP_SECONDS + SECONDS) * 1000;
     const [run] = await Promise.all([
@@ -108,6 +109,8 @@ try {
       'manifest→loaded mean ms': Math.round(st.to_load_ms),
       'manifests (load transactions)': `${st.batches} (${st.loads})`,
       'simulated changes/s': Math.round(run.changes / (run.durationMs / 1000)),
+      // Other work on the machine shows in every figure above: say how busy it was (1-minute load average, before → after).
+      'load average': `${loadBefore.toFixed(1)} → ${os.loadavg()[0].toFixed(1)}`,
     };
   }
   console.log(`\nfreshness: commit → warehouse through the whole local pipeline (steady state after the snapshot, loaded in ${snapshotSeconds.toFixed(1)} s)`);
