@@ -77,8 +77,9 @@ export async function loadManifestsTogether(client: WarehouseClient, schema: str
           const { rows: written } = await client.query<{ k: string }>(`${mergeDimensionSql(schema, spec as DimensionSpec)} RETURNING ${ident((spec as DimensionSpec).key)}::text AS k`);
           count(table, written.map((r) => rows.ownerOf.get(r.k)));
         } else {
-          inferredMembers += await insertInferredMembers(client, schema, spec as FactSpec, rows.rows);
-          const written = await insertFactRows(client, schema, spec as FactSpec, rows.rows, staged, { returnEventIds: true });
+          const keys = await insertInferredMembers(client, schema, spec as FactSpec, rows.rows);
+          inferredMembers += keys.inferred;
+          const written = await insertFactRows(client, schema, spec as FactSpec, rows.rows, staged, { returnEventIds: true, keysHeld: keys.held });
           count(table, written === 'all' ? rows.owners : written.map((eventId) => rows.ownerOf.get(eventId)));
         }
       });
