@@ -32,20 +32,17 @@ const MODE_TTL_MS = 60_000;
 
 const decided = new WeakMap<object, Map<string, { mode: FactKeyCheckMode; at: number }>>();
 
+type Client = Pick<WarehouseClient, 'query'>;
+
 /** The mode for this session and schema (cached per client for a minute). Must run inside a transaction (it probes with a savepoint). */
-export async function factKeyCheckMode(client: WarehouseClient, schema: string): Promise<FactKeyCheckMode> {
+export async function factKeyCheckMode(client: Client, schema: string): Promise<FactKeyCheckMode> {
   let bySchema = decided.get(client);
   if (!bySchema) decided.set(client, (bySchema = new Map()));
   const known = bySchema.get(schema);
   if (known && Date.now() - known.at < MODE_TTL_MS) return known.mode;
-  const mode = await decideMode(client, schema);
+  const { mode } = await decideFactKeyChecks(client, schema);
   bySchema.set(schema, { mode, at: Date.now() });
   return mode;
-}
-
-/** Forgets the decided modes of a client (a failed switch: decided again on next use). */
-export function forgetFactKeyCheckMode(client: WarehouseClient): void {
-  decided.delete(client);
 }
 
 interface CatalogFacts {
@@ -54,7 +51,8 @@ interface CatalogFacts {
   foreign_keys: { table: string; columns: string[]; references: string; referenced_schema: string }[];
 }
 
-async function decideMode(client: WarehouseClient, schema: string): Promise<FactKeyCheckMode> {
+/** The mode, and why not set-based when it is not (doctor shows it). Inside a transaction. */
+export async function decideFactKeyChecks(client: Client, schema: string): Promise<{ mode: FactKeyCheckMode; reason?: string }> {
   const facts = Object.values(WAREHOUSE_MODEL).filter((spec): spec is FactSpec => spec.kind === 'fact');
   const { rows } = await client.query<CatalogFacts>(
     `SELECT coalesce(current_setting($3, true), '') = 'per-row' AS turned_off,
@@ -71,15 +69,17 @@ async function decideMode(client: WarehouseClient, schema: string): Promise<Fact
     [schema, facts.map((f) => f.name), KEY_CHECKS_SETTING],
   );
   const catalog = rows[0]!;
-  if (catalog.turned_off || catalog.triggers.length > 0) return 'per-row';
+  if (catalog.turned_off) return { mode: 'per-row', reason: `turned off (${KEY_CHECKS_SETTING} = 'per-row')` };
+  if (catalog.triggers.length > 0) return { mode: 'per-row', reason: `triggers or rules on the fact tables that replica mode would skip or fire: ${catalog.triggers.join(', ')}` };
   const modelled = new Set(facts.flatMap((f) => f.foreignKeys.map((fk) => `${f.name}.${fk.column}>${fk.references}`)));
-  const allModelled = catalog.foreign_keys.every((fk) => fk.referenced_schema === schema && fk.columns.length === 1 && modelled.has(`${fk.table}.${fk.columns[0]}>${fk.references}`));
-  if (!allModelled) return 'per-row';
-  return (await maySkipRowTriggers(client)) ? 'set-based' : 'per-row';
+  const foreign = catalog.foreign_keys.filter((fk) => !(fk.referenced_schema === schema && fk.columns.length === 1 && modelled.has(`${fk.table}.${fk.columns[0]}>${fk.references}`)));
+  if (foreign.length > 0) return { mode: 'per-row', reason: `foreign keys outside the warehouse model: ${foreign.map((fk) => `${fk.table} (${fk.columns.join(', ')}) → ${fk.referenced_schema}.${fk.references}`).join('; ')}` };
+  if (!(await maySkipRowTriggers(client))) return { mode: 'per-row', reason: 'this role may not set session_replication_role' };
+  return { mode: 'set-based' };
 }
 
 /** Whether this role may set session_replication_role: tried in a savepoint, undone either way. */
-async function maySkipRowTriggers(client: WarehouseClient): Promise<boolean> {
+async function maySkipRowTriggers(client: Client): Promise<boolean> {
   await client.query('SAVEPOINT fact_key_check_probe');
   try {
     await client.query('SET LOCAL session_replication_role = replica');
