@@ -5,7 +5,8 @@ import { recordLoadedBatch, recordWatermarks } from './load-ledger.js';
 import { GroupConflictError, insertFactRows, insertInferredMembers, runForTable, stage, type FetchedManifest, type LoadManifestResult } from './load-manifest.js';
 import { mergeDimensionSql } from './load-sql.js';
 import { ident, LEDGER_TABLE, qualified } from './warehouse-ddl.js';
-import { inTransaction, type WarehouseClient } from './warehouse-pool.js';
+import { inTransaction } from '../platform/in-transaction.js';
+import type { WarehouseClient } from './warehouse-pool.js';
 
 /**
  * Several fetched manifests in ONE transaction, set-based: per table, one staging COPY and one
