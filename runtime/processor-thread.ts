@@ -38,7 +38,7 @@ export async function runProcessorStageOnThread(
   const script = await workerScript(WORKER_MODULE);
   let delayMs = options.restartDelayMs ?? RESTART_DELAY_MS.first;
   while (!signal.aborted) {
-    const worker = startWorker(script, { workerData: { config, logLevel: config.logLevel } satisfies ProcessorWorkerData });
+    const worker = startWorker(script, { workerData: { config, logLevel: config.logLevel } satisfies ProcessorWorkerData, execArgv: workerExecArgv(process.execArgv) });
     options.onWorker?.(worker); // tests: a worker that dies
     const run = await runWorker(worker, logger, signal, counters, wake, options.onIdle);
     if (run.outcome === 'done') return;
@@ -48,6 +48,24 @@ export async function runProcessorStageOnThread(
     await abortableDelay(delayMs, signal);
     delayMs = Math.min(RESTART_DELAY_MS.max, delayMs * 2);
   }
+}
+
+/**
+ * The worker's node options: the parent's (a worker inherits them anyway), except that a fixed
+ * `--cpu-prof-name` gets a `-processor` suffix. Under `node --cpu-prof --cpu-prof-name x` every
+ * thread writes its profile to that one name and the main thread's, written last, replaced the
+ * processor's (bench:catchup's BENCH_CPU_PROF showed no worker profile).
+ */
+export function workerExecArgv(parent: readonly string[]): string[] {
+  return parent.map((arg, i) => {
+    if (parent[i - 1] === '--cpu-prof-name') return suffixed(arg);
+    if (arg.startsWith('--cpu-prof-name=')) return `--cpu-prof-name=${suffixed(arg.slice('--cpu-prof-name='.length))}`;
+    return arg;
+  });
+}
+
+function suffixed(name: string): string {
+  return /\.cpuprofile$/.test(name) ? name.replace(/\.cpuprofile$/, '-processor.cpuprofile') : `${name}-processor`;
 }
 
 type WorkerRun = { outcome: 'done' } | { outcome: 'failed'; error: Error } | { outcome: 'died'; reason: string };

@@ -39,13 +39,12 @@ export function decodeRecords(records: readonly StreamRecordInput[]): DecodedRec
   const out: DecodedRecords = { events: [], origins: new Map(), poison: [], watermarks: new Map(), reconciles: [] };
   for (const record of records) {
     const origin = { shardId: record.shardId, sequenceNumber: record.sequenceNumber };
-    const date = utcDateOf(record.arrivalMs);
     if (isWatermarkRecord(record.data)) {
       try {
         const { ts, lsn, openShards } = parseWatermark(record.data);
         out.watermarks.set(record.shardId, { shardId: record.shardId, ts, lsn, openShards });
       } catch (error) {
-        out.poison.push({ reason: 'invalid-event', error: (error as Error).message, record: Buffer.from(record.data).toString('utf8'), date, ...origin });
+        addPoison(out, record, { reason: 'invalid-event', error: (error as Error).message, record: Buffer.from(record.data).toString('utf8') });
       }
       continue;
     }
@@ -53,7 +52,7 @@ export function decodeRecords(records: readonly StreamRecordInput[]): DecodedRec
       try {
         out.reconciles.push({ shardId: record.shardId, record: parseReconcile(record.data) });
       } catch (error) {
-        out.poison.push({ reason: 'invalid-event', error: (error as Error).message, record: Buffer.from(record.data).toString('utf8'), date, ...origin });
+        addPoison(out, record, { reason: 'invalid-event', error: (error as Error).message, record: Buffer.from(record.data).toString('utf8') });
       }
       continue;
     }
@@ -61,23 +60,37 @@ export function decodeRecords(records: readonly StreamRecordInput[]): DecodedRec
     try {
       text = utf8.decode(record.data);
     } catch (error) {
-      out.poison.push({ reason: 'malformed-json', error: `record is not UTF-8: ${(error as Error).message}`, record: record.data, date, ...origin });
+      addPoison(out, record, { reason: 'malformed-json', error: `record is not UTF-8: ${(error as Error).message}`, record: record.data });
+      continue;
+    }
+    // One event per record is the rule (capture writes them so): no split and no array for it.
+    if (!text.includes('\n') && text.trim() !== '') {
+      addLine(out, record, origin, text);
       continue;
     }
     const lines = text.split('\n').filter((line) => line.trim() !== '');
-    if (lines.length === 0) out.poison.push({ reason: 'malformed-json', error: 'empty record', record: text, date, ...origin });
-    for (const line of lines) {
-      try {
-        const event = parseChangeEvent(line);
-        out.events.push(event);
-        out.origins.set(event.id, origin);
-      } catch (error) {
-        if (!isBadInput(error)) throw error;
-        out.poison.push({ reason: reasonOf(line), error: (error as Error).message, record: line, date, ...origin });
-      }
-    }
+    if (lines.length === 0) addPoison(out, record, { reason: 'malformed-json', error: 'empty record', record: text });
+    for (const line of lines) addLine(out, record, origin, line);
   }
   return out;
+}
+
+function addLine(out: DecodedRecords, record: StreamRecordInput, origin: { shardId: string; sequenceNumber: string }, line: string): void {
+  try {
+    const event = parseChangeEvent(line);
+    out.events.push(event);
+    out.origins.set(event.id, origin);
+  } catch (error) {
+    if (!isBadInput(error)) throw error;
+    addPoison(out, record, { reason: reasonOf(line), error: (error as Error).message, record: line });
+  }
+}
+
+type PoisonEntry = Omit<QuarantineInput, 'date' | 'shardId' | 'sequenceNumber'>;
+
+/** Only poison needs the record's date (formatting it for every record was a tenth of the decoding time). */
+function addPoison(out: DecodedRecords, record: StreamRecordInput, entry: PoisonEntry): void {
+  out.poison.push({ ...entry, date: utcDateOf(record.arrivalMs), shardId: record.shardId, sequenceNumber: record.sequenceNumber });
 }
 
 function reasonOf(line: string): QuarantineInput['reason'] {
