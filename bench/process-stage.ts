@@ -16,6 +16,7 @@
  * BENCH_CPU_PROF=<dir>: run as `node --cpu-prof ...` to profile; the worker's profile gets the
  * `-processor` suffix (processor-thread.ts).
  */
+import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -119,7 +120,7 @@ async function writeBacklog(client: pg.Client): Promise<number> {
 }
 
 /** One timed run of the stage over a fresh copy of the log: until its first read that finds nothing. */
-async function timedRun(logDir: string): Promise<{ events: number; batches: number; seconds: number; outputBytes: number }> {
+async function timedRun(logDir: string): Promise<{ events: number; batches: number; seconds: number; cpuSeconds: number; outputBytes: number; digest: string }> {
   const stateDir = await fs.mkdtemp(path.join(os.tmpdir(), 'bench-process-stage-'));
   try {
     await fs.cp(logDir, path.join(stateDir, 'stream'), { recursive: true });
@@ -128,21 +129,38 @@ async function timedRun(logDir: string): Promise<{ events: number; batches: numb
     const stop = new AbortController();
     const onIdle = () => stop.abort();
     const started = performance.now();
+    const cpuBefore = process.cpuUsage();
     if (IN_PROCESS) await runProcessorStage(config, logger, stop.signal, counters, undefined, onIdle);
     else await runProcessorStageOnThread(config, logger, stop.signal, counters, undefined, { onIdle });
     const seconds = (performance.now() - started) / 1000;
-    return { events: counters.processor.events, batches: counters.processor.batches, seconds, outputBytes: await duBytes(config.paths.processedDir) };
+    const cpu = process.cpuUsage(cpuBefore);
+    return { events: counters.processor.events, batches: counters.processor.batches, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, ...(await outputOf(config.paths.processedDir)) };
   } finally {
     await fs.rm(stateDir, { recursive: true, force: true });
   }
 }
 
-async function duBytes(dir: string): Promise<number> {
-  let total = 0;
+/**
+ * The output's size and a digest that two builds must agree on for the same log: every Parquet
+ * file (name and bytes) and every manifest without its write time (createdAt, and the key made
+ * from it), in batchId order.
+ */
+async function outputOf(dir: string): Promise<{ outputBytes: number; digest: string }> {
+  let outputBytes = 0;
+  const parts: string[] = [];
   for (const entry of await fs.readdir(dir, { recursive: true, withFileTypes: true })) {
-    if (entry.isFile()) total += (await fs.stat(path.join(entry.parentPath, entry.name))).size;
+    if (!entry.isFile()) continue;
+    const file = path.join(entry.parentPath, entry.name);
+    const bytes = await fs.readFile(file);
+    outputBytes += bytes.length;
+    if (file.endsWith('.json')) {
+      const { createdAt: _createdAt, ...manifest } = JSON.parse(bytes.toString('utf8')) as { createdAt: string; batchId: string };
+      parts.push(`manifest ${manifest.batchId} ${JSON.stringify(manifest)}`);
+    } else {
+      parts.push(`file ${path.relative(dir, file)} ${createHash('sha256').update(bytes).digest('hex')}`);
+    }
   }
-  return total;
+  return { outputBytes, digest: createHash('sha256').update(parts.sort().join('\n')).digest('hex').slice(0, 16) };
 }
 
 async function main(): Promise<void> {
@@ -156,11 +174,12 @@ async function main(): Promise<void> {
       console.log(`log: ${events.toLocaleString()} events captured in ${((performance.now() - t) / 1000).toFixed(1)} s into ${logDir}`);
     }
     console.log(`processor stage (${IN_PROCESS ? 'in process' : 'worker thread'}), ${os.cpus().length} cores, load average ${os.loadavg()[0]!.toFixed(1)}`);
-    console.log('| run | events | batches | seconds | events/s | output MB |');
-    console.log('|---:|---:|---:|---:|---:|---:|');
+    // CPU: the whole process's (all its threads: the worker, the main thread, libuv's, the GC's).
+    console.log('| run | events | batches | seconds | events/s | CPU s | events per CPU-second | output MB | output digest |');
+    console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---|');
     for (let run = 1; run <= RUNS; run++) {
       const r = await timedRun(logDir);
-      console.log(`| ${run} | ${r.events} | ${r.batches} | ${r.seconds.toFixed(2)} | ${Math.round(r.events / r.seconds)} | ${(r.outputBytes / 1e6).toFixed(1)} |`);
+      console.log(`| ${run} | ${r.events} | ${r.batches} | ${r.seconds.toFixed(2)} | ${Math.round(r.events / r.seconds)} | ${r.cpuSeconds.toFixed(2)} | ${Math.round(r.events / r.cpuSeconds)} | ${(r.outputBytes / 1e6).toFixed(1)} | ${r.digest} |`);
     }
     console.log(`load average after: ${os.loadavg()[0]!.toFixed(1)}`);
   } finally {

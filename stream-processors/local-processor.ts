@@ -36,6 +36,7 @@ export interface LocalProcessorOptions {
    * Called when a read finds nothing: every record before it is processed and checkpointed (a
    * failed batch is rewound and read again, never skipped). `sync` knows from it that the processor
    * has drained a log nobody writes to any more, without decoding the log to measure the lag.
+   * Called at once (a read that does not wait comes first), not after maxWaitMs.
    */
   onIdle?: () => void;
   /** Called after each batch is durable and checkpointed, with the time it took from read to checkpoint. */
@@ -63,12 +64,9 @@ export async function runLocalProcessor(options: LocalProcessorOptions): Promise
   while (!signal.aborted) {
     let groups: ConsumedRecord[][] = [];
     try {
-      groups = await readBatch(consumer, maxRecords, waitMs, { windowMs: options.batchWindowMs ?? 0, idleCloseMs: options.idleCloseMs }, signal);
+      groups = await readBatch(consumer, maxRecords, waitMs, { windowMs: options.batchWindowMs ?? 0, idleCloseMs: options.idleCloseMs }, signal, options.onIdle);
       const records = groups.flat();
-      if (records.length === 0) {
-        options.onIdle?.();
-        continue;
-      }
+      if (records.length === 0) continue;
       const startedMs = performance.now();
       // Shard groups are concatenated: each key lives on one shard, so its order is kept.
       const result = await processRecords(records, {
@@ -103,11 +101,26 @@ export async function runLocalProcessor(options: LocalProcessorOptions): Promise
 
 /**
  * One batch: the first read, then more reads inside the window until it ends, the batch is full,
- * or (idleCloseMs) a read finds nothing new; records stay grouped per shard, in order.
+ * or (idleCloseMs) a read finds nothing new; records stay grouped per shard, in order. The first
+ * read looks once without waiting: when that finds nothing, `onIdle` hears it at once (sync's drain
+ * no longer waits out maxWaitMs for it), then a read waits for records; the abort signal ends that
+ * wait (a stopping stage no longer waits out maxWaitMs either).
  */
-async function readBatch(consumer: ChangeStreamConsumer, maxRecords: number, waitMs: number, window: { windowMs: number; idleCloseMs?: number }, signal: AbortSignal): Promise<ConsumedRecord[][]> {
+async function readBatch(
+  consumer: ChangeStreamConsumer,
+  maxRecords: number,
+  waitMs: number,
+  window: { windowMs: number; idleCloseMs?: number },
+  signal: AbortSignal,
+  onIdle?: () => void,
+): Promise<ConsumedRecord[][]> {
   const { windowMs, idleCloseMs } = window;
-  const first = await consumer.read({ maxRecords, waitMs });
+  let first = await consumer.read({ maxRecords, waitMs: 0 });
+  if (first.every((group) => group.length === 0)) {
+    onIdle?.();
+    if (signal.aborted) return first;
+    first = await consumer.read({ maxRecords, waitMs, signal });
+  }
   let count = first.reduce((n, g) => n + g.length, 0);
   if (count === 0 || windowMs <= 0) return first;
   const byShard = new Map<string, ConsumedRecord[]>();
@@ -125,7 +138,7 @@ async function readBatch(consumer: ChangeStreamConsumer, maxRecords: number, wai
   while (count < maxRecords && !signal.aborted) {
     const left = deadline - Date.now();
     if (left <= 0) break;
-    const more = await consumer.read({ maxRecords: maxRecords - count, waitMs: idleCloseMs === undefined ? left : Math.min(left, idleCloseMs) });
+    const more = await consumer.read({ maxRecords: maxRecords - count, waitMs: idleCloseMs === undefined ? left : Math.min(left, idleCloseMs), signal });
     const read = more.reduce((n, g) => n + g.length, 0);
     if (read === 0 && idleCloseMs !== undefined) break;
     add(more);

@@ -47,7 +47,7 @@ export class LocalLogConsumer implements ChangeStreamConsumer {
     this.checkpoints = new Array(options.shards).fill(undefined);
   }
 
-  async read(options: { maxRecords: number; waitMs: number; maxBytes?: number }): Promise<ConsumedRecord[][]> {
+  async read(options: { maxRecords: number; waitMs: number; maxBytes?: number; signal?: AbortSignal }): Promise<ConsumedRecord[][]> {
     this.assertOpen();
     await this.register();
     const deadline = Date.now() + Math.max(0, options.waitMs);
@@ -55,7 +55,8 @@ export class LocalLogConsumer implements ChangeStreamConsumer {
       const batch = await this.readOnce(Math.max(1, options.maxRecords), options.maxBytes ?? this.options.maxReadBytes);
       if (batch.length > 0) return batch;
       const remaining = deadline - Date.now();
-      if (remaining <= 0 || this.closed) return [];
+      // An aborted wait returns at the next poll: a stopping processor does not sit out its maxWaitMs.
+      if (remaining <= 0 || this.closed || options.signal?.aborted) return [];
       await sleep(Math.min(this.options.pollIntervalMs, remaining));
     }
   }

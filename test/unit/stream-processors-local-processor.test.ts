@@ -146,6 +146,40 @@ describe('runLocalProcessor (embedded stream log)', () => {
     expect(results.length).toBe(1);
   });
 
+  it('reports idle as soon as a read finds nothing (everything before it checkpointed), not after maxWaitMs, and stops at once while waiting', async () => {
+    await publish(events());
+    const consumer = await log.consumer('stream-processor');
+    const controller = new AbortController();
+    const started = Date.now();
+    let idleAfterMs: number | undefined;
+    let lagAtIdle: number | undefined;
+    const probe = await log.consumer('stream-processor'); // reads the checkpoint files the stage writes
+    const running = runLocalProcessor({
+      consumer,
+      state,
+      processed: bucket,
+      logger: silentLogger,
+      signal: controller.signal,
+      maxWaitMs: 10_000,
+      onIdle: () => {
+        if (idleAfterMs !== undefined) return;
+        idleAfterMs = Date.now() - started;
+        void probe.lag().then((lag) => {
+          lagAtIdle = lag.reduce((n, shard) => n + shard.records, 0);
+          controller.abort(); // now the stage waits for records (maxWaitMs): the abort ends that wait
+        });
+      },
+    });
+    await running;
+    const stoppedAfterMs = Date.now() - started;
+    expect(idleAfterMs).toBeLessThan(3_000); // before: the whole 10 s maxWaitMs
+    expect(lagAtIdle).toBe(0);
+    expect(stoppedAfterMs).toBeLessThan(5_000); // before: idle after 10 s, then a 10 s wait to stop
+    expect(await listKeys(bucket, 'manifests/')).toHaveLength(1);
+    await probe.close();
+    await consumer.close();
+  });
+
   it('rewinds and retries a batch when the bucket fails, never skipping or checkpointing early', async () => {
     await publish(events());
     bucket.failPuts = /^manifests\//;
