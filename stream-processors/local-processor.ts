@@ -3,7 +3,8 @@ import { errorMessage, isRetryable } from '../platform/errors.js';
 import type { Logger } from '../platform/logger.js';
 import type { ChangeStreamConsumer, ConsumedRecord } from '../stream/change-stream.js';
 import type { MetricsSink } from './processor-metrics.js';
-import { processRecords, type ProcessRecordsResult } from './process-records.js';
+import { decodeRecords, type DecodedRecords } from './decode-records.js';
+import { processDecodedRecords, type ProcessRecordsResult } from './process-records.js';
 import type { JoinStateStore } from './state/join-state-store.js';
 import { abortableDelay } from '../platform/abortable-delay.js';
 
@@ -60,29 +61,44 @@ export async function runLocalProcessor(options: LocalProcessorOptions): Promise
   const initialDelayMs = options.retryInitialDelayMs ?? 200;
   const maxDelayMs = options.retryMaxDelayMs ?? 30_000;
   let delayMs = initialDelayMs;
+  /** The next batch, read (and decoded) while this one's writes are made durable: only when behind. */
+  let ahead: Promise<ReadAhead> | undefined;
   logger.info('stream processor started', { consumer: consumer.consumerName, maxRecords });
   while (!signal.aborted) {
     let groups: ConsumedRecord[][] = [];
     try {
-      groups = await readBatch(consumer, maxRecords, waitMs, { windowMs: options.batchWindowMs ?? 0, idleCloseMs: options.idleCloseMs }, signal, options.onIdle);
+      const readAhead = await ahead;
+      ahead = undefined;
+      let decoded = readAhead?.decoded;
+      groups = decoded ? readAhead!.groups : await readBatch(consumer, maxRecords, waitMs, { windowMs: options.batchWindowMs ?? 0, idleCloseMs: options.idleCloseMs }, signal, options.onIdle, readAhead?.groups);
       const records = groups.flat();
       if (records.length === 0) continue;
       const startedMs = performance.now();
       // Shard groups are concatenated: each key lives on one shard, so its order is kept.
-      const result = await processRecords(records, {
+      decoded ??= decodeRecords(records);
+      const processing = processDecodedRecords(decoded, records.length, {
         state: options.state,
         processed: options.processed,
         logger,
         metrics: options.metrics,
         prefix: options.prefix,
       });
-      for (const group of groups) {
-        const last = group.at(-1);
-        if (last) await consumer.checkpoint(last.shardId, last.sequenceNumber);
+      // Behind (a full batch): the next batch is read and decoded while this one waits for its
+      // writes (fsyncs). Only read: it is checkpointed after this batch, and dropped by a rewind.
+      if (records.length >= maxRecords && !signal.aborted) {
+        ahead = readAheadOf(consumer, maxRecords);
+        ahead.catch(() => undefined); // handled: awaited at the next batch (or before a rewind or return)
       }
+      const result = await processing;
+      // Only after the manifest is durable; one checkpoint per shard (its last record), all at once.
+      await Promise.all([...lastRecordPerShard(groups).values()].map((last) => consumer.checkpoint(last.shardId, last.sequenceNumber)));
       delayMs = initialDelayMs;
       options.onBatch?.(result, { durationMs: performance.now() - startedMs });
     } catch (error) {
+      // A read ahead still running must finish before the rewind closes its cursors; its records
+      // are dropped (read again after the rewind).
+      await ahead?.catch(() => undefined);
+      ahead = undefined;
       consumer.rewind();
       if (signal.aborted) break;
       const level = isRetryable(error) ? 'warn' : 'error';
@@ -96,6 +112,9 @@ export async function runLocalProcessor(options: LocalProcessorOptions): Promise
       delayMs = Math.min(maxDelayMs, delayMs * 2);
     }
   }
+  // Stopped with a batch read ahead: its records are not checkpointed (read again at the next start);
+  // the read finishes before the caller closes the consumer.
+  await ahead?.catch(() => undefined);
   logger.info('stream processor stopped', { consumer: consumer.consumerName });
 }
 
@@ -113,10 +132,13 @@ async function readBatch(
   window: { windowMs: number; idleCloseMs?: number },
   signal: AbortSignal,
   onIdle?: () => void,
+  /** A read already made (ahead): the first read. */
+  given?: ConsumedRecord[][],
 ): Promise<ConsumedRecord[][]> {
   const { windowMs, idleCloseMs } = window;
-  let first = await consumer.read({ maxRecords, waitMs: 0 });
-  if (first.every((group) => group.length === 0)) {
+  const isEmpty = (groups: ConsumedRecord[][]) => groups.every((group) => group.length === 0);
+  let first = given && !isEmpty(given) ? given : await consumer.read({ maxRecords, waitMs: 0 });
+  if (isEmpty(first)) {
     onIdle?.();
     if (signal.aborted) return first;
     first = await consumer.read({ maxRecords, waitMs, signal });
@@ -147,3 +169,24 @@ async function readBatch(
   return [...byShard.values()];
 }
 
+/** A batch read ahead: decoded too when it is full (no batching window can add to it). */
+interface ReadAhead {
+  groups: ConsumedRecord[][];
+  decoded?: DecodedRecords;
+}
+
+async function readAheadOf(consumer: ChangeStreamConsumer, maxRecords: number): Promise<ReadAhead> {
+  const groups = await consumer.read({ maxRecords, waitMs: 0 });
+  const count = groups.reduce((n, g) => n + g.length, 0);
+  return { groups, decoded: count >= maxRecords ? decodeRecords(groups.flat()) : undefined };
+}
+
+/** Each shard's last record (the one to checkpoint), whichever group it came in. */
+function lastRecordPerShard(groups: readonly ConsumedRecord[][]): Map<string, ConsumedRecord> {
+  const last = new Map<string, ConsumedRecord>();
+  for (const group of groups) {
+    const record = group.at(-1);
+    if (record) last.set(record.shardId, record);
+  }
+  return last;
+}
