@@ -106,3 +106,23 @@ export function decodeFrameAt(buffer: Buffer, position: number, end = buffer.len
   const data = copyData ? new Uint8Array(buffer.subarray(keyStart + keyLength, bodyEnd)) : buffer.subarray(keyStart + keyLength, bodyEnd);
   return { kind: 'frame', record: { offset, arrivalMs, partitionKey, data }, frameBytes };
 }
+
+/**
+ * The size of the frame at `position` when it is complete, has a valid CRC and holds record
+ * `expectedOffset`; otherwise 0 (decodeFrameAt then says why). A cursor skipping records it does
+ * not return (to its checkpoint, or to the end for the lag) takes this path: the same checks,
+ * without building a record (key text, data view) per frame.
+ */
+export function validFrameBytesAt(buffer: Buffer, position: number, end: number, expectedOffset: number): number {
+  if (end - position < FRAME_HEADER_BYTES) return 0;
+  const bodyLength = buffer.readUInt32BE(position);
+  if (bodyLength < BODY_FIXED_BYTES || bodyLength > MAX_BODY_BYTES) return 0;
+  const frameBytes = FRAME_HEADER_BYTES + bodyLength;
+  if (end - position < frameBytes) return 0;
+  const bodyStart = position + FRAME_HEADER_BYTES;
+  if (crc32(buffer, bodyStart, bodyStart + bodyLength) !== buffer.readUInt32BE(position + 4)) return 0;
+  const offset = buffer.readUInt32BE(bodyStart) * 0x1_0000_0000 + buffer.readUInt32BE(bodyStart + 4);
+  if (offset !== expectedOffset) return 0;
+  if (bodyStart + BODY_FIXED_BYTES + buffer.readUInt16BE(bodyStart + 16) > bodyStart + bodyLength) return 0;
+  return frameBytes;
+}

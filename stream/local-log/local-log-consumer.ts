@@ -117,9 +117,9 @@ export class LocalLogConsumer implements ChangeStreamConsumer {
       const tail = (this.tailCursors[shard] ??= new ShardCursor(this.layout, shard, this.logger));
       await tail.seek(Number.MAX_SAFE_INTEGER);
       const endOffset = tail.nextOffset;
-      const lagCursor = (this.lagCursors[shard] ??= new ShardCursor(this.layout, shard, this.logger));
-      await lagCursor.seek(checkpoint + 1);
-      const oldest = await lagCursor.peek();
+      // Checkpointed up to the end: nothing to look up (the lag cursor would decode the shard again
+      // up to the checkpoint just to find no record there; sync's drain wait ends on this case).
+      const oldest = checkpoint + 1 >= endOffset ? undefined : await this.oldestAfter(shard, checkpoint);
       out.push({
         shardId: shardIdOf(shard),
         records: oldest ? Math.max(0, endOffset - oldest.offset) : 0,
@@ -127,6 +127,12 @@ export class LocalLogConsumer implements ChangeStreamConsumer {
       });
     }
     return out;
+  }
+
+  private async oldestAfter(shard: number, checkpoint: number) {
+    const lagCursor = (this.lagCursors[shard] ??= new ShardCursor(this.layout, shard, this.logger));
+    await lagCursor.seek(checkpoint + 1);
+    return lagCursor.peek();
   }
 
   async close(): Promise<void> {

@@ -1,5 +1,5 @@
 import type { FileHandle } from 'node:fs/promises';
-import { decodeFrameAt, type DecodeResult } from './frame-codec.js';
+import { decodeFrameAt, validFrameBytesAt, type DecodeResult } from './frame-codec.js';
 
 const CHUNK_BYTES = 256 * 1024;
 
@@ -41,6 +41,19 @@ export class SegmentReader {
     const result = this.decodeBuffered();
     if (result.kind !== 'frame') return undefined;
     return this.advance(result);
+  }
+
+  /**
+   * Skips the next frame when it is buffered, valid and holds record `expectedOffset` (true), without
+   * building its record; else false, and `next()` says what is there (and reads).
+   */
+  skipBuffered(expectedOffset: number): boolean {
+    const at = this.position - this.bufferStart;
+    if (at < 0 || at > this.bufferLength) return false;
+    const frameBytes = validFrameBytesAt(this.buffer, at, this.bufferLength, expectedOffset);
+    if (frameBytes === 0) return false;
+    this.position += frameBytes;
+    return true;
   }
 
   private async refill(result: DecodeResult): Promise<DecodeResult> {
