@@ -181,7 +181,8 @@ async function main(): Promise<void> {
       const r = await timedRun(logDir);
       console.log(`| ${run} | ${r.events} | ${r.batches} | ${r.seconds.toFixed(2)} | ${Math.round(r.events / r.seconds)} | ${r.cpuSeconds.toFixed(2)} | ${Math.round(r.events / r.cpuSeconds)} | ${(r.outputBytes / 1e6).toFixed(1)} | ${r.digest} |`);
     }
-    console.log(`load average after: ${os.loadavg()[0]!.toFixed(1)}`);
+    const peakRssKb = /VmHWM:\s+(\d+) kB/.exec(await fs.readFile('/proc/self/status', 'utf8').catch(() => ''))?.[1];
+    console.log(`load average after: ${os.loadavg()[0]!.toFixed(1)}; peak RSS of this process: ${peakRssKb ? Math.round(Number(peakRssKb) / 1024) : '?'} MB`);
   } finally {
     await fs.rm(scratch, { recursive: true, force: true });
   }

@@ -3,8 +3,7 @@ import { errorMessage, isRetryable } from '../platform/errors.js';
 import type { Logger } from '../platform/logger.js';
 import type { ChangeStreamConsumer, ConsumedRecord } from '../stream/change-stream.js';
 import type { MetricsSink } from './processor-metrics.js';
-import { decodeRecords, type DecodedRecords } from './decode-records.js';
-import { processDecodedRecords, type ProcessRecordsResult } from './process-records.js';
+import { processRecords, type ProcessRecordsResult } from './process-records.js';
 import type { JoinStateStore } from './state/join-state-store.js';
 import { abortableDelay } from '../platform/abortable-delay.js';
 
@@ -61,32 +60,31 @@ export async function runLocalProcessor(options: LocalProcessorOptions): Promise
   const initialDelayMs = options.retryInitialDelayMs ?? 200;
   const maxDelayMs = options.retryMaxDelayMs ?? 30_000;
   let delayMs = initialDelayMs;
-  /** The next batch, read (and decoded) while this one's writes are made durable: only when behind. */
-  let ahead: Promise<ReadAhead> | undefined;
+  /** The next batch, read while this one's writes are made durable: only when behind. */
+  let ahead: Promise<ConsumedRecord[][]> | undefined;
   logger.info('stream processor started', { consumer: consumer.consumerName, maxRecords });
   while (!signal.aborted) {
     let groups: ConsumedRecord[][] = [];
     try {
       const readAhead = await ahead;
       ahead = undefined;
-      let decoded = readAhead?.decoded;
-      groups = decoded ? readAhead!.groups : await readBatch(consumer, maxRecords, waitMs, { windowMs: options.batchWindowMs ?? 0, idleCloseMs: options.idleCloseMs }, signal, options.onIdle, readAhead?.groups);
+      // A full batch read ahead is a whole batch (no batching window could add to it).
+      groups = readAhead && recordCount(readAhead) >= maxRecords ? readAhead : await readBatch(consumer, maxRecords, waitMs, { windowMs: options.batchWindowMs ?? 0, idleCloseMs: options.idleCloseMs }, signal, options.onIdle, readAhead);
       const records = groups.flat();
       if (records.length === 0) continue;
       const startedMs = performance.now();
       // Shard groups are concatenated: each key lives on one shard, so its order is kept.
-      decoded ??= decodeRecords(records);
-      const processing = processDecodedRecords(decoded, records.length, {
+      const processing = processRecords(records, {
         state: options.state,
         processed: options.processed,
         logger,
         metrics: options.metrics,
         prefix: options.prefix,
       });
-      // Behind (a full batch): the next batch is read and decoded while this one waits for its
-      // writes (fsyncs). Only read: it is checkpointed after this batch, and dropped by a rewind.
+      // Behind (a full batch): the next batch is read while this one waits for its writes
+      // (fsyncs). Only read: it is checkpointed after its own manifest, and dropped by a rewind.
       if (records.length >= maxRecords && !signal.aborted) {
-        ahead = readAheadOf(consumer, maxRecords);
+        ahead = consumer.read({ maxRecords, waitMs: 0 });
         ahead.catch(() => undefined); // handled: awaited at the next batch (or before a rewind or return)
       }
       const result = await processing;
@@ -169,17 +167,7 @@ async function readBatch(
   return [...byShard.values()];
 }
 
-/** A batch read ahead: decoded too when it is full (no batching window can add to it). */
-interface ReadAhead {
-  groups: ConsumedRecord[][];
-  decoded?: DecodedRecords;
-}
-
-async function readAheadOf(consumer: ChangeStreamConsumer, maxRecords: number): Promise<ReadAhead> {
-  const groups = await consumer.read({ maxRecords, waitMs: 0 });
-  const count = groups.reduce((n, g) => n + g.length, 0);
-  return { groups, decoded: count >= maxRecords ? decodeRecords(groups.flat()) : undefined };
-}
+const recordCount = (groups: readonly ConsumedRecord[][]): number => groups.reduce((n, g) => n + g.length, 0);
 
 /** Each shard's last record (the one to checkpoint), whichever group it came in. */
 function lastRecordPerShard(groups: readonly ConsumedRecord[][]): Map<string, ConsumedRecord> {
