@@ -60,17 +60,25 @@ export async function runProcessorStageOnThread(
 }
 
 /**
- * The worker's node options: the parent's (a worker inherits them anyway), except that a fixed
- * `--cpu-prof-name` gets a `-processor` suffix. Under `node --cpu-prof --cpu-prof-name x` every
- * thread writes its profile to that one name and the main thread's, written last, replaced the
- * processor's (bench:catchup's BENCH_CPU_PROF showed no worker profile).
+ * The worker's node options: undefined (the parent's are inherited, as before) unless the parent
+ * profiles with a fixed `--cpu-prof-name`: every thread would write its profile to that one name,
+ * the main thread's last (bench:catchup's BENCH_CPU_PROF showed no processor profile). Then the
+ * worker gets the parent's `--cpu-prof*` options alone, its name with a `-processor` suffix. Only
+ * those: given explicitly, an option a worker does not take (a V8 flag such as --trace-gc) would
+ * make the Worker constructor throw, where inheriting it does not.
  */
-export function workerExecArgv(parent: readonly string[]): string[] {
-  return parent.map((arg, i) => {
-    if (parent[i - 1] === '--cpu-prof-name') return suffixed(arg);
-    if (arg.startsWith('--cpu-prof-name=')) return `--cpu-prof-name=${suffixed(arg.slice('--cpu-prof-name='.length))}`;
-    return arg;
-  });
+export function workerExecArgv(parent: readonly string[]): string[] | undefined {
+  if (!parent.some((arg) => arg === '--cpu-prof-name' || arg.startsWith('--cpu-prof-name='))) return undefined;
+  const out: string[] = [];
+  for (let i = 0; i < parent.length; i++) {
+    const arg = parent[i]!;
+    if (!arg.startsWith('--cpu-prof')) continue;
+    if (arg.startsWith('--cpu-prof-name=')) out.push(`--cpu-prof-name=${suffixed(arg.slice('--cpu-prof-name='.length))}`);
+    else if (arg === '--cpu-prof-name') out.push(arg, suffixed(parent[++i] ?? ''));
+    else if (!arg.includes('=') && arg !== '--cpu-prof' && i + 1 < parent.length) out.push(arg, parent[++i]!); // --cpu-prof-dir <dir>, --cpu-prof-interval <us>
+    else out.push(arg);
+  }
+  return out;
 }
 
 function suffixed(name: string): string {
