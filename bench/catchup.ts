@@ -22,7 +22,7 @@
  *   gets the replication slots bench_catchup and bench_catchup_capture, dropped at the end.
  *   BENCH_PHASES=first,catchup,capture,rebuild runs a subset (first is needed by the others).
  *   BENCH_CPU_PROF=<dir> profiles each sync (node --cpu-prof into that directory).
- *   BENCH_STATEMENTS=1 (embedded only) prints the warehouse statements the catch-up sync spent most
+ *   BENCH_STATEMENTS=1 (embedded only) prints the warehouse statements each sync spent most
  *   time in (pg_stat_statements).
  */
 import { spawn } from 'node:child_process';
@@ -168,7 +168,7 @@ async function writeBacklog(client: pg.Client): Promise<number> {
 }
 
 /** pg_stat_statements of the warehouse database: reset, or print the statements with the most total time. */
-async function warehouseStatements(url: string, action: 'reset' | 'print'): Promise<void> {
+async function warehouseStatements(url: string, action: 'reset' | 'print', sync = 'catch-up'): Promise<void> {
   const client = createPostgresClient({ url, applicationName: 'totesys-cdc-bench' });
   await client.connect();
   try {
@@ -181,7 +181,7 @@ async function warehouseStatements(url: string, action: 'reset' | 'print'): Prom
       `SELECT round(total_exec_time)::int AS ms, calls::int, rows::int, left(regexp_replace(query, '\\s+', ' ', 'g'), 110) AS query
        FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) ORDER BY total_exec_time DESC LIMIT 15`,
     );
-    console.log('warehouse statements of the catch-up sync (pg_stat_statements, top 15 by total time):');
+    console.log(`warehouse statements of the ${sync} sync (pg_stat_statements, top 15 by total time):`);
     for (const r of rows) console.log(`${String(r.ms).padStart(8)} ms ${String(r.calls).padStart(6)} calls ${String(r.rows).padStart(8)} rows  ${r.query}`);
   } finally {
     await client.end();
@@ -238,7 +238,9 @@ async function main(): Promise<void> {
         }
       };
 
+      if (STATEMENTS) await warehouseStatements(warehouseUrl!, 'reset');
       const first = await timedSync(env, 'first');
+      if (STATEMENTS) await warehouseStatements(warehouseUrl!, 'print', 'first');
       console.log(`first sync: ${first.events.toLocaleString()} events in ${first.seconds.toFixed(1)} s`);
       let catchup: SyncRun | undefined;
       let captureOnly: { events: number; seconds: number } | undefined;

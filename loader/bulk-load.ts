@@ -13,7 +13,7 @@ import { loadOrder, runForTable } from './load-manifest.js';
 import { readManifestFile } from './manifest-reader.js';
 import { LEDGER_TABLE, qualified } from './warehouse-ddl.js';
 import { runStatementGroups, type GroupClient, type GroupStatement } from './statement-groups.js';
-import { inTransaction } from './warehouse-pool.js';
+import { inTransaction } from '../platform/in-transaction.js';
 import { migrateWarehouseSchema } from './warehouse-schema.js';
 import { createPostgresClient } from '../platform/postgres-client.js';
 import { RECONCILED_TABLE, type ReconcileRecord } from '../contracts/reconcile.js';

@@ -11,6 +11,7 @@ import { readManifestFile } from './manifest-reader.js';
 import type { ParquetReadLimits } from '../parquet/parquet-bounds.js';
 import type { WarehouseClient } from './warehouse-pool.js';
 import { applyReconciles } from './apply-reconciles.js';
+import { factKeyCheckMode, withoutRowTriggers } from './fact-key-checks.js';
 
 /**
  * Loads manifests into the star schema. Each manifest: dimensions (version-guarded upserts), then
@@ -84,8 +85,9 @@ export async function loadFetchedManifests(client: WarehouseClient, schema: stri
             await stage(client, spec, fileRows, staged);
             loaded = (await client.query(mergeDimensionSql(schema, spec as DimensionSpec))).rowCount ?? 0;
           } else {
-            inferredMembers += await insertInferredMembers(client, schema, spec as FactSpec, fileRows);
-            loaded = await insertFactRows(client, schema, spec as FactSpec, fileRows, staged);
+            const keys = await insertInferredMembers(client, schema, spec as FactSpec, fileRows);
+            inferredMembers += keys.inferred;
+            loaded = await insertFactRows(client, schema, spec as FactSpec, fileRows, staged, { keysHeld: keys.held });
           }
           rows[file.table] = (rows[file.table] ?? 0) + loaded;
         });
@@ -130,32 +132,43 @@ const UNIQUE_VIOLATION = '23505';
  * staging way, which skips the loaded ones. Files with `r` rows always go the staging way (the
  * rule for them looks at the versions before each row).
  */
-export async function insertFactRows(client: WarehouseClient, schema: string, spec: FactSpec, rows: readonly WarehouseRow[], staged: Set<WarehouseTable>): Promise<number>;
+export async function insertFactRows(client: WarehouseClient, schema: string, spec: FactSpec, rows: readonly WarehouseRow[], staged: Set<WarehouseTable>, how: FactInsert & { returnEventIds?: false }): Promise<number>;
 /** With returnEventIds: 'all' when every row went in, else the event ids of the rows written (a group's ledger counts, load-manifests-together.ts). */
-export async function insertFactRows(client: WarehouseClient, schema: string, spec: FactSpec, rows: readonly WarehouseRow[], staged: Set<WarehouseTable>, how: { returnEventIds: true }): Promise<'all' | string[]>;
-export async function insertFactRows(client: WarehouseClient, schema: string, spec: FactSpec, rows: readonly WarehouseRow[], staged: Set<WarehouseTable>, how?: { returnEventIds: true }): Promise<number | 'all' | string[]> {
-  if (!rows.some((row) => row.op === 'r')) {
-    await client.query('SAVEPOINT fact_copy');
-    try {
-      await copyRows(client, (format) => copyIntoFactSql(schema, spec, format), spec.columns, rows);
-      await client.query('RELEASE SAVEPOINT fact_copy');
-      return how ? 'all' : rows.length;
-    } catch (error) {
-      if ((error as { code?: unknown }).code !== UNIQUE_VIOLATION) throw error;
-      await client.query('ROLLBACK TO SAVEPOINT fact_copy');
+export async function insertFactRows(client: WarehouseClient, schema: string, spec: FactSpec, rows: readonly WarehouseRow[], staged: Set<WarehouseTable>, how: FactInsert & { returnEventIds: true }): Promise<'all' | string[]>;
+export async function insertFactRows(client: WarehouseClient, schema: string, spec: FactSpec, rows: readonly WarehouseRow[], staged: Set<WarehouseTable>, how: FactInsert & { returnEventIds?: boolean }): Promise<number | 'all' | string[]> {
+  const load = async () => {
+    if (!rows.some((row) => row.op === 'r')) {
+      await client.query('SAVEPOINT fact_copy');
+      try {
+        await copyRows(client, (format) => copyIntoFactSql(schema, spec, format), spec.columns, rows);
+        await client.query('RELEASE SAVEPOINT fact_copy');
+        return how.returnEventIds ? ('all' as const) : rows.length;
+      } catch (error) {
+        if ((error as { code?: unknown }).code !== UNIQUE_VIOLATION) throw error;
+        await client.query('ROLLBACK TO SAVEPOINT fact_copy');
+      }
     }
-  }
-  await stage(client, spec, rows, staged);
-  if (!how) return (await client.query(insertFactSql(schema, spec))).rowCount ?? 0;
-  const { rows: written } = await client.query<{ k: string }>(`${insertFactSql(schema, spec)} RETURNING event_id::text AS k`);
-  return written.map((r) => r.k);
+    await stage(client, spec, rows, staged);
+    if (!how.returnEventIds) return (await client.query(insertFactSql(schema, spec))).rowCount ?? 0;
+    const { rows: written } = await client.query<{ k: string }>(`${insertFactSql(schema, spec)} RETURNING event_id::text AS k`);
+    return written.map((r) => r.k);
+  };
+  return how.keysHeld ? withoutRowTriggers(client, load) : load();
+}
+
+export interface FactInsert {
+  /** Every key the rows reference is held by this transaction (insertInferredMembers' `held`): the per-row foreign-key triggers are skipped. */
+  keysHeld: boolean;
 }
 
 /**
  * Inferred members for every dimension key the rows reference that no dimension row has yet
  * (load-sql.ts), with the keys collected here: one statement, no pass over a staging table.
+ * In set-based key-check mode (fact-key-checks.ts) the same statement holds every referenced key,
+ * and `held` says whether the rows may go in without the per-row checks.
  */
-export async function insertInferredMembers(client: WarehouseClient, schema: string, spec: FactSpec, rows: readonly WarehouseRow[]): Promise<number> {
+export async function insertInferredMembers(client: WarehouseClient, schema: string, spec: FactSpec, rows: readonly WarehouseRow[]): Promise<{ inferred: number; held: boolean }> {
+  const holdKeys = (await factKeyCheckMode(client, schema)) === 'set-based';
   const dimensions: DimensionName[] = [];
   const keyLists: unknown[][] = [];
   for (const [dimension, columns] of referencedDimensions(spec)) {
@@ -170,9 +183,9 @@ export async function insertInferredMembers(client: WarehouseClient, schema: str
     dimensions.push(dimension);
     keyLists.push([...keys]);
   }
-  if (dimensions.length === 0) return 0;
-  const { rows: result } = await client.query<{ inferred: string }>(inferredMembersForKeysSql(schema, dimensions), keyLists);
-  return Number(result[0]?.inferred ?? 0);
+  if (dimensions.length === 0) return { inferred: 0, held: holdKeys };
+  const { rows: result } = await client.query<{ inferred: string; held?: boolean }>(inferredMembersForKeysSql(schema, dimensions, { holdKeys }), keyLists);
+  return { inferred: Number(result[0]?.inferred ?? 0), held: holdKeys && result[0]?.held === true };
 }
 
 /** Postgres data errors (class 22) and constraint violations (class 23) reject the manifest, naming the table. */

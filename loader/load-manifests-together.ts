@@ -5,7 +5,8 @@ import { recordLoadedBatch, recordWatermarks } from './load-ledger.js';
 import { GroupConflictError, insertFactRows, insertInferredMembers, runForTable, stage, type FetchedManifest, type LoadManifestResult } from './load-manifest.js';
 import { mergeDimensionSql } from './load-sql.js';
 import { ident, LEDGER_TABLE, qualified } from './warehouse-ddl.js';
-import { inTransaction, type WarehouseClient } from './warehouse-pool.js';
+import { inTransaction } from '../platform/in-transaction.js';
+import type { WarehouseClient } from './warehouse-pool.js';
 
 /**
  * Several fetched manifests in ONE transaction, set-based: per table, one staging COPY and one
@@ -77,8 +78,9 @@ export async function loadManifestsTogether(client: WarehouseClient, schema: str
           const { rows: written } = await client.query<{ k: string }>(`${mergeDimensionSql(schema, spec as DimensionSpec)} RETURNING ${ident((spec as DimensionSpec).key)}::text AS k`);
           count(table, written.map((r) => rows.ownerOf.get(r.k)));
         } else {
-          inferredMembers += await insertInferredMembers(client, schema, spec as FactSpec, rows.rows);
-          const written = await insertFactRows(client, schema, spec as FactSpec, rows.rows, staged, { returnEventIds: true });
+          const keys = await insertInferredMembers(client, schema, spec as FactSpec, rows.rows);
+          inferredMembers += keys.inferred;
+          const written = await insertFactRows(client, schema, spec as FactSpec, rows.rows, staged, { returnEventIds: true, keysHeld: keys.held });
           count(table, written === 'all' ? rows.owners : written.map((eventId) => rows.ownerOf.get(eventId)));
         }
       });

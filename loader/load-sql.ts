@@ -98,15 +98,28 @@ export function referencedDimensions(fact: FactSpec): Map<DimensionName, string[
  * dimension in `dimensions`. One statement for all of them (data-modifying CTEs); it returns the
  * number of members inserted as `inferred`. Used when the fact rows are COPYed straight into their
  * table (load-manifest.ts), where no staging table exists to read the keys from.
+ *
+ * holdKeys (set-based key checks, fact-key-checks.ts): the same statement also takes FOR KEY SHARE
+ * on every referenced row that exists, and returns `held`: true when every key is either held or
+ * inserted here. A key in neither was deleted, or inserted by another transaction, after this
+ * statement's snapshot: the caller then lets the per-row checks decide.
  */
-export function inferredMembersForKeysSql(schema: string, dimensions: readonly DimensionName[]): string {
-  const ctes = dimensions.map((dimension, i) => {
+export function inferredMembersForKeysSql(schema: string, dimensions: readonly DimensionName[], how: { holdKeys?: boolean } = {}): string {
+  const parts = dimensions.map((dimension, i) => {
     const spec = WAREHOUSE_MODEL[dimension] as DimensionSpec;
-    const keyType = sqlType(spec.columns.find((c) => c.name === spec.key)!.type);
-    const missing = `SELECT k FROM unnest($${i + 1}::${keyType}[]) k WHERE NOT EXISTS (SELECT 1 FROM ${qualified(schema, dimension)} d WHERE d.${ident(spec.key)} = k)`;
-    return `m${i} AS (${insertInferredSql(schema, dimension, missing)} RETURNING 1)`;
+    const key = ident(spec.key);
+    const keys = `$${i + 1}::${sqlType(spec.columns.find((c) => c.name === spec.key)!.type)}[]`;
+    const missing = `SELECT k FROM unnest(${keys}) k WHERE NOT EXISTS (SELECT 1 FROM ${qualified(schema, dimension)} d WHERE d.${key} = k)`;
+    const inserted = `m${i} AS (${insertInferredSql(schema, dimension, missing)} RETURNING 1)`;
+    if (!how.holdKeys) return { ctes: [inserted], held: '' };
+    return {
+      ctes: [inserted, `h${i} AS (SELECT 1 FROM ${qualified(schema, dimension)} d WHERE d.${key} = ANY(${keys}) FOR KEY SHARE)`],
+      held: `(SELECT count(*) FROM m${i}) + (SELECT count(*) FROM h${i}) = cardinality(${keys})`,
+    };
   });
-  return `WITH ${ctes.join(',\n')}\nSELECT ${dimensions.map((_, i) => `(SELECT count(*) FROM m${i})`).join(' + ')} AS inferred`;
+  const inferred = dimensions.map((_, i) => `(SELECT count(*) FROM m${i})`).join(' + ');
+  const held = how.holdKeys ? `, ${parts.map((p) => p.held).join(' AND ')} AS held` : '';
+  return `WITH ${parts.flatMap((p) => p.ctes).join(',\n')}\nSELECT ${inferred} AS inferred${held}`;
 }
 
 /** Inserts the inferred member of every key `missing` (a query of one column `k`) yields. */

@@ -27,16 +27,3 @@ export function openWarehousePool(target: WarehouseTarget, applicationName = 'to
   const pool = createPostgresPool({ url: target.warehouseUrl, applicationName, max: 2 });
   return { pool: pool as unknown as WarehousePool, close: () => pool.end() };
 }
-
-/** Runs `fn` in one transaction on the client; rolls back on any error and rethrows it. */
-export async function inTransaction<T>(client: Pick<WarehouseClient, 'query'>, fn: () => Promise<T>): Promise<T> {
-  await client.query('BEGIN');
-  try {
-    const result = await fn();
-    await client.query('COMMIT');
-    return result;
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw error;
-  }
-}

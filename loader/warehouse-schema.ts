@@ -1,7 +1,8 @@
 import type { Logger } from '../platform/logger.js';
 import { joinedDimensionVersionsSql, watermarksSql, byteOrderKeysSql, DEFAULT_WAREHOUSE_SCHEMA, ident, qualified, SCHEMA_VERSION_TABLE, starSchemaSql } from './warehouse-ddl.js';
 import { reconcileTablesSql } from './reconcile-sql.js';
-import { inTransaction, openWarehousePool, type WarehouseClient, type WarehouseTarget } from './warehouse-pool.js';
+import { inTransaction } from '../platform/in-transaction.js';
+import { openWarehousePool, type WarehouseClient, type WarehouseTarget } from './warehouse-pool.js';
 
 /**
  * Warehouse migrations: an ordered list, each applied once per schema and recorded in

@@ -1,3 +1,4 @@
+import { postgresUrl } from './postgres-url.js';
 import path from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
@@ -293,12 +294,7 @@ function urlFromFields(prefix: string, fields: DatabaseFields): string | undefin
     ['PASSWORD', fields.password],
   ].flatMap(([name, value]) => (value ? [] : [`${prefix}_${name}`]));
   if (missing.length) throw new ConfigError(`${prefix}_HOST is set but ${missing.join(', ')} ${missing.length > 1 ? 'are' : 'is'} not: set every field of the secret`);
-  const url = new URL(`postgresql://host:${fields.port ?? 5432}/`);
-  url.hostname = fields.host;
-  url.pathname = `/${encodeURIComponent(fields.database!)}`;
-  url.username = encodeURIComponent(fields.user!);
-  url.password = encodeURIComponent(fields.password!);
-  return url.toString();
+  return postgresUrl({ host: fields.host, port: fields.port ?? 5432, database: fields.database!, user: fields.user!, password: fields.password! });
 }
 
 function childEnvOf(v: Settings): Record<string, string> {

@@ -20,7 +20,7 @@ import { progressReporter, type ReplayProgress } from './replay-progress.js';
 import { createPostgresClient, withPostgresClient } from '../platform/postgres-client.js';
 import type { ReconcileRecord } from '../contracts/reconcile.js';
 import { applyReconcilesInOrder } from '../loader/apply-reconciles.js';
-import { inTransaction } from '../loader/warehouse-pool.js';
+import { inTransaction } from '../platform/in-transaction.js';
 
 export type { ReplayPhase, ReplayProgress } from './replay-progress.js';
 

@@ -48,10 +48,21 @@ export async function summariseLocalQuarantine(
   }
   const groups = new Map<string, QuarantineGroup>();
   let newestDate: string | null = null;
-  for (const key of newestKeys) {
+  // Read a few at a time (in S3 each is a round trip), then grouped in key order.
+  const briefs: Brief[] = new Array(newestKeys.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(BRIEF_READS_AT_ONCE, newestKeys.length) }, async () => {
+      while (next < newestKeys.length) {
+        const i = next++;
+        briefs[i] = await readBrief(processed, newestKeys[i]!);
+      }
+    }),
+  );
+  for (const [i, key] of newestKeys.entries()) {
     const date = dateOfKey(key);
     if (date && (!newestDate || date > newestDate)) newestDate = date;
-    const brief = await readBrief(processed, key);
+    const brief = briefs[i]!;
     const id = `${brief.reason}\u0000${brief.table}\u0000${brief.column}\u0000${brief.error}`;
     const group = groups.get(id);
     if (group) {
@@ -66,7 +77,11 @@ function dateOfKey(key: string): string | null {
   return /date=(\d{4}-\d{2}-\d{2})\//.exec(key)?.[1] ?? null;
 }
 
-async function readBrief(processed: ObjectStore, key: string): Promise<Omit<QuarantineGroup, 'count' | 'newestDate'>> {
+type Brief = Omit<QuarantineGroup, 'count' | 'newestDate'>;
+
+const BRIEF_READS_AT_ONCE = 8;
+
+async function readBrief(processed: ObjectStore, key: string): Promise<Brief> {
   let entry: Partial<QuarantineEntry>;
   try {
     entry = JSON.parse(Buffer.from(await processed.get(key)).toString('utf8')) as Partial<QuarantineEntry>;

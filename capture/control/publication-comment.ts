@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { inTransaction } from '../../platform/in-transaction.js';
 
 /**
  * The publication's COMMENT is the capture's one piece of durable state in the source (it survives
@@ -37,22 +38,14 @@ export async function readPublicationComment(client: Queryable, publicationName:
  * publication does not exist (nothing written). Not for a client with a transaction open.
  */
 export async function editPublicationComment(client: Queryable, publicationName: string, edit: (lines: CommentLines) => CommentLines): Promise<boolean> {
-  await client.query('BEGIN');
-  try {
+  return inTransaction(client, async () => {
     await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [COMMENT_LOCK_CLASS, publicationName]);
     const current = await readPublicationComment(client, publicationName);
-    if (!current) {
-      await client.query('ROLLBACK');
-      return false;
-    }
+    if (!current) return false;
     const next = edit(current);
     const text = [next.marker, ...next.rest].join('\n');
     // COMMENT takes a literal, not a parameter: escapeLiteral quotes the whole text.
     await client.query(`COMMENT ON PUBLICATION ${client.escapeIdentifier(publicationName)} IS ${pg.escapeLiteral(text)}`);
-    await client.query('COMMIT');
     return true;
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  }
+  });
 }

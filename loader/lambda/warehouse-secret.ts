@@ -1,3 +1,4 @@
+import { postgresUrl } from '../../platform/postgres-url.js';
 import { z } from 'zod';
 import { isAuthenticationFailure, PipelineError } from '../../platform/errors.js';
 import type { DatabaseFields } from '../../platform/config.js';
@@ -45,12 +46,7 @@ export function warehouseUrlFromSecret(secretArn: string, secretString: string |
   const dbname = endpoint.database || s.dbname || 'postgres';
   if (!host) throw new WarehouseSecretError(secretArn, 'missing or bad field(s): host (not in the secret, and TOTESYS_WAREHOUSE_HOST is not set)');
   if (!Number.isInteger(port) || port <= 0) throw new WarehouseSecretError(secretArn, 'bad port (TOTESYS_WAREHOUSE_PORT or the secret\'s port)');
-  const url = new URL(`postgres://host:${port}/${encodeURIComponent(dbname)}`);
-  url.hostname = host;
-  url.username = encodeURIComponent(s.username);
-  url.password = encodeURIComponent(s.password);
-  if (options.sslmode) url.searchParams.set('sslmode', options.sslmode);
-  return url.toString();
+  return postgresUrl({ host, port, database: dbname, user: s.username, password: s.password, sslmode: options.sslmode });
 }
 
 /**

@@ -1,3 +1,4 @@
+import { postgresUrl } from '../../platform/postgres-url.js';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { type Config, type DatabaseFields, loadConfig } from '../../platform/config.js';
 import { ConfigError, errorMessage } from '../../platform/errors.js';
@@ -58,12 +59,7 @@ export function sourceUrlFromSecret(secretString: string, endpoint: SourceEndpoi
   const missing = Object.entries({ host, database, username, password }).filter(([, v]) => !v).map(([k]) => k);
   if (missing.length) throw new ConfigError(`source connection incomplete: ${missing.join(', ')} missing from the secret and from TOTESYS_SOURCE_HOST/DB`);
   if (!/^\d{1,5}$/.test(port)) throw new ConfigError(`source port must be a number, got ${JSON.stringify(port)}`);
-  const url = new URL(`postgresql://host:${port}/`);
-  url.hostname = host!;
-  url.pathname = `/${encodeURIComponent(database!)}`;
-  url.username = encodeURIComponent(username!);
-  url.password = encodeURIComponent(password!);
-  return url.toString();
+  return postgresUrl({ host: host!, port, database: database!, user: username!, password: password! });
 }
 
 /** What one invocation needs from the config. */

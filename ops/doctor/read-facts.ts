@@ -1,5 +1,7 @@
 import type pg from 'pg';
 import { SOURCE_TABLES } from '../../contracts/source-tables.js';
+import type { WarehouseClient } from '../../loader/warehouse-pool.js';
+import { decideFactKeyChecks, type FactKeyCheckMode } from '../../loader/fact-key-checks.js';
 import { qualified, SCHEMA_VERSION_TABLE } from '../../loader/warehouse-ddl.js';
 
 /**
@@ -140,6 +142,8 @@ export interface WarehouseFacts {
   canCreateInDatabase: boolean;
   /** Applied migration versions (empty when the schema or its version table does not exist). */
   appliedVersions: number[];
+  /** How the loader will check the fact tables' foreign keys (loader/fact-key-checks.ts), and why not set-based. */
+  keyChecks: { mode: FactKeyCheckMode; reason?: string };
 }
 
 export async function readWarehouseFacts(client: Queryable, schema: string): Promise<WarehouseFacts> {
@@ -162,10 +166,14 @@ export async function readWarehouseFacts(client: Queryable, schema: string): Pro
       appliedVersions = versions.rows.map((r) => r.version);
     }
   }
+  // The decision probes SET LOCAL in a savepoint: rolled back, nothing changes.
+  await client.query('BEGIN');
+  const keyChecks = await decideFactKeyChecks(client as Pick<WarehouseClient, 'query'>, schema).finally(() => client.query('ROLLBACK'));
   return {
     database: w.database,
     user: w.user,
     superuser: w.superuser,
+    keyChecks,
     schema,
     schemaExists: w.schema_exists,
     schemaOwner: w.schema_owner ?? null,

@@ -37,5 +37,15 @@ export function checkWarehouse(facts: WarehouseFacts): Check[] {
   else if (current > LATEST_SCHEMA_VERSION) checks.push(fail('warehouse.migrations', `the warehouse is at schema version ${current}, newer than this totesys-cdc knows (${LATEST_SCHEMA_VERSION})`, '# deploy the totesys-cdc version that migrated it (or newer); never run an older loader against it'));
   else if (current < LATEST_SCHEMA_VERSION) checks.push(warn('warehouse.migrations', `schema version ${current} of ${LATEST_SCHEMA_VERSION}: the loader applies the pending migrations on its next run`));
   else checks.push(ok('warehouse.migrations', `schema version ${current} (latest)`));
+
+  // Not a failure: per-row checks load the same rows, about 3x slower in a catch-up (docs/performance.md).
+  const keys = facts.keyChecks;
+  if (keys.mode === 'set-based') checks.push(ok('warehouse.key-checks', 'fact foreign keys are checked set-based (one lock per referenced key, no per-row triggers)'));
+  else {
+    const fix = keys.reason?.startsWith('this role')
+      ? `-- PostgreSQL 15 or later, as a superuser (RDS: see docs/deploy.md):\nGRANT SET ON PARAMETER session_replication_role TO ${user};`
+      : '# see docs/performance.md, "Foreign keys checked set-based"';
+    checks.push(warn('warehouse.key-checks', `fact foreign keys are checked row by row: ${keys.reason}`, fix));
+  }
   return checks;
 }

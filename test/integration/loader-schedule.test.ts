@@ -33,7 +33,7 @@ describe('loader schedules and status', () => {
 
   it('parses the RDS secret format, encoding special characters and never echoing the secret', () => {
     const url = warehouseUrlFromSecret('arn:x', JSON.stringify({ host: 'db.example', port: '5433', username: 'loader', password: 'p@ss/w:rd', dbname: 'warehouse' }));
-    expect(url).toBe('postgres://loader:p%40ss%2Fw%3Ard@db.example:5433/warehouse');
+    expect(url).toBe('postgresql://loader:p%40ss%2Fw%3Ard@db.example:5433/warehouse');
     expect(new pg.Client({ connectionString: url }).password).toBe('p@ss/w:rd');
     expect(() => warehouseUrlFromSecret('arn:x', '{"host":"h","password":"hunter2"}')).toThrow(/missing or bad field\(s\): username/);
     expect(() => warehouseUrlFromSecret('arn:x', 'hunter2')).toThrow(/is not JSON$/);

@@ -153,7 +153,12 @@ describe('doctor against real Postgres', () => {
       expect(statusOf(pending, 'warehouse.schema')).toBe('ok');
       expect(statusOf(pending, 'warehouse.rebuild')).toBe('warn');
       expect(checkOf(pending, 'warehouse.migrations')).toMatchObject({ status: LATEST_SCHEMA_VERSION > 1 ? 'warn' : 'ok' });
+      expect(checkOf(pending, 'warehouse.key-checks')).toMatchObject({ status: 'warn', fix: expect.stringContaining(`GRANT SET ON PARAMETER session_replication_role TO "${loader}";`) });
       expect(pending.ok).toBe(true);
+      // The printed fix works: the loader may then check foreign keys set-based.
+      await withAdmin((c) => c.query(`GRANT SET ON PARAMETER session_replication_role TO ${loader}`));
+      expect(statusOf(await runDoctor({ warehouseUrl: asLoader, warehouseSchema: 'star', capture }), 'warehouse.key-checks')).toBe('ok');
+      await withAdmin((c) => c.query(`REVOKE SET ON PARAMETER session_replication_role FROM ${loader}`));
 
       await withClient(wh.url, (c) => c.query(`INSERT INTO star.schema_version (version, description) VALUES ($1, 'from the future')`, [LATEST_SCHEMA_VERSION + 1]));
       const newer = await runDoctor({ warehouseUrl: asLoader, warehouseSchema: 'star', capture });
@@ -193,6 +198,7 @@ describe('doctor against a cluster with wal_level=replica', () => {
     expect(checkOf(report, 'source.wal_level')).toMatchObject({ status: 'fail', summary: 'wal_level is replica; logical decoding needs wal_level=logical', fix: expect.stringContaining("ALTER SYSTEM SET wal_level = 'logical';") });
     expect(checkOf(report, 'source.replication_slots')).toMatchObject({ status: 'fail', fix: expect.stringContaining('ALTER SYSTEM SET max_replication_slots = 10;') });
     expect(statusOf(report, 'warehouse.schema')).toBe('ok');
+    expect(statusOf(report, 'warehouse.key-checks')).toBe('ok');
     expect(report.ok).toBe(false);
 
     // Apply the printed fixes. They take effect at the next start; the embedded cluster is started with
