@@ -5,7 +5,8 @@
  *  - event.ts           the event's types, ids, partition key and version order;
  *  - column-value.ts    how a Postgres column's text becomes an event value;
  *  - writer.ts          the canonical JSON text (serializeChangeEvent) and capture's direct writer;
- *  - strict-parse.ts    the contract's definition (zod): parseChangeEvent, validateChangeEvent;
+ *  - strict-parse.ts    the contract's definition (zod): validateChangeEvent; parseChangeEvent and
+ *                       validateChangeEventFast, the same outcome through the fast path;
  *  - fast-path.ts       the same decision at a fraction of the cost (isChangeEventFast);
  *  - sort-key.ts        the sort key from an event (versionSortKey) or a line's text (lineSortKey);
  *  - canonical-line.ts  the sort key and row span from a line's bytes (readCanonicalKey);

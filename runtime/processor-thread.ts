@@ -27,6 +27,15 @@ import type { FromProcessor, ProcessorWorkerData } from './processor-protocol.js
 const WORKER_MODULE = new URL('./processor-worker.ts', import.meta.url);
 const RESTART_DELAY_MS = { first: 1_000, max: 30_000 };
 
+/**
+ * Makes the worker's script (bundling it, platform/worker-thread.ts) ahead of the stage, e.g. while
+ * `sync` captures: the stage then starts its worker at once. Idempotent; a failure here is seen
+ * again (and thrown) by the stage.
+ */
+export function prepareProcessorThread(): void {
+  workerScript(WORKER_MODULE).catch(() => undefined);
+}
+
 export async function runProcessorStageOnThread(
   config: Readonly<Config>,
   logger: Logger,
@@ -38,7 +47,7 @@ export async function runProcessorStageOnThread(
   const script = await workerScript(WORKER_MODULE);
   let delayMs = options.restartDelayMs ?? RESTART_DELAY_MS.first;
   while (!signal.aborted) {
-    const worker = startWorker(script, { workerData: { config, logLevel: config.logLevel } satisfies ProcessorWorkerData });
+    const worker = startWorker(script, { workerData: { config, logLevel: config.logLevel } satisfies ProcessorWorkerData, execArgv: workerExecArgv(process.execArgv) });
     options.onWorker?.(worker); // tests: a worker that dies
     const run = await runWorker(worker, logger, signal, counters, wake, options.onIdle);
     if (run.outcome === 'done') return;
@@ -48,6 +57,32 @@ export async function runProcessorStageOnThread(
     await abortableDelay(delayMs, signal);
     delayMs = Math.min(RESTART_DELAY_MS.max, delayMs * 2);
   }
+}
+
+/**
+ * The worker's node options: undefined (the parent's are inherited, as before) unless the parent
+ * profiles with a fixed `--cpu-prof-name`: every thread would write its profile to that one name,
+ * the main thread's last (bench:catchup's BENCH_CPU_PROF showed no processor profile). Then the
+ * worker gets the parent's `--cpu-prof*` options alone, its name with a `-processor` suffix. Only
+ * those: given explicitly, an option a worker does not take (a V8 flag such as --trace-gc) would
+ * make the Worker constructor throw, where inheriting it does not.
+ */
+export function workerExecArgv(parent: readonly string[]): string[] | undefined {
+  if (!parent.some((arg) => arg === '--cpu-prof-name' || arg.startsWith('--cpu-prof-name='))) return undefined;
+  const out: string[] = [];
+  for (let i = 0; i < parent.length; i++) {
+    const arg = parent[i]!;
+    if (!arg.startsWith('--cpu-prof')) continue;
+    if (arg.startsWith('--cpu-prof-name=')) out.push(`--cpu-prof-name=${suffixed(arg.slice('--cpu-prof-name='.length))}`);
+    else if (arg === '--cpu-prof-name') out.push(arg, suffixed(parent[++i] ?? ''));
+    else if (!arg.includes('=') && arg !== '--cpu-prof' && i + 1 < parent.length) out.push(arg, parent[++i]!); // --cpu-prof-dir <dir>, --cpu-prof-interval <us>
+    else out.push(arg);
+  }
+  return out;
+}
+
+function suffixed(name: string): string {
+  return /\.cpuprofile$/.test(name) ? name.replace(/\.cpuprofile$/, '-processor.cpuprofile') : `${name}-processor`;
 }
 
 type WorkerRun = { outcome: 'done' } | { outcome: 'failed'; error: Error } | { outcome: 'died'; reason: string };

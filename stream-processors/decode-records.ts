@@ -29,6 +29,27 @@ export interface DecodedRecords {
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
+type Origin = { shardId: string; sequenceNumber: string };
+
+/**
+ * decodeRecords with the change events parsed as they are iterated, one at a time, so each parsed
+ * event can be garbage as soon as its rows are built: parsing a whole batch first kept every parsed
+ * event alive through the batch, and copying them from scavenge to scavenge was most of the
+ * processor's garbage-collection time. Watermarks and reconcile records are decoded at once.
+ */
+export interface LazyDecodedRecords {
+  /** Valid events, in record order (and line order inside an NDJSON record), parsed as iterated: iterate once. */
+  events: Iterable<ChangeEvent>;
+  /** Where an event iterated so far came from, for quarantine entries written later by processEvents. */
+  originOf(event: ChangeEvent): Origin | undefined;
+  /** Poison input in record order, complete once `events` has been iterated to its end. */
+  poison(): QuarantineInput[];
+  /** Valid events iterated so far. */
+  eventCount(): number;
+  watermarks: Map<string, ShardWatermark>;
+  reconciles: ShardReconcile[];
+}
+
 /**
  * Decodes and validates records. A record normally holds one event; NDJSON records (several events)
  * are split by line. Bad bytes, bad JSON, contract violations and tables that are never captured
@@ -36,48 +57,85 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  * quarantined: anything else is a bug in the decoder and fails the whole batch, to be retried.
  */
 export function decodeRecords(records: readonly StreamRecordInput[]): DecodedRecords {
-  const out: DecodedRecords = { events: [], origins: new Map(), poison: [], watermarks: new Map(), reconciles: [] };
-  for (const record of records) {
-    const origin = { shardId: record.shardId, sequenceNumber: record.sequenceNumber };
-    const date = utcDateOf(record.arrivalMs);
+  const lazy = decodeRecordsLazily(records);
+  const events = [...lazy.events];
+  const origins = new Map<string, Origin>();
+  for (const event of events) origins.set(event.id, lazy.originOf(event)!);
+  return { events, origins, poison: lazy.poison(), watermarks: lazy.watermarks, reconciles: lazy.reconciles };
+}
+
+/** decodeRecords, with the change events parsed while they are iterated (LazyDecodedRecords). */
+export function decodeRecordsLazily(records: readonly StreamRecordInput[]): LazyDecodedRecords {
+  const watermarks = new Map<string, ShardWatermark>();
+  const reconciles: ShardReconcile[] = [];
+  /** Poison with its record's index: watermark and reconcile poison is found before the events'. */
+  const poison: { at: number; entry: QuarantineInput }[] = [];
+  const changeRecords: number[] = [];
+  records.forEach((record, at) => {
     if (isWatermarkRecord(record.data)) {
       try {
         const { ts, lsn, openShards } = parseWatermark(record.data);
-        out.watermarks.set(record.shardId, { shardId: record.shardId, ts, lsn, openShards });
+        watermarks.set(record.shardId, { shardId: record.shardId, ts, lsn, openShards });
       } catch (error) {
-        out.poison.push({ reason: 'invalid-event', error: (error as Error).message, record: Buffer.from(record.data).toString('utf8'), date, ...origin });
+        poison.push({ at, entry: poisonOf(record, { reason: 'invalid-event', error: (error as Error).message, record: Buffer.from(record.data).toString('utf8') }) });
       }
-      continue;
-    }
-    if (isReconcileRecord(record.data)) {
+    } else if (isReconcileRecord(record.data)) {
       try {
-        out.reconciles.push({ shardId: record.shardId, record: parseReconcile(record.data) });
+        reconciles.push({ shardId: record.shardId, record: parseReconcile(record.data) });
       } catch (error) {
-        out.poison.push({ reason: 'invalid-event', error: (error as Error).message, record: Buffer.from(record.data).toString('utf8'), date, ...origin });
+        poison.push({ at, entry: poisonOf(record, { reason: 'invalid-event', error: (error as Error).message, record: Buffer.from(record.data).toString('utf8') }) });
       }
-      continue;
+    } else {
+      changeRecords.push(at);
     }
-    let text: string;
-    try {
-      text = utf8.decode(record.data);
-    } catch (error) {
-      out.poison.push({ reason: 'malformed-json', error: `record is not UTF-8: ${(error as Error).message}`, record: record.data, date, ...origin });
-      continue;
-    }
-    const lines = text.split('\n').filter((line) => line.trim() !== '');
-    if (lines.length === 0) out.poison.push({ reason: 'malformed-json', error: 'empty record', record: text, date, ...origin });
-    for (const line of lines) {
+  });
+  const origins = new Map<string, Origin>();
+  let count = 0;
+  function* events(): Generator<ChangeEvent> {
+    for (const at of changeRecords) {
+      const record = records[at]!;
+      const origin = { shardId: record.shardId, sequenceNumber: record.sequenceNumber };
+      let text: string;
       try {
-        const event = parseChangeEvent(line);
-        out.events.push(event);
-        out.origins.set(event.id, origin);
+        text = utf8.decode(record.data);
       } catch (error) {
-        if (!isBadInput(error)) throw error;
-        out.poison.push({ reason: reasonOf(line), error: (error as Error).message, record: line, date, ...origin });
+        poison.push({ at, entry: poisonOf(record, { reason: 'malformed-json', error: `record is not UTF-8: ${(error as Error).message}`, record: record.data }) });
+        continue;
+      }
+      // One event per record is the rule (capture writes them so): no split and no array for it.
+      const lines = !text.includes('\n') && text.trim() !== '' ? [text] : text.split('\n').filter((line) => line.trim() !== '');
+      if (lines.length === 0) poison.push({ at, entry: poisonOf(record, { reason: 'malformed-json', error: 'empty record', record: text }) });
+      for (const line of lines) {
+        let event: ChangeEvent;
+        try {
+          event = parseChangeEvent(line);
+        } catch (error) {
+          if (!isBadInput(error)) throw error;
+          poison.push({ at, entry: poisonOf(record, { reason: reasonOf(line), error: (error as Error).message, record: line }) });
+          continue;
+        }
+        origins.set(event.id, origin);
+        count++;
+        yield event;
       }
     }
   }
-  return out;
+  return {
+    events: events(),
+    originOf: (event) => origins.get(event.id),
+    // Stable: a record's own poison stays in line order.
+    poison: () => poison.sort((a, b) => a.at - b.at).map((p) => p.entry),
+    eventCount: () => count,
+    watermarks,
+    reconciles,
+  };
+}
+
+type PoisonEntry = Omit<QuarantineInput, 'date' | 'shardId' | 'sequenceNumber'>;
+
+/** Only poison needs the record's date (formatting it for every record was a tenth of the decoding time). */
+function poisonOf(record: StreamRecordInput, entry: PoisonEntry): QuarantineInput {
+  return { ...entry, date: utcDateOf(record.arrivalMs), shardId: record.shardId, sequenceNumber: record.sequenceNumber };
 }
 
 function reasonOf(line: string): QuarantineInput['reason'] {

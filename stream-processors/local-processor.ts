@@ -36,6 +36,7 @@ export interface LocalProcessorOptions {
    * Called when a read finds nothing: every record before it is processed and checkpointed (a
    * failed batch is rewound and read again, never skipped). `sync` knows from it that the processor
    * has drained a log nobody writes to any more, without decoding the log to measure the lag.
+   * Called at once (a read that does not wait comes first), not after maxWaitMs.
    */
   onIdle?: () => void;
   /** Called after each batch is durable and checkpointed, with the time it took from read to checkpoint. */
@@ -59,32 +60,43 @@ export async function runLocalProcessor(options: LocalProcessorOptions): Promise
   const initialDelayMs = options.retryInitialDelayMs ?? 200;
   const maxDelayMs = options.retryMaxDelayMs ?? 30_000;
   let delayMs = initialDelayMs;
+  /** The next batch, read while this one's writes are made durable: only when behind. */
+  let ahead: Promise<ConsumedRecord[][]> | undefined;
   logger.info('stream processor started', { consumer: consumer.consumerName, maxRecords });
   while (!signal.aborted) {
     let groups: ConsumedRecord[][] = [];
     try {
-      groups = await readBatch(consumer, maxRecords, waitMs, { windowMs: options.batchWindowMs ?? 0, idleCloseMs: options.idleCloseMs }, signal);
+      const readAhead = await ahead;
+      ahead = undefined;
+      // A full batch read ahead is a whole batch (no batching window could add to it).
+      groups = readAhead && recordCount(readAhead) >= maxRecords ? readAhead : await readBatch(consumer, maxRecords, waitMs, { windowMs: options.batchWindowMs ?? 0, idleCloseMs: options.idleCloseMs }, signal, options.onIdle, readAhead);
       const records = groups.flat();
-      if (records.length === 0) {
-        options.onIdle?.();
-        continue;
-      }
+      if (records.length === 0) continue;
       const startedMs = performance.now();
       // Shard groups are concatenated: each key lives on one shard, so its order is kept.
-      const result = await processRecords(records, {
+      const processing = processRecords(records, {
         state: options.state,
         processed: options.processed,
         logger,
         metrics: options.metrics,
         prefix: options.prefix,
       });
-      for (const group of groups) {
-        const last = group.at(-1);
-        if (last) await consumer.checkpoint(last.shardId, last.sequenceNumber);
+      // Behind (a full batch): the next batch is read while this one waits for its writes
+      // (fsyncs). Only read: it is checkpointed after its own manifest, and dropped by a rewind.
+      if (records.length >= maxRecords && !signal.aborted) {
+        ahead = consumer.read({ maxRecords, waitMs: 0 });
+        ahead.catch(() => undefined); // handled: awaited at the next batch (or before a rewind or return)
       }
+      const result = await processing;
+      // Only after the manifest is durable; one checkpoint per shard (its last record), all at once.
+      await Promise.all([...lastRecordPerShard(groups).values()].map((last) => consumer.checkpoint(last.shardId, last.sequenceNumber)));
       delayMs = initialDelayMs;
       options.onBatch?.(result, { durationMs: performance.now() - startedMs });
     } catch (error) {
+      // A read ahead still running must finish before the rewind closes its cursors; its records
+      // are dropped (read again after the rewind).
+      await ahead?.catch(() => undefined);
+      ahead = undefined;
       consumer.rewind();
       if (signal.aborted) break;
       const level = isRetryable(error) ? 'warn' : 'error';
@@ -98,16 +110,37 @@ export async function runLocalProcessor(options: LocalProcessorOptions): Promise
       delayMs = Math.min(maxDelayMs, delayMs * 2);
     }
   }
+  // Stopped with a batch read ahead: its records are not checkpointed (read again at the next start);
+  // the read finishes before the caller closes the consumer.
+  await ahead?.catch(() => undefined);
   logger.info('stream processor stopped', { consumer: consumer.consumerName });
 }
 
 /**
  * One batch: the first read, then more reads inside the window until it ends, the batch is full,
- * or (idleCloseMs) a read finds nothing new; records stay grouped per shard, in order.
+ * or (idleCloseMs) a read finds nothing new; records stay grouped per shard, in order. The first
+ * read looks once without waiting: when that finds nothing, `onIdle` hears it at once (sync's drain
+ * no longer waits out maxWaitMs for it), then a read waits for records; the abort signal ends that
+ * wait (a stopping stage no longer waits out maxWaitMs either).
  */
-async function readBatch(consumer: ChangeStreamConsumer, maxRecords: number, waitMs: number, window: { windowMs: number; idleCloseMs?: number }, signal: AbortSignal): Promise<ConsumedRecord[][]> {
+async function readBatch(
+  consumer: ChangeStreamConsumer,
+  maxRecords: number,
+  waitMs: number,
+  window: { windowMs: number; idleCloseMs?: number },
+  signal: AbortSignal,
+  onIdle?: () => void,
+  /** A read already made (ahead): the first read. */
+  given?: ConsumedRecord[][],
+): Promise<ConsumedRecord[][]> {
   const { windowMs, idleCloseMs } = window;
-  const first = await consumer.read({ maxRecords, waitMs });
+  const isEmpty = (groups: ConsumedRecord[][]) => groups.every((group) => group.length === 0);
+  let first = given && !isEmpty(given) ? given : await consumer.read({ maxRecords, waitMs: 0 });
+  if (isEmpty(first)) {
+    onIdle?.();
+    if (signal.aborted) return first;
+    first = await consumer.read({ maxRecords, waitMs, signal });
+  }
   let count = first.reduce((n, g) => n + g.length, 0);
   if (count === 0 || windowMs <= 0) return first;
   const byShard = new Map<string, ConsumedRecord[]>();
@@ -125,7 +158,7 @@ async function readBatch(consumer: ChangeStreamConsumer, maxRecords: number, wai
   while (count < maxRecords && !signal.aborted) {
     const left = deadline - Date.now();
     if (left <= 0) break;
-    const more = await consumer.read({ maxRecords: maxRecords - count, waitMs: idleCloseMs === undefined ? left : Math.min(left, idleCloseMs) });
+    const more = await consumer.read({ maxRecords: maxRecords - count, waitMs: idleCloseMs === undefined ? left : Math.min(left, idleCloseMs), signal });
     const read = more.reduce((n, g) => n + g.length, 0);
     if (read === 0 && idleCloseMs !== undefined) break;
     add(more);
@@ -134,3 +167,14 @@ async function readBatch(consumer: ChangeStreamConsumer, maxRecords: number, wai
   return [...byShard.values()];
 }
 
+const recordCount = (groups: readonly ConsumedRecord[][]): number => groups.reduce((n, g) => n + g.length, 0);
+
+/** Each shard's last record (the one to checkpoint), whichever group it came in. */
+function lastRecordPerShard(groups: readonly ConsumedRecord[][]): Map<string, ConsumedRecord> {
+  const last = new Map<string, ConsumedRecord>();
+  for (const group of groups) {
+    const record = group.at(-1);
+    if (record) last.set(record.shardId, record);
+  }
+  return last;
+}

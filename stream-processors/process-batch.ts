@@ -45,7 +45,8 @@ export interface ProcessDeps {
  * Turns a batch of change events into star-schema Parquet files plus one manifest.
  *
  * Ordering and durability (the loader's contract, contracts/manifest.ts):
- *  - events are applied in input order (callers keep each key's order; nothing is sorted across keys);
+ *  - events are applied in input order (callers keep each key's order; nothing is sorted across keys),
+ *    iterated once (processRecords parses each as it is reached);
  *  - a repeated event id inside the batch is processed once;
  *  - every Parquet file is written (durable) BEFORE the manifest, the commit point;
  *  - identical input and state give byte-identical Parquet files and the same batchId (the hash of
@@ -57,7 +58,7 @@ export interface ProcessDeps {
  * (state store, bucket) reject the whole call: the caller retries the same events, which is harmless.
  * Resolves to null when no event produced a row (empty batch, or everything quarantined).
  */
-export async function processEvents(events: readonly ChangeEvent[], deps: ProcessDeps): Promise<BatchManifest | null> {
+export async function processEvents(events: Iterable<ChangeEvent>, deps: ProcessDeps): Promise<BatchManifest | null> {
   const prefix = deps.prefix ?? '';
   const metrics = deps.metrics ?? loggingMetrics(deps.logger);
   const seen = new Set<string>();

@@ -43,9 +43,10 @@ export interface ChangeStreamConsumer {
   readonly consumerName: string;
   /**
    * Records after this consumer's checkpoint, grouped per shard, each shard's records in order.
-   * Waits up to `waitMs` for at least one record; returns [] on timeout.
+   * Waits up to `waitMs` for at least one record; returns [] on timeout, or (adapters that honour
+   * it) as soon as `signal` is aborted while it waits.
    */
-  read(options: { maxRecords: number; waitMs: number }): Promise<ConsumedRecord[][]>;
+  read(options: { maxRecords: number; waitMs: number; signal?: AbortSignal }): Promise<ConsumedRecord[][]>;
   /** Durably records that every record of `shardId` up to and including `sequenceNumber` is handled. */
   checkpoint(shardId: string, sequenceNumber: string): Promise<void>;
   /** Forgets records not yet checkpointed so the next read re-delivers them (after a failure). */

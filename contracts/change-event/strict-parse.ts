@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { isSourceTable } from '../source-tables.js';
 import { CHANGE_EVENT_VERSION, InvalidChangeEventError, type ChangeEvent } from './event.js';
+import { isChangeEventFast } from './fast-path.js';
 
 /**
  * The strict check of the change-event contract: the definition every other reader is held to
@@ -44,7 +45,20 @@ export function validateChangeEvent(value: unknown): ChangeEvent {
   return result.data as ChangeEvent;
 }
 
-/** Parses one JSON text (a stream record or an NDJSON line) into a validated event. */
+/**
+ * The fast path of validation: the value itself when the fast check (fast-path.ts) accepts it, else
+ * the strict check's result or its InvalidChangeEventError. Same outcome as validateChangeEvent, at
+ * a fraction of its cost for what capture writes.
+ */
+export function validateChangeEventFast(value: unknown): ChangeEvent {
+  return isChangeEventFast(value) ? value : validateChangeEvent(value);
+}
+
+/**
+ * Parses one JSON text (a stream record or an NDJSON line) into a validated event: the strict
+ * check's outcome, through the fast path (the stream processor parses every event with this; zod
+ * was a third of its decoding time).
+ */
 export function parseChangeEvent(text: string): ChangeEvent {
   let value: unknown;
   try {
@@ -52,5 +66,5 @@ export function parseChangeEvent(text: string): ChangeEvent {
   } catch (cause) {
     throw new InvalidChangeEventError(`malformed JSON: ${(cause as Error).message}`, undefined, { cause });
   }
-  return validateChangeEvent(value);
+  return validateChangeEventFast(value);
 }

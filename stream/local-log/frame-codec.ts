@@ -81,8 +81,12 @@ export type DecodeResult =
   /** Bytes that are not a valid frame: a torn write, or garbage. */
   | { kind: 'invalid'; reason: string };
 
-/** Decodes the frame starting at `position` of `buffer` (which ends at `end`). Copies nothing but `data`. */
-export function decodeFrameAt(buffer: Buffer, position: number, end = buffer.length): DecodeResult {
+/**
+ * Decodes the frame starting at `position` of `buffer` (which ends at `end`). Copies nothing but
+ * `data`, and that only when `copyData` (the default): without it `data` is a view of `buffer`,
+ * for a reader that never writes into that buffer again (segment-reader.ts).
+ */
+export function decodeFrameAt(buffer: Buffer, position: number, end = buffer.length, copyData = true): DecodeResult {
   const available = end - position;
   if (available < FRAME_HEADER_BYTES) return { kind: 'incomplete', neededBytes: FRAME_HEADER_BYTES };
   const bodyLength = buffer.readUInt32BE(position);
@@ -92,14 +96,33 @@ export function decodeFrameAt(buffer: Buffer, position: number, end = buffer.len
   const bodyStart = position + FRAME_HEADER_BYTES;
   const bodyEnd = bodyStart + bodyLength;
   if (crc32(buffer, bodyStart, bodyEnd) !== buffer.readUInt32BE(position + 4)) return { kind: 'invalid', reason: 'CRC mismatch' };
-  const offset = Number(buffer.readBigUInt64BE(bodyStart));
+  // u64 as two u32 halves, as written (offsets are safe integers): no BigInt per record.
+  const offset = buffer.readUInt32BE(bodyStart) * 0x1_0000_0000 + buffer.readUInt32BE(bodyStart + 4);
   const arrivalMs = buffer.readDoubleBE(bodyStart + 8);
   const keyLength = buffer.readUInt16BE(bodyStart + 16);
   const keyStart = bodyStart + BODY_FIXED_BYTES;
   if (keyStart + keyLength > bodyEnd) return { kind: 'invalid', reason: 'key longer than frame' };
   const partitionKey = buffer.toString('utf8', keyStart, keyStart + keyLength);
-  // Copy the data out so callers never pin the (large) read buffer.
-  const data = new Uint8Array(bodyEnd - keyStart - keyLength);
-  data.set(buffer.subarray(keyStart + keyLength, bodyEnd));
+  const data = copyData ? new Uint8Array(buffer.subarray(keyStart + keyLength, bodyEnd)) : buffer.subarray(keyStart + keyLength, bodyEnd);
   return { kind: 'frame', record: { offset, arrivalMs, partitionKey, data }, frameBytes };
+}
+
+/**
+ * The size of the frame at `position` when it is complete, has a valid CRC and holds record
+ * `expectedOffset`; otherwise 0 (decodeFrameAt then says why). A cursor skipping records it does
+ * not return (to its checkpoint, or to the end for the lag) takes this path: the same checks,
+ * without building a record (key text, data view) per frame.
+ */
+export function validFrameBytesAt(buffer: Buffer, position: number, end: number, expectedOffset: number): number {
+  if (end - position < FRAME_HEADER_BYTES) return 0;
+  const bodyLength = buffer.readUInt32BE(position);
+  if (bodyLength < BODY_FIXED_BYTES || bodyLength > MAX_BODY_BYTES) return 0;
+  const frameBytes = FRAME_HEADER_BYTES + bodyLength;
+  if (end - position < frameBytes) return 0;
+  const bodyStart = position + FRAME_HEADER_BYTES;
+  if (crc32(buffer, bodyStart, bodyStart + bodyLength) !== buffer.readUInt32BE(position + 4)) return 0;
+  const offset = buffer.readUInt32BE(bodyStart) * 0x1_0000_0000 + buffer.readUInt32BE(bodyStart + 4);
+  if (offset !== expectedOffset) return 0;
+  if (bodyStart + BODY_FIXED_BYTES + buffer.readUInt16BE(bodyStart + 16) > bodyStart + bodyLength) return 0;
+  return frameBytes;
 }

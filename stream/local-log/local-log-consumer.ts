@@ -47,7 +47,7 @@ export class LocalLogConsumer implements ChangeStreamConsumer {
     this.checkpoints = new Array(options.shards).fill(undefined);
   }
 
-  async read(options: { maxRecords: number; waitMs: number; maxBytes?: number }): Promise<ConsumedRecord[][]> {
+  async read(options: { maxRecords: number; waitMs: number; maxBytes?: number; signal?: AbortSignal }): Promise<ConsumedRecord[][]> {
     this.assertOpen();
     await this.register();
     const deadline = Date.now() + Math.max(0, options.waitMs);
@@ -55,7 +55,8 @@ export class LocalLogConsumer implements ChangeStreamConsumer {
       const batch = await this.readOnce(Math.max(1, options.maxRecords), options.maxBytes ?? this.options.maxReadBytes);
       if (batch.length > 0) return batch;
       const remaining = deadline - Date.now();
-      if (remaining <= 0 || this.closed) return [];
+      // An aborted wait returns at the next poll: a stopping processor does not sit out its maxWaitMs.
+      if (remaining <= 0 || this.closed || options.signal?.aborted) return [];
       await sleep(Math.min(this.options.pollIntervalMs, remaining));
     }
   }
@@ -116,9 +117,9 @@ export class LocalLogConsumer implements ChangeStreamConsumer {
       const tail = (this.tailCursors[shard] ??= new ShardCursor(this.layout, shard, this.logger));
       await tail.seek(Number.MAX_SAFE_INTEGER);
       const endOffset = tail.nextOffset;
-      const lagCursor = (this.lagCursors[shard] ??= new ShardCursor(this.layout, shard, this.logger));
-      await lagCursor.seek(checkpoint + 1);
-      const oldest = await lagCursor.peek();
+      // Checkpointed up to the end: nothing to look up (the lag cursor would decode the shard again
+      // up to the checkpoint just to find no record there; sync's drain wait ends on this case).
+      const oldest = checkpoint + 1 >= endOffset ? undefined : await this.oldestAfter(shard, checkpoint);
       out.push({
         shardId: shardIdOf(shard),
         records: oldest ? Math.max(0, endOffset - oldest.offset) : 0,
@@ -126,6 +127,12 @@ export class LocalLogConsumer implements ChangeStreamConsumer {
       });
     }
     return out;
+  }
+
+  private async oldestAfter(shard: number, checkpoint: number) {
+    const lagCursor = (this.lagCursors[shard] ??= new ShardCursor(this.layout, shard, this.logger));
+    await lagCursor.seek(checkpoint + 1);
+    return lagCursor.peek();
   }
 
   async close(): Promise<void> {

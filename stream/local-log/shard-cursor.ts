@@ -76,7 +76,12 @@ export class ShardCursor {
     let bytes = 0;
     while (count < maxRecords && bytes < maxBytes) {
       if (!this.reader && !(await this.openNextSegment())) break;
-      const result = await this.reader!.next();
+      if (!collect && this.reader!.skipBuffered(this.nextOffset)) {
+        this.nextOffset++;
+        count++;
+        continue;
+      }
+      const result = this.reader!.nextBuffered() ?? (await this.reader!.next());
       if (result.kind === 'frame') {
         if (result.record.offset !== this.nextOffset) {
           throw new StreamReadError(

@@ -5,6 +5,7 @@ import {
   isChangeEventFast,
   lineSortKey,
   newCanonicalKey,
+  parseChangeEvent,
   readCanonicalKey,
   readCanonicalRowSpan,
   recordKind,
@@ -150,6 +151,9 @@ function mutateValue(e: ChangeEvent, path: string[], value: unknown, remove: boo
   return JSON.stringify(copy);
 }
 
+const isJson = (text: string): boolean => attempt(() => JSON.parse(text) as ChangeEvent).ok;
+const asText = (outcome: Outcome): string => (outcome.ok ? JSON.stringify(outcome.event) : `error: ${outcome.message}`);
+
 /**
  * Every claim about one line: the fast path is held to the strict one, the key readers to the
  * parsed event. The line is what a reader gets from bytes (an edit may have split a surrogate pair,
@@ -163,6 +167,12 @@ function checkLine(edited: string): void {
     expect(JSON.parse(text), text).toEqual((strict as { event: ChangeEvent }).event);
   }
   expect(fast, text).toEqual(strict);
+  // The same text too (member order: a quarantined event is written back with JSON.stringify), and
+  // parseChangeEvent (the stream processor's parser, through the fast path) has the same outcome.
+  expect(asText(fast), text).toBe(asText(strict));
+  const parsed = attempt(() => parseChangeEvent(text));
+  if (isJson(text)) expect(asText(parsed), text).toBe(asText(strict));
+  else expect(parsed.ok ? '' : parsed.message, text).toMatch(/^malformed JSON: /);
 
   const key = lineSortKey(text);
   expect(keyFromBytes(Buffer.from(text)), text).toBe(key);
@@ -242,6 +252,22 @@ describe('change-event codec', () => {
       checkLine(text);
       expect(isChangeEventFast(JSON.parse(text)), text).toBe(false);
     }
+  });
+
+  it('the fast path declines members in another order than the contract\'s (the strict check returns them reordered)', () => {
+    fc.assert(
+      fc.property(event, fc.boolean(), (e, inSource) => {
+        const value = JSON.parse(serializeChangeEvent(e)) as Record<string, unknown>;
+        const target = inSource ? (value.source as Record<string, unknown>) : value;
+        const [first, ...rest] = Object.keys(target);
+        const reordered = Object.fromEntries([...rest.map((k) => [k, target[k]]), [first!, target[first!]]]);
+        const text = JSON.stringify(inSource ? { ...value, source: reordered } : reordered);
+        expect(isChangeEventFast(JSON.parse(text)), text).toBe(false);
+        expect(JSON.stringify(parseChangeEvent(text))).toBe(serializeChangeEvent(JSON.parse(serializeChangeEvent(e)) as ChangeEvent));
+        checkLine(text);
+      }),
+      { numRuns: 500 },
+    );
   });
 
   it('tells watermarks from change events by their first member', () => {

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { crc32 as zlibCrc32 } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { crc32, tableCrc32 } from '../../stream/local-log/crc32.js';
-import { decodeFrameAt, encodeFrame } from '../../stream/local-log/frame-codec.js';
+import { decodeFrameAt, encodeFrame, validFrameBytesAt } from '../../stream/local-log/frame-codec.js';
 import { decideRetention } from '../../stream/local-log/retention.js';
 import { formatSequenceNumber, parseSequenceNumber } from '../../stream/local-log/sequence-number.js';
 
@@ -29,6 +29,21 @@ describe('local log frames', () => {
       expect(decodeFrameAt(copy, 0).kind).toBe('invalid');
     }
     expect(decodeFrameAt(Buffer.alloc(64), 0).kind).toBe('invalid'); // zeros after a machine crash
+  });
+
+  it('the skip check accepts exactly the frames decodeFrameAt decodes, at the expected offset, whatever the damage', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), fc.nat({ max: 2 ** 40 }), fc.nat(), fc.nat(), fc.integer({ min: -1, max: 255 }), fc.boolean(), (data, offset, cut, at, value, shifted) => {
+        const frame = encodeFrame({ offset, arrivalMs: 1, partitionKey: 'sales_order:1', data });
+        const damaged = Buffer.from(frame.subarray(0, frame.length - (cut % 3 === 0 ? cut % frame.length : 0)));
+        if (value >= 0) damaged[at % damaged.length] = value;
+        const expected = shifted ? offset + 1 : offset;
+        const decoded = decodeFrameAt(damaged, 0);
+        const valid = decoded.kind === 'frame' && decoded.record.offset === expected ? decoded.frameBytes : 0;
+        expect(validFrameBytesAt(damaged, 0, damaged.length, expected)).toBe(valid);
+      }),
+      { numRuns: 1000 },
+    );
   });
 
   it('formats sequence numbers so string order is numeric order', () => {

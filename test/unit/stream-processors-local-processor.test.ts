@@ -146,6 +146,77 @@ describe('runLocalProcessor (embedded stream log)', () => {
     expect(results.length).toBe(1);
   });
 
+  it('reports idle as soon as a read finds nothing (everything before it checkpointed), not after maxWaitMs, and stops at once while waiting', async () => {
+    await publish(events());
+    const consumer = await log.consumer('stream-processor');
+    const controller = new AbortController();
+    const started = Date.now();
+    let idleAfterMs: number | undefined;
+    let lagAtIdle: number | undefined;
+    const probe = await log.consumer('stream-processor'); // reads the checkpoint files the stage writes
+    const running = runLocalProcessor({
+      consumer,
+      state,
+      processed: bucket,
+      logger: silentLogger,
+      signal: controller.signal,
+      maxWaitMs: 10_000,
+      onIdle: () => {
+        if (idleAfterMs !== undefined) return;
+        idleAfterMs = Date.now() - started;
+        void probe.lag().then((lag) => {
+          lagAtIdle = lag.reduce((n, shard) => n + shard.records, 0);
+          controller.abort(); // now the stage waits for records (maxWaitMs): the abort ends that wait
+        });
+      },
+    });
+    await running;
+    const stoppedAfterMs = Date.now() - started;
+    expect(idleAfterMs).toBeLessThan(3_000); // before: the whole 10 s maxWaitMs
+    expect(lagAtIdle).toBe(0);
+    expect(stoppedAfterMs).toBeLessThan(5_000); // before: idle after 10 s, then a 10 s wait to stop
+    expect(await listKeys(bucket, 'manifests/')).toHaveLength(1);
+    await probe.close();
+    await consumer.close();
+  });
+
+  it('behind (full batches), reads the next batch while one is written; a failed batch drops what was read ahead: every record once, in order per key', async () => {
+    // 40 updates of 4 sales orders (both shards), units_sold counting up per order.
+    const updates = Array.from({ length: 40 }, (_, i) => changeEvent('sales_order', 'u', sourceRow.sales_order({ sales_order_id: 1 + (i % 4), units_sold: i }), { lsn: 0x10000 + i * 0x100, seq: 0 }));
+    await publish(updates);
+    const consumer = await log.consumer('stream-processor');
+    const calls: string[] = [];
+    const read = consumer.read.bind(consumer);
+    consumer.read = (options) => {
+      calls.push('read');
+      return read(options);
+    };
+    const checkpoint = consumer.checkpoint.bind(consumer);
+    consumer.checkpoint = (shardId, sequenceNumber) => {
+      calls.push('checkpoint');
+      return checkpoint(shardId, sequenceNumber);
+    };
+    // The third manifest fails once, while the batch after it has been read ahead.
+    let manifests = 0;
+    const put = bucket.put.bind(bucket);
+    bucket.put = (key, body) => (key.startsWith('manifests/') && ++manifests === 3 ? Promise.reject(Object.assign(new Error('bucket unavailable'), { code: 'ECONNREFUSED' })) : put(key, body));
+    const { results, lag } = await runUntil((r) => processedEvents(r) >= 40, { maxBatchRecords: 4, retryInitialDelayMs: 5 }, consumer);
+    expect(calls.indexOf('checkpoint')).toBeGreaterThan(1); // two reads (this batch and the next) before the first checkpoint
+    expect(processedEvents(results)).toBe(40); // none lost, none twice
+    expect(lag.every((shard) => shard.records === 0)).toBe(true);
+    const keys = (await listKeys(bucket, 'manifests/')).sort();
+    const sales: { sales_order_id: unknown; units_sold: unknown }[] = [];
+    for (const key of keys) {
+      const manifest = JSON.parse(Buffer.from(await bucket.get(key)).toString('utf8')) as { files: { table: string; key: string }[] };
+      for (const file of manifest.files.filter((f) => f.table === 'fact_sales_order')) sales.push(...((await decodeWarehouseParquet('fact_sales_order', await bucket.get(file.key))) as typeof sales));
+    }
+    expect(sales).toHaveLength(40);
+    for (let id = 1; id <= 4; id++) {
+      const units = sales.filter((r) => r.sales_order_id === id).map((r) => r.units_sold);
+      expect(units).toEqual(updates.filter((e) => e.after!.sales_order_id === id).map((e) => e.after!.units_sold)); // per-key order, across manifests in key order
+    }
+  });
+
   it('rewinds and retries a batch when the bucket fails, never skipping or checkpointing early', async () => {
     await publish(events());
     bucket.failPuts = /^manifests\//;

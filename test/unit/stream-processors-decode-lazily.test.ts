@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { serializeChangeEvent } from '../../contracts/change-event.js';
+import { serializeWatermark } from '../../contracts/watermark.js';
+import { decodeRecords, decodeRecordsLazily, type StreamRecordInput } from '../../stream-processors/decode-records.js';
+import { changeEvent, sourceRow } from '../support/change-event-factory.js';
+
+/**
+ * decodeRecordsLazily (what processRecords uses) parses each change event only when it is
+ * iterated, so a batch's parsed events are not all alive at once, and ends with what decodeRecords
+ * gives: the same events, origins and poison, poison in record order.
+ */
+const record = (sequenceNumber: number, data: string): StreamRecordInput => ({ shardId: 's0', sequenceNumber: String(sequenceNumber), data: Buffer.from(data), arrivalMs: Date.UTC(2026, 11, 7) });
+const event = (id: number) => serializeChangeEvent(changeEvent('currency', 'c', sourceRow.currency({ currency_id: id }), { lsn: 0x100 * id }));
+
+describe('decodeRecordsLazily', () => {
+  const records = () => [
+    record(1, event(1)),
+    record(2, '{not json'),
+    record(3, serializeWatermark({ ts: '2026-12-07T10:00:00.000Z', lsn: '0/1', openShards: ['s0'] })),
+    record(4, `${event(2)}\n${event(3)}\n`),
+    record(5, '{"kind":"watermark","v":1}'),
+    record(6, ''),
+  ];
+
+  it('parses an event only when it is reached, and ends with decodeRecords\' result', () => {
+    const lazy = decodeRecordsLazily(records());
+    // Watermarks are decoded at once (processEvents needs them before it has iterated the events).
+    expect([...lazy.watermarks.values()].map((w) => w.ts)).toEqual(['2026-12-07T10:00:00.000Z']);
+    const iterator = lazy.events[Symbol.iterator]();
+    const first = iterator.next();
+    expect(first.done).toBe(false);
+    expect(lazy.eventCount()).toBe(1);
+    // The bad JSON of record 2 is not reached yet: only the broken watermark (record 5) is known.
+    expect(lazy.poison().map((p) => p.sequenceNumber)).toEqual(['5']);
+    const rest = [...{ [Symbol.iterator]: () => iterator }];
+    const eager = decodeRecords(records());
+    expect([first.value, ...rest]).toEqual(eager.events);
+    expect(lazy.eventCount()).toBe(3);
+    for (const e of eager.events) expect(lazy.originOf(e)).toEqual(eager.origins.get(e.id));
+    // Poison in record order, whichever pass found it.
+    expect(lazy.poison()).toEqual(eager.poison);
+    expect(eager.poison.map((p) => [p.sequenceNumber, p.reason])).toEqual([
+      ['2', 'malformed-json'],
+      ['5', 'invalid-event'],
+      ['6', 'malformed-json'],
+    ]);
+  });
+});
