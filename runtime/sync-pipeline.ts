@@ -14,7 +14,7 @@ import { abortableDelay } from '../platform/abortable-delay.js';
 import { errorMessage, isRetryable } from '../platform/errors.js';
 import type { PipelineCounters } from './pipeline-counters.js';
 import { recordLoad, runArchiverStage } from './local-stages.js';
-import { runProcessorStageOnThread } from './processor-thread.js';
+import { prepareProcessorThread, runProcessorStageOnThread } from './processor-thread.js';
 import { ManifestWake } from '../loader/manifest-wake.js';
 import { captureStatusFile, CONSUMERS } from './pipeline-status.js';
 import type { SnapshotProgress } from '../capture/snapshot/initial-snapshot.js';
@@ -90,6 +90,8 @@ export async function syncPipeline(options: {
 
   options.onPhase?.('capture');
   stages.capture.startedMs = Date.now();
+  // The worker's script is made while capture runs, so the processor starts at once after it.
+  prepareProcessorThread();
   const writer = await createChangeStreamWriter(config, logger.child({ stage: 'capture' }));
   let capture: CaptureResult;
   try {
