@@ -101,7 +101,9 @@ export async function runArchiver(options: ArchiverOptions): Promise<ArchiverSum
     }
     if (route.kind === 'change') {
       // Exactly the record's bytes, then the delimiter (Firehose AppendDelimiterToRecord).
-      buffer.chunks.push(Buffer.from(record.data.buffer, record.data.byteOffset, record.data.byteLength), NEWLINE);
+      // A copy: the record may be a view of a much larger read chunk (the local log's), which a
+      // buffer held until its flush would keep alive whole.
+      buffer.chunks.push(Buffer.from(record.data), NEWLINE);
       buffer.bytes += record.data.byteLength + 1;
       summary.records++;
     } else {

@@ -1,4 +1,4 @@
-import { WAREHOUSE_MODEL, type FactSpec } from '../contracts/warehouse-model.js';
+import { WAREHOUSE_MODEL, type DimensionSpec, type FactSpec } from '../contracts/warehouse-model.js';
 import type { WarehouseClient } from './warehouse-pool.js';
 
 /**
@@ -48,7 +48,7 @@ export async function factKeyCheckMode(client: Client, schema: string): Promise<
 interface CatalogFacts {
   turned_off: boolean;
   triggers: string[];
-  foreign_keys: { table: string; columns: string[]; references: string; referenced_schema: string }[];
+  foreign_keys: { table: string; columns: string[]; references: string; referenced_schema: string; referenced_columns: string[] }[];
 }
 
 /** The mode, and why not set-based when it is not (doctor shows it). Inside a transaction. */
@@ -57,12 +57,16 @@ export async function decideFactKeyChecks(client: Client, schema: string): Promi
   const { rows } = await client.query<CatalogFacts>(
     `SELECT coalesce(current_setting($3, true), '') = 'per-row' AS turned_off,
        ARRAY(SELECT c.relname || '.' || t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-             WHERE n.nspname = $1 AND c.relname = ANY($2::text[]) AND NOT t.tgisinternal AND t.tgenabled IN ('O', 'R')
+             WHERE n.nspname = $1 AND c.relname = ANY($2::text[]) AND t.tgenabled IN ('O', 'R')
+               -- internal triggers only of the table's own foreign keys (checked below); any other
+               -- (a deferrable unique or exclusion constraint's) would be skipped in replica mode
+               AND (NOT t.tgisinternal OR NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.oid = t.tgconstraint AND k.contype = 'f' AND k.conrelid = c.oid))
              UNION ALL
              SELECT c.relname || '.' || r.rulename FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class JOIN pg_namespace n ON n.oid = c.relnamespace
              WHERE n.nspname = $1 AND c.relname = ANY($2::text[]) AND r.rulename <> '_RETURN' AND r.ev_enabled IN ('O', 'R')) AS triggers,
        coalesce((SELECT json_agg(json_build_object('table', c.relname, 'references', rc.relname, 'referenced_schema', rn.nspname,
-                   'columns', ARRAY(SELECT a.attname FROM unnest(k.conkey) WITH ORDINALITY u(attnum, i) JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = u.attnum ORDER BY u.i)))
+                   'columns', ARRAY(SELECT a.attname FROM unnest(k.conkey) WITH ORDINALITY u(attnum, i) JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = u.attnum ORDER BY u.i),
+                   'referenced_columns', ARRAY(SELECT a.attname FROM unnest(k.confkey) WITH ORDINALITY u(attnum, i) JOIN pg_attribute a ON a.attrelid = k.confrelid AND a.attnum = u.attnum ORDER BY u.i)))
                  FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace
                  JOIN pg_class rc ON rc.oid = k.confrelid JOIN pg_namespace rn ON rn.oid = rc.relnamespace
                  WHERE k.contype = 'f' AND n.nspname = $1 AND c.relname = ANY($2::text[])), '[]'::json) AS foreign_keys`,
@@ -71,8 +75,11 @@ export async function decideFactKeyChecks(client: Client, schema: string): Promi
   const catalog = rows[0]!;
   if (catalog.turned_off) return { mode: 'per-row', reason: `turned off (${KEY_CHECKS_SETTING} = 'per-row')` };
   if (catalog.triggers.length > 0) return { mode: 'per-row', reason: `triggers or rules on the fact tables that replica mode would skip or fire: ${catalog.triggers.join(', ')}` };
-  const modelled = new Set(facts.flatMap((f) => f.foreignKeys.map((fk) => `${f.name}.${fk.column}>${fk.references}`)));
-  const foreign = catalog.foreign_keys.filter((fk) => !(fk.referenced_schema === schema && fk.columns.length === 1 && modelled.has(`${fk.table}.${fk.columns[0]}>${fk.references}`)));
+  // A modelled key: the fact's column referencing its dimension's key (what the loader holds).
+  const modelled = new Set(facts.flatMap((f) => f.foreignKeys.map((fk) => `${f.name}.${fk.column}>${fk.references}.${(WAREHOUSE_MODEL[fk.references] as DimensionSpec).key}`)));
+  const foreign = catalog.foreign_keys.filter(
+    (fk) => !(fk.referenced_schema === schema && fk.columns.length === 1 && fk.referenced_columns.length === 1 && modelled.has(`${fk.table}.${fk.columns[0]}>${fk.references}.${fk.referenced_columns[0]}`)),
+  );
   if (foreign.length > 0) return { mode: 'per-row', reason: `foreign keys outside the warehouse model: ${foreign.map((fk) => `${fk.table} (${fk.columns.join(', ')}) → ${fk.referenced_schema}.${fk.references}`).join('; ')}` };
   if (!(await maySkipRowTriggers(client))) return { mode: 'per-row', reason: 'this role may not set session_replication_role' };
   return { mode: 'set-based' };
@@ -101,8 +108,27 @@ const INSUFFICIENT_PRIVILEGE = '42501';
  * by the transaction's end, and by a rollback to a savepoint taken after it.
  */
 export async function withoutRowTriggers<T>(client: WarehouseClient, load: () => Promise<T>): Promise<T> {
-  await client.query('SET LOCAL session_replication_role = replica');
+  try {
+    await client.query('SET LOCAL session_replication_role = replica');
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== INSUFFICIENT_PRIVILEGE) throw error;
+    // The grant was revoked since the mode was decided: decided again on the retry, never a failed manifest.
+    decided.delete(client);
+    throw new KeyCheckModeChangedError(error);
+  }
   const result = await load();
   await client.query('SET LOCAL session_replication_role TO DEFAULT');
   return result;
+}
+
+/**
+ * The role lost the right to set session_replication_role between the decision and its use. A
+ * retryable error that is not a PipelineError: it stops the loader run (nothing is recorded as
+ * failed), and the next run decides the mode again.
+ */
+export class KeyCheckModeChangedError extends Error {
+  readonly category = 'retryable';
+  constructor(cause: unknown) {
+    super('the loader may no longer set session_replication_role; the next run loads with per-row foreign-key checks', { cause });
+  }
 }

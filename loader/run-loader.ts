@@ -52,6 +52,12 @@ export type LoadPendingOptions = WarehouseTarget & {
   pollIntervalMs?: number;
   /** Ends a drain early (the local loader's shutdown); the load in progress finishes. */
   signal?: AbortSignal;
+  /**
+   * Wait up to this long for another loader's lock instead of returning `locked` at once (replay
+   * into the live schema while `up` runs). A draining run sees the wait and ends after its
+   * transaction in progress (lockWanted), so the waiter gets the lock within about a second.
+   */
+  lockWaitMs?: number;
   /** In-process "manifest written" notices (`up`): a drain waiting for its next poll looks at once. */
   wake?: ManifestWake;
   /** Bounds on the Parquet files read (default DEFAULT_PARQUET_READ_LIMITS; see parquet-bounds.ts). */
@@ -143,8 +149,7 @@ async function loadWithPool(pool: WarehousePool, options: LoadPendingOptions): P
   const client = await pool.connect();
   let broken: Error | undefined;
   try {
-    const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS locked', [LOADER_LOCK_CLASS, schema]);
-    if (!rows[0].locked) {
+    if (!(await takeLoaderLock(client, schema, options.lockWaitMs ?? 0))) {
       logger.info('another loader is running; skipping this run');
       return { ...summary, status: 'locked', durationMs: performance.now() - started };
     }
@@ -153,7 +158,10 @@ async function loadWithPool(pool: WarehousePool, options: LoadPendingOptions): P
       const lookbackMs = options.lookbackMs ?? DEFAULT_LOOKBACK_MS;
       const pollMs = options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
       const drainUntil = options.drainUntilMs ?? 0;
-      const draining = () => Date.now() < drainUntil && !options.signal?.aborted;
+      // Another loader waiting for the lock (a replay) ends the drain: nothing new starts, the run unlocks.
+      let yielding = false;
+      let lockCheckedMs = Number.NEGATIVE_INFINITY;
+      const draining = () => Date.now() < drainUntil && !options.signal?.aborted && !yielding;
       const prefix = options.prefix ?? MANIFEST_PREFIX;
       const limit = options.maxManifests ?? 1000;
       // Every key this run has listed, and the newest write time among them (a drain's later polls).
@@ -195,6 +203,12 @@ async function loadWithPool(pool: WarehousePool, options: LoadPendingOptions): P
           summary.listingMs += performance.now() - listed;
           // Resolves once the keys are read and queued: the last transaction may still be loading.
           await queue.submit(pending);
+          // Asked only between transactions (the run's one connection) and at most once a second.
+          if (drainUntil > 0 && queue.isIdle && performance.now() - lockCheckedMs >= LOCK_WAITER_CHECK_MS) {
+            lockCheckedMs = performance.now();
+            yielding = await lockWanted(client, schema);
+            if (yielding) logger.info('another loader is waiting for the lock; ending this drain early');
+          }
           if (!draining() || queue.hasStopped) break;
           const done = summary.manifestsLoaded + summary.manifestsSkipped + summary.manifestsFailed;
           if (options.onProgress && done !== reported) {
@@ -235,6 +249,38 @@ async function loadWithPool(pool: WarehousePool, options: LoadPendingOptions): P
   const level = summary.manifestsFailed > 0 ? 'warn' : summary.manifestsLoaded > 0 ? 'info' : 'debug';
   logger[level]('loader run finished', { ...summary, failures: undefined });
   return summary;
+}
+
+const LOCK_WAITER_CHECK_MS = 1_000;
+
+/** The schema's loader lock: tried once, or waited for up to waitMs (a server-side wait that lockWanted sees). */
+async function takeLoaderLock(client: WarehouseClient, schema: string, waitMs: number): Promise<boolean> {
+  if (waitMs <= 0) {
+    const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS locked', [LOADER_LOCK_CLASS, schema]);
+    return rows[0]!.locked;
+  }
+  await client.query(`SELECT set_config('lock_timeout', $1, false)`, [`${Math.ceil(waitMs)}ms`]);
+  try {
+    await client.query('SELECT pg_advisory_lock($1, hashtext($2))', [LOADER_LOCK_CLASS, schema]);
+    return true;
+  } catch (error) {
+    if ((error as { code?: unknown }).code === LOCK_NOT_AVAILABLE) return false;
+    throw error;
+  } finally {
+    await client.query('RESET lock_timeout').catch(() => {});
+  }
+}
+
+const LOCK_NOT_AVAILABLE = '55P03';
+
+/** Whether a session is waiting for this schema's loader lock (the two-key advisory lock's catalog form). */
+async function lockWanted(client: WarehouseClient, schema: string): Promise<boolean> {
+  const { rows } = await client.query<{ wanted: boolean }>(
+    `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND objsubid = 2
+       AND classid = ($1::bigint & 4294967295)::oid AND objid = (hashtext($2)::bigint & 4294967295)::oid) AS wanted`,
+    [LOADER_LOCK_CLASS, schema],
+  );
+  return rows[0]!.wanted;
 }
 
 export { DEFAULT_MAX_MANIFESTS_PER_TRANSACTION, DEFAULT_MAX_ROWS_PER_TRANSACTION, type LoadKeysContext } from './manifest-load-queue.js';

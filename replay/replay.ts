@@ -14,7 +14,7 @@ import type { ArchiveIssue, ArchiveIssueKind } from './replay-report.js';
 import { swapSchemaNames, swapSchemas, type SchemaSwapResult } from '../loader/schema-swap.js';
 import { describeObjectStore } from '../bucket/create-object-store.js';
 import { LaneError, type Lanes } from './process/lanes.js';
-import { LoaderLockedError } from './process/load-sink.js';
+import { LoaderLockedError, REPLAY_LOCK_WAIT_MS } from './process/load-sink.js';
 import { processArchive, startLanes } from './process/process-archive.js';
 import { progressReporter, type ReplayProgress } from './replay-progress.js';
 import { createPostgresClient, withPostgresClient } from '../platform/postgres-client.js';
@@ -68,6 +68,8 @@ export interface ReplayOptions {
   onProgress?: (progress: ReplayProgress) => void;
   /** Live warehouse schema (default `star`). */
   schema?: string;
+  /** Into the live schema: how long to wait for a live loader's lock before failing as retryable (default 120 s; `up`'s loader lets go within about a second). */
+  lockWaitMs?: number;
   /** Events per processed batch / manifest (default 20000). */
   batchSize?: number;
   /** Memory budget of one sort run (default 64 MiB). */
@@ -190,6 +192,7 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
       warehouseUrl: options.warehouseUrl,
       schema: loadSchema,
       batchSize,
+      lockWaitMs: options.lockWaitMs,
       logger,
     });
     if (options.rebuild) bulk = await BulkLoad.open({ warehouseUrl: options.warehouseUrl, schema: loadSchema, processed: options.processed, logger });
@@ -238,7 +241,7 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
       });
       rebuilt = true;
     } else if (reconciles.length > 0) {
-      reconciled = await applyReconcilesToSchema(options.warehouseUrl, loadSchema, reconciles, logger).catch((error: unknown) => {
+      reconciled = await applyReconcilesToSchema(options.warehouseUrl, loadSchema, reconciles, logger, options.lockWaitMs ?? REPLAY_LOCK_WAIT_MS).catch((error: unknown) => {
         if (error instanceof LoaderLockedError) throw new ReplayError(`${error.message}: the events are loaded, the reconciles not yet (replay again to apply them)`, replayId, { retryable: true, cause: error });
         throw error;
       });
@@ -313,11 +316,18 @@ async function dropSchema(warehouseUrl: string, schema: string): Promise<void> {
  * Step 4 into the live schema: one transaction under the loader's lock (a live loader applying
  * the same reconciles from its manifests must not interleave), skipping what the schema applied.
  */
-async function applyReconcilesToSchema(warehouseUrl: string, schema: string, reconciles: readonly ReconcileRecord[], logger: Logger): Promise<{ applied: number; rowsDeleted: number }> {
+async function applyReconcilesToSchema(warehouseUrl: string, schema: string, reconciles: readonly ReconcileRecord[], logger: Logger, lockWaitMs: number): Promise<{ applied: number; rowsDeleted: number }> {
   return withPostgresClient({ url: warehouseUrl, applicationName: 'totesys-cdc-replay' }, (client) =>
     inTransaction(client, async () => {
-      const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock($1, hashtext($2)) AS locked', [LOADER_LOCK_CLASS, schema]);
-      if (!rows[0]?.locked) throw new LoaderLockedError(schema);
+      // Waited for (a draining live loader sees the wait and ends its drain), up to lockWaitMs.
+      await client.query(`SELECT set_config('lock_timeout', $1, true)`, [`${Math.max(1, lockWaitMs)}ms`]);
+      try {
+        await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [LOADER_LOCK_CLASS, schema]);
+      } catch (error) {
+        if ((error as { code?: unknown }).code === '55P03') throw new LoaderLockedError(schema);
+        throw error;
+      }
+      await client.query(`SELECT set_config('lock_timeout', '0', true)`);
       return applyReconcilesInOrder(client, schema, reconciles, logger);
     }),
   );

@@ -89,7 +89,10 @@ export async function runLocalProcessor(options: LocalProcessorOptions): Promise
       }
       const result = await processing;
       // Only after the manifest is durable; one checkpoint per shard (its last record), all at once.
-      await Promise.all([...lastRecordPerShard(groups).values()].map((last) => consumer.checkpoint(last.shardId, last.sequenceNumber)));
+      // allSettled: a failed shard's rewind must not race another shard's checkpoint still being written.
+      const written = await Promise.allSettled([...lastRecordPerShard(groups).values()].map((last) => consumer.checkpoint(last.shardId, last.sequenceNumber)));
+      const failed = written.find((w): w is PromiseRejectedResult => w.status === 'rejected');
+      if (failed) throw failed.reason;
       delayMs = initialDelayMs;
       options.onBatch?.(result, { durationMs: performance.now() - startedMs });
     } catch (error) {

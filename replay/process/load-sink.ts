@@ -80,6 +80,9 @@ export class LoaderLockedError extends PipelineError {
   }
 }
 
+/** How long replay waits for a live loader's lock into the live schema before giving up (retryable). */
+export const REPLAY_LOCK_WAIT_MS = 120_000;
+
 /** Far enough back that the loader lists every manifest of the replay prefix. */
 const REPLAY_LOOKBACK_MS = 100 * 365 * 24 * 3_600_000;
 
@@ -88,6 +91,8 @@ export interface LiveSchemaSinkOptions {
   processed: ObjectStore;
   schema: string;
   processedPrefix: string;
+  /** How long to wait for a live loader's lock (default REPLAY_LOCK_WAIT_MS). */
+  lockWaitMs?: number;
   logger: Logger;
 }
 
@@ -141,6 +146,8 @@ export class LiveSchemaSink implements LoadSink {
         lookbackMs: REPLAY_LOOKBACK_MS,
         maxManifests: 200,
         retry: { maxAttempts: 1 },
+        // A live loader (up) drains for a minute at a time; it ends its drain when it sees this wait.
+        lockWaitMs: options.lockWaitMs ?? REPLAY_LOCK_WAIT_MS,
       });
       if (result.status === 'locked') throw new LoaderLockedError(options.schema);
       rowsLoaded += result.rowsLoaded;

@@ -30,6 +30,8 @@ export interface LaneStart {
   /** The schema loaded into. */
   schema: string;
   batchSize: number;
+  /** Live schema only: how long to wait for a live loader's lock (default REPLAY_LOCK_WAIT_MS). */
+  lockWaitMs?: number;
   logger: Logger;
 }
 
@@ -50,7 +52,7 @@ export async function startLanes(options: LaneStart): Promise<Lanes> {
     processedPrefix: data.processedPrefix,
     batchSize: data.batchSize,
     logger,
-    openSink: async () => (load === 'bulk' ? new BulkLoadSink(await BulkLoad.attach(target)) : new LiveSchemaSink({ ...target, processedPrefix: data.processedPrefix })),
+    openSink: async () => (load === 'bulk' ? new BulkLoadSink(await BulkLoad.attach(target)) : new LiveSchemaSink({ ...target, processedPrefix: data.processedPrefix, lockWaitMs: data.lockWaitMs })),
   });
 }
 

@@ -1,14 +1,15 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WAREHOUSE_MODEL, type FactSpec } from '../../contracts/warehouse-model.js';
-import { factKeyCheckMode, KEY_CHECKS_SETTING } from '../../loader/fact-key-checks.js';
+import { factKeyCheckMode, KEY_CHECKS_SETTING, KeyCheckModeChangedError } from '../../loader/fact-key-checks.js';
+import { loadPendingManifests, type LoadPendingOptions } from '../../loader/run-loader.js';
 import { insertFactRows, insertInferredMembers } from '../../loader/load-manifest.js';
 import type { WarehouseClient } from '../../loader/warehouse-pool.js';
 import { ensureWarehouseSchema } from '../../loader/warehouse-schema.js';
 import { silentLogger } from '../../platform/logger.js';
 import { withAdmin } from '../support/postgres.js';
 import { useTestPool } from '../support/loader-testbed.js';
-import { salesFact } from '../support/processed-batch-factory.js';
+import { createProcessedBucket, salesFact, writeBatch } from '../support/processed-batch-factory.js';
 
 const SALES = WAREHOUSE_MODEL.fact_sales_order as FactSpec;
 const ROLE = 'key_checks_loader';
@@ -69,10 +70,24 @@ describe('loader: foreign keys checked set-based (fact-key-checks.ts)', () => {
     expect(await modeOf(bed.db.url, ownSchema)).toBe('set-based');
     expect(await modeOf(asRole, ownSchema)).toBe('per-row');
     await withAdmin((c) => c.query(`GRANT SET ON PARAMETER session_replication_role TO ${ROLE}`));
+    const bucket = await createProcessedBucket();
+    const loaderPool = new pg.Pool({ connectionString: asRole, max: 1 });
+    const load = () => loadPendingManifests({ pool: loaderPool, processed: bucket.store, schema: ownSchema, logger: silentLogger, retry: { retryBaseMs: 0 } } as LoadPendingOptions);
     try {
       expect(await modeOf(asRole, ownSchema)).toBe('set-based');
+      await writeBatch(bucket.store, { fact_sales_order: [salesFact(1, 10n)] });
+      expect(await load()).toMatchObject({ status: 'completed', manifestsLoaded: 1 }); // the pool's one client decides set-based
+      // Revoked while that decision is cached: the run stops (retryable), nothing is recorded as failed,
+      // and the next run loads with per-row checks.
+      await withAdmin((c) => c.query(`REVOKE SET ON PARAMETER session_replication_role FROM ${ROLE}`));
+      await writeBatch(bucket.store, { fact_sales_order: [salesFact(2, 11n)] });
+      await expect(load()).rejects.toBeInstanceOf(KeyCheckModeChangedError);
+      expect(await load()).toMatchObject({ status: 'completed', manifestsLoaded: 1, manifestsFailed: 0 });
+      expect((await bed.pool.query(`SELECT count(*)::int AS n FROM ${ownSchema}.fact_sales_order`)).rows[0].n).toBe(2);
     } finally {
       await withAdmin((c) => c.query(`REVOKE SET ON PARAMETER session_replication_role FROM ${ROLE}`));
+      await loaderPool.end();
+      await bucket.cleanup();
     }
   });
 
@@ -90,6 +105,11 @@ describe('loader: foreign keys checked set-based (fact-key-checks.ts)', () => {
     await bed.pool.query(`ALTER TABLE ${schema}.fact_sales_order ENABLE REPLICA TRIGGER audited`);
     expect(await modeOf(bed.db.url, schema)).toBe('per-row');
     await bed.pool.query(`ALTER TABLE ${schema}.fact_sales_order ENABLE ALWAYS TRIGGER audited`);
+    expect(await modeOf(bed.db.url, schema)).toBe('set-based');
+
+    await bed.pool.query(`ALTER TABLE ${schema}.fact_sales_order ADD CONSTRAINT one_version UNIQUE (sales_order_id, source_lsn, source_seq) DEFERRABLE INITIALLY DEFERRED`);
+    expect(await modeOf(bed.db.url, schema)).toBe('per-row'); // its check is an internal trigger that replica mode would skip
+    await bed.pool.query(`ALTER TABLE ${schema}.fact_sales_order DROP CONSTRAINT one_version`);
     expect(await modeOf(bed.db.url, schema)).toBe('set-based');
 
     await bed.pool.query(`CREATE TABLE ${schema}.approved_units (units int PRIMARY KEY)`);

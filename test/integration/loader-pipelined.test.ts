@@ -103,4 +103,28 @@ describe('loader: pipelined drain', () => {
     expect(loaded()).toBe(3);
     expect(await bed.count('fact_sales_order')).toBe(3);
   });
+
+  it('a draining run ends early for a loader that waits for the lock (replay while up runs), and the loop takes it back after', async () => {
+    const wake = new ManifestWake();
+    const controller = new AbortController();
+    const summaries: LoadSummary[] = [];
+    const loop = runLoaderLoop({ pool: bed.pool, processed: bed.bucket.store, schema: bed.schema, logger: silentLogger, intervalMs: 200, signal: controller.signal, wake, onSummary: (s) => summaries.push(s) } as Parameters<typeof runLoaderLoop>[0]);
+    try {
+      expect(await until(() => summaries.length === 1, 10_000)).toBe(true); // the drain holds the lock for its 60 s
+      expect((await bed.load()).status).toBe('locked');
+      await writeBatch(bed.bucket.store, { fact_sales_order: [salesFact(1, 11n)] });
+      const started = Date.now();
+      const waited = await bed.load({ lockWaitMs: 20_000 });
+      expect(waited.status).toBe('completed');
+      expect(Date.now() - started).toBeLessThan(10_000); // not the drain's 60 s
+      expect(await bed.count('fact_sales_order')).toBe(1); // loaded once, by whichever run got to it
+      // The loop runs on: a manifest written now is loaded by its next run.
+      await writeBatch(bed.bucket.store, { fact_sales_order: [salesFact(2, 12n)] });
+      wake.notify();
+      expect(await until(async () => (await bed.count('fact_sales_order')) === 2, 10_000)).toBe(true);
+    } finally {
+      controller.abort();
+      await loop;
+    }
+  });
 });

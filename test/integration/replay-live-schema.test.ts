@@ -13,13 +13,14 @@ import { useWarehouseTestbed } from '../support/warehouse-testbed.js';
 describe('replay into the live schema', () => {
   const testbed = useWarehouseTestbed('replay_live_schema');
 
-  it('fails as retryable while another loader holds the schema lock; once it is free, loads everything', async () => {
+  it('fails as retryable when another loader keeps the schema lock past the wait; once it is free, loads everything', async () => {
     const { client } = testbed;
     const { events, ingestion } = await archivedWorkload(testbed.dir, 600, 100);
 
     // The live loader's lock on `star` (loader/run-loader.ts: class 0x70ad, key hashtext(schema)).
     await client.query('SELECT pg_advisory_lock($1, hashtext($2))', [0x70ad, 'star']);
-    const locked = await replay({ ...replayTarget(testbed, 'processed-locked'), ingestion, batchSize: 150 }).catch((error: unknown) => error);
+    // A session that holds the lock and never lets go (not a draining loader, which would): the wait times out.
+    const locked = await replay({ ...replayTarget(testbed, 'processed-locked'), ingestion, batchSize: 150, lockWaitMs: 500 }).catch((error: unknown) => error);
     expect(locked).toBeInstanceOf(ReplayError);
     expect((locked as ReplayError).retryable).toBe(true);
     expect((locked as ReplayError).message).toMatch(/another loader holds the lock on schema star/);

@@ -1,3 +1,5 @@
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { parseChangeObjectKey } from '../../archive/archive-layout.js';
@@ -5,6 +7,7 @@ import { runArchiver, type ArchiveFlush } from '../../archive/local-archiver.js'
 import type { ObjectStore } from '../../bucket/object-store.js';
 import { partitionKeyOf } from '../../contracts/change-event.js';
 import { silentLogger } from '../../platform/logger.js';
+import type { ChangeStreamConsumer, ConsumedRecord } from '../../stream/change-stream.js';
 import { MemoryChangeStream } from '../support/archive-memory-stream.js';
 import { generateWorkload, type ArchivedEvent } from '../support/archive-workload.js';
 import { useTempObjectStore } from '../support/temp-object-store.js';
@@ -170,5 +173,51 @@ describe('local archiver', () => {
     expect(docs.map((d) => Buffer.from(d.rawData, 'base64').toString())).toEqual(['this is not json', '{"v":1,"table":"no_such_table"}']);
     expect(docs[0]).toMatchObject({ errorCode: expect.any(String), shardId: 'shard-0', sequenceNumber: expect.any(String), arrivalTimestamp: good!.arrivalMs });
     expect((await objects(tmp.store, 'changes/')).size).toBe(1);
+  });
+
+  it('keeps copies of the records it buffers, not the read chunks they are views of (memory stays its buffered bytes)', async () => {
+    // The local log hands out records as views of 256 KB read chunks (segment-reader.ts); at the
+    // tail a poll finds a few records per chunk. Buffering the views would hold every chunk until
+    // the flush: here 200 records of 300 bytes, each the only record of its own 1 MiB chunk.
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as () => void;
+    const line = Buffer.from(JSON.stringify({ v: 1, id: 'x', table: 'staff', pad: 'p'.repeat(240) }));
+    let handedOut = 0;
+    const consumer: ChangeStreamConsumer = {
+      consumerName: 'archiver',
+      async read() {
+        if (handedOut >= 200) {
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          return [];
+        }
+        const records: ConsumedRecord[] = [];
+        for (let i = 0; i < 20; i++, handedOut++) {
+          const chunk = new Uint8Array(1 << 20);
+          chunk.set(line, 0);
+          records.push({ shardId: 'shard-0', sequenceNumber: String(handedOut + 1).padStart(20, '0'), partitionKey: 'k', data: chunk.subarray(0, line.length), arrivalMs: Date.parse('2026-12-07T10:00:00Z') });
+        }
+        return [records];
+      },
+      async checkpoint() {},
+      rewind() {},
+      async lag() {
+        return [];
+      },
+      async close() {},
+    } as unknown as ChangeStreamConsumer;
+    gc();
+    const before = process.memoryUsage().arrayBuffers;
+    const controller = new AbortController();
+    const running = runArchiver({ consumer, ingestion: tmp.store, flushIntervalMs: 60_000, maxBytes: 64 << 20, logger: silentLogger, signal: controller.signal });
+    try {
+      while (handedOut < 200) await new Promise((resolve) => setTimeout(resolve, 5));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      gc();
+      const held = process.memoryUsage().arrayBuffers - before;
+      expect(held).toBeLessThan(40 << 20); // the last read (20 chunks) may still be referenced; the views would hold 200 MiB
+    } finally {
+      controller.abort();
+      await running;
+    }
   });
 });
