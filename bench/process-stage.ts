@@ -32,6 +32,7 @@ import { runProcessorStageOnThread } from '../runtime/processor-thread.js';
 import { openLocalLog } from '../stream/local-log/local-log.js';
 import { seedTotesys } from '../totesys/generator/seed-totesys.js';
 import { applySourceSchema } from '../totesys/source-schema.js';
+import { writeBacklog } from './catchup-backlog.js';
 
 const SCALE = Number(process.env.BENCH_SCALE ?? 1);
 const BACKLOG_CHANGES = Number(process.env.BENCH_BACKLOG_CHANGES ?? 100_000);
@@ -55,7 +56,7 @@ async function buildLog(dir: string, scratch: string): Promise<number> {
       const config = { capture: { slotName: SLOT, publicationName: SLOT, replicaIdentityFull: true, heartbeatIntervalMs: 1000 } };
       await runCapture({ sourceUrl: url, config, writer: new NullWriter(), logger: silentLogger, stopAtLsn: await lsnNow(client) });
       await seedTotesys(url, { scale: SCALE, seed: 1, applySchema: false });
-      await writeBacklog(client);
+      await writeBacklog(client, { changes: BACKLOG_CHANGES, transactions: BACKLOG_TRANSACTIONS });
       const writer = await openLocalLog(dir, { shards: 4 }).writer();
       const result = await runCapture({ sourceUrl: url, config, writer, logger: silentLogger, stopAtLsn: await lsnNow(client) });
       await writer.close();
@@ -74,50 +75,6 @@ class NullWriter {
 }
 
 const lsnNow = async (client: pg.Client) => (await client.query<{ l: string }>('SELECT pg_current_wal_insert_lsn()::text AS l')).rows[0]!.l;
-
-/** bench:catchup's backlog (bench/catchup.ts writeBacklog), same mix. */
-async function writeBacklog(client: pg.Client): Promise<number> {
-  const ids = async (sql: string) => (await client.query<{ id: number }>(sql)).rows.map((r) => r.id);
-  const sales = await ids('SELECT sales_order_id AS id FROM sales_order ORDER BY 1');
-  const payments = await ids('SELECT payment_id AS id FROM payment ORDER BY 1');
-  const purchases = await ids('SELECT purchase_order_id AS id FROM purchase_order ORDER BY 1');
-  const staff = await ids('SELECT staff_id AS id FROM staff ORDER BY 1');
-  const counterparties = await ids('SELECT counterparty_id AS id FROM counterparty ORDER BY 1');
-  const addresses = await ids('SELECT address_id AS id FROM address ORDER BY 1');
-  const designs = await ids('SELECT design_id AS id FROM design ORDER BY 1');
-  const perTransaction = Math.max(20, Math.round(BACKLOG_CHANGES / BACKLOG_TRANSACTIONS));
-  const at = new Map<number[], number>();
-  const next = (list: number[], n: number) => {
-    let i = at.get(list) ?? 0;
-    const out = Array.from({ length: n }, () => list[i++ % list.length]!);
-    at.set(list, i);
-    return out;
-  };
-  const newOrders = Math.round(perTransaction * 0.1);
-  const paymentUpdates = Math.round(perTransaction * 0.15);
-  const purchaseUpdates = Math.round(perTransaction * 0.1);
-  const salesUpdates = perTransaction - newOrders - paymentUpdates - purchaseUpdates - 4;
-  let changes = 0;
-  for (let t = 0; t < BACKLOG_TRANSACTIONS && changes < BACKLOG_CHANGES; t++) {
-    await client.query('BEGIN');
-    const run = async (sql: string, values: unknown[]) => (changes += (await client.query(sql, values)).rowCount ?? 0);
-    await run('UPDATE sales_order SET units_sold = units_sold + 1, last_updated = now() WHERE sales_order_id = ANY($1::int[])', [next(sales, salesUpdates)]);
-    await run(
-      `INSERT INTO sales_order (design_id, staff_id, counterparty_id, units_sold, unit_price, currency_id, agreed_delivery_date, agreed_payment_date, agreed_delivery_location_id)
-       SELECT design_id, staff_id, counterparty_id, units_sold, unit_price, currency_id, agreed_delivery_date, agreed_payment_date, agreed_delivery_location_id
-       FROM sales_order WHERE sales_order_id = ANY($1::int[])`,
-      [next(sales, newOrders)],
-    );
-    await run('UPDATE payment SET paid = NOT paid, last_updated = now() WHERE payment_id = ANY($1::int[])', [next(payments, paymentUpdates)]);
-    await run('UPDATE purchase_order SET item_quantity = item_quantity + 1, last_updated = now() WHERE purchase_order_id = ANY($1::int[])', [next(purchases, purchaseUpdates)]);
-    await run(`UPDATE staff SET email_address = 'x' || staff_id || '.' || $2 || '@example.com', last_updated = now() WHERE staff_id = ANY($1::int[])`, [next(staff, 1), t]);
-    await run(`UPDATE counterparty SET delivery_contact = 'Contact ' || $2, last_updated = now() WHERE counterparty_id = ANY($1::int[])`, [next(counterparties, 1), t]);
-    await run(`UPDATE address SET phone = '0113 ' || $2, last_updated = now() WHERE address_id = ANY($1::int[])`, [next(addresses, 1), t]);
-    await run(`UPDATE design SET file_name = 'design-' || $2 || '.json', last_updated = now() WHERE design_id = ANY($1::int[])`, [next(designs, 1), t]);
-    await client.query('COMMIT');
-  }
-  return changes;
-}
 
 /** One timed run of the stage over a fresh copy of the log: until its first read that finds nothing. */
 async function timedRun(logDir: string): Promise<{ events: number; batches: number; seconds: number; cpuSeconds: number; outputBytes: number; digest: string }> {
