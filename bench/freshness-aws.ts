@@ -259,7 +259,7 @@ try {
   console.table(results);
   for (const s of schedules) {
     const runs = s.summaries;
-    const passes = runs.reduce((n, r) => n + r.passes, 0);
+    const passes = runs.reduce((n, r) => n + r.listings, 0);
     const loaded = runs.reduce((n, r) => n + r.manifestsLoaded, 0);
     const listingMs = runs.reduce((n, r) => n + r.listingMs, 0);
     console.log(`${s.name}: ${loaded} manifests loaded in ${passes} listing passes (mean listing ${Math.round(listingMs / Math.max(1, passes))} ms; loading ${Math.round((runs.reduce((n, r) => n + r.durationMs, 0) - listingMs) / Math.max(1, loaded))} ms per manifest incl. polling waits)`);

@@ -107,8 +107,8 @@ export interface LoadSummary {
   watermarkTs: string | null;
   /** now − watermarkTs: the freshness that stays true on a quiet source. */
   watermarkAgeMs: number | null;
-  /** Listing passes (1 for a one-pass run) and the time they took (listing + ledger lookups). */
-  passes: number;
+  /** Listing rounds (1 for a one-pass run) and the time they took (listing + ledger lookups). Not "passes": the logger masks keys that look like passwords. */
+  listings: number;
   listingMs: number;
   durationMs: number;
 }
@@ -142,7 +142,7 @@ async function loadWithPool(pool: WarehousePool, options: LoadPendingOptions): P
     freshnessMs: null,
     watermarkTs: null,
     watermarkAgeMs: null,
-    passes: 0,
+    listings: 0,
     listingMs: 0,
     durationMs: 0,
   };
@@ -199,7 +199,7 @@ async function loadWithPool(pool: WarehousePool, options: LoadPendingOptions): P
           // A full pass cut at the limit listed keys it will not load now: they must not count as known.
           if (fullPass) fullPassNeeded = pending.length >= limit;
           for (const key of pending) remember(key);
-          summary.passes++;
+          summary.listings++;
           summary.listingMs += performance.now() - listed;
           // Resolves once the keys are read and queued: the last transaction may still be loading.
           await queue.submit(pending);
@@ -423,7 +423,7 @@ export function summaryDelta(now: LoadSummary, before: LoadSummary | undefined):
     eventsLoaded: now.eventsLoaded - before.eventsLoaded,
     rowsByTable,
     inferredMembers: now.inferredMembers - before.inferredMembers,
-    passes: now.passes - before.passes,
+    listings: now.listings - before.listings,
     listingMs: now.listingMs - before.listingMs,
   };
 }

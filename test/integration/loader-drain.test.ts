@@ -79,7 +79,7 @@ describe('draining loader', () => {
       const ended = Date.now();
       expect(locked).toBe(1);
       expect(summary).toMatchObject({ status: 'completed', manifestsLoaded: 10, manifestsFailed: 0 });
-      expect(summary.passes).toBeGreaterThan(10);
+      expect(summary.listings).toBeGreaterThan(10);
       expect(ended).toBeGreaterThanOrEqual(drainUntilMs);
       expect(ended - drainUntilMs).toBeLessThan(1_000);
       const { rows } = await pool.query<{ manifest_key: string; loaded_at: Date }>(`SELECT manifest_key, loaded_at FROM ${schema}.load_ledger`);

@@ -86,7 +86,7 @@ const loadSummary = fixtureFactory<LoadSummary>({
   freshnessMs: 1234.6,
   watermarkTs: null,
   watermarkAgeMs: null,
-  passes: 1,
+  listings: 1,
   listingMs: 5,
   durationMs: 80,
 });
