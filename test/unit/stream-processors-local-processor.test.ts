@@ -47,6 +47,9 @@ async function publish(items: (ChangeEvent | string | Uint8Array)[]): Promise<vo
   }
 }
 
+/** The stage's consumer, this file's state and bucket, and its stop signal. */
+const stageOf = (consumer: Awaited<ReturnType<typeof log.consumer>>, signal: AbortSignal) => ({ consumer, state, processed: bucket, logger: silentLogger, signal });
+
 /** Runs the processor until `until` holds (bounded), then stops it. */
 async function runUntil(
   until: (results: ProcessRecordsResult[]) => boolean,
@@ -58,11 +61,7 @@ async function runUntil(
   const results: ProcessRecordsResult[] = [];
   const deadline = setTimeout(() => controller.abort(), 15_000);
   const running = runLocalProcessor({
-    consumer,
-    state,
-    processed: bucket,
-    logger: silentLogger,
-    signal: controller.signal,
+    ...stageOf(consumer, controller.signal),
     maxWaitMs: 20,
     retryInitialDelayMs: 10,
     ...extra,
@@ -155,11 +154,7 @@ describe('runLocalProcessor (embedded stream log)', () => {
     let lagAtIdle: number | undefined;
     const probe = await log.consumer('stream-processor'); // reads the checkpoint files the stage writes
     const running = runLocalProcessor({
-      consumer,
-      state,
-      processed: bucket,
-      logger: silentLogger,
-      signal: controller.signal,
+      ...stageOf(consumer, controller.signal),
       maxWaitMs: 10_000,
       onIdle: () => {
         if (idleAfterMs !== undefined) return;
