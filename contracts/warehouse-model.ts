@@ -1,3 +1,5 @@
+import type { WarehouseRow } from './warehouse-row.js';
+
 /**
  * The star schema (docs/architecture.md#star-schema-and-joined-dimensions): the single description of the 11 warehouse tables that the
  * processor writes as Parquet and the loader creates and loads. Columns listed here are exactly the
@@ -83,6 +85,24 @@ const DIMENSION_VERSION: readonly ColumnSpec[] = [
  * all use it (loader/version-rules.ts, stream-processors/transform/row-metadata.ts).
  */
 export const DIMENSION_VERSION_ORDER = ['version_lsn', 'version_seq', 'joined_version_lsn', 'joined_version_seq'] as const;
+
+/**
+ * Dimension rows by version (DIMENSION_VERSION_ORDER; a column a row lacks counts as 0, so dim_date's
+ * rows, which have none, tie). Hot in the processor's BatchRows: no allocation. The loader orders a
+ * group's rows with it too (load-manifests-together.ts), the SQL side is loader/version-rules.ts.
+ */
+export function compareDimensionVersions(a: WarehouseRow, b: WarehouseRow): number {
+  return (
+    order(a.version_lsn as bigint, b.version_lsn as bigint) ||
+    order(a.version_seq as number, b.version_seq as number) ||
+    order((a.joined_version_lsn ?? 0n) as bigint, (b.joined_version_lsn ?? 0n) as bigint) ||
+    order((a.joined_version_seq ?? 0) as number, (b.joined_version_seq ?? 0) as number)
+  );
+}
+
+function order<T extends bigint | number>(x: T, y: T): number {
+  return x < y ? -1 : x > y ? 1 : 0;
+}
 
 /** The version columns of one dimension, in DIMENSION_VERSION_ORDER. */
 export function dimensionVersionColumns(spec: DimensionSpec): string[] {

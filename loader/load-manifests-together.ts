@@ -1,4 +1,4 @@
-import { dimensionVersionColumns, WAREHOUSE_MODEL, WAREHOUSE_TABLES, type DimensionSpec, type FactSpec, type WarehouseTable } from '../contracts/warehouse-model.js';
+import { compareDimensionVersions, WAREHOUSE_MODEL, WAREHOUSE_TABLES, type DimensionSpec, type FactSpec, type WarehouseTable } from '../contracts/warehouse-model.js';
 import type { WarehouseRow } from '../contracts/warehouse-row.js';
 import type { Logger } from '../platform/logger.js';
 import { recordLoadedBatch, recordWatermarks } from './load-ledger.js';
@@ -131,11 +131,11 @@ function gatherRows(manifests: readonly FetchedManifest[], loading: readonly num
       }
       let byKey = dimensionRows.get(file.table);
       if (!byKey) dimensionRows.set(file.table, (byKey = new Map()));
-      const versions = file.table === 'dim_date' ? [] : dimensionVersionColumns(spec as DimensionSpec);
       for (const row of rows) {
         const key = String(row[(spec as DimensionSpec).key]);
         const current = byKey.get(key);
-        if (!current || (versions.length > 0 && compareVersions(row, current.row, versions) > 0)) byKey.set(key, { row, owner: i });
+        // D1 in memory: strictly higher replaces, so of two rows of one version the first stays (dim_date rows always tie).
+        if (!current || compareDimensionVersions(row, current.row) > 0) byKey.set(key, { row, owner: i });
       }
     }
   }
@@ -149,14 +149,4 @@ function gatherRows(manifests: readonly FetchedManifest[], loading: readonly num
     byTable.set(table, group);
   }
   return byTable;
-}
-
-/** D1's order (version-rules.ts) in memory: the version columns compared in order, a missing value as 0. */
-function compareVersions(a: WarehouseRow, b: WarehouseRow, columns: readonly string[]): number {
-  for (const column of columns) {
-    const x = BigInt(String(a[column] ?? 0));
-    const y = BigInt(String(b[column] ?? 0));
-    if (x !== y) return x < y ? -1 : 1;
-  }
-  return 0;
 }

@@ -2,7 +2,7 @@ import { WAREHOUSE_MODEL, WAREHOUSE_TABLES, type FactName, type WarehouseTable }
 import type { WarehouseRow } from '../contracts/warehouse-row.js';
 import type { EmittedRow, EventRowSink } from './event-rows.js';
 import { dateColumnsOf, dimDateRow } from './transform/dim-date.js';
-import { compareDimensionVersions } from './transform/row-metadata.js';
+import { compareDimensionVersions } from '../contracts/warehouse-model.js';
 
 /**
  * The rows of one batch, per warehouse table. Facts keep every version in input order. Dimensions

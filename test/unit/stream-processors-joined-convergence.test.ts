@@ -8,7 +8,7 @@ import { BatchRows } from '../../stream-processors/batch-rows.js';
 import { addRowsForEvent } from '../../stream-processors/event-rows.js';
 import type { JoinSourceTable, JoinStateStore } from '../../stream-processors/state/join-state-store.js';
 import { MemoryJoinStateStore } from '../../stream-processors/state/memory-join-state-store.js';
-import { compareDimensionVersions } from '../../stream-processors/transform/row-metadata.js';
+import { compareDimensionVersions } from '../../contracts/warehouse-model.js';
 import { changeEvent, sourceRow } from '../support/change-event-factory.js';
 
 /**

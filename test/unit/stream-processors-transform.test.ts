@@ -12,7 +12,7 @@ import { factPurchaseOrderRow } from '../../stream-processors/transform/fact-pur
 import { factSalesOrderRow } from '../../stream-processors/transform/fact-sales-order.js';
 import { SourceValueError } from '../../stream-processors/transform/source-values.js';
 import { versionedRowOf } from '../../stream-processors/transform/versioned-row.js';
-import { compareDimensionVersions } from '../../stream-processors/transform/row-metadata.js';
+import { compareDimensionVersions } from '../../contracts/warehouse-model.js';
 import { changeEvent, sourceRow } from '../support/change-event-factory.js';
 
 const meta = { commit_ts: '2026-11-22T12:00:00.123Z' };
