@@ -9,6 +9,7 @@ import type { ParquetReadLimits } from '../parquet/parquet-bounds.js';
 import type { ManifestWake } from './manifest-wake.js';
 import { ManifestLoadQueue, type LoadKeysContext } from './manifest-load-queue.js';
 import { DEFAULT_WAREHOUSE_SCHEMA, LEDGER_TABLE, LOADER_LOCK_CLASS, qualified } from './warehouse-ddl.js';
+import { lockWanted, takeLoaderLock } from './loader-lock.js';
 import { openWarehousePool, type WarehouseClient, type WarehousePool, type WarehouseTarget } from './warehouse-pool.js';
 import { migrateWarehouseSchema } from './warehouse-schema.js';
 
@@ -149,7 +150,7 @@ async function loadWithPool(pool: WarehousePool, options: LoadPendingOptions): P
   const client = await pool.connect();
   let broken: Error | undefined;
   try {
-    if (!(await takeLoaderLock(client, schema, options.lockWaitMs ?? 0))) {
+    if (!(await takeLoaderLock(client, schema, { waitMs: options.lockWaitMs ?? 0, scope: 'session' }))) {
       logger.info('another loader is running; skipping this run');
       return { ...summary, status: 'locked', durationMs: performance.now() - started };
     }
@@ -252,36 +253,6 @@ async function loadWithPool(pool: WarehousePool, options: LoadPendingOptions): P
 }
 
 const LOCK_WAITER_CHECK_MS = 1_000;
-
-/** The schema's loader lock: tried once, or waited for up to waitMs (a server-side wait that lockWanted sees). */
-async function takeLoaderLock(client: WarehouseClient, schema: string, waitMs: number): Promise<boolean> {
-  if (waitMs <= 0) {
-    const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS locked', [LOADER_LOCK_CLASS, schema]);
-    return rows[0]!.locked;
-  }
-  await client.query(`SELECT set_config('lock_timeout', $1, false)`, [`${Math.ceil(waitMs)}ms`]);
-  try {
-    await client.query('SELECT pg_advisory_lock($1, hashtext($2))', [LOADER_LOCK_CLASS, schema]);
-    return true;
-  } catch (error) {
-    if ((error as { code?: unknown }).code === LOCK_NOT_AVAILABLE) return false;
-    throw error;
-  } finally {
-    await client.query('RESET lock_timeout').catch(() => {});
-  }
-}
-
-const LOCK_NOT_AVAILABLE = '55P03';
-
-/** Whether a session is waiting for this schema's loader lock (the two-key advisory lock's catalog form). */
-async function lockWanted(client: WarehouseClient, schema: string): Promise<boolean> {
-  const { rows } = await client.query<{ wanted: boolean }>(
-    `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND objsubid = 2
-       AND classid = ($1::bigint & 4294967295)::oid AND objid = (hashtext($2)::bigint & 4294967295)::oid) AS wanted`,
-    [LOADER_LOCK_CLASS, schema],
-  );
-  return rows[0]!.wanted;
-}
 
 export { DEFAULT_MAX_MANIFESTS_PER_TRANSACTION, DEFAULT_MAX_ROWS_PER_TRANSACTION, type LoadKeysContext } from './manifest-load-queue.js';
 /** What a loader that expects a backlog (sync) or a steady stream of manifests (up) asks for: one commit per up to 50 manifests. */

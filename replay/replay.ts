@@ -6,7 +6,8 @@ import type { ObjectStore } from '../bucket/object-store.js';
 import { errorMessage, isRetryable, PipelineError, UserError } from '../platform/errors.js';
 import type { Logger } from '../platform/logger.js';
 import { BulkLoad } from '../loader/bulk-load.js';
-import { DEFAULT_WAREHOUSE_SCHEMA, LOADER_LOCK_CLASS } from '../loader/warehouse-ddl.js';
+import { DEFAULT_WAREHOUSE_SCHEMA } from '../loader/warehouse-ddl.js';
+import { takeLoaderLock } from '../loader/loader-lock.js';
 import { openOrderedArchive } from './order/ordered-archive.js';
 import type { ScanStats } from './read/archive-reader.js';
 import type { ArchiveReadLimits } from './read/archived-line.js';
@@ -320,14 +321,7 @@ async function applyReconcilesToSchema(warehouseUrl: string, schema: string, rec
   return withPostgresClient({ url: warehouseUrl, applicationName: 'totesys-cdc-replay' }, (client) =>
     inTransaction(client, async () => {
       // Waited for (a draining live loader sees the wait and ends its drain), up to lockWaitMs.
-      await client.query(`SELECT set_config('lock_timeout', $1, true)`, [`${Math.max(1, lockWaitMs)}ms`]);
-      try {
-        await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [LOADER_LOCK_CLASS, schema]);
-      } catch (error) {
-        if ((error as { code?: unknown }).code === '55P03') throw new LoaderLockedError(schema);
-        throw error;
-      }
-      await client.query(`SELECT set_config('lock_timeout', '0', true)`);
+      if (!(await takeLoaderLock(client, schema, { waitMs: Math.max(1, lockWaitMs), scope: 'transaction' }))) throw new LoaderLockedError(schema);
       return applyReconcilesInOrder(client, schema, reconciles, logger);
     }),
   );
