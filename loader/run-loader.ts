@@ -10,7 +10,7 @@ import type { ManifestWake } from './manifest-wake.js';
 import { ManifestLoadQueue, type LoadKeysContext } from './manifest-load-queue.js';
 import { DEFAULT_WAREHOUSE_SCHEMA, LEDGER_TABLE, LOADER_LOCK_CLASS, qualified } from './warehouse-ddl.js';
 import { lockWanted, takeLoaderLock } from './loader-lock.js';
-import { openWarehousePool, type WarehouseClient, type WarehousePool, type WarehouseTarget } from './warehouse-pool.js';
+import { openWarehousePool, withPoolClient, type WarehouseClient, type WarehousePool, type WarehouseTarget } from './warehouse-pool.js';
 import { migrateWarehouseSchema } from './warehouse-schema.js';
 
 /**
@@ -147,12 +147,10 @@ async function loadWithPool(pool: WarehousePool, options: LoadPendingOptions): P
     listingMs: 0,
     durationMs: 0,
   };
-  const client = await pool.connect();
-  let broken: Error | undefined;
-  try {
+  const locked = await withPoolClient(pool, async (client) => {
     if (!(await takeLoaderLock(client, schema, { waitMs: options.lockWaitMs ?? 0, scope: 'session' }))) {
       logger.info('another loader is running; skipping this run');
-      return { ...summary, status: 'locked', durationMs: performance.now() - started };
+      return false;
     }
     try {
       if (options.migrate !== false) await migrateWarehouseSchema(client, schema, logger);
@@ -239,13 +237,9 @@ async function loadWithPool(pool: WarehousePool, options: LoadPendingOptions): P
     } finally {
       await client.query('SELECT pg_advisory_unlock($1, hashtext($2))', [LOADER_LOCK_CLASS, schema]).catch(() => {});
     }
-  } catch (error) {
-    broken = error as Error;
-    throw error;
-  } finally {
-    // A client whose connection failed is discarded, not returned to the pool.
-    client.release(broken && isRetryable(broken) ? broken : undefined);
-  }
+    return true;
+  });
+  if (!locked) return { ...summary, status: 'locked', durationMs: performance.now() - started };
   summary.durationMs = performance.now() - started;
   const level = summary.manifestsFailed > 0 ? 'warn' : summary.manifestsLoaded > 0 ? 'info' : 'debug';
   logger[level]('loader run finished', { ...summary, failures: undefined });

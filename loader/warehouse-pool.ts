@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { isRetryable } from '../platform/errors.js';
 import { createPostgresPool } from '../platform/postgres-client.js';
 
 /**
@@ -26,4 +27,18 @@ export function openWarehousePool(target: WarehouseTarget, applicationName = 'to
   // A client that loses its connection never crashes the process (the factory listens); the next run reconnects.
   const pool = createPostgresPool({ url: target.warehouseUrl, applicationName, max: 2 });
   return { pool: pool as unknown as WarehousePool, close: () => pool.end() };
+}
+
+/** Runs `fn` on a client of the pool; a client whose connection failed is discarded, not returned to the pool. */
+export async function withPoolClient<T>(pool: WarehousePool, fn: (client: WarehouseClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  try {
+    return await fn(client);
+  } catch (error) {
+    broken = error as Error;
+    throw error;
+  } finally {
+    client.release(broken && isRetryable(broken) ? broken : undefined);
+  }
 }

@@ -8,7 +8,7 @@ import { CATCH_UP_MANIFESTS_PER_TRANSACTION, loadPendingManifests, type LoadPend
 import { loaderEmfLine, watermarkEmfLine } from './emf.js';
 import { prefetchingStore } from './prefetching-store.js';
 import { readWarehouseWatermark } from '../load-ledger.js';
-import type { WarehousePool } from '../warehouse-pool.js';
+import { withPoolClient, type WarehousePool } from '../warehouse-pool.js';
 import { createObjectStore } from '../../bucket/create-object-store.js';
 import { rotatingWarehouse, type RotatingWarehouse } from './warehouse-secret.js';
 
@@ -140,20 +140,10 @@ function reportWatermarkAge(pool: WarehousePool, schema: string, intervalMs: num
   if (!(intervalMs > 0)) return undefined;
   let reading: Promise<void> | undefined;
   const timer = setInterval(() => {
-    reading ??= (async () => {
-      const client = await pool.connect();
-      let broken: Error | undefined;
-      try {
-        const { watermarkAgeMs } = await readWarehouseWatermark(client, schema);
-        if (watermarkAgeMs !== null) writeMetrics(watermarkEmfLine(schema, watermarkAgeMs));
-      } catch (error) {
-        broken = error as Error;
-        throw error;
-      } finally {
-        // A client whose connection failed is discarded, not returned to the pool.
-        client.release(broken && isRetryable(broken) ? broken : undefined);
-      }
-    })()
+    reading ??= withPoolClient(pool, async (client) => {
+      const { watermarkAgeMs } = await readWarehouseWatermark(client, schema);
+      if (watermarkAgeMs !== null) writeMetrics(watermarkEmfLine(schema, watermarkAgeMs));
+    })
       .catch((error: unknown) => logger.debug('watermark age not read; the end of the run reports it', { error: errorMessage(error) }))
       .finally(() => {
         reading = undefined;
