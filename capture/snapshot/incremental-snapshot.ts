@@ -71,6 +71,13 @@ export interface Chunk {
   readAt: string;
 }
 
+/** What a failed save of a job's record logs. */
+const NOT_RECORDED = {
+  request: 'could not record the resnapshot request in the source',
+  progress: 'could not record the resnapshot progress in the source',
+  finished: 'could not record the finished resnapshot in the source',
+} as const;
+
 interface Job {
   id: string;
   progress: ResnapshotProgress;
@@ -138,15 +145,23 @@ export class IncrementalSnapshots {
     if (!this.closed && !this.job) this.startNext();
   }
 
-  /** Saves run one after another, in the order asked: a later progress is never overwritten by an earlier one. */
-  private persist(job: Job, state: PersistedResnapshot['state']): Promise<void> {
+  /**
+   * Saves a job's record; saves run one after another, in the order asked, so a later progress is
+   * never overwritten by an earlier one. A failed save is logged (`failed`), not thrown: an unrecorded
+   * request or progress only means a chunk is read again after a restart.
+   */
+  private persist(record: PersistedResnapshot, failed: string): Promise<void> {
     const jobs = this.o.jobs;
     if (!jobs) return Promise.resolve();
-    const { requestId, table, chunks, rowsRead, rowsPublished, startedAt } = job.progress;
-    const record: PersistedResnapshot = { requestId, table, state, keyAfter: job.keyAfter, chunks, rowsRead, rowsPublished, startedAt };
     const saved = this.saving.then(() => jobs.save(record));
     this.saving = saved.catch(() => undefined);
-    return saved;
+    return saved.catch((error) => this.o.logger.warn(failed, { requestId: record.requestId, error: errorMessage(error) }));
+  }
+
+  /** The job's record as of now. */
+  private recordOf(job: Job, state: PersistedResnapshot['state']): PersistedResnapshot {
+    const { requestId, table, chunks, rowsRead, rowsPublished, startedAt } = job.progress;
+    return { requestId, table, state, keyAfter: job.keyAfter, chunks, rowsRead, rowsPublished, startedAt };
   }
 
   onIdle(listener: () => void): void {
@@ -173,8 +188,8 @@ export class IncrementalSnapshots {
     if (this.loading) return; // started (and recorded) once the store's jobs are known
     if (this.job) {
       // Queued behind another job: recorded now (the CLI normally has), so a restart does not lose it.
-      const queued = { id: '', chunk: 0, keyAfter: null, window: null, pending: null, attempts: 0, progress: { ...request, state: 'running' as const, chunks: 0, rowsRead: 0, rowsPublished: 0, startedAt: new Date().toISOString(), finishedAt: null } };
-      void this.persist(queued, 'running').catch((error) => this.o.logger.warn('could not record the resnapshot request in the source', { requestId: request.requestId, error: errorMessage(error) }));
+      const queued: PersistedResnapshot = { ...request, state: 'running', keyAfter: null, chunks: 0, rowsRead: 0, rowsPublished: 0, startedAt: new Date().toISOString() };
+      void this.persist(queued, NOT_RECORDED.request);
       return;
     }
     this.startNext();
@@ -245,13 +260,13 @@ export class IncrementalSnapshots {
     job.keyAfter = keyTo;
     job.attempts = 0;
     if (last) {
-      await this.persist(job, 'done').catch((error) => this.o.logger.warn('could not record the finished resnapshot in the source', { requestId: job.progress.requestId, error: errorMessage(error) }));
+      await this.persist(this.recordOf(job, 'done'), NOT_RECORDED.finished);
       return this.finish(job);
     }
     // Recorded in the background (saves keep their order; the stream is not held for the ~0.1 s a save
     // takes); a progress not recorded (crash first, source briefly unreachable) only means this chunk
     // is read again after a restart. The last chunk's `done` is awaited above: `sync` may stop right after it.
-    void this.persist(job, 'running').catch((error) => this.o.logger.warn('could not record the resnapshot progress in the source', { requestId: job.progress.requestId, error: errorMessage(error) }));
+    void this.persist(this.recordOf(job, 'running'), NOT_RECORDED.progress);
     job.chunk++;
     void this.readChunk(job);
   }
@@ -273,7 +288,7 @@ export class IncrementalSnapshots {
     this.job = { id: randomBytes(6).toString('hex'), progress, chunk: 0, keyAfter: resume?.keyAfter ?? null, window: null, pending: null, attempts: 0 };
     const job = this.job;
     // A new request is recorded before its first chunk (the CLI has normally done so already).
-    if (!resume) void this.persist(job, 'running').catch((error) => this.o.logger.warn('could not record the resnapshot request in the source', { requestId, error: errorMessage(error) }));
+    if (!resume) void this.persist(this.recordOf(job, 'running'), NOT_RECORDED.request);
     void this.readChunk(job);
   }
 
