@@ -31,7 +31,9 @@ export function prefetchingStore(store: ObjectStore, options: PrefetchOptions): 
   const maxAgeMs = options.maxAgeMs ?? 30_000;
   const now = options.now ?? Date.now;
   const inFlight = new Map<string, { body: Promise<Uint8Array>; startedMs: number }>();
-  // Manifest keys prefetched once: a drain's polls list the last seconds again and again.
+  // Manifest keys prefetched once: a drain's polls list the last seconds again and again. Bounded by
+  // the manifests written during one invocation (the store lives for one run; only keys written
+  // since it started are prefetched).
   const seen = new Set<string>();
   let prefetched = 0;
 
@@ -64,8 +66,6 @@ export function prefetchingStore(store: ObjectStore, options: PrefetchOptions): 
   const dropStale = () => {
     const oldest = now() - maxAgeMs;
     for (const [key, entry] of inFlight) if (entry.startedMs < oldest) inFlight.delete(key);
-    // A key written this long ago is behind every listing of this run.
-    for (const key of seen) if (manifestTimeOfKey(key) < oldest - 10 * 60_000) seen.delete(key);
   };
 
   return {
