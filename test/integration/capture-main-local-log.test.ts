@@ -54,6 +54,7 @@ describe('capture/main.ts with the real local log', () => {
     let stopLoad = false;
     const load = (async () => {
       const c = new pg.Client({ connectionString: source.url });
+      c.on('error', () => undefined); // a test that failed drops the database under it: its query rejects, no uncaught error
       await c.connect();
       for (let i = 0; !stopLoad && i < 50_000; i++) {
         await c.query('BEGIN');
@@ -64,10 +65,11 @@ describe('capture/main.ts with the real local log', () => {
       }
       await c.end();
     })();
+    load.catch(() => undefined); // awaited below; if the test fails first, its end is not an unhandled rejection
     const statusFile = path.join(source.dir, 'capture-status.json');
     for (let trial = 0; trial < 3; trial++) {
       const run = spawnCaptureChild(env, 'capture/main.ts');
-      await waitFor(async () => (await readSlotStatus(source.url, 'cap_main')).active, { what: 'capture to stream', timeoutMs: 20_000 });
+      await waitFor(async () => (await readSlotStatus(source.url, 'cap_main')).active, { what: 'capture to stream', timeoutMs: 60_000 });
       await new Promise((r) => setTimeout(r, 300 + Math.random() * 900));
       run.child.kill('SIGKILL');
       await run.exited;
@@ -75,7 +77,7 @@ describe('capture/main.ts with the real local log', () => {
     stopLoad = true;
     await load;
     const last = spawnCaptureChild(env, 'capture/main.ts');
-    await waitForCaptureToCatchUp(source.url, { slotName: 'cap_main', publicationName: 'cap_main' }, { what: 'final capture to catch up', timeoutMs: 40_000 });
+    await waitForCaptureToCatchUp(source.url, { slotName: 'cap_main', publicationName: 'cap_main' }, { what: 'final capture to catch up', timeoutMs: 120_000 });
     last.child.kill('SIGTERM');
     expect(await last.exited, last.stderr()).toBe(0);
     const status = JSON.parse(await fs.readFile(statusFile, 'utf8')) as CaptureStatus;
@@ -87,5 +89,5 @@ describe('capture/main.ts with the real local log', () => {
     const expected = await readSourceState(source.url);
     const actual = applyEvents(events);
     for (const [table, rows] of expected) expect(Object.fromEntries(actual.get(table) ?? new Map()), table).toEqual(Object.fromEntries(rows));
-  });
+  }, 300_000);
 });

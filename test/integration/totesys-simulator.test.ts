@@ -150,8 +150,9 @@ describe('totesys workload simulator', () => {
   it('respects the rate limit and stops on duration or signal', async () => {
     const timed = await runSimulator(a.url, { ratePerSecond: 50, durationMs: 2000, seed: SEED + 1 });
     expect(timed.stoppedBy).toBe('duration');
-    expect(timed.changes + timed.skipped).toBeGreaterThanOrEqual(80);
-    expect(timed.changes + timed.skipped).toBeLessThanOrEqual(120);
+    // Never above the rate (100 in 2 s); below it only as far as a loaded machine slows the writes.
+    expect(timed.changes + timed.skipped).toBeGreaterThanOrEqual(40);
+    expect(timed.changes + timed.skipped).toBeLessThanOrEqual(110);
     const controller = new AbortController();
     const aborted = await runSimulator(a.url, {
       ratePerSecond: 1000,
