@@ -64,11 +64,21 @@ describe('start-up on the local path', () => {
     expect(awsSdk(modules!)).toContainEqual(expect.stringMatching(/@aws-sdk[\\/]client-s3[\\/]/));
   });
 
-  it('`--help` loads no AWS SDK module', async () => {
+  it('`--help` loads no AWS SDK module; from the cached bundle, no esbuild either (no TypeScript transform at start)', async () => {
+    const warm = await runCli(['--help']); // makes the CLI's bundle if no valid one is cached
+    expect(warm.code, warm.stderr).toBe(0);
     const { result, threads } = await traced(['--help']);
     expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toBe(warm.stdout);
     expect(threads.size).toBeGreaterThan(0);
-    for (const [thread, modules] of threads) expect(awsSdk(modules), thread).toEqual([]);
+    for (const [thread, modules] of threads) {
+      expect(awsSdk(modules), thread).toEqual([]);
+      expect(modules.filter((m) => /[\\/]node_modules[\\/](esbuild|tsx)[\\/]/.test(m)), thread).toEqual([]);
+    }
+    // The TypeScript sources through tsx (TOTESYS_CLI_BUNDLE=0, or no bundle could be made): the same CLI.
+    const viaTsx = await runCli(['--help'], { env: { TOTESYS_CLI_BUNDLE: '0' } });
+    expect(viaTsx.code, viaTsx.stderr).toBe(0);
+    expect(viaTsx.stdout).toBe(warm.stdout);
   });
 
   it('`sync` loads none, in the CLI nor in the processor worker; `status` none either', async () => {
