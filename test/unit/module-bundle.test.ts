@@ -57,6 +57,20 @@ describe('cachedBundle', () => {
     expect((await load(after)).value).toBe(2);
   });
 
+  it('two processes making the same bundle at once both get a working one (files named by content, written by rename)', async () => {
+    const fresh = path.join(dir, 'cache-concurrent');
+    const [a, b] = await Promise.all([cachedBundle(entry, { cacheDir: fresh }), cachedBundle(entry, { cacheDir: fresh })]);
+    expect(a).toEqual(b);
+    expect((await load(a!)).value).toBe(2);
+    expect((await fs.readdir(path.dirname(fileURLToPath(a!)))).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('a cache that cannot be written gives null (the caller runs the source through tsx), not an error', async () => {
+    const file = path.join(dir, 'not-a-directory');
+    await fs.writeFile(file, '');
+    expect(await cachedBundle(entry, { cacheDir: path.join(file, 'cache') })).toBeNull();
+  });
+
   it('does not bundle a module that reads other import.meta (import.meta.dirname): null, the caller runs the source', async () => {
     await fs.writeFile(path.join(dir, 'dirname.ts'), 'export const dir = import.meta.dirname;\n');
     expect(await cachedBundle(pathToFileURL(path.join(dir, 'dirname.ts')), { cacheDir })).toBeNull();
