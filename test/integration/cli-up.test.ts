@@ -59,6 +59,7 @@ describe('totesys-cdc up (npm start)', () => {
     const loaded = await waitFor(
       'simulated changes in the warehouse',
       async () => {
+        if (first.child.exitCode !== null) throw new Error(`up exited early with ${first.child.exitCode}`);
         if (!(await fs.stat(path.join(stateDir, 'up.lock')).catch(() => null))) return undefined;
         const status = await statusJson(stateDir).catch((error) => ({ statusFailed: String(error) }));
         lastStatus = status;
