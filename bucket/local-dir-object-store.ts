@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { writeFileDurable } from '../platform/atomic-file.js';
-import { ObjectNotFoundError, type DescribedObjectStore, type ObjectInfo, type ObjectStoreDescription } from './object-store.js';
+import { ObjectNotFoundError, describableAdapters, type DescribedObjectStore, type ObjectInfo, type ObjectStoreDescription } from './object-store.js';
 
 /**
  * A bucket as a directory: key `a/b/c.parquet` is file `<root>/a/b/c.parquet`. Writes go to a temp
@@ -85,3 +85,5 @@ export class LocalDirObjectStore implements DescribedObjectStore {
     await fs.rm(this.fileOf(key), { force: true });
   }
 }
+
+describableAdapters.add(LocalDirObjectStore.prototype);

@@ -1,3 +1,4 @@
+import { openS3ObjectStore } from './lazy-s3-object-store.js';
 import { LocalDirObjectStore } from './local-dir-object-store.js';
 import type { ObjectStore, ObjectStoreDescription } from './object-store.js';
 
@@ -8,7 +9,5 @@ import type { ObjectStore, ObjectStoreDescription } from './object-store.js';
  */
 export async function objectStoreFrom(description: ObjectStoreDescription): Promise<ObjectStore> {
   if (description.kind === 'local') return new LocalDirObjectStore(description.root);
-  const { S3ObjectStore, createS3Client } = await import('./s3-object-store.js');
-  const client = { region: description.region, endpoint: description.endpoint };
-  return new S3ObjectStore(createS3Client(client), description.bucket, { prefix: description.prefix, client });
+  return openS3ObjectStore(description);
 }

@@ -30,6 +30,13 @@ export interface DescribedObjectStore extends ObjectStore {
   readonly description: ObjectStoreDescription | null;
 }
 
+/**
+ * The prototypes of the adapters whose instances describeObjectStore may describe: each adapter's
+ * module adds its own when it loads, so describing needs no static import of the S3 adapter (and
+ * the AWS SDK); no S3 store can exist before its module has loaded.
+ */
+export const describableAdapters = new Set<object>();
+
 export class ObjectNotFoundError extends Error {
   readonly retryable = false;
   constructor(

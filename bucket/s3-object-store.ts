@@ -2,7 +2,8 @@ import { isLoopbackEndpoint } from '../platform/aws-endpoint.js';
 import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { PipelineError } from '../platform/errors.js';
-import { ObjectNotFoundError, type DescribedObjectStore, type ObjectInfo, type ObjectStoreDescription } from './object-store.js';
+import { normalizedS3Prefix, s3Location } from './s3-location.js';
+import { ObjectNotFoundError, describableAdapters, type DescribedObjectStore, type ObjectInfo, type ObjectStoreDescription } from './object-store.js';
 
 /** The slice of the S3 client the adapter uses. */
 export type S3Sender = Pick<S3Client, 'send'>;
@@ -57,8 +58,8 @@ export class S3ObjectStore implements DescribedObjectStore {
     options: { prefix?: string; pageSize?: number; client?: { region: string; endpoint?: string } } = {},
   ) {
     this.pageSize = options.pageSize ?? 1000;
-    this.prefix = options.prefix ? options.prefix.replace(/\/*$/, '/') : '';
-    this.location = `s3://${bucket}/${this.prefix}`;
+    this.prefix = normalizedS3Prefix(options.prefix);
+    this.location = s3Location(bucket, options.prefix);
     this.description = options.client ? { kind: 's3', bucket, prefix: options.prefix, region: options.client.region, endpoint: options.client.endpoint } : null;
   }
 
@@ -123,3 +124,5 @@ export class S3ObjectStore implements DescribedObjectStore {
     }
   }
 }
+
+describableAdapters.add(S3ObjectStore.prototype);

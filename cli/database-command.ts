@@ -33,7 +33,7 @@ export interface DatabaseCommandModule {
 /**
  * Registers a command whose whole work runs with the local databases open (withDatabases). Its
  * module is imported only when the command runs (`load`), so `--help` and the other commands do not
- * load the capture, processor or loader code.
+ * load the capture, processor or loader code; it is imported while the databases open.
  */
 export function registerDatabaseCommand(
   program: Command,
@@ -44,6 +44,12 @@ export function registerDatabaseCommand(
     .command(command.name)
     .description(command.description)
     .action((_options: unknown, invoked: Command) =>
-      runAction(() => withDatabases(invoked, command.service, command.exclusive, async (context) => (await load()).run(context))),
+      runAction(() => {
+        // The module loads while the databases open (the postmaster's start is mostly waiting on
+        // another process); a failure to load is seen where it is awaited.
+        const module = load();
+        module.catch(() => undefined);
+        return withDatabases(invoked, command.service, command.exclusive, async (context) => (await module).run(context));
+      }),
     );
 }

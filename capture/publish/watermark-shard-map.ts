@@ -1,8 +1,8 @@
 import crypto from 'node:crypto';
-import { ListShardsCommand, type ListShardsCommandOutput } from '@aws-sdk/client-kinesis';
+import type { ListShardsCommandOutput } from '@aws-sdk/client-kinesis';
 import type { Config } from '../../platform/config.js';
 import { WATERMARK_PARTITION_KEY_PREFIX } from '../../contracts/watermark.js';
-import { createKinesisClient, type KinesisSender } from '../../stream/kinesis/create-kinesis-client.js';
+import type { KinesisSender } from '../../stream/kinesis/create-kinesis-client.js';
 import { shardIdOf, shardIndexOfKey } from '../../stream/local-log/shard-of-key.js';
 
 /**
@@ -43,6 +43,7 @@ export function kinesisShardMap(client: KinesisSender, streamName: string, refre
   return {
     async watermarkTargets() {
       if (cached && Date.now() - cached.at < refreshMs) return cached.targets;
+      const { ListShardsCommand } = await import('@aws-sdk/client-kinesis'); // loaded here only: see shardMapFromConfig
       const ranges: { shardId: string; start: bigint; end: bigint }[] = [];
       let nextToken: string | undefined;
       do {
@@ -76,5 +77,12 @@ export function keysForRanges(ranges: readonly { shardId: string; start: bigint;
 export function shardMapFromConfig(config: Pick<Readonly<Config>, 'stream'>): ShardMap {
   const stream = config.stream;
   if (stream.kind === 'local') return localLogShardMap(stream.shards);
-  return kinesisShardMap(createKinesisClient({ region: stream.region, endpoint: stream.endpoint }), stream.streamName);
+  // The Kinesis client (and the AWS SDK) loads at the first use: a local capture never loads it.
+  let kinesis: Promise<ShardMap> | undefined;
+  return {
+    watermarkTargets: async () => {
+      kinesis ??= import('../../stream/kinesis/create-kinesis-client.js').then(({ createKinesisClient }) => kinesisShardMap(createKinesisClient({ region: stream.region, endpoint: stream.endpoint }), stream.streamName));
+      return (await kinesis).watermarkTargets();
+    },
+  };
 }

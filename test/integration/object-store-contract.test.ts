@@ -3,10 +3,11 @@ import fs from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
-import type { S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../platform/config.js';
-import { createObjectStore } from '../../bucket/create-object-store.js';
+import { createObjectStore, describeObjectStore } from '../../bucket/create-object-store.js';
+import { LazyS3ObjectStore } from '../../bucket/lazy-s3-object-store.js';
 import { LocalDirObjectStore } from '../../bucket/local-dir-object-store.js';
 import { ObjectNotFoundError, type ObjectStore } from '../../bucket/object-store.js';
 import { S3ObjectStore, createS3Client } from '../../bucket/s3-object-store.js';
@@ -106,30 +107,42 @@ interface S3rverInstance {
   close(): Promise<void>;
 }
 
-let s3: { server: S3rverInstance; client: S3Client; endpoint: string } | undefined;
-let buckets = 0;
-const BUCKET = 'contract-bucket';
+/** s3rver with one bucket per test, `bucket-1` on: createObjectStore's stores have no key prefix. */
+function s3rverHarness(name: string, fresh: (s3: { client: S3Client; endpoint: string }, bucket: string) => ObjectStore): StoreHarness {
+  let s3: { server: S3rverInstance; client: S3Client; endpoint: string; directory: string } | undefined;
+  let buckets = 0;
+  return {
+    name,
+    async start() {
+      const port = await freePort();
+      const S3rver = createRequire(import.meta.url)('s3rver') as new (options: object) => S3rverInstance;
+      const directory = await fs.mkdtemp(path.join(os.tmpdir(), 's3rver-'));
+      const server = new S3rver({ port, address: '127.0.0.1', silent: true, directory });
+      await server.run();
+      const endpoint = `http://127.0.0.1:${port}`;
+      s3 = { server, client: createS3Client({ region: 'eu-west-2', endpoint }), endpoint, directory };
+    },
+    async stop() {
+      s3?.client.destroy();
+      await s3?.server.close();
+      if (s3) await fs.rm(s3.directory, { recursive: true, force: true });
+    },
+    async fresh() {
+      const bucket = `bucket-${++buckets}`;
+      await s3!.client.send(new CreateBucketCommand({ Bucket: bucket }));
+      return fresh(s3!, bucket);
+    },
+  };
+}
 
-objectStoreContract({
-  name: 's3 (s3rver)',
-  async start() {
-    const port = await freePort();
-    const S3rver = createRequire(import.meta.url)('s3rver') as new (options: object) => S3rverInstance;
-    const directory = await fs.mkdtemp(path.join(os.tmpdir(), 's3rver-'));
-    const server = new S3rver({ port, address: '127.0.0.1', silent: true, directory, configureBuckets: [{ name: BUCKET }] });
-    await server.run();
-    const endpoint = `http://127.0.0.1:${port}`;
-    s3 = { server, client: createS3Client({ region: 'eu-west-2', endpoint }), endpoint };
-    (s3 as { directory?: string }).directory = directory;
-  },
-  async stop() {
-    s3?.client.destroy();
-    await s3?.server.close();
-    await fs.rm((s3 as { directory?: string }).directory!, { recursive: true, force: true });
-  },
-  // A fresh key prefix per test in one bucket (also exercises the prefix option).
-  fresh: async () => new S3ObjectStore(s3!.client, BUCKET, { prefix: `t${++buckets}` }),
-});
+// The adapter itself (a fresh key prefix in each bucket exercises the prefix option), and the store
+// createObjectStore makes for S3, which loads the adapter and the SDK at its first call.
+objectStoreContract(s3rverHarness('s3 (s3rver)', (s3, bucket) => new S3ObjectStore(s3.client, bucket, { prefix: 'p' })));
+objectStoreContract(
+  s3rverHarness('s3 (s3rver) from createObjectStore', (s3, bucket) =>
+    createObjectStore(loadConfig({ stateDir: root, buckets: 's3', processedBucket: bucket, s3Endpoint: s3.endpoint }, {}), 'processed'),
+  ),
+);
 
 describe('createObjectStore', () => {
   it('chooses the directory or the S3 bucket from configuration', () => {
@@ -139,7 +152,9 @@ describe('createObjectStore', () => {
     expect(ingestion.location).toContain('buckets/ingestion');
     const remote = loadConfig({ stateDir: root, buckets: 's3', processedBucket: 'my-processed', s3Endpoint: 'http://127.0.0.1:9' }, {});
     const processed = createObjectStore(remote, 'processed');
-    expect(processed).toBeInstanceOf(S3ObjectStore);
+    // The S3 adapter behind it loads at the first call (the contract above runs it against s3rver).
+    expect(processed).toBeInstanceOf(LazyS3ObjectStore);
     expect(processed.location).toBe('s3://my-processed/');
+    expect(describeObjectStore(processed)).toEqual({ kind: 's3', bucket: 'my-processed', region: 'eu-west-2', endpoint: 'http://127.0.0.1:9' });
   });
 });
