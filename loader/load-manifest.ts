@@ -12,7 +12,7 @@ import type { ParquetReadLimits } from '../parquet/parquet-bounds.js';
 import type { WarehouseClient } from './warehouse-pool.js';
 import { applyReconciles } from './apply-reconciles.js';
 import { factKeyCheckMode, withoutRowTriggers } from './fact-key-checks.js';
-import { firstVersionReads, noVersionsOf, onlyTheseVersionsOf } from './first-versions.js';
+import { firstVersionReads, noVersionsOf } from './first-versions.js';
 
 /**
  * Loads manifests into the star schema. Each manifest: dimensions (version-guarded upserts), then
@@ -130,9 +130,8 @@ const UNIQUE_VIOLATION = '23505';
  *  - a file without snapshot reads (`r` rows): it is subject to one rule only, "an event id already
  *    loaded adds nothing" (F1), which the table's UNIQUE (event_id) enforces during the COPY;
  *  - a file whose `r` rows are their source rows' first versions (first-versions.ts: a first sync):
- *    F2 keeps every one of them, so F1 is again the only rule. Checked in memory and against the
- *    table before the COPY, and against the table again after it (then rolled back to the savepoint
- *    and loaded the staging way if a version of one of those source rows turned up meanwhile).
+ *    F2 keeps every one of them, so F1 is again the only rule. Checked in memory and with one
+ *    probe of the table before the COPY.
  * A file that repeats a loaded event id (a batch processed again after a crash, regrouped) fails
  * that COPY; it is rolled back to the savepoint and goes the staging way, which skips the loaded
  * ones. Other files with `r` rows go the staging way (the rule for them looks at the versions
@@ -148,14 +147,12 @@ export async function insertFactRows(client: WarehouseClient, schema: string, sp
       await client.query('SAVEPOINT fact_copy');
       try {
         await copyRows(client, (format) => copyIntoFactSql(schema, spec, format), spec.columns, rows);
-        if (!reads || (await onlyTheseVersionsOf(client, schema, spec, reads))) {
-          await client.query('RELEASE SAVEPOINT fact_copy');
-          return how.returnEventIds ? ('all' as const) : rows.length;
-        }
+        await client.query('RELEASE SAVEPOINT fact_copy');
+        return how.returnEventIds ? ('all' as const) : rows.length;
       } catch (error) {
         if ((error as { code?: unknown }).code !== UNIQUE_VIOLATION) throw error;
+        await client.query('ROLLBACK TO SAVEPOINT fact_copy');
       }
-      await client.query('ROLLBACK TO SAVEPOINT fact_copy');
     }
     await stage(client, spec, rows, staged);
     if (!how.returnEventIds) return (await client.query(insertFactSql(schema, spec))).rowCount ?? 0;
