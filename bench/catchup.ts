@@ -22,6 +22,11 @@
  *   the source database must be empty (the bench creates the totesys schema and seeds it) and
  *   gets the replication slots bench_catchup and bench_catchup_capture, dropped at the end.
  *   BENCH_PHASES=first,catchup,capture,rebuild runs a subset (first is needed by the others).
+ *   BENCH_PHASES=first,reload (embedded only): after the first sync, its manifests are loaded again
+ *   into fresh schemas by the loader alone, as sync's loader loads them, alternating snapshot reads
+ *   straight into the fact tables (loader/first-versions.ts) with the staging way (the switch
+ *   totesys_cdc.snapshot_reads = 'staged') and 50,000 with 20,000 rows per transaction,
+ *   BENCH_RELOAD_ROUNDS times (default 2): wall time, this process's CPU and Postgres's.
  *   BENCH_CPU_PROF=<dir> profiles each sync (node --cpu-prof into that directory).
  *   BENCH_STATEMENTS=1 (embedded only) prints the warehouse statements each sync spent most
  *   time in (pg_stat_statements).
@@ -31,7 +36,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type pg from 'pg';
+import pg from 'pg';
 import { LocalDirObjectStore } from '../bucket/local-dir-object-store.js';
 import { runCapture } from '../capture/run-capture.js';
 import { createLogger, silentLogger } from '../platform/logger.js';
@@ -43,6 +48,8 @@ import type { ChangeStreamWriter, StreamRecord } from '../stream/change-stream.j
 import { seedTotesys } from '../totesys/generator/seed-totesys.js';
 import { applySourceSchema } from '../totesys/source-schema.js';
 import { writeBacklog } from './catchup-backlog.js';
+import { CATCH_UP_MANIFESTS_PER_TRANSACTION, loadPendingManifests } from '../loader/run-loader.js';
+import { SNAPSHOT_READS_SETTING } from '../loader/first-versions.js';
 
 const SCALE = Number(process.env.BENCH_SCALE ?? 2);
 const BACKLOG_CHANGES = Number(process.env.BENCH_BACKLOG_CHANGES ?? 200_000);
@@ -50,6 +57,7 @@ const BACKLOG_TRANSACTIONS = Number(process.env.BENCH_BACKLOG_TRANSACTIONS ?? 2_
 const PHASES = new Set((process.env.BENCH_PHASES ?? 'first,catchup,capture,rebuild').split(','));
 const CPU_PROF = process.env.BENCH_CPU_PROF;
 const STATEMENTS = process.env.BENCH_STATEMENTS === '1';
+const RELOAD_ROUNDS = Number(process.env.BENCH_RELOAD_ROUNDS ?? 2);
 const SLOT = 'bench_catchup';
 const CAPTURE_SLOT = 'bench_catchup_capture';
 const REBUILD_SCHEMA = 'bench_rebuild';
@@ -191,6 +199,43 @@ async function warehouseStatements(url: string, action: 'reset' | 'print', sync 
   }
 }
 
+/**
+ * The first sync's manifests loaded again, by the loader alone, into a fresh schema per run: the
+ * loader's share of a first sync without capture, processor and archiver sharing the cores.
+ */
+async function reloadFirstSync(warehouseUrl: string, processedDir: string, pgDataDir: string): Promise<void> {
+  const processed = new LocalDirObjectStore(processedDir);
+  const variants = [
+    { name: 'staging way, 50,000 rows/transaction', staged: true, maxRows: 50_000 },
+    { name: 'straight in, 50,000 rows/transaction', staged: false, maxRows: 50_000 },
+    { name: 'staging way, 20,000 rows/transaction', staged: true, maxRows: 20_000 },
+    { name: 'straight in, 20,000 rows/transaction', staged: false, maxRows: 20_000 },
+  ];
+  console.log(`\nthe first sync's manifests loaded again by the loader alone (load average ${os.loadavg()[0]!.toFixed(1)})`);
+  console.log('| round | loader | seconds | rows loaded | loader CPU s | Postgres CPU s | load average |');
+  console.log('|---|---|---:|---:|---:|---:|---:|');
+  let n = 0;
+  for (let round = 1; round <= RELOAD_ROUNDS; round++) {
+    for (const variant of variants) {
+      const pool = new pg.Pool({ connectionString: warehouseUrl, max: 2, ...(variant.staged ? { options: `-c ${SNAPSHOT_READS_SETTING}=staged` } : {}) });
+      try {
+        const schema = `bench_reload_${++n}`;
+        const pgBefore = await postgresCpuSeconds(pgDataDir);
+        const cpuBefore = process.cpuUsage();
+        const started = performance.now();
+        const summary = await loadPendingManifests({ pool, processed, schema, logger, maxManifests: 100_000, maxManifestsPerTransaction: CATCH_UP_MANIFESTS_PER_TRANSACTION, maxRowsPerTransaction: variant.maxRows });
+        const seconds = (performance.now() - started) / 1000;
+        const cpu = process.cpuUsage(cpuBefore);
+        const pgCpu = (await postgresCpuSeconds(pgDataDir)) - pgBefore;
+        if (summary.manifestsFailed > 0) throw new Error(`reload (${variant.name}) failed: ${JSON.stringify(summary.failures.slice(0, 3))}`);
+        console.log(`| ${round} | ${variant.name} | ${seconds.toFixed(2)} | ${summary.rowsLoaded} | ${((cpu.user + cpu.system) / 1e6).toFixed(1)} | ${pgCpu.toFixed(1)} | ${os.loadavg()[0]!.toFixed(1)} |`);
+      } finally {
+        await pool.end();
+      }
+    }
+  }
+}
+
 const lsnNow = async (client: pg.Client) => (await client.query<{ l: string }>('SELECT pg_current_wal_insert_lsn()::text AS l')).rows[0]!.l;
 const rate = (events: number, seconds: number) => (seconds > 0 ? Math.round(events / seconds) : 0);
 const ratio = (a: number, b: number | null) => (b ? (a / b).toFixed(2) : 'n/a');
@@ -253,6 +298,7 @@ async function main(): Promise<void> {
       const first = await measuredSync('first');
       if (STATEMENTS) await warehouseStatements(warehouseUrl!, 'print', 'first');
       console.log(`first sync: ${first.events.toLocaleString()} events in ${first.seconds.toFixed(1)} s`);
+      if (PHASES.has('reload') && pgDataDir) await reloadFirstSync(warehouseUrl!, path.join(stateDir, 'buckets', 'processed'), pgDataDir);
       let catchup: SyncRun | undefined;
       let captureOnly: { events: number; seconds: number } | undefined;
       if (PHASES.has('catchup') || PHASES.has('capture')) {
