@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { Logger } from '../platform/logger.js';
 import { UserError } from '../platform/errors.js';
 import { freePort } from './free-port.js';
-import { postgresBinary, postgresChildEnv, startPostmaster, type Postmaster } from './postmaster-process.js';
+import { postgresBinary, postgresChildEnv, PostmasterStartError, startPostmaster, type Postmaster } from './postmaster-process.js';
 import { isProcessAlive } from '../platform/process-alive.js';
 import { createPostgresClient } from '../platform/postgres-client.js';
 import { checkPostgresAccess } from './postgres-access-check.js';
@@ -22,7 +22,10 @@ export interface EmbeddedPostgresOptions {
   logger: Logger;
   /** Extra `-c name=value` settings (tests turn fsync off). */
   settings?: Record<string, string | number>;
+  /** A fixed port; without one, a free port is picked (and picked again if it is taken before Postgres binds it). */
   port?: number;
+  /** Where a free port comes from (default: the kernel's, freePort); tests hand out a taken one. */
+  pickPort?: () => Promise<number>;
 }
 
 export interface RunningPostgres {
@@ -48,7 +51,6 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   await removeStalePasswordFiles(parent, password, logger);
   await stopStalePostmaster(dataDir, logger);
 
-  const port = options.port ?? (await freePort());
   const settings: Record<string, string | number> = {
     wal_level: 'logical',
     max_replication_slots: 32,
@@ -69,8 +71,9 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     }
   }
   let postmaster: Postmaster;
+  let port: number;
   try {
-    postmaster = await startPostmaster({ dataDir, port, flags: postgresFlags, logger: pgLog });
+    ({ postmaster, port } = await startOnFreePort(options, (port) => startPostmaster({ dataDir, port, flags: postgresFlags, logger: pgLog }), pgLog));
   } catch (cause) {
     throw new UserError(`embedded Postgres failed to start in ${dataDir}: ${(cause as Error).message}`, { cause });
   }
@@ -87,6 +90,32 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
       logger.info('embedded Postgres stopped', { dataDir });
     },
   };
+}
+
+/**
+ * A free port is free only when the kernel hands it out: between freePort's close and the
+ * postmaster's bind, any process's outgoing connection may take it as its local port (likelier the
+ * more connections the machine makes: a CI run of many Postgres tests). The postmaster then exits
+ * ("could not bind ... Address already in use"); a port we picked ourselves is picked again, a few times.
+ * A port the caller fixed is not: that failure is theirs to see.
+ */
+const PORT_ATTEMPTS = 5;
+async function startOnFreePort(
+  options: Pick<EmbeddedPostgresOptions, 'port' | 'pickPort'>,
+  start: (port: number) => Promise<Postmaster>,
+  logger: Logger,
+): Promise<{ postmaster: Postmaster; port: number }> {
+  if (options.port !== undefined) return { postmaster: await start(options.port), port: options.port };
+  const pick = options.pickPort ?? freePort;
+  for (let attempt = 1; ; attempt++) {
+    const port = await pick();
+    try {
+      return { postmaster: await start(port), port };
+    } catch (error) {
+      if (attempt >= PORT_ATTEMPTS || !(error instanceof PostmasterStartError && error.portTaken)) throw error;
+      logger.warn('the picked port was taken before Postgres could bind it; picking another', { port, attempt });
+    }
+  }
 }
 
 /** Creates the database if it does not exist (CREATE DATABASE has no IF NOT EXISTS). */

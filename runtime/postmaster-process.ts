@@ -41,6 +41,16 @@ function runAs(): { uid: number; gid: number } | Record<string, never> {
   return { uid: id('-u'), gid: id('-g') };
 }
 
+/** The postmaster exited before it was ready; portTaken: because another process had its port. */
+export class PostmasterStartError extends Error {
+  constructor(
+    message: string,
+    readonly portTaken: boolean,
+  ) {
+    super(message);
+  }
+}
+
 export async function startPostmaster(options: { dataDir: string; port: number; flags: string[]; logger: Logger; startTimeoutMs?: number }): Promise<Postmaster> {
   const child: ChildProcess = spawn(await postgresBinary(), ['-D', options.dataDir, '-p', String(options.port), ...options.flags], {
     ...runAs(),
@@ -77,7 +87,9 @@ export async function startPostmaster(options: { dataDir: string; port: number; 
     };
     child.stdout!.on('data', onData);
     child.stderr!.on('data', onData);
-    child.once('exit', (code) => fail(new Error(`Postgres exited during start (code ${code}): ${output.trim().split('\n').slice(-5).join(' | ')}`)));
+    child.once('exit', (code) =>
+      fail(new PostmasterStartError(`Postgres exited during start (code ${code}): ${output.trim().split('\n').slice(-5).join(' | ')}`, /could not bind .*Address already in use/.test(output))),
+    );
     function fail(error: Error) {
       clearTimeout(timer);
       if (child.exitCode === null) child.kill('SIGKILL');

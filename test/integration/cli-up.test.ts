@@ -22,17 +22,22 @@ function startUp(stateDir: string): { child: ChildProcess; output: () => string;
 
 async function statusJson(stateDir: string): Promise<any> {
   const result = await runCli(['status', '--json', '--state-dir', stateDir]);
-  expect(result.code).toBe(0);
+  if (result.code !== 0) throw new Error(`status exited with ${result.code}: ${result.stderr.slice(-2000)}`);
   return JSON.parse(result.stdout);
 }
 
+/**
+ * Polls every 2 s: each probe runs the `status` CLI (a Node process and an attach to Postgres, about
+ * 1.5 CPU-seconds), which on a loaded 2-core machine would otherwise take a core from the `up` it watches.
+ * The bounds are generous for the same reason: a CI machine shared with other work runs this several times slower.
+ */
 async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
     if (value !== undefined) return value;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 1_000));
+    await new Promise((r) => setTimeout(r, 2_000));
   }
 }
 
@@ -50,16 +55,21 @@ describe('totesys-cdc up (npm start)', () => {
     children.push(first.child);
 
     // Simulated changes reach the warehouse: fact versions beyond the seeded snapshot appear.
+    let lastStatus: unknown;
     const loaded = await waitFor(
       'simulated changes in the warehouse',
       async () => {
+        if (first.child.exitCode !== null) throw new Error(`up exited early with ${first.child.exitCode}`);
         if (!(await fs.stat(path.join(stateDir, 'up.lock')).catch(() => null))) return undefined;
-        const status = await statusJson(stateDir).catch(() => undefined);
+        const status = await statusJson(stateDir).catch((error) => ({ statusFailed: String(error) }));
+        lastStatus = status;
         const w = status?.warehouse;
         return w?.initialised && (w.rowsByTable.fact_sales_order ?? 0) > 0 && status.capture?.phase === 'streaming' && status.capture.eventsPublished > status.capture.snapshotRowsPublished ? status : undefined;
       },
-      100_000,
-    );
+      200_000,
+    ).catch((error) => {
+      throw new Error(`${error.message}\n--- last status ---\n${JSON.stringify(lastStatus).slice(0, 3000)}\n--- up output ---\n${first.output().slice(-6000)}`);
+    });
     expect(loaded.slot.exists).toBe(true);
     expect(loaded.slot.walStatus).toBe('reserved');
     expect(first.output()).toMatch(/seeding totesys/);
@@ -84,12 +94,12 @@ describe('totesys-cdc up (npm start)', () => {
         const status = await statusJson(stateDir).catch(() => undefined);
         return status?.capture?.phase === 'streaming' && status.warehouse.rowsByTable.fact_sales_order > factsAfterFirst ? status : undefined;
       },
-      60_000,
+      150_000,
     ).catch((error) => {
       throw new Error(`${error.message}\n--- up output ---\n${again.output().slice(-3000)}`);
     });
     again.child.kill('SIGINT');
     expect(await again.exited).toBe(0);
     expect(again.output()).not.toMatch(/seeding totesys/);
-  }, 240_000);
+  }, 480_000);
 });

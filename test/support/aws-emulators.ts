@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { CreateStreamCommand, DescribeStreamSummaryCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
 import { freePort } from '../../runtime/free-port.js';
 import { createKinesisClient } from '../../stream/kinesis/create-kinesis-client.js';
@@ -21,11 +22,12 @@ export interface KinesaliteServer {
 export async function startKinesalite(region = 'eu-west-2'): Promise<KinesaliteServer> {
   const kinesalite = require('kinesalite') as (options: Record<string, unknown>) => Server;
   const server = kinesalite({ createStreamMs: 0, deleteStreamMs: 0, updateStreamMs: 0, shardLimit: 100 });
-  const port = await freePort();
+  // Port 0: the kernel binds a free port at once (a port picked first could be taken before the listen).
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve());
+    server.listen(0, '127.0.0.1', () => resolve());
   });
+  const port = (server.address() as AddressInfo).port;
   const endpoint = `http://127.0.0.1:${port}`;
   const client = createKinesisClient({ region, endpoint });
   return {

@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, DynamoDBClient, type AttributeDefinition, type KeySchemaElement } from '@aws-sdk/client-dynamodb';
-import { freePort } from '../../runtime/free-port.js';
 
 const require = createRequire(import.meta.url);
 
@@ -16,11 +16,12 @@ export interface DynaliteServer {
 export async function startDynalite(): Promise<DynaliteServer> {
   const dynalite = require('dynalite') as (options: Record<string, unknown>) => Server;
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  const port = await freePort();
+  // Port 0: the kernel binds a free port at once (a port picked first could be taken before the listen).
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve());
+    server.listen(0, '127.0.0.1', () => resolve());
   });
+  const port = (server.address() as AddressInfo).port;
   const endpoint = `http://127.0.0.1:${port}`;
   const client = new DynamoDBClient({ endpoint, region: 'eu-west-2', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
   return {
