@@ -10,8 +10,9 @@
  *    positioned at the backlog's start, so it decodes exactly the WAL the catch-up sync did;
  *  - rebuild (bench:replay's way): `replay --rebuild` of the archive both syncs wrote, into its own
  *    warehouse schema.
- * Each `sync` runs as the real CLI in a child process; its peak RSS is the kernel's high-water mark
- * (VmHWM), polled. Per stage, events/s is the stage's events over its own running time (stages may
+ * Each `sync` runs as the real CLI in a child process under GNU time: its peak RSS (max RSS) and CPU
+ * seconds (user + system, every thread), and with embedded Postgres the cluster's CPU seconds over
+ * the same time (on a shared machine, CPU seconds compare across builds better than wall time). Per stage, events/s is the stage's events over its own running time (stages may
  * overlap); end to end is events over the whole command's wall time, CLI start included.
  * The machine is shared: compare the ratios of one run, not absolute figures across runs.
  *
@@ -21,6 +22,11 @@
  *   the source database must be empty (the bench creates the totesys schema and seeds it) and
  *   gets the replication slots bench_catchup and bench_catchup_capture, dropped at the end.
  *   BENCH_PHASES=first,catchup,capture,rebuild runs a subset (first is needed by the others).
+ *   BENCH_PHASES=first,reload (embedded only): after the first sync, its manifests are loaded again
+ *   into fresh schemas by the loader alone, as sync's loader loads them, alternating snapshot reads
+ *   straight into the fact tables (loader/first-versions.ts) with the staging way (the switch
+ *   totesys_cdc.snapshot_reads = 'staged') and 50,000 with 20,000 rows per transaction,
+ *   BENCH_RELOAD_ROUNDS times (default 2): wall time, this process's CPU and Postgres's.
  *   BENCH_CPU_PROF=<dir> profiles each sync (node --cpu-prof into that directory).
  *   BENCH_STATEMENTS=1 (embedded only) prints the warehouse statements each sync spent most
  *   time in (pg_stat_statements).
@@ -30,7 +36,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type pg from 'pg';
+import pg from 'pg';
 import { LocalDirObjectStore } from '../bucket/local-dir-object-store.js';
 import { runCapture } from '../capture/run-capture.js';
 import { createLogger, silentLogger } from '../platform/logger.js';
@@ -42,6 +48,8 @@ import type { ChangeStreamWriter, StreamRecord } from '../stream/change-stream.j
 import { seedTotesys } from '../totesys/generator/seed-totesys.js';
 import { applySourceSchema } from '../totesys/source-schema.js';
 import { writeBacklog } from './catchup-backlog.js';
+import { CATCH_UP_MANIFESTS_PER_TRANSACTION, loadPendingManifests } from '../loader/run-loader.js';
+import { SNAPSHOT_READS_SETTING } from '../loader/first-versions.js';
 
 const SCALE = Number(process.env.BENCH_SCALE ?? 2);
 const BACKLOG_CHANGES = Number(process.env.BENCH_BACKLOG_CHANGES ?? 200_000);
@@ -49,6 +57,7 @@ const BACKLOG_TRANSACTIONS = Number(process.env.BENCH_BACKLOG_TRANSACTIONS ?? 2_
 const PHASES = new Set((process.env.BENCH_PHASES ?? 'first,catchup,capture,rebuild').split(','));
 const CPU_PROF = process.env.BENCH_CPU_PROF;
 const STATEMENTS = process.env.BENCH_STATEMENTS === '1';
+const RELOAD_ROUNDS = Number(process.env.BENCH_RELOAD_ROUNDS ?? 2);
 const SLOT = 'bench_catchup';
 const CAPTURE_SLOT = 'bench_catchup_capture';
 const REBUILD_SCHEMA = 'bench_rebuild';
@@ -78,26 +87,61 @@ interface SyncRun {
   seconds: number;
   events: number;
   peakRssMb: number;
+  /** Peak RSS MB by the end of a phase: `capture` (start-up and capture), `processing` (up to the last loads). */
+  peakAtPhase: Record<string, number>;
+  /** CPU seconds of the sync process (all threads) and, embedded only, of Postgres during it. */
+  cpuSeconds: number;
+  postgresCpuSeconds: number;
   stages: Record<'capture' | 'processor' | 'loader', StageFigures> | null;
   summary: Record<string, unknown>;
 }
 
-/** Peak resident set of a process so far (kernel high-water mark), MB; null once it has exited. */
-async function peakRssMb(pid: number): Promise<number | null> {
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/** Fields of /proc/<pid>/stat after the command name (which may hold spaces): [state, ppid, ...]. */
+async function procStat(pid: number | string): Promise<string[] | null> {
   try {
-    const status = await fs.readFile(`/proc/${pid}/status`, 'utf8');
-    const kb = /VmHWM:\s+(\d+) kB/.exec(status)?.[1];
-    return kb ? Number(kb) / 1024 : null;
+    const stat = await fs.readFile(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
     return null;
   }
+}
+
+/**
+ * CPU seconds a Postgres cluster has used so far: the postmaster's own and its exited children's
+ * (cutime, cstime: backends that ended, the walsender) plus its live children's. On a shared
+ * machine the sync's CPU seconds, its own and Postgres's, compare across builds better than its
+ * wall time does.
+ */
+async function postgresCpuSeconds(dataDir: string): Promise<number> {
+  const postmaster = (await fs.readFile(path.join(dataDir, 'postmaster.pid'), 'utf8')).split('\n')[0]!.trim();
+  const own = await procStat(postmaster);
+  if (!own) return 0;
+  // After the name: state(0) ppid(1) ... utime(11) stime(12) cutime(13) cstime(14).
+  let ticks = Number(own[11]) + Number(own[12]) + Number(own[13]) + Number(own[14]);
+  for (const entry of await fs.readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const child = await procStat(entry);
+    if (child && child[1] === postmaster) ticks += Number(child[11]) + Number(child[12]);
+  }
+  return ticks / CLOCK_TICKS_PER_SECOND;
 }
 
 /** Runs `totesys-cdc sync` as a child process; resolves to its wall time, peak RSS and stage figures. */
 async function timedSync(env: Record<string, string>, label: string): Promise<SyncRun> {
   const nodeArgs = CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', CPU_PROF, '--cpu-prof-name', `sync-${label}.cpuprofile`] : [];
   const started = performance.now();
-  const child = spawn(process.execPath, [...nodeArgs, CLI, 'sync'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // GNU time reports the child's CPU seconds (every thread: the processor worker's too) on its last stderr line.
+  const child = spawn('/usr/bin/time', ['-f', 'sync-rusage %U %S %M', process.execPath, ...nodeArgs, CLI, 'sync'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let cpuSeconds = 0;
+  // The high-water mark when processing starts (capture's) and when loading alone starts (processing's).
+  const peakAtPhase: Record<string, number> = {};
+  const notePeak = async (phase: string) => {
+    const node = (await fs.readFile(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').catch(() => '')).trim().split(' ')[0];
+    const kb = node ? /VmHWM:\s+(\d+) kB/.exec(await fs.readFile(`/proc/${node}/status`, 'utf8').catch(() => ''))?.[1] : undefined;
+    if (kb) peakAtPhase[phase] = Math.round(Number(kb) / 1024);
+  };
   let stdout = '';
   let stages: SyncRun['stages'] = null;
   let peak = 0;
@@ -108,17 +152,27 @@ async function timedSync(env: Record<string, string>, label: string): Promise<Sy
     const lines = (partial + chunk.toString('utf8')).split('\n');
     partial = lines.pop() ?? '';
     for (const line of lines) {
-      if (line.includes('"sync finished"')) stages = (JSON.parse(line) as { stages: SyncRun['stages'] }).stages;
+      if (line.includes('"sync: process"')) void notePeak('capture');
+      else if (line.includes('"sync: load"')) void notePeak('processing');
+      else if (line.includes('"sync finished"')) stages = (JSON.parse(line) as { stages: SyncRun['stages'] }).stages;
+      else if (line.startsWith('sync-rusage ')) {
+        const [user, system, maxRssKb] = line.split(' ').slice(1).map(Number);
+        cpuSeconds = user! + system!;
+        peak = Math.max(peak, maxRssKb! / 1024);
+      }
       else if (line.includes('"level":"error"') || line.includes('"level":"warn"')) lastErrors.push(line.slice(0, 400));
     }
   });
-  const timer = setInterval(async () => (peak = Math.max(peak, (await peakRssMb(child.pid!)) ?? 0)), 100);
-  const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
-  clearInterval(timer);
+  const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+  if (partial.startsWith('sync-rusage ')) {
+    const [user, system, maxRssKb] = partial.split(' ').slice(1).map(Number);
+    cpuSeconds = user! + system!;
+    peak = Math.max(peak, maxRssKb! / 1024);
+  }
   const seconds = (performance.now() - started) / 1000;
   if (code !== 0) throw new Error(`sync (${label}) exited with ${code}:\n${lastErrors.slice(-5).join('\n')}`);
   const summary = JSON.parse(stdout) as Record<string, unknown>;
-  return { seconds, events: Number(summary.eventsCaptured), peakRssMb: Math.round(peak), stages, summary };
+  return { seconds, events: Number(summary.eventsCaptured), peakRssMb: Math.round(peak), peakAtPhase, cpuSeconds, postgresCpuSeconds: 0, stages, summary };
 }
 
 /** pg_stat_statements of the warehouse database: reset, or print the statements with the most total time. */
@@ -135,10 +189,50 @@ async function warehouseStatements(url: string, action: 'reset' | 'print', sync 
       `SELECT round(total_exec_time)::int AS ms, calls::int, rows::int, left(regexp_replace(query, '\\s+', ' ', 'g'), 110) AS query
        FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) ORDER BY total_exec_time DESC LIMIT 15`,
     );
-    console.log(`warehouse statements of the ${sync} sync (pg_stat_statements, top 15 by total time):`);
+    const total = await client.query<{ ms: number; calls: number }>(
+      `SELECT round(sum(total_exec_time))::int AS ms, sum(calls)::int AS calls FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+    );
+    console.log(`warehouse statements of the ${sync} sync (pg_stat_statements): ${total.rows[0]!.ms} ms in ${total.rows[0]!.calls} calls in all; top 15 by total time:`);
     for (const r of rows) console.log(`${String(r.ms).padStart(8)} ms ${String(r.calls).padStart(6)} calls ${String(r.rows).padStart(8)} rows  ${r.query}`);
   } finally {
     await client.end();
+  }
+}
+
+/**
+ * The first sync's manifests loaded again, by the loader alone, into a fresh schema per run: the
+ * loader's share of a first sync without capture, processor and archiver sharing the cores.
+ */
+async function reloadFirstSync(warehouseUrl: string, processedDir: string, pgDataDir: string): Promise<void> {
+  const processed = new LocalDirObjectStore(processedDir);
+  const variants = [
+    { name: 'staging way, 50,000 rows/transaction', staged: true, maxRows: 50_000 },
+    { name: 'straight in, 50,000 rows/transaction', staged: false, maxRows: 50_000 },
+    { name: 'staging way, 20,000 rows/transaction', staged: true, maxRows: 20_000 },
+    { name: 'straight in, 20,000 rows/transaction', staged: false, maxRows: 20_000 },
+  ];
+  console.log(`\nthe first sync's manifests loaded again by the loader alone (load average ${os.loadavg()[0]!.toFixed(1)})`);
+  console.log('| round | loader | seconds | rows loaded | loader CPU s | Postgres CPU s | load average |');
+  console.log('|---|---|---:|---:|---:|---:|---:|');
+  let n = 0;
+  for (let round = 1; round <= RELOAD_ROUNDS; round++) {
+    for (const variant of variants) {
+      const pool = new pg.Pool({ connectionString: warehouseUrl, max: 2, ...(variant.staged ? { options: `-c ${SNAPSHOT_READS_SETTING}=staged` } : {}) });
+      try {
+        const schema = `bench_reload_${++n}`;
+        const pgBefore = await postgresCpuSeconds(pgDataDir);
+        const cpuBefore = process.cpuUsage();
+        const started = performance.now();
+        const summary = await loadPendingManifests({ pool, processed, schema, logger, maxManifests: 100_000, maxManifestsPerTransaction: CATCH_UP_MANIFESTS_PER_TRANSACTION, maxRowsPerTransaction: variant.maxRows });
+        const seconds = (performance.now() - started) / 1000;
+        const cpu = process.cpuUsage(cpuBefore);
+        const pgCpu = (await postgresCpuSeconds(pgDataDir)) - pgBefore;
+        if (summary.manifestsFailed > 0) throw new Error(`reload (${variant.name}) failed: ${JSON.stringify(summary.failures.slice(0, 3))}`);
+        console.log(`| ${round} | ${variant.name} | ${seconds.toFixed(2)} | ${summary.rowsLoaded} | ${((cpu.user + cpu.system) / 1e6).toFixed(1)} | ${pgCpu.toFixed(1)} | ${os.loadavg()[0]!.toFixed(1)} |`);
+      } finally {
+        await pool.end();
+      }
+    }
   }
 }
 
@@ -193,9 +287,18 @@ async function main(): Promise<void> {
       };
 
       if (STATEMENTS) await warehouseStatements(warehouseUrl!, 'reset');
-      const first = await timedSync(env, 'first');
+      const pgDataDir = server ? path.join(root, 'pg') : null;
+      const measuredSync = async (label: string) => {
+        const before = pgDataDir ? await postgresCpuSeconds(pgDataDir) : 0;
+        const run = await timedSync(env, label);
+        run.postgresCpuSeconds = pgDataDir ? (await postgresCpuSeconds(pgDataDir)) - before : 0;
+        console.log(`${label} sync CPU seconds: sync process ${run.cpuSeconds.toFixed(1)}, Postgres ${pgDataDir ? run.postgresCpuSeconds.toFixed(1) : 'n/a (external)'}; peak RSS MB by phase end: ${JSON.stringify({ ...run.peakAtPhase, end: run.peakRssMb })}`);
+        return run;
+      };
+      const first = await measuredSync('first');
       if (STATEMENTS) await warehouseStatements(warehouseUrl!, 'print', 'first');
       console.log(`first sync: ${first.events.toLocaleString()} events in ${first.seconds.toFixed(1)} s`);
+      if (PHASES.has('reload') && pgDataDir) await reloadFirstSync(warehouseUrl!, path.join(stateDir, 'buckets', 'processed'), pgDataDir);
       let catchup: SyncRun | undefined;
       let captureOnly: { events: number; seconds: number } | undefined;
       if (PHASES.has('catchup') || PHASES.has('capture')) {
@@ -207,7 +310,7 @@ async function main(): Promise<void> {
         await client.query('CHECKPOINT');
         if (PHASES.has('catchup')) {
           if (STATEMENTS) await warehouseStatements(warehouseUrl!, 'reset');
-          catchup = await timedSync(env, 'catchup');
+          catchup = await measuredSync('catchup');
           if (STATEMENTS) await warehouseStatements(warehouseUrl!, 'print');
           console.log(`catch-up sync: ${catchup.events.toLocaleString()} events in ${catchup.seconds.toFixed(1)} s`);
         }

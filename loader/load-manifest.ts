@@ -12,6 +12,7 @@ import type { ParquetReadLimits } from '../parquet/parquet-bounds.js';
 import type { WarehouseClient } from './warehouse-pool.js';
 import { applyReconciles } from './apply-reconciles.js';
 import { factKeyCheckMode, withoutRowTriggers } from './fact-key-checks.js';
+import { firstVersionReads, noVersionsOf } from './first-versions.js';
 
 /**
  * Loads manifests into the star schema. Each manifest: dimensions (version-guarded upserts), then
@@ -124,20 +125,25 @@ export async function stage(client: WarehouseClient, spec: (typeof WAREHOUSE_MOD
 const UNIQUE_VIOLATION = '23505';
 
 /**
- * A fact file's rows under the fact version rules (insertFactSql). Fast path: a file without
- * snapshot reads (`r` rows) is subject to one rule only, "an event id already loaded adds
- * nothing", which the table's UNIQUE (event_id) enforces during a COPY straight into the table:
- * no staging copy, no INSERT ... SELECT. A file that repeats a loaded event id (a batch processed
- * again after a crash, regrouped) fails that COPY; it is rolled back to the savepoint and goes the
- * staging way, which skips the loaded ones. Files with `r` rows always go the staging way (the
- * rule for them looks at the versions before each row).
+ * A fact file's rows under the fact version rules (insertFactSql). Fast path: a COPY straight into
+ * the table, no staging copy, no INSERT ... SELECT, for
+ *  - a file without snapshot reads (`r` rows): it is subject to one rule only, "an event id already
+ *    loaded adds nothing" (F1), which the table's UNIQUE (event_id) enforces during the COPY;
+ *  - a file whose `r` rows are their source rows' first versions (first-versions.ts: a first sync):
+ *    F2 keeps every one of them, so F1 is again the only rule. Checked in memory and with one
+ *    probe of the table before the COPY.
+ * A file that repeats a loaded event id (a batch processed again after a crash, regrouped) fails
+ * that COPY; it is rolled back to the savepoint and goes the staging way, which skips the loaded
+ * ones. Other files with `r` rows go the staging way (the rule for them looks at the versions
+ * before each row).
  */
 export async function insertFactRows(client: WarehouseClient, schema: string, spec: FactSpec, rows: readonly WarehouseRow[], staged: Set<WarehouseTable>, how: FactInsert & { returnEventIds?: false }): Promise<number>;
 /** With returnEventIds: 'all' when every row went in, else the event ids of the rows written (a group's ledger counts, load-manifests-together.ts). */
 export async function insertFactRows(client: WarehouseClient, schema: string, spec: FactSpec, rows: readonly WarehouseRow[], staged: Set<WarehouseTable>, how: FactInsert & { returnEventIds: true }): Promise<'all' | string[]>;
 export async function insertFactRows(client: WarehouseClient, schema: string, spec: FactSpec, rows: readonly WarehouseRow[], staged: Set<WarehouseTable>, how: FactInsert & { returnEventIds?: boolean }): Promise<number | 'all' | string[]> {
   const load = async () => {
-    if (!rows.some((row) => row.op === 'r')) {
+    const reads = rows.some((row) => row.op === 'r') ? firstVersionReads(spec, rows) : undefined;
+    if (reads === undefined || (reads !== null && (await noVersionsOf(client, schema, spec, reads.sourceIds)))) {
       await client.query('SAVEPOINT fact_copy');
       try {
         await copyRows(client, (format) => copyIntoFactSql(schema, spec, format), spec.columns, rows);

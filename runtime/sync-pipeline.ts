@@ -20,6 +20,16 @@ import { captureStatusFile, CONSUMERS } from './pipeline-status.js';
 import type { SnapshotProgress } from '../capture/snapshot/initial-snapshot.js';
 import { createPostgresClient } from '../platform/postgres-client.js';
 
+/**
+ * Rows per loader transaction in `sync` (the loader's default is 50,000). The loader holds the
+ * decoded rows of the group it loads and of one complete group read ahead, on the thread that also
+ * archives, while the processor worker has its own heap: at 50,000 a scale-10 first sync peaked at
+ * 490–527 MB RSS (docs/performance.md, round three), over the 512 MB bound. Once snapshot reads go
+ * straight into the fact tables the loader keeps up with the processor, so smaller groups cost a
+ * few more statements, not time.
+ */
+export const SYNC_MAX_ROWS_PER_TRANSACTION = 20_000;
+
 export interface SyncSummary {
   /** The source WAL position at the start: everything committed before it is in the warehouse. */
   targetLsn: string;
@@ -133,6 +143,7 @@ export async function syncPipeline(options: {
     parquetLimits: parquetLimitsFor(config.bounds),
     logger: logger.child({ stage: 'loader' }),
     maxManifestsPerTransaction: CATCH_UP_MANIFESTS_PER_TRANSACTION,
+    maxRowsPerTransaction: SYNC_MAX_ROWS_PER_TRANSACTION,
   };
   const loading = loadUntilStopped({ loadOptions, counters, signal: loaderStop.signal, wake });
   loading.catch(() => {});
