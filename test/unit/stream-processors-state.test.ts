@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { silentLogger } from '../../platform/logger.js';
 import { DynamoDbJoinStateStore, STATE_TABLE_ATTRIBUTES, STATE_TABLE_KEY_SCHEMA } from '../../stream-processors/state/dynamodb-join-state-store.js';
 import type { JoinStateStore } from '../../stream-processors/state/join-state-store.js';
@@ -114,6 +114,63 @@ describe('LocalJoinStateStore durability', () => {
     await reopened.close();
     const lines = (await fs.readFile(path.join(dir, 'join-state.ndjson'), 'utf8')).trim().split('\n');
     expect(lines).toHaveLength(1);
+  });
+
+  it('writes a batch of puts in one write at flush, not one per put', async () => {
+    const dir = path.join(tmp, 'group-write');
+    const store = await LocalJoinStateStore.open(dir, silentLogger);
+    const file = path.join(dir, 'join-state.ndjson');
+    const handle = (store as unknown as { handle: fs.FileHandle }).handle;
+    const writes = vi.spyOn(Object.getPrototypeOf(handle) as fs.FileHandle, 'write');
+    const appends = vi.spyOn(Object.getPrototypeOf(handle) as fs.FileHandle, 'appendFile');
+    try {
+      for (let id = 1; id <= 50; id++) await store.put('staff', id, staff({ staff_id: id }, 0x100 + id));
+      // Visible at once, durable at flush.
+      expect((await store.get('staff', 50))?.version).toEqual(v(0x132));
+      expect((await fs.stat(file)).size).toBe(0);
+      await store.flush();
+      expect(writes.mock.calls.length + appends.mock.calls.length).toBe(1);
+    } finally {
+      writes.mockRestore();
+      appends.mockRestore();
+    }
+    await store.close();
+    const reopened = await LocalJoinStateStore.open(dir, silentLogger);
+    for (let id = 1; id <= 50; id++) expect((await reopened.get('staff', id))?.version).toEqual(v(0x100 + id));
+    await reopened.close();
+  });
+
+  it('after a torn, failed write the retried flush cuts the torn bytes and loses no line', async () => {
+    const dir = path.join(tmp, 'failed-write');
+    const store = await LocalJoinStateStore.open(dir, silentLogger);
+    await store.put('department', 1, { row: sourceRow.department(), version: v(0x100), deleted: false });
+    await store.flush();
+    await store.put('staff', 1, staff({ staff_id: 1 }, 0x200));
+    await store.put('staff', 2, staff({ staff_id: 2 }, 0x201));
+    const handle = (store as unknown as { handle: fs.FileHandle }).handle;
+    const proto = Object.getPrototypeOf(handle) as fs.FileHandle;
+    const realWrite = proto.write;
+    // The disk takes a third of the bytes (half a line), then fails (EIO).
+    const write = vi.spyOn(proto, 'write').mockImplementationOnce(async function (this: fs.FileHandle, buffer: Uint8Array, offset?: number | null, length?: number | null) {
+      await realWrite.call(this, buffer, offset ?? 0, Math.floor((length ?? buffer.length) / 3));
+      throw Object.assign(new Error('EIO: i/o error, write'), { code: 'EIO' });
+    } as never);
+    try {
+      await expect(store.flush()).rejects.toMatchObject({ name: 'StateStoreError', retryable: true });
+    } finally {
+      write.mockRestore();
+    }
+    // The batch is retried: its puts are idempotent (the map already has them), then it flushes.
+    expect(await store.put('staff', 1, staff({ staff_id: 1 }, 0x200))).toEqual(staff({ staff_id: 1 }, 0x200));
+    await store.flush();
+    await store.put('staff', 3, staff({ staff_id: 3 }, 0x300));
+    await store.close();
+    const reopened = await LocalJoinStateStore.open(dir, silentLogger);
+    expect((await reopened.get('department', 1))?.version).toEqual(v(0x100));
+    expect((await reopened.get('staff', 1))?.version).toEqual(v(0x200));
+    expect((await reopened.get('staff', 2))?.version).toEqual(v(0x201));
+    expect((await reopened.get('staff', 3))?.version).toEqual(v(0x300));
+    await reopened.close();
   });
 });
 
