@@ -149,7 +149,7 @@ describe('LocalJoinStateStore durability', () => {
     await store.put('staff', 2, staff({ staff_id: 2 }, 0x201));
     const handle = (store as unknown as { handle: fs.FileHandle }).handle;
     const proto = Object.getPrototypeOf(handle) as fs.FileHandle;
-    const realWrite = proto.write;
+    const realWrite = proto.write as (buffer: Uint8Array, offset: number, length: number) => Promise<unknown>;
     // The disk takes a third of the bytes (half a line), then fails (EIO).
     const write = vi.spyOn(proto, 'write').mockImplementationOnce(async function (this: fs.FileHandle, buffer: Uint8Array, offset?: number | null, length?: number | null) {
       await realWrite.call(this, buffer, offset ?? 0, Math.floor((length ?? buffer.length) / 3));
