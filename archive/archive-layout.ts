@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { isSourceTable, type SourceTable } from '../contracts/source-tables.js';
 import { ARCHIVE_CHANGES_PREFIX, ARCHIVE_ERRORS_PREFIX, FIREHOSE_FILE_EXTENSION, WATERMARK_ARCHIVE_PARTITION } from './firehose-settings.js';
+import { scanRoute } from './routing-scan.js';
 
 /** A `table=` partition of the archive: a captured table, or the capture's watermark records. */
 export type ArchivePartitionName = SourceTable | typeof WATERMARK_ARCHIVE_PARTITION;
@@ -115,8 +116,26 @@ export type RecordRoute = { kind: 'change'; table: ArchivePartitionName } | { ki
  * is the system of record; replay validates the full contract and reports, e.g., an unknown `v`).
  * Everything else goes to the error prefix. Unlike Firehose, an unknown table name is an error here
  * too, so a record can never choose an arbitrary key path.
+ * The route of a well-formed record is read from its bytes (routing-scan.ts); anything else, and
+ * every error route, comes from the parse (routeRecordByParse).
  */
 export function routeRecord(data: Uint8Array): RecordRoute {
+  const scanned = scanRoute(data, isSourceTable);
+  if (scanned) return scanned.kind === 'watermark' ? WATERMARK_ROUTE : changeRoute(scanned.table as SourceTable);
+  return routeRecordByParse(data);
+}
+
+const WATERMARK_ROUTE: RecordRoute = Object.freeze({ kind: 'change', table: WATERMARK_ARCHIVE_PARTITION });
+/** One frozen route per table: no object per record. */
+const CHANGE_ROUTES = new Map<SourceTable, RecordRoute>();
+function changeRoute(table: SourceTable): RecordRoute {
+  let route = CHANGE_ROUTES.get(table);
+  if (!route) CHANGE_ROUTES.set(table, (route = Object.freeze({ kind: 'change', table })));
+  return route;
+}
+
+/** routeRecord by parsing the record's JSON: the definition the byte scan is held to. */
+export function routeRecordByParse(data: Uint8Array): RecordRoute {
   let value: unknown;
   try {
     value = JSON.parse(Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8'));
