@@ -8,7 +8,9 @@ import type { ChangeStreamConsumer, ConsumedRecord } from '../stream/change-stre
 import { changeObjectKey, errorObjectKey, errorRecordLine, hourStartMs, routeRecord, type ArchivePartitionName } from './archive-layout.js';
 
 const gzip = promisify(gzipCallback);
-const NEWLINE = Buffer.from('\n');
+const NEWLINE = 0x0a;
+/** A buffer's body is built in blocks of this size (the last one partly filled). */
+const BLOCK_BYTES = 256 * 1024;
 
 /**
  * The local stand-in for Firehose: consumes the change stream as its own consumer and writes the
@@ -66,7 +68,8 @@ interface Buffered {
   /** Partition identity: `<table>@<hourStartMs>` or `errors@<hourStartMs>`. */
   id: string;
   table: ArchivePartitionName | null;
-  chunks: Buffer[];
+  /** The body so far: full blocks, then the last one's first `bytes - (blocks.length - 1) * BLOCK_BYTES` bytes. */
+  blocks: Buffer[];
   bytes: number;
   records: number;
   firstArrivalMs: number;
@@ -96,20 +99,20 @@ export async function runArchiver(options: ArchiverOptions): Promise<ArchiverSum
     const id = route.kind === 'change' ? `${route.table}@${hour}` : `errors@${hour}`;
     let buffer = open.get(id);
     if (!buffer) {
-      buffer = { id, table: route.kind === 'change' ? route.table : null, chunks: [], bytes: 0, records: 0, firstArrivalMs: record.arrivalMs, openedAtMs: now(), durable: false };
+      buffer = { id, table: route.kind === 'change' ? route.table : null, blocks: [], bytes: 0, records: 0, firstArrivalMs: record.arrivalMs, openedAtMs: now(), durable: false };
       open.set(id, buffer);
     }
     if (route.kind === 'change') {
       // Exactly the record's bytes, then the delimiter (Firehose AppendDelimiterToRecord).
-      // A copy: the record may be a view of a much larger read chunk (the local log's), which a
-      // buffer held until its flush would keep alive whole.
-      buffer.chunks.push(Buffer.from(record.data), NEWLINE);
-      buffer.bytes += record.data.byteLength + 1;
+      // Copied into the buffer's blocks: the record may be a view of a much larger read chunk (the
+      // local log's), which a buffer held until its flush would keep alive whole; and a Buffer per
+      // record was garbage for the collector.
+      append(buffer, record.data);
+      appendByte(buffer, NEWLINE);
       summary.records++;
     } else {
       const line = Buffer.from(errorRecordLine(record, route, now()) + '\n');
-      buffer.chunks.push(line);
-      buffer.bytes += line.byteLength;
+      append(buffer, line);
       summary.errorRecords++;
       logger.warn('stream record is not a routable change event: archived under errors/', { shardId: record.shardId, sequenceNumber: record.sequenceNumber, errorCode: route.errorCode });
     }
@@ -122,7 +125,7 @@ export async function runArchiver(options: ArchiverOptions): Promise<ArchiverSum
 
   const write = async (buffer: Buffered, reason: ArchiveFlush['reason']) => {
     open.delete(buffer.id);
-    const body = Buffer.concat(buffer.chunks, buffer.bytes);
+    const body = bodyOf(buffer);
     const key = buffer.table === null ? errorObjectKey(buffer.firstArrivalMs, body) : changeObjectKey(buffer.table, buffer.firstArrivalMs, body);
     const compressed = await gzip(body);
     for (let attempt = 1; ; attempt++) {
@@ -136,7 +139,7 @@ export async function runArchiver(options: ArchiverOptions): Promise<ArchiverSum
       }
     }
     buffer.durable = true;
-    buffer.chunks = [];
+    buffer.blocks = [];
     summary.objects++;
     const flush: ArchiveFlush = { key, records: buffer.records, bytes: buffer.bytes, compressedBytes: compressed.byteLength, reason };
     logger.debug('archived object', { ...flush, metric: METRIC.eventsArchived });
@@ -186,6 +189,34 @@ export async function runArchiver(options: ArchiverOptions): Promise<ArchiverSum
   }
   logger.info('archiver stopped', { ...summary });
   return summary;
+}
+
+/** Copies `data` to the end of the buffer's body. */
+function append(buffer: Buffered, data: Uint8Array): void {
+  let from = 0;
+  while (from < data.byteLength) {
+    const at = buffer.bytes % BLOCK_BYTES;
+    if (at === 0) buffer.blocks.push(Buffer.allocUnsafeSlow(BLOCK_BYTES));
+    const block = buffer.blocks[buffer.blocks.length - 1]!;
+    const n = Math.min(BLOCK_BYTES - at, data.byteLength - from);
+    block.set(from === 0 && n === data.byteLength ? data : data.subarray(from, from + n), at);
+    from += n;
+    buffer.bytes += n;
+  }
+}
+
+function appendByte(buffer: Buffered, byte: number): void {
+  const at = buffer.bytes % BLOCK_BYTES;
+  if (at === 0) buffer.blocks.push(Buffer.allocUnsafeSlow(BLOCK_BYTES));
+  buffer.blocks[buffer.blocks.length - 1]![at] = byte;
+  buffer.bytes++;
+}
+
+/** The body as one Buffer: the single block's filled part, or the blocks joined. */
+function bodyOf(buffer: Buffered): Buffer {
+  const { blocks, bytes } = buffer;
+  if (blocks.length === 1) return blocks[0]!.subarray(0, bytes);
+  return Buffer.concat(blocks, bytes);
 }
 
 function delay(ms: number): Promise<void> {

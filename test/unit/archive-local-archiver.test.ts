@@ -75,6 +75,20 @@ describe('local archiver', () => {
     expect((await stream.consumer('archiver').lag()).every((l) => l.records === 0)).toBe(true);
   });
 
+  it('a body is exactly the records, in order, each followed by a newline, when records are large and cross the archiver\'s blocks', async () => {
+    // Records from 1 byte of padding to 700 KB (several of the archiver's 256 KiB blocks), in one partition.
+    const arrivalMs = Date.parse('2026-12-07T10:00:00Z');
+    const sizes = [1, 262_100, 300, 700_000, 5, 262_144, 90_000, 1, 262_143];
+    const texts = sizes.map((n, i) => JSON.stringify({ v: 1, id: `e${i}`, table: 'staff', pad: 'x'.repeat(n) }));
+    const stream = new MemoryChangeStream();
+    for (const text of texts) stream.append('shard-0', 'k', text, arrivalMs);
+    const consumer = stream.consumer('archiver');
+    await archiveUntil({ consumer, ingestion: tmp.store, flushIntervalMs: 60_000, maxBytes: 64 << 20 }, async () => (await consumer.lag()).every((l) => l.records === 0));
+    const bodies = [...(await objects(tmp.store, 'changes/table=staff/')).values()];
+    expect(bodies).toHaveLength(1);
+    expect(bodies[0]!.equals(Buffer.from(texts.map((t) => t + '\n').join('')))).toBe(true);
+  });
+
   it('flushes by size: no object exceeds maxBytes by more than one record', async () => {
     const events = generateWorkload(400, { secondsBetweenTransactions: 0.01 }).filter((e) => e.event.table === 'sales_order' || e.event.table === 'payment');
     const stream = new MemoryChangeStream();
