@@ -49,8 +49,14 @@ function isoParts(epochMs: number): { date: string; hour: string; stamp: string 
   return { date, hour, stamp };
 }
 
-function contentName(firstArrivalMs: number, body: Uint8Array): string {
-  const digest = createHash('sha256').update(body).digest('hex').slice(0, 32);
+/** An uncompressed body: one buffer, or its parts in order (hashed as if joined). */
+export type ArchiveBody = Uint8Array | readonly Uint8Array[];
+
+function contentName(firstArrivalMs: number, body: ArchiveBody): string {
+  const hash = createHash('sha256');
+  if (body instanceof Uint8Array) hash.update(body);
+  else for (const part of body) hash.update(part);
+  const digest = hash.digest('hex').slice(0, 32);
   return `${ARCHIVE_OBJECT_NAME_PREFIX}${isoParts(firstArrivalMs).stamp}-${digest}${FIREHOSE_FILE_EXTENSION}`;
 }
 
@@ -66,12 +72,12 @@ export function partitionPrefix(table: ArchivePartitionName, arrivalMs: number):
 }
 
 /** Key of an archived change-event object; `body` is the uncompressed NDJSON. */
-export function changeObjectKey(table: ArchivePartitionName, firstArrivalMs: number, body: Uint8Array): string {
+export function changeObjectKey(table: ArchivePartitionName, firstArrivalMs: number, body: ArchiveBody): string {
   return partitionPrefix(table, firstArrivalMs) + contentName(firstArrivalMs, body);
 }
 
 /** Key of an error-output object (records that are not routable change events). */
-export function errorObjectKey(firstArrivalMs: number, body: Uint8Array): string {
+export function errorObjectKey(firstArrivalMs: number, body: ArchiveBody): string {
   const { date } = isoParts(firstArrivalMs);
   return `${ARCHIVE_ERRORS_PREFIX}${ERROR_OUTPUT_TYPE}/date=${date}/${contentName(firstArrivalMs, body)}`;
 }

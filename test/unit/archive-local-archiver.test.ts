@@ -1,9 +1,9 @@
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import { gunzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { parseChangeObjectKey } from '../../archive/archive-layout.js';
-import { runArchiver, type ArchiveFlush } from '../../archive/local-archiver.js';
+import { changeObjectKey, parseChangeObjectKey } from '../../archive/archive-layout.js';
+import { ARCHIVE_GZIP_LEVEL, runArchiver, type ArchiveFlush } from '../../archive/local-archiver.js';
 import type { ObjectStore } from '../../bucket/object-store.js';
 import { partitionKeyOf } from '../../contracts/change-event.js';
 import { silentLogger } from '../../platform/logger.js';
@@ -84,9 +84,14 @@ describe('local archiver', () => {
     for (const text of texts) stream.append('shard-0', 'k', text, arrivalMs);
     const consumer = stream.consumer('archiver');
     await archiveUntil({ consumer, ingestion: tmp.store, flushIntervalMs: 60_000, maxBytes: 64 << 20 }, async () => (await consumer.lag()).every((l) => l.records === 0));
-    const bodies = [...(await objects(tmp.store, 'changes/table=staff/')).values()];
+    const bodies = [...(await objects(tmp.store, 'changes/table=staff/'))];
     expect(bodies).toHaveLength(1);
-    expect(bodies[0]!.equals(Buffer.from(texts.map((t) => t + '\n').join('')))).toBe(true);
+    const [key, body] = bodies[0]!;
+    const expected = Buffer.from(texts.map((t) => t + '\n').join(''));
+    expect(body.equals(expected)).toBe(true);
+    // Compressed in parts, yet one GZIP member with the bytes of the whole body's gzip; named by the whole body's hash.
+    expect((await tmp.store.get(key)).equals(gzipSync(expected, { level: ARCHIVE_GZIP_LEVEL }))).toBe(true);
+    expect(key).toBe(changeObjectKey('staff', arrivalMs, expected));
   });
 
   it('flushes by size: no object exceeds maxBytes by more than one record', async () => {
