@@ -123,6 +123,21 @@ function skipSpace(s: Scan): void {
   s.p = p;
 }
 
+/** Byte classes inside a JSON string: 0 plain ASCII, then the bytes string() must look at. */
+const PLAIN = 0;
+const CLOSE = 1;
+const ESCAPE = 2;
+const CONTROL = 3;
+const NON_ASCII = 4;
+const STRING_BYTE = (() => {
+  const table = new Uint8Array(256);
+  for (let b = 0; b < 0x20; b++) table[b] = CONTROL;
+  for (let b = 0x80; b < 0x100; b++) table[b] = NON_ASCII;
+  table[QUOTE] = CLOSE;
+  table[BACKSLASH] = ESCAPE;
+  return table;
+})();
+
 /** A JSON string at s.p (s.p after it); false when there is none. Sets s.escaped and s.nonAscii. */
 function string(s: Scan): boolean {
   const { buf, end } = s;
@@ -132,28 +147,30 @@ function string(s: Scan): boolean {
   let escaped = false;
   let nonAscii = false;
   for (;;) {
+    let kind = PLAIN;
+    while (p < end && (kind = STRING_BYTE[buf[p]!]!) === PLAIN) p++;
     if (p >= end) return false;
-    const b = buf[p]!;
-    if (b === QUOTE) break;
-    if (b < 0x20) return false; // JSON forbids raw control characters in strings
-    if (b === BACKSLASH) {
-      escaped = true;
-      if (p + 1 >= end) return false;
-      const e = buf[p + 1];
-      if (e === 0x75) {
-        // \uXXXX
-        if (p + 6 > end) return false;
-        for (let i = p + 2; i < p + 6; i++) if (!isHex(buf[i]!)) return false;
-        p += 6;
-        continue;
-      }
-      // \" \\ \/ \b \f \n \r \t
-      if (e !== QUOTE && e !== BACKSLASH && e !== 0x2f && e !== 0x62 && e !== 0x66 && e !== 0x6e && e !== 0x72 && e !== 0x74) return false;
-      p += 2;
+    if (kind === CLOSE) break;
+    if (kind === CONTROL) return false; // JSON forbids raw control characters in strings
+    if (kind === NON_ASCII) {
+      nonAscii = true;
+      p++;
       continue;
     }
-    if (b >= 0x80) nonAscii = true;
-    p++;
+    // ESCAPE
+    escaped = true;
+    if (p + 1 >= end) return false;
+    const e = buf[p + 1];
+    if (e === 0x75) {
+      // \uXXXX
+      if (p + 6 > end) return false;
+      for (let i = p + 2; i < p + 6; i++) if (!isHex(buf[i]!)) return false;
+      p += 6;
+      continue;
+    }
+    // \" \\ \/ \b \f \n \r \t
+    if (e !== QUOTE && e !== BACKSLASH && e !== 0x2f && e !== 0x62 && e !== 0x66 && e !== 0x6e && e !== 0x72 && e !== 0x74) return false;
+    p += 2;
   }
   s.p = p + 1;
   s.escaped = escaped;
