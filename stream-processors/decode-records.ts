@@ -28,6 +28,8 @@ export interface DecodedRecords {
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
+const LBRACE = 0x7b;
+const NEWLINE = 0x0a;
 
 type Origin = { shardId: string; sequenceNumber: string };
 
@@ -89,12 +91,12 @@ export function decodeRecordsLazily(records: readonly StreamRecordInput[]): Lazy
       changeRecords.push(at);
     }
   });
-  const origins = new Map<string, Origin>();
+  /** Event id → index of its record (an origin object is built only when asked for: quarantine). */
+  const origins = new Map<string, number>();
   let count = 0;
   function* events(): Generator<ChangeEvent> {
     for (const at of changeRecords) {
       const record = records[at]!;
-      const origin = { shardId: record.shardId, sequenceNumber: record.sequenceNumber };
       let text: string;
       try {
         text = utf8.decode(record.data);
@@ -103,7 +105,12 @@ export function decodeRecordsLazily(records: readonly StreamRecordInput[]): Lazy
         continue;
       }
       // One event per record is the rule (capture writes them so): no split and no array for it.
-      const lines = !text.includes('\n') && text.trim() !== '' ? [text] : text.split('\n').filter((line) => line.trim() !== '');
+      // A record starting with `{` and holding no newline byte is such a line (found in the bytes:
+      // no scan of the decoded text, no trimmed copy of it).
+      const lines =
+        (record.data[0] === LBRACE && record.data.indexOf(NEWLINE) < 0) || (!text.includes('\n') && text.trim() !== '')
+          ? [text]
+          : text.split('\n').filter((line) => line.trim() !== '');
       if (lines.length === 0) poison.push({ at, entry: poisonOf(record, { reason: 'malformed-json', error: 'empty record', record: text }) });
       for (const line of lines) {
         let event: ChangeEvent;
@@ -114,7 +121,7 @@ export function decodeRecordsLazily(records: readonly StreamRecordInput[]): Lazy
           poison.push({ at, entry: poisonOf(record, { reason: reasonOf(line), error: (error as Error).message, record: line }) });
           continue;
         }
-        origins.set(event.id, origin);
+        origins.set(event.id, at);
         count++;
         yield event;
       }
@@ -122,7 +129,12 @@ export function decodeRecordsLazily(records: readonly StreamRecordInput[]): Lazy
   }
   return {
     events: events(),
-    originOf: (event) => origins.get(event.id),
+    originOf: (event) => {
+      const at = origins.get(event.id);
+      if (at === undefined) return undefined;
+      const record = records[at]!;
+      return { shardId: record.shardId, sequenceNumber: record.sequenceNumber };
+    },
     // Stable: a record's own poison stays in line order.
     poison: () => poison.sort((a, b) => a.at - b.at).map((p) => p.entry),
     eventCount: () => count,

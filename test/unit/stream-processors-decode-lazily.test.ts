@@ -45,4 +45,27 @@ describe('decodeRecordsLazily', () => {
       ['6', 'malformed-json'],
     ]);
   });
+
+  it('reads one event per record without splitting, NDJSON and padded records by line, and gives each event its own record as origin', () => {
+    const decoded = decodeRecords([
+      record(1, event(1)),
+      record(2, ` ${event(2)} `),
+      record(3, `${event(3)}\n`),
+      record(4, `\n${event(4)}\n\n${event(5)}`),
+      record(5, ' \n '),
+      record(6, `${event(6)}{`),
+    ]);
+    expect(decoded.events.map((e) => [e.id, decoded.origins.get(e.id)?.sequenceNumber])).toEqual([
+      [JSON.parse(event(1)).id, '1'],
+      [JSON.parse(event(2)).id, '2'],
+      [JSON.parse(event(3)).id, '3'],
+      [JSON.parse(event(4)).id, '4'],
+      [JSON.parse(event(5)).id, '4'],
+    ]);
+    expect(decoded.poison.map((p) => [p.sequenceNumber, p.reason])).toEqual([
+      ['5', 'malformed-json'],
+      ['6', 'malformed-json'],
+    ]);
+    expect(decoded.origins.get(JSON.parse(event(1)).id)).toEqual({ shardId: 's0', sequenceNumber: '1' });
+  });
 });
