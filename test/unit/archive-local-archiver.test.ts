@@ -90,7 +90,7 @@ describe('local archiver', () => {
     const expected = Buffer.from(texts.map((t) => t + '\n').join(''));
     expect(body.equals(expected)).toBe(true);
     // Compressed in parts, yet one GZIP member with the bytes of the whole body's gzip; named by the whole body's hash.
-    expect((await tmp.store.get(key)).equals(gzipSync(expected, { level: ARCHIVE_GZIP_LEVEL }))).toBe(true);
+    expect(Buffer.from(await tmp.store.get(key)).equals(gzipSync(expected, { level: ARCHIVE_GZIP_LEVEL }))).toBe(true);
     expect(key).toBe(changeObjectKey('staff', arrivalMs, expected));
   });
 
