@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -64,20 +65,25 @@ export class LocalDirObjectStore implements DescribedObjectStore {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
       throw error;
     }
-    // Sort as S3 does, by the full key: a directory `a` sorts as `a/`.
-    const named = entries
-      .filter((e) => !e.name.endsWith('.tmp'))
-      .map((e) => ({ entry: e, sortKey: (dirKey ? `${dirKey}/` : '') + e.name + (e.isDirectory() ? '/' : '') }))
-      .sort((a, b) => (a.sortKey < b.sortKey ? -1 : a.sortKey > b.sortKey ? 1 : 0));
-    for (const { entry, sortKey } of named) {
-      if (entry.isDirectory()) {
+    // Only entries that can hold or be keys after startAfter with this prefix, then sorted as S3
+    // sorts, by the full key: a directory `a` sorts as `a/`. (A drain lists the manifests of the
+    // last seconds every 250 ms: filtering first keeps that from sorting the whole day's directory.)
+    const base = dirKey ? `${dirKey}/` : '';
+    const named: { name: string; sortKey: string; isDirectory: boolean }[] = [];
+    for (const entry of entries) {
+      if (entry.name.endsWith('.tmp')) continue;
+      const isDirectory = entry.isDirectory();
+      const sortKey = base + entry.name + (isDirectory ? '/' : '');
+      if (isDirectory) {
         if (!(sortKey.startsWith(prefix) || prefix.startsWith(sortKey))) continue;
         if (startAfter && sortKey < startAfter && !startAfter.startsWith(sortKey)) continue;
-        yield* this.walk(sortKey.slice(0, -1), prefix, startAfter);
-      } else if (entry.isFile() && sortKey.startsWith(prefix) && (!startAfter || sortKey > startAfter)) {
-        const { size } = await fs.stat(path.join(dir, entry.name));
-        yield { key: sortKey, size };
-      }
+      } else if (!(entry.isFile() && sortKey.startsWith(prefix) && (!startAfter || sortKey > startAfter))) continue;
+      named.push({ name: entry.name, sortKey, isDirectory });
+    }
+    named.sort((a, b) => (a.sortKey < b.sortKey ? -1 : a.sortKey > b.sortKey ? 1 : 0));
+    for (const { name, sortKey, isDirectory } of named) {
+      if (isDirectory) yield* this.walk(sortKey.slice(0, -1), prefix, startAfter);
+      else yield lazySizeInfo(sortKey, path.join(dir, name));
     }
   }
 
@@ -87,3 +93,20 @@ export class LocalDirObjectStore implements DescribedObjectStore {
 }
 
 describableAdapters.add(LocalDirObjectStore.prototype);
+
+/**
+ * An ObjectInfo whose size is read (one stat, then kept) only when asked: the loader lists
+ * manifests for their keys alone, several times a second in a drain, and a stat per listed key was
+ * most of that listing's cost; replay, which sums sizes, asks. An object deleted between listing
+ * and the question throws ENOENT, as the stat during the listing did before.
+ */
+function lazySizeInfo(key: string, file: string): ObjectInfo {
+  let size: number | undefined;
+  return {
+    key,
+    get size() {
+      size ??= statSync(file).size;
+      return size;
+    },
+  };
+}

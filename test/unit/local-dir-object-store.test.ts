@@ -1,4 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import fs from 'node:fs/promises';
+import nodeFs from 'node:fs';
+import { describe, expect, it, vi } from 'vitest';
 import { ObjectNotFoundError } from '../../bucket/object-store.js';
 import { useTempObjectStore } from '../support/temp-object-store.js';
 
@@ -24,6 +26,22 @@ describe('LocalDirObjectStore', () => {
     expect(await keys('m/x')).toEqual(['m/x-1', 'm/x-10', 'm/x-2']);
     expect(await keys('m/', 'm/x-10')).toEqual(['m/x-2', 'm/y/z']);
     expect(await keys('zzz')).toEqual([]);
+  });
+
+  it('lists keys without a stat per object, reading a size only when asked (the loader lists keys only)', async () => {
+    for (let i = 0; i < 20; i++) await tmp.store.put(`manifests/date=2026-12-07/k${String(i).padStart(2, '0')}.json`, 'x'.repeat(i));
+    const stat = vi.spyOn(fs, 'stat');
+    const statSync = vi.spyOn(nodeFs, 'statSync');
+    try {
+      const listed = [];
+      for await (const o of tmp.store.list('manifests/', { startAfter: 'manifests/date=2026-12-07/k09.json' })) listed.push(o);
+      expect(listed.map((o) => o.key)).toEqual(Array.from({ length: 10 }, (_, i) => `manifests/date=2026-12-07/k${i + 10}.json`));
+      expect(stat.mock.calls.length + statSync.mock.calls.length).toBe(0);
+      expect(listed.map((o) => o.size)).toEqual(Array.from({ length: 10 }, (_, i) => i + 10));
+    } finally {
+      stat.mockRestore();
+      statSync.mockRestore();
+    }
   });
 
   it('refuses keys that would escape the bucket', async () => {
