@@ -196,6 +196,12 @@ async function recoverTail(layout: LogLayout, shard: number, logger: Logger): Pr
     const reader = new SegmentReader(handle, 0);
     let nextOffset = base;
     for (;;) {
+      // Buffered frames are checked (length, CRC, offset) without building a record each; next()
+      // reads on, and says what ends the valid frames.
+      if (reader.skipBuffered(nextOffset)) {
+        nextOffset++;
+        continue;
+      }
       const result = await reader.next();
       if (result.kind !== 'frame' || result.record.offset !== nextOffset) break;
       nextOffset++;
