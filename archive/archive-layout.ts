@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { isSourceTable, type SourceTable } from '../contracts/source-tables.js';
+import { isSourceTable, SOURCE_TABLES, type SourceTable } from '../contracts/source-tables.js';
 import { ARCHIVE_CHANGES_PREFIX, ARCHIVE_ERRORS_PREFIX, FIREHOSE_FILE_EXTENSION, WATERMARK_ARCHIVE_PARTITION } from './firehose-settings.js';
-import { scanRoute } from './routing-scan.js';
+import { RoutableTables, scanRoute } from './routing-scan.js';
 
 /** A `table=` partition of the archive: a captured table, or the capture's watermark records. */
 export type ArchivePartitionName = SourceTable | typeof WATERMARK_ARCHIVE_PARTITION;
@@ -126,11 +126,13 @@ export type RecordRoute = { kind: 'change'; table: ArchivePartitionName } | { ki
  * every error route, comes from the parse (routeRecordByParse).
  */
 export function routeRecord(data: Uint8Array): RecordRoute {
-  const scanned = scanRoute(data, isSourceTable);
+  const scanned = scanRoute(data, ROUTABLE_TABLES);
   if (scanned) return scanned.kind === 'watermark' ? WATERMARK_ROUTE : changeRoute(scanned.table as SourceTable);
   return routeRecordByParse(data);
 }
 
+/** Exactly the names isSourceTable accepts (the parse's check). */
+const ROUTABLE_TABLES = new RoutableTables(SOURCE_TABLES.filter((name) => isSourceTable(name)));
 const WATERMARK_ROUTE: RecordRoute = Object.freeze({ kind: 'change', table: WATERMARK_ARCHIVE_PARTITION });
 /** One frozen route per table: no object per record. */
 const CHANGE_ROUTES = new Map<SourceTable, RecordRoute>();

@@ -78,6 +78,7 @@ interface Buffered {
   /** Partition identity: `<table>@<hourStartMs>` or `errors@<hourStartMs>`. */
   id: string;
   table: ArchivePartitionName | null;
+  hourStartMs: number;
   /** The body so far: full blocks, then the last one's first `bytes - (blocks.length - 1) * BLOCK_BYTES` bytes. */
   blocks: Buffer[];
   bytes: number;
@@ -105,14 +106,22 @@ export async function runArchiver(options: ArchiverOptions): Promise<ArchiverSum
   const spareBlocks: Buffer[] = [];
   const newBlock = () => spareBlocks.pop() ?? Buffer.allocUnsafeSlow(BLOCK_BYTES);
 
+  /** Per table (or errors), the open buffer the last record went to: no partition id made per record. */
+  const latest = new Map<string, Buffered>();
+
   const add = (record: ConsumedRecord) => {
     const route = routeRecord(record.data);
     const hour = hourStartMs(record.arrivalMs);
-    const id = route.kind === 'change' ? `${route.table}@${hour}` : `errors@${hour}`;
-    let buffer = open.get(id);
-    if (!buffer) {
-      buffer = { id, table: route.kind === 'change' ? route.table : null, blocks: [], bytes: 0, records: 0, firstArrivalMs: record.arrivalMs, openedAtMs: now(), durable: false };
-      open.set(id, buffer);
+    const partition = route.kind === 'change' ? route.table : 'errors';
+    let buffer = latest.get(partition);
+    if (!buffer || buffer.hourStartMs !== hour || open.get(buffer.id) !== buffer) {
+      const id = `${partition}@${hour}`;
+      buffer = open.get(id);
+      if (!buffer) {
+        buffer = { id, table: route.kind === 'change' ? route.table : null, hourStartMs: hour, blocks: [], bytes: 0, records: 0, firstArrivalMs: record.arrivalMs, openedAtMs: now(), durable: false };
+        open.set(id, buffer);
+      }
+      latest.set(partition, buffer);
     }
     if (route.kind === 'change') {
       // Exactly the record's bytes, then the delimiter (Firehose AppendDelimiterToRecord).

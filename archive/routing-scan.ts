@@ -49,7 +49,25 @@ interface Scan {
 }
 
 /** The record's route from its top-level `table` / `kind`, or undefined: then parse it (see above). */
-export function scanRoute(buf: Uint8Array, isTable: (name: string) => boolean): ScannedRoute | undefined {
+/**
+ * The names a `table` may route to, with their bytes: a record's table is matched against them
+ * byte by byte and the route carries the list's own string (no string made per record).
+ */
+export class RoutableTables {
+  private readonly names: { name: string; bytes: Uint8Array }[];
+
+  constructor(names: readonly string[]) {
+    this.names = names.filter((name) => /^[\x20-\x7e]*$/.test(name)).map((name) => ({ name, bytes: bytesOf(name) }));
+  }
+
+  /** The name whose bytes are buf[start, end), or undefined. */
+  match(buf: Uint8Array, start: number, end: number): string | undefined {
+    for (const { name, bytes } of this.names) if (equals(buf, start, end, bytes)) return name;
+    return undefined;
+  }
+}
+
+export function scanRoute(buf: Uint8Array, tables: RoutableTables): ScannedRoute | undefined {
   const s: Scan = { buf, end: buf.length, p: 0, escaped: false, nonAscii: false };
   skipSpace(s);
   if (s.p >= s.end || buf[s.p] !== LBRACE) return undefined;
@@ -95,14 +113,8 @@ export function scanRoute(buf: Uint8Array, isTable: (name: string) => boolean): 
   if (s.p !== s.end) return undefined;
   if (watermark) return { kind: 'watermark' };
   if (tableStart < 0) return undefined;
-  const table = latin1(buf, tableStart, tableEnd);
-  return isTable(table) ? { kind: 'table', table } : undefined;
-}
-
-function latin1(buf: Uint8Array, start: number, end: number): string {
-  let text = '';
-  for (let i = start; i < end; i++) text += String.fromCharCode(buf[i]!);
-  return text;
+  const table = tables.match(buf, tableStart, tableEnd);
+  return table === undefined ? undefined : { kind: 'table', table };
 }
 
 function equals(buf: Uint8Array, start: number, end: number, text: Uint8Array): boolean {

@@ -1,9 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { routeRecord, routeRecordByParse } from '../../archive/archive-layout.js';
-import { scanRoute } from '../../archive/routing-scan.js';
+import { RoutableTables, scanRoute } from '../../archive/routing-scan.js';
 import { serializeChangeEvent } from '../../contracts/change-event.js';
-import { isSourceTable, SOURCE_TABLES } from '../../contracts/source-tables.js';
+import { SOURCE_TABLES } from '../../contracts/source-tables.js';
 import { serializeWatermark } from '../../contracts/watermark.js';
 import { changeEvent, sourceRow } from '../support/change-event-factory.js';
 
@@ -47,7 +47,7 @@ describe('routeRecord reads the route from the bytes, as the parse would', () =>
   it('gives the parse\'s route for what capture writes, and reads it without parsing', () => {
     for (const line of capturedLines) {
       same(bytes(line));
-      expect(scanRoute(bytes(line), isSourceTable)).toBeDefined();
+      expect(scanRoute(bytes(line), new RoutableTables(SOURCE_TABLES))).toBeDefined();
     }
     expect(routeRecord(bytes(capturedLines[0]!))).toEqual({ kind: 'change', table: 'staff' });
     expect(routeRecord(bytes(capturedLines[3]!))).toEqual({ kind: 'change', table: '_watermark' });
