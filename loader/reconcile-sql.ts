@@ -1,4 +1,4 @@
-import { RECONCILED_TABLE, type ReconcileRecord } from '../contracts/reconcile.js';
+import { RECONCILED_TABLE, type ReconcileKey, type ReconcileRecord } from '../contracts/reconcile.js';
 import { WAREHOUSE_MODEL, type DimensionSpec, type FactSpec } from '../contracts/warehouse-model.js';
 import { ident, qualified, sqlType } from './warehouse-ddl.js';
 import { parseLsn } from '../contracts/lsn.js';
@@ -40,6 +40,31 @@ export function reconcileTablesSql(schema: string): string[] {
   ];
 }
 
+/**
+ * How a reconcile's bounds compare keys: 'key' in the key's own order (numbers as numbers), as a
+ * range must hold its keys. 'text': snapshots taken before 07 Dec 2026 read their chunks in the
+ * keys' text order (docs/capture-spec.md R1), so their bounds hold their keys only as text; such
+ * records stay in archives and are replayed, and compared as text they are exact (digit strings
+ * sort alike in every collation; the SQL compares them in "C"). Throws for a record whose keys
+ * lie outside its bounds either way: applying it would give live rows delete versions.
+ */
+export function reconcileKeyOrder(record: Pick<ReconcileRecord, 'id' | 'keyAfter' | 'keyTo' | 'keys'>): 'key' | 'text' {
+  const { keyAfter, keyTo, keys } = record;
+  if (keyAfter === null && keyTo === null) return 'key';
+  const inRange = (compare: (a: ReconcileKey, b: ReconcileKey) => number) =>
+    keys.every((k) => (keyAfter === null || compare(k, keyAfter) > 0) && (keyTo === null || compare(k, keyTo) <= 0));
+  if (inRange(compareKeys)) return 'key';
+  if (inRange((a, b) => (String(a) < String(b) ? -1 : String(a) > String(b) ? 1 : 0))) return 'text';
+  throw new Error(`reconcile ${record.id}: its keys lie outside its range (${String(keyAfter)}, ${String(keyTo)}] in key order and in text order; not applied`);
+}
+
+/** The key's own order: numbers as numbers; text keys as JavaScript orders strings (their database collation is not known here). */
+function compareKeys(a: ReconcileKey, b: ReconcileKey): number {
+  if (typeof a === 'number' && typeof b === 'number') return a - b;
+  if (typeof a === 'number' || typeof b === 'number') return Number(a) - Number(b);
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
 export interface ReconcileStatement {
   text: string;
   values: unknown[];
@@ -58,8 +83,9 @@ export function reconcileDeleteSql(schema: string, record: ReconcileRecord): Rec
   // $1 lsn, $2 seq bound, $3 keys, then the bounds when present.
   const values: unknown[] = [lsn, 0, record.keys.map(String)];
   const bounds: string[] = [];
-  if (record.keyAfter !== null) bounds.push(`AND x.${key} > $${values.push(String(record.keyAfter))}::${keyType}`);
-  if (record.keyTo !== null) bounds.push(`AND x.${key} <= $${values.push(String(record.keyTo))}::${keyType}`);
+  const [bounded, boundType] = reconcileKeyOrder(record) === 'key' ? [`x.${key}`, keyType] : [`x.${key}::text COLLATE "C"`, 'text'];
+  if (record.keyAfter !== null) bounds.push(`AND ${bounded} > $${values.push(String(record.keyAfter))}::${boundType}`);
+  if (record.keyTo !== null) bounds.push(`AND ${bounded} <= $${values.push(String(record.keyTo))}::${boundType}`);
   const absent = `x.${key} NOT IN (SELECT unnest($3::${keyType}[]))`;
 
   if (spec.kind === 'fact') {

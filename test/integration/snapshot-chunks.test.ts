@@ -36,6 +36,44 @@ describe('initial snapshot: chunks', () => {
     await holder?.end();
   });
 
+  /** The warehouse with every sales order live at `lsn`, and the dimensions its facts need. */
+  async function loadEveryOrderAt(lsn: bigint): Promise<void> {
+    await writeBatch(bed.bucket.store, {
+      dim_date: ['2022-11-03', '2022-11-07', '2022-11-10'].map(dateDim),
+      dim_staff: [staffDim(1, lsn, { version_seq: 1 })],
+      dim_location: [locationDim(1, lsn)],
+      dim_currency: [currencyDim(1, 'GBP', lsn)],
+      dim_design: [designDim(1, lsn)],
+      dim_counterparty: [counterpartyDim(1, lsn)],
+      fact_sales_order: Array.from({ length: ORDERS }, (_, i) => salesFact(i + 1, lsn)),
+    });
+    expect((await bed.load()).failures).toEqual([]);
+  }
+
+  /** One manifest with a snapshot reconcile per chunk, as the processor writes reconcile copies. */
+  async function writeReconcileManifest(chunks: Pick<SnapshotChunk, 'index' | 'keyAfter' | 'keyTo' | 'keys' | 'commitTs'>[], snapshotLsn: string): Promise<void> {
+    const reconciles = chunks.map((chunk): ReconcileRecord => ({
+      kind: 'reconcile',
+      v: 1,
+      id: snapshotReconcileId('sales_order', snapshotLsn, chunk.index),
+      table: 'sales_order',
+      lsn: snapshotLsn,
+      seq: -1,
+      commitTs: chunk.commitTs,
+      reason: 'snapshot',
+      keyAfter: chunk.keyAfter,
+      keyTo: chunk.keyTo,
+      keys: chunk.keys,
+      shards: null,
+    }));
+    const createdAt = nextManifestTime();
+    const manifest: BatchManifest = { v: MANIFEST_VERSION, batchId: `reconcile-${createdAt}`, createdAt, eventCount: 0, firstEventId: '', lastEventId: '', minCommitTs: createdAt, maxCommitTs: createdAt, files: [], reconciles: reconciles.map((record) => ({ copyShards: ['shard-0'], record })) };
+    await bed.bucket.store.put(`manifests/date=${createdAt.slice(0, 10)}/${createdAt.replace(/[-:.]/g, '')}-${manifest.batchId}.json`, JSON.stringify(manifest));
+  }
+
+  const deletedOrders = async () =>
+    (await bed.pool.query<{ id: number }>(`SELECT sales_order_id AS id FROM ${bed.schema}.fact_sales_order WHERE op = 'd' ORDER BY 1`)).rows.map((r) => r.id);
+
   async function read(fetchRows: number | undefined) {
     const log: ({ kind: 'events'; ids: string[] } | { kind: 'chunk'; chunk: SnapshotChunk })[] = [];
     const fetches: number[] = [];
@@ -130,43 +168,31 @@ describe('initial snapshot: chunks', () => {
     // A redone snapshot (a lost slot's recovery, an abandoned one redone) over a warehouse that has
     // every sales order live at an older version: each chunk's reconcile says which keys of its
     // range exist, and all of them do.
-    const lsn = 100n;
-    await writeBatch(bed.bucket.store, {
-      dim_date: ['2022-11-03', '2022-11-07', '2022-11-10'].map(dateDim),
-      dim_staff: [staffDim(1, lsn, { version_seq: 1 })],
-      dim_location: [locationDim(1, lsn)],
-      dim_currency: [currencyDim(1, 'GBP', lsn)],
-      dim_design: [designDim(1, lsn)],
-      dim_counterparty: [counterpartyDim(1, lsn)],
-      fact_sales_order: Array.from({ length: ORDERS }, (_, i) => salesFact(i + 1, lsn)),
-    });
-    const first = await bed.load();
-    expect(first.failures).toEqual([]);
+    await loadEveryOrderAt(100n);
     const snapshotLsn = '0/1F4';
     const chunks: SnapshotChunk[] = [];
     await readSnapshot({ connectionString: source.url, snapshotName, snapshotLsn, tables: ['sales_order'], batchRows: 1000, onEvents: async () => {}, onChunk: async (c) => void chunks.push(c) });
-    const reconciles = chunks.map((chunk): ReconcileRecord => ({
-      kind: 'reconcile',
-      v: 1,
-      id: snapshotReconcileId(chunk.table, snapshotLsn, chunk.index),
-      table: chunk.table,
-      lsn: snapshotLsn,
-      seq: -1,
-      commitTs: chunk.commitTs,
-      reason: 'snapshot',
-      keyAfter: chunk.keyAfter,
-      keyTo: chunk.keyTo,
-      keys: chunk.keys,
-      shards: null,
-    }));
-    const createdAt = nextManifestTime();
-    const manifest: BatchManifest = { v: MANIFEST_VERSION, batchId: `reconcile-${createdAt}`, createdAt, eventCount: 0, firstEventId: '', lastEventId: '', minCommitTs: createdAt, maxCommitTs: createdAt, files: [], reconciles: reconciles.map((record) => ({ copyShards: ['shard-0'], record })) };
-    await bed.bucket.store.put(`manifests/date=${createdAt.slice(0, 10)}/${createdAt.replace(/[-:.]/g, '')}-${manifest.batchId}.json`, JSON.stringify(manifest));
+    await writeReconcileManifest(chunks, snapshotLsn);
     const loaded = await bed.load();
     expect(loaded.failures).toEqual([]);
-    const { rows } = await bed.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${bed.schema}.fact_sales_order WHERE op = 'd'`);
-    expect(rows[0]!.n, 'live rows given a delete version by the snapshot\'s reconciles').toBe(0);
+    expect(await deletedOrders(), "live rows given a delete version by the snapshot's reconciles").toEqual([]);
     const applied = await bed.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${bed.schema}.reconcile_applied`);
     expect(applied.rows[0]!.n).toBe(chunks.length);
+  });
+
+  it('applies the text-ordered chunks of a snapshot taken before the fix (archived, replayed) exactly: only absent keys get a delete version', async () => {
+    await loadEveryOrderAt(100n);
+    // What the old cursor read: the keys in text order, 1,000 per chunk, bounds from the text order.
+    const absent = new Set([7, 1234, 2000, 2345]);
+    const textOrder = Array.from({ length: ORDERS }, (_, i) => i + 1)
+      .filter((id) => !absent.has(id))
+      .sort((a, b) => (String(a) < String(b) ? -1 : 1));
+    const legacy = [0, 1, 2].map((index) => {
+      const keys = textOrder.slice(index * 1000, (index + 1) * 1000);
+      return { index, keyAfter: index === 0 ? null : textOrder[index * 1000 - 1]!, keyTo: index === 2 ? null : keys.at(-1)!, keys, commitTs: '2026-11-30T10:00:00.000Z' };
+    });
+    await writeReconcileManifest(legacy, '0/1F4');
+    expect((await bed.load()).failures).toEqual([]);
+    expect(await deletedOrders()).toEqual([...absent].sort((a, b) => a - b));
   });
 });
