@@ -1,4 +1,4 @@
-import { RECONCILED_TABLE, type ReconcileKey, type ReconcileRecord } from '../contracts/reconcile.js';
+import { InvalidReconcileError, RECONCILED_TABLE, reconcileRangeOrder, type ReconcileKey, type ReconcileRecord } from '../contracts/reconcile.js';
 import { WAREHOUSE_MODEL, type DimensionSpec, type FactSpec } from '../contracts/warehouse-model.js';
 import { ident, qualified, sqlType } from './warehouse-ddl.js';
 import { parseLsn } from '../contracts/lsn.js';
@@ -41,28 +41,33 @@ export function reconcileTablesSql(schema: string): string[] {
 }
 
 /**
- * How a reconcile's bounds compare keys: 'key' in the key's own order (numbers as numbers), as a
- * range must hold its keys. 'text': snapshots taken before 07 Dec 2026 read their chunks in the
- * keys' text order (docs/capture-spec.md R1), so their bounds hold their keys only as text; such
- * records stay in archives and are replayed, and compared as text they are exact (digit strings
- * sort alike in every collation; the SQL compares them in "C"). Throws for a record whose keys
- * lie outside its bounds either way: applying it would give live rows delete versions.
+ * The order a reconcile's bounds compare keys in (contracts/reconcile.ts reconcileRangeOrder): the
+ * key's own, or text for the chunks of version-1 snapshot records (compared in "C": digit strings
+ * sort alike in every collation, so this is the order the old snapshot read them in). Throws for a
+ * record whose keys lie outside its own range in that order: applying it would give live rows
+ * delete versions.
  */
-export function reconcileKeyOrder(record: Pick<ReconcileRecord, 'id' | 'keyAfter' | 'keyTo' | 'keys'>): 'key' | 'text' {
+export function reconcileKeyOrder(record: Pick<ReconcileRecord, 'id' | 'v' | 'reason' | 'keyAfter' | 'keyTo' | 'keys'>): 'key' | 'text' {
+  const order = reconcileRangeOrder(record);
   const { keyAfter, keyTo, keys } = record;
-  if (keyAfter === null && keyTo === null) return 'key';
-  const inRange = (compare: (a: ReconcileKey, b: ReconcileKey) => number) =>
-    keys.every((k) => (keyAfter === null || compare(k, keyAfter) > 0) && (keyTo === null || compare(k, keyTo) <= 0));
-  if (inRange(compareKeys)) return 'key';
-  if (inRange((a, b) => (String(a) < String(b) ? -1 : String(a) > String(b) ? 1 : 0))) return 'text';
-  throw new Error(`reconcile ${record.id}: its keys lie outside its range (${String(keyAfter)}, ${String(keyTo)}] in key order and in text order; not applied`);
+  const compare = order === 'key' ? compareKeys : compareTexts;
+  const outside = keys.find((k) => (keyAfter !== null && compare(k, keyAfter) <= 0) || (keyTo !== null && compare(k, keyTo) > 0));
+  if (outside !== undefined) {
+    throw new InvalidReconcileError(`reconcile ${record.id}: key ${String(outside)} lies outside its range (${String(keyAfter)}, ${String(keyTo)}] in ${order} order; not applied`);
+  }
+  return order;
 }
 
 /** The key's own order: numbers as numbers; text keys as JavaScript orders strings (their database collation is not known here). */
 function compareKeys(a: ReconcileKey, b: ReconcileKey): number {
   if (typeof a === 'number' && typeof b === 'number') return a - b;
   if (typeof a === 'number' || typeof b === 'number') return Number(a) - Number(b);
-  return a < b ? -1 : a > b ? 1 : 0;
+  return compareTexts(a, b);
+}
+
+function compareTexts(a: ReconcileKey, b: ReconcileKey): number {
+  const [x, y] = [String(a), String(b)];
+  return x < y ? -1 : x > y ? 1 : 0;
 }
 
 export interface ReconcileStatement {

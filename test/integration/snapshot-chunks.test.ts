@@ -2,7 +2,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readSnapshot, type SnapshotChunk } from '../../capture/snapshot/initial-snapshot.js';
 import { MANIFEST_VERSION, type BatchManifest } from '../../contracts/manifest.js';
-import type { ReconcileRecord } from '../../contracts/reconcile.js';
+import { RECONCILE_VERSION, type ReconcileRecord } from '../../contracts/reconcile.js';
 import { snapshotReconcileId } from '../../capture/publish/reconcile-publish.js';
 import { useCaptureSource } from '../support/capture-source.js';
 import { useLoaderTestbed } from '../support/loader-testbed.js';
@@ -51,10 +51,10 @@ describe('initial snapshot: chunks', () => {
   }
 
   /** One manifest with a snapshot reconcile per chunk, as the processor writes reconcile copies. */
-  async function writeReconcileManifest(chunks: Pick<SnapshotChunk, 'index' | 'keyAfter' | 'keyTo' | 'keys' | 'commitTs'>[], snapshotLsn: string): Promise<void> {
+  async function writeReconcileManifest(chunks: Pick<SnapshotChunk, 'index' | 'keyAfter' | 'keyTo' | 'keys' | 'commitTs'>[], snapshotLsn: string, v: ReconcileRecord['v'] = RECONCILE_VERSION): Promise<void> {
     const reconciles = chunks.map((chunk): ReconcileRecord => ({
       kind: 'reconcile',
-      v: 1,
+      v,
       id: snapshotReconcileId('sales_order', snapshotLsn, chunk.index),
       table: 'sales_order',
       lsn: snapshotLsn,
@@ -182,8 +182,10 @@ describe('initial snapshot: chunks', () => {
 
   it('applies the text-ordered chunks of a snapshot taken before the fix (archived, replayed) exactly: only absent keys get a delete version', async () => {
     await loadEveryOrderAt(100n);
-    // What the old cursor read: the keys in text order, 1,000 per chunk, bounds from the text order.
-    const absent = new Set([7, 1234, 2000, 2345]);
+    // What the old cursor read: the keys in text order, 1,000 per chunk, bounds from the text order,
+    // written as version 1. The absent keys sort after the first chunk, which stays (null, 1899]:
+    // its keys fit that range as numbers too, yet 2..9 are not among them.
+    const absent = new Set([7, 2000, 2345, 999]);
     const textOrder = Array.from({ length: ORDERS }, (_, i) => i + 1)
       .filter((id) => !absent.has(id))
       .sort((a, b) => (String(a) < String(b) ? -1 : 1));
@@ -191,7 +193,8 @@ describe('initial snapshot: chunks', () => {
       const keys = textOrder.slice(index * 1000, (index + 1) * 1000);
       return { index, keyAfter: index === 0 ? null : textOrder[index * 1000 - 1]!, keyTo: index === 2 ? null : keys.at(-1)!, keys, commitTs: '2026-11-30T10:00:00.000Z' };
     });
-    await writeReconcileManifest(legacy, '0/1F4');
+    expect(legacy[0]!.keyTo).toBe(1899);
+    await writeReconcileManifest(legacy, '0/1F4', 1);
     expect((await bed.load()).failures).toEqual([]);
     expect(await deletedOrders()).toEqual([...absent].sort((a, b) => a - b));
   });
