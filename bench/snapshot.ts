@@ -10,6 +10,7 @@
  *
  *   npm run bench:snapshot
  *   BENCH_SCALE=1 BENCH_REPEATS=3 npm run bench:snapshot
+ *   BENCH_BATCH_ROWS=1000 npm run bench:snapshot   (rows per cursor batch; the capture's default otherwise)
  */
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -28,6 +29,8 @@ import { seedTotesys } from '../totesys/generator/seed-totesys.js';
 
 const SCALE = Number(process.env.BENCH_SCALE ?? 10);
 const REPEATS = Math.max(1, Number(process.env.BENCH_REPEATS ?? 2));
+/** Rows per cursor batch (the capture's default when unset). */
+const BATCH_ROWS = process.env.BENCH_BATCH_ROWS ? Number(process.env.BENCH_BATCH_ROWS) : undefined;
 
 class NullWriter implements ChangeStreamWriter {
   records = 0;
@@ -116,7 +119,7 @@ async function main() {
     };
     const capture = async (slot: string, writer: ChangeStreamWriter) => {
       const config = { capture: { slotName: slot, publicationName: slot, replicaIdentityFull: true, heartbeatIntervalMs: 1000 } };
-      const result = await runCapture({ sourceUrl: url, config, writer, logger: silentLogger, stopAtLsn: await lsnNow() });
+      const result = await runCapture({ sourceUrl: url, config, writer, logger: silentLogger, stopAtLsn: await lsnNow(), snapshotBatchRows: BATCH_ROWS });
       if (result.snapshotRows !== seeded.totalRows) throw new Error(`snapshot read ${result.snapshotRows} of ${seeded.totalRows} rows`);
       return result.snapshotRows;
     };
