@@ -6,6 +6,7 @@ import type { MetricsSink } from './processor-metrics.js';
 import { processRecords, type ProcessRecordsResult } from './process-records.js';
 import type { JoinStateStore } from './state/join-state-store.js';
 import { abortableDelay } from '../platform/abortable-delay.js';
+import { nowMs, trace, traceState } from '../bench/freshness-trace.js';
 
 export interface LocalProcessorOptions {
   consumer: ChangeStreamConsumer;
@@ -62,6 +63,29 @@ export async function runLocalProcessor(options: LocalProcessorOptions): Promise
   let delayMs = initialDelayMs;
   /** The next batch, read while this one's writes are made durable: only when behind. */
   let ahead: Promise<ConsumedRecord[][]> | undefined;
+  /**
+   * The checkpoints of the batches processed so far, written in batch order behind the reads: the
+   * next batch is read (and processed) while they are made durable (a file and an fsync per shard,
+   * 10-20 ms that used to come before every read). Settles, never rejects; the first failure is
+   * kept in checkpointFailure and thrown before the next batch is processed (rewind and retry).
+   */
+  let checkpointing: Promise<void> = Promise.resolve();
+  let checkpointFailure: { error: unknown } | undefined;
+  const throwCheckpointFailure = () => {
+    const failure = checkpointFailure;
+    checkpointFailure = undefined;
+    if (failure) throw failure.error;
+  };
+  /**
+   * `onIdle` once every batch before the empty read is checkpointed (what sync's drain relies on),
+   * without holding up the read that waits for new records meanwhile. Not after a failed checkpoint
+   * (its batch is processed again).
+   */
+  const idle = () => {
+    void checkpointing.then(() => {
+      if (!checkpointFailure) options.onIdle?.();
+    });
+  };
   logger.info('stream processor started', { consumer: consumer.consumerName, maxRecords });
   while (!signal.aborted) {
     let groups: ConsumedRecord[][] = [];
@@ -69,9 +93,14 @@ export async function runLocalProcessor(options: LocalProcessorOptions): Promise
       const readAhead = await ahead;
       ahead = undefined;
       // A full batch read ahead is a whole batch (no batching window could add to it).
-      groups = readAhead && recordCount(readAhead) >= maxRecords ? readAhead : await readBatch(consumer, maxRecords, waitMs, { windowMs: options.batchWindowMs ?? 0, idleCloseMs: options.idleCloseMs }, signal, options.onIdle, readAhead);
+      groups = readAhead && recordCount(readAhead) >= maxRecords ? readAhead : await readBatch(consumer, maxRecords, waitMs, { windowMs: options.batchWindowMs ?? 0, idleCloseMs: options.idleCloseMs }, signal, idle, readAhead);
+      throwCheckpointFailure();
       const records = groups.flat();
       if (records.length === 0) continue;
+      const closedAt = nowMs();
+      traceState.seq++;
+      let minArrival = Infinity, maxArrival = 0;
+      for (const r of records) { if (r.arrivalMs < minArrival) minArrival = r.arrivalMs; if (r.arrivalMs > maxArrival) maxArrival = r.arrivalMs; }
       const startedMs = performance.now();
       // Shard groups are concatenated: each key lives on one shard, so its order is kept.
       const processing = processRecords(records, {
@@ -88,18 +117,30 @@ export async function runLocalProcessor(options: LocalProcessorOptions): Promise
         ahead.catch(() => undefined); // handled: awaited at the next batch (or before a rewind or return)
       }
       const result = await processing;
-      // Only after the manifest is durable; one checkpoint per shard (its last record), all at once.
-      // allSettled: a failed shard's rewind must not race another shard's checkpoint still being written.
-      const written = await Promise.allSettled([...lastRecordPerShard(groups).values()].map((last) => consumer.checkpoint(last.shardId, last.sequenceNumber)));
-      const failed = written.find((w): w is PromiseRejectedResult => w.status === 'rejected');
-      if (failed) throw failed.reason;
+      const processedAt = nowMs();
       delayMs = initialDelayMs;
-      options.onBatch?.(result, { durationMs: performance.now() - startedMs });
+      // Only after the manifest is durable, and after the checkpoints of the batches before (a
+      // shard's checkpoint never moves back); one per shard (its last record), the shards at once.
+      // allSettled: a failed shard's rewind must not race another shard's checkpoint still being written.
+      const last = [...lastRecordPerShard(groups).values()];
+      const seq = traceState.seq;
+      checkpointing = checkpointing.then(async () => {
+        const written = await Promise.allSettled(last.map((record) => consumer.checkpoint(record.shardId, record.sequenceNumber)));
+        const failed = written.find((w): w is PromiseRejectedResult => w.status === 'rejected');
+        if (failed) {
+          checkpointFailure ??= { error: failed.reason };
+          return;
+        }
+        trace('p.batch', { seq, n: records.length, minArrival, maxArrival, firstReadAt: traceState.firstReadAt, closedAt, processedAt, checkpointedAt: nowMs() });
+        options.onBatch?.(result, { durationMs: performance.now() - startedMs });
+      });
     } catch (error) {
       // A read ahead still running must finish before the rewind closes its cursors; its records
-      // are dropped (read again after the rewind).
+      // are dropped (read again after the rewind). So must the checkpoints being written.
       await ahead?.catch(() => undefined);
       ahead = undefined;
+      await checkpointing;
+      checkpointFailure = undefined;
       consumer.rewind();
       if (signal.aborted) break;
       const level = isRetryable(error) ? 'warn' : 'error';
@@ -114,8 +155,10 @@ export async function runLocalProcessor(options: LocalProcessorOptions): Promise
     }
   }
   // Stopped with a batch read ahead: its records are not checkpointed (read again at the next start);
-  // the read finishes before the caller closes the consumer.
+  // the read finishes before the caller closes the consumer, and so do the checkpoints being written.
   await ahead?.catch(() => undefined);
+  await checkpointing;
+  if (checkpointFailure) logger.warn('checkpoint failed at stop; its batch is processed again at the next start', { error: errorMessage(checkpointFailure.error) });
   logger.info('stream processor stopped', { consumer: consumer.consumerName });
 }
 
@@ -145,6 +188,7 @@ async function readBatch(
     first = await consumer.read({ maxRecords, waitMs, signal });
   }
   let count = first.reduce((n, g) => n + g.length, 0);
+  traceState.firstReadAt = nowMs();
   if (count === 0 || windowMs <= 0) return first;
   const byShard = new Map<string, ConsumedRecord[]>();
   const add = (groups: ConsumedRecord[][]) => {

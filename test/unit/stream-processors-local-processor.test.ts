@@ -249,4 +249,56 @@ describe('runLocalProcessor (embedded stream log)', () => {
     expect(await listKeys(bucket, 'manifests/')).toEqual([]);
     await consumer.close();
   });
+  it('processes the next batch while the checkpoints of the one before are still being written, and writes checkpoints in batch order', async () => {
+    const [first, ...rest] = events();
+    await publish([first!]);
+    const consumer = await log.consumer('stream-processor');
+    const checkpoints: string[] = [];
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const checkpoint = consumer.checkpoint.bind(consumer);
+    consumer.checkpoint = async (shardId, sequenceNumber) => {
+      if (checkpoints.length === 0) {
+        checkpoints.push(`${shardId}@${sequenceNumber}`);
+        await released; // the first batch's checkpoint hangs (a slow fsync)
+      } else checkpoints.push(`${shardId}@${sequenceNumber}`);
+      return checkpoint(shardId, sequenceNumber);
+    };
+    const manifestKeys = async () => (await listKeys(bucket, 'manifests/')).length;
+    const running = runUntil((r) => processedEvents(r) === 5, {}, consumer);
+    const until = async (what: () => Promise<boolean>) => {
+      for (let i = 0; i < 500 && !(await what()); i++) await new Promise((r) => setTimeout(r, 10));
+      return what();
+    };
+    expect(await until(async () => (await manifestKeys()) === 1)).toBe(true);
+    await publish(rest);
+    // The second batch is processed (its manifest written) while the first one's checkpoint still hangs.
+    expect(await until(async () => (await manifestKeys()) === 2)).toBe(true); // before: the loop waited for the checkpoint
+    expect(checkpoints).toHaveLength(1); // ... and its own checkpoints wait for the first one's
+    release();
+    const { results, lag } = await running;
+    expect(processedEvents(results)).toBe(5);
+    expect(lag.every((shard) => shard.records === 0)).toBe(true);
+    expect(checkpoints.length).toBeGreaterThan(1);
+  });
+
+  it('a checkpoint that fails rewinds to the last checkpoint: the records are processed again, none skipped', async () => {
+    await publish(events());
+    const consumer = await log.consumer('stream-processor');
+    let failed = 0;
+    const checkpoint = consumer.checkpoint.bind(consumer);
+    consumer.checkpoint = (shardId, sequenceNumber) =>
+      failed++ === 0 ? Promise.reject(Object.assign(new Error('disk full'), { code: 'ENOSPC' })) : checkpoint(shardId, sequenceNumber);
+    let rewinds = 0;
+    const rewind = consumer.rewind.bind(consumer);
+    consumer.rewind = () => {
+      rewinds++;
+      rewind();
+    };
+    const { lag } = await runUntil(() => rewinds > 0 && failed > 2, { retryInitialDelayMs: 5 }, consumer);
+    expect(rewinds).toBeGreaterThanOrEqual(1);
+    expect(lag.every((shard) => shard.records === 0)).toBe(true);
+    // Processed again after the rewind: the failed checkpoint's batch was not skipped.
+    expect((await listKeys(bucket, 'manifests/')).length).toBeGreaterThanOrEqual(2);
+  });
 });
