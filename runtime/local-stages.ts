@@ -14,6 +14,7 @@ import { runLocalProcessor } from '../stream-processors/local-processor.js';
 import { createJoinStateStore } from '../stream-processors/state/create-state-store.js';
 import { createChangeStreamConsumer } from '../stream/create-change-stream.js';
 import type { ChangeStreamConsumer } from '../stream/change-stream.js';
+import { LocalLogConsumer } from '../stream/local-log/local-log-consumer.js';
 import type { PipelineCounters } from './pipeline-counters.js';
 import { CONSUMERS } from './pipeline-status.js';
 import { trace, traceState, tracing } from '../bench/freshness-trace.js';
@@ -42,6 +43,8 @@ export const PROCESSOR_IDLE_CLOSE_MS = 15;
 
 export async function runProcessorStage(config: Readonly<Config>, logger: Logger, signal: AbortSignal, counters: PipelineCounters, wake?: ManifestWake, onIdle?: () => void): Promise<void> {
   const consumer = await createChangeStreamConsumer(config, CONSUMERS.processor, logger);
+  // The embedded log: a read waiting for records wakes at the append, not at its next poll.
+  if (consumer instanceof LocalLogConsumer) consumer.wakeOnAppend();
   const state = await createJoinStateStore(config, logger);
   // Quarantined events (undecodable records and events the transform rejects, both reported through
   // the metrics sink) are counted per attempt and taken only when the batch is durable. A failed

@@ -19,9 +19,14 @@ export interface LocalProcessorOptions {
   /** How long a read waits for the first record (default 1000 ms). */
   maxWaitMs?: number;
   /**
-   * Batching window (like the Lambda event source's): after the first record, keep reading this long
-   * (or until maxBatchRecords) before processing, so a steady trickle becomes a few larger batches
-   * instead of one tiny manifest per record (default 0: process what the first read returned).
+   * Batching window: a batch closes this long after the one before it closed (at the earliest at
+   * its first read), or when full (maxBatchRecords), so a steady trickle becomes a few larger
+   * batches instead of one tiny manifest per record (default 0: process what the first read
+   * returned). Counted from the batch before's close, not from this batch's first read (the Lambda
+   * event source's window): the time that batch took to process and checkpoint is part of the
+   * window instead of coming before it, so a steady stream's records wait one window, not a window
+   * plus a batch; the batches, and so the manifests, are no more than one a window. A first record
+   * after a quiet spell (longer than the window) goes out at once.
    */
   batchWindowMs?: number;
   /**
@@ -70,6 +75,8 @@ export async function runLocalProcessor(options: LocalProcessorOptions): Promise
    * kept in checkpointFailure and thrown before the next batch is processed (rewind and retry).
    */
   let checkpointing: Promise<void> = Promise.resolve();
+  /** When the last batch closed: the next one closes batchWindowMs later. */
+  let lastClosedMs = Number.NEGATIVE_INFINITY;
   let checkpointFailure: { error: unknown } | undefined;
   const throwCheckpointFailure = () => {
     const failure = checkpointFailure;
@@ -93,10 +100,13 @@ export async function runLocalProcessor(options: LocalProcessorOptions): Promise
       const readAhead = await ahead;
       ahead = undefined;
       // A full batch read ahead is a whole batch (no batching window could add to it).
-      groups = readAhead && recordCount(readAhead) >= maxRecords ? readAhead : await readBatch(consumer, maxRecords, waitMs, { windowMs: options.batchWindowMs ?? 0, idleCloseMs: options.idleCloseMs }, signal, idle, readAhead);
+      const window = { closesAtMs: lastClosedMs + (options.batchWindowMs ?? 0), idleCloseMs: options.idleCloseMs };
+      groups = readAhead && recordCount(readAhead) >= maxRecords ? readAhead : await readBatch(consumer, maxRecords, waitMs, window, signal, idle, readAhead);
       throwCheckpointFailure();
       const records = groups.flat();
       if (records.length === 0) continue;
+      lastClosedMs = Date.now();
+      const firstReadAt = traceState.firstReadAt;
       const closedAt = nowMs();
       traceState.seq++;
       let minArrival = Infinity, maxArrival = 0;
@@ -131,7 +141,7 @@ export async function runLocalProcessor(options: LocalProcessorOptions): Promise
           checkpointFailure ??= { error: failed.reason };
           return;
         }
-        trace('p.batch', { seq, n: records.length, minArrival, maxArrival, firstReadAt: traceState.firstReadAt, closedAt, processedAt, checkpointedAt: nowMs() });
+        trace('p.batch', { seq, n: records.length, minArrival, maxArrival, firstReadAt, closedAt, processedAt, checkpointedAt: nowMs() });
         options.onBatch?.(result, { durationMs: performance.now() - startedMs });
       });
     } catch (error) {
@@ -163,23 +173,23 @@ export async function runLocalProcessor(options: LocalProcessorOptions): Promise
 }
 
 /**
- * One batch: the first read, then more reads inside the window until it ends, the batch is full,
- * or (idleCloseMs) a read finds nothing new; records stay grouped per shard, in order. The first
- * read looks once without waiting: when that finds nothing, `onIdle` hears it at once (sync's drain
- * no longer waits out maxWaitMs for it), then a read waits for records; the abort signal ends that
- * wait (a stopping stage no longer waits out maxWaitMs either).
+ * One batch: the first read, then more reads until the window closes (`closesAtMs`), the batch is
+ * full, or (idleCloseMs) a read finds nothing new; records stay grouped per shard, in order. The
+ * first read looks once without waiting: when that finds nothing, `onIdle` hears it at once (sync's
+ * drain no longer waits out maxWaitMs for it), then a read waits for records; the abort signal ends
+ * that wait (a stopping stage no longer waits out maxWaitMs either).
  */
 async function readBatch(
   consumer: ChangeStreamConsumer,
   maxRecords: number,
   waitMs: number,
-  window: { windowMs: number; idleCloseMs?: number },
+  window: { closesAtMs: number; idleCloseMs?: number },
   signal: AbortSignal,
   onIdle?: () => void,
   /** A read already made (ahead): the first read. */
   given?: ConsumedRecord[][],
 ): Promise<ConsumedRecord[][]> {
-  const { windowMs, idleCloseMs } = window;
+  const { closesAtMs: deadline, idleCloseMs } = window;
   const isEmpty = (groups: ConsumedRecord[][]) => groups.every((group) => group.length === 0);
   let first = given && !isEmpty(given) ? given : await consumer.read({ maxRecords, waitMs: 0 });
   if (isEmpty(first)) {
@@ -189,7 +199,7 @@ async function readBatch(
   }
   let count = first.reduce((n, g) => n + g.length, 0);
   traceState.firstReadAt = nowMs();
-  if (count === 0 || windowMs <= 0) return first;
+  if (count === 0 || !(deadline > Date.now())) return first;
   const byShard = new Map<string, ConsumedRecord[]>();
   const add = (groups: ConsumedRecord[][]) => {
     for (const group of groups) {
@@ -201,7 +211,6 @@ async function readBatch(
     }
   };
   add(first);
-  const deadline = Date.now() + windowMs;
   while (count < maxRecords && !signal.aborted) {
     const left = deadline - Date.now();
     if (left <= 0) break;
