@@ -70,7 +70,7 @@ export async function runProcessorStage(config: Readonly<Config>, logger: Logger
       logger,
       signal,
       maxWaitMs: 250,
-      batchWindowMs: process.env.EXP_WINDOW_MS ? Number(process.env.EXP_WINDOW_MS) : PROCESSOR_BATCH_WINDOW_MS,
+      batchWindowMs: PROCESSOR_BATCH_WINDOW_MS,
       idleCloseMs: PROCESSOR_IDLE_CLOSE_MS,
       onIdle,
       metrics: { count: (name, value) => void (name === METRIC.eventsQuarantined && (quarantinedInBatch += value)) },
