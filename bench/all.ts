@@ -5,7 +5,7 @@
  */
 import { spawnSync } from 'node:child_process';
 
-const STAGES = ['seed', 'stream', 'capture', 'process', 'parquet', 'load', 'freshness', 'replay', 'catchup'];
+const STAGES = ['seed', 'stream', 'capture', 'snapshot', 'process', 'parquet', 'load', 'freshness', 'replay', 'catchup'];
 const wanted = process.argv.slice(2).length ? process.argv.slice(2) : STAGES;
 const failed: string[] = [];
 for (const stage of wanted) {

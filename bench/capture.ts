@@ -10,19 +10,16 @@
  *   npm run bench:capture            (script: "tsx bench/capture.ts")
  *   BENCH_ROWS=200000 BENCH_REPEATS=3 npx tsx bench/capture.ts
  */
-import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { createPostgresClient } from '../platform/postgres-client.js';
 import { runCapture } from '../capture/run-capture.js';
 import { createLogger, silentLogger } from '../platform/logger.js';
 import { ensureDatabase, startEmbeddedPostgres } from '../runtime/embedded-postgres.js';
 import type { ChangeStreamWriter, StreamRecord } from '../stream/change-stream.js';
+import { findPgRecvlogical, timePgRecvlogical } from './pg-recvlogical.js';
 
-const run = promisify(execFile);
 const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
 const REPEATS = Math.max(1, Number(process.env.BENCH_REPEATS ?? 1));
 const INSERT = `INSERT INTO sales_order (design_id, staff_id, counterparty_id, units_sold, unit_price, currency_id,
@@ -35,30 +32,6 @@ class NullWriter implements ChangeStreamWriter {
     this.records += records.length;
   }
   async close() {}
-}
-
-async function findPgRecvlogical(): Promise<string> {
-  for (const v of ['17', '16', '15', '14']) {
-    const bin = `/usr/lib/postgresql/${v}/bin/pg_recvlogical`;
-    if (existsSync(bin)) return bin;
-  }
-  console.error('pg_recvlogical not found: installing postgresql-client with apt-get');
-  await run('apt-get', ['install', '-y', 'postgresql-client']);
-  return findPgRecvlogical();
-}
-
-/** CPU seconds (user + system) of this process's waited-for children, from /proc (Linux); null elsewhere. */
-async function childrenCpuSeconds(): Promise<number | null> {
-  try {
-    const stat = await fs.readFile('/proc/self/stat', 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // Fields 16 and 17 of stat (cutime, cstime) in clock ticks; fields here start at field 3.
-    const ticks = Number(fields[13]) + Number(fields[14]);
-    const { stdout } = await run('getconf', ['CLK_TCK']);
-    return Number.isFinite(ticks) ? ticks / Number(stdout.trim() || 100) : null;
-  } catch {
-    return null;
-  }
 }
 
 const cpuSeconds = (since: NodeJS.CpuUsage) => {
@@ -120,14 +93,7 @@ async function main() {
     const runs: Run[][] = variants.map(() => []);
     const { openLocalLog } = await import('../stream/local-log/local-log.js');
     for (let r = 0; r < REPEATS; r++) {
-      const children = await childrenCpuSeconds();
-      t = performance.now();
-      await run(recvlogical, ['-d', url, '--slot', `bench_recv_${r}`, '--start', '-o', 'proto_version=1', '-o', `publication_names=bench_null_${r}`, '--endpos', endLsn, '-f', '/dev/null', '--no-loop'], {
-        maxBuffer: 1 << 20,
-      });
-      const seconds = (performance.now() - t) / 1000;
-      const childrenAfter = await childrenCpuSeconds();
-      runs[0].push({ seconds, cpuSeconds: children === null || childrenAfter === null ? null : childrenAfter - children });
+      runs[0].push(await timePgRecvlogical(recvlogical, { url, slot: `bench_recv_${r}`, publication: `bench_null_${r}`, endLsn }));
 
       const nullWriter = new NullWriter();
       let cpu = process.cpuUsage();

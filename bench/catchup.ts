@@ -8,6 +8,8 @@
  *    transactions (default 2,000) written while nothing runs, then a timed `sync`;
  *  - capture only (bench:capture's way): runCapture into a fresh local log from a second slot
  *    positioned at the backlog's start, so it decodes exactly the WAL the catch-up sync did;
+ *  - decoding floor: `pg_recvlogical` (pgoutput to /dev/null) from a third slot at the backlog's
+ *    start, so Postgres only decodes and sends that WAL: no client could capture it faster;
  *  - rebuild (bench:replay's way): `replay --rebuild` of the archive both syncs wrote, into its own
  *    warehouse schema.
  * Each `sync` runs as the real CLI in a child process under GNU time: its peak RSS (max RSS) and CPU
@@ -20,7 +22,7 @@
  *   BENCH_SCALE=10 BENCH_BACKLOG_CHANGES=200000 npm run bench:catchup
  *   external Postgres: --source-url <url> --warehouse-url <url> (or BENCH_SOURCE_URL / BENCH_WAREHOUSE_URL);
  *   the source database must be empty (the bench creates the totesys schema and seeds it) and
- *   gets the replication slots bench_catchup and bench_catchup_capture, dropped at the end.
+ *   gets the replication slots bench_catchup, bench_catchup_capture and bench_catchup_recv, dropped at the end.
  *   BENCH_PHASES=first,catchup,capture,rebuild runs a subset (first is needed by the others).
  *   BENCH_PHASES=first,reload (embedded only): after the first sync, its manifests are loaded again
  *   into fresh schemas by the loader alone, as sync's loader loads them, alternating snapshot reads
@@ -48,6 +50,7 @@ import type { ChangeStreamWriter, StreamRecord } from '../stream/change-stream.j
 import { seedTotesys } from '../totesys/generator/seed-totesys.js';
 import { applySourceSchema } from '../totesys/source-schema.js';
 import { writeBacklog } from './catchup-backlog.js';
+import { findPgRecvlogical, timePgRecvlogical } from './pg-recvlogical.js';
 import { CATCH_UP_MANIFESTS_PER_TRANSACTION, loadPendingManifests } from '../loader/run-loader.js';
 import { SNAPSHOT_READS_SETTING } from '../loader/first-versions.js';
 
@@ -60,6 +63,7 @@ const STATEMENTS = process.env.BENCH_STATEMENTS === '1';
 const RELOAD_ROUNDS = Number(process.env.BENCH_RELOAD_ROUNDS ?? 2);
 const SLOT = 'bench_catchup';
 const CAPTURE_SLOT = 'bench_catchup_capture';
+const RECV_SLOT = 'bench_catchup_recv';
 const REBUILD_SCHEMA = 'bench_rebuild';
 const CLI = fileURLToPath(new URL('../bin/totesys-cdc.js', import.meta.url));
 const logger = createLogger({ service: 'bench-catchup', level: 'warn' });
@@ -273,6 +277,8 @@ async function main(): Promise<void> {
       // The capture-only slot exists before any row does (its snapshot is empty); it is moved to the
       // backlog's start below, so it decodes the same WAL as the catch-up sync.
       await runCapture({ sourceUrl: sourceUrl!, config: captureConfig, writer: new CountingWriter(), logger: silentLogger, stopAtLsn: await lsnNow(client) });
+      // pg_recvlogical's slot, likewise moved to the backlog's start: the decoding floor of the same WAL.
+      if (PHASES.has('capture')) await client.query(`SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, [RECV_SLOT]);
       let t = performance.now();
       const seeded = await seedTotesys(sourceUrl!, { scale: SCALE, seed: 1, applySchema: false });
       console.log(`seeded scale ${SCALE}: ${seeded.totalRows.toLocaleString()} rows in ${((performance.now() - t) / 1000).toFixed(1)} s`);
@@ -301,6 +307,7 @@ async function main(): Promise<void> {
       if (PHASES.has('reload') && pgDataDir) await reloadFirstSync(warehouseUrl!, path.join(stateDir, 'buckets', 'processed'), pgDataDir);
       let catchup: SyncRun | undefined;
       let captureOnly: { events: number; seconds: number } | undefined;
+      let decodingFloor: { seconds: number; cpuSeconds: number | null; postgresCpuSeconds: number | null } | undefined;
       if (PHASES.has('catchup') || PHASES.has('capture')) {
         const backlogStart = await lsnNow(client);
         t = performance.now();
@@ -322,6 +329,11 @@ async function main(): Promise<void> {
           captureOnly = { events: result.eventsPublished, seconds: (performance.now() - t) / 1000 };
           await writer.close();
           console.log(`capture only: ${captureOnly.events.toLocaleString()} events in ${captureOnly.seconds.toFixed(1)} s`);
+          await client.query('SELECT pg_replication_slot_advance($1, $2::pg_lsn)', [RECV_SLOT, backlogStart]);
+          const pgBefore = pgDataDir ? await postgresCpuSeconds(pgDataDir) : null;
+          const floor = await timePgRecvlogical(await findPgRecvlogical(), { url: sourceUrl!, slot: RECV_SLOT, publication: CAPTURE_SLOT, endLsn: backlogEnd });
+          decodingFloor = { ...floor, postgresCpuSeconds: pgDataDir && pgBefore !== null ? (await postgresCpuSeconds(pgDataDir)) - pgBefore : null };
+          console.log(`pg_recvlogical → /dev/null, the same WAL: ${decodingFloor.seconds.toFixed(2)} s (its CPU ${floor.cpuSeconds?.toFixed(1) ?? 'n/a'} s, Postgres ${decodingFloor.postgresCpuSeconds?.toFixed(1) ?? 'n/a (external)'} s)`);
         }
       }
       let rebuild: { events: number; seconds: number } | undefined;
@@ -344,6 +356,10 @@ async function main(): Promise<void> {
       addSync(`first sync (scale ${SCALE})`, first, captureRate, rebuildRate);
       if (catchup) addSync('catch-up sync', catchup, captureRate, rebuildRate);
       if (captureOnly) rows.push({ measurement: 'capture only → local log (baseline)', events: captureOnly.events, seconds: +captureOnly.seconds.toFixed(2), 'events/s': captureRate!, 'peak RSS MB': '', 'vs capture': '1.00', 'vs rebuild': ratio(captureRate!, rebuildRate) });
+      if (decodingFloor && captureOnly) {
+        const floorRate = rate(captureOnly.events, decodingFloor.seconds);
+        rows.push({ measurement: 'pg_recvlogical → /dev/null, the same WAL (decoding floor)', events: captureOnly.events, seconds: +decodingFloor.seconds.toFixed(2), 'events/s': floorRate, 'peak RSS MB': '', 'vs capture': ratio(floorRate, captureRate), 'vs rebuild': ratio(floorRate, rebuildRate) });
+      }
       if (rebuild) rows.push({ measurement: 'replay --rebuild of the archive (baseline)', events: rebuild.events, seconds: +rebuild.seconds.toFixed(2), 'events/s': rebuildRate!, 'peak RSS MB': '', 'vs capture': ratio(rebuildRate!, captureRate), 'vs rebuild': '1.00' });
       console.log(`\ncatch-up bench (${external ? 'external' : 'embedded'} Postgres, ${os.cpus().length} cores, load average ${os.loadavg()[0]!.toFixed(1)})`);
       console.log('| measurement | events | seconds | events/s | peak RSS MB | vs capture | vs rebuild |');
@@ -351,11 +367,16 @@ async function main(): Promise<void> {
       for (const r of rows) console.log(`| ${r.measurement} | ${r.events} | ${r.seconds} | ${r['events/s']} | ${r['peak RSS MB']} | ${r['vs capture']} | ${r['vs rebuild']} |`);
       const goal = (name: string, value: number, target: number) => console.log(`${name}: ${value.toLocaleString()} (goal ≥ ${target.toLocaleString()}: ${value >= target ? 'met' : 'NOT met'})`);
       if (catchup) goal('catch-up sync events/s end to end', rate(catchup.events, catchup.seconds), 50_000);
+      if (catchup && decodingFloor) {
+        // What is left of the goal's time budget once Postgres has only decoded and sent the WAL.
+        const budget = catchup.events / 50_000;
+        console.log(`  at 50,000 events/s the catch-up has ${budget.toFixed(2)} s; pg_recvlogical alone takes ${decodingFloor.seconds.toFixed(2)} s of it (${Math.round((100 * decodingFloor.seconds) / budget)}%), capture alone ${captureOnly!.seconds.toFixed(2)} s`);
+      }
       goal(`first sync events/s end to end (scale ${SCALE}; the goal is for scale 10)`, rate(first.events, first.seconds), 40_000);
       const peak = Math.max(first.peakRssMb, catchup?.peakRssMb ?? 0);
       console.log(`sync peak RSS: ${peak} MB (goal ≤ 512: ${peak <= 512 ? 'met' : 'NOT met'})`);
     } finally {
-      for (const slot of [SLOT, CAPTURE_SLOT]) await client.query('SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1', [slot]).catch(() => {});
+      for (const slot of [SLOT, CAPTURE_SLOT, RECV_SLOT]) await client.query('SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1', [slot]).catch(() => {});
       await client.end();
     }
   } finally {
