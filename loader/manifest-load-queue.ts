@@ -11,7 +11,6 @@ import { fetchManifestRows, GroupConflictError, loadFetchedManifests, type Fetch
 import { loadManifestsTogether } from './load-manifests-together.js';
 import { readManifest } from './manifest-reader.js';
 import type { WarehouseClient } from './warehouse-pool.js';
-import { nowMs, timedClient, trace } from '../bench/freshness-trace.js';
 
 /** What a run has done so far (the run's LoadSummary, updated as manifests load, skip or fail). */
 export interface LoadCounts {
@@ -116,9 +115,7 @@ export class ManifestLoadQueue {
         // Backpressure: a complete group waiting (for the transaction before it) is enough read ahead.
         while (this.queue.length > 0 && this.groupEnd() !== -1 && this.open()) await this.change();
         if (!this.open()) break;
-        const readStarted = nowMs();
         const read = await readForLoad(keys[i]!, this.ctx);
-        trace('l.read', { key: keys[i], readStarted });
         this.queue.push(read);
         this.moreToRead = i < keys.length - 1;
         this.kick();
@@ -222,18 +219,7 @@ async function readForLoad(manifestKey: string, ctx: LoadKeysContext): Promise<R
   }
 }
 
-async function loadGroup(rawClient: WarehouseClient, schema: string, group: FetchedManifest[], ctx: LoadKeysContext): Promise<void> {
-  const statements: { sql: string; ms: number }[] = [];
-  const client = timedClient(rawClient, statements);
-  const txStart = nowMs();
-  try {
-    return await loadGroupInner(client, schema, group, ctx);
-  } finally {
-    trace('l.tx', { keys: group.map((m) => m.manifestKey), txStart, statements });
-  }
-}
-
-async function loadGroupInner(client: WarehouseClient, schema: string, group: FetchedManifest[], ctx: LoadKeysContext): Promise<void> {
+async function loadGroup(client: WarehouseClient, schema: string, group: FetchedManifest[], ctx: LoadKeysContext): Promise<void> {
   try {
     // Set-based (one statement round per table for the group) unless a manifest carries reconcile
     // records: those apply after their own manifest's rows, so that group keeps per-manifest statements.

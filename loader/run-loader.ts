@@ -12,7 +12,6 @@ import { DEFAULT_WAREHOUSE_SCHEMA, LEDGER_TABLE, LOADER_LOCK_CLASS, qualified } 
 import { lockWanted, takeLoaderLock } from './loader-lock.js';
 import { openWarehousePool, withPoolClient, type WarehouseClient, type WarehousePool, type WarehouseTarget } from './warehouse-pool.js';
 import { migrateWarehouseSchema } from './warehouse-schema.js';
-import { trace } from '../bench/freshness-trace.js';
 
 /**
  * One loader run: take the loader lock, find the manifests not loaded yet, load them (several
@@ -230,7 +229,6 @@ async function loadWithPool(pool: WarehousePool, options: LoadPendingOptions): P
           // A full pass cut at the limit listed keys it will not load now: they must not count as known.
           if (fullPass) fullPassNeeded = pending.length >= limit;
           for (const key of pending) remember(key);
-          if (pending.length > 0) trace('l.listed', { keys: pending, fullPass, noticed: Boolean(noticed), startedAt: performance.timeOrigin + lookedAt });
           // Resolves once the keys are read and queued: the last transaction may still be loading.
           await queue.submit(pending);
           // Asked only between transactions (the run's one connection) and at most once a second.

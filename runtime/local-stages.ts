@@ -17,12 +17,6 @@ import type { ChangeStreamConsumer } from '../stream/change-stream.js';
 import { LocalLogConsumer } from '../stream/local-log/local-log-consumer.js';
 import type { PipelineCounters } from './pipeline-counters.js';
 import { CONSUMERS } from './pipeline-status.js';
-import { trace, traceState, tracing } from '../bench/freshness-trace.js';
-import type { ObjectStore } from '../bucket/object-store.js';
-function traced(store: ObjectStore): ObjectStore {
-  if (!tracing) return store;
-  return { ...store, location: store.location, put: async (key: string, body: Uint8Array) => { await store.put(key, body); if (key.startsWith('manifests/')) { const m = JSON.parse(Buffer.from(body).toString('utf8')); trace('p.manifest', { seq: traceState.seq, key, batchId: m.batchId, minCommitTs: m.minCommitTs, maxCommitTs: m.maxCommitTs, events: m.eventCount }); } }, get: (k) => store.get(k), exists: (k) => store.exists(k), list: (p, o) => store.list(p, o), delete: (k) => store.delete(k) } as ObjectStore;
-}
 
 /**
  * The stages that run inside `up` / `sync` (locally they are consumers of the embedded stream;
@@ -70,7 +64,7 @@ export async function runProcessorStage(config: Readonly<Config>, logger: Logger
     await runLocalProcessor({
       consumer: retried,
       state,
-      processed: wake ? notifyingManifestPuts(traced(createObjectStore(config, 'processed')), wake) : traced(createObjectStore(config, 'processed')),
+      processed: wake ? notifyingManifestPuts(createObjectStore(config, 'processed'), wake) : createObjectStore(config, 'processed'),
       logger,
       signal,
       maxWaitMs: 250,

@@ -3,7 +3,6 @@ import { errorMessage, isRetryable } from '../platform/errors.js';
 import type { Logger } from '../platform/logger.js';
 import { ensureWarehouseSchema } from '../loader/warehouse-schema.js';
 import { ManifestWake } from '../loader/manifest-wake.js';
-import { trace } from '../bench/freshness-trace.js';
 import { runSimulator } from '../totesys/simulator/run-simulator.js';
 import { seedTotesys } from '../totesys/generator/seed-totesys.js';
 import { superviseCapture } from './capture-child.js';
@@ -60,7 +59,6 @@ export async function runUpPipeline(options: UpOptions): Promise<PipelineCounter
     });
   // The processor tells the loader of every manifest it writes: loaded at once, not at the next tick.
   const wake = new ManifestWake();
-  wake.subscribe(() => trace('l.notice'));
   const stages = [
     guard('capture', superviseCapture({ config, sourceUrl, logger: logger.child({ stage: 'capture' }), signal: stop.signal, output: options.captureOutput })),
     guard('processor', runProcessorStageOnThread(config, logger.child({ stage: 'processor' }), stop.signal, counters, wake)),

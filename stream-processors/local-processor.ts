@@ -6,7 +6,6 @@ import type { MetricsSink } from './processor-metrics.js';
 import { processRecords, type ProcessRecordsResult } from './process-records.js';
 import type { JoinStateStore } from './state/join-state-store.js';
 import { abortableDelay } from '../platform/abortable-delay.js';
-import { nowMs, trace, traceState } from '../bench/freshness-trace.js';
 
 export interface LocalProcessorOptions {
   consumer: ChangeStreamConsumer;
@@ -42,7 +41,8 @@ export interface LocalProcessorOptions {
    * Called when a read finds nothing: every record before it is processed and checkpointed (a
    * failed batch is rewound and read again, never skipped). `sync` knows from it that the processor
    * has drained a log nobody writes to any more, without decoding the log to measure the lag.
-   * Called at once (a read that does not wait comes first), not after maxWaitMs.
+   * Called at once (a read that does not wait comes first), not after maxWaitMs; when the last
+   * batch's checkpoints are still being written, once they are durable.
    */
   onIdle?: () => void;
   /** Called after each batch is durable and checkpointed, with the time it took from read to checkpoint. */
@@ -69,10 +69,10 @@ export async function runLocalProcessor(options: LocalProcessorOptions): Promise
   /** The next batch, read while this one's writes are made durable: only when behind. */
   let ahead: Promise<ConsumedRecord[][]> | undefined;
   /**
-   * The checkpoints of the batches processed so far, written in batch order behind the reads: the
-   * next batch is read (and processed) while they are made durable (a file and an fsync per shard,
-   * 10-20 ms that used to come before every read). Settles, never rejects; the first failure is
-   * kept in checkpointFailure and thrown before the next batch is processed (rewind and retry).
+   * The last batch's checkpoints, written behind the reads: the next batch is read (and processed)
+   * while they are made durable (a file and an fsync per shard, 10-20 ms that used to come before
+   * every read). Settles, never rejects; a failure is kept in checkpointFailure and thrown before
+   * the next batch is processed or checkpointed (rewind and retry).
    */
   let checkpointing: Promise<void> = Promise.resolve();
   /** When the last batch closed: the next one closes batchWindowMs later. */
@@ -106,11 +106,6 @@ export async function runLocalProcessor(options: LocalProcessorOptions): Promise
       const records = groups.flat();
       if (records.length === 0) continue;
       lastClosedMs = Date.now();
-      const firstReadAt = traceState.firstReadAt;
-      const closedAt = nowMs();
-      traceState.seq++;
-      let minArrival = Infinity, maxArrival = 0;
-      for (const r of records) { if (r.arrivalMs < minArrival) minArrival = r.arrivalMs; if (r.arrivalMs > maxArrival) maxArrival = r.arrivalMs; }
       const startedMs = performance.now();
       // Shard groups are concatenated: each key lives on one shard, so its order is kept.
       const processing = processRecords(records, {
@@ -127,23 +122,24 @@ export async function runLocalProcessor(options: LocalProcessorOptions): Promise
         ahead.catch(() => undefined); // handled: awaited at the next batch (or before a rewind or return)
       }
       const result = await processing;
-      const processedAt = nowMs();
       delayMs = initialDelayMs;
-      // Only after the manifest is durable, and after the checkpoints of the batches before (a
-      // shard's checkpoint never moves back); one per shard (its last record), the shards at once.
-      // allSettled: a failed shard's rewind must not race another shard's checkpoint still being written.
+      // Only after the manifest is durable, and after the checkpoints of the batch before (a shard's
+      // checkpoint never moves back; and at most one batch's are outstanding, normally written long
+      // ago: they started before this batch was read); one per shard (its last record), the shards
+      // at once. allSettled: a failed shard's rewind must not race another shard's checkpoint still
+      // being written.
+      await checkpointing;
+      throwCheckpointFailure();
       const last = [...lastRecordPerShard(groups).values()];
-      const seq = traceState.seq;
-      checkpointing = checkpointing.then(async () => {
+      checkpointing = (async () => {
         const written = await Promise.allSettled(last.map((record) => consumer.checkpoint(record.shardId, record.sequenceNumber)));
         const failed = written.find((w): w is PromiseRejectedResult => w.status === 'rejected');
         if (failed) {
           checkpointFailure ??= { error: failed.reason };
           return;
         }
-        trace('p.batch', { seq, n: records.length, minArrival, maxArrival, firstReadAt, closedAt, processedAt, checkpointedAt: nowMs() });
         options.onBatch?.(result, { durationMs: performance.now() - startedMs });
-      });
+      })();
     } catch (error) {
       // A read ahead still running must finish before the rewind closes its cursors; its records
       // are dropped (read again after the rewind). So must the checkpoints being written.
@@ -198,7 +194,6 @@ async function readBatch(
     first = await consumer.read({ maxRecords, waitMs, signal });
   }
   let count = first.reduce((n, g) => n + g.length, 0);
-  traceState.firstReadAt = nowMs();
   if (count === 0 || !(deadline > Date.now())) return first;
   const byShard = new Map<string, ConsumedRecord[]>();
   const add = (groups: ConsumedRecord[][]) => {
