@@ -206,10 +206,15 @@ async function readBatch(
     }
   };
   add(first);
+  // Inside the window, look every idleCloseMs (or once, at its end), not at every append: a read
+  // that wakes on append (wakeOnAppend) would otherwise read once a capture put, several times
+  // as often, for a batch that closes at the deadline anyway. Nothing new since the last look
+  // (idleCloseMs): the stream is idle, the batch goes out.
   while (count < maxRecords && !signal.aborted) {
     const left = deadline - Date.now();
     if (left <= 0) break;
-    const more = await consumer.read({ maxRecords: maxRecords - count, waitMs: idleCloseMs === undefined ? left : Math.min(left, idleCloseMs), signal });
+    await abortableDelay(idleCloseMs === undefined ? left : Math.min(left, idleCloseMs), signal);
+    const more = await consumer.read({ maxRecords: maxRecords - count, waitMs: 0 });
     const read = more.reduce((n, g) => n + g.length, 0);
     if (read === 0 && idleCloseMs !== undefined) break;
     add(more);
