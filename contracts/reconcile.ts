@@ -27,13 +27,26 @@ import type { WarehouseTable } from './warehouse-model.js';
  * once every archived event is loaded (loader/apply-reconciles.ts applyReconcilesInOrder), the ordered replay's
  * form of the cross-shard rule above (docs/capture-spec.md R4).
  */
-export const RECONCILE_VERSION = 1 as const;
+export const RECONCILE_VERSION = 2 as const;
+
+/**
+ * Version 2 (07 Dec 2026) says that a range is in the key's own order (numbers as numbers).
+ * Version 1 records are still read (archives keep them, replay applies them): those from a
+ * snapshot read their chunks in the keys' TEXT order (the cursor sorted by the key cast to text),
+ * so their ranges hold their keys only as text; version 1 resnapshot chunks were in key order.
+ */
+export type ReconcileRecordVersion = 1 | typeof RECONCILE_VERSION;
+
+/** The order a record's range is in: see ReconcileRecordVersion. */
+export function reconcileRangeOrder(record: Pick<ReconcileRecord, 'v' | 'reason'>): 'key' | 'text' {
+  return record.v === 1 && record.reason === 'snapshot' ? 'text' : 'key';
+}
 
 export type ReconcileKey = number | string;
 
 export interface ReconcileRecord {
   kind: 'reconcile';
-  v: typeof RECONCILE_VERSION;
+  v: ReconcileRecordVersion;
   /** Deterministic: the same re-read or truncate gives the same id (`snapshot/<table>/<lsn>/<chunk>`, `truncate/<table>/<commitLsn>/<n>`). */
   id: string;
   table: SourceTable;
@@ -117,7 +130,7 @@ export function isReconcileRecord(data: Uint8Array | string): boolean {
 const key = z.union([z.number().int().safe(), z.string().min(1)]);
 export const reconcileRecordSchema = z.object({
   kind: z.literal('reconcile'),
-  v: z.literal(RECONCILE_VERSION),
+  v: z.union([z.literal(1), z.literal(RECONCILE_VERSION)]),
   id: z.string().min(1),
   table: z.string().refine(isSourceTable, 'not a captured table'),
   lsn: z.string().regex(/^[0-9A-F]{1,8}\/[0-9A-F]{1,8}$/, 'expected an LSN'),

@@ -1,4 +1,4 @@
-import { RECONCILED_TABLE, type ReconcileRecord } from '../contracts/reconcile.js';
+import { InvalidReconcileError, RECONCILED_TABLE, reconcileRangeOrder, type ReconcileKey, type ReconcileRecord } from '../contracts/reconcile.js';
 import { WAREHOUSE_MODEL, type DimensionSpec, type FactSpec } from '../contracts/warehouse-model.js';
 import { ident, qualified, sqlType } from './warehouse-ddl.js';
 import { parseLsn } from '../contracts/lsn.js';
@@ -40,6 +40,36 @@ export function reconcileTablesSql(schema: string): string[] {
   ];
 }
 
+/**
+ * The order a reconcile's bounds compare keys in (contracts/reconcile.ts reconcileRangeOrder): the
+ * key's own, or text for the chunks of version-1 snapshot records (compared in "C": digit strings
+ * sort alike in every collation, so this is the order the old snapshot read them in). Throws for a
+ * record whose keys lie outside its own range in that order: applying it would give live rows
+ * delete versions.
+ */
+export function reconcileKeyOrder(record: Pick<ReconcileRecord, 'id' | 'v' | 'reason' | 'keyAfter' | 'keyTo' | 'keys'>): 'key' | 'text' {
+  const order = reconcileRangeOrder(record);
+  const { keyAfter, keyTo, keys } = record;
+  const compare = order === 'key' ? compareKeys : compareTexts;
+  const outside = keys.find((k) => (keyAfter !== null && compare(k, keyAfter) <= 0) || (keyTo !== null && compare(k, keyTo) > 0));
+  if (outside !== undefined) {
+    throw new InvalidReconcileError(`reconcile ${record.id}: key ${String(outside)} lies outside its range (${String(keyAfter)}, ${String(keyTo)}] in ${order} order; not applied`);
+  }
+  return order;
+}
+
+/** The key's own order: numbers as numbers; text keys as JavaScript orders strings (their database collation is not known here). */
+function compareKeys(a: ReconcileKey, b: ReconcileKey): number {
+  if (typeof a === 'number' && typeof b === 'number') return a - b;
+  if (typeof a === 'number' || typeof b === 'number') return Number(a) - Number(b);
+  return compareTexts(a, b);
+}
+
+function compareTexts(a: ReconcileKey, b: ReconcileKey): number {
+  const [x, y] = [String(a), String(b)];
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
 export interface ReconcileStatement {
   text: string;
   values: unknown[];
@@ -58,8 +88,9 @@ export function reconcileDeleteSql(schema: string, record: ReconcileRecord): Rec
   // $1 lsn, $2 seq bound, $3 keys, then the bounds when present.
   const values: unknown[] = [lsn, 0, record.keys.map(String)];
   const bounds: string[] = [];
-  if (record.keyAfter !== null) bounds.push(`AND x.${key} > $${values.push(String(record.keyAfter))}::${keyType}`);
-  if (record.keyTo !== null) bounds.push(`AND x.${key} <= $${values.push(String(record.keyTo))}::${keyType}`);
+  const [bounded, boundType] = reconcileKeyOrder(record) === 'key' ? [`x.${key}`, keyType] : [`x.${key}::text COLLATE "C"`, 'text'];
+  if (record.keyAfter !== null) bounds.push(`AND ${bounded} > $${values.push(String(record.keyAfter))}::${boundType}`);
+  if (record.keyTo !== null) bounds.push(`AND ${bounded} <= $${values.push(String(record.keyTo))}::${boundType}`);
   const absent = `x.${key} NOT IN (SELECT unnest($3::${keyType}[]))`;
 
   if (spec.kind === 'fact') {

@@ -43,7 +43,10 @@ describe('lost replication slot: detected, reported, recovered by re-reading and
     await createTotesysSchema(sourceUrl);
     await seedParents(sourceUrl);
     await withClient(sourceUrl, async (c) => {
-      await c.query(INSERT_SALES_ORDERS, [60]);
+      // More than one snapshot chunk (5,000 rows): the recovery snapshot's reconciles must leave
+      // every unchanged row alone across chunk bounds (a snapshot once read its chunks in the keys'
+      // text order, and their ranges then deleted live rows).
+      await c.query(INSERT_SALES_ORDERS, [5200]);
       await c.query(`INSERT INTO design (design_name, file_location, file_name) VALUES ('Wood', '/w', 'w.json'), ('Glass', '/g', 'g.json')`);
     });
     config = loadConfig({ stateDir: path.join(dir, 'state'), sourceUrl, warehouseUrl, heartbeatIntervalMs: 500, slotName: 'lost_slot', publicationName: 'lost_slot', logLevel: 'silent' }, {});

@@ -11,7 +11,6 @@ import { shardIndexOfKey } from '../../stream/local-log/shard-of-key.js';
 import { CreateStreamCommand, DescribeStreamSummaryCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
 import { createRequire } from 'node:module';
 import type { Server } from 'node:http';
-import { freePort } from '../../runtime/free-port.js';
 import { FileCheckpointStore } from '../../stream/kinesis/checkpoint-store.js';
 import { createKinesisClient, type KinesisSender } from '../../stream/kinesis/create-kinesis-client.js';
 import { KinesisChangeStreamConsumer } from '../../stream/kinesis/kinesis-change-stream-consumer.js';
@@ -456,13 +455,14 @@ function kinesisEnvironment(): { start(): Promise<void>; stop(): Promise<void>; 
   let streams = 0;
   return {
     async start() {
-      const port = await freePort();
       const kinesalite = createRequire(import.meta.url)('kinesalite') as (options: object) => Server;
       server = kinesalite({ createStreamMs: 0, deleteStreamMs: 0, updateStreamMs: 0, shardLimit: 1000 });
+      // Port 0: the kernel picks it as kinesalite listens (no window for another process to take it).
       await new Promise<void>((resolve, reject) => {
         server!.once('error', reject);
-        server!.listen(port, '127.0.0.1', () => resolve());
+        server!.listen(0, '127.0.0.1', () => resolve());
       });
+      const port = (server.address() as { port: number }).port;
       const client = createKinesisClient({ region: 'eu-west-2', endpoint: `http://127.0.0.1:${port}` });
       const root = await fs.mkdtemp(path.join(os.tmpdir(), 'kinesis-contract-'));
       env = {

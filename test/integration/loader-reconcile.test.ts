@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ObjectStore } from '../../bucket/object-store.js';
 import { MANIFEST_VERSION, type BatchManifest } from '../../contracts/manifest.js';
-import type { ManifestReconcile, ReconcileRecord } from '../../contracts/reconcile.js';
+import { RECONCILE_VERSION, type ManifestReconcile, type ReconcileRecord } from '../../contracts/reconcile.js';
 import { useLoaderTestbed } from '../support/loader-testbed.js';
 import { counterpartyDim, currencyDim, dateDim, designDim, locationDim, nextManifestTime, salesFact, staffDim, writeBatch } from '../support/processed-batch-factory.js';
 
@@ -24,7 +24,7 @@ describe('loader: reconcile records', () => {
   });
 
   function reconcile(over: Partial<ReconcileRecord> & Pick<ReconcileRecord, 'table' | 'keys'>): ReconcileRecord {
-    return { kind: 'reconcile', v: 1, id: `snapshot/${over.table}/0/1F4/0`, lsn: '0/1F4', seq: -1, commitTs: '2026-11-22T13:00:00.000Z', reason: 'snapshot', keyAfter: null, keyTo: null, shards: null, ...over };
+    return { kind: 'reconcile', v: RECONCILE_VERSION, id: `snapshot/${over.table}/0/1F4/0`, lsn: '0/1F4', seq: -1, commitTs: '2026-11-22T13:00:00.000Z', reason: 'snapshot', keyAfter: null, keyTo: null, shards: null, ...over };
   }
 
   /** A manifest carrying only reconcile copies (as the processor writes one for a batch without events). */

@@ -11,7 +11,6 @@ import { LazyS3ObjectStore } from '../../bucket/lazy-s3-object-store.js';
 import { LocalDirObjectStore } from '../../bucket/local-dir-object-store.js';
 import { ObjectNotFoundError, type ObjectStore } from '../../bucket/object-store.js';
 import { S3ObjectStore, createS3Client } from '../../bucket/s3-object-store.js';
-import { freePort } from '../../runtime/free-port.js';
 
 interface StoreHarness {
   name: string;
@@ -103,7 +102,7 @@ objectStoreContract({
 });
 
 interface S3rverInstance {
-  run(): Promise<unknown>;
+  run(): Promise<{ port: number }>;
   close(): Promise<void>;
 }
 
@@ -114,11 +113,11 @@ function s3rverHarness(name: string, fresh: (s3: { client: S3Client; endpoint: s
   return {
     name,
     async start() {
-      const port = await freePort();
       const S3rver = createRequire(import.meta.url)('s3rver') as new (options: object) => S3rverInstance;
       const directory = await fs.mkdtemp(path.join(os.tmpdir(), 's3rver-'));
-      const server = new S3rver({ port, address: '127.0.0.1', silent: true, directory });
-      await server.run();
+      // Port 0: the kernel picks it as s3rver listens (no window for another process to take it).
+      const server = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory });
+      const { port } = await server.run();
       const endpoint = `http://127.0.0.1:${port}`;
       s3 = { server, client: createS3Client({ region: 'eu-west-2', endpoint }), endpoint, directory };
     },

@@ -5,7 +5,6 @@ import { createRequire } from 'node:module';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CreateStreamCommand, DescribeStreamSummaryCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
-import { freePort } from '../../runtime/free-port.js';
 import { createKinesisClient } from '../../stream/kinesis/create-kinesis-client.js';
 
 const require = createRequire(import.meta.url);
@@ -49,19 +48,22 @@ export async function startKinesalite(region = 'eu-west-2'): Promise<KinesaliteS
   };
 }
 
-/** s3rver (S3 emulator on a temp directory) in this process on a free loopback port. */
+/**
+ * s3rver (S3 emulator on a temp directory) in this process on a loopback port the kernel picks as
+ * it listens (port 0): a port picked first and bound later can be taken in between.
+ */
 export interface S3rverServer {
   endpoint: string;
   stop(): Promise<void>;
 }
 
 export async function startS3rver(buckets: string[]): Promise<S3rverServer> {
-  const S3rver = require('s3rver') as new (options: Record<string, unknown>) => { run(): Promise<unknown>; close(): Promise<void> };
+  const S3rver = require('s3rver') as new (options: Record<string, unknown>) => { run(): Promise<{ port: number }>; close(): Promise<void> };
   const directory = await fs.mkdtemp(path.join(os.tmpdir(), 's3rver-'));
-  const port = await freePort();
-  const server = new S3rver({ port, address: '127.0.0.1', silent: true, directory, configureBuckets: buckets.map((name) => ({ name })) });
+  const server = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory, configureBuckets: buckets.map((name) => ({ name })) });
+  let port: number;
   try {
-    await server.run();
+    ({ port } = await server.run());
   } catch (error) {
     await fs.rm(directory, { recursive: true, force: true });
     throw error;

@@ -90,8 +90,7 @@ export async function startPostgresCluster(options: PostgresClusterOptions): Pro
   if (user) await fs.chown(root, user.uid, user.gid);
   await run(path.join(binDir, 'initdb'), [`--pgdata=${dataDir}`, '--auth=trust', '--username=postgres', '--encoding=UTF8', '--lc-messages=C', '--no-instructions'], user);
   const majorVersion = Number((await fs.readFile(path.join(dataDir, 'PG_VERSION'), 'utf8')).trim());
-  const port = await freePort();
-  const settings: Record<string, string | number> = {
+  const settings = (port: number): Record<string, string | number> => ({
     port,
     listen_addresses: '127.0.0.1',
     unix_socket_directories: '',
@@ -103,10 +102,9 @@ export async function startPostgresCluster(options: PostgresClusterOptions): Pro
     synchronous_commit: 'off',
     full_page_writes: 'off',
     ...options.settings,
-  };
-  const postgresOptions = Object.entries(settings)
-    .map(([k, v]) => `-c ${k}=${v}`)
-    .join(' ');
+  });
+  let port = 0;
+  let postgresOptions = '';
   const pgCtl = path.join(binDir, 'pg_ctl');
   const start = () => run(pgCtl, ['-D', dataDir, '-l', logFile, '-o', postgresOptions, '-w', '-t', '60', 'start'], user);
   const stopWith = (mode: 'fast' | 'immediate') => run(pgCtl, ['-D', dataDir, '-m', mode, '-w', '-t', '60', 'stop'], user);
@@ -118,7 +116,22 @@ export async function startPostgresCluster(options: PostgresClusterOptions): Pro
       // already stopped
     }
   };
-  await start();
+  // The port freePort hands out is bound only when the postmaster starts; another process may take
+  // it in between (runtime/embedded-postgres.ts has the same retry): pick another and start again.
+  for (let attempt = 1; ; attempt++) {
+    port = await freePort();
+    postgresOptions = Object.entries(settings(port))
+      .map(([k, v]) => `-c ${k}=${v}`)
+      .join(' ');
+    try {
+      await start();
+      break;
+    } catch (error) {
+      const log = await fs.readFile(logFile, 'utf8').catch(() => '');
+      if (attempt >= 5 || !/could not bind|Address already in use/.test(log)) throw error;
+      await fs.rm(logFile, { force: true });
+    }
+  }
   process.on('exit', onExit);
   let stopped = false;
   return {

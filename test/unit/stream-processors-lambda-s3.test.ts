@@ -5,7 +5,6 @@ import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeWarehouseParquet } from '../../parquet/warehouse-parquet.js';
 import type { BatchManifest } from '../../contracts/manifest.js';
-import { freePort } from '../../runtime/free-port.js';
 import { createKinesisHandler } from '../../stream-processors/lambda/kinesis-handler.js';
 import { buildLambdaDeps } from '../../stream-processors/lambda/lambda-deps.js';
 import { S3ObjectStore, createS3Client } from '../../bucket/s3-object-store.js';
@@ -18,16 +17,16 @@ import { kinesisEvent, kinesisRecord } from '../support/kinesis-event-factory.js
 const require = createRequire(import.meta.url);
 
 let dir: string;
-let s3rver: { run(): Promise<unknown>; close(): Promise<void> };
+let s3rver: { run(): Promise<{ port: number }>; close(): Promise<void> };
 let s3Endpoint: string;
 let dynalite: DynaliteServer;
 
 beforeAll(async () => {
   dir = await fs.mkdtemp(path.join(os.tmpdir(), 'lambda-s3-'));
   const S3rver = require('s3rver');
-  const port = await freePort();
-  s3rver = new S3rver({ port, address: '127.0.0.1', silent: true, directory: dir, configureBuckets: [{ name: 'processed' }] });
-  await s3rver.run();
+  // Port 0: the kernel picks it as s3rver listens (no window for another process to take it).
+  s3rver = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory: dir, configureBuckets: [{ name: 'processed' }] });
+  const { port } = await s3rver.run();
   s3Endpoint = `http://127.0.0.1:${port}`;
   dynalite = await startDynalite();
   await dynalite.createTable('processor-state', STATE_TABLE_KEY_SCHEMA, STATE_TABLE_ATTRIBUTES);
