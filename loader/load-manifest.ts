@@ -114,7 +114,10 @@ export async function loadFetchedManifests(client: WarehouseClient, schema: stri
   return results;
 }
 
-/** Rows into the table's temp staging table (created on first use in the transaction, emptied after). */
+/**
+ * Rows into the table's temp staging table: on its first use in the transaction made if the
+ * session has none yet (it is empty then: emptied at every commit), emptied first on a later one.
+ */
 export async function stage(client: WarehouseClient, spec: (typeof WAREHOUSE_MODEL)[WarehouseTable], rows: readonly WarehouseRow[], staged: Set<WarehouseTable>): Promise<void> {
   await client.query(staged.has(spec.name) ? truncateStagingSql(spec) : createStagingSql(spec));
   staged.add(spec.name);

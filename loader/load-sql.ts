@@ -11,10 +11,17 @@ const stagingTable = (table: string) => `stage_${table}`;
 
 export const columnList = (spec: TableSpec) => spec.columns.map((c) => ident(c.name)).join(', ');
 
-/** Temp table with the file's columns and no constraints; dropped at commit or rollback. */
+/**
+ * Temp table with the file's columns and no constraints, made once per session and emptied at
+ * every commit (ON COMMIT DELETE ROWS; a rollback takes its rows with it). Made per transaction
+ * (ON COMMIT DROP) it cost a CREATE of 6-9 ms, catalog rows written and dropped again at COMMIT,
+ * for each dimension a load staged: 15-20 ms of a 70 ms transaction at 1,000 changes/s. IF NOT
+ * EXISTS: a session whose table was made in a transaction that rolled back makes it again.
+ * Only ever used inside a transaction (a statement of its own would commit, emptying it).
+ */
 export function createStagingSql(spec: TableSpec): string {
   const columns = spec.columns.map((c) => `${ident(c.name)} ${sqlType(c.type)}`).join(', ');
-  return `CREATE TEMP TABLE ${ident(stagingTable(spec.name))} (${columns}) ON COMMIT DROP`;
+  return `CREATE TEMP TABLE IF NOT EXISTS ${ident(stagingTable(spec.name))} (${columns}) ON COMMIT DELETE ROWS`;
 }
 
 export function truncateStagingSql(spec: TableSpec): string {

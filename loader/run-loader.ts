@@ -3,7 +3,7 @@ import type { Logger } from '../platform/logger.js';
 import type { WarehouseTable } from '../contracts/warehouse-model.js';
 import type { ObjectStore } from '../bucket/object-store.js';
 import { abortableDelay } from '../platform/abortable-delay.js';
-import { manifestTimeOfKey, MANIFEST_PREFIX } from '../contracts/manifest-layout.js';
+import { isManifestKey, manifestTimeOfKey, MANIFEST_PREFIX } from '../contracts/manifest-layout.js';
 import { DEFAULT_LOOKBACK_MS, DEFAULT_RETRY_POLICY, findPendingManifests, listNewManifests, readWarehouseWatermark, type RetryPolicy } from './load-ledger.js';
 import type { ParquetReadLimits } from '../parquet/parquet-bounds.js';
 import type { ManifestWake } from './manifest-wake.js';
@@ -77,6 +77,13 @@ export type LoadPendingOptions = WarehouseTarget & {
 /** Listing lookback of a drain's later polls (its first pass uses the full lookbackMs). */
 export const DRAIN_POLL_LOOKBACK_MS = 10_000;
 export const DEFAULT_POLL_INTERVAL_MS = 250;
+/**
+ * How often a drain lists the bucket while it is told the keys of new manifests (ManifestWake): a
+ * safety net for a manifest nobody announced (a processor that died between its put and its
+ * notice). Each listing reads the day's directory (20-50 ms locally at 1,000 changes/s), and a
+ * notice that arrives meanwhile waits for it.
+ */
+export const NOTICED_LIST_INTERVAL_MS = 1_000;
 /** How often a drain's progress reports re-read the ledger's newest commit and the watermarks. */
 export const PROGRESS_READ_INTERVAL_MS = 1_000;
 
@@ -186,20 +193,42 @@ async function loadWithPool(pool: WarehousePool, options: LoadPendingOptions): P
       try {
         let reported = -1;
         let progressRead = Number.NEGATIVE_INFINITY;
+        // Notices taken up to this generation, and when the bucket was last listed.
+        let noticedUpTo = options.wake?.generation ?? 0;
+        let listedAt = Number.NEGATIVE_INFINITY;
+        // Keys announced since the last listing: the processor is writing and telling, so the
+        // listing is only the safety net and runs at most every NOTICED_LIST_INTERVAL_MS.
+        let announced = false;
+        const listEveryMs = () => (announced ? Math.max(pollMs, NOTICED_LIST_INTERVAL_MS) : pollMs);
         for (;;) {
           const generation = options.wake?.generation ?? 0;
-          const fullPass: boolean = fullPassNeeded || Number.isNaN(newestMs);
+          // Told the key of every manifest written since the last look, and listed less than a poll
+          // interval ago: load those keys without a listing. The listing still runs every poll
+          // interval (every NOTICED_LIST_INTERVAL_MS while keys are announced), so a manifest
+          // nobody announced (another processor, a lost notice) waits at most that long.
+          const noticed = !fullPassNeeded && performance.now() - listedAt < listEveryMs() ? options.wake?.keysSince(noticedUpTo) : undefined;
+          noticedUpTo = generation;
+          const fullPass: boolean = !noticed && (fullPassNeeded || Number.isNaN(newestMs));
           // A full pass reads the ledger on the run's one connection: no transaction may be open on it.
           if (fullPass) await queue.finish();
-          const listed = performance.now();
-          const pending: string[] = fullPass
-            ? await findPendingManifests(client, schema, options.processed, { prefix, lookbackMs, limit, onListed: remember })
-            : await listNewManifests(options.processed, prefix, newestMs - Math.min(lookbackMs, DRAIN_POLL_LOOKBACK_MS), known, limit);
+          const lookedAt = performance.now();
+          let pending: string[];
+          if (noticed) {
+            pending = [...new Set(noticed)].filter((key) => key.startsWith(prefix) && isManifestKey(key) && !known.has(key)).sort().slice(0, limit);
+            if (pending.length > 0) announced = true;
+          } else {
+            pending = fullPass
+              ? await findPendingManifests(client, schema, options.processed, { prefix, lookbackMs, limit, onListed: remember })
+              : await listNewManifests(options.processed, prefix, newestMs - Math.min(lookbackMs, DRAIN_POLL_LOOKBACK_MS), known, limit);
+            // A listing cut at the limit: list again at once (a backlog), not from notices.
+            listedAt = pending.length >= limit ? Number.NEGATIVE_INFINITY : lookedAt;
+            announced = false;
+            summary.listings++;
+            summary.listingMs += performance.now() - lookedAt;
+          }
           // A full pass cut at the limit listed keys it will not load now: they must not count as known.
           if (fullPass) fullPassNeeded = pending.length >= limit;
           for (const key of pending) remember(key);
-          summary.listings++;
-          summary.listingMs += performance.now() - listed;
           // Resolves once the keys are read and queued: the last transaction may still be loading.
           await queue.submit(pending);
           // Asked only between transactions (the run's one connection) and at most once a second.
@@ -222,8 +251,9 @@ async function loadWithPool(pool: WarehousePool, options: LoadPendingOptions): P
           }
           // Nothing new: wait a poll interval (loads go on meanwhile). Something new: look again at once (a backlog).
           if (pending.length === 0) {
-            const waitMs = Math.min(pollMs, drainUntil - Date.now());
-            // A notice since this pass's listing ends the wait at once: nothing written meanwhile waits a poll interval.
+            // Until the next listing is due; a notice since this look ends the wait at once (nothing
+            // written meanwhile waits a poll interval).
+            const waitMs = Math.min(options.wake ? Math.max(0, listedAt + listEveryMs() - performance.now()) : pollMs, drainUntil - Date.now());
             if (options.wake) await options.wake.wait(generation, waitMs, options.signal);
             else await abortableDelay(waitMs, options.signal);
           }

@@ -14,6 +14,7 @@ import { runLocalProcessor } from '../stream-processors/local-processor.js';
 import { createJoinStateStore } from '../stream-processors/state/create-state-store.js';
 import { createChangeStreamConsumer } from '../stream/create-change-stream.js';
 import type { ChangeStreamConsumer } from '../stream/change-stream.js';
+import { LocalLogConsumer } from '../stream/local-log/local-log-consumer.js';
 import type { PipelineCounters } from './pipeline-counters.js';
 import { CONSUMERS } from './pipeline-status.js';
 
@@ -23,19 +24,25 @@ import { CONSUMERS } from './pipeline-status.js';
  * signal is aborted and it has finished what it started (checkpointed only what is durable).
  */
 /**
- * Batching: a batch closes BATCH_WINDOW_MS after its first read, when full, or as soon as the
- * stream has been idle for IDLE_CLOSE_MS (a burst that has been read goes out at once; a steady
- * stream keeps the whole window). The window bounds a steady stream's freshness (capture now
- * appends every few ms, so at 1,000 changes/s the idle close never fires: the window is the wait);
- * a backlog fills a batch (maxBatchRecords) in its first read whatever the window, and the loader
- * groups the manifests that arrive during a transaction, so short windows cost no throughput.
- * Each manifest put notifies `wake` (notifyingManifestPuts), so `up`'s loader loads it at once.
+ * Batching: a batch closes PROCESSOR_BATCH_WINDOW_MS after the batch before it closed (the time
+ * that one took to process is part of the window), when full, or as soon as the stream has been
+ * idle for IDLE_CLOSE_MS (a burst that has been read goes out at once; a steady stream keeps the
+ * whole window); a first record after a quiet spell goes out at once. The window bounds a steady
+ * stream's freshness (at 1,000 changes/s the idle close never fires: the window is the wait) and
+ * the manifests a second (at most one a window): with no window at all the processor wrote 14
+ * manifests a second at 1,000 changes/s and the loader, reading and loading each, fell behind
+ * (p99 1.2 s; docs/freshness.md "Round four"). A backlog fills a batch (maxBatchRecords) in its
+ * first read whatever the window, and the loader groups the manifests that arrive during a
+ * transaction, so the window costs the catch-up nothing.
+ * Each manifest put notifies `wake` with its key (notifyingManifestPuts), so `up`'s loader loads it at once, without listing.
  */
 export const PROCESSOR_BATCH_WINDOW_MS = 100;
 export const PROCESSOR_IDLE_CLOSE_MS = 15;
 
 export async function runProcessorStage(config: Readonly<Config>, logger: Logger, signal: AbortSignal, counters: PipelineCounters, wake?: ManifestWake, onIdle?: () => void): Promise<void> {
   const consumer = await createChangeStreamConsumer(config, CONSUMERS.processor, logger);
+  // The embedded log: a read waiting for records wakes at the append, not at its next poll.
+  if (consumer instanceof LocalLogConsumer) consumer.wakeOnAppend();
   const state = await createJoinStateStore(config, logger);
   // Quarantined events (undecodable records and events the transform rejects, both reported through
   // the metrics sink) are counted per attempt and taken only when the batch is durable. A failed

@@ -14,8 +14,8 @@ export type ToProcessor = { type: 'stop' };
 export type FromProcessor =
   /** A JSON log line of the worker's logger, re-emitted by the parent's logger. */
   | { type: 'log'; line: string }
-  /** After every durable batch: the worker's processor counters so far, and whether it wrote a manifest. */
-  | { type: 'batch'; processor: PipelineCounters['processor']; manifest: boolean }
+  /** After every durable batch: the worker's processor counters so far, whether it wrote a manifest, and the keys it wrote. */
+  | { type: 'batch'; processor: PipelineCounters['processor']; manifest: boolean; manifestKeys?: string[] }
   /** A read found nothing: everything before it is processed and checkpointed (sync's drain). */
   | { type: 'idle' }
   /** The stage stopped cleanly (after `stop`): its final counters. */

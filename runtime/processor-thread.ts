@@ -108,7 +108,9 @@ function runWorker(worker: Worker, logger: Logger, signal: AbortSignal, counters
           return;
         case 'batch':
           apply(message.processor);
-          if (message.manifest) wake?.notify();
+          // Each key announced, so the loader reads it without listing the bucket.
+          if (message.manifestKeys?.length) for (const key of message.manifestKeys) wake?.notify(key);
+          else if (message.manifest) wake?.notify();
           return;
         case 'idle':
           onIdle?.();

@@ -25,18 +25,31 @@ port.on('message', (message: ToProcessor) => {
 
 const counters = newCounters();
 let sent = '';
-/** Posts the counters when they changed since the last post (manifest: a batch wrote one). */
-const report = (manifest: boolean) => {
+/** Keys of the manifests written since the last post (the loader loads them without listing). */
+const written: string[] = [];
+/** A notice without a key since the last post: the loader is told to list. */
+let unnamed = false;
+/** Posts the counters when they changed since the last post, or when a manifest was written. */
+const report = () => {
   const now = JSON.stringify(counters.processor);
-  if (now === sent && !manifest) return;
+  if (now === sent && written.length === 0 && !unnamed) return;
   sent = now;
-  post({ type: 'batch', processor: { ...counters.processor }, manifest });
+  // Keys only when every notice named one: otherwise the parent's notice names none (its loader lists).
+  const manifestKeys = unnamed ? [] : written.splice(0);
+  const manifest = unnamed || manifestKeys.length > 0;
+  written.length = 0;
+  unnamed = false;
+  post({ type: 'batch', processor: { ...counters.processor }, manifest, manifestKeys });
 };
 const wake = new ManifestWake();
 // notify() runs before the stage's onBatch updates the counters: report once that has returned.
-wake.subscribe(() => queueMicrotask(() => report(true)));
+wake.subscribe((manifestKey) => {
+  if (manifestKey) written.push(manifestKey);
+  else unnamed = true;
+  queueMicrotask(report);
+});
 // Batches that wrote no manifest (all quarantined, watermarks only) still change the counters.
-const poll = setInterval(() => report(false), 250);
+const poll = setInterval(report, 250);
 
 const logger = createLogger({ service: 'totesys-cdc', level: data.logLevel, write: (line) => post({ type: 'log', line }) });
 try {

@@ -8,6 +8,7 @@ import type { LogLayout } from './log-layout.js';
 import { readCheckpointOffset, type CheckpointFile } from './retention.js';
 import { formatSequenceNumber, parseSequenceNumber } from './sequence-number.js';
 import { ShardCursor } from './shard-cursor.js';
+import { AppendWatch } from './append-watch.js';
 import { shardIdOf } from './shard-of-key.js';
 
 export interface LocalLogConsumerOptions {
@@ -33,6 +34,8 @@ export class LocalLogConsumer implements ChangeStreamConsumer {
   private registered = false;
   private nextShard = 0;
   private closed = false;
+  /** Wakes a waiting read when a shard is appended to (wakeOnAppend); undefined: polling alone. */
+  private appendWatch: AppendWatch | undefined;
 
   constructor(
     private readonly layout: LogLayout,
@@ -47,17 +50,33 @@ export class LocalLogConsumer implements ChangeStreamConsumer {
     this.checkpoints = new Array(options.shards).fill(undefined);
   }
 
+  /**
+   * A read that waits for records wakes as soon as a shard is appended to (fs.watch on the shards'
+   * directories), not at its next poll: the stream processor's reads (`up`, `sync`), where the poll
+   * (25 ms) was part of every change's latency. Polling goes on beside it (append-watch.ts), so a
+   * missed event costs a poll interval. Not for every consumer: a reader that keeps up in small
+   * reads (the archiver) would wake at every append instead of once a poll.
+   */
+  wakeOnAppend(): void {
+    if (this.appendWatch || this.closed) return;
+    this.appendWatch = new AppendWatch(Array.from({ length: this.options.shards }, (_, shard) => this.layout.shardDir(shard)));
+  }
+
   async read(options: { maxRecords: number; waitMs: number; maxBytes?: number; signal?: AbortSignal }): Promise<ConsumedRecord[][]> {
     this.assertOpen();
     await this.register();
     const deadline = Date.now() + Math.max(0, options.waitMs);
     for (;;) {
+      // Before reading: an append after this point ends the wait below at once.
+      const generation = this.appendWatch?.generation ?? 0;
       const batch = await this.readOnce(Math.max(1, options.maxRecords), options.maxBytes ?? this.options.maxReadBytes);
       if (batch.length > 0) return batch;
       const remaining = deadline - Date.now();
       // An aborted wait returns at the next poll: a stopping processor does not sit out its maxWaitMs.
       if (remaining <= 0 || this.closed || options.signal?.aborted) return [];
-      await sleep(Math.min(this.options.pollIntervalMs, remaining));
+      const pollMs = Math.min(this.options.pollIntervalMs, remaining);
+      if (this.appendWatch) await this.appendWatch.wait(generation, pollMs, options.signal);
+      else await sleep(pollMs);
     }
   }
 
@@ -138,6 +157,7 @@ export class LocalLogConsumer implements ChangeStreamConsumer {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.appendWatch?.close();
     const cursors = [...this.readCursors, ...this.lagCursors, ...this.tailCursors];
     await Promise.all(cursors.map((c) => c?.close()));
   }

@@ -39,6 +39,24 @@ describe('ManifestWake', () => {
     expect((wake as unknown as { listeners: Set<unknown> }).listeners.size).toBe(0);
   });
 
+  it('keysSince: the keys of the notices since a generation, in order; none when one named no key or is no longer remembered', () => {
+    const wake = new ManifestWake();
+    const start = wake.generation;
+    wake.notify('manifests/a.json');
+    wake.notify('manifests/b.json');
+    expect(wake.keysSince(start)).toEqual(['manifests/a.json', 'manifests/b.json']);
+    expect(wake.keysSince(wake.generation)).toEqual([]);
+    const beforeKeyless = wake.generation;
+    wake.notify();
+    wake.notify('manifests/c.json');
+    expect(wake.keysSince(beforeKeyless)).toBeUndefined(); // a notice without a key: list the bucket
+    expect(wake.keysSince(beforeKeyless + 1)).toEqual(['manifests/c.json']);
+    const old = wake.generation;
+    for (let i = 0; i < 2_000; i++) wake.notify(`manifests/${i}.json`);
+    expect(wake.keysSince(old)).toBeUndefined(); // more than it remembers
+    expect(wake.keysSince(wake.generation - 2)).toEqual(['manifests/1998.json', 'manifests/1999.json']);
+  });
+
   it('notifyingManifestPuts: a notice once each manifest is durable in the bucket (not for Parquet files or other objects)', async () => {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'wake-store-'));
     try {
@@ -53,6 +71,7 @@ describe('ManifestWake', () => {
       await store.put(manifestKey, '{}');
       expect(wake.generation).toBe(1);
       expect(seenOnNotice).toEqual([true]); // the manifest was on disk when the loader was told
+      expect(wake.keysSince(0)).toEqual([manifestKey]); // and told its key
       expect(new TextDecoder().decode(await store.get(manifestKey))).toBe('{}');
       expect(store.location).toBe(new LocalDirObjectStore(dir).location);
     } finally {

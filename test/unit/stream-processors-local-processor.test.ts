@@ -115,16 +115,44 @@ describe('runLocalProcessor (embedded stream log)', () => {
   it('with a batching window, gathers a trickle of records into one batch, keeping per-key order', async () => {
     const trickle = events();
     // The window is long beside the ~160 ms of publishing, so a slow (loaded) machine still fits the trickle in it.
-    const running = runUntil((r) => processedEvents(r) === trickle.length, { batchWindowMs: 3_000 });
+    const running = runUntil((r) => processedEvents(r) === trickle.length + 1, { batchWindowMs: 3_000 });
+    // A first record after a quiet spell goes out at once; the window starts when its batch closes.
+    await publish([changeEvent('design', 'u', sourceRow.design({ design_id: 50 }), { lsn: 0x500 })]);
+    while ((await listKeys(bucket, 'manifests/')).length === 0) await new Promise((r) => setTimeout(r, 10));
     for (const event of trickle) {
       await publish([event]);
       await new Promise((r) => setTimeout(r, 40));
     }
     const { results } = await running;
-    expect(processedEvents(results)).toBe(trickle.length);
-    expect(results.length).toBe(1); // without the window: one batch per record
+    expect(processedEvents(results)).toBe(trickle.length + 1);
+    expect(results.length).toBe(2); // without the window: one batch per record
     const sales = (await Promise.all((await listKeys(bucket, 'fact_sales_order/')).map(async (k) => decodeWarehouseParquet('fact_sales_order', await bucket.get(k))))).flat();
     expect(sales.map((r) => r.op)).toEqual(['c', 'u']);
+  });
+
+  it('a batch closes one window after the batch before it closed: the time that batch took is part of the window, not added to it', async () => {
+    const windowMs = 2_000;
+    const putAt: number[] = [];
+    const put = bucket.put.bind(bucket);
+    let manifests = 0;
+    bucket.put = async (key, body) => {
+      // The first batch is slow to write (1.5 s: a busy disk).
+      if (key.startsWith('manifests/') && ++manifests === 1) await new Promise((r) => setTimeout(r, 1_500));
+      await put(key, body);
+      if (key.startsWith('manifests/')) putAt.push(Date.now());
+    };
+    const [first, ...rest] = events();
+    const started = Date.now();
+    await publish([first!]);
+    const running = runUntil((r) => processedEvents(r) === 5, { batchWindowMs: windowMs });
+    await new Promise((r) => setTimeout(r, 300));
+    await publish(rest); // read once the first batch is written, ~1.5 s after it closed
+    const { results } = await running;
+    expect(results.length).toBe(2);
+    // The first batch closed at once (nothing before it), so the second closes ~2 s after the
+    // start; counted from its own first read (~1.5 s) it would close after ~3.5 s.
+    expect(putAt[1]! - started).toBeLessThan(3_000);
+    expect(putAt[1]! - started).toBeGreaterThanOrEqual(windowMs - 100);
   });
 
   it('with idleCloseMs, a burst goes out as soon as the stream is idle, long before the window ends', async () => {
@@ -137,13 +165,15 @@ describe('runLocalProcessor (embedded stream log)', () => {
 
   it('with idleCloseMs, a steady trickle still keeps the window and is gathered into one batch', async () => {
     const trickle = events();
-    const running = runUntil((r) => processedEvents(r) === trickle.length, { batchWindowMs: 3_000, idleCloseMs: 400 });
+    const running = runUntil((r) => processedEvents(r) === trickle.length + 1, { batchWindowMs: 3_000, idleCloseMs: 400 });
+    await publish([changeEvent('design', 'u', sourceRow.design({ design_id: 50 }), { lsn: 0x500 })]);
+    while ((await listKeys(bucket, 'manifests/')).length === 0) await new Promise((r) => setTimeout(r, 10));
     for (const event of trickle) {
       await publish([event]);
       await new Promise((r) => setTimeout(r, 40));
     }
     const { results } = await running;
-    expect(results.length).toBe(1);
+    expect(results.length).toBe(2);
   });
 
   it('reports idle as soon as a read finds nothing (everything before it checkpointed), not after maxWaitMs, and stops at once while waiting', async () => {
@@ -248,5 +278,57 @@ describe('runLocalProcessor (embedded stream log)', () => {
     expect((await consumer.lag()).reduce((n, s) => n + s.records, 0)).toBe(5);
     expect(await listKeys(bucket, 'manifests/')).toEqual([]);
     await consumer.close();
+  });
+  it('processes the next batch while the checkpoints of the one before are still being written, and writes checkpoints in batch order', async () => {
+    const [first, ...rest] = events();
+    await publish([first!]);
+    const consumer = await log.consumer('stream-processor');
+    const checkpoints: string[] = [];
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const checkpoint = consumer.checkpoint.bind(consumer);
+    consumer.checkpoint = async (shardId, sequenceNumber) => {
+      if (checkpoints.length === 0) {
+        checkpoints.push(`${shardId}@${sequenceNumber}`);
+        await released; // the first batch's checkpoint hangs (a slow fsync)
+      } else checkpoints.push(`${shardId}@${sequenceNumber}`);
+      return checkpoint(shardId, sequenceNumber);
+    };
+    const manifestKeys = async () => (await listKeys(bucket, 'manifests/')).length;
+    const running = runUntil((r) => processedEvents(r) === 5, {}, consumer);
+    const until = async (what: () => Promise<boolean>) => {
+      for (let i = 0; i < 500 && !(await what()); i++) await new Promise((r) => setTimeout(r, 10));
+      return what();
+    };
+    expect(await until(async () => (await manifestKeys()) === 1)).toBe(true);
+    await publish(rest);
+    // The second batch is processed (its manifest written) while the first one's checkpoint still hangs.
+    expect(await until(async () => (await manifestKeys()) === 2)).toBe(true); // before: the loop waited for the checkpoint
+    expect(checkpoints).toHaveLength(1); // ... and its own checkpoints wait for the first one's
+    release();
+    const { results, lag } = await running;
+    expect(processedEvents(results)).toBe(5);
+    expect(lag.every((shard) => shard.records === 0)).toBe(true);
+    expect(checkpoints.length).toBeGreaterThan(1);
+  });
+
+  it('a checkpoint that fails rewinds to the last checkpoint: the records are processed again, none skipped', async () => {
+    await publish(events());
+    const consumer = await log.consumer('stream-processor');
+    let failed = 0;
+    const checkpoint = consumer.checkpoint.bind(consumer);
+    consumer.checkpoint = (shardId, sequenceNumber) =>
+      failed++ === 0 ? Promise.reject(Object.assign(new Error('disk full'), { code: 'ENOSPC' })) : checkpoint(shardId, sequenceNumber);
+    let rewinds = 0;
+    const rewind = consumer.rewind.bind(consumer);
+    consumer.rewind = () => {
+      rewinds++;
+      rewind();
+    };
+    const { lag } = await runUntil(() => rewinds > 0 && failed > 2, { retryInitialDelayMs: 5 }, consumer);
+    expect(rewinds).toBeGreaterThanOrEqual(1);
+    expect(lag.every((shard) => shard.records === 0)).toBe(true);
+    // Processed again after the rewind: the failed checkpoint's batch was not skipped.
+    expect((await listKeys(bucket, 'manifests/')).length).toBeGreaterThanOrEqual(2);
   });
 });
