@@ -17,8 +17,8 @@ import { createPostgresClient } from '../platform/postgres-client.js';
 import { runCapture } from '../capture/run-capture.js';
 import { createLogger, silentLogger } from '../platform/logger.js';
 import { ensureDatabase, startEmbeddedPostgres } from '../runtime/embedded-postgres.js';
-import type { ChangeStreamWriter, StreamRecord } from '../stream/change-stream.js';
 import { findPgRecvlogical, timePgRecvlogical } from './pg-recvlogical.js';
+import { CountingWriter, median } from './measure.js';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
 const REPEATS = Math.max(1, Number(process.env.BENCH_REPEATS ?? 1));
@@ -26,23 +26,9 @@ const INSERT = `INSERT INTO sales_order (design_id, staff_id, counterparty_id, u
   agreed_delivery_date, agreed_payment_date, agreed_delivery_location_id)
   SELECT 1, 1, 1, g % 1000 + 1, (g % 10000) / 100.0 + 1, 1 + g % 3, '2024-01-02', '2024-01-03', 1 FROM generate_series(1, $1::int) g`;
 
-class NullWriter implements ChangeStreamWriter {
-  records = 0;
-  async put(records: readonly StreamRecord[]) {
-    this.records += records.length;
-  }
-  async close() {}
-}
-
 const cpuSeconds = (since: NodeJS.CpuUsage) => {
   const used = process.cpuUsage(since);
   return (used.user + used.system) / 1e6;
-};
-
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 };
 
 async function main() {
@@ -72,7 +58,7 @@ async function main() {
     const lsnNow = async () => (await c.query('SELECT pg_current_wal_insert_lsn()::text AS l')).rows[0].l as string;
     for (let r = 0; r < REPEATS; r++) {
       for (const slot of [`bench_null_${r}`, `bench_log_${r}`]) {
-        await runCapture({ sourceUrl: url, config: capture(slot), writer: new NullWriter(), logger: silentLogger, stopAtLsn: await lsnNow() });
+        await runCapture({ sourceUrl: url, config: capture(slot), writer: new CountingWriter(), logger: silentLogger, stopAtLsn: await lsnNow() });
       }
       await c.query(`SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, [`bench_recv_${r}`]);
     }
@@ -95,7 +81,7 @@ async function main() {
     for (let r = 0; r < REPEATS; r++) {
       runs[0].push(await timePgRecvlogical(recvlogical, { url, slot: `bench_recv_${r}`, publication: `bench_null_${r}`, endLsn }));
 
-      const nullWriter = new NullWriter();
+      const nullWriter = new CountingWriter();
       let cpu = process.cpuUsage();
       t = performance.now();
       await runCapture({ sourceUrl: url, config: capture(`bench_null_${r}`), writer: nullWriter, logger: silentLogger, stopAtLsn: endLsn });

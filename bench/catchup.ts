@@ -46,11 +46,11 @@ import { createPostgresClient } from '../platform/postgres-client.js';
 import { replay } from '../replay/replay.js';
 import { ensureDatabase, startEmbeddedPostgres, type RunningPostgres } from '../runtime/embedded-postgres.js';
 import { openLocalLog } from '../stream/local-log/local-log.js';
-import type { ChangeStreamWriter, StreamRecord } from '../stream/change-stream.js';
 import { seedTotesys } from '../totesys/generator/seed-totesys.js';
 import { applySourceSchema } from '../totesys/source-schema.js';
 import { writeBacklog } from './catchup-backlog.js';
 import { findPgRecvlogical, timePgRecvlogical } from './pg-recvlogical.js';
+import { CountingWriter, postgresCpuSeconds } from './measure.js';
 import { CATCH_UP_MANIFESTS_PER_TRANSACTION, loadPendingManifests } from '../loader/run-loader.js';
 import { SNAPSHOT_READS_SETTING } from '../loader/first-versions.js';
 
@@ -73,14 +73,6 @@ function flag(name: string, env: string): string | undefined {
   return i >= 0 ? process.argv[i + 1] : process.env[env];
 }
 
-class CountingWriter implements ChangeStreamWriter {
-  records = 0;
-  async put(records: readonly StreamRecord[]) {
-    this.records += records.length;
-  }
-  async close() {}
-}
-
 interface StageFigures {
   events: number;
   ms: number;
@@ -98,38 +90,6 @@ interface SyncRun {
   postgresCpuSeconds: number;
   stages: Record<'capture' | 'processor' | 'loader', StageFigures> | null;
   summary: Record<string, unknown>;
-}
-
-const CLOCK_TICKS_PER_SECOND = 100;
-
-/** Fields of /proc/<pid>/stat after the command name (which may hold spaces): [state, ppid, ...]. */
-async function procStat(pid: number | string): Promise<string[] | null> {
-  try {
-    const stat = await fs.readFile(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  } catch {
-    return null;
-  }
-}
-
-/**
- * CPU seconds a Postgres cluster has used so far: the postmaster's own and its exited children's
- * (cutime, cstime: backends that ended, the walsender) plus its live children's. On a shared
- * machine the sync's CPU seconds, its own and Postgres's, compare across builds better than its
- * wall time does.
- */
-async function postgresCpuSeconds(dataDir: string): Promise<number> {
-  const postmaster = (await fs.readFile(path.join(dataDir, 'postmaster.pid'), 'utf8')).split('\n')[0]!.trim();
-  const own = await procStat(postmaster);
-  if (!own) return 0;
-  // After the name: state(0) ppid(1) ... utime(11) stime(12) cutime(13) cstime(14).
-  let ticks = Number(own[11]) + Number(own[12]) + Number(own[13]) + Number(own[14]);
-  for (const entry of await fs.readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const child = await procStat(entry);
-    if (child && child[1] === postmaster) ticks += Number(child[11]) + Number(child[12]);
-  }
-  return ticks / CLOCK_TICKS_PER_SECOND;
 }
 
 /** Runs `totesys-cdc sync` as a child process; resolves to its wall time, peak RSS and stage figures. */

@@ -23,50 +23,15 @@ import { PRIMARY_KEYS, SOURCE_TABLES } from '../contracts/source-tables.js';
 import { createLogger, silentLogger } from '../platform/logger.js';
 import { createPostgresClient } from '../platform/postgres-client.js';
 import { ensureDatabase, startEmbeddedPostgres } from '../runtime/embedded-postgres.js';
-import type { ChangeStreamWriter, StreamRecord } from '../stream/change-stream.js';
+import type { ChangeStreamWriter } from '../stream/change-stream.js';
 import { openLocalLog } from '../stream/local-log/local-log.js';
 import { seedTotesys } from '../totesys/generator/seed-totesys.js';
+import { CountingWriter, median, postgresCpuSeconds } from './measure.js';
 
 const SCALE = Number(process.env.BENCH_SCALE ?? 10);
 const REPEATS = Math.max(1, Number(process.env.BENCH_REPEATS ?? 2));
 /** Rows per cursor batch (the capture's default when unset). */
 const BATCH_ROWS = process.env.BENCH_BATCH_ROWS ? Number(process.env.BENCH_BATCH_ROWS) : undefined;
-
-class NullWriter implements ChangeStreamWriter {
-  records = 0;
-  async put(records: readonly StreamRecord[]) {
-    this.records += records.length;
-  }
-  async close() {}
-}
-
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
-
-/** CPU seconds of the cluster so far: the postmaster, its exited children and its live ones. */
-async function postgresCpuSeconds(dataDir: string): Promise<number> {
-  const stat = async (pid: string) => {
-    try {
-      const text = await fs.readFile(`/proc/${pid}/stat`, 'utf8');
-      return text.slice(text.lastIndexOf(')') + 2).split(' ');
-    } catch {
-      return null;
-    }
-  };
-  const postmaster = (await fs.readFile(path.join(dataDir, 'postmaster.pid'), 'utf8')).split('\n')[0]!.trim();
-  const own = await stat(postmaster);
-  if (!own) return 0;
-  let ticks = Number(own[11]) + Number(own[12]) + Number(own[13]) + Number(own[14]);
-  for (const entry of await fs.readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const child = await stat(entry);
-    if (child && child[1] === postmaster) ticks += Number(child[11]) + Number(child[12]);
-  }
-  return ticks / 100;
-}
 
 /** The read floor: every table's rows as text, in key order, copied out to nowhere. */
 async function copyOutEveryTable(url: string): Promise<number> {
@@ -128,7 +93,7 @@ async function main() {
         await copyOutEveryTable(url);
         return seeded.totalRows;
       });
-      await measure(1, () => capture(`bench_snap_null_${r}`, new NullWriter()));
+      await measure(1, () => capture(`bench_snap_null_${r}`, new CountingWriter()));
       const writer = await openLocalLog(path.join(dir, `stream_${r}`), { shards: 4 }).writer();
       await measure(2, async () => {
         try {

@@ -22,6 +22,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { median } from './measure.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -74,11 +75,6 @@ async function run(variant: Variant, args: string[], env: Record<string, string>
   return { wallMs, ...usage, marks: seen };
 }
 
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
 
 async function main(): Promise<void> {
   const variants: Variant[] = [
