@@ -43,12 +43,15 @@ export function reconcileTablesSql(schema: string): string[] {
 /**
  * The order a reconcile's bounds compare keys in (contracts/reconcile.ts reconcileRangeOrder): the
  * key's own, or text for the chunks of version-1 snapshot records (compared in "C": digit strings
- * sort alike in every collation, so this is the order the old snapshot read them in). Throws for a
- * record whose keys lie outside its own range in that order: applying it would give live rows
- * delete versions.
+ * sort alike in every collation, so this is the order the old snapshot read them in). A snapshot
+ * chunk's keys are exactly the rows it read in its range: one with a key outside its own range in
+ * that order is refused (applying it would give live rows delete versions). A resnapshot's keys
+ * may lie outside its range (it adds every key the stream changed while the chunk was read, from
+ * anywhere in the table), which is harmless: only the rows in the range are looked at.
  */
 export function reconcileKeyOrder(record: Pick<ReconcileRecord, 'id' | 'v' | 'reason' | 'keyAfter' | 'keyTo' | 'keys'>): 'key' | 'text' {
   const order = reconcileRangeOrder(record);
+  if (record.reason !== 'snapshot') return order;
   const { keyAfter, keyTo, keys } = record;
   const compare = order === 'key' ? compareKeys : compareTexts;
   const outside = keys.find((k) => (keyAfter !== null && compare(k, keyAfter) <= 0) || (keyTo !== null && compare(k, keyTo) > 0));

@@ -54,7 +54,12 @@ describe('reconcile bounds: key order, and the text order of version-1 snapshot 
     expect(reconcileKeyOrder(record(1000, 2000, [1500], { v: 1, reason: 'resnapshot' }))).toBe('key');
   });
 
-  it('refuses a record whose keys lie outside its own range', () => {
+  it("accepts a resnapshot's keys outside its range: the keys the stream changed while the chunk was read, from anywhere in the table", () => {
+    expect(reconcileKeyOrder(record(1000, 2000, [1500, 30, 9000], { reason: 'resnapshot', id: 'resnapshot/sales_order/0/1F4/1' }))).toBe('key');
+    expect(reconcileDeleteSql('star', record(1000, 2000, [1500, 30], { reason: 'resnapshot' }))!.text).toContain('AND x."sales_order_id" <= $');
+  });
+
+  it('refuses a snapshot record whose keys lie outside its own range', () => {
     expect(() => reconcileKeyOrder(record(1000, 2000, [1500, 30]))).toThrow(/key 30 lies outside its range \(1000, 2000\] in key order/);
     expect(() => reconcileDeleteSql('star', record(1899, 688, [19, 688]))).toThrow(/not applied/);
     expect(() => reconcileKeyOrder(record(10, 20, [3], { v: 1 }))).toThrow(/in text order/);
