@@ -3,6 +3,7 @@ import type { ObjectStore } from '../../bucket/object-store.js';
 import { ManifestWake } from '../../loader/manifest-wake.js';
 import { useLoaderTestbed } from '../support/loader-testbed.js';
 import { salesFact, writeBatch } from '../support/processed-batch-factory.js';
+import { pollUntil } from '../support/wait-for.js';
 
 /**
  * A draining loader told the key of each manifest written (`up`'s processor, loader/manifest-wake.ts)
@@ -12,14 +13,6 @@ import { salesFact, writeBatch } from '../support/processed-batch-factory.js';
 describe('loader: noticed manifest keys', () => {
   const bed = useLoaderTestbed('loader_noticed', 'star_nk');
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-  const until = async (what: () => Promise<boolean> | boolean, ms: number) => {
-    const deadline = Date.now() + ms;
-    while (Date.now() < deadline) {
-      if (await what()) return true;
-      await sleep(20);
-    }
-    return false;
-  };
   /** The bucket, counting its listings. */
   const countingLists = (store: ObjectStore) => {
     const counts = { lists: 0 };
@@ -44,11 +37,11 @@ describe('loader: noticed manifest keys', () => {
     const controller = new AbortController();
     const run = bed.load({ processed: counting, drainUntilMs: Date.now() + 60_000, pollIntervalMs: 20_000, wake, signal: controller.signal });
     try {
-      expect(await until(() => counts.lists === 1, 10_000)).toBe(true); // the run's first (full) pass
+      expect(await pollUntil(() => counts.lists === 1, 10_000)).toBe(true); // the run's first (full) pass
       for (let i = 1; i <= 3; i++) {
         const { manifestKey } = await writeBatch(bed.bucket.store, { fact_sales_order: [salesFact(i, BigInt(10 + i))] });
         wake.notify(manifestKey);
-        expect(await until(async () => (await bed.count('fact_sales_order')) === i, 10_000)).toBe(true);
+        expect(await pollUntil(async () => (await bed.count('fact_sales_order')) === i, 10_000)).toBe(true);
       }
       expect(counts.lists).toBe(1); // before: one listing per notice
     } finally {
@@ -69,7 +62,7 @@ describe('loader: noticed manifest keys', () => {
       await writeBatch(bed.bucket.store, { fact_sales_order: [salesFact(100, 100n)] }, now()); // never announced
       // Announced ones keep coming (the wait for a notice never reaches the poll interval).
       let announced = 0;
-      const found = await until(async () => {
+      const found = await pollUntil(async () => {
         const { manifestKey } = await writeBatch(bed.bucket.store, { fact_sales_order: [salesFact(200 + announced, BigInt(200 + announced))] }, now());
         announced++;
         wake.notify(manifestKey);

@@ -6,6 +6,7 @@ import { runLoaderLoop, type LoadSummary } from '../../loader/run-loader.js';
 import { silentLogger } from '../../platform/logger.js';
 import { useLoaderTestbed } from '../support/loader-testbed.js';
 import { salesFact, writeBatch } from '../support/processed-batch-factory.js';
+import { pollUntil } from '../support/wait-for.js';
 
 /**
  * `up`'s loader (loader/run-loader.ts, manifest-load-queue.ts): a woken loop drains, so a notice is
@@ -15,14 +16,6 @@ import { salesFact, writeBatch } from '../support/processed-batch-factory.js';
 describe('loader: pipelined drain', () => {
   const bed = useLoaderTestbed('loader_pipelined', 'star_pl');
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-  const until = async (what: () => Promise<boolean> | boolean, ms: number) => {
-    const deadline = Date.now() + ms;
-    while (Date.now() < deadline) {
-      if (await what()) return true;
-      await sleep(20);
-    }
-    return false;
-  };
   /** The bucket, remembering every key read from it. */
   const readsOf = (store: ObjectStore) => {
     const reads: string[] = [];
@@ -59,15 +52,15 @@ describe('loader: pipelined drain', () => {
       // The loader's transaction waits for the table (a lock not granted).
       const waiting = async () =>
         ((await bed.pool.query(`SELECT 1 FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE NOT l.granted AND c.relname = 'fact_sales_order'`)).rowCount ?? 0) > 0;
-      expect(await until(waiting, 10_000)).toBe(true);
+      expect(await pollUntil(waiting, 10_000)).toBe(true);
       const second = await writeBatch(bed.bucket.store, { fact_sales_order: [salesFact(2, 11n)] });
       wake.notify();
       // Read while the first transaction is still blocked (before: only after it had committed).
-      expect(await until(() => reads.includes(second.manifestKey), 5_000)).toBe(true);
+      expect(await pollUntil(() => reads.includes(second.manifestKey), 5_000)).toBe(true);
       expect(await bed.count('load_ledger')).toBe(0); // (the fact table itself is locked: not even readable)
       await blocker.query('ROLLBACK');
       released = true;
-      expect(await until(async () => (await bed.count('fact_sales_order')) === 2, 10_000)).toBe(true);
+      expect(await pollUntil(async () => (await bed.count('fact_sales_order')) === 2, 10_000)).toBe(true);
     } finally {
       if (!released) await blocker.query('ROLLBACK').catch(() => {});
       await blocker.end();
@@ -86,11 +79,11 @@ describe('loader: pipelined drain', () => {
     const loaded = () => summaries.reduce((n, s) => n + s.manifestsLoaded, 0);
     const loop = runLoaderLoop({ pool: bed.pool, processed: bed.bucket.store, schema: bed.schema, logger: silentLogger, intervalMs: 60_000, signal: controller.signal, wake, onSummary: (s) => summaries.push(s) } as Parameters<typeof runLoaderLoop>[0]);
     try {
-      expect(await until(() => summaries.length === 1, 10_000)).toBe(true); // the first pass, nothing to load
+      expect(await pollUntil(() => summaries.length === 1, 10_000)).toBe(true); // the first pass, nothing to load
       for (let i = 1; i <= 3; i++) {
         await writeBatch(bed.bucket.store, { fact_sales_order: [salesFact(i, BigInt(10 + i))] });
         wake.notify();
-        expect(await until(() => loaded() === i, 5_000)).toBe(true);
+        expect(await pollUntil(() => loaded() === i, 5_000)).toBe(true);
         // Between notices the run goes on holding the lock: a second loader finds it taken.
         expect((await bed.load()).status).toBe('locked');
       }
@@ -110,7 +103,7 @@ describe('loader: pipelined drain', () => {
     const summaries: LoadSummary[] = [];
     const loop = runLoaderLoop({ pool: bed.pool, processed: bed.bucket.store, schema: bed.schema, logger: silentLogger, intervalMs: 200, signal: controller.signal, wake, onSummary: (s) => summaries.push(s) } as Parameters<typeof runLoaderLoop>[0]);
     try {
-      expect(await until(() => summaries.length === 1, 10_000)).toBe(true); // the drain holds the lock for its 60 s
+      expect(await pollUntil(() => summaries.length === 1, 10_000)).toBe(true); // the drain holds the lock for its 60 s
       expect((await bed.load()).status).toBe('locked');
       await writeBatch(bed.bucket.store, { fact_sales_order: [salesFact(1, 11n)] });
       const started = Date.now();
@@ -121,7 +114,7 @@ describe('loader: pipelined drain', () => {
       // The loop runs on: a manifest written now is loaded by its next run.
       await writeBatch(bed.bucket.store, { fact_sales_order: [salesFact(2, 12n)] });
       wake.notify();
-      expect(await until(async () => (await bed.count('fact_sales_order')) === 2, 10_000)).toBe(true);
+      expect(await pollUntil(async () => (await bed.count('fact_sales_order')) === 2, 10_000)).toBe(true);
     } finally {
       controller.abort();
       await loop;

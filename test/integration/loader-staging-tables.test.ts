@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ManifestWake } from '../../loader/manifest-wake.js';
 import { useLoaderTestbed } from '../support/loader-testbed.js';
 import { staffDim, writeBatch } from '../support/processed-batch-factory.js';
+import { pollUntil } from '../support/wait-for.js';
 
 /**
  * Staging tables (loader/load-sql.ts createStagingSql) are made once per session and emptied at
@@ -11,14 +12,6 @@ import { staffDim, writeBatch } from '../support/processed-batch-factory.js';
 describe('loader: staging tables per session', () => {
   const bed = useLoaderTestbed('loader_staging', 'star_stg');
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-  const until = async (what: () => Promise<boolean>, ms: number) => {
-    const deadline = Date.now() + ms;
-    while (Date.now() < deadline) {
-      if (await what()) return true;
-      await sleep(20);
-    }
-    return false;
-  };
   /** The loader session's temp staging table of dim_staff, seen from another session: its oid, or none. */
   const stagingTables = async () =>
     (await bed.pool.query<{ oid: number }>(`SELECT c.oid::int AS oid FROM pg_class c WHERE c.relname = 'stage_dim_staff' AND c.relpersistence = 't'`)).rows.map((r) => r.oid);
@@ -32,12 +25,12 @@ describe('loader: staging tables per session', () => {
       await sleep(300);
       const first = await writeBatch(bed.bucket.store, { dim_staff: [staffDim(1, 10n)] });
       wake.notify(first.manifestKey);
-      expect(await until(async () => (await bed.count('dim_staff')) === 1, 10_000)).toBe(true);
+      expect(await pollUntil(async () => (await bed.count('dim_staff')) === 1, 10_000)).toBe(true);
       const afterFirst = await stagingTables();
       expect(afterFirst).toHaveLength(1); // before: dropped at commit (ON COMMIT DROP)
       const second = await writeBatch(bed.bucket.store, { dim_staff: [staffDim(2, 11n), staffDim(1, 12n, { first_name: 'Renamed' })] });
       wake.notify(second.manifestKey);
-      expect(await until(async () => (await bed.count('dim_staff')) === 2, 10_000)).toBe(true);
+      expect(await pollUntil(async () => (await bed.count('dim_staff')) === 2, 10_000)).toBe(true);
       expect(await stagingTables()).toEqual(afterFirst); // the same table, not made again
     } finally {
       controller.abort();

@@ -4,19 +4,12 @@ import { runLoaderLoop, type LoadSummary } from '../../loader/run-loader.js';
 import { silentLogger } from '../../platform/logger.js';
 import { useLoaderTestbed } from '../support/loader-testbed.js';
 import { salesFact, writeBatch } from '../support/processed-batch-factory.js';
+import { pollUntil } from '../support/wait-for.js';
 
 /** `up`'s loader is told of each manifest the processor writes (loader/manifest-wake.ts) and loads it at once. */
 describe('loader: woken by manifest notices', () => {
   const bed = useLoaderTestbed('loader_wake', 'star_w');
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-  const until = async (what: () => Promise<boolean>, ms: number) => {
-    const deadline = Date.now() + ms;
-    while (Date.now() < deadline) {
-      if (await what()) return true;
-      await sleep(20);
-    }
-    return false;
-  };
 
   it('the local loop loads a notified manifest at once, long before its next tick; notices during a run coalesce into one more run', async () => {
     const wake = new ManifestWake();
@@ -24,16 +17,16 @@ describe('loader: woken by manifest notices', () => {
     const summaries: LoadSummary[] = [];
     const loop = runLoaderLoop({ pool: bed.pool, processed: bed.bucket.store, schema: bed.schema, logger: silentLogger, intervalMs: 60_000, signal: controller.signal, wake, onSummary: (s) => summaries.push(s) } as Parameters<typeof runLoaderLoop>[0]);
     try {
-      expect(await until(async () => summaries.length === 1, 10_000)).toBe(true); // the first tick, nothing to load
+      expect(await pollUntil(async () => summaries.length === 1, 10_000)).toBe(true); // the first tick, nothing to load
       await writeBatch(bed.bucket.store, { fact_sales_order: [salesFact(1, 10n)] });
       wake.notify();
-      expect(await until(async () => summaries.some((s) => s.manifestsLoaded === 1), 5_000)).toBe(true);
+      expect(await pollUntil(async () => summaries.some((s) => s.manifestsLoaded === 1), 5_000)).toBe(true);
       // Several notices while runs are going: every manifest is loaded, with far fewer runs than notices.
       for (let i = 2; i <= 11; i++) {
         await writeBatch(bed.bucket.store, { fact_sales_order: [salesFact(i, BigInt(10 + i))] });
         wake.notify();
       }
-      expect(await until(async () => (await bed.count('fact_sales_order')) === 11, 10_000)).toBe(true);
+      expect(await pollUntil(async () => (await bed.count('fact_sales_order')) === 11, 10_000)).toBe(true);
       await sleep(300);
       expect(summaries.every((s) => s.status === 'completed')).toBe(true); // never two runs at once
       expect(summaries.length).toBeLessThanOrEqual(12);
@@ -48,9 +41,9 @@ describe('loader: woken by manifest notices', () => {
     const summaries: LoadSummary[] = [];
     const loop = runLoaderLoop({ pool: bed.pool, processed: bed.bucket.store, schema: bed.schema, logger: silentLogger, intervalMs: 60_000, signal: controller.signal, onSummary: (s) => summaries.push(s) } as Parameters<typeof runLoaderLoop>[0]);
     try {
-      expect(await until(async () => summaries.length === 1, 10_000)).toBe(true);
+      expect(await pollUntil(async () => summaries.length === 1, 10_000)).toBe(true);
       await writeBatch(bed.bucket.store, { fact_sales_order: [salesFact(1, 10n)] });
-      expect(await until(async () => summaries.some((s) => s.manifestsLoaded === 1), 1_500)).toBe(false);
+      expect(await pollUntil(async () => summaries.some((s) => s.manifestsLoaded === 1), 1_500)).toBe(false);
     } finally {
       controller.abort();
       await loop;
@@ -66,7 +59,7 @@ describe('loader: woken by manifest notices', () => {
       await writeBatch(bed.bucket.store, { fact_sales_order: [salesFact(1, 10n)] });
       const written = Date.now();
       wake.notify();
-      expect(await until(async () => (await bed.count('fact_sales_order').catch(() => 0)) === 1, 5_000)).toBe(true);
+      expect(await pollUntil(async () => (await bed.count('fact_sales_order').catch(() => 0)) === 1, 5_000)).toBe(true);
       expect(Date.now() - written).toBeLessThan(5_000);
     } finally {
       controller.abort();
