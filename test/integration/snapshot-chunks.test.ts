@@ -74,15 +74,15 @@ describe('initial snapshot: chunks', () => {
   const deletedOrders = async () =>
     (await bed.pool.query<{ id: number }>(`SELECT sales_order_id AS id FROM ${bed.schema}.fact_sales_order WHERE op = 'd' ORDER BY 1`)).rows.map((r) => r.id);
 
-  async function read(fetchRows: number | undefined) {
+  async function read(fetchRows: number | undefined, batchRows = 1000, snapshotLsn = '0/1000000') {
     const log: ({ kind: 'events'; ids: string[] } | { kind: 'chunk'; chunk: SnapshotChunk })[] = [];
     const fetches: number[] = [];
     const result = await readSnapshot({
       connectionString: source.url,
       snapshotName,
-      snapshotLsn: '0/1000000',
+      snapshotLsn,
       tables: ['sales_order'],
-      batchRows: 1000,
+      batchRows,
       fetchRows,
       onEvents: async (events) => {
         fetches.push(events.length);
@@ -92,7 +92,8 @@ describe('initial snapshot: chunks', () => {
         log.push({ kind: 'chunk', chunk });
       },
     });
-    return { result, log, fetches };
+    const chunks = log.flatMap((entry) => (entry.kind === 'chunk' ? [entry.chunk] : []));
+    return { result, log, fetches, chunks };
   }
 
   /** The events between chunks, joined: what a consumer of the stream sees per chunk. */
@@ -139,26 +140,11 @@ describe('initial snapshot: chunks', () => {
   });
 
   it('ends with an empty, unbounded chunk when the rows fill the last chunk exactly', async () => {
-    const log: SnapshotChunk[] = [];
-    const fetches: number[] = [];
-    const split = await readSnapshot({
-      connectionString: source.url,
-      snapshotName,
-      snapshotLsn: '0/1000000',
-      tables: ['sales_order'],
-      batchRows: 2345,
-      fetchRows: 1000,
-      onEvents: async (events) => {
-        fetches.push(events.length);
-      },
-      onChunk: async (chunk) => {
-        log.push(chunk);
-      },
-    });
-    expect(split.rows).toBe(ORDERS);
+    const { result, fetches, chunks } = await read(1000, 2345);
+    expect(result.rows).toBe(ORDERS);
     // The chunk is full after 1,000 + 1,000 + 345; its end is only known from an empty FETCH.
     expect(fetches).toEqual([1000, 1000, 345]);
-    expect(log.map((c) => [c.index, c.keyAfter, c.keyTo, c.keys.length])).toEqual([
+    expect(chunks.map((c) => [c.index, c.keyAfter, c.keyTo, c.keys.length])).toEqual([
       [0, null, 2345, 2345],
       [1, 2345, null, 0],
     ]);
@@ -170,8 +156,7 @@ describe('initial snapshot: chunks', () => {
     // range exist, and all of them do.
     await loadEveryOrderAt(100n);
     const snapshotLsn = '0/1F4';
-    const chunks: SnapshotChunk[] = [];
-    await readSnapshot({ connectionString: source.url, snapshotName, snapshotLsn, tables: ['sales_order'], batchRows: 1000, onEvents: async () => {}, onChunk: async (c) => void chunks.push(c) });
+    const { chunks } = await read(undefined, 1000, snapshotLsn);
     await writeReconcileManifest(chunks, snapshotLsn);
     const loaded = await bed.load();
     expect(loaded.failures).toEqual([]);
