@@ -14,7 +14,7 @@ import { abortableDelay } from '../platform/abortable-delay.js';
 import { errorMessage, isRetryable } from '../platform/errors.js';
 import type { PipelineCounters } from './pipeline-counters.js';
 import { recordLoad, runArchiverStage } from './local-stages.js';
-import { prepareProcessorThread, runProcessorStageOnThread } from './processor-thread.js';
+import { runProcessorStageOnThread } from './processor-thread.js';
 import { ManifestWake } from '../loader/manifest-wake.js';
 import { captureStatusFile, CONSUMERS } from './pipeline-status.js';
 import type { SnapshotProgress } from '../capture/snapshot/initial-snapshot.js';
@@ -68,19 +68,26 @@ function stageFigures(stages: Record<SyncStage, StageTime>): Record<SyncStage, {
 }
 
 /**
+ * The consumers whose checkpoints `sync` waits on before it stops processing: the processor's
+ * too, not only the archiver's, since the processor runs while capture appends and a read of it
+ * that found nothing may have begun before the log was complete.
+ */
+export const SYNC_DRAIN_CONSUMERS = [CONSUMERS.processor, CONSUMERS.archiver];
+
+/**
  * Brings the warehouse up to the source's current WAL position through every stage, then returns:
- * capture until the target LSN is published and confirmed; then processor and archiver until
- * their consumers have nothing left, with the loader draining manifests as the processor writes
- * them; then the loader until no manifest is pending.
+ * capture until the target LSN is published and confirmed, with the processor processing what it
+ * appends; then processor and archiver until their consumers have nothing left, with the loader
+ * draining manifests as the processor writes them; then the loader until no manifest is pending.
  *
  * Why this shape (bench:catchup, profiled; docs/performance.md): loading is mostly Postgres's
  * work, processing and archiving this process's. Loading after processing left Postgres idle
  * while this process worked and the other way round; loading while processing overlaps them. The
- * processor runs on a worker thread (processor-thread.ts), so it does not share a core with the
- * archiver and the loader's reads. Capture still runs first and alone: processing while capturing
- * was measured slower on a busy 2-core machine, in process (small batches of a log the processor
- * kept up with, 1.5x slower) and on the worker thread too (the first sync 1.25x slower, capture
- * 2.7x slower; catch-up no faster), since there is no idle core to gain.
+ * processor runs on a worker thread (processor-thread.ts), so it does not share a core with
+ * capture, the archiver and the loader's reads; while capture ran alone, that thread sat idle
+ * (round five: a first sync of scale 10 8% faster on a quiet machine). The archiver and the loader
+ * wait for capture's end: they run on this thread, and beside capture they slowed it more than
+ * they gained (measured, round five).
  */
 export async function syncPipeline(options: {
   config: Readonly<Config>;
@@ -99,9 +106,19 @@ export async function syncPipeline(options: {
   const processed = createObjectStore(config, 'processed');
 
   options.onPhase?.('capture');
-  stages.capture.startedMs = Date.now();
-  // The worker's script is made while capture runs, so the processor starts at once after it.
-  prepareProcessorThread();
+  stages.capture.startedMs = stages.processor.startedMs = Date.now();
+  // The processor on its worker thread from the start, processing what capture appends: its thread
+  // had nothing to do while capture ran alone (docs/performance.md, round five).
+  const processingStop = new AbortController();
+  const wake = new ManifestWake();
+  // A read that found nothing says the processor has caught up with the log as it was; only a read
+  // after capture has stopped (the log complete) lets the drain probe its checkpoints, below.
+  let captured = false;
+  let idleSinceCaptured = false;
+  const processor = runProcessorStageOnThread(config, logger.child({ stage: 'processor' }), processingStop.signal, counters, wake, {
+    onIdle: () => (idleSinceCaptured ||= captured),
+  });
+  processor.catch(() => {}); // awaited below
   const writer = await createChangeStreamWriter(config, logger.child({ stage: 'capture' }));
   let capture: CaptureResult;
   try {
@@ -114,25 +131,22 @@ export async function syncPipeline(options: {
       statusFile: captureStatusFile(config),
       onSnapshotProgress: options.onSnapshotProgress,
     });
+  } catch (error) {
+    processingStop.abort();
+    await processor.catch(() => undefined);
+    throw error;
   } finally {
     await writer.close();
   }
   stages.capture.endedMs = Date.now();
   stages.capture.events = capture.eventsPublished;
+  captured = true;
 
-  // The processor on its worker thread, the archiver on this one and a draining loader (Postgres's
-  // work, woken by every manifest the processor writes), together.
+  // Then the archiver on this thread and a draining loader (Postgres's work, woken by every
+  // manifest the processor writes), together with the processor.
   options.onPhase?.('process');
-  stages.processor.startedMs = stages.loader.startedMs = Date.now();
-  const processingStop = new AbortController();
-  const wake = new ManifestWake();
-  // The log is complete (capture has stopped): a read of the processor that finds nothing means it
-  // has processed and checkpointed all of it; only the archiver's lag is probed, once that is so.
-  let processorDrained = false;
-  const processing = Promise.all([
-    runProcessorStageOnThread(config, logger.child({ stage: 'processor' }), processingStop.signal, counters, wake, { onIdle: () => (processorDrained = true) }),
-    runArchiverStage(config, logger.child({ stage: 'archiver' }), processingStop.signal, counters, 200),
-  ]);
+  stages.loader.startedMs = Date.now();
+  const processing = Promise.all([processor, runArchiverStage(config, logger.child({ stage: 'archiver' }), processingStop.signal, counters, 200)]);
   processing.catch(() => {}); // awaited below; waitUntilDrained sees a failure too
   const loaderStop = new AbortController();
   // One set of loader settings for the draining runs during processing and the final passes.
@@ -149,7 +163,7 @@ export async function syncPipeline(options: {
   loading.catch(() => {});
   let failure: unknown;
   try {
-    await waitUntilDrained(config, logger, [CONSUMERS.archiver], processing, 200, () => processorDrained);
+    await waitUntilDrained(config, logger, SYNC_DRAIN_CONSUMERS, processing, 200, () => idleSinceCaptured);
   } catch (error) {
     failure = error;
   }

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig, type Config } from '../../platform/config.js';
 import { silentLogger } from '../../platform/logger.js';
-import { waitUntilDrained } from '../../runtime/sync-pipeline.js';
+import { SYNC_DRAIN_CONSUMERS, waitUntilDrained } from '../../runtime/sync-pipeline.js';
 import { createChangeStreamConsumer, createChangeStreamWriter } from '../../stream/create-change-stream.js';
 
 /**
@@ -40,9 +40,9 @@ describe('sync: waitUntilDrained', () => {
   });
 
   /** A stage that starts late, then reads and checkpoints everything with its own consumer. */
-  async function lateStage(delayMs: number): Promise<void> {
+  async function lateStage(delayMs: number, name = 'stream-processor'): Promise<void> {
     await new Promise((r) => setTimeout(r, delayMs));
-    const consumer = await createChangeStreamConsumer(config, 'stream-processor', silentLogger);
+    const consumer = await createChangeStreamConsumer(config, name, silentLogger);
     try {
       let seen = 0;
       while (seen < 20) {
@@ -66,5 +66,18 @@ describe('sync: waitUntilDrained', () => {
   it('rejects with the stage error when a stage fails', async () => {
     const stage = Promise.reject(new Error('processor broke'));
     await expect(withTimeout(waitUntilDrained(config, silentLogger, ['stream-processor'], stage, 20), 5_000)).rejects.toThrow('processor broke');
+  });
+
+  it("sync's drain waits for the processor's checkpoints, not only the archiver's, even once the processor has reported an idle read", async () => {
+    // sync's processor runs while capture appends: an idle read it reported may predate the log's
+    // last records, so `ready` (an idle read seen after capture) cannot be the whole test.
+    const stages = Promise.all([lateStage(0, 'archiver'), lateStage(600)]);
+    const result = await withTimeout(waitUntilDrained(config, silentLogger, SYNC_DRAIN_CONSUMERS, stages, 20, () => true), 5_000);
+    expect(result).toBeUndefined();
+    // At the return, the processor's checkpoints already cover the whole log.
+    const probe = await createChangeStreamConsumer(config, 'stream-processor', silentLogger);
+    const lag = await probe.lag().finally(() => probe.close());
+    expect(lag.map((shard) => shard.records)).toEqual([0, 0]);
+    await stages;
   });
 });
