@@ -10,9 +10,9 @@ import { counterpartyDim, currencyDim, dateDim, designDim, locationDim, nextMani
 
 /**
  * The initial snapshot's chunks (capture/snapshot/initial-snapshot.ts; one reconcile record each,
- * docs/capture-spec.md R1). It FETCHes fewer rows than a chunk holds (short-lived batches) while
- * chunks keep their size: the events and chunks must be exactly those of one FETCH per chunk, each
- * chunk after its events. Every chunk's keys must lie in its range as the loader compares keys
+ * docs/capture-spec.md R1). It publishes fewer rows at a time than a chunk holds (short-lived
+ * batches) while chunks keep their size: the events and chunks must be exactly those of one batch
+ * per chunk, each chunk after its events. Every chunk's keys must lie in its range as the loader compares keys
  * (as numbers): the snapshot once read in the keys' text order, and its reconciles then gave 2,245
  * of these 2,345 live rows a delete version (the last test, run without the fix).
  */
@@ -74,18 +74,18 @@ describe('initial snapshot: chunks', () => {
   const deletedOrders = async () =>
     (await bed.pool.query<{ id: number }>(`SELECT sales_order_id AS id FROM ${bed.schema}.fact_sales_order WHERE op = 'd' ORDER BY 1`)).rows.map((r) => r.id);
 
-  async function read(fetchRows: number | undefined, batchRows = 1000, snapshotLsn = '0/1000000') {
+  async function read(publishRows: number | undefined, batchRows = 1000, snapshotLsn = '0/1000000') {
     const log: ({ kind: 'events'; ids: string[] } | { kind: 'chunk'; chunk: SnapshotChunk })[] = [];
-    const fetches: number[] = [];
+    const batches: number[] = [];
     const result = await readSnapshot({
       connectionString: source.url,
       snapshotName,
       snapshotLsn,
       tables: ['sales_order'],
       batchRows,
-      fetchRows,
+      publishRows,
       onEvents: async (events) => {
-        fetches.push(events.length);
+        batches.push(events.length);
         log.push({ kind: 'events', ids: events.map((e) => e.id) });
       },
       onChunk: async (chunk) => {
@@ -93,7 +93,7 @@ describe('initial snapshot: chunks', () => {
       },
     });
     const chunks = log.flatMap((entry) => (entry.kind === 'chunk' ? [entry.chunk] : []));
-    return { result, log, fetches, chunks };
+    return { result, log, batches, chunks };
   }
 
   /** The events between chunks, joined: what a consumer of the stream sees per chunk. */
@@ -111,12 +111,12 @@ describe('initial snapshot: chunks', () => {
     return chunks;
   };
 
-  it('gives the same events and chunks with 300 rows per FETCH as with one FETCH per chunk', async () => {
+  it('gives the same events and chunks with batches of 300 rows as with one batch per chunk', async () => {
     const whole = await read(1000);
     const split = await read(300);
-    expect(whole.fetches).toEqual([1000, 1000, 345]);
-    // 1,000-row chunks from FETCHes of 300, 300, 300, 100; the last chunk ends at the table's end.
-    expect(split.fetches).toEqual([300, 300, 300, 100, 300, 300, 300, 100, 300, 45]);
+    expect(whole.batches).toEqual([1000, 1000, 345]);
+    // 1,000-row chunks from batches of 300, 300, 300, 100; the last chunk ends at the table's end.
+    expect(split.batches).toEqual([300, 300, 300, 100, 300, 300, 300, 100, 300, 45]);
     expect(split.result).toEqual(whole.result);
     expect(split.result.rows).toBe(ORDERS);
     // Each read takes now() inside its snapshot as the chunks' commit time; all else is equal.
@@ -140,10 +140,10 @@ describe('initial snapshot: chunks', () => {
   });
 
   it('ends with an empty, unbounded chunk when the rows fill the last chunk exactly', async () => {
-    const { result, fetches, chunks } = await read(1000, 2345);
+    const { result, batches, chunks } = await read(1000, 2345);
     expect(result.rows).toBe(ORDERS);
-    // The chunk is full after 1,000 + 1,000 + 345; its end is only known from an empty FETCH.
-    expect(fetches).toEqual([1000, 1000, 345]);
+    // The chunk is full after 1,000 + 1,000 + 345; only the table's end says it was the last.
+    expect(batches).toEqual([1000, 1000, 345]);
     expect(chunks.map((c) => [c.index, c.keyAfter, c.keyTo, c.keys.length])).toEqual([
       [0, null, 2345, 2345],
       [1, 2345, null, 0],
