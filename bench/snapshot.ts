@@ -10,7 +10,7 @@
  *
  *   npm run bench:snapshot
  *   BENCH_SCALE=1 BENCH_REPEATS=3 npm run bench:snapshot
- *   BENCH_BATCH_ROWS=1000 npm run bench:snapshot   (rows per cursor batch; the capture's default otherwise)
+ *   BENCH_BATCH_ROWS=1000 npm run bench:snapshot   (rows per snapshot chunk; the capture's default otherwise)
  */
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -30,7 +30,7 @@ import { CountingWriter, median, postgresCpuSeconds } from './measure.js';
 
 const SCALE = Number(process.env.BENCH_SCALE ?? 10);
 const REPEATS = Math.max(1, Number(process.env.BENCH_REPEATS ?? 2));
-/** Rows per cursor batch (the capture's default when unset). */
+/** Rows per snapshot chunk (the capture's default when unset). */
 const BATCH_ROWS = process.env.BENCH_BATCH_ROWS ? Number(process.env.BENCH_BATCH_ROWS) : undefined;
 
 /** The read floor: every table's rows as text, in key order, copied out to nowhere. */
