@@ -8,7 +8,6 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../platform/config.js';
 import { silentLogger } from '../../platform/logger.js';
 import { openDatabases } from '../../runtime/databases.js';
-import { freePort } from '../../runtime/free-port.js';
 import { launchChromium } from '../support/chromium.js';
 import { CLI, REPO_ROOT, runCli } from '../support/cli.js';
 import { parsePrometheusText } from '../support/prometheus-text.js';
@@ -47,11 +46,13 @@ describe('the dashboard in a real browser (Debian Chromium)', () => {
 
   it('loads cleanly, charts the running pipeline, agrees with status --json, lists a quarantined event, survives restarts', async () => {
     stateDir = await fs.mkdtemp(path.join(os.tmpdir(), 'dashboard-browser-'));
-    const port = await freePort();
-    const up = startUp(stateDir, port);
+    // Port 0: the dashboard binds a free port itself (a port picked here could be taken before
+    // `up` binds it); the restart below asks for the port it got.
+    const up = startUp(stateDir, 0);
     children.push(up.child);
     const url = await waitFor(() => /dashboard: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(up.output())?.[1], { timeoutMs: 90_000, intervalMs: 250, what: `the dashboard URL\n${up.output()}` });
-    expect(url).toBe(`http://127.0.0.1:${port}/`);
+    const port = Number(new URL(url).port);
+    expect(port).toBeGreaterThan(0);
 
     const browser = await launchChromium();
     closers.push(browser.close);
@@ -157,6 +158,7 @@ describe('the dashboard in a real browser (Debian Chromium)', () => {
     expect(noDashboard.stderr).toMatch(/no `up` with a dashboard is running/);
     const again = startUp(stateDir, port);
     children.push(again.child);
+    expect(await waitFor(() => /dashboard: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(again.output())?.[1], { timeoutMs: 90_000, intervalMs: 250, what: `the dashboard URL\n${again.output()}` })).toBe(url);
     await waitFor(async () => (await badge(page)) === 'live', { timeoutMs: 90_000, intervalMs: 500, what: `the page reconnecting\n${again.output()}` });
     const afterUpRestart = await points(page, 'throughput');
     await waitFor(async () => (await points(page, 'throughput')) > afterUpRestart, { timeoutMs: 60_000, intervalMs: 250, what: 'points after up restarted' });
