@@ -1,6 +1,6 @@
-import type { FactSpec } from '../contracts/warehouse-model.js';
+import { compareDimensionVersions, type DimensionSpec, type FactSpec } from '../contracts/warehouse-model.js';
 import type { WarehouseRow } from '../contracts/warehouse-row.js';
-import { ident, qualified } from './warehouse-ddl.js';
+import { ident, qualified, sqlType } from './warehouse-ddl.js';
 import type { WarehouseClient } from './warehouse-pool.js';
 
 type Client = Pick<WarehouseClient, 'query'>;
@@ -57,7 +57,8 @@ function isAfter(a: WarehouseRow, b: WarehouseRow): boolean {
 
 /**
  * The operator's switch: `ALTER ROLE <loader> SET totesys_cdc.snapshot_reads = 'staged'` sends
- * every snapshot read the staging way, as before this path existed (the differential test uses it).
+ * every snapshot read, and every dimension file, the staging way, as before these paths existed
+ * (the differential tests use it).
  */
 export const SNAPSHOT_READS_SETTING = 'totesys_cdc.snapshot_reads';
 
@@ -70,6 +71,53 @@ export async function noVersionsOf(client: Client, schema: string, spec: FactSpe
     `SELECT coalesce(current_setting($2, true), '') = 'staged' AS staged,
        EXISTS (SELECT 1 FROM ${qualified(schema, spec.name)} WHERE ${ident(spec.sourceId)} = ANY($1::int[])) AS found`,
     [sourceIds, SNAPSHOT_READS_SETTING],
+  );
+  return rows[0]?.staged === false && rows[0].found === false;
+}
+
+/**
+ * Dimension rows whose keys the dimension does not hold yet: the case of a first sync again, where
+ * dim_transaction alone brings 158k new keys at scale 10. Rule D1 (version-rules.ts) then keeps,
+ * per key, the highest version among the rows, and the merge (mergeDimensionSql: a staging COPY, a
+ * sort, an INSERT ... ON CONFLICT per row) would only insert those: one COPY straight into the
+ * dimension does the same at about a third of the database's time (docs/performance-loader.md).
+ *
+ * Taken when the file has at least FIRST_DIMENSION_VERSIONS_MIN_ROWS rows and the table holds none
+ * of its keys (noDimensionRowsOf, in the load's transaction, right before the COPY). The COPY runs
+ * in a savepoint: a key written meanwhile by another session (the loader lock keeps other loaders
+ * out, not every writer) fails it on the primary key, and the file goes the merge way after all.
+ * Smaller files (a steady stream's few changed rows, mostly of keys the table holds) go the merge
+ * way without the extra probe.
+ */
+export const FIRST_DIMENSION_VERSIONS_MIN_ROWS = 100;
+
+/**
+ * D1 in memory: per key the row with the highest version (the first of equal ones; dim_date rows
+ * all tie, and are a function of the date), in the order the keys first appear.
+ */
+export function newestPerKey(spec: DimensionSpec, rows: readonly WarehouseRow[]): WarehouseRow[] {
+  const byKey = new Map<unknown, number>();
+  const kept: WarehouseRow[] = [];
+  for (const row of rows) {
+    const key = row[spec.key];
+    const at = byKey.get(key);
+    if (at === undefined) {
+      byKey.set(key, kept.length);
+      kept.push(row);
+    } else if (compareDimensionVersions(row, kept[at]!) > 0) {
+      kept[at] = row;
+    }
+  }
+  return kept;
+}
+
+/** Whether the dimension holds none of `keys` (one probe of its primary key), and the switch above is not set. */
+export async function noDimensionRowsOf(client: Client, schema: string, spec: DimensionSpec, keys: readonly unknown[]): Promise<boolean> {
+  const keyType = sqlType(spec.columns.find((c) => c.name === spec.key)!.type);
+  const { rows } = await client.query<{ staged: boolean; found: boolean }>(
+    `SELECT coalesce(current_setting($2, true), '') = 'staged' AS staged,
+       EXISTS (SELECT 1 FROM ${qualified(schema, spec.name)} WHERE ${ident(spec.key)} = ANY($1::${keyType}[])) AS found`,
+    [keys, SNAPSHOT_READS_SETTING],
   );
   return rows[0]?.staged === false && rows[0].found === false;
 }

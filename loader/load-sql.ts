@@ -58,6 +58,11 @@ ON CONFLICT (${key}) DO UPDATE SET ${updates}
 WHERE ${dimensionVersionTuple(spec, 'excluded')} > ${dimensionVersionTuple(spec, 't')}`;
 }
 
+/** COPY straight into the dimension (load-manifest.ts's fast path for keys the table does not hold, first-versions.ts). */
+export function copyIntoDimensionSql(schema: string, spec: DimensionSpec, format: CopyFormat): string {
+  return `COPY ${qualified(schema, spec.name)} (${columnList(spec)}) ${copyFromStdin(format)}`;
+}
+
 /** COPY straight into the fact table (load-manifest.ts's fast path for files without snapshot reads). */
 export function copyIntoFactSql(schema: string, spec: FactSpec, format: CopyFormat): string {
   return `COPY ${qualified(schema, spec.name)} (${columnList(spec)}) ${copyFromStdin(format)}`;
