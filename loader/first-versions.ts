@@ -1,5 +1,6 @@
 import { compareDimensionVersions, type DimensionSpec, type FactSpec } from '../contracts/warehouse-model.js';
 import type { WarehouseRow } from '../contracts/warehouse-row.js';
+import { arrayParameter } from './array-parameter.js';
 import { ident, qualified, sqlType } from './warehouse-ddl.js';
 import type { WarehouseClient } from './warehouse-pool.js';
 
@@ -35,13 +36,19 @@ export interface FirstVersionReads {
 /** Check 1: null when some `r` row may have a version before it among `rows` (or there is no `r` row). */
 export function firstVersionReads(spec: FactSpec, rows: readonly WarehouseRow[]): FirstVersionReads | null {
   const reads = new Map<unknown, WarehouseRow>();
+  let changes = false;
   for (const row of rows) {
-    if (row.op !== 'r') continue;
+    if (row.op !== 'r') {
+      changes = true;
+      continue;
+    }
     const id = row[spec.sourceId];
     if (reads.has(id)) return null; // two reads of one source row: the second has one before it
     reads.set(id, row);
   }
   if (reads.size === 0) return null;
+  // Only reads (a snapshot's file), each of its own source row: none has a version before it here.
+  if (!changes) return { sourceIds: [...reads.keys()] as number[] };
   for (const row of rows) {
     const read = reads.get(row[spec.sourceId]);
     if (read && row !== read && !isAfter(row, read)) return null;
@@ -70,7 +77,7 @@ export async function noVersionsOf(client: Client, schema: string, spec: FactSpe
   const { rows } = await client.query<{ staged: boolean; found: boolean }>(
     `SELECT coalesce(current_setting($2, true), '') = 'staged' AS staged,
        EXISTS (SELECT 1 FROM ${qualified(schema, spec.name)} WHERE ${ident(spec.sourceId)} = ANY($1::int[])) AS found`,
-    [sourceIds, SNAPSHOT_READS_SETTING],
+    [arrayParameter(sourceIds), SNAPSHOT_READS_SETTING],
   );
   return rows[0]?.staged === false && rows[0].found === false;
 }
@@ -117,7 +124,7 @@ export async function noDimensionRowsOf(client: Client, schema: string, spec: Di
   const { rows } = await client.query<{ staged: boolean; found: boolean }>(
     `SELECT coalesce(current_setting($2, true), '') = 'staged' AS staged,
        EXISTS (SELECT 1 FROM ${qualified(schema, spec.name)} WHERE ${ident(spec.key)} = ANY($1::${keyType}[])) AS found`,
-    [keys, SNAPSHOT_READS_SETTING],
+    [arrayParameter(keys), SNAPSHOT_READS_SETTING],
   );
   return rows[0]?.staged === false && rows[0].found === false;
 }
