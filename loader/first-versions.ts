@@ -35,6 +35,8 @@ export interface FirstVersionReads {
 
 /** Check 1: null when some `r` row may have a version before it among `rows` (or there is no `r` row). */
 export function firstVersionReads(spec: FactSpec, rows: readonly WarehouseRow[]): FirstVersionReads | null {
+  const onlyReads = distinctIntegerReads(spec, rows);
+  if (onlyReads) return onlyReads;
   const reads = new Map<unknown, WarehouseRow>();
   let changes = false;
   for (const row of rows) {
@@ -55,6 +57,40 @@ export function firstVersionReads(spec: FactSpec, rows: readonly WarehouseRow[])
   }
   return { sourceIds: [...reads.keys()] as number[] };
 }
+
+/**
+ * The common case without a Map: a snapshot's file holds only reads of integer ids from a few
+ * chunks (interleaved by shard, so not in order, but close together): distinct ids are checked
+ * with a bit per id of their span. Null when the rows are not all that, or an id repeats
+ * (firstVersionReads then checks them the general way).
+ */
+function distinctIntegerReads(spec: FactSpec, rows: readonly WarehouseRow[]): FirstVersionReads | null {
+  let min = Number.POSITIVE_INFINITY;
+  let max = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < rows.length; i++) {
+    const row = rows[i]!;
+    const id = row[spec.sourceId];
+    if (row.op !== 'r' || typeof id !== 'number' || !Number.isSafeInteger(id)) return null;
+    if (id < min) min = id;
+    if (id > max) max = id;
+  }
+  if (rows.length === 0 || max - min >= MAX_ID_SPAN_PER_ROW * rows.length) return null;
+  const seen = new Uint32Array(Math.floor((max - min) / 32) + 1);
+  const sourceIds = new Array<number>(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    const id = rows[i]![spec.sourceId] as number;
+    const offset = id - min;
+    const word = Math.floor(offset / 32);
+    const bit = 1 << offset % 32;
+    if (seen[word]! & bit) return null;
+    seen[word]! |= bit;
+    sourceIds[i] = id;
+  }
+  return { sourceIds };
+}
+
+/** Ids spread wider than this many per row go the Map way (the bit set would be mostly empty). */
+const MAX_ID_SPAN_PER_ROW = 64;
 
 /** (source_lsn, source_seq) of `a` strictly after `b`'s. */
 function isAfter(a: WarehouseRow, b: WarehouseRow): boolean {
