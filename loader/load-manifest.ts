@@ -15,6 +15,7 @@ import { factKeyCheckMode, withoutRowTriggers } from './fact-key-checks.js';
 import { FIRST_DIMENSION_VERSIONS_MIN_ROWS, firstVersionReads, newestPerKey, noDimensionRowsOf, noVersionsOf } from './first-versions.js';
 import { ident } from './warehouse-ddl.js';
 import { arrayParameter } from './array-parameter.js';
+import { distinctKeys } from './distinct-keys.js';
 
 /**
  * Loads manifests into the star schema. Each manifest: dimensions (version-guarded upserts), then
@@ -213,18 +214,10 @@ export async function insertInferredMembers(client: WarehouseClient, schema: str
   const dimensions: DimensionName[] = [];
   const keyLists: unknown[] = [];
   for (const [dimension, columns] of referencedDimensions(spec)) {
-    const keys = new Set<unknown>();
-    for (const column of columns) {
-      // Neighbouring rows often share a key (a date, a currency): the Set is only asked on a change.
-      let last: unknown = null;
-      for (const row of rows) {
-        const key = row[column];
-        if (key !== last && key !== null && key !== undefined) keys.add((last = key));
-      }
-    }
-    if (keys.size === 0) continue;
+    const keys = distinctKeys(rows, columns);
+    if (keys.length === 0) continue;
     dimensions.push(dimension);
-    keyLists.push(arrayParameter([...keys]));
+    keyLists.push(arrayParameter(keys));
   }
   if (dimensions.length === 0) return { inferred: 0, held: holdKeys };
   const { rows: result } = await client.query<{ inferred: string; held?: boolean }>(inferredMembersForKeysSql(schema, dimensions, { holdKeys }), keyLists);
