@@ -51,6 +51,7 @@ class Writer {
   }
 }
 
+/** Dates, times, money and instants come last (`kind >= Kind.Date`: parsed, then written as a number). */
 const enum Kind {
   Int,
   Bigint,
@@ -82,7 +83,7 @@ function setInt64(view: DataView, at: number, value: number): void {
   view.setUint32(at + 4, value - high * TWO_32);
 }
 
-/** Writes one non-null field (length word and bytes) at w.at; false when the value is not canonical. */
+/** Writes one non-null int, bigint, text or boolean field (length word and bytes) at w.at; false when the value is not canonical. */
 function writeField(w: Writer, kind: Kind, value: Exclude<WarehouseValue, null>): boolean {
   const view = w.view;
   const at = w.at;
@@ -128,38 +129,55 @@ function writeField(w: Writer, kind: Kind, value: Exclude<WarehouseValue, null>)
       w.buf[at + 4] = value ? 1 : 0;
       w.at = at + 5;
       return true;
-    case Kind.Date: {
-      const days = typeof value === 'string' ? parseDateDays(value) : NaN;
-      if (Number.isNaN(days)) return false;
-      view.setInt32(at, 4);
-      view.setInt32(at + 4, days - PG_EPOCH_DAYS);
-      w.at = at + 8;
-      return true;
-    }
+    default:
+      return false; // dates, times, money and instants: parseField, then writeParsed
+  }
+}
+
+/** A date, time, money or instant value as the number writeParsed writes (days, ms, cents, ms); NaN when not canonical. */
+function parseField(kind: Kind, value: Exclude<WarehouseValue, null>): number {
+  if (typeof value !== 'string') return NaN;
+  switch (kind) {
+    case Kind.Date:
+      return parseDateDays(value);
     case Kind.Time: {
       // parseTimeMs reads the digits only: 23:59:59.999 is the last time of day in this form that
       // text input accepts ("24:00:00.000" is left to it).
-      const ms = typeof value === 'string' ? parseTimeMs(value) : NaN;
-      if (Number.isNaN(ms) || !validTimeOfDay(value as string)) return false;
+      const ms = parseTimeMs(value);
+      return Number.isNaN(ms) || !validTimeOfDay(value) ? NaN : ms;
+    }
+    case Kind.Money:
+      return parseMoneyCents(value);
+    case Kind.Timestamptz:
+      return parseInstantMs(value);
+    default:
+      return NaN;
+  }
+}
+
+/** Writes a parsed date, time, money or instant field (length word and bytes) at w.at. */
+function writeParsed(w: Writer, kind: Kind, parsed: number): void {
+  const view = w.view;
+  const at = w.at;
+  switch (kind) {
+    case Kind.Date:
+      view.setInt32(at, 4);
+      view.setInt32(at + 4, parsed - PG_EPOCH_DAYS);
+      w.at = at + 8;
+      return;
+    case Kind.Time:
       view.setInt32(at, 8);
-      setInt64(view, at + 4, ms * 1000);
+      setInt64(view, at + 4, parsed * 1000);
       w.at = at + 12;
-      return true;
-    }
-    case Kind.Money: {
-      const cents = typeof value === 'string' ? parseMoneyCents(value) : NaN;
-      if (Number.isNaN(cents)) return false;
-      w.at = writeNumeric(view, at, cents);
-      return true;
-    }
-    case Kind.Timestamptz: {
-      const ms = typeof value === 'string' ? parseInstantMs(value) : NaN;
-      if (Number.isNaN(ms)) return false;
+      return;
+    case Kind.Money:
+      w.at = writeNumeric(view, at, parsed);
+      return;
+    case Kind.Timestamptz:
       view.setInt32(at, 8);
-      setInt64(view, at + 4, (ms - PG_EPOCH_MS) * 1000);
+      setInt64(view, at + 4, (parsed - PG_EPOCH_MS) * 1000);
       w.at = at + 12;
-      return true;
-    }
+      return;
   }
 }
 
@@ -207,6 +225,8 @@ export function encodeCopyBinary(columns: readonly ColumnSpec[], rows: readonly 
   const count = names.length;
   const rowRoom = 2 + count * MAX_FIXED_FIELD; // a row's fields at their largest, text aside
   const w = new Writer(SIGNATURE.length + 10 + rows.length * rowRoom);
+  const lastValue: unknown[] = new Array(count).fill(undefined);
+  const lastParsed = new Float64Array(count);
   w.at += SIGNATURE.copy(w.buf, w.at);
   w.view.setInt32(w.at, 0); // flags: no OIDs
   w.view.setInt32(w.at + 4, 0); // header extension length
@@ -224,6 +244,18 @@ export function encodeCopyBinary(columns: readonly ColumnSpec[], rows: readonly 
         continue;
       }
       if (kind === Kind.Text && typeof value === 'string') w.ensure(rowRoom + value.length * 3);
+      if (kind >= Kind.Date) {
+        // A column's value often repeats from one row to the next (a snapshot's commit time in
+        // every row, dates): parsed once, then written again from the number.
+        if (value !== lastValue[i]) {
+          const parsed = parseField(kind, value);
+          if (Number.isNaN(parsed)) return null;
+          lastValue[i] = value;
+          lastParsed[i] = parsed;
+        }
+        writeParsed(w, kind, lastParsed[i]!);
+        continue;
+      }
       if (!writeField(w, kind, value)) return null;
     }
   }

@@ -1,6 +1,7 @@
-import type { FactSpec } from '../contracts/warehouse-model.js';
+import { compareDimensionVersions, type DimensionSpec, type FactSpec } from '../contracts/warehouse-model.js';
 import type { WarehouseRow } from '../contracts/warehouse-row.js';
-import { ident, qualified } from './warehouse-ddl.js';
+import { arrayParameter } from './array-parameter.js';
+import { ident, qualified, sqlType } from './warehouse-ddl.js';
 import type { WarehouseClient } from './warehouse-pool.js';
 
 type Client = Pick<WarehouseClient, 'query'>;
@@ -34,20 +35,62 @@ export interface FirstVersionReads {
 
 /** Check 1: null when some `r` row may have a version before it among `rows` (or there is no `r` row). */
 export function firstVersionReads(spec: FactSpec, rows: readonly WarehouseRow[]): FirstVersionReads | null {
+  const onlyReads = distinctIntegerReads(spec, rows);
+  if (onlyReads) return onlyReads;
   const reads = new Map<unknown, WarehouseRow>();
+  let changes = false;
   for (const row of rows) {
-    if (row.op !== 'r') continue;
+    if (row.op !== 'r') {
+      changes = true;
+      continue;
+    }
     const id = row[spec.sourceId];
     if (reads.has(id)) return null; // two reads of one source row: the second has one before it
     reads.set(id, row);
   }
   if (reads.size === 0) return null;
+  // Only reads (a snapshot's file), each of its own source row: none has a version before it here.
+  if (!changes) return { sourceIds: [...reads.keys()] as number[] };
   for (const row of rows) {
     const read = reads.get(row[spec.sourceId]);
     if (read && row !== read && !isAfter(row, read)) return null;
   }
   return { sourceIds: [...reads.keys()] as number[] };
 }
+
+/**
+ * The common case without a Map: a snapshot's file holds only reads of integer ids from a few
+ * chunks (interleaved by shard, so not in order, but close together): distinct ids are checked
+ * with a bit per id of their span. Null when the rows are not all that, or an id repeats
+ * (firstVersionReads then checks them the general way).
+ */
+function distinctIntegerReads(spec: FactSpec, rows: readonly WarehouseRow[]): FirstVersionReads | null {
+  let min = Number.POSITIVE_INFINITY;
+  let max = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < rows.length; i++) {
+    const row = rows[i]!;
+    const id = row[spec.sourceId];
+    if (row.op !== 'r' || typeof id !== 'number' || !Number.isSafeInteger(id)) return null;
+    if (id < min) min = id;
+    if (id > max) max = id;
+  }
+  if (rows.length === 0 || max - min >= MAX_ID_SPAN_PER_ROW * rows.length) return null;
+  const seen = new Uint32Array(Math.floor((max - min) / 32) + 1);
+  const sourceIds = new Array<number>(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    const id = rows[i]![spec.sourceId] as number;
+    const offset = id - min;
+    const word = Math.floor(offset / 32);
+    const bit = 1 << offset % 32;
+    if (seen[word]! & bit) return null;
+    seen[word]! |= bit;
+    sourceIds[i] = id;
+  }
+  return { sourceIds };
+}
+
+/** Ids spread wider than this many per row go the Map way (the bit set would be mostly empty). */
+const MAX_ID_SPAN_PER_ROW = 64;
 
 /** (source_lsn, source_seq) of `a` strictly after `b`'s. */
 function isAfter(a: WarehouseRow, b: WarehouseRow): boolean {
@@ -57,7 +100,8 @@ function isAfter(a: WarehouseRow, b: WarehouseRow): boolean {
 
 /**
  * The operator's switch: `ALTER ROLE <loader> SET totesys_cdc.snapshot_reads = 'staged'` sends
- * every snapshot read the staging way, as before this path existed (the differential test uses it).
+ * every snapshot read, and every dimension file, the staging way, as before these paths existed
+ * (the differential tests use it).
  */
 export const SNAPSHOT_READS_SETTING = 'totesys_cdc.snapshot_reads';
 
@@ -69,7 +113,54 @@ export async function noVersionsOf(client: Client, schema: string, spec: FactSpe
   const { rows } = await client.query<{ staged: boolean; found: boolean }>(
     `SELECT coalesce(current_setting($2, true), '') = 'staged' AS staged,
        EXISTS (SELECT 1 FROM ${qualified(schema, spec.name)} WHERE ${ident(spec.sourceId)} = ANY($1::int[])) AS found`,
-    [sourceIds, SNAPSHOT_READS_SETTING],
+    [arrayParameter(sourceIds), SNAPSHOT_READS_SETTING],
+  );
+  return rows[0]?.staged === false && rows[0].found === false;
+}
+
+/**
+ * Dimension rows whose keys the dimension does not hold yet: the case of a first sync again, where
+ * dim_transaction alone brings 158k new keys at scale 10. Rule D1 (version-rules.ts) then keeps,
+ * per key, the highest version among the rows, and the merge (mergeDimensionSql: a staging COPY, a
+ * sort, an INSERT ... ON CONFLICT per row) would only insert those: one COPY straight into the
+ * dimension does the same at about a third of the database's time (docs/performance-loader.md).
+ *
+ * Taken when the file has at least FIRST_DIMENSION_VERSIONS_MIN_ROWS rows and the table holds none
+ * of its keys (noDimensionRowsOf, in the load's transaction, right before the COPY). The COPY runs
+ * in a savepoint: a key written meanwhile by another session (the loader lock keeps other loaders
+ * out, not every writer) fails it on the primary key, and the file goes the merge way after all.
+ * Smaller files (a steady stream's few changed rows, mostly of keys the table holds) go the merge
+ * way without the extra probe.
+ */
+export const FIRST_DIMENSION_VERSIONS_MIN_ROWS = 100;
+
+/**
+ * D1 in memory: per key the row with the highest version (the first of equal ones; dim_date rows
+ * all tie, and are a function of the date), in the order the keys first appear.
+ */
+export function newestPerKey(spec: DimensionSpec, rows: readonly WarehouseRow[]): WarehouseRow[] {
+  const byKey = new Map<unknown, number>();
+  const kept: WarehouseRow[] = [];
+  for (const row of rows) {
+    const key = row[spec.key];
+    const at = byKey.get(key);
+    if (at === undefined) {
+      byKey.set(key, kept.length);
+      kept.push(row);
+    } else if (compareDimensionVersions(row, kept[at]!) > 0) {
+      kept[at] = row;
+    }
+  }
+  return kept;
+}
+
+/** Whether the dimension holds none of `keys` (one probe of its primary key), and the switch above is not set. */
+export async function noDimensionRowsOf(client: Client, schema: string, spec: DimensionSpec, keys: readonly unknown[]): Promise<boolean> {
+  const keyType = sqlType(spec.columns.find((c) => c.name === spec.key)!.type);
+  const { rows } = await client.query<{ staged: boolean; found: boolean }>(
+    `SELECT coalesce(current_setting($2, true), '') = 'staged' AS staged,
+       EXISTS (SELECT 1 FROM ${qualified(schema, spec.name)} WHERE ${ident(spec.key)} = ANY($1::${keyType}[])) AS found`,
+    [arrayParameter(keys), SNAPSHOT_READS_SETTING],
   );
   return rows[0]?.staged === false && rows[0].found === false;
 }

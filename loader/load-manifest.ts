@@ -6,13 +6,16 @@ import type { ObjectStore } from '../bucket/object-store.js';
 import { copyRows } from './copy-rows.js';
 import { ManifestRejectedError } from './loader-errors.js';
 import { isBatchLoaded, recordLoadedBatch, recordWatermarks } from './load-ledger.js';
-import { copyIntoFactSql, copyIntoStagingSql, createStagingSql, inferredMembersForKeysSql, insertFactSql, mergeDimensionSql, referencedDimensions, truncateStagingSql } from './load-sql.js';
+import { copyIntoDimensionSql, copyIntoFactSql, copyIntoStagingSql, createStagingSql, inferredMembersForKeysSql, insertFactSql, mergeDimensionSql, referencedDimensions, truncateStagingSql } from './load-sql.js';
 import { readManifestFile } from './manifest-reader.js';
 import type { ParquetReadLimits } from '../parquet/parquet-bounds.js';
 import type { WarehouseClient } from './warehouse-pool.js';
 import { applyReconciles } from './apply-reconciles.js';
 import { factKeyCheckMode, withoutRowTriggers } from './fact-key-checks.js';
-import { firstVersionReads, noVersionsOf } from './first-versions.js';
+import { FIRST_DIMENSION_VERSIONS_MIN_ROWS, firstVersionReads, newestPerKey, noDimensionRowsOf, noVersionsOf } from './first-versions.js';
+import { ident } from './warehouse-ddl.js';
+import { arrayParameter } from './array-parameter.js';
+import { distinctKeys } from './distinct-keys.js';
 
 /**
  * Loads manifests into the star schema. Each manifest: dimensions (version-guarded upserts), then
@@ -83,8 +86,7 @@ export async function loadFetchedManifests(client: WarehouseClient, schema: stri
         await runForTable(manifestKey, file.table, async () => {
           let loaded: number;
           if (spec.kind === 'dimension') {
-            await stage(client, spec, fileRows, staged);
-            loaded = (await client.query(mergeDimensionSql(schema, spec as DimensionSpec))).rowCount ?? 0;
+            loaded = await mergeDimensionRows(client, schema, spec as DimensionSpec, fileRows, staged);
           } else {
             const keys = await insertInferredMembers(client, schema, spec as FactSpec, fileRows);
             inferredMembers += keys.inferred;
@@ -124,7 +126,38 @@ export async function stage(client: WarehouseClient, spec: (typeof WAREHOUSE_MOD
   await copyRows(client, (format) => copyIntoStagingSql(spec, format), spec.columns, rows);
 }
 
-/** SQLSTATE unique_violation: a fact row whose event id is already loaded. */
+/**
+ * A dimension file's rows under rule D1 (mergeDimensionSql). Fast path (first-versions.ts): rows
+ * of keys the table does not hold yet go in by one COPY of the newest row per key, in a savepoint
+ * (a key another session wrote meanwhile fails it on the primary key: rolled back, merged instead).
+ * Otherwise the staging COPY and the merge.
+ */
+export async function mergeDimensionRows(client: WarehouseClient, schema: string, spec: DimensionSpec, rows: readonly WarehouseRow[], staged: Set<WarehouseTable>, how?: { returnKeys?: false }): Promise<number>;
+/** With returnKeys: 'all' when one row per key of `rows` went in (`rows` has one per key, as a group's have), else the keys (as text) the merge wrote. */
+export async function mergeDimensionRows(client: WarehouseClient, schema: string, spec: DimensionSpec, rows: readonly WarehouseRow[], staged: Set<WarehouseTable>, how: { returnKeys: true }): Promise<'all' | string[]>;
+export async function mergeDimensionRows(client: WarehouseClient, schema: string, spec: DimensionSpec, rows: readonly WarehouseRow[], staged: Set<WarehouseTable>, how: { returnKeys?: boolean } = {}): Promise<number | 'all' | string[]> {
+  if (rows.length >= FIRST_DIMENSION_VERSIONS_MIN_ROWS) {
+    const newest = newestPerKey(spec, rows);
+    if (await noDimensionRowsOf(client, schema, spec, newest.map((row) => row[spec.key]))) {
+      await client.query('SAVEPOINT dimension_copy');
+      try {
+        await copyRows(client, (format) => copyIntoDimensionSql(schema, spec, format), spec.columns, newest);
+        await client.query('RELEASE SAVEPOINT dimension_copy');
+        return how.returnKeys ? 'all' : newest.length;
+      } catch (error) {
+        if ((error as { code?: unknown }).code !== UNIQUE_VIOLATION) throw error;
+        await client.query('ROLLBACK TO SAVEPOINT dimension_copy');
+      }
+    }
+  }
+  await stage(client, spec, rows, staged);
+  if (!how.returnKeys) return (await client.query(mergeDimensionSql(schema, spec))).rowCount ?? 0;
+  // RETURNING the key of every row written attributes it to the manifest it came from (load-manifests-together.ts).
+  const { rows: written } = await client.query<{ k: string }>(`${mergeDimensionSql(schema, spec)} RETURNING ${ident(spec.key)}::text AS k`);
+  return written.map((r) => r.k);
+}
+
+/** SQLSTATE unique_violation: a fact row whose event id is already loaded, a dimension key already held. */
 const UNIQUE_VIOLATION = '23505';
 
 /**
@@ -179,18 +212,12 @@ export interface FactInsert {
 export async function insertInferredMembers(client: WarehouseClient, schema: string, spec: FactSpec, rows: readonly WarehouseRow[]): Promise<{ inferred: number; held: boolean }> {
   const holdKeys = (await factKeyCheckMode(client, schema)) === 'set-based';
   const dimensions: DimensionName[] = [];
-  const keyLists: unknown[][] = [];
+  const keyLists: unknown[] = [];
   for (const [dimension, columns] of referencedDimensions(spec)) {
-    const keys = new Set<unknown>();
-    for (const row of rows) {
-      for (const column of columns) {
-        const key = row[column];
-        if (key !== null && key !== undefined) keys.add(key);
-      }
-    }
-    if (keys.size === 0) continue;
+    const keys = distinctKeys(rows, columns);
+    if (keys.length === 0) continue;
     dimensions.push(dimension);
-    keyLists.push([...keys]);
+    keyLists.push(arrayParameter(keys));
   }
   if (dimensions.length === 0) return { inferred: 0, held: holdKeys };
   const { rows: result } = await client.query<{ inferred: string; held?: boolean }>(inferredMembersForKeysSql(schema, dimensions, { holdKeys }), keyLists);

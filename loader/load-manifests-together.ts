@@ -2,9 +2,8 @@ import { compareDimensionVersions, WAREHOUSE_MODEL, WAREHOUSE_TABLES, type Dimen
 import type { WarehouseRow } from '../contracts/warehouse-row.js';
 import type { Logger } from '../platform/logger.js';
 import { recordLoadedBatch, recordWatermarks } from './load-ledger.js';
-import { GroupConflictError, insertFactRows, insertInferredMembers, runForTable, stage, type FetchedManifest, type LoadManifestResult } from './load-manifest.js';
-import { mergeDimensionSql } from './load-sql.js';
-import { ident, LEDGER_TABLE, qualified } from './warehouse-ddl.js';
+import { GroupConflictError, insertFactRows, insertInferredMembers, mergeDimensionRows, runForTable, type FetchedManifest, type LoadManifestResult } from './load-manifest.js';
+import { LEDGER_TABLE, qualified } from './warehouse-ddl.js';
 import { inTransaction } from '../platform/in-transaction.js';
 import type { WarehouseClient } from './warehouse-pool.js';
 
@@ -73,10 +72,9 @@ export async function loadManifestsTogether(client: WarehouseClient, schema: str
       const spec = WAREHOUSE_MODEL[table];
       await runForTable(where, table, async () => {
         if (spec.kind === 'dimension') {
-          await stage(client, spec, rows.rows, staged);
-          // RETURNING the key of every row written attributes it to the manifest it came from.
-          const { rows: written } = await client.query<{ k: string }>(`${mergeDimensionSql(schema, spec as DimensionSpec)} RETURNING ${ident((spec as DimensionSpec).key)}::text AS k`);
-          count(table, written.map((r) => rows.ownerOf.get(r.k)));
+          // The group's rows are one per key already (gatherRows): 'all' means each of them went in.
+          const written = await mergeDimensionRows(client, schema, spec as DimensionSpec, rows.rows, staged, { returnKeys: true });
+          count(table, written === 'all' ? rows.owners : written.map((k) => rows.ownerOf.get(k)));
         } else {
           const keys = await insertInferredMembers(client, schema, spec as FactSpec, rows.rows);
           inferredMembers += keys.inferred;

@@ -58,6 +58,11 @@ ON CONFLICT (${key}) DO UPDATE SET ${updates}
 WHERE ${dimensionVersionTuple(spec, 'excluded')} > ${dimensionVersionTuple(spec, 't')}`;
 }
 
+/** COPY straight into the dimension (load-manifest.ts's fast path for keys the table does not hold, first-versions.ts). */
+export function copyIntoDimensionSql(schema: string, spec: DimensionSpec, format: CopyFormat): string {
+  return `COPY ${qualified(schema, spec.name)} (${columnList(spec)}) ${copyFromStdin(format)}`;
+}
+
 /** COPY straight into the fact table (load-manifest.ts's fast path for files without snapshot reads). */
 export function copyIntoFactSql(schema: string, spec: FactSpec, format: CopyFormat): string {
   return `COPY ${qualified(schema, spec.name)} (${columnList(spec)}) ${copyFromStdin(format)}`;
@@ -116,7 +121,11 @@ export function inferredMembersForKeysSql(schema: string, dimensions: readonly D
     const spec = WAREHOUSE_MODEL[dimension] as DimensionSpec;
     const key = ident(spec.key);
     const keys = `$${i + 1}::${sqlType(spec.columns.find((c) => c.name === spec.key)!.type)}[]`;
-    const missing = `SELECT k FROM unnest(${keys}) k WHERE NOT EXISTS (SELECT 1 FROM ${qualified(schema, dimension)} d WHERE d.${key} = k)`;
+    // The keys (distinct) less the ones the dimension has, found through its key index (`= ANY`).
+    // Written as NOT EXISTS, the planner turned a few thousand keys into a hash anti join that read
+    // and hashed the whole dimension on every call: in a first sync, 158k dim_transaction rows per
+    // fact_payment file, most of the loader's database time after the COPYs (docs/performance-loader.md).
+    const missing = `SELECT k FROM unnest(${keys}) k EXCEPT ALL SELECT d.${key} FROM ${qualified(schema, dimension)} d WHERE d.${key} = ANY(${keys})`;
     const inserted = `m${i} AS (${insertInferredSql(schema, dimension, missing)} RETURNING 1)`;
     if (!how.holdKeys) return { ctes: [inserted], held: '' };
     return {

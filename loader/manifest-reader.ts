@@ -7,7 +7,7 @@ import { DEFAULT_PARQUET_READ_LIMITS, maxRowsForFile, type ParquetReadLimits } f
 import type { WarehouseRow } from '../contracts/warehouse-row.js';
 import type { WarehouseTable } from '../contracts/warehouse-model.js';
 import { ObjectNotFoundError, type ObjectStore } from '../bucket/object-store.js';
-import { reconcileRecordSchema } from '../contracts/reconcile.js';
+import { reconcileRecordSchema, type ReconcileKey } from '../contracts/reconcile.js';
 import { ManifestFileCorruptError, ManifestFileMissingError, ManifestInvalidError } from './loader-errors.js';
 
 /** Reads manifests and their files from the processed bucket, refusing anything that does not match. */
@@ -15,6 +15,16 @@ import { ManifestFileCorruptError, ManifestFileMissingError, ManifestInvalidErro
 /** A manifest is a few KB (one entry per table of its batch): anything far larger is not one. */
 const MAX_MANIFEST_BYTES = 1024 * 1024;
 const MAX_MANIFEST_FILES = 1000;
+
+/**
+ * A reconcile record as a manifest carries it: its keys (a snapshot chunk's 5,000) checked by one
+ * loop instead of one zod union per key, the same rule (safe integers or non-empty strings): the
+ * union was most of a first sync's manifest parsing, about 0.15 s of the loader's main thread.
+ */
+const isReconcileKey = (key: unknown) => (typeof key === 'number' && Number.isSafeInteger(key)) || (typeof key === 'string' && key.length > 0);
+const manifestReconcileRecord = reconcileRecordSchema.extend({
+  keys: z.custom<ReconcileKey[]>((keys) => Array.isArray(keys) && keys.every(isReconcileKey), 'expected an array of keys (safe integers or non-empty strings)'),
+});
 
 const isoInstant = z.string().refine((v) => !Number.isNaN(Date.parse(v)), 'expected an ISO-8601 instant');
 const manifestSchema = z.object({
@@ -36,7 +46,7 @@ const manifestSchema = z.object({
     }),
   ).max(MAX_MANIFEST_FILES),
   watermarks: z.array(z.object({ shardId: z.string().min(1), ts: isoInstant, lsn: z.string().min(1), openShards: z.array(z.string().min(1).regex(/^[^,]+$/, 'no commas')).min(1) })).max(1024).optional(),
-  reconciles: z.array(z.object({ copyShards: z.array(z.string().min(1)).min(1), record: reconcileRecordSchema })).optional(),
+  reconciles: z.array(z.object({ copyShards: z.array(z.string().min(1)).min(1), record: manifestReconcileRecord })).optional(),
 });
 
 export function parseManifest(manifestKey: string, bytes: Uint8Array): BatchManifest {

@@ -1,5 +1,6 @@
 import { InvalidReconcileError, RECONCILED_TABLE, reconcileRangeOrder, type ReconcileKey, type ReconcileRecord } from '../contracts/reconcile.js';
 import { WAREHOUSE_MODEL, type DimensionSpec, type FactSpec } from '../contracts/warehouse-model.js';
+import { arrayParameter } from './array-parameter.js';
 import { ident, qualified, sqlType } from './warehouse-ddl.js';
 import { parseLsn } from '../contracts/lsn.js';
 
@@ -89,7 +90,10 @@ export function reconcileDeleteSql(schema: string, record: ReconcileRecord): Rec
   const lsn = parseLsn(record.lsn).toString();
   const key = ident(target.key);
   // $1 lsn, $2 seq bound, $3 keys, then the bounds when present.
-  const values: unknown[] = [lsn, 0, record.keys.map(String)];
+  // Integer keys in the array's text form (arrayParameter): node-postgres would quote each of a
+  // snapshot chunk's 5,000 keys; other keys as text.
+  const keys = arrayParameter(record.keys);
+  const values: unknown[] = [lsn, 0, keys === record.keys ? record.keys.map(String) : keys];
   const bounds: string[] = [];
   const [bounded, boundType] = reconcileKeyOrder(record) === 'key' ? [`x.${key}`, keyType] : [`x.${key}::text COLLATE "C"`, 'text'];
   if (record.keyAfter !== null) bounds.push(`AND ${bounded} > $${values.push(String(record.keyAfter))}::${boundType}`);

@@ -21,6 +21,17 @@ describe('loader: snapshot reads that are first versions, checked in memory (fir
     expect(firstVersionReads(SALES, [read(1, 10n), { ...read(1, 10n) }])).toBeNull(); // delivered again
   });
 
+  it("a snapshot's file (reads only, ids close together in any order): every id once, a repeated one refused, spread ids alike", () => {
+    const ids = [7, 3, 40, 4, 35, 100, 5, 64, 63, 31, 32, 33];
+    expect(firstVersionReads(SALES, ids.map((id) => read(id, 10n)))).toEqual({ sourceIds: ids });
+    expect(firstVersionReads(SALES, [...ids, 64].map((id) => read(id, 10n)))).toBeNull();
+    expect(firstVersionReads(SALES, [...ids, 3].map((id) => read(id, 20n)))).toBeNull();
+    // Ids too far apart for a bit per id (the Map way): the same answers.
+    const spread = [1, 1_000_000, 5, 2_000_000_000];
+    expect(firstVersionReads(SALES, spread.map((id) => read(id, 10n)))).toEqual({ sourceIds: spread });
+    expect(firstVersionReads(SALES, [...spread, 1_000_000].map((id) => read(id, 10n)))).toBeNull();
+  });
+
   it('has nothing to say about a file without reads', () => {
     expect(firstVersionReads(SALES, [salesFact(1, 9n, { op: 'c' }), salesFact(1, 10n, { op: 'u' })])).toBeNull();
   });
