@@ -2,7 +2,8 @@ import { parseChangeEvent, type ChangeEvent } from '../contracts/change-event.js
 import { isBadInput } from '../platform/errors.js';
 import { IGNORED_SOURCE_TABLES, isSourceTable } from '../contracts/source-tables.js';
 import { isWatermarkRecord, parseWatermark, type ShardWatermark } from '../contracts/watermark.js';
-import { isReconcileRecord, parseReconcile, type ShardReconcile } from '../contracts/reconcile.js';
+import { isReconcileRecord, type ShardReconcile } from '../contracts/reconcile.js';
+import { parseReconcileFast } from '../contracts/reconcile-fast-path.js';
 import type { QuarantineInput } from './quarantine.js';
 import { utcDateOf } from './quarantine.js';
 
@@ -81,7 +82,7 @@ export function decodeRecordsLazily(records: readonly StreamRecordInput[]): Lazy
       }
     } else if (isReconcileRecord(record.data)) {
       try {
-        reconciles.push({ shardId: record.shardId, record: parseReconcile(record.data) });
+        reconciles.push({ shardId: record.shardId, record: parseReconcileFast(record.data) });
       } catch (error) {
         poison.push({ at, entry: poisonOf(record, { reason: 'invalid-event', error: (error as Error).message, record: Buffer.from(record.data).toString('utf8') }) });
       }
