@@ -25,10 +25,11 @@ export function rowTemplate(table: WarehouseTable): Readonly<WarehouseRow> {
 
 /**
  * The shape every fact row shares: the source id, created_at and last_updated split into date and
- * time, the table's own columns, then the fact metadata. Reads happen in that order (created_at,
+ * time, the table's own columns (set in place by `setOwnColumns`: no object per row to copy them
+ * from), then the fact metadata. Reads happen in that order (created_at,
  * last_updated, id, own columns, metadata), so an event with several faults always reports the same one.
  */
-export function factRow(event: ChangeEvent, table: WarehouseTable, idColumn: string, ownColumns: (src: SourceRow) => WarehouseRow): WarehouseRow {
+export function factRow(event: ChangeEvent, table: WarehouseTable, idColumn: string, setOwnColumns: (src: SourceRow, row: WarehouseRow) => void): WarehouseRow {
   const src = sourceRowOf(event, rowImageOf(event));
   const created = requiredTimestamp(src, 'created_at');
   const updated = requiredTimestamp(src, 'last_updated');
@@ -38,6 +39,6 @@ export function factRow(event: ChangeEvent, table: WarehouseTable, idColumn: str
   row.created_time = timestampTime(created);
   row.last_updated_date = timestampDate(updated);
   row.last_updated_time = timestampTime(updated);
-  Object.assign(row, ownColumns(src));
+  setOwnColumns(src, row);
   return withFactMetadata(event, row);
 }
