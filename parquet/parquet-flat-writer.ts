@@ -458,6 +458,10 @@ interface ChunkResult {
   offsetIndex?: { page_locations: { offset: bigint; compressed_page_size: number; first_row_index: bigint }[] };
 }
 
+/** INT64's range (constants: `2n ** 63n` in the check made two BigInts per value). */
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
 function writeColumnChunk(writer: ByteWriter, column: FlatColumn, start: number, end: number): ChunkResult {
   const { element } = column;
   const type = element.type!;
@@ -470,7 +474,7 @@ function writeColumnChunk(writer: ByteWriter, column: FlatColumn, start: number,
   if (column.kind === 'bigint') {
     for (let row = start; row < end; row++) {
       const value = column.values[row];
-      if (value !== null && (value < -(2n ** 63n) || value > 2n ** 63n - 1n)) throw new RangeError(`parquet INT64 value out of range: ${value}`);
+      if (value !== null && (value < INT64_MIN || value > INT64_MAX)) throw new RangeError(`parquet INT64 value out of range: ${value}`);
     }
   }
 

@@ -12,7 +12,13 @@ import { compareDimensionVersions } from '../contracts/warehouse-model.js';
  */
 export class BatchRows implements EventRowSink {
   private readonly facts = new Map<WarehouseTable, WarehouseRow[]>();
-  private readonly dimensions = new Map<WarehouseTable, Map<string, WarehouseRow>>();
+  /**
+   * Per dimension, its rows by key. A key is the column's value when it is a number (every key but
+   * dim_date's: transforms read ids with requiredInt), else its text: two numbers are the same key
+   * exactly when their texts are, and a number is hashed without making its text (String(id) per
+   * row was most of addDimension).
+   */
+  private readonly dimensions = new Map<WarehouseTable, Map<string | number, WarehouseRow>>();
 
   add({ table, row }: EmittedRow): void {
     if (WAREHOUSE_MODEL[table].kind === 'fact') this.factRows(table).push(row);
@@ -47,7 +53,8 @@ export class BatchRows implements EventRowSink {
     const spec = WAREHOUSE_MODEL[table];
     if (spec.kind === 'fact') throw new TypeError(`${table} is a fact table`);
     const byKey = this.dimensionRows(table);
-    const key = String(row[spec.key]);
+    const value = row[spec.key];
+    const key = typeof value === 'number' ? value : String(value);
     const current = byKey.get(key);
     if (!current || table === 'dim_date' || !isNewer(current, row)) byKey.set(key, row);
   }
@@ -68,7 +75,7 @@ export class BatchRows implements EventRowSink {
     return rows;
   }
 
-  private dimensionRows(table: WarehouseTable): Map<string, WarehouseRow> {
+  private dimensionRows(table: WarehouseTable): Map<string | number, WarehouseRow> {
     let byKey = this.dimensions.get(table);
     if (!byKey) this.dimensions.set(table, (byKey = new Map()));
     return byKey;

@@ -2,7 +2,8 @@ import { parseChangeEvent, type ChangeEvent } from '../contracts/change-event.js
 import { isBadInput } from '../platform/errors.js';
 import { IGNORED_SOURCE_TABLES, isSourceTable } from '../contracts/source-tables.js';
 import { isWatermarkRecord, parseWatermark, type ShardWatermark } from '../contracts/watermark.js';
-import { isReconcileRecord, parseReconcile, type ShardReconcile } from '../contracts/reconcile.js';
+import { isReconcileRecord, type ShardReconcile } from '../contracts/reconcile.js';
+import { parseReconcileFast } from '../contracts/reconcile-fast-path.js';
 import type { QuarantineInput } from './quarantine.js';
 import { utcDateOf } from './quarantine.js';
 
@@ -81,7 +82,7 @@ export function decodeRecordsLazily(records: readonly StreamRecordInput[]): Lazy
       }
     } else if (isReconcileRecord(record.data)) {
       try {
-        reconciles.push({ shardId: record.shardId, record: parseReconcile(record.data) });
+        reconciles.push({ shardId: record.shardId, record: parseReconcileFast(record.data) });
       } catch (error) {
         poison.push({ at, entry: poisonOf(record, { reason: 'invalid-event', error: (error as Error).message, record: Buffer.from(record.data).toString('utf8') }) });
       }
@@ -89,8 +90,24 @@ export function decodeRecordsLazily(records: readonly StreamRecordInput[]): Lazy
       changeRecords.push(at);
     }
   });
-  /** Event id → index of its record (an origin object is built only when asked for: quarantine). */
-  const origins = new Map<string, number>();
+  /**
+   * Where the events came from, as their records' indexes (an origin object is built only when
+   * asked for: quarantine). processEvents asks about the event it has just been given, so that one
+   * is kept at hand; any other is looked up by id in a map built only then (the last record holding
+   * an id wins, as it did when every event went into that map as it was parsed: hashing and storing
+   * each id was a tenth of decoding).
+   */
+  const yieldedIds: string[] = [];
+  const yieldedAt: number[] = [];
+  let lastEvent: ChangeEvent | undefined;
+  let lastAt = -1;
+  const byId = new Map<string, number>();
+  let indexed = 0;
+  const recordIndexOf = (event: ChangeEvent): number | undefined => {
+    if (event === lastEvent) return lastAt;
+    for (; indexed < yieldedIds.length; indexed++) byId.set(yieldedIds[indexed]!, yieldedAt[indexed]!);
+    return byId.get(event.id);
+  };
   let count = 0;
   function* events(): Generator<ChangeEvent> {
     for (const at of changeRecords) {
@@ -115,7 +132,10 @@ export function decodeRecordsLazily(records: readonly StreamRecordInput[]): Lazy
           poison.push({ at, entry: poisonOf(record, { reason: reasonOf(line), error: (error as Error).message, record: line }) });
           continue;
         }
-        origins.set(event.id, at);
+        yieldedIds.push(event.id);
+        yieldedAt.push(at);
+        lastEvent = event;
+        lastAt = at;
         count++;
         yield event;
       }
@@ -124,7 +144,7 @@ export function decodeRecordsLazily(records: readonly StreamRecordInput[]): Lazy
   return {
     events: events(),
     originOf: (event) => {
-      const at = origins.get(event.id);
+      const at = recordIndexOf(event);
       if (at === undefined) return undefined;
       const record = records[at]!;
       return { shardId: record.shardId, sequenceNumber: record.sequenceNumber };

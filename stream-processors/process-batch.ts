@@ -69,8 +69,10 @@ export async function processEvents(events: Iterable<ChangeEvent>, deps: Process
   let quarantined = 0;
 
   for (const event of events) {
-    if (seen.has(event.id)) continue;
+    // One hash lookup per event: the set grows exactly when the id is new.
+    const distinct = seen.size;
     seen.add(event.id);
+    if (seen.size === distinct) continue;
     try {
       const commitMs = commitMsOf(event.source?.commitTs);
       if (Number.isNaN(commitMs)) throw new SourceValueError(`source.commitTs is not an instant: ${JSON.stringify(event.source?.commitTs)}`, event.table, 'source.commitTs', event.id);

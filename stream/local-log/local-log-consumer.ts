@@ -8,6 +8,7 @@ import type { LogLayout } from './log-layout.js';
 import { readCheckpointOffset, type CheckpointFile } from './retention.js';
 import { formatSequenceNumber, parseSequenceNumber } from './sequence-number.js';
 import { ShardCursor } from './shard-cursor.js';
+import type { FrameRecord } from './frame-codec.js';
 import { AppendWatch } from './append-watch.js';
 import { shardIdOf } from './shard-of-key.js';
 
@@ -97,9 +98,7 @@ export class LocalLogConsumer implements ChangeStreamConsumer {
       remainingRecords -= records.length;
       remainingBytes -= records.reduce((n, r) => n + r.data.length, 0);
       const shardId = shardIdOf(shard);
-      out.push(
-        records.map((r) => ({ shardId, sequenceNumber: formatSequenceNumber(r.offset), partitionKey: r.partitionKey, data: r.data, arrivalMs: r.arrivalMs })),
-      );
+      out.push(records.map((record) => new LocalLogRecord(shardId, record)));
     }
     return out;
   }
@@ -203,5 +202,31 @@ export class LocalLogConsumer implements ChangeStreamConsumer {
 
   private assertOpen(): void {
     if (this.closed) throw new StreamReadError(`consumer ${this.consumerName} is closed`, undefined, { retryable: false });
+  }
+}
+
+/**
+ * A record as the consumer hands it out. The sequence number and partition key are made when read:
+ * the stream processor reads the sequence number of a shard's last record of a batch only (its
+ * checkpoint) and the partition key never, and two strings made per record were a tenth of its
+ * reading time.
+ */
+class LocalLogRecord implements ConsumedRecord {
+  readonly data: Uint8Array;
+  readonly arrivalMs: number;
+  constructor(
+    readonly shardId: string,
+    private readonly frame: FrameRecord,
+  ) {
+    this.data = frame.data;
+    this.arrivalMs = frame.arrivalMs;
+  }
+
+  get sequenceNumber(): string {
+    return formatSequenceNumber(this.frame.offset);
+  }
+
+  get partitionKey(): string {
+    return this.frame.partitionKey;
   }
 }

@@ -1,5 +1,5 @@
 import type { FileHandle } from 'node:fs/promises';
-import { decodeFrameAt, validFrameBytesAt, type DecodeResult } from './frame-codec.js';
+import { decodeFrameAt, frameBytesAt, frameRecordAt, validFrameBytesAt, type DecodeResult, type FrameRecord } from './frame-codec.js';
 
 const CHUNK_BYTES = 256 * 1024;
 
@@ -41,6 +41,20 @@ export class SegmentReader {
     const result = this.decodeBuffered();
     if (result.kind !== 'frame') return undefined;
     return this.advance(result);
+  }
+
+  /**
+   * nextBuffered's record alone (frame-codec.ts frameRecordAt: no result object, no key text): the
+   * cursor's path for every record but the first of each chunk.
+   */
+  nextRecordBuffered(): FrameRecord | undefined {
+    const at = this.position - this.bufferStart;
+    if (at < 0 || at > this.bufferLength) return undefined;
+    const record = frameRecordAt(this.buffer, at, this.bufferLength);
+    if (!record) return undefined;
+    this.position += frameBytesAt(this.buffer, at);
+    this.bufferShared = true;
+    return record;
   }
 
   /**

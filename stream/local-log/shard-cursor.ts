@@ -81,19 +81,24 @@ export class ShardCursor {
         count++;
         continue;
       }
-      const result = this.reader!.nextBuffered() ?? (await this.reader!.next());
-      if (result.kind === 'frame') {
-        if (result.record.offset !== this.nextOffset) {
+      // Most records are buffered: taken without a promise (or a result object) each.
+      let record = this.reader!.nextRecordBuffered();
+      if (!record) {
+        const result = await this.reader!.next();
+        if (result.kind === 'frame') record = result.record;
+      }
+      if (record) {
+        if (record.offset !== this.nextOffset) {
           throw new StreamReadError(
-            `corrupt segment ${this.layout.segmentFile(this.shard, this.segmentBase)}: expected record ${this.nextOffset}, found ${result.record.offset}`,
+            `corrupt segment ${this.layout.segmentFile(this.shard, this.segmentBase)}: expected record ${this.nextOffset}, found ${record.offset}`,
             this.shardId,
             { retryable: false },
           );
         }
         this.nextOffset++;
         count++;
-        bytes += result.record.data.length;
-        if (collect) out.push(result.record);
+        bytes += record.data.length;
+        if (collect) out.push(record);
         continue;
       }
       // Incomplete or invalid bytes at the end: either the writer is mid-append (wait), or this

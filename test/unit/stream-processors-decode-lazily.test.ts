@@ -68,4 +68,24 @@ describe('decodeRecordsLazily', () => {
     ]);
     expect(decoded.origins.get(JSON.parse(event(1)).id)).toEqual({ shardId: 's0', sequenceNumber: '1' });
   });
+
+  it('gives the origin of the event just iterated, of earlier ones, and of a repeated id its latest record so far', () => {
+    const lazy = decodeRecordsLazily([record(1, event(1)), record(2, event(2)), record(3, event(1)), record(4, event(3))]);
+    const seen: { id: string; now: string | undefined; first: string | undefined }[] = [];
+    let first: ReturnType<typeof JSON.parse> | undefined;
+    for (const e of lazy.events) {
+      first ??= e;
+      // Asked as processEvents asks (the event just given), then about the first event (a lookup by id).
+      seen.push({ id: e.id, now: lazy.originOf(e)?.sequenceNumber, first: lazy.originOf(first)?.sequenceNumber });
+    }
+    const id = (n: number) => JSON.parse(event(n)).id as string;
+    expect(seen).toEqual([
+      { id: id(1), now: '1', first: '1' },
+      { id: id(2), now: '2', first: '1' },
+      { id: id(1), now: '3', first: '3' },
+      { id: id(3), now: '4', first: '3' },
+    ]);
+    // Not yielded by this decoder: unknown.
+    expect(lazy.originOf({ ...first, id: 'other' })).toBeUndefined();
+  });
 });
