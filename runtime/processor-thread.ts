@@ -27,6 +27,15 @@ import type { FromProcessor, ProcessorWorkerData } from './processor-protocol.js
 const WORKER_MODULE = new URL('./processor-worker.ts', import.meta.url);
 const RESTART_DELAY_MS = { first: 1_000, max: 30_000 };
 
+/**
+ * Makes the worker's script (bundling it, platform/worker-thread.ts) ahead of the stage, e.g. while
+ * `sync` captures: the stage then starts its worker at once. Idempotent; a failure here is seen
+ * again (and thrown) by the stage.
+ */
+export function prepareProcessorThread(): void {
+  workerScript(WORKER_MODULE).catch(() => undefined);
+}
+
 export async function runProcessorStageOnThread(
   config: Readonly<Config>,
   logger: Logger,

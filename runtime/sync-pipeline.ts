@@ -14,7 +14,7 @@ import { abortableDelay } from '../platform/abortable-delay.js';
 import { errorMessage, isRetryable } from '../platform/errors.js';
 import type { PipelineCounters } from './pipeline-counters.js';
 import { recordLoad, runArchiverStage } from './local-stages.js';
-import { runProcessorStageOnThread } from './processor-thread.js';
+import { prepareProcessorThread, runProcessorStageOnThread } from './processor-thread.js';
 import { ManifestWake } from '../loader/manifest-wake.js';
 import { captureStatusFile, CONSUMERS } from './pipeline-status.js';
 import type { SnapshotProgress } from '../capture/snapshot/initial-snapshot.js';
@@ -69,25 +69,28 @@ function stageFigures(stages: Record<SyncStage, StageTime>): Record<SyncStage, {
 
 /**
  * The consumers whose checkpoints `sync` waits on before it stops processing: the processor's
- * too, not only the archiver's, since the processor runs while capture appends and a read of it
- * that found nothing may have begun before the log was complete.
+ * too, not only the archiver's, since the processor may run while capture appends and a read of
+ * it that found nothing may have begun before the log was complete.
  */
 export const SYNC_DRAIN_CONSUMERS = [CONSUMERS.processor, CONSUMERS.archiver];
 
 /**
  * Brings the warehouse up to the source's current WAL position through every stage, then returns:
- * capture until the target LSN is published and confirmed, with the processor processing what it
- * appends; then processor and archiver until their consumers have nothing left, with the loader
- * draining manifests as the processor writes them; then the loader until no manifest is pending.
+ * capture until the target LSN is published and confirmed; then processor and archiver until
+ * their consumers have nothing left, with the loader draining manifests as the processor writes
+ * them; then the loader until no manifest is pending. During a snapshot (a first sync, a lost
+ * slot's recovery), the processor already takes the rows as capture publishes them.
  *
  * Why this shape (bench:catchup, profiled; docs/performance.md): loading is mostly Postgres's
  * work, processing and archiving this process's. Loading after processing left Postgres idle
  * while this process worked and the other way round; loading while processing overlaps them. The
  * processor runs on a worker thread (processor-thread.ts), so it does not share a core with
- * capture, the archiver and the loader's reads; while capture ran alone, that thread sat idle
- * (round five: a first sync of scale 10 8% faster on a quiet machine). The archiver and the loader
- * wait for capture's end: they run on this thread, and beside capture they slowed it more than
- * they gained (measured, round five).
+ * capture, the archiver and the loader's reads. A snapshot is one COPY per table, little work for
+ * Postgres, so the other core is free while it runs: processing its rows meanwhile made a scale-10
+ * first sync about 10% faster (round five). Streaming WAL is not: Postgres's logical decoding
+ * takes most of a core, and a processor running beside it made the catch-up about 10% slower, so
+ * the processor waits for that capture to end. The archiver and the loader always wait for
+ * capture's end: they share this thread with it, and beside it slowed it more than they gained.
  */
 export async function syncPipeline(options: {
   config: Readonly<Config>;
@@ -106,19 +109,25 @@ export async function syncPipeline(options: {
   const processed = createObjectStore(config, 'processed');
 
   options.onPhase?.('capture');
-  stages.capture.startedMs = stages.processor.startedMs = Date.now();
-  // The processor on its worker thread from the start, processing what capture appends: its thread
-  // had nothing to do while capture ran alone (docs/performance.md, round five).
+  stages.capture.startedMs = Date.now();
   const processingStop = new AbortController();
   const wake = new ManifestWake();
   // A read that found nothing says the processor has caught up with the log as it was; only a read
   // after capture has stopped (the log complete) lets the drain probe its checkpoints, below.
   let captured = false;
   let idleSinceCaptured = false;
-  const processor = runProcessorStageOnThread(config, logger.child({ stage: 'processor' }), processingStop.signal, counters, wake, {
-    onIdle: () => (idleSinceCaptured ||= captured),
-  });
-  processor.catch(() => {}); // awaited below
+  let processor: Promise<void> | undefined;
+  const startProcessor = (): Promise<void> => {
+    if (processor) return processor;
+    stages.processor.startedMs = Date.now();
+    processor = runProcessorStageOnThread(config, logger.child({ stage: 'processor' }), processingStop.signal, counters, wake, {
+      onIdle: () => (idleSinceCaptured ||= captured),
+    });
+    processor.catch(() => {}); // awaited below
+    return processor;
+  };
+  // The worker's script is made while capture runs, so the processor starts at once when wanted.
+  prepareProcessorThread();
   const writer = await createChangeStreamWriter(config, logger.child({ stage: 'capture' }));
   let capture: CaptureResult;
   try {
@@ -129,11 +138,15 @@ export async function syncPipeline(options: {
       logger: logger.child({ stage: 'capture' }),
       stopAtLsn: targetLsn,
       statusFile: captureStatusFile(config),
-      onSnapshotProgress: options.onSnapshotProgress,
+      onSnapshotProgress: (progress) => {
+        // A snapshot's rows: the processor takes them as they are published (see above).
+        startProcessor();
+        options.onSnapshotProgress?.(progress);
+      },
     });
   } catch (error) {
     processingStop.abort();
-    await processor.catch(() => undefined);
+    await processor?.catch(() => undefined);
     throw error;
   } finally {
     await writer.close();
@@ -146,7 +159,7 @@ export async function syncPipeline(options: {
   // manifest the processor writes), together with the processor.
   options.onPhase?.('process');
   stages.loader.startedMs = Date.now();
-  const processing = Promise.all([processor, runArchiverStage(config, logger.child({ stage: 'archiver' }), processingStop.signal, counters, 200)]);
+  const processing = Promise.all([startProcessor(), runArchiverStage(config, logger.child({ stage: 'archiver' }), processingStop.signal, counters, 200)]);
   processing.catch(() => {}); // awaited below; waitUntilDrained sees a failure too
   const loaderStop = new AbortController();
   // One set of loader settings for the draining runs during processing and the final passes.
