@@ -140,7 +140,7 @@ export async function syncPipeline(options: {
       statusFile: captureStatusFile(config),
       onSnapshotProgress: (progress) => {
         // A snapshot's rows: the processor takes them as they are published (see above).
-        startProcessor();
+        void startProcessor();
         options.onSnapshotProgress?.(progress);
       },
     });
