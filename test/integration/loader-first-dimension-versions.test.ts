@@ -1,13 +1,9 @@
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { WAREHOUSE_MODEL, type DimensionSpec } from '../../contracts/warehouse-model.js';
 import type { WarehouseRow } from '../../contracts/warehouse-row.js';
-import { FIRST_DIMENSION_VERSIONS_MIN_ROWS, newestPerKey, SNAPSHOT_READS_SETTING } from '../../loader/first-versions.js';
-import { loadPendingManifests, type LoadPendingOptions } from '../../loader/run-loader.js';
-import { silentLogger } from '../../platform/logger.js';
-import { useTestPool } from '../support/loader-testbed.js';
-import { createProcessedBucket, dateDim, designDim, salesFact, staffDim, writeBatch, type ProcessedBucket } from '../support/processed-batch-factory.js';
-import { recordingPool } from '../support/recording-pool.js';
+import { FIRST_DIMENSION_VERSIONS_MIN_ROWS, newestPerKey } from '../../loader/first-versions.js';
+import { useFastAndStagedLoads } from '../support/fast-and-staged-loads.js';
+import { dateDim, designDim, salesFact, staffDim, writeBatch } from '../support/processed-batch-factory.js';
 import { dumpWarehouse } from '../support/warehouse-dump.js';
 
 /**
@@ -24,34 +20,8 @@ const range = (from: number, count: number) => Array.from({ length: count }, (_,
 const day = (i: number) => new Date(Date.UTC(2022, 0, 1) + i * 86_400_000).toISOString().slice(0, 10);
 
 describe('loader: first versions of dimension rows go straight in', () => {
-  const bed = useTestPool('loader_first_dimensions');
-  let stagedPool: pg.Pool;
-  let bucket: ProcessedBucket;
-  let n = 0;
-  beforeAll(async () => {
-    stagedPool = new pg.Pool({ connectionString: bed.db.url, max: 2, options: `-c ${SNAPSHOT_READS_SETTING}=staged` });
-    bucket = await createProcessedBucket();
-  });
-  afterAll(async () => {
-    await stagedPool?.end();
-    await bucket?.cleanup();
-  });
-
-  async function load(prefix: string, how: { staged: boolean; perTransaction: number; schema?: string }) {
-    const schema = how.schema ?? `star_d${++n}`;
-    const statements: string[] = [];
-    const summary = await loadPendingManifests({
-      pool: recordingPool(how.staged ? stagedPool : bed.pool, statements),
-      processed: bucket.store,
-      prefix: `${prefix}manifests/`,
-      schema,
-      logger: silentLogger,
-      retry: { retryBaseMs: 0 },
-      maxManifestsPerTransaction: how.perTransaction,
-    } as LoadPendingOptions);
-    expect(summary).toMatchObject({ status: 'completed', manifestsFailed: 0 });
-    return { schema, statements, summary };
-  }
+  const loads = useFastAndStagedLoads('loader_first_dimensions', 'star_d');
+  const { bed, load } = loads;
   const ledgerRows = async (schema: string) => (await bed.pool.query(`SELECT rows FROM ${schema}.load_ledger ORDER BY manifest_key`)).rows.map((r: { rows: Record<string, number> }) => r.rows);
   const straightCopies = (schema: string, statements: string[]) => statements.filter((s) => s.startsWith(`COPY "${schema}"."dim_`)).map((s) => /"(dim_\w+)"/.exec(s)![1]);
   const merges = (schema: string, statements: string[]) => statements.filter((s) => s.startsWith(`INSERT INTO "${schema}"."dim_`) && s.includes('SELECT DISTINCT ON')).length;
@@ -63,13 +33,13 @@ describe('loader: first versions of dimension rows go straight in', () => {
     const designs = [...range(1, N).map((id) => designDim(id, 10n)), designDim(5, 12n, { design_name: 'newer' }), designDim(6, 9n, { design_name: 'older' })];
     const staff = [...range(1, N).map((id) => staffDim(id, 10n)), staffDim(7, 10n, { joined_version_lsn: 3n, department_name: 'Joined later' })];
     const dates = range(0, N).map((i) => dateDim(day(i)));
-    await writeBatch(bucket.store, { dim_design: designs, dim_staff: staff, dim_date: dates, fact_sales_order: [salesFact(1, 10n, { design_id: 5, sales_staff_id: 7 })] }, { prefix });
+    await writeBatch(loads.bucket.store, { dim_design: designs, dim_staff: staff, dim_date: dates, fact_sales_order: [salesFact(1, 10n, { design_id: 5, sales_staff_id: 7 })] }, { prefix });
     // 2: keys the table holds (newer, older and equal versions) with a few new ones: the merge way.
-    await writeBatch(bucket.store, { dim_design: [...range(50, N).map((id) => designDim(id, id % 3 === 0 ? 20n : id % 3 === 1 ? 5n : 10n, { design_name: `v2 ${id}` }))] }, { prefix });
+    await writeBatch(loads.bucket.store, { dim_design: [...range(50, N).map((id) => designDim(id, id % 3 === 0 ? 20n : id % 3 === 1 ? 5n : 10n, { design_name: `v2 ${id}` }))] }, { prefix });
     // 3: new keys again, with a row of a key manifest 2 brought.
-    await writeBatch(bucket.store, { dim_design: [...range(1000, N).map((id) => designDim(id, 30n)), designDim(50, 31n, { design_name: 'v3' })] }, { prefix });
+    await writeBatch(loads.bucket.store, { dim_design: [...range(1000, N).map((id) => designDim(id, 30n)), designDim(50, 31n, { design_name: 'v3' })] }, { prefix });
     // 4: a small file of new keys: the merge way (no probe below the threshold).
-    await writeBatch(bucket.store, { dim_design: [designDim(5000, 40n)] }, { prefix });
+    await writeBatch(loads.bucket.store, { dim_design: [designDim(5000, 40n)] }, { prefix });
     const reference = await load(prefix, { staged: true, perTransaction: 1 });
     expect(straightCopies(reference.schema, reference.statements)).toEqual([]);
     const expected = await dumpWarehouse(bed.db.url, reference.schema);
@@ -97,8 +67,8 @@ describe('loader: first versions of dimension rows go straight in', () => {
 
   it('a key another session commits while the COPY runs sends the file the merge way, which keeps the newer row', async () => {
     const prefix = 'writer/';
-    await writeBatch(bucket.store, { dim_design: range(1, N).map((id) => designDim(id, 10n)) }, { prefix });
-    const [fast, reference] = [`star_w${++n}`, `star_w${++n}`];
+    await writeBatch(loads.bucket.store, { dim_design: range(1, N).map((id) => designDim(id, 10n)) }, { prefix });
+    const [fast, reference] = [loads.nextSchema('star_w'), loads.nextSchema('star_w')];
     const writer = await bed.pool.connect();
     // Another session's row of key 3, newer than the file's (D1 keeps it), and of key 4, older (replaced).
     const write = (schema: string) =>

@@ -1,13 +1,8 @@
 import fc from 'fast-check';
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { WarehouseRow } from '../../contracts/warehouse-row.js';
-import { SNAPSHOT_READS_SETTING } from '../../loader/first-versions.js';
-import { loadPendingManifests, type LoadPendingOptions } from '../../loader/run-loader.js';
-import { silentLogger } from '../../platform/logger.js';
-import { useTestPool } from '../support/loader-testbed.js';
-import { createProcessedBucket, dateDim, paymentFact, salesFact, staffDim, writeBatch, type ProcessedBucket } from '../support/processed-batch-factory.js';
-import { recordingPool } from '../support/recording-pool.js';
+import { useFastAndStagedLoads } from '../support/fast-and-staged-loads.js';
+import { dateDim, paymentFact, salesFact, staffDim, writeBatch } from '../support/processed-batch-factory.js';
 import { dumpWarehouse } from '../support/warehouse-dump.js';
 
 /**
@@ -21,35 +16,8 @@ import { dumpWarehouse } from '../support/warehouse-dump.js';
 const snapshotRead = (id: number, lsn: bigint, over: WarehouseRow = {}) => salesFact(id, lsn, { op: 'r', source_seq: -1, event_id: `snapshot/sales_order/${id}@${lsn.toString(16)}`, ...over });
 
 describe('loader: first versions of snapshot reads go straight in', () => {
-  const bed = useTestPool('loader_first_versions');
-  let stagedPool: pg.Pool;
-  let bucket: ProcessedBucket;
-  let n = 0;
-  beforeAll(async () => {
-    stagedPool = new pg.Pool({ connectionString: bed.db.url, max: 2, options: `-c ${SNAPSHOT_READS_SETTING}=staged` });
-    bucket = await createProcessedBucket();
-  });
-  afterAll(async () => {
-    await stagedPool?.end();
-    await bucket?.cleanup();
-  });
-
-  /** Loads `prefix`'s manifests into a fresh schema, fast or staged, recording the statements. */
-  async function load(prefix: string, how: { staged: boolean; perTransaction: number; schema?: string }) {
-    const schema = how.schema ?? `star_f${++n}`;
-    const statements: string[] = [];
-    const summary = await loadPendingManifests({
-      pool: recordingPool(how.staged ? stagedPool : bed.pool, statements),
-      processed: bucket.store,
-      prefix: `${prefix}manifests/`,
-      schema,
-      logger: silentLogger,
-      retry: { retryBaseMs: 0 },
-      maxManifestsPerTransaction: how.perTransaction,
-    } as LoadPendingOptions);
-    expect(summary).toMatchObject({ status: 'completed', manifestsFailed: 0 });
-    return { schema, statements, summary };
-  }
+  const loads = useFastAndStagedLoads('loader_first_versions', 'star_f');
+  const { bed, load } = loads;
   const ledgerFacts = async (schema: string) =>
     (await bed.pool.query(`SELECT rows FROM ${schema}.load_ledger ORDER BY manifest_key`)).rows.map((r: { rows: Record<string, number> }) => r.rows.fact_sales_order ?? 0);
   const stagedFactCopies = (statements: string[]) => statements.filter((s) => s.startsWith('COPY "stage_fact_')).length;
@@ -57,12 +25,12 @@ describe('loader: first versions of snapshot reads go straight in', () => {
 
   it("a first sync's snapshot reads go in by COPY, and the warehouse equals the staging way's", async () => {
     const prefix = 'first/';
-    await writeBatch(bucket.store, { dim_date: [dateDim('2022-11-03')], dim_staff: [staffDim(1, 5n)], fact_sales_order: [1, 2, 3, 4].map((id) => snapshotRead(id, 100n)) }, { prefix });
+    await writeBatch(loads.bucket.store, { dim_date: [dateDim('2022-11-03')], dim_staff: [staffDim(1, 5n)], fact_sales_order: [1, 2, 3, 4].map((id) => snapshotRead(id, 100n)) }, { prefix });
     // The next batch of the snapshot, with a change committed meanwhile to a row read before (in
     // the same file as later reads) and a new row.
-    await writeBatch(bucket.store, { fact_sales_order: [snapshotRead(5, 100n), snapshotRead(6, 100n), salesFact(1, 101n, { op: 'u', units_sold: 7 }), salesFact(9, 102n)], fact_payment: [paymentFact(1, 100n, { op: 'r', source_seq: -1 })] }, { prefix });
+    await writeBatch(loads.bucket.store, { fact_sales_order: [snapshotRead(5, 100n), snapshotRead(6, 100n), salesFact(1, 101n, { op: 'u', units_sold: 7 }), salesFact(9, 102n)], fact_payment: [paymentFact(1, 100n, { op: 'r', source_seq: -1 })] }, { prefix });
     // A read and a later change of the same row in one file.
-    await writeBatch(bucket.store, { fact_sales_order: [snapshotRead(7, 100n), salesFact(7, 103n, { op: 'd' })] }, { prefix });
+    await writeBatch(loads.bucket.store, { fact_sales_order: [snapshotRead(7, 100n), salesFact(7, 103n, { op: 'd' })] }, { prefix });
     const reference = await load(prefix, { staged: true, perTransaction: 1 });
     expect(stagedFactCopies(reference.statements)).toBe(4);
     for (const perTransaction of [1, 50]) {
@@ -82,10 +50,10 @@ describe('loader: first versions of snapshot reads go straight in', () => {
     // a new row 3: the table holds versions of 1 and 2, so the file goes the staging way and F2
     // drops the unchanged read of 1. 3: row 4 created then read in one file (a version before the
     // read). 4: manifest 1's reads delivered again with a new read (a loaded event id).
-    await writeBatch(bucket.store, { fact_sales_order: [snapshotRead(1, 100n), snapshotRead(2, 100n)] }, { prefix });
-    await writeBatch(bucket.store, { fact_sales_order: [snapshotRead(1, 200n), snapshotRead(2, 200n, changed), snapshotRead(3, 200n)] }, { prefix });
-    await writeBatch(bucket.store, { fact_sales_order: [salesFact(4, 150n), snapshotRead(4, 200n)] }, { prefix });
-    await writeBatch(bucket.store, { fact_sales_order: [snapshotRead(1, 100n), snapshotRead(2, 100n), snapshotRead(5, 200n)] }, { prefix });
+    await writeBatch(loads.bucket.store, { fact_sales_order: [snapshotRead(1, 100n), snapshotRead(2, 100n)] }, { prefix });
+    await writeBatch(loads.bucket.store, { fact_sales_order: [snapshotRead(1, 200n), snapshotRead(2, 200n, changed), snapshotRead(3, 200n)] }, { prefix });
+    await writeBatch(loads.bucket.store, { fact_sales_order: [salesFact(4, 150n), snapshotRead(4, 200n)] }, { prefix });
+    await writeBatch(loads.bucket.store, { fact_sales_order: [snapshotRead(1, 100n), snapshotRead(2, 100n), snapshotRead(5, 200n)] }, { prefix });
     const reference = await load(prefix, { staged: true, perTransaction: 1 });
     const fast = await load(prefix, { staged: false, perTransaction: 1 });
     expect(await dumpWarehouse(bed.db.url, fast.schema)).toEqual(await dumpWarehouse(bed.db.url, reference.schema));
@@ -99,11 +67,11 @@ describe('loader: first versions of snapshot reads go straight in', () => {
 
   it('another writer: a version another session committed first sends the file the staging way; one it is still writing of the same event makes the COPY wait, then the event goes in once', async () => {
     const prefix = 'writer/';
-    await writeBatch(bucket.store, { fact_sales_order: [snapshotRead(1, 100n), snapshotRead(2, 100n), snapshotRead(3, 100n)] }, { prefix });
+    await writeBatch(loads.bucket.store, { fact_sales_order: [snapshotRead(1, 100n), snapshotRead(2, 100n), snapshotRead(3, 100n)] }, { prefix });
     // Another session's rows, written straight into a schema (its tables made by an empty run):
     // row 2's create at 90 (equal content: F2 drops the read of 2), committed before the load, and
     // the very event of row 3's read, still being written when the load starts.
-    const [fast, reference] = [`star_w${++n}`, `star_w${++n}`];
+    const [fast, reference] = [loads.nextSchema('star_w'), loads.nextSchema('star_w')];
     const writer = await bed.pool.connect();
     const write = async (schema: string, row: WarehouseRow) => {
       const columns = Object.keys(row);
@@ -161,7 +129,7 @@ describe('loader: first versions of snapshot reads go straight in', () => {
         let last: WarehouseRow[] = [];
         const flush = async () => {
           if (current.length === 0) return;
-          await writeBatch(bucket.store, { fact_sales_order: current }, { prefix });
+          await writeBatch(loads.bucket.store, { fact_sales_order: current }, { prefix });
           last = current;
           current = [];
         };
@@ -169,7 +137,7 @@ describe('loader: first versions of snapshot reads go straight in', () => {
           lsn += 1n;
           current.push(s.op === 'r' ? snapshotRead(s.order, lsn, { units_sold: s.units }) : salesFact(s.order, lsn, { op: s.op, units_sold: s.units }));
           if (s.cut) await flush();
-          if (s.again && current.length === 0 && last.length > 0) await writeBatch(bucket.store, { fact_sales_order: last }, { prefix });
+          if (s.again && current.length === 0 && last.length > 0) await writeBatch(loads.bucket.store, { fact_sales_order: last }, { prefix });
         }
         await flush();
         const reference = await load(prefix, { staged: true, perTransaction: 1 });
