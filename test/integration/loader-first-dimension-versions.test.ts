@@ -81,12 +81,7 @@ describe('loader: first versions of dimension rows go straight in', () => {
       await writer.query('BEGIN');
       await write(fast);
       const loading = load(prefix, { staged: false, perTransaction: 1, schema: fast });
-      for (let waited = 0; ; waited += 50) {
-        const { rows } = await bed.pool.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`);
-        if (rows[0].n > 0) break;
-        if (waited > 20_000) throw new Error('the loader never waited for the writer');
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      await loads.untilALoadWaitsOnALock();
       await writer.query('COMMIT');
       const loaded = await loading;
       expect(loaded.statements).toContain('ROLLBACK TO SAVEPOINT dimension_copy');

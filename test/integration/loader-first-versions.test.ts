@@ -93,12 +93,7 @@ describe('loader: first versions of snapshot reads go straight in', () => {
       await write(fast, snapshotRead(3, 100n));
       const loading = load(prefix, { staged: false, perTransaction: 1, schema: fast });
       // The loader waits on the writer's uncommitted event id (the unique index), then it commits.
-      for (let waited = 0; ; waited += 50) {
-        const { rows } = await bed.pool.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`);
-        if (rows[0].n > 0) break;
-        if (waited > 20_000) throw new Error('the loader never waited for the writer');
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      await loads.untilALoadWaitsOnALock();
       await writer.query('COMMIT');
       const loaded = await loading;
       expect(await dumpWarehouse(bed.db.url, fast)).toEqual(await dumpWarehouse(bed.db.url, reference));

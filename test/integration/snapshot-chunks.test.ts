@@ -1,10 +1,9 @@
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readSnapshot, type SnapshotChunk } from '../../capture/snapshot/initial-snapshot.js';
 import { MANIFEST_VERSION, type BatchManifest } from '../../contracts/manifest.js';
 import { RECONCILE_VERSION, type ReconcileRecord } from '../../contracts/reconcile.js';
 import { snapshotReconcileId } from '../../capture/publish/reconcile-publish.js';
-import { useCaptureSource } from '../support/capture-source.js';
+import { useCaptureSource, useExportedSnapshot } from '../support/capture-source.js';
 import { useLoaderTestbed } from '../support/loader-testbed.js';
 import { counterpartyDim, currencyDim, dateDim, designDim, locationDim, nextManifestTime, salesFact, staffDim, writeBatch } from '../support/processed-batch-factory.js';
 
@@ -21,20 +20,7 @@ const ORDERS = 2345;
 describe('initial snapshot: chunks', () => {
   const source = useCaptureSource('snapshot chunks', { salesOrders: ORDERS });
   const bed = useLoaderTestbed('snapshot_chunks', 'snapchunks_');
-  let holder: pg.Client;
-  let snapshotName: string;
-
-  beforeAll(async () => {
-    // An exported snapshot stays usable while the transaction that exported it is open.
-    holder = new pg.Client({ connectionString: source.url });
-    await holder.connect();
-    await holder.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
-    snapshotName = (await holder.query<{ s: string }>('SELECT pg_export_snapshot() AS s')).rows[0]!.s;
-  });
-  afterAll(async () => {
-    await holder?.query('COMMIT');
-    await holder?.end();
-  });
+  const snapshot = useExportedSnapshot(source);
 
   /** The warehouse with every sales order live at `lsn`, and the dimensions its facts need. */
   async function loadEveryOrderAt(lsn: bigint): Promise<void> {
@@ -79,7 +65,7 @@ describe('initial snapshot: chunks', () => {
     const batches: number[] = [];
     const result = await readSnapshot({
       connectionString: source.url,
-      snapshotName,
+      snapshotName: snapshot.name,
       snapshotLsn,
       tables: ['sales_order'],
       batchRows,

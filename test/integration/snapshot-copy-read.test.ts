@@ -1,8 +1,7 @@
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readSnapshot } from '../../capture/snapshot/initial-snapshot.js';
 import { PRIMARY_KEYS, SOURCE_TABLES } from '../../contracts/source-tables.js';
-import { useCaptureSource } from '../support/capture-source.js';
+import { useCaptureSource, useExportedSnapshot } from '../support/capture-source.js';
 import { withClient } from '../support/postgres.js';
 import { readSourceState } from '../support/totesys-source.js';
 
@@ -18,32 +17,21 @@ const AWKWARD = ['back\\slash', 'tab\there', 'new\nline', 'cr\rlf\r\n', '\\N', '
 
 describe('initial snapshot: rows read by COPY', () => {
   const source = useCaptureSource('snapshot copy read', { salesOrders: 1234 });
-  let holder: pg.Client;
-  let snapshotName: string;
-
-  beforeAll(async () => {
-    await withClient(source.url, async (c) => {
+  const snapshot = useExportedSnapshot(source, () =>
+    withClient(source.url, async (c) => {
       for (const text of AWKWARD) {
         await c.query('INSERT INTO design (design_name, file_location, file_name) VALUES ($1, $2, $3)', [text, `/${text}`, `${text}.json`]);
         await c.query('INSERT INTO address (address_line_1, address_line_2, district, city, postal_code, country, phone) VALUES ($1, $2, NULL, $3, $4, $5, $6)', [text, text === '' ? null : text, text, 'P', 'C', '0']);
       }
-    });
-    holder = new pg.Client({ connectionString: source.url });
-    await holder.connect();
-    await holder.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
-    snapshotName = (await holder.query<{ s: string }>('SELECT pg_export_snapshot() AS s')).rows[0]!.s;
-  });
-  afterAll(async () => {
-    await holder?.query('COMMIT');
-    await holder?.end();
-  });
+    }),
+  );
 
   it('gives every table exactly the rows the query protocol returns for the same select, in key order', async () => {
     const read = new Map<string, Map<string, Record<string, unknown>>>();
     const order = new Map<string, unknown[]>();
     const result = await readSnapshot({
       connectionString: source.url,
-      snapshotName,
+      snapshotName: snapshot.name,
       snapshotLsn: '0/2000000',
       batchRows: 500,
       publishRows: 200,
@@ -67,7 +55,7 @@ describe('initial snapshot: rows read by COPY', () => {
     let batches = 0;
     const reading = readSnapshot({
       connectionString: source.url,
-      snapshotName,
+      snapshotName: snapshot.name,
       snapshotLsn: '0/2000000',
       tables: ['sales_order'],
       publishRows: 100,

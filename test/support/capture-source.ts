@@ -1,4 +1,5 @@
 import fs from 'node:fs/promises';
+import pg from 'pg';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect } from 'vitest';
@@ -65,4 +66,31 @@ export async function abandonSnapshotAfter(options: Omit<Parameters<typeof runCa
     onSnapshotProgress: (p) => p.table === 'sales_order' && p.rows >= rows && abort.abort(),
   });
   expect(result.reason).toBe('signal');
+}
+
+/**
+ * An exported snapshot of `source` (its name), held open from before the tests until after them:
+ * an exported snapshot stays usable while the transaction that exported it is open. `before` runs
+ * first (rows the snapshot should see).
+ */
+export function useExportedSnapshot(source: CaptureSource, before?: () => Promise<void>): { readonly name: string } {
+  let holder: pg.Client | undefined;
+  let name: string | undefined;
+  beforeAll(async () => {
+    await before?.();
+    holder = new pg.Client({ connectionString: source.url });
+    await holder.connect();
+    await holder.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
+    name = (await holder.query<{ s: string }>('SELECT pg_export_snapshot() AS s')).rows[0]!.s;
+  });
+  afterAll(async () => {
+    await holder?.query('COMMIT');
+    await holder?.end();
+  });
+  return {
+    get name() {
+      if (!name) throw new Error('useExportedSnapshot: the snapshot is exported before the tests');
+      return name;
+    },
+  };
 }

@@ -43,9 +43,20 @@ export function useFastAndStagedLoads(label: string, schemaPrefix: string) {
     return { schema, statements, summary };
   }
 
+  /** Resolves once some session of the test database waits on a lock (a load blocked by a writer's uncommitted row). */
+  async function untilALoadWaitsOnALock(): Promise<void> {
+    for (let waited = 0; ; waited += 50) {
+      const { rows } = await bed.pool.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`);
+      if (rows[0].n > 0) return;
+      if (waited > 20_000) throw new Error('the loader never waited for the writer');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
   return {
     bed,
     load,
+    untilALoadWaitsOnALock,
     get bucket(): ProcessedBucket {
       return bucket;
     },
