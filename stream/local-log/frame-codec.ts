@@ -96,8 +96,7 @@ export function decodeFrameAt(buffer: Buffer, position: number, end = buffer.len
   const bodyStart = position + FRAME_HEADER_BYTES;
   const bodyEnd = bodyStart + bodyLength;
   if (crc32(buffer, bodyStart, bodyEnd) !== buffer.readUInt32BE(position + 4)) return { kind: 'invalid', reason: 'CRC mismatch' };
-  // u64 as two u32 halves, as written (offsets are safe integers): no BigInt per record.
-  const offset = buffer.readUInt32BE(bodyStart) * 0x1_0000_0000 + buffer.readUInt32BE(bodyStart + 4);
+  const offset = frameOffsetAt(buffer, bodyStart);
   const arrivalMs = buffer.readDoubleBE(bodyStart + 8);
   const keyLength = buffer.readUInt16BE(bodyStart + 16);
   const keyStart = bodyStart + BODY_FIXED_BYTES;
@@ -130,21 +129,17 @@ class ChunkFrameRecord implements FrameRecord {
 
 /**
  * decodeFrameAt's record (with `copyData` false) when it finds a frame, else undefined (then
- * decodeFrameAt says what is there): the same checks, with no result object around the record and
- * no key text (ChunkFrameRecord). The readers' path for every record after the first of a chunk.
+ * decodeFrameAt says what is there): the same checks (checkedFrameBytesAt), with no result object
+ * around the record and no key text (ChunkFrameRecord). The readers' path for every record after
+ * the first of a chunk.
  */
 export function frameRecordAt(buffer: Buffer, position: number, end: number): FrameRecord | undefined {
-  if (end - position < FRAME_HEADER_BYTES) return undefined;
-  const bodyLength = buffer.readUInt32BE(position);
-  if (bodyLength < BODY_FIXED_BYTES || bodyLength > MAX_BODY_BYTES || end - position < FRAME_HEADER_BYTES + bodyLength) return undefined;
+  const frameBytes = checkedFrameBytesAt(buffer, position, end);
+  if (frameBytes === 0) return undefined;
   const bodyStart = position + FRAME_HEADER_BYTES;
-  const bodyEnd = bodyStart + bodyLength;
-  if (crc32(buffer, bodyStart, bodyEnd) !== buffer.readUInt32BE(position + 4)) return undefined;
   const keyStart = bodyStart + BODY_FIXED_BYTES;
   const keyEnd = keyStart + buffer.readUInt16BE(bodyStart + 16);
-  if (keyEnd > bodyEnd) return undefined;
-  const offset = buffer.readUInt32BE(bodyStart) * 0x1_0000_0000 + buffer.readUInt32BE(bodyStart + 4);
-  return new ChunkFrameRecord(offset, buffer.readDoubleBE(bodyStart + 8), buffer.subarray(keyEnd, bodyEnd), buffer, keyStart, keyEnd);
+  return new ChunkFrameRecord(frameOffsetAt(buffer, bodyStart), buffer.readDoubleBE(bodyStart + 8), buffer.subarray(keyEnd, position + frameBytes), buffer, keyStart, keyEnd);
 }
 
 /** The size of the frame of a record frameRecordAt returned at `position` of `buffer`. */
@@ -159,6 +154,15 @@ export function frameBytesAt(buffer: Buffer, position: number): number {
  * without building a record (key text, data view) per frame.
  */
 export function validFrameBytesAt(buffer: Buffer, position: number, end: number, expectedOffset: number): number {
+  const frameBytes = checkedFrameBytesAt(buffer, position, end);
+  return frameBytes !== 0 && frameOffsetAt(buffer, position + FRAME_HEADER_BYTES) === expectedOffset ? frameBytes : 0;
+}
+
+/**
+ * decodeFrameAt's checks without its reasons: the size of the frame at `position` when it is
+ * complete, within the size bounds, has a valid CRC and a key inside its body; otherwise 0.
+ */
+function checkedFrameBytesAt(buffer: Buffer, position: number, end: number): number {
   if (end - position < FRAME_HEADER_BYTES) return 0;
   const bodyLength = buffer.readUInt32BE(position);
   if (bodyLength < BODY_FIXED_BYTES || bodyLength > MAX_BODY_BYTES) return 0;
@@ -166,8 +170,11 @@ export function validFrameBytesAt(buffer: Buffer, position: number, end: number,
   if (end - position < frameBytes) return 0;
   const bodyStart = position + FRAME_HEADER_BYTES;
   if (crc32(buffer, bodyStart, bodyStart + bodyLength) !== buffer.readUInt32BE(position + 4)) return 0;
-  const offset = buffer.readUInt32BE(bodyStart) * 0x1_0000_0000 + buffer.readUInt32BE(bodyStart + 4);
-  if (offset !== expectedOffset) return 0;
   if (bodyStart + BODY_FIXED_BYTES + buffer.readUInt16BE(bodyStart + 16) > bodyStart + bodyLength) return 0;
   return frameBytes;
+}
+
+/** A frame's record offset: its u64 as two u32 halves, as written (offsets are safe integers, no BigInt per record). */
+function frameOffsetAt(buffer: Buffer, bodyStart: number): number {
+  return buffer.readUInt32BE(bodyStart) * 0x1_0000_0000 + buffer.readUInt32BE(bodyStart + 4);
 }
