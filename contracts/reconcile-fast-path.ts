@@ -1,4 +1,4 @@
-import { parseReconcile, RECONCILE_VERSION, type ReconcileRecord } from './reconcile.js';
+import { parseReconcile, RECONCILE_VERSION, type ReconcileKey, type ReconcileRecord } from './reconcile.js';
 import { isSourceTable } from './source-tables.js';
 
 /**
@@ -17,12 +17,13 @@ const REASONS = new Set(['snapshot', 'truncate', 'resnapshot']);
 /** The schema's LSN pattern. */
 const LSN = /^[0-9A-F]{1,8}\/[0-9A-F]{1,8}$/;
 
-/** zod's `z.union([z.number().int().safe(), z.string().min(1)])`. */
+/** zod's `z.union([z.number().int().safe(), z.string().min(1)])`: a reconcile key. */
 function isKey(value: unknown): boolean {
   return typeof value === 'number' ? Number.isSafeInteger(value) : typeof value === 'string' && value.length > 0;
 }
 
-function isKeyList(value: unknown): boolean {
+/** The schema's `keys`, checked by one loop (also the loader's manifest reader's check of them). */
+export function isKeyList(value: unknown): value is ReconcileKey[] {
   if (!Array.isArray(value)) return false;
   for (let i = 0; i < value.length; i++) if (!isKey(value[i])) return false;
   return true;

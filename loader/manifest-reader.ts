@@ -8,6 +8,7 @@ import type { WarehouseRow } from '../contracts/warehouse-row.js';
 import type { WarehouseTable } from '../contracts/warehouse-model.js';
 import { ObjectNotFoundError, type ObjectStore } from '../bucket/object-store.js';
 import { reconcileRecordSchema, type ReconcileKey } from '../contracts/reconcile.js';
+import { isKeyList } from '../contracts/reconcile-fast-path.js';
 import { ManifestFileCorruptError, ManifestFileMissingError, ManifestInvalidError } from './loader-errors.js';
 
 /** Reads manifests and their files from the processed bucket, refusing anything that does not match. */
@@ -21,9 +22,8 @@ const MAX_MANIFEST_FILES = 1000;
  * loop instead of one zod union per key, the same rule (safe integers or non-empty strings): the
  * union was most of a first sync's manifest parsing, about 0.15 s of the loader's main thread.
  */
-const isReconcileKey = (key: unknown) => (typeof key === 'number' && Number.isSafeInteger(key)) || (typeof key === 'string' && key.length > 0);
 const manifestReconcileRecord = reconcileRecordSchema.extend({
-  keys: z.custom<ReconcileKey[]>((keys) => Array.isArray(keys) && keys.every(isReconcileKey), 'expected an array of keys (safe integers or non-empty strings)'),
+  keys: z.custom<ReconcileKey[]>(isKeyList, 'expected an array of keys (safe integers or non-empty strings)'),
 });
 
 const isoInstant = z.string().refine((v) => !Number.isNaN(Date.parse(v)), 'expected an ISO-8601 instant');
