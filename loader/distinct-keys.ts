@@ -25,7 +25,7 @@ export function distinctKeys(rows: readonly WarehouseRow[], columns: readonly st
       }
     }
   }
-  if (integers && present > 0 && max - min < MAX_SPAN_PER_KEY * present) return integersBySpan(rows, columns, min, max);
+  if (integers && fitsSpanBitSet(min, max, present)) return integersBySpan(rows, columns, min, max);
   const keys = new Set<unknown>();
   for (const column of columns) {
     let last: unknown = null;
@@ -37,22 +37,42 @@ export function distinctKeys(rows: readonly WarehouseRow[], columns: readonly st
   return [...keys];
 }
 
-/** Keys spread wider than this per key present go through the Set (the bit set would be mostly empty). */
+/** Integers spread wider than this per integer go through a Set or Map (a bit set would be mostly empty). */
 const MAX_SPAN_PER_KEY = 64;
 
+/** Whether `count` integers within [min, max] are close enough together for a SpanBitSet. */
+export function fitsSpanBitSet(min: number, max: number, count: number): boolean {
+  return count > 0 && max - min < MAX_SPAN_PER_KEY * count;
+}
+
+/** The integers of [min, max] seen so far, a bit each: `add` says whether a value is new. */
+export class SpanBitSet {
+  private readonly words: Uint32Array;
+
+  constructor(
+    private readonly min: number,
+    max: number,
+  ) {
+    this.words = new Uint32Array(Math.floor((max - min) / 32) + 1);
+  }
+
+  add(value: number): boolean {
+    const offset = value - this.min;
+    const word = Math.floor(offset / 32);
+    const bit = 1 << offset % 32;
+    if (this.words[word]! & bit) return false;
+    this.words[word]! |= bit;
+    return true;
+  }
+}
+
 function integersBySpan(rows: readonly WarehouseRow[], columns: readonly string[], min: number, max: number): number[] {
-  const seen = new Uint32Array(Math.floor((max - min) / 32) + 1);
+  const seen = new SpanBitSet(min, max);
   const keys: number[] = [];
   for (const column of columns) {
     for (let i = 0; i < rows.length; i++) {
       const key = rows[i]![column];
-      if (typeof key !== 'number') continue;
-      const offset = key - min;
-      const word = Math.floor(offset / 32);
-      const bit = 1 << offset % 32;
-      if (seen[word]! & bit) continue;
-      seen[word]! |= bit;
-      keys.push(key);
+      if (typeof key === 'number' && seen.add(key)) keys.push(key);
     }
   }
   return keys;

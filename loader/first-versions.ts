@@ -1,6 +1,7 @@
 import { compareDimensionVersions, type DimensionSpec, type FactSpec } from '../contracts/warehouse-model.js';
 import type { WarehouseRow } from '../contracts/warehouse-row.js';
 import { arrayParameter } from './array-parameter.js';
+import { fitsSpanBitSet, SpanBitSet } from './distinct-keys.js';
 import { ident, qualified, sqlType } from './warehouse-ddl.js';
 import type { WarehouseClient } from './warehouse-pool.js';
 
@@ -61,8 +62,8 @@ export function firstVersionReads(spec: FactSpec, rows: readonly WarehouseRow[])
 /**
  * The common case without a Map: a snapshot's file holds only reads of integer ids from a few
  * chunks (interleaved by shard, so not in order, but close together): distinct ids are checked
- * with a bit per id of their span. Null when the rows are not all that, or an id repeats
- * (firstVersionReads then checks them the general way).
+ * with a bit per id of their span (distinct-keys.ts SpanBitSet). Null when the rows are not all
+ * that, or an id repeats (firstVersionReads then checks them the general way).
  */
 function distinctIntegerReads(spec: FactSpec, rows: readonly WarehouseRow[]): FirstVersionReads | null {
   let min = Number.POSITIVE_INFINITY;
@@ -74,23 +75,16 @@ function distinctIntegerReads(spec: FactSpec, rows: readonly WarehouseRow[]): Fi
     if (id < min) min = id;
     if (id > max) max = id;
   }
-  if (rows.length === 0 || max - min >= MAX_ID_SPAN_PER_ROW * rows.length) return null;
-  const seen = new Uint32Array(Math.floor((max - min) / 32) + 1);
+  if (!fitsSpanBitSet(min, max, rows.length)) return null;
+  const seen = new SpanBitSet(min, max);
   const sourceIds = new Array<number>(rows.length);
   for (let i = 0; i < rows.length; i++) {
     const id = rows[i]![spec.sourceId] as number;
-    const offset = id - min;
-    const word = Math.floor(offset / 32);
-    const bit = 1 << offset % 32;
-    if (seen[word]! & bit) return null;
-    seen[word]! |= bit;
+    if (!seen.add(id)) return null;
     sourceIds[i] = id;
   }
   return { sourceIds };
 }
-
-/** Ids spread wider than this many per row go the Map way (the bit set would be mostly empty). */
-const MAX_ID_SPAN_PER_ROW = 64;
 
 /** (source_lsn, source_seq) of `a` strictly after `b`'s. */
 function isAfter(a: WarehouseRow, b: WarehouseRow): boolean {
