@@ -3,6 +3,7 @@ import type { ObjectStore } from '../../bucket/object-store.js';
 import { ManifestWake } from '../../loader/manifest-wake.js';
 import { useLoaderTestbed } from '../support/loader-testbed.js';
 import { salesFact, writeBatch } from '../support/processed-batch-factory.js';
+import { observedObjectStore } from '../support/observed-object-store.js';
 import { pollUntil } from '../support/wait-for.js';
 
 /**
@@ -16,18 +17,7 @@ describe('loader: noticed manifest keys', () => {
   /** The bucket, counting its listings. */
   const countingLists = (store: ObjectStore) => {
     const counts = { lists: 0 };
-    const counting: ObjectStore = {
-      location: store.location,
-      put: (key, body) => store.put(key, body),
-      get: (key) => store.get(key),
-      exists: (key) => store.exists(key),
-      list: (prefix, options) => {
-        counts.lists++;
-        return store.list(prefix, options);
-      },
-      delete: (key) => store.delete(key),
-    };
-    return { counts, counting };
+    return { counts, counting: observedObjectStore(store, { onList: () => counts.lists++ }) };
   };
 
   it('loads an announced manifest without listing the bucket', async () => {

@@ -6,6 +6,7 @@ import { runLoaderLoop, type LoadSummary } from '../../loader/run-loader.js';
 import { silentLogger } from '../../platform/logger.js';
 import { useLoaderTestbed } from '../support/loader-testbed.js';
 import { salesFact, writeBatch } from '../support/processed-batch-factory.js';
+import { observedObjectStore } from '../support/observed-object-store.js';
 import { pollUntil } from '../support/wait-for.js';
 
 /**
@@ -19,18 +20,7 @@ describe('loader: pipelined drain', () => {
   /** The bucket, remembering every key read from it. */
   const readsOf = (store: ObjectStore) => {
     const reads: string[] = [];
-    const recording: ObjectStore = {
-      location: store.location,
-      put: (key, body) => store.put(key, body),
-      get: (key) => {
-        reads.push(key);
-        return store.get(key);
-      },
-      exists: (key) => store.exists(key),
-      list: (prefix, options) => store.list(prefix, options),
-      delete: (key) => store.delete(key),
-    };
-    return { reads, recording };
+    return { reads, recording: observedObjectStore(store, { onGet: (key) => reads.push(key) }) };
   };
 
   it('reads a manifest written during a load while that load is still open, and loads it once that load commits', async () => {
