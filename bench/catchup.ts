@@ -30,10 +30,13 @@
  *   totesys_cdc.snapshot_reads = 'staged') and 50,000 with 20,000 rows per transaction,
  *   BENCH_RELOAD_ROUNDS times (default 2): wall time, this process's CPU and Postgres's.
  *   BENCH_CPU_PROF=<dir> profiles each sync (node --cpu-prof into that directory).
+ *   BENCH_SYNC_LOG=<path prefix> keeps each sync's JSON log lines in <prefix>-<sync>.log.
+ *   BENCH_NODE_ARGS="<flags>" passes Node/V8 flags to each sync process (e.g. GC settings).
  *   BENCH_STATEMENTS=1 (embedded only) prints the warehouse statements each sync spent most
  *   time in (pg_stat_statements).
  */
 import { spawn } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -60,6 +63,8 @@ const BACKLOG_TRANSACTIONS = Number(process.env.BENCH_BACKLOG_TRANSACTIONS ?? 2_
 const PHASES = new Set((process.env.BENCH_PHASES ?? 'first,catchup,capture,rebuild').split(','));
 const CPU_PROF = process.env.BENCH_CPU_PROF;
 const STATEMENTS = process.env.BENCH_STATEMENTS === '1';
+const SYNC_LOG = process.env.BENCH_SYNC_LOG;
+const NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
 const RELOAD_ROUNDS = Number(process.env.BENCH_RELOAD_ROUNDS ?? 2);
 const SLOT = 'bench_catchup';
 const CAPTURE_SLOT = 'bench_catchup_capture';
@@ -94,7 +99,7 @@ interface SyncRun {
 
 /** Runs `totesys-cdc sync` as a child process; resolves to its wall time, peak RSS and stage figures. */
 async function timedSync(env: Record<string, string>, label: string): Promise<SyncRun> {
-  const nodeArgs = CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', CPU_PROF, '--cpu-prof-name', `sync-${label}.cpuprofile`] : [];
+  const nodeArgs = [...NODE_ARGS, ...(CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', CPU_PROF, '--cpu-prof-name', `sync-${label}.cpuprofile`] : [])];
   const started = performance.now();
   // GNU time reports the child's CPU seconds (every thread: the processor worker's too) on its last stderr line.
   const child = spawn('/usr/bin/time', ['-f', 'sync-rusage %U %S %M', process.execPath, ...nodeArgs, CLI, 'sync'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -112,7 +117,9 @@ async function timedSync(env: Record<string, string>, label: string): Promise<Sy
   const lastErrors: string[] = [];
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
   let partial = '';
+  const logCopy = SYNC_LOG ? createWriteStream(`${SYNC_LOG}-${label}.log`) : undefined;
   child.stderr.on('data', (chunk: Buffer) => {
+    logCopy?.write(chunk);
     const lines = (partial + chunk.toString('utf8')).split('\n');
     partial = lines.pop() ?? '';
     for (const line of lines) {
@@ -128,6 +135,7 @@ async function timedSync(env: Record<string, string>, label: string): Promise<Sy
     }
   });
   const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+  logCopy?.end();
   if (partial.startsWith('sync-rusage ')) {
     const [user, system, maxRssKb] = partial.split(' ').slice(1).map(Number);
     cpuSeconds = user! + system!;
