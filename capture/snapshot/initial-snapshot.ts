@@ -1,6 +1,16 @@
 import pg from 'pg';
 import copyStreams from 'pg-copy-streams';
-import { CHANGE_EVENT_VERSION, snapshotEventId, type ChangeEvent, type Row } from '../../contracts/change-event.js';
+import {
+  CHANGE_EVENT_VERSION,
+  RelationEventEncoder,
+  partitionKeyOf,
+  serializeChangeEvent,
+  snapshotEventId,
+  snapshotSourceTail,
+  type ChangeEvent,
+  type EncodedChangeEvent,
+  type Row,
+} from '../../contracts/change-event.js';
 import { SOURCE_TABLES, PRIMARY_KEYS, type SourceTable } from '../../contracts/source-tables.js';
 import { columnValue } from '../../contracts/change-event.js';
 import { createPostgresClient } from '../../platform/postgres-client.js';
@@ -15,7 +25,11 @@ const { to: copyTo } = copyStreams;
  * Each table is one `COPY (SELECT col::text, … ORDER BY key) TO STDOUT`, parsed as it arrives
  * (copy-text-rows.ts) and published publishRows rows at a time (bounded memory: one batch's rows and
  * its chunk's keys; while the publisher waits, the COPY waits on its socket). Every column is cast
- * to text and mapped by columnValue, exactly as the streaming path maps pgoutput's text values.
+ * to text and mapped by columnValue, exactly as the streaming path maps pgoutput's text values,
+ * and each event is written as JSON directly from those texts by the streaming path's encoder
+ * (contracts/change-event/writer.ts encodeSnapshot; the same text as JSON.stringify of snapshotEvent's
+ * object, checked by test/unit/capture-snapshot-json.test.ts), which saves the object per row and
+ * its JSON.stringify.
  * COPY rather than a cursor's FETCHes: Postgres produces rows while this process turns the ones
  * before into events, instead of each waiting for the other (bench:snapshot: 6.3 → 4.5 s and
  * 6.1 → 4.3 CPU-s for 476k rows into the local log, Postgres 1.5 → 1.1 CPU-s).
@@ -52,8 +66,8 @@ export interface ReadSnapshotOptions {
   batchRows?: number;
   /** Rows per onEvents batch, at most batchRows; default SNAPSHOT_PUBLISH_ROWS. */
   publishRows?: number;
-  /** Receives each batch in order; awaited (backpressure). */
-  onEvents: (events: ChangeEvent[]) => Promise<void>;
+  /** Receives each batch in order, as serialized events; awaited (backpressure). */
+  onEvents: (events: EncodedChangeEvent[]) => Promise<void>;
   onProgress?: (progress: SnapshotProgress) => void;
   /** Receives each chunk's key range after its events (awaited). */
   onChunk?: (chunk: SnapshotChunk) => Promise<void>;
@@ -118,12 +132,14 @@ async function readTable(client: pg.Client, table: SourceTable, options: ReadSna
   const from = client.escapeIdentifier(table);
   const rows = client.query(copyTo(`COPY (SELECT ${select} FROM ${from} ORDER BY ${from}.${client.escapeIdentifier(keyColumn)}) TO STDOUT`));
   const parser = new CopyTextRowParser(columns.length);
+  const encode = snapshotEncoder(table, columns, keyIndex, options.snapshotLsn, commitTs);
+  const keyType = columns[keyIndex].atttypid;
   const started = performance.now();
   let count = 0;
   let index = 0;
   let keyAfter: number | string | null = null;
   let keys: (number | string)[] = [];
-  let events: ChangeEvent[] = [];
+  let events: EncodedChangeEvent[] = [];
   const publish = async () => {
     if (events.length === 0) return;
     await options.onEvents(events);
@@ -135,9 +151,8 @@ async function readTable(client: pg.Client, table: SourceTable, options: ReadSna
   // While this awaits the publisher, the stream is not read: Postgres waits on a full socket.
   for await (const bytes of rows as AsyncIterable<Buffer>) {
     for (const values of parser.push(bytes)) {
-      const event = snapshotEvent(table, columns, values, keyIndex, options.snapshotLsn, commitTs);
-      events.push(event);
-      keys.push(event.key[keyColumn] as number | string);
+      events.push(encode(values));
+      keys.push(columnValue(keyType, values[keyIndex]) as number | string);
       if (events.length === publishRows || keys.length === batchRows) await publish();
       if (keys.length === batchRows) {
         // A full chunk may have more rows after it: it ends at its last key.
@@ -154,6 +169,34 @@ async function readTable(client: pg.Client, table: SourceTable, options: ReadSna
   await options.onChunk?.({ table, index, keyAfter, keyTo: null, keys, commitTs });
   if (count === 0) options.onProgress?.({ table, rows: 0, totalRows: 0, rowsPerSec: 0 });
   return count;
+}
+
+/**
+ * A table's rows as serialized `r` events: the direct writer, or snapshotEvent + JSON.stringify for
+ * a relation the writer leaves to the generic path (column names JSON.stringify reorders).
+ */
+export function snapshotEncoder(
+  table: SourceTable,
+  columns: { attname: string; atttypid: number }[],
+  keyIndex: number,
+  snapshotLsn: string,
+  commitTs: string,
+): (values: (string | null)[]) => EncodedChangeEvent {
+  const encoder = new RelationEventEncoder(
+    columns.map((c) => ({ name: c.attname, typeOid: c.atttypid })),
+    table,
+    columns[keyIndex].attname,
+  );
+  const sourceTail = snapshotSourceTail(snapshotLsn, commitTs);
+  const generic = (values: (string | null)[]): EncodedChangeEvent => {
+    const event = snapshotEvent(table, columns, values, keyIndex, snapshotLsn, commitTs);
+    return { id: event.id, partitionKey: partitionKeyOf(event), json: serializeChangeEvent(event) };
+  };
+  if (!encoder.direct) return generic;
+  return (values) => {
+    const keyText = values[keyIndex];
+    return (keyText !== null && encoder.encodeSnapshot(keyText, values, snapshotLsn, sourceTail)) || generic(values);
+  };
 }
 
 /** One row read by a snapshot as its `r` event at `snapshotLsn` (the initial snapshot, a resnapshot's chunk). */

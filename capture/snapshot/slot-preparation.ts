@@ -164,7 +164,7 @@ async function publishSnapshot(options: SlotPreparationOptions, stats: CaptureSt
         // A stop request abandons the snapshot: the marker stays "pending", the next start redoes it.
         if (options.signal?.aborted) throw new Error('initial snapshot interrupted by a stop request');
         for (const event of events) {
-          const room = publisher.enqueue(event);
+          const room = publisher.enqueueSerialized(event.id, event.partitionKey, event.json);
           if (room) await room;
         }
       },

@@ -1,6 +1,6 @@
 import type { SourceTable } from '../source-tables.js';
 import { columnValue, timestampText, TYPE_OID } from './column-value.js';
-import { CHANGE_EVENT_VERSION, type ChangeEvent, type ChangeOp } from './event.js';
+import { CHANGE_EVENT_VERSION, snapshotEventId, type ChangeEvent, type ChangeOp } from './event.js';
 
 /**
  * The canonical JSON text of a change event: JSON.stringify, members in the contract's order (the
@@ -54,6 +54,8 @@ export class RelationEventEncoder {
   private readonly firstMember: string[];
   private readonly nextMember: string[];
   private readonly heads: Record<'c' | 'u' | 'd', string>;
+  /** After a snapshot event's quoted id: its op, table and key member up to the key's token. */
+  private readonly snapshotHead: string;
 
   constructor(
     columns: readonly EncoderColumn[],
@@ -67,6 +69,7 @@ export class RelationEventEncoder {
     this.nextMember = this.firstMember.map((m) => `,${m}`);
     const head = (op: ChangeOp) => `","op":${JSON.stringify(op)},"table":${JSON.stringify(table)},"key":{${JSON.stringify(keyColumn)}:`;
     this.heads = { c: head('c'), u: head('u'), d: head('d') };
+    this.snapshotHead = head('r').slice(1);
   }
 
   /**
@@ -91,6 +94,22 @@ export class RelationEventEncoder {
     // The library spells XLogData LSNs as hex digits and a slash: nothing to escape.
     const json = `{"v":${CHANGE_EVENT_VERSION},"id":"${id}${this.heads[op]}${keyToken}},"before":${beforeJson},"after":${afterJson},"source":{"lsn":"${lsn}${sourceTail}`;
     return { id, partitionKey: `${this.table}:${this.keyString(keyIndex, keyText, keyToken)}`, json };
+  }
+
+  /**
+   * A snapshot's `r` event of one row (capture/snapshot/initial-snapshot.ts snapshotEvent builds the
+   * same event as an object): `sourceTail` is snapshotSourceTail's, `keyText` the key column's text.
+   * Undefined when a value is not text: the caller takes the generic path.
+   */
+  encodeSnapshot(keyText: string, after: TupleValues, snapshotLsn: string, sourceTail: string): EncodedChangeEvent | undefined {
+    const afterJson = this.row(after);
+    if (afterJson === undefined) return undefined;
+    const keyIndex = this.keyIndex;
+    const keyToken = this.token(keyIndex, keyText);
+    const keyString = this.keyString(keyIndex, keyText, keyToken);
+    const id = snapshotEventId(this.table, keyString, snapshotLsn);
+    const json = `{"v":${CHANGE_EVENT_VERSION},"id":${jsonString(id)}${this.snapshotHead}${keyToken}},"before":null,"after":${afterJson},"source":{"lsn":${jsonString(snapshotLsn)}${sourceTail}`;
+    return { id, partitionKey: `${this.table}:${keyString}`, json };
   }
 
   private row(tuple: TupleValues): string | undefined {
@@ -137,6 +156,11 @@ export class RelationEventEncoder {
     if (token === text && token !== 'null') return text;
     return String(columnValue(this.typeOids[i], text));
   }
+}
+
+/** The text after a snapshot event's `"lsn":"…"`: the rest of its source, closing the event. */
+export function snapshotSourceTail(snapshotLsn: string, commitTs: string): string {
+  return `,${JSON.stringify({ commitLsn: snapshotLsn, xid: null, commitTs, snapshot: true }).slice(1)}}`;
 }
 
 /**

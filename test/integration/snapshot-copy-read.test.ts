@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { readSnapshot } from '../../capture/snapshot/initial-snapshot.js';
 import { PRIMARY_KEYS, SOURCE_TABLES } from '../../contracts/source-tables.js';
+import type { ChangeEvent } from '../../contracts/change-event.js';
 import { useCaptureSource, useExportedSnapshot } from '../support/capture-source.js';
 import { withClient } from '../support/postgres.js';
 import { readSourceState } from '../support/totesys-source.js';
@@ -36,7 +37,8 @@ describe('initial snapshot: rows read by COPY', () => {
       batchRows: 500,
       publishRows: 200,
       onEvents: async (events) => {
-        for (const event of events) {
+        for (const encoded of events) {
+          const event = JSON.parse(encoded.json) as ChangeEvent;
           const key = event.key[PRIMARY_KEYS[event.table]];
           if (!read.has(event.table)) read.set(event.table, new Map());
           read.get(event.table)!.set(String(key), event.after!);
