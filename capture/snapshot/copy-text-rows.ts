@@ -6,7 +6,6 @@
  * anywhere: the unfinished row waits for the next chunk.
  */
 const NEWLINE = 0x0a;
-const TAB = 0x09;
 const BACKSLASH = 0x5c;
 const CAPITAL_N = 0x4e;
 
@@ -15,17 +14,25 @@ export class CopyTextRowParser {
 
   constructor(private readonly columns: number) {}
 
-  /** The rows that `chunk` completes, each its fields' texts (null for NULL), in order. */
+  /**
+   * The rows that `chunk` completes, each its fields' texts (null for NULL), in order. The complete
+   * lines are decoded as one string and cut at tabs and newlines, rather than each field decoded on
+   * its own: one native call per chunk instead of one per field (bench:snapshot). The bytes cut on
+   * are ASCII, which never occurs inside a multi-byte UTF-8 sequence, so both give the same texts.
+   */
   push(chunk: Buffer): (string | null)[][] {
     const bytes = this.rest ? Buffer.concat([this.rest, chunk]) : chunk;
     this.rest = null;
+    const last = bytes.lastIndexOf(NEWLINE);
+    if (last < bytes.length - 1) this.rest = bytes.subarray(last + 1);
+    if (last < 0) return [];
+    const text = bytes.toString('utf8', 0, last + 1);
     const rows: (string | null)[][] = [];
     let start = 0;
-    for (let end = bytes.indexOf(NEWLINE, start); end >= 0; end = bytes.indexOf(NEWLINE, start)) {
-      rows.push(this.row(bytes, start, end));
+    for (let end = text.indexOf('\n', start); end >= 0; end = text.indexOf('\n', start)) {
+      rows.push(this.row(text, start, end));
       start = end + 1;
     }
-    if (start < bytes.length) this.rest = bytes.subarray(start);
     return rows;
   }
 
@@ -34,15 +41,15 @@ export class CopyTextRowParser {
     if (this.rest) throw new Error(`COPY data ended inside a row (${this.rest.length} bytes without a newline)`);
   }
 
-  private row(bytes: Buffer, start: number, end: number): (string | null)[] {
+  private row(text: string, start: number, end: number): (string | null)[] {
     const fields: (string | null)[] = new Array(this.columns);
     let field = 0;
     let from = start;
     for (;;) {
-      let to = bytes.indexOf(TAB, from);
+      let to = text.indexOf('\t', from);
       if (to < 0 || to > end) to = end;
       if (field === this.columns) throw new Error(`COPY row has more than the ${this.columns} columns expected`);
-      fields[field++] = fieldText(bytes, from, to);
+      fields[field++] = fieldText(text, from, to);
       if (to === end) break;
       from = to + 1;
     }
@@ -51,9 +58,9 @@ export class CopyTextRowParser {
   }
 }
 
-function fieldText(bytes: Buffer, from: number, to: number): string | null {
-  if (to - from === 2 && bytes[from] === BACKSLASH && bytes[from + 1] === CAPITAL_N) return null;
-  const text = bytes.toString('utf8', from, to);
+function fieldText(line: string, from: number, to: number): string | null {
+  if (to - from === 2 && line.charCodeAt(from) === BACKSLASH && line.charCodeAt(from + 1) === CAPITAL_N) return null;
+  const text = line.slice(from, to);
   return text.includes('\\') ? unescapeCopyText(text) : text;
 }
 
