@@ -10,16 +10,18 @@
 export class DistinctIds {
   /** Per slot: the id's hash with its lowest bit set (0 marks an empty slot). */
   private hashes: Int32Array;
-  private ids: (string | undefined)[];
+  /** Per slot: 1 + the id's index in `ids`. */
+  private slots: Int32Array;
+  /** The string ids, in the order added (a dense array: growing the table moves only the typed arrays). */
+  private readonly ids: string[] = [];
   private mask: number;
-  private count = 0;
   private others: Set<unknown> | undefined;
 
   constructor(expected = 1024) {
     let capacity = 16;
     while (capacity < expected * 2) capacity *= 2;
     this.hashes = new Int32Array(capacity);
-    this.ids = new Array<string | undefined>(capacity);
+    this.slots = new Int32Array(capacity);
     this.mask = capacity - 1;
   }
 
@@ -36,22 +38,22 @@ export class DistinctIds {
     const mask = this.mask;
     let slot = hash & mask;
     for (let stored = hashes[slot]!; stored !== 0; stored = hashes[slot]!) {
-      if (stored === hash && this.ids[slot] === id) return false;
+      if (stored === hash && this.ids[this.slots[slot]! - 1] === id) return false;
       slot = (slot + 1) & mask;
     }
     hashes[slot] = hash;
-    this.ids[slot] = id;
-    if (++this.count * 2 > hashes.length) this.grow();
+    this.slots[slot] = this.ids.push(id);
+    if (this.ids.length * 2 > hashes.length) this.grow();
     return true;
   }
 
   /** Doubles the table (kept at most half full, so probes stay short), reinserting by the stored hashes. */
   private grow(): void {
     const oldHashes = this.hashes;
-    const oldIds = this.ids;
+    const oldSlots = this.slots;
     const capacity = oldHashes.length * 2;
     const hashes = new Int32Array(capacity);
-    const ids = new Array<string | undefined>(capacity);
+    const slots = new Int32Array(capacity);
     const mask = capacity - 1;
     for (let i = 0; i < oldHashes.length; i++) {
       const hash = oldHashes[i]!;
@@ -59,10 +61,10 @@ export class DistinctIds {
       let slot = hash & mask;
       while (hashes[slot] !== 0) slot = (slot + 1) & mask;
       hashes[slot] = hash;
-      ids[slot] = oldIds[i];
+      slots[slot] = oldSlots[i]!;
     }
     this.hashes = hashes;
-    this.ids = ids;
+    this.slots = slots;
     this.mask = mask;
   }
 }
