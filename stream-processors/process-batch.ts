@@ -9,6 +9,7 @@ import { encodeWarehouseParquet } from '../parquet/warehouse-parquet.js';
 import type { WarehouseRow } from '../contracts/warehouse-row.js';
 import { batchIdOfDistinct, commitDateOf, manifestKey, parquetKey } from '../contracts/manifest-layout.js';
 import { BatchRows } from './batch-rows.js';
+import { DistinctIds } from './distinct-ids.js';
 import { addRowsForEvent } from './event-rows.js';
 import { loggingMetrics, type MetricsSink } from './processor-metrics.js';
 import { utcDateOf, writeQuarantine } from './quarantine.js';
@@ -61,7 +62,7 @@ export interface ProcessDeps {
 export async function processEvents(events: Iterable<ChangeEvent>, deps: ProcessDeps): Promise<BatchManifest | null> {
   const prefix = deps.prefix ?? '';
   const metrics = deps.metrics ?? loggingMetrics(deps.logger);
-  const seen = new Set<string>();
+  const seen = new DistinctIds();
   const rows = new BatchRows();
   const processedIds: string[] = [];
   let minCommitMs = Infinity;
@@ -69,10 +70,7 @@ export async function processEvents(events: Iterable<ChangeEvent>, deps: Process
   let quarantined = 0;
 
   for (const event of events) {
-    // One hash lookup per event: the set grows exactly when the id is new.
-    const distinct = seen.size;
-    seen.add(event.id);
-    if (seen.size === distinct) continue;
+    if (!seen.add(event.id)) continue;
     try {
       const commitMs = commitMsOf(event.source?.commitTs);
       if (Number.isNaN(commitMs)) throw new SourceValueError(`source.commitTs is not an instant: ${JSON.stringify(event.source?.commitTs)}`, event.table, 'source.commitTs', event.id);

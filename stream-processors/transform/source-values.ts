@@ -202,6 +202,28 @@ function isCanonicalTimestamp(text: string): boolean {
 let lastCanonicalTimestamp: string | undefined;
 
 /**
+ * requiredTimestamp of 'YYYY-MM-DDTHH:MM:SS' with no, one or two fraction digits (Postgres prints
+ * timestamp(3) without trailing zeros, so about one value in nine has this form): the text with its
+ * fraction padded to three digits, exactly what the regex below makes of it; undefined for anything
+ * else (the regex then decides). Without it those values cost a regex match and a rebuilt string.
+ */
+function paddedShortTimestamp(text: string): string | undefined {
+  const length = text.length;
+  if (length !== 19 && length !== 21 && length !== 22) return undefined;
+  if (text.charCodeAt(10) !== T || text.charCodeAt(13) !== COLON || text.charCodeAt(16) !== COLON) return undefined;
+  if (length > 19 && (text.charCodeAt(19) !== DOT || digitsAt(text, 20, length - 20) < 0)) return undefined;
+  const hours = digitsAt(text, 11, 2);
+  const minutes = digitsAt(text, 14, 2);
+  const seconds = digitsAt(text, 17, 2);
+  if (!(hours >= 0 && hours <= 23 && minutes >= 0 && minutes <= 59 && seconds >= 0 && seconds <= 59 && isCalendarDateAt(text, 0))) return undefined;
+  return length === 19 ? `${text}.000` : length === 21 ? `${text}00` : `${text}0`;
+}
+
+/** The last short value padded, and its padded form (the same string object each time: the date/time memos below hit). */
+let lastShortTimestamp: string | undefined;
+let lastPaddedTimestamp = '';
+
+/**
  * A `timestamp(3)` normalized to 'YYYY-MM-DDTHH:MM:SS.mmm' exactly as written: no time-zone
  * conversion, the source's wall-clock value is the business value. Its first 10 characters are the
  * date and the last 12 the time of day (timestampDate / timestampTime).
@@ -211,6 +233,15 @@ export function requiredTimestamp(src: SourceRow, column: string): string {
   if (typeof value === 'string' && (value === lastCanonicalTimestamp || isCanonicalTimestamp(value))) {
     lastCanonicalTimestamp = value;
     return value;
+  }
+  if (typeof value === 'string') {
+    if (value === lastShortTimestamp) return lastPaddedTimestamp;
+    const padded = paddedShortTimestamp(value);
+    if (padded !== undefined) {
+      lastShortTimestamp = value;
+      lastPaddedTimestamp = padded;
+      return padded;
+    }
   }
   const m = typeof value === 'string' ? TIMESTAMP.exec(value) : null;
   if (!m || !isCalendarDate(m[1]) || Number(m[2]) > 23 || Number(m[3]) > 59 || Number(m[4]) > 59) {

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { eventLsnOf, eventSeqOf, eventVersion, type ChangeEvent, type Row } from '../../contracts/change-event.js';
 import { silentLogger } from '../../platform/logger.js';
 import { BatchRows } from '../../stream-processors/batch-rows.js';
+import { dateColumnsOf, dimDateRow } from '../../stream-processors/transform/dim-date.js';
 import { batchIdOfDistinct } from '../../contracts/manifest-layout.js';
 import { addRowsForEvent } from '../../stream-processors/event-rows.js';
 import { rowsForEvent } from '../support/event-rows-list.js';
@@ -211,6 +212,30 @@ describe('rows straight into BatchRows', () => {
     expect(failures).toBeGreaterThan(150);
     expect(isDeepStrictEqual(direct.tables(), listed.tables())).toBe(true);
     expect(direct.tables().map(({ table }) => table)).toEqual(expect.arrayContaining(['dim_date', 'fact_sales_order', 'fact_payment', 'dim_transaction']));
+  });
+
+  it('addFact (its memo of dates already held) gives what `add` gives for the fact and its dates, over rows mixing known, new, repeated and bad dates', () => {
+    const facts = ['fact_sales_order', 'fact_purchase_order', 'fact_payment'] as const;
+    const pool = ['2022-11-03', '2022-11-04', '2022-11-05', '2023-01-31', '2024-02-29', '2022-02-30', '2022-13-01', null];
+    for (let round = 0; round < 20; round++) {
+      const direct = new BatchRows();
+      const listed = new BatchRows();
+      for (let i = 0; i < 300; i++) {
+        const table = pick(facts);
+        const row: Record<string, unknown> = { event_id: `e${i}`, version_lsn: BigInt(i) };
+        // Runs of the same date (as consecutive facts have them) and changes within a row.
+        for (const column of dateColumnsOf(table)) row[column] = random() < 0.6 ? pool[round % 3] : pick(pool.slice(0, 3 + (round % 6)));
+        const viaAdd = outcome(() => {
+          const dates = dateColumnsOf(table).map((column) => row[column]).filter((date): date is string => typeof date === 'string');
+          const dateRows = dates.map((date) => dimDateRow(date)); // the definition: every date checked first
+          listed.add({ table, row: row as never });
+          for (const dateRow of dateRows) listed.add({ table: 'dim_date', row: dateRow });
+        });
+        const viaFact = outcome(() => direct.addFact(table, row as never));
+        expect(viaFact, JSON.stringify(row, (_, v: unknown) => (typeof v === 'bigint' ? String(v) : v))).toEqual(viaAdd);
+      }
+      expect(isDeepStrictEqual(direct.tables(), listed.tables())).toBe(true);
+    }
   });
 
   it('a fact row whose date is not a calendar date adds nothing, not even its other dates', () => {
