@@ -3,7 +3,7 @@ import type { BatchManifest, ManifestFile } from '../contracts/manifest.js';
 import { WAREHOUSE_MODEL, WAREHOUSE_TABLES, type DimensionName, type DimensionSpec, type FactSpec, type WarehouseTable } from '../contracts/warehouse-model.js';
 import type { WarehouseRow } from '../contracts/warehouse-row.js';
 import type { ObjectStore } from '../bucket/object-store.js';
-import { copyRows } from './copy-rows.js';
+import { copyRows, encodeCopyAhead } from './copy-rows.js';
 import { ManifestRejectedError } from './loader-errors.js';
 import { isBatchLoaded, recordLoadedBatch, recordWatermarks } from './load-ledger.js';
 import { copyIntoDimensionSql, copyIntoFactSql, copyIntoStagingSql, createStagingSql, inferredMembersForKeysSql, insertFactSql, mergeDimensionSql, referencedDimensions, truncateStagingSql } from './load-sql.js';
@@ -44,12 +44,20 @@ export function loadOrder(files: readonly ManifestFile[]): ManifestFile[] {
 
 /**
  * Reads a manifest's files (all at once: one round trip of latency instead of one per file; a
- * manifest's files are one micro-batch, so holding them is bounded). Needs no database: a loader
- * fetches the next manifests while Postgres is busy with the current ones.
+ * manifest's files are one micro-batch, so holding them is bounded) and encodes their COPY streams.
+ * Needs no database: a loader fetches the next manifests while Postgres is busy with the current ones.
  */
 export async function fetchManifestRows(store: ObjectStore, manifestKey: string, manifest: BatchManifest, parquetLimits?: ParquetReadLimits): Promise<FetchedManifest> {
   const ordered = loadOrder(manifest.files);
-  const rows = await Promise.all(ordered.map((file) => readManifestFile(store, manifestKey, file, parquetLimits)));
+  const rows = await Promise.all(
+    ordered.map(async (file) => {
+      const fileRows = await readManifestFile(store, manifestKey, file, parquetLimits);
+      // The COPY of the file's rows (straight in, or into staging: the same columns) is encoded now,
+      // while Postgres is busy with the transaction before (copy-rows.ts encodeCopyAhead).
+      encodeCopyAhead(WAREHOUSE_MODEL[file.table].columns, fileRows);
+      return fileRows;
+    }),
+  );
   return { manifestKey, manifest, files: ordered.map((file, i) => ({ file, rows: rows[i]! })) };
 }
 
