@@ -6,6 +6,7 @@ import type { WarehouseRow } from '../contracts/warehouse-row.js';
 import { encodeCopyBinary } from './copy-binary.js';
 import { copyTextChunks } from './copy-text.js';
 import type { WarehouseClient } from './warehouse-pool.js';
+import { rowsValue } from './rows-ahead.js';
 
 export type CopyFormat = 'binary' | 'text';
 
@@ -14,35 +15,20 @@ export const copyFromStdin = (format: CopyFormat) => (format === 'binary' ? 'FRO
 
 const CHUNK_BYTES = 256 * 1024;
 
-/** A binary COPY stream encoded ahead by encodeCopyAhead (null: a value is not canonical, send text), for the rows array it is keyed by. */
-interface EncodedAhead {
-  columns: readonly ColumnSpec[];
-  /** The array's length when encoded: a row added since makes the encoding stale. */
-  rows: number;
-  binary: Buffer | null;
+/**
+ * The binary COPY stream of `rows`, or null when a value is not in its canonical form (the rows go
+ * as text then). Kept with the rows (rows-ahead.ts): a fetched manifest's files are encoded by the
+ * reader, while Postgres runs the transaction before, instead of right before each COPY.
+ */
+export function copyBinaryOf(columns: readonly ColumnSpec[], rows: readonly WarehouseRow[]): Buffer | null {
+  const encoded = rowsValue(rows, 'copy', () => ({ columns, binary: encodeCopyBinary(columns, rows) }));
+  // Kept for other columns (never, in the loader: a table's COPYs all send its spec's columns): now.
+  return encoded.columns === columns ? encoded.binary : encodeCopyBinary(columns, rows);
 }
 
-const encodedAhead = new WeakMap<readonly WarehouseRow[], EncodedAhead>();
-
-/**
- * Encodes the binary COPY stream of `rows` now, for a later copyRows of the same array and columns.
- * The loader reads the next manifests while Postgres runs the current transaction's statements
- * (manifest-load-queue.ts); encoding them then, instead of right before each COPY, takes the
- * encoding off the path where Postgres waits for the loader (docs/performance-loader.md, round six).
- * The rows must not change afterwards (a fetched manifest's rows never do): copyRows would send
- * the rows as they were.
- */
-export function encodeCopyAhead(columns: readonly ColumnSpec[], rows: readonly WarehouseRow[]): void {
-  encodedAhead.set(rows, { columns, rows: rows.length, binary: encodeCopyBinary(columns, rows) });
-}
-
-/**
- * What copyRows sends for `rows`: the binary stream (encoded ahead for this array and these
- * columns, else now), or the text format's chunks when a value is not canonical. Pure.
- */
+/** What copyRows sends for `rows`: the binary stream, or the text format's chunks when a value is not canonical. */
 export function copyPayload(columns: readonly ColumnSpec[], rows: readonly WarehouseRow[]): { format: CopyFormat; chunks: Iterable<Buffer | string> } {
-  const ahead = encodedAhead.get(rows);
-  const binary = ahead && ahead.columns === columns && ahead.rows === rows.length ? ahead.binary : encodeCopyBinary(columns, rows);
+  const binary = copyBinaryOf(columns, rows);
   return binary ? { format: 'binary', chunks: chunks(binary) } : { format: 'text', chunks: copyTextChunks(columns, rows) };
 }
 

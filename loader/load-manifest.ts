@@ -3,7 +3,8 @@ import type { BatchManifest, ManifestFile } from '../contracts/manifest.js';
 import { WAREHOUSE_MODEL, WAREHOUSE_TABLES, type DimensionName, type DimensionSpec, type FactSpec, type WarehouseTable } from '../contracts/warehouse-model.js';
 import type { WarehouseRow } from '../contracts/warehouse-row.js';
 import type { ObjectStore } from '../bucket/object-store.js';
-import { copyRows, encodeCopyAhead } from './copy-rows.js';
+import { copyBinaryOf, copyRows } from './copy-rows.js';
+import { rowsValue } from './rows-ahead.js';
 import { ManifestRejectedError } from './loader-errors.js';
 import { isBatchLoaded, recordLoadedBatch, recordWatermarks } from './load-ledger.js';
 import { copyIntoDimensionSql, copyIntoFactSql, copyIntoStagingSql, createStagingSql, inferredMembersForKeysSql, insertFactSql, mergeDimensionSql, referencedDimensions, truncateStagingSql } from './load-sql.js';
@@ -12,7 +13,7 @@ import type { ParquetReadLimits } from '../parquet/parquet-bounds.js';
 import type { WarehouseClient } from './warehouse-pool.js';
 import { applyReconciles } from './apply-reconciles.js';
 import { factKeyCheckMode, withoutRowTriggers } from './fact-key-checks.js';
-import { FIRST_DIMENSION_VERSIONS_MIN_ROWS, firstVersionReads, newestPerKey, noDimensionRowsOf, noVersionsOf } from './first-versions.js';
+import { FIRST_DIMENSION_VERSIONS_MIN_ROWS, firstVersionReads, newestPerKey, noDimensionRowsOf, noVersionsOf, type FirstVersionReads } from './first-versions.js';
 import { ident } from './warehouse-ddl.js';
 import { arrayParameter } from './array-parameter.js';
 import { distinctKeys } from './distinct-keys.js';
@@ -44,7 +45,7 @@ export function loadOrder(files: readonly ManifestFile[]): ManifestFile[] {
 
 /**
  * Reads a manifest's files (all at once: one round trip of latency instead of one per file; a
- * manifest's files are one micro-batch, so holding them is bounded) and encodes their COPY streams.
+ * manifest's files are one micro-batch, so holding them is bounded) and prepares their loads (prepareAhead).
  * Needs no database: a loader fetches the next manifests while Postgres is busy with the current ones.
  */
 export async function fetchManifestRows(store: ObjectStore, manifestKey: string, manifest: BatchManifest, parquetLimits?: ParquetReadLimits): Promise<FetchedManifest> {
@@ -52,13 +53,54 @@ export async function fetchManifestRows(store: ObjectStore, manifestKey: string,
   const rows = await Promise.all(
     ordered.map(async (file) => {
       const fileRows = await readManifestFile(store, manifestKey, file, parquetLimits);
-      // The COPY of the file's rows (straight in, or into staging: the same columns) is encoded now,
-      // while Postgres is busy with the transaction before (copy-rows.ts encodeCopyAhead).
-      encodeCopyAhead(WAREHOUSE_MODEL[file.table].columns, fileRows);
+      prepareAhead(file.table, fileRows);
       return fileRows;
     }),
   );
   return { manifestKey, manifest, files: ordered.map((file, i) => ({ file, rows: rows[i]! })) };
+}
+
+/**
+ * What the load of a file's rows computes from the rows alone, computed now and kept with them
+ * (rows-ahead.ts): its COPY stream (straight in or into staging: the same columns), and for a fact
+ * file the keys its inferred members are looked for by and the check of its snapshot reads, for a
+ * dimension file its newest row per key. The reader calls this while Postgres runs the
+ * transaction before; the load then finds the values instead of computing them between statements.
+ */
+export function prepareAhead(table: WarehouseTable, rows: readonly WarehouseRow[]): void {
+  const spec = WAREHOUSE_MODEL[table];
+  copyBinaryOf(spec.columns, rows);
+  if (spec.kind === 'fact') {
+    referencedKeysOf(spec as FactSpec, rows);
+    snapshotReadsOf(spec as FactSpec, rows);
+  } else if (rows.length >= FIRST_DIMENSION_VERSIONS_MIN_ROWS) {
+    newestOf(spec as DimensionSpec, rows);
+  }
+}
+
+/** Per referenced dimension (model order), its distinct non-null keys among the rows as a query parameter; dimensions none of the rows names left out. */
+function referencedKeysOf(spec: FactSpec, rows: readonly WarehouseRow[]): { dimension: DimensionName; keys: unknown }[] {
+  return rowsValue(rows, `${spec.name} referenced keys`, () => {
+    const lists: { dimension: DimensionName; keys: unknown }[] = [];
+    for (const [dimension, columns] of referencedDimensions(spec)) {
+      const keys = distinctKeys(rows, columns);
+      if (keys.length > 0) lists.push({ dimension, keys: arrayParameter(keys) });
+    }
+    return lists;
+  });
+}
+
+/** firstVersionReads of a file with snapshot reads (`r` rows); undefined for a file without. */
+function snapshotReadsOf(spec: FactSpec, rows: readonly WarehouseRow[]): FirstVersionReads | null | undefined {
+  return rowsValue(rows, `${spec.name} snapshot reads`, () => (rows.some((row) => row.op === 'r') ? firstVersionReads(spec, rows) : undefined));
+}
+
+/** newestPerKey of a dimension file, and its keys. */
+function newestOf(spec: DimensionSpec, rows: readonly WarehouseRow[]): { newest: readonly WarehouseRow[]; keys: unknown[] } {
+  return rowsValue(rows, `${spec.name} newest per key`, () => {
+    const newest = newestPerKey(spec, rows);
+    return { newest, keys: newest.map((row) => row[spec.key]) };
+  });
 }
 
 /**
@@ -145,8 +187,8 @@ export async function mergeDimensionRows(client: WarehouseClient, schema: string
 export async function mergeDimensionRows(client: WarehouseClient, schema: string, spec: DimensionSpec, rows: readonly WarehouseRow[], staged: Set<WarehouseTable>, how: { returnKeys: true }): Promise<'all' | string[]>;
 export async function mergeDimensionRows(client: WarehouseClient, schema: string, spec: DimensionSpec, rows: readonly WarehouseRow[], staged: Set<WarehouseTable>, how: { returnKeys?: boolean } = {}): Promise<number | 'all' | string[]> {
   if (rows.length >= FIRST_DIMENSION_VERSIONS_MIN_ROWS) {
-    const newest = newestPerKey(spec, rows);
-    if (await noDimensionRowsOf(client, schema, spec, newest.map((row) => row[spec.key]))) {
+    const { newest, keys } = newestOf(spec, rows);
+    if (await noDimensionRowsOf(client, schema, spec, keys)) {
       await client.query('SAVEPOINT dimension_copy');
       try {
         await copyRows(client, (format) => copyIntoDimensionSql(schema, spec, format), spec.columns, newest);
@@ -186,7 +228,7 @@ export async function insertFactRows(client: WarehouseClient, schema: string, sp
 export async function insertFactRows(client: WarehouseClient, schema: string, spec: FactSpec, rows: readonly WarehouseRow[], staged: Set<WarehouseTable>, how: FactInsert & { returnEventIds: true }): Promise<'all' | string[]>;
 export async function insertFactRows(client: WarehouseClient, schema: string, spec: FactSpec, rows: readonly WarehouseRow[], staged: Set<WarehouseTable>, how: FactInsert & { returnEventIds?: boolean }): Promise<number | 'all' | string[]> {
   const load = async () => {
-    const reads = rows.some((row) => row.op === 'r') ? firstVersionReads(spec, rows) : undefined;
+    const reads = snapshotReadsOf(spec, rows);
     if (reads === undefined || (reads !== null && (await noVersionsOf(client, schema, spec, reads.sourceIds)))) {
       await client.query('SAVEPOINT fact_copy');
       try {
@@ -219,16 +261,10 @@ export interface FactInsert {
  */
 export async function insertInferredMembers(client: WarehouseClient, schema: string, spec: FactSpec, rows: readonly WarehouseRow[]): Promise<{ inferred: number; held: boolean }> {
   const holdKeys = (await factKeyCheckMode(client, schema)) === 'set-based';
-  const dimensions: DimensionName[] = [];
-  const keyLists: unknown[] = [];
-  for (const [dimension, columns] of referencedDimensions(spec)) {
-    const keys = distinctKeys(rows, columns);
-    if (keys.length === 0) continue;
-    dimensions.push(dimension);
-    keyLists.push(arrayParameter(keys));
-  }
-  if (dimensions.length === 0) return { inferred: 0, held: holdKeys };
-  const { rows: result } = await client.query<{ inferred: string; held?: boolean }>(inferredMembersForKeysSql(schema, dimensions, { holdKeys }), keyLists);
+  const lists = referencedKeysOf(spec, rows);
+  if (lists.length === 0) return { inferred: 0, held: holdKeys };
+  const sql = inferredMembersForKeysSql(schema, lists.map((l) => l.dimension), { holdKeys });
+  const { rows: result } = await client.query<{ inferred: string; held?: boolean }>(sql, lists.map((l) => l.keys));
   return { inferred: Number(result[0]?.inferred ?? 0), held: holdKeys && result[0]?.held === true };
 }
 
