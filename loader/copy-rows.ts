@@ -6,7 +6,7 @@ import type { WarehouseRow } from '../contracts/warehouse-row.js';
 import { encodeCopyBinary } from './copy-binary.js';
 import { copyTextChunks } from './copy-text.js';
 import type { WarehouseClient } from './warehouse-pool.js';
-import { rowsValue } from './rows-ahead.js';
+import { rowsValue, type RowsValue } from './rows-ahead.js';
 
 export type CopyFormat = 'binary' | 'text';
 
@@ -16,19 +16,22 @@ export const copyFromStdin = (format: CopyFormat) => (format === 'binary' ? 'FRO
 const CHUNK_BYTES = 256 * 1024;
 
 /**
- * The binary COPY stream of `rows`, or null when a value is not in its canonical form (the rows go
- * as text then). Kept with the rows (rows-ahead.ts): a fetched manifest's files are encoded by the
- * reader, while Postgres runs the transaction before, instead of right before each COPY.
+ * The binary COPY stream of a table's rows, or null when a value is not in its canonical form (the
+ * rows go as text then), per column list. Kept with the rows (rows-ahead.ts) by the reader
+ * (load-manifest.ts prepareAhead), while Postgres runs the transaction before, instead of encoded
+ * right before each COPY.
  */
-export function copyBinaryOf(columns: readonly ColumnSpec[], rows: readonly WarehouseRow[]): Buffer | null {
-  const encoded = rowsValue(rows, 'copy', () => ({ columns, binary: encodeCopyBinary(columns, rows) }));
-  // Kept for other columns (never, in the loader: a table's COPYs all send its spec's columns): now.
-  return encoded.columns === columns ? encoded.binary : encodeCopyBinary(columns, rows);
+const encodedFor = new WeakMap<readonly ColumnSpec[], RowsValue<Buffer | null>>();
+
+export function copyBinary(columns: readonly ColumnSpec[]): RowsValue<Buffer | null> {
+  let value = encodedFor.get(columns);
+  if (!value) encodedFor.set(columns, (value = rowsValue(`copy ${columns.map((c) => `${c.name} ${c.type}`).join(', ')}`, (rows) => encodeCopyBinary(columns, rows))));
+  return value;
 }
 
 /** What copyRows sends for `rows`: the binary stream, or the text format's chunks when a value is not canonical. */
 export function copyPayload(columns: readonly ColumnSpec[], rows: readonly WarehouseRow[]): { format: CopyFormat; chunks: Iterable<Buffer | string> } {
-  const binary = copyBinaryOf(columns, rows);
+  const binary = copyBinary(columns).of(rows);
   return binary ? { format: 'binary', chunks: chunks(binary) } : { format: 'text', chunks: copyTextChunks(columns, rows) };
 }
 

@@ -147,7 +147,7 @@ export function newestPerKey(spec: DimensionSpec, rows: readonly WarehouseRow[])
     }
   }
   // No key repeated: every row was kept, in order. The same array then, whose COPY the reader
-  // may have encoded already (copy-rows.ts encodeCopyAhead): a snapshot's keys are distinct.
+  // may have encoded already (load-manifest.ts prepareAhead): a snapshot's keys are distinct.
   return kept.length === rows.length ? rows : kept;
 }
 

@@ -3,7 +3,7 @@ import type { BatchManifest, ManifestFile } from '../contracts/manifest.js';
 import { WAREHOUSE_MODEL, WAREHOUSE_TABLES, type DimensionName, type DimensionSpec, type FactSpec, type WarehouseTable } from '../contracts/warehouse-model.js';
 import type { WarehouseRow } from '../contracts/warehouse-row.js';
 import type { ObjectStore } from '../bucket/object-store.js';
-import { copyBinaryOf, copyRows } from './copy-rows.js';
+import { copyBinary, copyRows } from './copy-rows.js';
 import { rowsValue } from './rows-ahead.js';
 import { ManifestRejectedError } from './loader-errors.js';
 import { isBatchLoaded, recordLoadedBatch, recordWatermarks } from './load-ledger.js';
@@ -69,18 +69,18 @@ export async function fetchManifestRows(store: ObjectStore, manifestKey: string,
  */
 export function prepareAhead(table: WarehouseTable, rows: readonly WarehouseRow[]): void {
   const spec = WAREHOUSE_MODEL[table];
-  copyBinaryOf(spec.columns, rows);
+  copyBinary(spec.columns).keep(rows);
   if (spec.kind === 'fact') {
-    referencedKeysOf(spec as FactSpec, rows);
-    snapshotReadsOf(spec as FactSpec, rows);
+    referencedKeys(spec as FactSpec).keep(rows);
+    snapshotReads(spec as FactSpec).keep(rows);
   } else if (rows.length >= FIRST_DIMENSION_VERSIONS_MIN_ROWS) {
-    newestOf(spec as DimensionSpec, rows);
+    newestRows(spec as DimensionSpec).keep(rows);
   }
 }
 
 /** Per referenced dimension (model order), its distinct non-null keys among the rows as a query parameter; dimensions none of the rows names left out. */
-function referencedKeysOf(spec: FactSpec, rows: readonly WarehouseRow[]): { dimension: DimensionName; keys: unknown }[] {
-  return rowsValue(rows, `${spec.name} referenced keys`, () => {
+const referencedKeys = (spec: FactSpec) =>
+  rowsValue(`${spec.name} referenced keys`, (rows) => {
     const lists: { dimension: DimensionName; keys: unknown }[] = [];
     for (const [dimension, columns] of referencedDimensions(spec)) {
       const keys = distinctKeys(rows, columns);
@@ -88,20 +88,17 @@ function referencedKeysOf(spec: FactSpec, rows: readonly WarehouseRow[]): { dime
     }
     return lists;
   });
-}
 
 /** firstVersionReads of a file with snapshot reads (`r` rows); undefined for a file without. */
-function snapshotReadsOf(spec: FactSpec, rows: readonly WarehouseRow[]): FirstVersionReads | null | undefined {
-  return rowsValue(rows, `${spec.name} snapshot reads`, () => (rows.some((row) => row.op === 'r') ? firstVersionReads(spec, rows) : undefined));
-}
+const snapshotReads = (spec: FactSpec) =>
+  rowsValue<FirstVersionReads | null | undefined>(`${spec.name} snapshot reads`, (rows) => (rows.some((row) => row.op === 'r') ? firstVersionReads(spec, rows) : undefined));
 
 /** newestPerKey of a dimension file, and its keys. */
-function newestOf(spec: DimensionSpec, rows: readonly WarehouseRow[]): { newest: readonly WarehouseRow[]; keys: unknown[] } {
-  return rowsValue(rows, `${spec.name} newest per key`, () => {
+const newestRows = (spec: DimensionSpec) =>
+  rowsValue(`${spec.name} newest per key`, (rows) => {
     const newest = newestPerKey(spec, rows);
     return { newest, keys: newest.map((row) => row[spec.key]) };
   });
-}
 
 /**
  * Thrown by loadFetchedManifests for a group of several manifests when one of them turns out to
@@ -187,7 +184,7 @@ export async function mergeDimensionRows(client: WarehouseClient, schema: string
 export async function mergeDimensionRows(client: WarehouseClient, schema: string, spec: DimensionSpec, rows: readonly WarehouseRow[], staged: Set<WarehouseTable>, how: { returnKeys: true }): Promise<'all' | string[]>;
 export async function mergeDimensionRows(client: WarehouseClient, schema: string, spec: DimensionSpec, rows: readonly WarehouseRow[], staged: Set<WarehouseTable>, how: { returnKeys?: boolean } = {}): Promise<number | 'all' | string[]> {
   if (rows.length >= FIRST_DIMENSION_VERSIONS_MIN_ROWS) {
-    const { newest, keys } = newestOf(spec, rows);
+    const { newest, keys } = newestRows(spec).of(rows);
     if (await noDimensionRowsOf(client, schema, spec, keys)) {
       await client.query('SAVEPOINT dimension_copy');
       try {
@@ -228,7 +225,7 @@ export async function insertFactRows(client: WarehouseClient, schema: string, sp
 export async function insertFactRows(client: WarehouseClient, schema: string, spec: FactSpec, rows: readonly WarehouseRow[], staged: Set<WarehouseTable>, how: FactInsert & { returnEventIds: true }): Promise<'all' | string[]>;
 export async function insertFactRows(client: WarehouseClient, schema: string, spec: FactSpec, rows: readonly WarehouseRow[], staged: Set<WarehouseTable>, how: FactInsert & { returnEventIds?: boolean }): Promise<number | 'all' | string[]> {
   const load = async () => {
-    const reads = snapshotReadsOf(spec, rows);
+    const reads = snapshotReads(spec).of(rows);
     if (reads === undefined || (reads !== null && (await noVersionsOf(client, schema, spec, reads.sourceIds)))) {
       await client.query('SAVEPOINT fact_copy');
       try {
@@ -261,7 +258,7 @@ export interface FactInsert {
  */
 export async function insertInferredMembers(client: WarehouseClient, schema: string, spec: FactSpec, rows: readonly WarehouseRow[]): Promise<{ inferred: number; held: boolean }> {
   const holdKeys = (await factKeyCheckMode(client, schema)) === 'set-based';
-  const lists = referencedKeysOf(spec, rows);
+  const lists = referencedKeys(spec).of(rows);
   if (lists.length === 0) return { inferred: 0, held: holdKeys };
   const sql = inferredMembersForKeysSql(schema, lists.map((l) => l.dimension), { holdKeys });
   const { rows: result } = await client.query<{ inferred: string; held?: boolean }>(sql, lists.map((l) => l.keys));

@@ -9,17 +9,28 @@ import type { WarehouseRow } from '../contracts/warehouse-row.js';
  *
  * Keyed by the array and a name. A fetched manifest's rows never change once read; an array that
  * has grown since (the only change a caller could make without making a new one is adding rows)
- * is computed again.
+ * is computed again. Only `keep` keeps anything: rows nobody prepared (a group's gathered rows, a
+ * bulk load's) get their values computed when asked, and nothing held beyond that.
  */
 const kept = new WeakMap<readonly WarehouseRow[], { length: number; values: Map<string, unknown> }>();
 
-/** `compute()` for these rows under `name`: the value kept from an earlier call, else computed now and kept. */
-export function rowsValue<T>(rows: readonly WarehouseRow[], name: string, compute: () => T): T {
-  let entry = kept.get(rows);
-  if (entry && entry.length !== rows.length) entry = undefined;
-  if (entry?.values.has(name)) return entry.values.get(name) as T;
-  const value = compute();
-  if (!entry) kept.set(rows, (entry = { length: rows.length, values: new Map() }));
-  entry.values.set(name, value);
-  return value;
+export interface RowsValue<T> {
+  /** Computes the value for `rows` now and keeps it with them. */
+  keep(rows: readonly WarehouseRow[]): void;
+  /** The value kept for `rows`, else computed now (and not kept). */
+  of(rows: readonly WarehouseRow[]): T;
+}
+
+export function rowsValue<T>(name: string, compute: (rows: readonly WarehouseRow[]) => T): RowsValue<T> {
+  return {
+    keep(rows) {
+      let entry = kept.get(rows);
+      if (!entry || entry.length !== rows.length) kept.set(rows, (entry = { length: rows.length, values: new Map() }));
+      entry.values.set(name, compute(rows));
+    },
+    of(rows) {
+      const entry = kept.get(rows);
+      return entry && entry.length === rows.length && entry.values.has(name) ? (entry.values.get(name) as T) : compute(rows);
+    },
+  };
 }

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WAREHOUSE_MODEL } from '../../contracts/warehouse-model.js';
 import type { WarehouseRow } from '../../contracts/warehouse-row.js';
-import { copyBinaryOf } from '../../loader/copy-rows.js';
+import { copyBinary } from '../../loader/copy-rows.js';
 import { FIRST_DIMENSION_VERSIONS_MIN_ROWS } from '../../loader/first-versions.js';
 import { fetchManifestRows, loadFetchedManifests, type FetchedManifest } from '../../loader/load-manifest.js';
 import { migrateWarehouseSchema } from '../../loader/warehouse-schema.js';
@@ -76,9 +76,9 @@ describe('loader: loads prepared while reading ahead', () => {
     const { manifestKey, manifest } = batches[0]!;
     const fetched = await fetchManifestRows(bucket.store, manifestKey, manifest);
     for (const { file, rows } of fetched.files) {
-      const columns = WAREHOUSE_MODEL[file.table].columns;
-      expect(copyBinaryOf(columns, rows)).toBe(copyBinaryOf(columns, rows));
-      expect(copyBinaryOf(columns, rows)).not.toBe(copyBinaryOf(columns, [...rows]));
+      const encoded = copyBinary(WAREHOUSE_MODEL[file.table].columns);
+      expect(encoded.of(rows)).toBe(encoded.of(rows));
+      expect(encoded.of(rows)).not.toBe(encoded.of([...rows]));
     }
   });
 });
