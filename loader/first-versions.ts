@@ -130,9 +130,10 @@ export const FIRST_DIMENSION_VERSIONS_MIN_ROWS = 100;
 
 /**
  * D1 in memory: per key the row with the highest version (the first of equal ones; dim_date rows
- * all tie, and are a function of the date), in the order the keys first appear.
+ * all tie, and are a function of the date), in the order the keys first appear; `rows` itself
+ * when no key repeats.
  */
-export function newestPerKey(spec: DimensionSpec, rows: readonly WarehouseRow[]): WarehouseRow[] {
+export function newestPerKey(spec: DimensionSpec, rows: readonly WarehouseRow[]): readonly WarehouseRow[] {
   const byKey = new Map<unknown, number>();
   const kept: WarehouseRow[] = [];
   for (const row of rows) {
@@ -145,7 +146,9 @@ export function newestPerKey(spec: DimensionSpec, rows: readonly WarehouseRow[])
       kept[at] = row;
     }
   }
-  return kept;
+  // No key repeated: every row was kept, in order. The same array then, whose COPY the reader
+  // may have encoded already (load-manifest.ts prepareAhead): a snapshot's keys are distinct.
+  return kept.length === rows.length ? rows : kept;
 }
 
 /** Whether the dimension holds none of `keys` (one probe of its primary key), and the switch above is not set. */

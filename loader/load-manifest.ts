@@ -3,7 +3,8 @@ import type { BatchManifest, ManifestFile } from '../contracts/manifest.js';
 import { WAREHOUSE_MODEL, WAREHOUSE_TABLES, type DimensionName, type DimensionSpec, type FactSpec, type WarehouseTable } from '../contracts/warehouse-model.js';
 import type { WarehouseRow } from '../contracts/warehouse-row.js';
 import type { ObjectStore } from '../bucket/object-store.js';
-import { copyRows } from './copy-rows.js';
+import { copyBinary, copyRows } from './copy-rows.js';
+import { rowsValue } from './rows-ahead.js';
 import { ManifestRejectedError } from './loader-errors.js';
 import { isBatchLoaded, recordLoadedBatch, recordWatermarks } from './load-ledger.js';
 import { copyIntoDimensionSql, copyIntoFactSql, copyIntoStagingSql, createStagingSql, inferredMembersForKeysSql, insertFactSql, mergeDimensionSql, referencedDimensions, truncateStagingSql } from './load-sql.js';
@@ -12,7 +13,7 @@ import type { ParquetReadLimits } from '../parquet/parquet-bounds.js';
 import type { WarehouseClient } from './warehouse-pool.js';
 import { applyReconciles } from './apply-reconciles.js';
 import { factKeyCheckMode, withoutRowTriggers } from './fact-key-checks.js';
-import { FIRST_DIMENSION_VERSIONS_MIN_ROWS, firstVersionReads, newestPerKey, noDimensionRowsOf, noVersionsOf } from './first-versions.js';
+import { FIRST_DIMENSION_VERSIONS_MIN_ROWS, firstVersionReads, newestPerKey, noDimensionRowsOf, noVersionsOf, type FirstVersionReads } from './first-versions.js';
 import { ident } from './warehouse-ddl.js';
 import { arrayParameter } from './array-parameter.js';
 import { distinctKeys } from './distinct-keys.js';
@@ -44,14 +45,60 @@ export function loadOrder(files: readonly ManifestFile[]): ManifestFile[] {
 
 /**
  * Reads a manifest's files (all at once: one round trip of latency instead of one per file; a
- * manifest's files are one micro-batch, so holding them is bounded). Needs no database: a loader
- * fetches the next manifests while Postgres is busy with the current ones.
+ * manifest's files are one micro-batch, so holding them is bounded) and prepares their loads (prepareAhead).
+ * Needs no database: a loader fetches the next manifests while Postgres is busy with the current ones.
  */
 export async function fetchManifestRows(store: ObjectStore, manifestKey: string, manifest: BatchManifest, parquetLimits?: ParquetReadLimits): Promise<FetchedManifest> {
   const ordered = loadOrder(manifest.files);
-  const rows = await Promise.all(ordered.map((file) => readManifestFile(store, manifestKey, file, parquetLimits)));
+  const rows = await Promise.all(
+    ordered.map(async (file) => {
+      const fileRows = await readManifestFile(store, manifestKey, file, parquetLimits);
+      prepareAhead(file.table, fileRows);
+      return fileRows;
+    }),
+  );
   return { manifestKey, manifest, files: ordered.map((file, i) => ({ file, rows: rows[i]! })) };
 }
+
+/**
+ * What the load of a file's rows computes from the rows alone, computed now and kept with them
+ * (rows-ahead.ts): its COPY stream (straight in or into staging: the same columns), and for a fact
+ * file the keys its inferred members are looked for by and the check of its snapshot reads, for a
+ * dimension file its newest row per key. The reader calls this while Postgres runs the
+ * transaction before; the load then finds the values instead of computing them between statements.
+ */
+export function prepareAhead(table: WarehouseTable, rows: readonly WarehouseRow[]): void {
+  const spec = WAREHOUSE_MODEL[table];
+  copyBinary(spec.columns).keep(rows);
+  if (spec.kind === 'fact') {
+    referencedKeys(spec as FactSpec).keep(rows);
+    snapshotReads(spec as FactSpec).keep(rows);
+  } else if (rows.length >= FIRST_DIMENSION_VERSIONS_MIN_ROWS) {
+    newestRows(spec as DimensionSpec).keep(rows);
+  }
+}
+
+/** Per referenced dimension (model order), its distinct non-null keys among the rows as a query parameter; dimensions none of the rows names left out. */
+const referencedKeys = (spec: FactSpec) =>
+  rowsValue(`${spec.name} referenced keys`, (rows) => {
+    const lists: { dimension: DimensionName; keys: unknown }[] = [];
+    for (const [dimension, columns] of referencedDimensions(spec)) {
+      const keys = distinctKeys(rows, columns);
+      if (keys.length > 0) lists.push({ dimension, keys: arrayParameter(keys) });
+    }
+    return lists;
+  });
+
+/** firstVersionReads of a file with snapshot reads (`r` rows); undefined for a file without. */
+const snapshotReads = (spec: FactSpec) =>
+  rowsValue<FirstVersionReads | null | undefined>(`${spec.name} snapshot reads`, (rows) => (rows.some((row) => row.op === 'r') ? firstVersionReads(spec, rows) : undefined));
+
+/** newestPerKey of a dimension file, and its keys. */
+const newestRows = (spec: DimensionSpec) =>
+  rowsValue(`${spec.name} newest per key`, (rows) => {
+    const newest = newestPerKey(spec, rows);
+    return { newest, keys: newest.map((row) => row[spec.key]) };
+  });
 
 /**
  * Thrown by loadFetchedManifests for a group of several manifests when one of them turns out to
@@ -137,8 +184,8 @@ export async function mergeDimensionRows(client: WarehouseClient, schema: string
 export async function mergeDimensionRows(client: WarehouseClient, schema: string, spec: DimensionSpec, rows: readonly WarehouseRow[], staged: Set<WarehouseTable>, how: { returnKeys: true }): Promise<'all' | string[]>;
 export async function mergeDimensionRows(client: WarehouseClient, schema: string, spec: DimensionSpec, rows: readonly WarehouseRow[], staged: Set<WarehouseTable>, how: { returnKeys?: boolean } = {}): Promise<number | 'all' | string[]> {
   if (rows.length >= FIRST_DIMENSION_VERSIONS_MIN_ROWS) {
-    const newest = newestPerKey(spec, rows);
-    if (await noDimensionRowsOf(client, schema, spec, newest.map((row) => row[spec.key]))) {
+    const { newest, keys } = newestRows(spec).of(rows);
+    if (await noDimensionRowsOf(client, schema, spec, keys)) {
       await client.query('SAVEPOINT dimension_copy');
       try {
         await copyRows(client, (format) => copyIntoDimensionSql(schema, spec, format), spec.columns, newest);
@@ -178,7 +225,7 @@ export async function insertFactRows(client: WarehouseClient, schema: string, sp
 export async function insertFactRows(client: WarehouseClient, schema: string, spec: FactSpec, rows: readonly WarehouseRow[], staged: Set<WarehouseTable>, how: FactInsert & { returnEventIds: true }): Promise<'all' | string[]>;
 export async function insertFactRows(client: WarehouseClient, schema: string, spec: FactSpec, rows: readonly WarehouseRow[], staged: Set<WarehouseTable>, how: FactInsert & { returnEventIds?: boolean }): Promise<number | 'all' | string[]> {
   const load = async () => {
-    const reads = rows.some((row) => row.op === 'r') ? firstVersionReads(spec, rows) : undefined;
+    const reads = snapshotReads(spec).of(rows);
     if (reads === undefined || (reads !== null && (await noVersionsOf(client, schema, spec, reads.sourceIds)))) {
       await client.query('SAVEPOINT fact_copy');
       try {
@@ -211,16 +258,10 @@ export interface FactInsert {
  */
 export async function insertInferredMembers(client: WarehouseClient, schema: string, spec: FactSpec, rows: readonly WarehouseRow[]): Promise<{ inferred: number; held: boolean }> {
   const holdKeys = (await factKeyCheckMode(client, schema)) === 'set-based';
-  const dimensions: DimensionName[] = [];
-  const keyLists: unknown[] = [];
-  for (const [dimension, columns] of referencedDimensions(spec)) {
-    const keys = distinctKeys(rows, columns);
-    if (keys.length === 0) continue;
-    dimensions.push(dimension);
-    keyLists.push(arrayParameter(keys));
-  }
-  if (dimensions.length === 0) return { inferred: 0, held: holdKeys };
-  const { rows: result } = await client.query<{ inferred: string; held?: boolean }>(inferredMembersForKeysSql(schema, dimensions, { holdKeys }), keyLists);
+  const lists = referencedKeys(spec).of(rows);
+  if (lists.length === 0) return { inferred: 0, held: holdKeys };
+  const sql = inferredMembersForKeysSql(schema, lists.map((l) => l.dimension), { holdKeys });
+  const { rows: result } = await client.query<{ inferred: string; held?: boolean }>(sql, lists.map((l) => l.keys));
   return { inferred: Number(result[0]?.inferred ?? 0), held: holdKeys && result[0]?.held === true };
 }
 
