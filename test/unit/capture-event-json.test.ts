@@ -7,6 +7,7 @@ import { PgoutputDecoder, normalizeLsn, type PgoutputMessageLike } from '../../c
 import { TextPgoutputPlugin } from '../../capture/replication/text-pgoutput-plugin.js';
 import { CHANGE_EVENT_VERSION, partitionKeyOf, type ChangeEvent, type Row } from '../../contracts/change-event.js';
 import { PRIMARY_KEYS, type SourceTable } from '../../contracts/source-tables.js';
+import { CAPTURED_TYPES, columnName, columnTextOf } from '../support/column-text-arbitraries.js';
 
 /**
  * Differential check of the streaming fast path (TextPgoutputPlugin's own tuple parser + the
@@ -22,22 +23,6 @@ const COMMIT_MICROS = 817_000_000_123_456n; // since 2000-01-01
 const XID = 771;
 const RELATION_OID = 16384;
 
-const TYPES = [
-  TYPE_OID.int2,
-  TYPE_OID.int4,
-  TYPE_OID.int8,
-  TYPE_OID.oid,
-  TYPE_OID.bool,
-  TYPE_OID.float4,
-  TYPE_OID.float8,
-  TYPE_OID.numeric,
-  TYPE_OID.timestamp,
-  TYPE_OID.timestamptz,
-  25, // text
-  1043, // varchar
-  1082, // date
-  3802, // jsonb
-];
 
 // ---- pgoutput wire format (protocol version 1) ----
 class Wire {
@@ -203,33 +188,9 @@ function outcome(fn: () => { id: string; partitionKey: string; json: string }) {
 
 // ---- generators ----
 const utf8 = (s: string) => new TextEncoder().encode(s);
-const printable = fc.string({ unit: 'binary', maxLength: 12 });
-const textFor = (typeOid: number): fc.Arbitrary<string> => {
-  switch (typeOid) {
-    case TYPE_OID.int2:
-    case TYPE_OID.int4:
-    case TYPE_OID.oid:
-      return fc.oneof(fc.integer({ min: -2147483648, max: 2147483647 }).map(String), fc.constantFrom('-0', '007', '1e3', ' 1', ''));
-    case TYPE_OID.int8:
-      return fc.oneof(fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }).map(String), fc.integer().map(String), fc.constantFrom('9007199254740993', '-0', '0012'));
-    case TYPE_OID.bool:
-      return fc.constantFrom('t', 'f', 'true', 'x');
-    case TYPE_OID.float4:
-    case TYPE_OID.float8:
-      return fc.oneof(fc.double().map(String), fc.constantFrom('NaN', 'Infinity', '-Infinity', '1e+20', '-0', '0.1', '1.5e-07'));
-    case TYPE_OID.numeric:
-      return fc.oneof(fc.integer().map((i) => (i / 100).toFixed(2)), fc.constantFrom('NaN', '1234567.80', '-0.001'));
-    case TYPE_OID.timestamp:
-      return fc.constantFrom('2022-11-03 14:20:49.962', '2022-11-03 14:20:49', 'infinity', '0044-03-15 00:00:00 BC');
-    case TYPE_OID.timestamptz:
-      return fc.constantFrom('2022-11-03 14:20:49.962+00', '2022-11-03 14:20:49.9+05:30', '-infinity', '2022-11-03 14:20:49-03:30:15');
-    default:
-      return fc.oneof(printable, fc.constantFrom(`O'Brien "Flat" 5 — Zoë 🚀`, 'a\\b', 'tab\there', '\u0000\u001f', '\u2028'));
-  }
-};
 const wireValue = (typeOid: number): fc.Arbitrary<WireValue> =>
   fc.oneof(
-    { weight: 6, arbitrary: textFor(typeOid).map((s) => ({ kind: 't' as const, bytes: utf8(s) })) },
+    { weight: 6, arbitrary: columnTextOf(typeOid).map((s) => ({ kind: 't' as const, bytes: utf8(s) })) },
     // Raw bytes, invalid UTF-8 included: both paths must decode them the same way.
     { weight: 1, arbitrary: fc.uint8Array({ maxLength: 8 }).map((bytes) => ({ kind: 't' as const, bytes })) },
     { weight: 1, arbitrary: fc.constant<WireValue>({ kind: 'n' }) },
@@ -237,17 +198,13 @@ const wireValue = (typeOid: number): fc.Arbitrary<WireValue> =>
   );
 
 const TABLES = Object.keys(PRIMARY_KEYS) as SourceTable[];
-const otherName = fc.oneof(
-  { weight: 5, arbitrary: fc.stringMatching(/^[a-z_][a-z0-9_]{0,10}$/) },
-  { weight: 1, arbitrary: fc.constantFrom('na"me', 'back\\slash', 'ünï', '123', '0', '__proto__', 'constructor', 'a\u0001') },
-);
 
 const scenario = fc
   .record({
     table: fc.constantFrom(...TABLES),
     keyType: fc.constantFrom(TYPE_OID.int4, TYPE_OID.int8, TYPE_OID.int2, 25),
     keyPosition: fc.nat(),
-    others: fc.uniqueArray(fc.record({ name: otherName, typeOid: fc.constantFrom(...TYPES) }), { selector: (c) => c.name, maxLength: 8 }),
+    others: fc.uniqueArray(fc.record({ name: columnName, typeOid: fc.constantFrom(...CAPTURED_TYPES) }), { selector: (c) => c.name, maxLength: 8 }),
   })
   .chain(({ table, keyType, keyPosition, others }) => {
     const keyName = PRIMARY_KEYS[table];
@@ -256,7 +213,7 @@ const scenario = fc
     // Mostly a valid key value; sometimes NULL / missing (both paths must reject it).
     const values = fc.tuple(
       ...columns.map((c) =>
-        c.key ? fc.oneof({ weight: 8, arbitrary: textFor(c.typeOid).map((s): WireValue => ({ kind: 't', bytes: utf8(s) })) }, { weight: 1, arbitrary: wireValue(c.typeOid) }) : wireValue(c.typeOid),
+        c.key ? fc.oneof({ weight: 8, arbitrary: columnTextOf(c.typeOid).map((s): WireValue => ({ kind: 't', bytes: utf8(s) })) }, { weight: 1, arbitrary: wireValue(c.typeOid) }) : wireValue(c.typeOid),
       ),
     );
     const change: fc.Arbitrary<Change> = fc.oneof(

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { snapshotEncoder, snapshotEvent } from '../../capture/snapshot/initial-snapshot.js';
 import { TYPE_OID, partitionKeyOf, serializeChangeEvent } from '../../contracts/change-event.js';
 import { SOURCE_TABLES } from '../../contracts/source-tables.js';
+import { CAPTURED_TYPES, columnName, columnTextOf } from '../support/column-text-arbitraries.js';
 
 /**
  * Differential check of the snapshot's direct JSON writer (snapshotEncoder: the streaming path's
@@ -15,72 +16,19 @@ import { SOURCE_TABLES } from '../../contracts/source-tables.js';
 const SNAPSHOT_LSN = '0/5CC2970';
 const COMMIT_TS = '2026-12-07T21:08:12.254Z';
 
-const TYPES = [
-  TYPE_OID.int2,
-  TYPE_OID.int4,
-  TYPE_OID.int8,
-  TYPE_OID.oid,
-  TYPE_OID.bool,
-  TYPE_OID.float4,
-  TYPE_OID.float8,
-  TYPE_OID.numeric,
-  TYPE_OID.timestamp,
-  TYPE_OID.timestamptz,
-  25, // text
-  1043, // varchar
-  1082, // date
-  3802, // jsonb
-];
-
-const anyText = fc.string({ unit: 'binary', maxLength: 12 });
-
-/** What `col::text` gives for a column of the type, with the spellings that take the slow paths. */
-function textOf(typeOid: number): fc.Arbitrary<string> {
-  switch (typeOid) {
-    case TYPE_OID.int2:
-    case TYPE_OID.int4:
-    case TYPE_OID.oid:
-      return fc.oneof(fc.integer({ min: -2147483648, max: 2147483647 }).map(String), fc.constantFrom('-0', '007'));
-    case TYPE_OID.int8:
-      return fc.oneof(fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }).map(String), fc.constantFrom('9007199254740993', '123456789012345', '1234567890123456'));
-    case TYPE_OID.bool:
-      return fc.constantFrom('t', 'f', 'true', 'false');
-    case TYPE_OID.float4:
-    case TYPE_OID.float8:
-      return fc.oneof(fc.double().map(String), fc.constantFrom('NaN', 'Infinity', '-Infinity', '1e+20', '-0', '1.5e-07'));
-    case TYPE_OID.numeric:
-      return fc.oneof(fc.integer().map((i) => (i / 100).toFixed(2)), fc.constantFrom('NaN', '1234567.80', '-0.001'));
-    case TYPE_OID.timestamp:
-      return fc.constantFrom('2022-11-03 14:20:49.962', '2022-11-03 14:20:49', 'infinity', '0044-03-15 00:00:00 BC');
-    case TYPE_OID.timestamptz:
-      return fc.constantFrom('2022-11-03 14:20:49.962+00', '2022-11-03 14:20:49.9+05:30', '-infinity');
-    case 1082:
-      return fc.constantFrom('2022-11-03', 'infinity');
-    case 3802:
-      return fc.constantFrom('{"a": [1, "x\\"y"]}', 'null', '"ünï"');
-    default:
-      return fc.oneof(anyText, fc.constantFrom(`O'Brien "Flat" 5 — Zoë 🚀`, 'a\\b', 'tab\there', 'line\nbreak', '\u0000\u001f', '\u2028', ''));
-  }
-}
-
-const columnName = fc.oneof(
-  { weight: 5, arbitrary: fc.stringMatching(/^[a-z_][a-z0-9_]{0,10}$/) },
-  { weight: 1, arbitrary: fc.constantFrom('na"me', 'back\\slash', 'ünï', '123', '0', '__proto__', 'constructor', 'a\u0001') },
-);
-
 const scenario = fc
   .record({
     table: fc.constantFrom(...SOURCE_TABLES),
     keyName: columnName,
     keyType: fc.constantFrom(TYPE_OID.int4, TYPE_OID.int8, TYPE_OID.int2, 25),
     keyPosition: fc.nat(),
-    others: fc.uniqueArray(fc.record({ attname: columnName, atttypid: fc.constantFrom(...TYPES) }), { selector: (c) => c.attname, maxLength: 8 }),
+    others: fc.uniqueArray(fc.record({ attname: columnName, atttypid: fc.constantFrom(...CAPTURED_TYPES) }), { selector: (c) => c.attname, maxLength: 8 }),
   })
   .chain(({ table, keyName, keyType, keyPosition, others }) => {
     const rest = others.filter((c) => c.attname !== keyName);
     const keyIndex = keyPosition % (rest.length + 1);
     const columns = [...rest.slice(0, keyIndex), { attname: keyName, atttypid: keyType }, ...rest.slice(keyIndex)];
-    const values = fc.tuple(...columns.map((c, i) => (i === keyIndex ? textOf(c.atttypid) : fc.option(textOf(c.atttypid), { freq: 4 }))));
+    const values = fc.tuple(...columns.map((c, i) => (i === keyIndex ? columnTextOf(c.atttypid) : fc.option(columnTextOf(c.atttypid), { freq: 4 }))));
     return fc.record({ table: fc.constant(table), columns: fc.constant(columns), keyIndex: fc.constant(keyIndex), rows: fc.array(values, { minLength: 1, maxLength: 3 }) });
   });
 
