@@ -191,11 +191,16 @@ const TIMESTAMP = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6})
  * timestamp(3) in, which is already its own normalized form (see requiredTimestamp).
  */
 function isCanonicalTimestamp(text: string): boolean {
-  if (text.length !== 23 || text.charCodeAt(10) !== T || text.charCodeAt(13) !== COLON || text.charCodeAt(16) !== COLON || text.charCodeAt(19) !== DOT) return false;
+  return text.length === 23 && text.charCodeAt(19) === DOT && digitsAt(text, 20, 3) >= 0 && isDateAndTimeOfDay(text);
+}
+
+/** Whether `text` starts 'YYYY-MM-DDTHH:MM:SS' with a real date and time of day. */
+function isDateAndTimeOfDay(text: string): boolean {
+  if (text.charCodeAt(10) !== T || text.charCodeAt(13) !== COLON || text.charCodeAt(16) !== COLON) return false;
   const hours = digitsAt(text, 11, 2);
   const minutes = digitsAt(text, 14, 2);
   const seconds = digitsAt(text, 17, 2);
-  return hours >= 0 && hours <= 23 && minutes >= 0 && minutes <= 59 && seconds >= 0 && seconds <= 59 && digitsAt(text, 20, 3) >= 0 && isCalendarDateAt(text, 0);
+  return hours >= 0 && hours <= 23 && minutes >= 0 && minutes <= 59 && seconds >= 0 && seconds <= 59 && isCalendarDateAt(text, 0);
 }
 
 /** The last value isCanonicalTimestamp accepted: created_at and last_updated are often equal. */
@@ -210,12 +215,8 @@ let lastCanonicalTimestamp: string | undefined;
 function paddedShortTimestamp(text: string): string | undefined {
   const length = text.length;
   if (length !== 19 && length !== 21 && length !== 22) return undefined;
-  if (text.charCodeAt(10) !== T || text.charCodeAt(13) !== COLON || text.charCodeAt(16) !== COLON) return undefined;
   if (length > 19 && (text.charCodeAt(19) !== DOT || digitsAt(text, 20, length - 20) < 0)) return undefined;
-  const hours = digitsAt(text, 11, 2);
-  const minutes = digitsAt(text, 14, 2);
-  const seconds = digitsAt(text, 17, 2);
-  if (!(hours >= 0 && hours <= 23 && minutes >= 0 && minutes <= 59 && seconds >= 0 && seconds <= 59 && isCalendarDateAt(text, 0))) return undefined;
+  if (!isDateAndTimeOfDay(text)) return undefined;
   return length === 19 ? `${text}.000` : length === 21 ? `${text}00` : `${text}0`;
 }
 
