@@ -56,8 +56,9 @@ export class BatchRows implements EventRowSink {
     if (newDates === 0) return;
     for (let i = 0; i < dateColumns.length; i++) {
       const date = row[dateColumns[i]!];
-      if (typeof date === 'string' && !dates!.has(date)) dates!.set(date, dimDateRow(date));
-      if (typeof date === 'string') known[i] = date;
+      if (typeof date !== 'string') continue;
+      if (!dates!.has(date)) dates!.set(date, dimDateRow(date));
+      known[i] = date;
     }
   }
 
