@@ -34,18 +34,9 @@ export class SegmentReader {
   }
 
   /**
-   * The next frame when it is already buffered (advancing past it), else undefined: then `next()`
-   * reads. The cursor's loop takes most frames this way, without a promise per record.
-   */
-  nextBuffered(): Extract<DecodeResult, { kind: 'frame' }> | undefined {
-    const result = this.decodeBuffered();
-    if (result.kind !== 'frame') return undefined;
-    return this.advance(result);
-  }
-
-  /**
-   * nextBuffered's record alone (frame-codec.ts frameRecordAt: no result object, no key text): the
-   * cursor's path for every record but the first of each chunk.
+   * The next record when its frame is already buffered (advancing past it), else undefined: then
+   * `next()` reads. The cursor's loop takes most records this way: no promise, no result object and
+   * no key text per record (frame-codec.ts frameRecordAt).
    */
   nextRecordBuffered(): FrameRecord | undefined {
     const at = this.position - this.bufferStart;

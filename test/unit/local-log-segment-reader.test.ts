@@ -27,9 +27,13 @@ function dataOf(offset: number, bytes: number): Uint8Array {
 
 async function readAll(reader: SegmentReader, into: FrameRecord[]): Promise<void> {
   for (;;) {
-    const result = reader.nextBuffered() ?? (await reader.next());
-    if (result.kind !== 'frame') return;
-    into.push(result.record);
+    let record = reader.nextRecordBuffered();
+    if (!record) {
+      const result = await reader.next();
+      if (result.kind !== 'frame') return;
+      record = result.record;
+    }
+    into.push(record);
   }
 }
 
