@@ -3,6 +3,7 @@ import copyStreams from 'pg-copy-streams';
 import {
   CHANGE_EVENT_VERSION,
   RelationEventEncoder,
+  columnValue,
   partitionKeyOf,
   serializeChangeEvent,
   snapshotEventId,
@@ -12,7 +13,6 @@ import {
   type Row,
 } from '../../contracts/change-event.js';
 import { SOURCE_TABLES, PRIMARY_KEYS, type SourceTable } from '../../contracts/source-tables.js';
-import { columnValue } from '../../contracts/change-event.js';
 import { createPostgresClient } from '../../platform/postgres-client.js';
 import { CopyTextRowParser } from './copy-text-rows.js';
 
