@@ -4,7 +4,8 @@ import { errorCategory, errorMessage } from '../platform/errors.js';
 import { createLogger } from '../platform/logger.js';
 import { runProcessorStage } from './local-stages.js';
 import { newCounters } from './pipeline-counters.js';
-import type { FromProcessor, ProcessorWorkerData, ToProcessor } from './processor-protocol.js';
+import type { FromProcessor } from './processor-protocol.js';
+import type { StageWorkerData, ToStageWorker } from './stage-thread.js';
 
 /**
  * The stream processor stage of `up`/`sync` on a worker thread (processor-thread.ts says why): the
@@ -14,12 +15,12 @@ import type { FromProcessor, ProcessorWorkerData, ToProcessor } from './processo
  * to the parent's logger. `stop` ends it the way an aborted signal ends the stage in process: the
  * batch in progress finishes and is checkpointed, then `done`.
  */
-const data = workerData as ProcessorWorkerData;
+const data = workerData as StageWorkerData;
 const port = parentPort!;
 const post = (message: FromProcessor) => port.postMessage(message);
 
 const stop = new AbortController();
-port.on('message', (message: ToProcessor) => {
+port.on('message', (message: ToStageWorker) => {
   if (message.type === 'stop') stop.abort();
 });
 

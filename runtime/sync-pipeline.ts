@@ -7,13 +7,14 @@ import { CATCH_UP_MANIFESTS_PER_TRANSACTION, loadPendingManifests, type LoadPend
 import { parquetLimitsFor } from '../loader/manifest-reader.js';
 import { ensureWarehouseSchema } from '../loader/warehouse-schema.js';
 import { readWarehouseStatus, type WarehouseStatus } from '../loader/warehouse-status.js';
-import { createChangeStreamConsumer, createChangeStreamWriter } from '../stream/create-change-stream.js';
-import type { ChangeStreamConsumer } from '../stream/change-stream.js';
+import { createChangeStreamWriter } from '../stream/create-change-stream.js';
+import { DrainProbe } from './drain-probe.js';
 import { newCounters } from './pipeline-counters.js';
 import { abortableDelay } from '../platform/abortable-delay.js';
 import { errorMessage, isRetryable } from '../platform/errors.js';
 import type { PipelineCounters } from './pipeline-counters.js';
-import { recordLoad, runArchiverStage } from './local-stages.js';
+import { recordLoad } from './local-stages.js';
+import { prepareArchiverThread, runArchiverStageOnThread } from './archiver-thread.js';
 import { prepareProcessorThread, runProcessorStageOnThread } from './processor-thread.js';
 import { ManifestWake } from '../loader/manifest-wake.js';
 import { captureStatusFile, CONSUMERS } from './pipeline-status.js';
@@ -90,7 +91,10 @@ export const SYNC_DRAIN_CONSUMERS = [CONSUMERS.processor, CONSUMERS.archiver];
  * first sync about 10% faster (round five). Streaming WAL is not: Postgres's logical decoding
  * takes most of a core, and a processor running beside it made the catch-up about 10% slower, so
  * the processor waits for that capture to end. The archiver and the loader always wait for
- * capture's end: they share this thread with it, and beside it slowed it more than they gained.
+ * capture's end: beside it they slowed it more than they gained (the loader shares this thread
+ * with it; the archiver, on its own thread since round seven, was measured on this one). The
+ * archiver has a thread of its own so that its reads and compression do not delay the loader's
+ * next statement while Postgres waits for it (archiver-thread.ts).
  */
 export async function syncPipeline(options: {
   config: Readonly<Config>;
@@ -126,8 +130,9 @@ export async function syncPipeline(options: {
     processor.catch(() => {}); // awaited below
     return processor;
   };
-  // The worker's script is made while capture runs, so the processor starts at once when wanted.
+  // The workers' scripts are made while capture runs, so the stages start at once when wanted.
   prepareProcessorThread();
+  prepareArchiverThread();
   const writer = await createChangeStreamWriter(config, logger.child({ stage: 'capture' }));
   let capture: CaptureResult;
   try {
@@ -155,11 +160,11 @@ export async function syncPipeline(options: {
   stages.capture.events = capture.eventsPublished;
   captured = true;
 
-  // Then the archiver on this thread and a draining loader (Postgres's work, woken by every
-  // manifest the processor writes), together with the processor.
+  // Then the archiver (on a thread of its own) and a draining loader (Postgres's work, woken by
+  // every manifest the processor writes), together with the processor.
   options.onPhase?.('process');
   stages.loader.startedMs = Date.now();
-  const processing = Promise.all([startProcessor(), runArchiverStage(config, logger.child({ stage: 'archiver' }), processingStop.signal, counters, 200)]);
+  const processing = Promise.all([startProcessor(), runArchiverStageOnThread(config, logger.child({ stage: 'archiver' }), processingStop.signal, counters, 200)]);
   processing.catch(() => {}); // awaited below; waitUntilDrained sees a failure too
   const loaderStop = new AbortController();
   // One set of loader settings for the draining runs during processing and the final passes.
@@ -247,14 +252,11 @@ export async function currentWalLsn(url: string): Promise<string> {
 }
 
 /**
- * Polls the named consumers' lag until every one has nothing left (or a stage fails). One probe
- * per consumer for the whole wait: its lag() reads the checkpoints the stage's own consumer
- * writes (not its own cache) and its cursors only move forward, so a poll reads only what was
- * appended or checkpointed since the last one (a fresh probe per poll decoded the whole log each
- * time: seconds of CPU in a large catch-up).
- * `ready` (sync: the processor has reported a read that found nothing): no probe is opened, and
- * nothing decoded, before it is true. A probe decodes the log from its start once (the end, then
- * up to the checkpoint), so the fewer consumers probed, and the later, the less it costs.
+ * Polls until the named consumers have checkpointed every record (or a stage fails). One probe
+ * for the whole wait (drain-probe.ts), opened once `ready` is true (sync: the processor has
+ * reported a read that found nothing after capture ended): no probe is opened, and nothing
+ * decoded, before. A probe passes over the log to its end once (on the local log, for all the
+ * names together), then reads only what is appended or checkpointed after.
  */
 export async function waitUntilDrained(
   config: Readonly<Config>,
@@ -267,13 +269,13 @@ export async function waitUntilDrained(
   let failed: unknown;
   stages.catch((error) => (failed = error));
   const never = new AbortController().signal;
-  const probes: ChangeStreamConsumer[] = [];
+  let probe: DrainProbe | undefined;
   try {
     for (;;) {
       if (failed) throw failed;
       if (ready()) {
-        while (probes.length < names.length) probes.push(await createChangeStreamConsumer(config, names[probes.length]!, logger));
-        if (await allDrained(probes)) {
+        probe ??= await DrainProbe.open(config, names, logger);
+        if (await probe.drained()) {
           if (failed) throw failed;
           return;
         }
@@ -281,13 +283,6 @@ export async function waitUntilDrained(
       await abortableDelay(pollIntervalMs, never);
     }
   } finally {
-    await Promise.all(probes.map((probe) => probe.close()));
+    await probe?.close();
   }
-}
-
-async function allDrained(probes: readonly ChangeStreamConsumer[]): Promise<boolean> {
-  for (const probe of probes) {
-    if ((await probe.lag()).some((shard) => shard.records > 0)) return false;
-  }
-  return true;
 }

@@ -52,5 +52,11 @@ export interface ChangeStreamConsumer {
   /** Forgets records not yet checkpointed so the next read re-delivers them (after a failure). */
   rewind(): void;
   lag(): Promise<ShardLag[]>;
+  /**
+   * Optional, for a stream that can count without reading the records (the local log): the records
+   * after each named consumer's checkpoint, summed over shards. What a drain wait needs of lag(),
+   * for several consumers in one call.
+   */
+  recordsBehind?(consumerNames: readonly string[]): Promise<Map<string, number>>;
   close(): Promise<void>;
 }

@@ -132,9 +132,7 @@ export class LocalLogConsumer implements ChangeStreamConsumer {
       // From the file, not this consumer's cache: a long-lived probe (sync's drain wait) must see
       // the checkpoints the consumer's owner writes. The cursors below then only move forward.
       const checkpoint = await readCheckpointOffset(this.layout, this.consumerName, shard);
-      const tail = (this.tailCursors[shard] ??= new ShardCursor(this.layout, shard, this.logger));
-      await tail.seek(Number.MAX_SAFE_INTEGER);
-      const endOffset = tail.nextOffset;
+      const endOffset = await this.endOffset(shard);
       // Checkpointed up to the end: nothing to look up (the lag cursor would decode the shard again
       // up to the checkpoint just to find no record there; sync's drain wait ends on this case).
       const oldest = checkpoint + 1 >= endOffset ? undefined : await this.oldestAfter(shard, checkpoint);
@@ -145,6 +143,35 @@ export class LocalLogConsumer implements ChangeStreamConsumer {
       });
     }
     return out;
+  }
+
+  /**
+   * Records after each named consumer's checkpoint: a shard's offsets are dense, so the end offset
+   * minus the checkpoint counts them, and each shard's end is found once for all the names. lag()
+   * would also decode each shard up to the checkpoint for the oldest record's arrival, and a probe
+   * per consumer would pass over the log to its end once each (sync's drain wait: three passes
+   * over a first sync's log, about a CPU-second, on the thread that loads). Retention never deletes
+   * a shard's last segment, so a consumer behind always has a record left to read and checkpoint.
+   */
+  async recordsBehind(consumerNames: readonly string[]): Promise<Map<string, number>> {
+    this.assertOpen();
+    for (const name of consumerNames) assertConsumerName(name);
+    const behind = new Map<string, number>(consumerNames.map((name) => [name, 0]));
+    for (let shard = 0; shard < this.options.shards; shard++) {
+      const endOffset = await this.endOffset(shard);
+      for (const name of consumerNames) {
+        const checkpoint = await readCheckpointOffset(this.layout, name, shard);
+        behind.set(name, behind.get(name)! + Math.max(0, endOffset - (checkpoint + 1)));
+      }
+    }
+    return behind;
+  }
+
+  /** The offset after the shard's last complete record; the tail cursor only moves forward. */
+  private async endOffset(shard: number): Promise<number> {
+    const tail = (this.tailCursors[shard] ??= new ShardCursor(this.layout, shard, this.logger));
+    await tail.seek(Number.MAX_SAFE_INTEGER);
+    return tail.nextOffset;
   }
 
   private async oldestAfter(shard: number, checkpoint: number) {

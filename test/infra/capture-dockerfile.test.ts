@@ -234,8 +234,8 @@ describe('image bundles (what the runtime stage ships)', () => {
   afterAll(() => fs.rmSync(outDir, { recursive: true, force: true }));
 
   it('holds the capture, the CLI, its worker modules and the data files they read, and is small', () => {
-    expect(built.files).toEqual(expect.arrayContaining(['capture.mjs', 'cli.mjs', 'lane-worker.mjs', 'scan-worker.mjs', 'processor-worker.mjs', 'schema.sql', RDS_CA_BUNDLE_FILE]));
-    expect(built.files.filter((f) => !/^(capture|cli|lane-worker|scan-worker|processor-worker|worker-bootstrap|chunk-[A-Z0-9]+)\.mjs$|^schema\.sql$/.test(f) && f !== RDS_CA_BUNDLE_FILE)).toEqual([]);
+    expect(built.files).toEqual(expect.arrayContaining(['capture.mjs', 'cli.mjs', 'lane-worker.mjs', 'scan-worker.mjs', 'processor-worker.mjs', 'archiver-worker.mjs', 'schema.sql', RDS_CA_BUNDLE_FILE]));
+    expect(built.files.filter((f) => !/^(capture|cli|lane-worker|scan-worker|processor-worker|archiver-worker|worker-bootstrap|chunk-[A-Z0-9]+)\.mjs$|^schema\.sql$/.test(f) && f !== RDS_CA_BUNDLE_FILE)).toEqual([]);
     const bytes = built.files.reduce((sum, f) => sum + fs.statSync(path.join(outDir, f)).size, 0);
     // About 3 MiB (the previous image carried 110 MiB of production node_modules).
     expect(bytes).toBeLessThan(16 * 1024 ** 2);

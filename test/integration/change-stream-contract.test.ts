@@ -428,6 +428,60 @@ describe('local log specifics', () => {
     await slow.close();
   });
 
+  it("recordsBehind: each named consumer's records after its checkpoint, zero exactly when its lag() says none", async () => {
+    const dir = await freshDir('behind');
+    const log: LocalLogChangeStream = openLocalLog(dir, { shards: 4, segmentBytes: 2048, pollIntervalMs: 10 });
+    const writer = await log.writer();
+    await writer.put(Array.from({ length: 40 }, (_, i) => record(`k${i % 9}`, i, 'x'.repeat(40))));
+    const all = await log.consumer('all');
+    const part = await log.consumer('part');
+    for (const group of await readAtLeast(all, 40)) await all.checkpoint(group[0].shardId, group.at(-1)!.sequenceNumber);
+    // `part` has handled the first two records of each shard it read.
+    for (const group of await readAtLeast(part, 40)) await part.checkpoint(group[0].shardId, group[Math.min(1, group.length - 1)].sequenceNumber);
+    const lagRecords = async (name: string) => {
+      const consumer = await log.consumer(name);
+      return (await consumer.lag().finally(() => consumer.close())).reduce((n, shard) => n + shard.records, 0);
+    };
+    // One probe, any name of its own; `never` has no checkpoint (not even registered).
+    const probe = await log.consumer('probe');
+    const names = ['all', 'part', 'never'];
+    const expected = async () => new Map(await Promise.all(names.map(async (name) => [name, await lagRecords(name)] as const)));
+    expect(await probe.recordsBehind(names)).toEqual(await expected());
+    expect((await probe.recordsBehind(names)).get('never')).toBe(40);
+    expect((await probe.recordsBehind(names)).get('all')).toBe(0);
+    // Its cursors only move forward: appended records are counted at the next call.
+    await writer.put(Array.from({ length: 25 }, (_, i) => record(`k${i % 5}`, 40 + i, 'y'.repeat(40))));
+    expect(await probe.recordsBehind(names)).toEqual(await expected());
+    expect((await probe.recordsBehind(['all'])).get('all')).toBe(25);
+    for (const group of await readAtLeast(all, 25)) await all.checkpoint(group[0].shardId, group.at(-1)!.sequenceNumber);
+    expect((await probe.recordsBehind(['all'])).get('all')).toBe(0);
+    await expect(probe.recordsBehind(['../escape'])).rejects.toThrow();
+    await writer.close();
+    await Promise.all([all.close(), part.close(), probe.close()]);
+  });
+
+  it('recordsBehind also counts records retention deleted before the consumer read them (lag() does not): zero at the same moment', async () => {
+    const dir = await freshDir('behind-expired');
+    const log: LocalLogChangeStream = openLocalLog(dir, { shards: 1, segmentBytes: 1024, pollIntervalMs: 10 });
+    const writer = await log.writer();
+    for (let i = 0; i < 40; i++) await writer.put([record('k', i, 'x'.repeat(60))]);
+    const bases = (await segmentsOf(dir, 0)).map((s) => Number(path.basename(s, '.seg')));
+    const slow = await log.consumer('slow');
+    await readAtLeast(slow, 5);
+    await slow.checkpoint('shardId-000000000000', '4');
+    expect(await log.enforceRetention(Date.now() + 8 * 24 * 3600_000)).toBe(bases.length - 1);
+    const probe = await log.consumer('probe');
+    expect((await probe.recordsBehind(['slow'])).get('slow')).toBe(40 - 5);
+    expect((await slow.lag())[0].records).toBe(40 - bases.at(-1)!);
+    slow.rewind();
+    const rest = (await readAtLeast(slow, 40 - bases.at(-1)!, 2_000)).flat();
+    await slow.checkpoint(rest[0].shardId, rest.at(-1)!.sequenceNumber);
+    expect((await probe.recordsBehind(['slow'])).get('slow')).toBe(0);
+    expect((await slow.lag())[0].records).toBe(0);
+    await writer.close();
+    await Promise.all([slow.close(), probe.close()]);
+  });
+
   it('routes keys with the Kinesis hash mapping', () => {
     // md5("") = d41d8cd9… → 0xd4… / 2^128 ≈ 0.83 → shard 3 of 4.
     expect(shardIndexOfKey('', 4)).toBe(3);

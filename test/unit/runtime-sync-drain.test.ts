@@ -6,6 +6,8 @@ import { loadConfig, type Config } from '../../platform/config.js';
 import { silentLogger } from '../../platform/logger.js';
 import { SYNC_DRAIN_CONSUMERS, waitUntilDrained } from '../../runtime/sync-pipeline.js';
 import { createChangeStreamConsumer, createChangeStreamWriter } from '../../stream/create-change-stream.js';
+import type { ChangeStreamConsumer } from '../../stream/change-stream.js';
+import { DrainProbe } from '../../runtime/drain-probe.js';
 
 /**
  * `sync` waits for its stages with waitUntilDrained. Regression: the lag probe used to be one
@@ -79,5 +81,36 @@ describe('sync: waitUntilDrained', () => {
     const lag = await probe.lag().finally(() => probe.close());
     expect(lag.map((shard) => shard.records)).toEqual([0, 0]);
     await stages;
+  });
+
+  describe('DrainProbe', () => {
+    /** Opens probe consumers, counting them; `lagOnly` hides recordsBehind (a stream like Kinesis). */
+    function opener(lagOnly: boolean) {
+      const opened: string[] = [];
+      const open = async (name: string): Promise<ChangeStreamConsumer> => {
+        opened.push(name);
+        const consumer = await createChangeStreamConsumer(config, name, silentLogger);
+        if (!lagOnly) return consumer;
+        return { consumerName: name, read: (o) => consumer.read(o), checkpoint: (a, b) => consumer.checkpoint(a, b), rewind: () => consumer.rewind(), lag: () => consumer.lag(), close: () => consumer.close() };
+      };
+      return { opened, open };
+    }
+
+    for (const lagOnly of [false, true]) {
+      it(lagOnly ? 'without recordsBehind: a probe per name, each asked for its lag' : 'on the local log: one probe answers for every name', async () => {
+        const { opened, open } = opener(lagOnly);
+        const probe = await DrainProbe.openWith(SYNC_DRAIN_CONSUMERS, open);
+        try {
+          expect(opened).toEqual(lagOnly ? SYNC_DRAIN_CONSUMERS : SYNC_DRAIN_CONSUMERS.slice(0, 1));
+          expect(await probe.drained()).toBe(false);
+          await lateStage(0, SYNC_DRAIN_CONSUMERS[1]);
+          expect(await probe.drained()).toBe(false); // the other has not read yet
+          await lateStage(0, SYNC_DRAIN_CONSUMERS[0]);
+          expect(await probe.drained()).toBe(true);
+        } finally {
+          await probe.close();
+        }
+      });
+    }
   });
 });

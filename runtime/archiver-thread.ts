@@ -1,0 +1,58 @@
+import type { Worker } from 'node:worker_threads';
+import type { Config } from '../platform/config.js';
+import type { Logger } from '../platform/logger.js';
+import { workerScript } from '../platform/worker-thread.js';
+import type { ArchiverThreadOptions, FromArchiver } from './archiver-protocol.js';
+import type { PipelineCounters } from './pipeline-counters.js';
+import { runStageThread } from './stage-thread.js';
+
+/**
+ * `sync`'s archiver on a worker thread (archiver-worker.ts). On this thread it shared a core with
+ * the loader, which in a first sync's last seconds only waits for Postgres and sends the next
+ * statement: each archiver read and gzip callback that ran first delayed that statement, and
+ * Postgres waited. On its own thread the archiver takes the cores' idle moments instead: a
+ * scale-10 first sync about 1 s faster (docs/performance.md, round seven). Same semantics as the
+ * stage in process (runArchiverStage, which the worker runs): an object durable before its
+ * records are checkpointed, everything buffered written at the stop; a worker that dies is
+ * started again from its checkpoint (stage-thread.ts), re-archiving at most what it had not
+ * checkpointed, as after a crash.
+ */
+const WORKER_MODULE = new URL('./archiver-worker.ts', import.meta.url);
+
+/** Makes the worker's script ahead of the stage (sync: while it captures). Idempotent. */
+export function prepareArchiverThread(): void {
+  workerScript(WORKER_MODULE).catch(() => undefined);
+}
+
+export async function runArchiverStageOnThread(
+  config: Readonly<Config>,
+  logger: Logger,
+  signal: AbortSignal,
+  counters: PipelineCounters,
+  flushIntervalMs: number,
+  options: { restartDelayMs?: number; onWorker?: (worker: Worker) => void } = {},
+): Promise<void> {
+  // Each worker counts from zero; the parent's counters go on from where they were.
+  let base = { ...counters.archiver };
+  const apply = (archiver: PipelineCounters['archiver']) => {
+    counters.archiver.objects = base.objects + archiver.objects;
+    counters.archiver.records = base.records + archiver.records;
+  };
+  await runStageThread<FromArchiver, ArchiverThreadOptions>({
+    stage: 'archiver',
+    module: WORKER_MODULE,
+    config,
+    workerOptions: { flushIntervalMs },
+    logger,
+    signal,
+    restartDelayMs: options.restartDelayMs,
+    onWorker: options.onWorker,
+    onStart: () => (base = { ...counters.archiver }),
+    onMessage: (message) => {
+      if (message.type === 'archived') apply(message.archiver);
+      if (message.type !== 'done') return undefined;
+      apply(message.archiver);
+      return { outcome: 'done' };
+    },
+  });
+}

@@ -1,0 +1,54 @@
+import type { Config } from '../platform/config.js';
+import type { Logger } from '../platform/logger.js';
+import type { ChangeStreamConsumer } from '../stream/change-stream.js';
+import { createChangeStreamConsumer } from '../stream/create-change-stream.js';
+
+/**
+ * Whether the named consumers have checkpointed every record of the stream. The probes read the
+ * checkpoints the consumers' owners write (not a cache of their own) and their cursors only move
+ * forward, so a poll reads only what was appended or checkpointed since the last one.
+ * On a stream that counts the records behind any consumer's checkpoint (the local log), one probe
+ * answers for all the names, finding the stream's end once; elsewhere each name has its own probe
+ * and its lag() is asked.
+ */
+export class DrainProbe {
+  private constructor(
+    private readonly names: readonly string[],
+    private readonly probes: readonly ChangeStreamConsumer[],
+  ) {}
+
+  static open(config: Readonly<Config>, names: readonly string[], logger: Logger): Promise<DrainProbe> {
+    return DrainProbe.openWith(names, (name) => createChangeStreamConsumer(config, name, logger));
+  }
+
+  /** `consumer` opens a probe consumer of the given name. */
+  static async openWith(names: readonly string[], consumer: (name: string) => Promise<ChangeStreamConsumer>): Promise<DrainProbe> {
+    const probes: ChangeStreamConsumer[] = [];
+    try {
+      for (const name of names) {
+        probes.push(await consumer(name));
+        if (probes[0]!.recordsBehind) break;
+      }
+    } catch (error) {
+      await Promise.all(probes.map((probe) => probe.close()));
+      throw error;
+    }
+    return new DrainProbe(names, probes);
+  }
+
+  async drained(): Promise<boolean> {
+    const [first] = this.probes;
+    if (first?.recordsBehind) {
+      const behind = await first.recordsBehind(this.names);
+      return [...behind.values()].every((records) => records === 0);
+    }
+    for (const probe of this.probes) {
+      if ((await probe.lag()).some((shard) => shard.records > 0)) return false;
+    }
+    return true;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.probes.map((probe) => probe.close()));
+  }
+}
