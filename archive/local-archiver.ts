@@ -88,9 +88,18 @@ interface Buffered {
   durable: boolean;
 }
 
-interface PendingRecord {
-  sequenceNumber: string;
+/**
+ * Consecutive records of one shard that went to one buffer: checkpointable together once it is
+ * durable. Only the shard's last run holds its last record; its sequence number is spelled when a
+ * run ends or is checkpointed, not for every record (one string per record was most of the
+ * archiver's garbage in a snapshot, where a table's records come in long runs).
+ */
+interface PendingRun {
   buffer: Buffered;
+  /** The run's last sequence number, once the run has ended. */
+  sequenceNumber?: string;
+  /** While the run may grow: its last record. */
+  last?: ConsumedRecord;
 }
 
 export async function runArchiver(options: ArchiverOptions): Promise<ArchiverSummary> {
@@ -100,8 +109,8 @@ export async function runArchiver(options: ArchiverOptions): Promise<ArchiverSum
   const maxRecords = options.maxRecordsPerRead ?? 1000;
   const attempts = options.writeAttempts ?? 5;
   const open = new Map<string, Buffered>();
-  /** Per shard, records not yet checkpointed, in sequence order. */
-  const pending = new Map<string, PendingRecord[]>();
+  /** Per shard, the runs of records not yet checkpointed, in sequence order. */
+  const pending = new Map<string, PendingRun[]>();
   const summary: ArchiverSummary = { records: 0, errorRecords: 0, objects: 0 };
   const spareBlocks: Buffer[] = [];
   const newBlock = () => spareBlocks.pop() ?? Buffer.allocUnsafeSlow(BLOCK_BYTES);
@@ -140,7 +149,12 @@ export async function runArchiver(options: ArchiverOptions): Promise<ArchiverSum
     buffer.records++;
     let queue = pending.get(record.shardId);
     if (!queue) pending.set(record.shardId, (queue = []));
-    queue.push({ sequenceNumber: record.sequenceNumber, buffer });
+    const run = queue[queue.length - 1];
+    if (run?.last && run.buffer === buffer) run.last = record;
+    else {
+      if (run?.last) endRun(run);
+      queue.push({ buffer, last: record });
+    }
     return buffer;
   };
 
@@ -175,8 +189,9 @@ export async function runArchiver(options: ArchiverOptions): Promise<ArchiverSum
       let done = 0;
       while (done < queue.length && queue[done]!.buffer.durable) done++;
       if (done === 0) continue;
-      const last = queue[done - 1]!.sequenceNumber;
-      await consumer.checkpoint(shardId, last);
+      const run = queue[done - 1]!;
+      if (run.last) endRun(run); // the shard's last run: a record to the same buffer starts a new one
+      await consumer.checkpoint(shardId, run.sequenceNumber!);
       queue.splice(0, done);
     }
   };
@@ -212,6 +227,11 @@ export async function runArchiver(options: ArchiverOptions): Promise<ArchiverSum
   }
   logger.info('archiver stopped', { ...summary });
   return summary;
+}
+
+function endRun(run: PendingRun): void {
+  run.sequenceNumber = run.last!.sequenceNumber;
+  run.last = undefined;
 }
 
 /** Copies `data` to the end of the buffer's body. */

@@ -134,6 +134,36 @@ describe('local archiver', () => {
     expect(flushes.at(-1)).toMatchObject({ reason: 'shutdown', records: 1 }); // a graceful stop flushes
   });
 
+  it('checkpoints a shard up to the last record before the first one whose object is not durable, when tables interleave', async () => {
+    const workload = generateWorkload(200, { secondsBetweenTransactions: 0.01 });
+    const payments = workload.filter((e) => e.event.table === 'payment').slice(0, 4);
+    const orders = workload.filter((e) => e.event.table === 'sales_order').slice(0, 2);
+    const [p1, p2, p3, p4] = payments;
+    const [s1, s2] = orders;
+    const stream = new MemoryChangeStream();
+    // One shard, one arrival hour: p1 p2 p3 s1 p4 s2. The first payment object fills at p3.
+    for (const item of [p1!, p2!, p3!, s1!, p4!, s2!]) stream.append('shard-0', partitionKeyOf(item.event), item.text, p1!.arrivalMs);
+    const maxBytes = [p1!, p2!, p3!].reduce((n, e) => n + Buffer.byteLength(e.text) + 1, 0);
+    expect(Buffer.byteLength(s1!.text) + Buffer.byteLength(s2!.text) + 2).toBeLessThan(maxBytes);
+    const sequence = stream.shards.get('shard-0')!.map((r) => r.sequenceNumber);
+    const consumer = stream.consumer('archiver');
+    const flushes: ArchiveFlush[] = [];
+    const controller = new AbortController();
+    const running = runArchiver({ consumer, ingestion: tmp.store, flushIntervalMs: 60_000, maxBytes, logger: silentLogger, signal: controller.signal, onFlush: (f) => flushes.push(f) });
+    try {
+      const deadline = Date.now() + 5_000;
+      while (!consumer.checkpoints.has('shard-0') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(flushes).toMatchObject([{ reason: 'size', records: 3 }]);
+      // s1's object is still buffered: p4, durable or not, cannot be checkpointed past it.
+      expect(consumer.checkpoints.get('shard-0')).toBe(sequence[2]);
+    } finally {
+      controller.abort();
+    }
+    await running;
+    expect(flushes.map((f) => f.reason)).toEqual(['size', 'shutdown', 'shutdown']);
+    expect(consumer.checkpoints.get('shard-0')).toBe(sequence[5]);
+  });
+
   it('a crash (writes failing, no checkpoint, rewind) may duplicate records across files but never loses one', async () => {
     const events = generateWorkload(1500, { secondsBetweenTransactions: 1 });
     const stream = new MemoryChangeStream();
