@@ -1,10 +1,9 @@
 import type { Worker } from 'node:worker_threads';
 import type { Config } from '../platform/config.js';
 import type { Logger } from '../platform/logger.js';
-import { workerScript } from '../platform/worker-thread.js';
 import type { ArchiverThreadOptions, FromArchiver } from './archiver-protocol.js';
 import type { PipelineCounters } from './pipeline-counters.js';
-import { runStageThread } from './stage-thread.js';
+import { prepareStageThread, runStageThread } from './stage-thread.js';
 
 /**
  * `sync`'s archiver on a worker thread (archiver-worker.ts). On this thread it shared a core with
@@ -19,9 +18,9 @@ import { runStageThread } from './stage-thread.js';
  */
 const WORKER_MODULE = new URL('./archiver-worker.ts', import.meta.url);
 
-/** Makes the worker's script ahead of the stage (sync: while it captures). Idempotent. */
+/** The worker's script made ahead (stage-thread.ts prepareStageThread): sync, while it captures. */
 export function prepareArchiverThread(): void {
-  workerScript(WORKER_MODULE).catch(() => undefined);
+  prepareStageThread(WORKER_MODULE);
 }
 
 export async function runArchiverStageOnThread(

@@ -1,10 +1,8 @@
-import { parentPort, workerData } from 'node:worker_threads';
 import { errorCategory, errorMessage } from '../platform/errors.js';
-import { createLogger } from '../platform/logger.js';
 import type { ArchiverThreadOptions, FromArchiver } from './archiver-protocol.js';
 import { runArchiverStage } from './local-stages.js';
 import { newCounters } from './pipeline-counters.js';
-import type { StageWorkerData, ToStageWorker } from './stage-thread.js';
+import { stageWorkerPort } from './stage-worker-port.js';
 
 /**
  * sync's archiver on a worker thread (archiver-thread.ts says why): the same runArchiverStage as in
@@ -13,14 +11,7 @@ import type { StageWorkerData, ToStageWorker } from './stage-thread.js';
  * to the parent's logger. `stop` ends it the way an aborted signal ends the stage in process:
  * what is buffered is written and checkpointed, then `done`.
  */
-const data = workerData as StageWorkerData<ArchiverThreadOptions>;
-const port = parentPort!;
-const post = (message: FromArchiver) => port.postMessage(message);
-
-const stop = new AbortController();
-port.on('message', (message: ToStageWorker) => {
-  if (message.type === 'stop') stop.abort();
-});
+const { data, post, stop, logger, release } = stageWorkerPort<FromArchiver, ArchiverThreadOptions>();
 
 const counters = newCounters();
 let sentObjects = 0;
@@ -31,14 +22,13 @@ const report = () => {
 };
 const poll = setInterval(report, 250);
 
-const logger = createLogger({ service: 'totesys-cdc', level: data.logLevel, write: (line) => post({ type: 'log', line }) });
 try {
-  await runArchiverStage(data.config, logger, stop.signal, counters, data.options.flushIntervalMs);
+  await runArchiverStage(data.config, logger, stop, counters, data.options.flushIntervalMs);
   post({ type: 'done', archiver: { ...counters.archiver } });
 } catch (error) {
   report();
   post({ type: 'failed', message: errorMessage(error), stack: error instanceof Error ? error.stack : undefined, category: errorCategory(error) });
 } finally {
   clearInterval(poll);
-  port.unref(); // nothing left to do: the thread exits once the last message is out
+  release();
 }

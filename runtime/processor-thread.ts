@@ -2,10 +2,9 @@ import type { Worker } from 'node:worker_threads';
 import type { ManifestWake } from '../loader/manifest-wake.js';
 import type { Config } from '../platform/config.js';
 import type { Logger } from '../platform/logger.js';
-import { workerScript } from '../platform/worker-thread.js';
 import type { PipelineCounters } from './pipeline-counters.js';
 import type { FromProcessor } from './processor-protocol.js';
-import { runStageThread } from './stage-thread.js';
+import { prepareStageThread, runStageThread } from './stage-thread.js';
 
 /**
  * `up`'s and `sync`'s stream processor on a worker thread (processor-worker.ts), so it has a core
@@ -23,13 +22,9 @@ import { runStageThread } from './stage-thread.js';
  */
 const WORKER_MODULE = new URL('./processor-worker.ts', import.meta.url);
 
-/**
- * Makes the worker's script (bundling it, platform/worker-thread.ts) ahead of the stage, e.g. while
- * `sync` captures: the stage then starts its worker at once. Idempotent; a failure here is seen
- * again (and thrown) by the stage.
- */
+/** The worker's script made ahead (stage-thread.ts prepareStageThread). */
 export function prepareProcessorThread(): void {
-  workerScript(WORKER_MODULE).catch(() => undefined);
+  prepareStageThread(WORKER_MODULE);
 }
 
 export async function runProcessorStageOnThread(

@@ -1,11 +1,9 @@
-import { parentPort, workerData } from 'node:worker_threads';
 import { ManifestWake } from '../loader/manifest-wake.js';
 import { errorCategory, errorMessage } from '../platform/errors.js';
-import { createLogger } from '../platform/logger.js';
 import { runProcessorStage } from './local-stages.js';
 import { newCounters } from './pipeline-counters.js';
 import type { FromProcessor } from './processor-protocol.js';
-import type { StageWorkerData, ToStageWorker } from './stage-thread.js';
+import { stageWorkerPort } from './stage-worker-port.js';
 
 /**
  * The stream processor stage of `up`/`sync` on a worker thread (processor-thread.ts says why): the
@@ -15,14 +13,7 @@ import type { StageWorkerData, ToStageWorker } from './stage-thread.js';
  * to the parent's logger. `stop` ends it the way an aborted signal ends the stage in process: the
  * batch in progress finishes and is checkpointed, then `done`.
  */
-const data = workerData as StageWorkerData;
-const port = parentPort!;
-const post = (message: FromProcessor) => port.postMessage(message);
-
-const stop = new AbortController();
-port.on('message', (message: ToStageWorker) => {
-  if (message.type === 'stop') stop.abort();
-});
+const { data, post, stop, logger, release } = stageWorkerPort<FromProcessor>();
 
 const counters = newCounters();
 let sent = '';
@@ -52,13 +43,12 @@ wake.subscribe((manifestKey) => {
 // Batches that wrote no manifest (all quarantined, watermarks only) still change the counters.
 const poll = setInterval(report, 250);
 
-const logger = createLogger({ service: 'totesys-cdc', level: data.logLevel, write: (line) => post({ type: 'log', line }) });
 try {
-  await runProcessorStage(data.config, logger, stop.signal, counters, wake, () => post({ type: 'idle' }));
+  await runProcessorStage(data.config, logger, stop, counters, wake, () => post({ type: 'idle' }));
   post({ type: 'done', processor: { ...counters.processor } });
 } catch (error) {
   post({ type: 'failed', message: errorMessage(error), stack: error instanceof Error ? error.stack : undefined, category: errorCategory(error), processor: { ...counters.processor } });
 } finally {
   clearInterval(poll);
-  port.unref(); // nothing left to do: the thread exits once the last message is out
+  release();
 }

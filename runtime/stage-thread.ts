@@ -34,6 +34,15 @@ export type StageWorkerRun = { outcome: 'done' } | { outcome: 'failed'; error: E
 
 const RESTART_DELAY_MS = { first: 1_000, max: 30_000 };
 
+/**
+ * Makes a stage worker's script (bundling it, platform/worker-thread.ts) ahead of the stage, e.g.
+ * while `sync` captures: the stage then starts its worker at once. Idempotent; a failure here is
+ * seen again (and thrown) by the stage.
+ */
+export function prepareStageThread(module: URL): void {
+  workerScript(module).catch(() => undefined);
+}
+
 export interface StageThreadOptions<M extends { type: string }, O> {
   /** 'processor', 'archiver': names the thread in logs and its CPU profile (workerExecArgv). */
   stage: string;
