@@ -14,7 +14,7 @@
  * BENCH_RUNS (default 3) timed runs, each over a fresh copy of the log and empty state.
  * BENCH_IN_PROCESS=1 runs the stage on this thread (runProcessorStage) instead of a worker.
  * BENCH_CPU_PROF=<dir>: run as `node --cpu-prof ...` to profile; the worker's profile gets the
- * `-processor` suffix (processor-thread.ts).
+ * `-processor` suffix (runtime/stage-thread.ts workerExecArgv).
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';

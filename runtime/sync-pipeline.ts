@@ -13,7 +13,7 @@ import { newCounters } from './pipeline-counters.js';
 import { abortableDelay } from '../platform/abortable-delay.js';
 import { errorMessage, isRetryable } from '../platform/errors.js';
 import type { PipelineCounters } from './pipeline-counters.js';
-import { recordLoad } from './local-stages.js';
+import { recordLoad, runArchiverStage } from './local-stages.js';
 import { prepareArchiverThread, runArchiverStageOnThread } from './archiver-thread.js';
 import { prepareProcessorThread, runProcessorStageOnThread } from './processor-thread.js';
 import { ManifestWake } from '../loader/manifest-wake.js';
@@ -76,6 +76,13 @@ function stageFigures(stages: Record<SyncStage, StageTime>): Record<SyncStage, {
 export const SYNC_DRAIN_CONSUMERS = [CONSUMERS.processor, CONSUMERS.archiver];
 
 /**
+ * From this many records captured by the sync, its archiver runs on a thread of its own; below,
+ * on this one: a worker's start (about 0.3 CPU-s and 0.35 s in bench:startup's `sync` with
+ * nothing to capture) costs about what archiving 50k records does.
+ */
+export const ARCHIVER_THREAD_MIN_RECORDS = 50_000;
+
+/**
  * Brings the warehouse up to the source's current WAL position through every stage, then returns:
  * capture until the target LSN is published and confirmed; then processor and archiver until
  * their consumers have nothing left, with the loader draining manifests as the processor writes
@@ -93,8 +100,9 @@ export const SYNC_DRAIN_CONSUMERS = [CONSUMERS.processor, CONSUMERS.archiver];
  * the processor waits for that capture to end. The archiver and the loader always wait for
  * capture's end: beside it they slowed it more than they gained (the loader shares this thread
  * with it; the archiver, on its own thread since round seven, was measured on this one). The
- * archiver has a thread of its own so that its reads and compression do not delay the loader's
- * next statement while Postgres waits for it (archiver-thread.ts).
+ * archiver has a thread of its own when there is much to archive, so that its reads and
+ * compression do not delay the loader's next statement while Postgres waits for it
+ * (archiver-thread.ts); with little, a worker's start would cost more than it saves.
  */
 export async function syncPipeline(options: {
   config: Readonly<Config>;
@@ -103,6 +111,8 @@ export async function syncPipeline(options: {
   logger: Logger;
   onSnapshotProgress?: (progress: SnapshotProgress) => void;
   onPhase?: (phase: 'capture' | 'process' | 'load') => void;
+  /** ARCHIVER_THREAD_MIN_RECORDS unless given (tests take each way). */
+  archiverThreadMinRecords?: number;
 }): Promise<SyncSummary> {
   const { config, logger, sourceUrl, warehouseUrl } = options;
   const startedAt = Date.now();
@@ -164,7 +174,12 @@ export async function syncPipeline(options: {
   // every manifest the processor writes), together with the processor.
   options.onPhase?.('process');
   stages.loader.startedMs = Date.now();
-  const processing = Promise.all([startProcessor(), runArchiverStageOnThread(config, logger.child({ stage: 'archiver' }), processingStop.signal, counters, 200)]);
+  const archiverLogger = logger.child({ stage: 'archiver' });
+  const archiving =
+    capture.eventsPublished + capture.reconcileRecords >= (options.archiverThreadMinRecords ?? ARCHIVER_THREAD_MIN_RECORDS)
+      ? runArchiverStageOnThread(config, archiverLogger, processingStop.signal, counters, 200)
+      : runArchiverStage(config, archiverLogger, processingStop.signal, counters, 200);
+  const processing = Promise.all([startProcessor(), archiving]);
   processing.catch(() => {}); // awaited below; waitUntilDrained sees a failure too
   const loaderStop = new AbortController();
   // One set of loader settings for the draining runs during processing and the final passes.
