@@ -170,8 +170,8 @@ export async function syncPipeline(options: {
   stages.capture.events = capture.eventsPublished;
   captured = true;
 
-  // Then the archiver (on a thread of its own) and a draining loader (Postgres's work, woken by
-  // every manifest the processor writes), together with the processor.
+  // Then the archiver (on a thread of its own when there is much to archive) and a draining
+  // loader (Postgres's work, woken by every manifest the processor writes), with the processor.
   options.onPhase?.('process');
   stages.loader.startedMs = Date.now();
   const archiverLogger = logger.child({ stage: 'archiver' });

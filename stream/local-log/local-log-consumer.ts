@@ -150,7 +150,7 @@ export class LocalLogConsumer implements ChangeStreamConsumer {
    * minus the checkpoint counts them, and each shard's end is found once for all the names. lag()
    * would also decode each shard up to the checkpoint for the oldest record's arrival, and a probe
    * per consumer would pass over the log to its end once each (sync's drain wait: three passes
-   * over a first sync's log, about a CPU-second, on the thread that loads). Retention never deletes
+   * over a first sync's log on the thread that loads, about 0.4 CPU-s). Retention never deletes
    * a shard's last segment, so a consumer behind always has a record left to read and checkpoint.
    */
   async recordsBehind(consumerNames: readonly string[]): Promise<Map<string, number>> {
