@@ -9,22 +9,14 @@ import { prepareStageThread, runStageThread } from './stage-thread.js';
  * `sync`'s archiver on a worker thread (archiver-worker.ts). On this thread it shared a core with
  * the loader, which in a first sync's last seconds only waits for Postgres and sends the next
  * statement: each archiver read and gzip callback that ran first delayed that statement, and
- * Postgres waited. On its own thread, at a lower priority, the archiver takes the cores' idle
- * moments instead: a scale-10 first sync about 1.5 s faster (docs/performance.md, round seven). Same semantics as the
+ * Postgres waited. On its own thread the archiver takes the cores' idle moments instead: a
+ * scale-10 first sync about 1 s faster (docs/performance.md, round seven). Same semantics as the
  * stage in process (runArchiverStage, which the worker runs): an object durable before its
  * records are checkpointed, everything buffered written at the stop; a worker that dies is
  * started again from its checkpoint (stage-thread.ts), re-archiving at most what it had not
  * checkpointed, as after a crash.
  */
 const WORKER_MODULE = new URL('./archiver-worker.ts', import.meta.url);
-
-/**
- * The archiver's thread is niced (Linux, platform/thread-priority.ts): with the processor, the
- * loader and Postgres it is one thread more than the two cores, and its work has no one waiting
- * on it until the end, so it takes the cores' idle moments rather than turns. Eight alternating
- * pairs of a scale-10 first sync: median 15.3 → 14.65 s, faster in six (docs/performance.md).
- */
-export const ARCHIVER_THREAD_NICENESS = 10;
 
 /** The worker's script made ahead (stage-thread.ts prepareStageThread): sync, while it captures. */
 export function prepareArchiverThread(): void {
@@ -49,7 +41,7 @@ export async function runArchiverStageOnThread(
     stage: 'archiver',
     module: WORKER_MODULE,
     config,
-    workerOptions: { flushIntervalMs, niceness: ARCHIVER_THREAD_NICENESS },
+    workerOptions: { flushIntervalMs },
     logger,
     signal,
     restartDelayMs: options.restartDelayMs,
