@@ -9,8 +9,9 @@ import { prepareStageThread, runStageThread } from './stage-thread.js';
  * `sync`'s archiver on a worker thread (archiver-worker.ts). On this thread it shared a core with
  * the loader, which in a first sync's last seconds only waits for Postgres and sends the next
  * statement: each archiver read and gzip callback that ran first delayed that statement, and
- * Postgres waited. On its own thread the archiver takes the cores' idle moments instead: a
- * scale-10 first sync about 1 s faster (docs/performance.md, round seven). Same semantics as the
+ * Postgres waited. On its own thread it runs beside the loader instead of between its
+ * statements: a scale-10 first sync 16.7 → 15.1 s (median of five pairs, docs/performance.md,
+ * round seven), a 100k-change catch-up about 10% faster. Same semantics as the
  * stage in process (runArchiverStage, which the worker runs): an object durable before its
  * records are checkpointed, everything buffered written at the stop; a worker that dies is
  * started again from its checkpoint (stage-thread.ts), re-archiving at most what it had not
