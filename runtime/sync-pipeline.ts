@@ -140,9 +140,8 @@ export async function syncPipeline(options: {
     processor.catch(() => {}); // awaited below
     return processor;
   };
-  // The workers' scripts are made while capture runs, so the stages start at once when wanted.
+  // The worker's script is made while capture runs, so the processor starts at once when wanted.
   prepareProcessorThread();
-  prepareArchiverThread();
   const writer = await createChangeStreamWriter(config, logger.child({ stage: 'capture' }));
   let capture: CaptureResult;
   try {
@@ -154,7 +153,10 @@ export async function syncPipeline(options: {
       stopAtLsn: targetLsn,
       statusFile: captureStatusFile(config),
       onSnapshotProgress: (progress) => {
-        // A snapshot's rows: the processor takes them as they are published (see above).
+        // A snapshot's rows: the processor takes them as they are published (see above). A
+        // snapshot is what makes a sync large: the archiver's thread script is made then (at the
+        // first batch), not for every sync (most archive on this thread, below).
+        if (!processor) prepareArchiverThread();
         void startProcessor();
         options.onSnapshotProgress?.(progress);
       },
