@@ -12,8 +12,9 @@ import { runArchiverStageOnThread } from '../../runtime/archiver-thread.js';
 import { runArchiverStage } from '../../runtime/local-stages.js';
 import { newCounters, type PipelineCounters } from '../../runtime/pipeline-counters.js';
 import { CONSUMERS } from '../../runtime/pipeline-status.js';
-import { createChangeStreamConsumer, createChangeStreamWriter } from '../../stream/create-change-stream.js';
+import { createChangeStreamWriter } from '../../stream/create-change-stream.js';
 import { generateWorkload } from '../support/archive-workload.js';
+import { lagOf } from '../support/consumer-lag.js';
 import { waitFor } from '../support/wait-for.js';
 
 /**
@@ -52,15 +53,6 @@ async function archivedLines(config: Readonly<Config>): Promise<Record<string, s
   return out;
 }
 
-async function lagOf(config: Readonly<Config>): Promise<number> {
-  const probe = await createChangeStreamConsumer(config, CONSUMERS.archiver, silentLogger);
-  try {
-    return (await probe.lag()).reduce((n, shard) => n + shard.records, 0);
-  } finally {
-    await probe.close();
-  }
-}
-
 /** Runs the stage until the archiver consumer has nothing left and the counters say `records`, then stops it. */
 async function runUntilArchived(config: Readonly<Config>, run: (signal: AbortSignal, counters: PipelineCounters) => Promise<void>, records: number): Promise<PipelineCounters> {
   const counters = newCounters();
@@ -69,7 +61,7 @@ async function runUntilArchived(config: Readonly<Config>, run: (signal: AbortSig
   // A stage that ends before it is stopped (failed, or gave up on a dead worker) ends the wait too.
   let ended = false;
   stage.then(() => (ended = true), () => (ended = true));
-  await waitFor(async () => ended || (counters.archiver.records >= records && (await lagOf(config)) === 0), { timeoutMs: 60_000 });
+  await waitFor(async () => ended || (counters.archiver.records >= records && (await lagOf(config, CONSUMERS.archiver)) === 0), { timeoutMs: 60_000 });
   expect(ended).toBe(false);
   stop.abort();
   await stage;
@@ -94,7 +86,7 @@ describe('archiver stage on a worker thread', () => {
     expect(archived).toEqual(await archivedLines(inProcess));
     expect(archived.errors).toHaveLength(1);
     expect(Object.keys(archived).length).toBeGreaterThan(2);
-    expect(await lagOf(config)).toBe(0);
+    expect(await lagOf(config, CONSUMERS.archiver)).toBe(0);
 
     // Started again: everything was checkpointed, nothing is archived twice.
     const again = newCounters();
@@ -130,6 +122,6 @@ describe('archiver stage on a worker thread', () => {
     const archived = await archivedLines(config);
     const changeLines = Object.entries(archived).filter(([folder]) => folder !== 'errors').flatMap(([, lines]) => lines);
     expect(new Set(changeLines).size).toBe(EVENTS);
-    expect(await lagOf(config)).toBe(0);
+    expect(await lagOf(config, CONSUMERS.archiver)).toBe(0);
   }, 120_000);
 });

@@ -11,8 +11,9 @@ import { runProcessorStage } from '../../runtime/local-stages.js';
 import { newCounters, type PipelineCounters } from '../../runtime/pipeline-counters.js';
 import { CONSUMERS } from '../../runtime/pipeline-status.js';
 import { runProcessorStageOnThread } from '../../runtime/processor-thread.js';
-import { createChangeStreamConsumer, createChangeStreamWriter } from '../../stream/create-change-stream.js';
+import { createChangeStreamWriter } from '../../stream/create-change-stream.js';
 import { generateWorkload } from '../support/archive-workload.js';
+import { lagOf } from '../support/consumer-lag.js';
 import { waitFor } from '../support/wait-for.js';
 
 /**
@@ -34,15 +35,6 @@ async function seededStateDir(): Promise<{ dir: string; config: Readonly<Config>
   await writer.put([{ partitionKey: 'sales_order:1', data: encoder.encode('{"not":"an event"}') }]);
   await writer.close();
   return { dir, config };
-}
-
-async function lagOf(config: Readonly<Config>): Promise<number> {
-  const probe = await createChangeStreamConsumer(config, CONSUMERS.processor, silentLogger);
-  try {
-    return (await probe.lag()).reduce((n, shard) => n + shard.records, 0);
-  } finally {
-    await probe.close();
-  }
 }
 
 async function manifestEvents(config: Readonly<Config>): Promise<number> {
@@ -92,7 +84,7 @@ describe('processor stage on a worker thread', () => {
     expect(counters.processor.lastBatchMs).not.toBeNull();
     expect(wake.generation).toBe(counters.processor.batches); // one notice per manifest
     expect(await manifestEvents(seeded.config)).toBe(await manifestEvents(inProcess.config));
-    expect(await lagOf(seeded.config)).toBe(0);
+    expect(await lagOf(seeded.config, CONSUMERS.processor)).toBe(0);
 
     // Started again: everything was checkpointed, nothing is processed twice.
     const again = newCounters();
@@ -123,6 +115,6 @@ describe('processor stage on a worker thread', () => {
     expect(killed).toBe(true);
     expect(counters.processor.quarantined).toBeGreaterThanOrEqual(1);
     expect(await manifestEvents(seeded.config)).toBeGreaterThanOrEqual(EVENTS);
-    expect(await lagOf(seeded.config)).toBe(0);
+    expect(await lagOf(seeded.config, CONSUMERS.processor)).toBe(0);
   }, 120_000);
 });
