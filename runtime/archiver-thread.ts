@@ -19,7 +19,7 @@ import { prepareStageThread, runStageThread } from './stage-thread.js';
  */
 const WORKER_MODULE = new URL('./archiver-worker.ts', import.meta.url);
 
-/** The worker's script made ahead (stage-thread.ts prepareStageThread): sync, while it captures. */
+/** The worker's script made ahead (stage-thread.ts prepareStageThread): sync, when its capture takes a snapshot. */
 export function prepareArchiverThread(): void {
   prepareStageThread(WORKER_MODULE);
 }
