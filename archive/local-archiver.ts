@@ -208,7 +208,8 @@ export async function runArchiver(options: ArchiverOptions): Promise<ArchiverSum
     while (!signal.aborted) {
       const nextDeadline = Math.min(...[...open.values()].map((b) => b.openedAtMs + flushIntervalMs));
       const waitMs = Number.isFinite(nextDeadline) ? Math.max(0, Math.min(1_000, nextDeadline - now())) : 1_000;
-      const shards = await consumer.read({ maxRecords, waitMs });
+      // The signal ends a wait at once: a stop (sync, once everything is archived) need not sit out the read.
+      const shards = await consumer.read({ maxRecords, waitMs, signal });
       for (const records of shards) {
         for (const record of records) {
           const buffer = add(record);

@@ -15,7 +15,7 @@ import { errorMessage, isRetryable } from '../platform/errors.js';
 import type { PipelineCounters } from './pipeline-counters.js';
 import { recordLoad, runArchiverStage } from './local-stages.js';
 import { prepareArchiverThread, runArchiverStageOnThread } from './archiver-thread.js';
-import { prepareProcessorThread, runProcessorStageOnThread } from './processor-thread.js';
+import { runProcessorStageOnThread } from './processor-thread.js';
 import { ManifestWake } from '../loader/manifest-wake.js';
 import { captureStatusFile, CONSUMERS } from './pipeline-status.js';
 import type { SnapshotProgress } from '../capture/snapshot/initial-snapshot.js';
@@ -83,6 +83,13 @@ export const SYNC_DRAIN_CONSUMERS = [CONSUMERS.processor, CONSUMERS.archiver];
 export const ARCHIVER_THREAD_MIN_RECORDS = 50_000;
 
 /**
+ * How often sync asks whether its consumers have drained, once the processor has found nothing
+ * after capture. A poll reads two checkpoint files per shard (the probe counts, it does not
+ * decode); at 200 ms the wait added about 0.2-0.4 s to every sync (bench:catchup, 08 Dec).
+ */
+export const SYNC_DRAIN_POLL_MS = 50;
+
+/**
  * Brings the warehouse up to the source's current WAL position through every stage, then returns:
  * capture until the target LSN is published and confirmed; then processor and archiver until
  * their consumers have nothing left, with the loader draining manifests as the processor writes
@@ -130,18 +137,22 @@ export async function syncPipeline(options: {
   // after capture has stopped (the log complete) lets the drain probe its checkpoints, below.
   let captured = false;
   let idleSinceCaptured = false;
-  let processor: Promise<void> | undefined;
-  const startProcessor = (): Promise<void> => {
-    if (processor) return processor;
+  // The processor's thread starts now, loading its modules (about 0.4 s) while capture connects and
+  // reads; it takes records once released: at a snapshot's first batch, else when capture ends.
+  let released = false;
+  let release!: () => void;
+  const processorReleased = new Promise<void>((resolve) => (release = resolve));
+  const releaseProcessor = () => {
+    if (released) return;
+    released = true;
     stages.processor.startedMs = Date.now();
-    processor = runProcessorStageOnThread(config, logger.child({ stage: 'processor' }), processingStop.signal, counters, wake, {
-      onIdle: () => (idleSinceCaptured ||= captured),
-    });
-    processor.catch(() => {}); // awaited below
-    return processor;
+    release();
   };
-  // The worker's script is made while capture runs, so the processor starts at once when wanted.
-  prepareProcessorThread();
+  const processor = runProcessorStageOnThread(config, logger.child({ stage: 'processor' }), processingStop.signal, counters, wake, {
+    onIdle: () => (idleSinceCaptured ||= captured),
+    startWhen: processorReleased,
+  });
+  processor.catch(() => {}); // awaited below
   const writer = await createChangeStreamWriter(config, logger.child({ stage: 'capture' }));
   let capture: CaptureResult;
   try {
@@ -156,14 +167,14 @@ export async function syncPipeline(options: {
         // A snapshot's rows: the processor takes them as they are published (see above). A
         // snapshot is what makes a sync large: the archiver's thread script is made then (at the
         // first batch), not for every sync (most archive on this thread, below).
-        if (!processor) prepareArchiverThread();
-        void startProcessor();
+        if (!released) prepareArchiverThread();
+        releaseProcessor();
         options.onSnapshotProgress?.(progress);
       },
     });
   } catch (error) {
     processingStop.abort();
-    await processor?.catch(() => undefined);
+    await processor.catch(() => undefined);
     throw error;
   } finally {
     await writer.close();
@@ -171,6 +182,7 @@ export async function syncPipeline(options: {
   stages.capture.endedMs = Date.now();
   stages.capture.events = capture.eventsPublished;
   captured = true;
+  releaseProcessor();
 
   // Then the archiver (on a thread of its own when there is much to archive) and a draining
   // loader (Postgres's work, woken by every manifest the processor writes), with the processor.
@@ -181,7 +193,7 @@ export async function syncPipeline(options: {
     capture.eventsPublished + capture.reconcileRecords >= (options.archiverThreadMinRecords ?? ARCHIVER_THREAD_MIN_RECORDS)
       ? runArchiverStageOnThread(config, archiverLogger, processingStop.signal, counters, 200)
       : runArchiverStage(config, archiverLogger, processingStop.signal, counters, 200);
-  const processing = Promise.all([startProcessor(), archiving]);
+  const processing = Promise.all([processor, archiving]);
   processing.catch(() => {}); // awaited below; waitUntilDrained sees a failure too
   const loaderStop = new AbortController();
   // One set of loader settings for the draining runs during processing and the final passes.
@@ -198,7 +210,7 @@ export async function syncPipeline(options: {
   loading.catch(() => {});
   let failure: unknown;
   try {
-    await waitUntilDrained(config, logger, SYNC_DRAIN_CONSUMERS, processing, 200, () => idleSinceCaptured);
+    await waitUntilDrained(config, logger, SYNC_DRAIN_CONSUMERS, processing, SYNC_DRAIN_POLL_MS, () => idleSinceCaptured);
   } catch (error) {
     failure = error;
   }
@@ -270,10 +282,10 @@ export async function currentWalLsn(url: string): Promise<string> {
 
 /**
  * Polls until the named consumers have checkpointed every record (or a stage fails). One probe
- * for the whole wait (drain-probe.ts), opened once `ready` is true (sync: the processor has
- * reported a read that found nothing after capture ended): no probe is opened, and nothing
- * decoded, before. A probe passes over the log to its end once (on the local log, for all the
- * names together), then reads only what is appended or checkpointed after.
+ * for the whole wait (drain-probe.ts), opened and warmed at once: its first pass to the log's end
+ * runs while the stages still work, so once `ready` (sync: the processor has reported a read that
+ * found nothing after capture ended) each poll reads only the checkpoints and what was appended
+ * since. Before `ready` nothing is asked: the answer could only be no.
  */
 export async function waitUntilDrained(
   config: Readonly<Config>,
@@ -286,20 +298,18 @@ export async function waitUntilDrained(
   let failed: unknown;
   stages.catch((error) => (failed = error));
   const never = new AbortController().signal;
-  let probe: DrainProbe | undefined;
+  const probe = await DrainProbe.open(config, names, logger);
   try {
+    await probe.warm();
     for (;;) {
       if (failed) throw failed;
-      if (ready()) {
-        probe ??= await DrainProbe.open(config, names, logger);
-        if (await probe.drained()) {
-          if (failed) throw failed;
-          return;
-        }
+      if (ready() && (await probe.drained())) {
+        if (failed) throw failed;
+        return;
       }
       await abortableDelay(pollIntervalMs, never);
     }
   } finally {
-    await probe?.close();
+    await probe.close();
   }
 }

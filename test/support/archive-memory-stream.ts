@@ -49,7 +49,8 @@ export class MemoryConsumer implements ChangeStreamConsumer {
     return done === undefined ? 0 : records.findIndex((r) => BigInt(r.sequenceNumber) > BigInt(done)) === -1 ? records.length : records.findIndex((r) => BigInt(r.sequenceNumber) > BigInt(done));
   }
 
-  async read(options: { maxRecords: number; waitMs: number }): Promise<ConsumedRecord[][]> {
+  /** As the real adapters: returns [] as soon as `signal` is aborted while it waits. */
+  async read(options: { maxRecords: number; waitMs: number; signal?: AbortSignal }): Promise<ConsumedRecord[][]> {
     const deadline = Date.now() + options.waitMs;
     for (;;) {
       const out: ConsumedRecord[][] = [];
@@ -63,7 +64,7 @@ export class MemoryConsumer implements ChangeStreamConsumer {
         out.push(slice);
         if (budget <= 0) break;
       }
-      if (out.length > 0 || Date.now() >= deadline) return out;
+      if (out.length > 0 || Date.now() >= deadline || options.signal?.aborted) return out;
       await new Promise((resolve) => setTimeout(resolve, Math.min(10, Math.max(1, deadline - Date.now()))));
     }
   }

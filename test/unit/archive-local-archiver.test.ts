@@ -134,6 +134,26 @@ describe('local archiver', () => {
     expect(flushes.at(-1)).toMatchObject({ reason: 'shutdown', records: 1 }); // a graceful stop flushes
   });
 
+  it('stops at once when stopped while its read waits for records (sync stops it as soon as everything is archived)', async () => {
+    const [event] = generateWorkload(1);
+    const stream = new MemoryChangeStream();
+    stream.append('shard-0', 'k', event!.text, event!.arrivalMs);
+    const consumer = stream.consumer('archiver');
+    const flushes: ArchiveFlush[] = [];
+    const controller = new AbortController();
+    const running = runArchiver({ consumer, ingestion: tmp.store, flushIntervalMs: 20, maxBytes: 1 << 20, logger: silentLogger, signal: controller.signal, onFlush: (f) => flushes.push(f) });
+    const deadline = Date.now() + 5_000;
+    while (consumer.checkpoints.size === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(flushes).toHaveLength(1);
+    // Nothing buffered now: the archiver's next read waits up to a second for records.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const stoppedAt = performance.now();
+    controller.abort();
+    const summary = await running;
+    expect(performance.now() - stoppedAt).toBeLessThan(300);
+    expect(summary).toMatchObject({ records: 1, objects: 1 });
+  });
+
   it('checkpoints a shard up to the last record before the first one whose object is not durable, when tables interleave', async () => {
     const workload = generateWorkload(200, { secondsBetweenTransactions: 0.01 });
     const payments = workload.filter((e) => e.event.table === 'payment').slice(0, 4);

@@ -112,5 +112,34 @@ describe('sync: waitUntilDrained', () => {
         }
       });
     }
+
+    for (const lagOnly of [false, true]) {
+      it(lagOnly ? 'warm asks nothing of a stream without recordsBehind (its questions cost API calls)' : "warm finds the local log's end ahead of the questions", async () => {
+        const asked: string[] = [];
+        const { open } = opener(lagOnly);
+        const probe = await DrainProbe.openWith(SYNC_DRAIN_CONSUMERS, async (name) => {
+          const consumer = await open(name);
+          const counted: ChangeStreamConsumer = {
+            consumerName: name,
+            read: (o) => consumer.read(o),
+            checkpoint: (a, b) => consumer.checkpoint(a, b),
+            rewind: () => consumer.rewind(),
+            lag: () => (asked.push(`lag ${name}`), consumer.lag()),
+            close: () => consumer.close(),
+          };
+          if (consumer.recordsBehind) counted.recordsBehind = (names) => (asked.push('recordsBehind'), consumer.recordsBehind!(names));
+          return counted;
+        });
+        try {
+          await probe.warm();
+          expect(asked).toEqual(lagOnly ? [] : ['recordsBehind']);
+          await lateStage(0, SYNC_DRAIN_CONSUMERS[0]);
+          await lateStage(0, SYNC_DRAIN_CONSUMERS[1]);
+          expect(await probe.drained()).toBe(true); // the end it found is the log's end (nothing appended since)
+        } finally {
+          await probe.close();
+        }
+      });
+    }
   });
 });
