@@ -11,7 +11,7 @@ import { stageWorkerPort } from './stage-worker-port.js';
  * to the parent's logger. `stop` ends it the way an aborted signal ends the stage in process:
  * what is buffered is written and checkpointed, then `done`.
  */
-const { data, post, stop, started, logger, release } = stageWorkerPort<FromArchiver, ArchiverThreadOptions>();
+const { data, post, stop, logger, release } = stageWorkerPort<FromArchiver, ArchiverThreadOptions>();
 
 const counters = newCounters();
 let sentObjects = 0;
@@ -23,7 +23,6 @@ const report = () => {
 const poll = setInterval(report, 250);
 
 try {
-  await started;
   await runArchiverStage(data.config, logger, stop, counters, data.options.flushIntervalMs);
   post({ type: 'done', archiver: { ...counters.archiver } });
 } catch (error) {

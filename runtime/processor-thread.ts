@@ -4,7 +4,7 @@ import type { Config } from '../platform/config.js';
 import type { Logger } from '../platform/logger.js';
 import type { PipelineCounters } from './pipeline-counters.js';
 import type { FromProcessor } from './processor-protocol.js';
-import { runStageThread } from './stage-thread.js';
+import { prepareStageThread, runStageThread } from './stage-thread.js';
 
 /**
  * `up`'s and `sync`'s stream processor on a worker thread (processor-worker.ts), so it has a core
@@ -22,13 +22,18 @@ import { runStageThread } from './stage-thread.js';
  */
 const WORKER_MODULE = new URL('./processor-worker.ts', import.meta.url);
 
+/** The worker's script made ahead (stage-thread.ts prepareStageThread). */
+export function prepareProcessorThread(): void {
+  prepareStageThread(WORKER_MODULE);
+}
+
 export async function runProcessorStageOnThread(
   config: Readonly<Config>,
   logger: Logger,
   signal: AbortSignal,
   counters: PipelineCounters,
   wake?: ManifestWake,
-  options: { restartDelayMs?: number; onWorker?: (worker: Worker) => void; onIdle?: () => void; startWhen?: Promise<unknown> } = {},
+  options: { restartDelayMs?: number; onWorker?: (worker: Worker) => void; onIdle?: () => void } = {},
 ): Promise<void> {
   // Each worker counts from zero; the parent's counters go on from where they were (a restart adds to them).
   let base = { ...counters.processor };
@@ -47,7 +52,6 @@ export async function runProcessorStageOnThread(
     signal,
     restartDelayMs: options.restartDelayMs,
     onWorker: options.onWorker,
-    startWhen: options.startWhen,
     onStart: () => (base = { ...counters.processor }),
     onMessage: (message) => {
       switch (message.type) {

@@ -13,7 +13,7 @@ import { stageWorkerPort } from './stage-worker-port.js';
  * to the parent's logger. `stop` ends it the way an aborted signal ends the stage in process: the
  * batch in progress finishes and is checkpointed, then `done`.
  */
-const { data, post, stop, started, logger, release } = stageWorkerPort<FromProcessor>();
+const { data, post, stop, logger, release } = stageWorkerPort<FromProcessor>();
 
 const counters = newCounters();
 let sent = '';
@@ -44,7 +44,6 @@ wake.subscribe((manifestKey) => {
 const poll = setInterval(report, 250);
 
 try {
-  await started;
   await runProcessorStage(data.config, logger, stop, counters, wake, () => post({ type: 'idle' }));
   post({ type: 'done', processor: { ...counters.processor } });
 } catch (error) {

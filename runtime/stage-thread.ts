@@ -19,11 +19,9 @@ export interface StageWorkerData<O = undefined> {
   logLevel: Config['logLevel'];
   /** The stage's own settings (sync's archiver: its flush interval). */
   options: O;
-  /** The worker loads its modules at once but runs its stage only at the parent's `go` (or `stop`). */
-  held: boolean;
 }
 
-export type ToStageWorker = { type: 'stop' } | { type: 'go' };
+export type ToStageWorker = { type: 'stop' };
 
 /** What every stage worker sends besides its own messages. */
 export type StageWorkerMessage =
@@ -57,12 +55,6 @@ export interface StageThreadOptions<M extends { type: string }, O> {
   onMessage: (message: M) => StageWorkerRun | undefined;
   /** Before each (re)start, e.g. to count from where the last worker stopped. */
   onStart?: () => void;
-  /**
-   * The worker starts at once (its modules loaded and compiled, about 0.4 s) but runs the stage
-   * only once this settles: sync starts its processor's thread while capture reads the WAL and
-   * releases it when capture ends. A worker started again after dying waits for it too.
-   */
-  startWhen?: Promise<unknown>;
   restartDelayMs?: number;
   /** Tests: a worker that dies. */
   onWorker?: (worker: Worker) => void;
@@ -79,11 +71,9 @@ export async function runStageThread<M extends { type: string }, O = undefined>(
   let delayMs = options.restartDelayMs ?? RESTART_DELAY_MS.first;
   while (!signal.aborted) {
     options.onStart?.();
-    const held = options.startWhen !== undefined;
-    const workerData: StageWorkerData<O> = { config, logLevel: config.logLevel, options: options.workerOptions, held };
+    const workerData: StageWorkerData<O> = { config, logLevel: config.logLevel, options: options.workerOptions };
     const worker = startWorker(script, { workerData, execArgv: workerExecArgv(process.execArgv, options.stage) });
     options.onWorker?.(worker);
-    if (held) void options.startWhen!.catch(() => undefined).then(() => worker.postMessage({ type: 'go' } satisfies ToStageWorker));
     const run = await watchWorker(worker, logger, signal, options.onMessage);
     if (run.outcome === 'done') return;
     if (run.outcome === 'failed') throw run.error;

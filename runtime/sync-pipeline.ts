@@ -15,7 +15,7 @@ import { errorMessage, isRetryable } from '../platform/errors.js';
 import type { PipelineCounters } from './pipeline-counters.js';
 import { recordLoad, runArchiverStage } from './local-stages.js';
 import { prepareArchiverThread, runArchiverStageOnThread } from './archiver-thread.js';
-import { runProcessorStageOnThread } from './processor-thread.js';
+import { prepareProcessorThread, runProcessorStageOnThread } from './processor-thread.js';
 import { ManifestWake } from '../loader/manifest-wake.js';
 import { captureStatusFile, CONSUMERS } from './pipeline-status.js';
 import type { SnapshotProgress } from '../capture/snapshot/initial-snapshot.js';
@@ -137,22 +137,18 @@ export async function syncPipeline(options: {
   // after capture has stopped (the log complete) lets the drain probe its checkpoints, below.
   let captured = false;
   let idleSinceCaptured = false;
-  // The processor's thread starts now, loading its modules (about 0.4 s) while capture connects and
-  // reads; it takes records once released: at a snapshot's first batch, else when capture ends.
-  let released = false;
-  let release!: () => void;
-  const processorReleased = new Promise<void>((resolve) => (release = resolve));
-  const releaseProcessor = () => {
-    if (released) return;
-    released = true;
+  let processor: Promise<void> | undefined;
+  const startProcessor = (): Promise<void> => {
+    if (processor) return processor;
     stages.processor.startedMs = Date.now();
-    release();
+    processor = runProcessorStageOnThread(config, logger.child({ stage: 'processor' }), processingStop.signal, counters, wake, {
+      onIdle: () => (idleSinceCaptured ||= captured),
+    });
+    processor.catch(() => {}); // awaited below
+    return processor;
   };
-  const processor = runProcessorStageOnThread(config, logger.child({ stage: 'processor' }), processingStop.signal, counters, wake, {
-    onIdle: () => (idleSinceCaptured ||= captured),
-    startWhen: processorReleased,
-  });
-  processor.catch(() => {}); // awaited below
+  // The worker's script is made while capture runs, so the processor starts at once when wanted.
+  prepareProcessorThread();
   const writer = await createChangeStreamWriter(config, logger.child({ stage: 'capture' }));
   let capture: CaptureResult;
   try {
@@ -167,14 +163,14 @@ export async function syncPipeline(options: {
         // A snapshot's rows: the processor takes them as they are published (see above). A
         // snapshot is what makes a sync large: the archiver's thread script is made then (at the
         // first batch), not for every sync (most archive on this thread, below).
-        if (!released) prepareArchiverThread();
-        releaseProcessor();
+        if (!processor) prepareArchiverThread();
+        void startProcessor();
         options.onSnapshotProgress?.(progress);
       },
     });
   } catch (error) {
     processingStop.abort();
-    await processor.catch(() => undefined);
+    await processor?.catch(() => undefined);
     throw error;
   } finally {
     await writer.close();
@@ -182,7 +178,6 @@ export async function syncPipeline(options: {
   stages.capture.endedMs = Date.now();
   stages.capture.events = capture.eventsPublished;
   captured = true;
-  releaseProcessor();
 
   // Then the archiver (on a thread of its own when there is much to archive) and a draining
   // loader (Postgres's work, woken by every manifest the processor writes), with the processor.
@@ -193,7 +188,7 @@ export async function syncPipeline(options: {
     capture.eventsPublished + capture.reconcileRecords >= (options.archiverThreadMinRecords ?? ARCHIVER_THREAD_MIN_RECORDS)
       ? runArchiverStageOnThread(config, archiverLogger, processingStop.signal, counters, 200)
       : runArchiverStage(config, archiverLogger, processingStop.signal, counters, 200);
-  const processing = Promise.all([processor, archiving]);
+  const processing = Promise.all([startProcessor(), archiving]);
   processing.catch(() => {}); // awaited below; waitUntilDrained sees a failure too
   const loaderStop = new AbortController();
   // One set of loader settings for the draining runs during processing and the final passes.

@@ -96,31 +96,6 @@ describe('processor stage on a worker thread', () => {
     expect(again.processor.events).toBe(0);
   }, 120_000);
 
-  it('a held worker (sync starts it while capture reads the WAL) boots but reads nothing until released; stopped while held, it ends cleanly', async () => {
-    let release!: () => void;
-    const startWhen = new Promise<void>((resolve) => (release = resolve));
-    let online = false;
-    const counters = newCounters();
-    const stop = new AbortController();
-    const stage = runProcessorStageOnThread(seeded.config, silentLogger, stop.signal, counters, undefined, { startWhen, onWorker: (worker) => worker.once('online', () => (online = true)) });
-    await waitFor(() => online, { timeoutMs: 30_000 });
-    await new Promise((r) => setTimeout(r, 1_000)); // time enough for a released worker to process the log
-    expect(counters.processor.events).toBe(0);
-    expect(await lagOf(seeded.config, CONSUMERS.processor)).toBe(EVENTS + 1);
-    release();
-    await waitFor(() => counters.processor.events + counters.processor.quarantined >= EVENTS + 1, { timeoutMs: 60_000 });
-    stop.abort();
-    await stage;
-    expect(await lagOf(seeded.config, CONSUMERS.processor)).toBe(0);
-
-    const never = new Promise<void>(() => {});
-    const stopHeld = new AbortController();
-    const held = runProcessorStageOnThread(seeded.config, silentLogger, stopHeld.signal, newCounters(), undefined, { startWhen: never });
-    await new Promise((r) => setTimeout(r, 300));
-    stopHeld.abort();
-    await expect(held).resolves.toBeUndefined();
-  }, 120_000);
-
   it('a worker that dies is started again and resumes from its checkpoint: every event ends up in a manifest', async () => {
     let killed = false;
     const counters = await runUntil(
