@@ -15,14 +15,16 @@ export class DrainProbe {
   private constructor(
     private readonly names: readonly string[],
     private readonly probes: readonly ChangeStreamConsumer[],
+    private readonly end: ReadonlyMap<string, number> | undefined,
   ) {}
 
-  static open(config: Readonly<Config>, names: readonly string[], logger: Logger): Promise<DrainProbe> {
-    return DrainProbe.openWith(names, (name) => createChangeStreamConsumer(config, name, logger));
+  /** `end`: the stream's end as its writer left it (ChangeStreamWriter.end), when nobody appends after. */
+  static open(config: Readonly<Config>, names: readonly string[], logger: Logger, end?: ReadonlyMap<string, number>): Promise<DrainProbe> {
+    return DrainProbe.openWith(names, (name) => createChangeStreamConsumer(config, name, logger), end);
   }
 
   /** `consumer` opens a probe consumer of the given name. */
-  static async openWith(names: readonly string[], consumer: (name: string) => Promise<ChangeStreamConsumer>): Promise<DrainProbe> {
+  static async openWith(names: readonly string[], consumer: (name: string) => Promise<ChangeStreamConsumer>, end?: ReadonlyMap<string, number>): Promise<DrainProbe> {
     const probes: ChangeStreamConsumer[] = [];
     try {
       for (const name of names) {
@@ -33,24 +35,24 @@ export class DrainProbe {
       await Promise.all(probes.map((probe) => probe.close()));
       throw error;
     }
-    return new DrainProbe(names, probes);
+    return new DrainProbe(names, probes, end);
   }
 
   /**
    * Finds the stream's end now, so that later questions read only checkpoints and what was
    * appended since: on the local log a pass over each shard's last segment (every frame's CRC
-   * checked), about 0.35 s for 100k records beside a busy processor. Nothing elsewhere (a stream
-   * asked for its lag has no end to find, and each question costs API calls).
+   * checked), about 0.35 s for 100k records beside a busy processor. Nothing when the end was
+   * given, nor on a stream asked for its lag (no end to find; each question costs API calls).
    */
   async warm(): Promise<void> {
     const [first] = this.probes;
-    if (first?.recordsBehind) await first.recordsBehind(this.names);
+    if (first?.recordsBehind && !this.end) await first.recordsBehind(this.names);
   }
 
   async drained(): Promise<boolean> {
     const [first] = this.probes;
     if (first?.recordsBehind) {
-      const behind = await first.recordsBehind(this.names);
+      const behind = await first.recordsBehind(this.names, this.end);
       return [...behind.values()].every((records) => records === 0);
     }
     for (const probe of this.probes) {

@@ -175,6 +175,8 @@ export async function syncPipeline(options: {
   } finally {
     await writer.close();
   }
+  // Nobody appends after capture (the writer's lock was this sync's): its end is the log's.
+  const logEnd = writer.end?.();
   stages.capture.endedMs = Date.now();
   stages.capture.events = capture.eventsPublished;
   captured = true;
@@ -205,7 +207,7 @@ export async function syncPipeline(options: {
   loading.catch(() => {});
   let failure: unknown;
   try {
-    await waitUntilDrained(config, logger, SYNC_DRAIN_CONSUMERS, processing, SYNC_DRAIN_POLL_MS, () => idleSinceCaptured);
+    await waitUntilDrained(config, logger, SYNC_DRAIN_CONSUMERS, processing, { pollIntervalMs: SYNC_DRAIN_POLL_MS, ready: () => idleSinceCaptured, end: logEnd });
   } catch (error) {
     failure = error;
   }
@@ -277,23 +279,30 @@ export async function currentWalLsn(url: string): Promise<string> {
 
 /**
  * Polls until the named consumers have checkpointed every record (or a stage fails). One probe
- * for the whole wait (drain-probe.ts), opened and warmed at once: its first pass to the log's end
- * runs while the stages still work, so once `ready` (sync: the processor has reported a read that
- * found nothing after capture ended) each poll reads only the checkpoints and what was appended
- * since. Before `ready` nothing is asked: the answer could only be no.
+ * for the whole wait (drain-probe.ts), opened at once. Given the stream's end (sync: its writer's,
+ * nobody appends after capture), a poll reads only the checkpoints. Otherwise the probe is warmed
+ * at once: its pass to the log's end runs while the stages still work, and later polls read only
+ * what was appended since. Before `ready` (sync: the processor has reported a read that found
+ * nothing after capture ended) nothing is asked: the answer could only be no.
  */
 export async function waitUntilDrained(
   config: Readonly<Config>,
   logger: Logger,
   names: string[],
   stages: Promise<unknown>,
-  pollIntervalMs = 200,
-  ready: () => boolean = () => true,
+  options: {
+    pollIntervalMs?: number;
+    /** Polled before each question: none is asked until it holds. */
+    ready?: () => boolean;
+    /** The stream's end as its writer left it (ChangeStreamWriter.end): the probe need not find it. */
+    end?: ReadonlyMap<string, number>;
+  } = {},
 ): Promise<void> {
+  const { pollIntervalMs = 200, ready = () => true } = options;
   let failed: unknown;
   stages.catch((error) => (failed = error));
   const never = new AbortController().signal;
-  const probe = await DrainProbe.open(config, names, logger);
+  const probe = await DrainProbe.open(config, names, logger, options.end);
   try {
     await probe.warm();
     for (;;) {

@@ -14,6 +14,13 @@ export interface StreamRecord {
 
 export interface ChangeStreamWriter {
   put(records: readonly StreamRecord[]): Promise<void>;
+  /**
+   * Per shard id, the sequence number the next record would get: where the stream ends, as this
+   * writer knows it. Only a stream whose sequence numbers count records has it (the local log;
+   * Kinesis numbers records sparsely). A caller that knows no one else appends (sync, once its
+   * capture is done) can then count the records behind a checkpoint without finding the end.
+   */
+  end?(): ReadonlyMap<string, number>;
   close(): Promise<void>;
 }
 
@@ -55,8 +62,9 @@ export interface ChangeStreamConsumer {
   /**
    * Optional, for a stream that can count without reading the records (the local log): the records
    * after each named consumer's checkpoint, summed over shards. What a drain wait needs of lag(),
-   * for several consumers in one call.
+   * for several consumers in one call. `end` (a writer's end(), for every shard) is taken as the
+   * stream's end instead of finding it.
    */
-  recordsBehind?(consumerNames: readonly string[]): Promise<Map<string, number>>;
+  recordsBehind?(consumerNames: readonly string[], end?: ReadonlyMap<string, number>): Promise<Map<string, number>>;
   close(): Promise<void>;
 }

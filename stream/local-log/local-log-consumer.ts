@@ -152,13 +152,15 @@ export class LocalLogConsumer implements ChangeStreamConsumer {
    * per consumer would pass over the log to its end once each (sync's drain wait: three passes
    * over a first sync's log on the thread that loads, about 0.4 CPU-s). Retention never deletes
    * a shard's last segment, so a consumer behind always has a record left to read and checkpoint.
+   * Finding a shard's end is a pass over its last segment (every frame's CRC checked) the first
+   * time; with `end` (the writer's, when nobody appends after it) none is made.
    */
-  async recordsBehind(consumerNames: readonly string[]): Promise<Map<string, number>> {
+  async recordsBehind(consumerNames: readonly string[], end?: ReadonlyMap<string, number>): Promise<Map<string, number>> {
     this.assertOpen();
     for (const name of consumerNames) assertConsumerName(name);
     const behind = new Map<string, number>(consumerNames.map((name) => [name, 0]));
     for (let shard = 0; shard < this.options.shards; shard++) {
-      const endOffset = await this.endOffset(shard);
+      const endOffset = end?.get(shardIdOf(shard)) ?? (await this.endOffset(shard));
       for (const name of consumerNames) {
         const checkpoint = await readCheckpointOffset(this.layout, name, shard);
         behind.set(name, behind.get(name)! + Math.max(0, endOffset - (checkpoint + 1)));

@@ -63,6 +63,11 @@ export class LocalLogWriter implements ChangeStreamWriter {
     return new LocalLogWriter(layout, lock, tails, options, logger);
   }
 
+  /** Each shard's next offset: after close, the log's end while nobody else opens a writer. */
+  end(): ReadonlyMap<string, number> {
+    return new Map(this.tails.map((tail) => [shardIdOf(tail.shard), tail.nextOffset]));
+  }
+
   put(records: readonly StreamRecord[]): Promise<void> {
     if (this.closed) return Promise.reject(new StreamWriteError('the stream writer is closed', undefined, { retryable: false }));
     // Validate the whole batch before writing any of it: a poison record is a permanent error.

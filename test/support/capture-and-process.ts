@@ -57,7 +57,7 @@ export async function captureAndProcess(options: {
     timer = setTimeout(() => reject(new Error(`the processor did not drain within ${timeoutMs} ms`)), timeoutMs);
   });
   try {
-    await Promise.race([waitUntilDrained(config, logger, [CONSUMERS.processor], processor, 50), timeout]);
+    await Promise.race([waitUntilDrained(config, logger, [CONSUMERS.processor], processor, { pollIntervalMs: 50 }), timeout]);
   } finally {
     clearTimeout(timer);
     stop.abort();

@@ -29,6 +29,8 @@ async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | 'tim
 describe('sync: waitUntilDrained', () => {
   let stateDir: string;
   let config: Readonly<Config>;
+  /** The writer's end after the 20 records. */
+  let end: ReadonlyMap<string, number>;
 
   beforeEach(async () => {
     stateDir = await fs.mkdtemp(path.join(os.tmpdir(), 'totesys-cdc-drain-'));
@@ -36,6 +38,7 @@ describe('sync: waitUntilDrained', () => {
     const writer = await createChangeStreamWriter(config, silentLogger);
     await writer.put(Array.from({ length: 20 }, (_, i) => ({ partitionKey: `sales_order:${i}`, data: encoder.encode(`{"n":${i}}`) })));
     await writer.close();
+    end = writer.end!();
   });
   afterEach(async () => {
     await fs.rm(stateDir, { recursive: true, force: true });
@@ -60,21 +63,21 @@ describe('sync: waitUntilDrained', () => {
 
   it('returns once a stage that checkpoints after the first poll has caught up', async () => {
     const stage = lateStage(150);
-    const result = await withTimeout(waitUntilDrained(config, silentLogger, ['stream-processor'], stage, 20), 5_000);
+    const result = await withTimeout(waitUntilDrained(config, silentLogger, ['stream-processor'], stage, { pollIntervalMs: 20 }), 5_000);
     await stage;
     expect(result).toBeUndefined();
   });
 
   it('rejects with the stage error when a stage fails', async () => {
     const stage = Promise.reject(new Error('processor broke'));
-    await expect(withTimeout(waitUntilDrained(config, silentLogger, ['stream-processor'], stage, 20), 5_000)).rejects.toThrow('processor broke');
+    await expect(withTimeout(waitUntilDrained(config, silentLogger, ['stream-processor'], stage, { pollIntervalMs: 20 }), 5_000)).rejects.toThrow('processor broke');
   });
 
   it("sync's drain waits for the processor's checkpoints, not only the archiver's, even once the processor has reported an idle read", async () => {
     // sync's processor runs while capture appends: an idle read it reported may predate the log's
     // last records, so `ready` (an idle read seen after capture) cannot be the whole test.
     const stages = Promise.all([lateStage(0, 'archiver'), lateStage(600)]);
-    const result = await withTimeout(waitUntilDrained(config, silentLogger, SYNC_DRAIN_CONSUMERS, stages, 20, () => true), 5_000);
+    const result = await withTimeout(waitUntilDrained(config, silentLogger, SYNC_DRAIN_CONSUMERS, stages, { pollIntervalMs: 20, ready: () => true }), 5_000);
     expect(result).toBeUndefined();
     // At the return, the processor's checkpoints already cover the whole log.
     const probe = await createChangeStreamConsumer(config, 'stream-processor', silentLogger);
@@ -112,6 +115,37 @@ describe('sync: waitUntilDrained', () => {
         }
       });
     }
+
+    it("given the writer's end, it finds no end of its own and counts from the checkpoints", async () => {
+      expect([...end.keys()]).toEqual(['shardId-000000000000', 'shardId-000000000001']);
+      expect([...end.values()].reduce((a, b) => a + b, 0)).toBe(20); // offsets are dense: the end counts the records
+      const asked: (ReadonlyMap<string, number> | undefined)[] = [];
+      const probe = await DrainProbe.openWith(
+        SYNC_DRAIN_CONSUMERS,
+        async (name) => {
+          const consumer = await createChangeStreamConsumer(config, name, silentLogger);
+          const recordsBehind = consumer.recordsBehind!.bind(consumer);
+          consumer.recordsBehind = (names, given) => (asked.push(given), recordsBehind(names, given));
+          return consumer;
+        },
+        end,
+      );
+      try {
+        await probe.warm();
+        expect(asked).toEqual([]);
+        expect(await probe.drained()).toBe(false);
+        await lateStage(0, SYNC_DRAIN_CONSUMERS[0]);
+        await lateStage(0, SYNC_DRAIN_CONSUMERS[1]);
+        // Records appended after the writer's end are not waited for (sync's target was reached).
+        const later = await createChangeStreamWriter(config, silentLogger);
+        await later.put([{ partitionKey: 'sales_order:99', data: encoder.encode('{"n":99}') }]);
+        await later.close();
+        expect(await probe.drained()).toBe(true);
+        expect(asked).toEqual([end, end]);
+      } finally {
+        await probe.close();
+      }
+    });
 
     for (const lagOnly of [false, true]) {
       it(lagOnly ? 'warm asks nothing of a stream without recordsBehind (its questions cost API calls)' : "warm finds the local log's end ahead of the questions", async () => {
