@@ -12,4 +12,6 @@ export type FromArchiver =
 export interface ArchiverThreadOptions {
   /** Firehose-like buffering time of the local archiver (runArchiverStage). */
   flushIntervalMs: number;
+  /** The thread's nice value (platform/thread-priority.ts): the loader's thread and Postgres go first. */
+  niceness: number;
 }

@@ -19,6 +19,17 @@ import { prepareStageThread, runStageThread } from './stage-thread.js';
  */
 const WORKER_MODULE = new URL('./archiver-worker.ts', import.meta.url);
 
+/**
+ * The archiver's thread is niced (Linux, platform/thread-priority.ts): with the processor, the
+ * loader and Postgres it is one thread more than the two cores, and until the end nobody waits
+ * for it, so it takes the cores' idle moments rather than turns. A scale-10 first sync (the loader
+ * its last stage): 17.1, 16.2, 14.1, 14.7, 17.2 → 13.8, 13.4, 14.0, 14.6, 15.0 s, faster in five
+ * pairs of five. A 100k-change catch-up: the same (medians 6.9 and 6.8 s; the processor ends
+ * sooner, the archiver later). Tried in round seven and reverted, when a stopped archiver sat out
+ * its read and the catch-up was slower for it (docs/performance.md, round eight).
+ */
+export const ARCHIVER_THREAD_NICENESS = 10;
+
 /** The worker's script made ahead (stage-thread.ts prepareStageThread): sync, when its capture takes a snapshot. */
 export function prepareArchiverThread(): void {
   prepareStageThread(WORKER_MODULE);
@@ -42,7 +53,7 @@ export async function runArchiverStageOnThread(
     stage: 'archiver',
     module: WORKER_MODULE,
     config,
-    workerOptions: { flushIntervalMs },
+    workerOptions: { flushIntervalMs, niceness: ARCHIVER_THREAD_NICENESS },
     logger,
     signal,
     restartDelayMs: options.restartDelayMs,

@@ -7,8 +7,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { partitionKeyOf } from '../../contracts/change-event.js';
 import { createObjectStore } from '../../bucket/create-object-store.js';
 import { loadConfig, type Config } from '../../platform/config.js';
-import { silentLogger } from '../../platform/logger.js';
-import { runArchiverStageOnThread } from '../../runtime/archiver-thread.js';
+import { createLogger, silentLogger } from '../../platform/logger.js';
+import { ARCHIVER_THREAD_NICENESS, runArchiverStageOnThread } from '../../runtime/archiver-thread.js';
 import { runArchiverStage } from '../../runtime/local-stages.js';
 import { newCounters, type PipelineCounters } from '../../runtime/pipeline-counters.js';
 import { CONSUMERS } from '../../runtime/pipeline-status.js';
@@ -27,10 +27,10 @@ const EVENTS = 400;
 const encoder = new TextEncoder();
 const dirs: string[] = [];
 
-async function seededConfig(): Promise<Readonly<Config>> {
+async function seededConfig(logLevel: Config['logLevel'] = 'silent'): Promise<Readonly<Config>> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'totesys-cdc-archiver-thread-'));
   dirs.push(dir);
-  const config = loadConfig({ stateDir: dir, streamShards: 2, logLevel: 'silent' }, {});
+  const config = loadConfig({ stateDir: dir, streamShards: 2, logLevel }, {});
   const writer = await createChangeStreamWriter(config, silentLogger);
   const events = generateWorkload(EVENTS, { seed: 21 });
   await writer.put(events.map((e) => ({ partitionKey: partitionKeyOf(e.event), data: encoder.encode(e.text) })));
@@ -124,4 +124,25 @@ describe('archiver stage on a worker thread', () => {
     expect(new Set(changeLines).size).toBe(EVENTS);
     expect(await lagOf(config, CONSUMERS.archiver)).toBe(0);
   }, 120_000);
+
+  it.runIf(process.platform === 'linux')('runs at a lower priority: its own thread niced, this thread untouched', async () => {
+    const config = await seededConfig('debug');
+    const lines: string[] = [];
+    const logger = createLogger({ service: 'test', level: 'debug', write: (line) => lines.push(line) });
+    const ours = os.getPriority();
+    const counters = newCounters();
+    const stop = new AbortController();
+    const stage = runArchiverStageOnThread(config, logger, stop.signal, counters, 50);
+    try {
+      const line = await waitFor(() => lines.find((l) => l.includes('"archiver thread priority"')), { timeoutMs: 30_000 });
+      const { threadId, niceness } = JSON.parse(line) as { threadId: number; niceness: number };
+      expect(niceness).toBe(ARCHIVER_THREAD_NICENESS);
+      expect(threadId).not.toBe(process.pid);
+      expect(os.getPriority(threadId)).toBe(ARCHIVER_THREAD_NICENESS); // the worker is still running
+      expect(os.getPriority()).toBe(ours);
+    } finally {
+      stop.abort();
+      await stage;
+    }
+  }, 60_000);
 });
