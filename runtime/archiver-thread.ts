@@ -20,13 +20,14 @@ import { prepareStageThread, runStageThread } from './stage-thread.js';
 const WORKER_MODULE = new URL('./archiver-worker.ts', import.meta.url);
 
 /**
- * The archiver's thread is niced (Linux, platform/thread-priority.ts): with the processor, the
- * loader and Postgres it is one thread more than the two cores, and until the end nobody waits
- * for it, so it takes the cores' idle moments rather than turns. A scale-10 first sync (the loader
- * its last stage): 17.1, 16.2, 14.1, 14.7, 17.2 → 13.8, 13.4, 14.0, 14.6, 15.0 s, faster in five
- * pairs of five. A 100k-change catch-up: the same (medians 6.9 and 6.8 s; the processor ends
- * sooner, the archiver later). Tried in round seven and reverted, when a stopped archiver sat out
- * its read and the catch-up was slower for it (docs/performance.md, round eight).
+ * The nice value sync gives the archiver's thread (Linux, platform/thread-priority.ts) when its
+ * capture took a snapshot: with the processor, the loader and Postgres it is one thread more than
+ * the two cores, and then the loader (every row of the source) is the last stage to end, not the
+ * archiver, so the archiver takes the cores' idle moments rather than turns. A scale-10 first
+ * sync: 17.1, 16.2, 14.1, 14.7, 17.2 → 13.8, 13.4, 14.0, 14.6, 15.0 s, faster in five pairs of
+ * five. Not in a catch-up from the WAL: there the processor and the archiver end together, and a
+ * niced archiver ended 0.6-1.1 s after the processor instead of 0.05-0.25 s, giving back what
+ * the processor gained (docs/performance.md, round eight).
  */
 export const ARCHIVER_THREAD_NICENESS = 10;
 
@@ -41,7 +42,7 @@ export async function runArchiverStageOnThread(
   signal: AbortSignal,
   counters: PipelineCounters,
   flushIntervalMs: number,
-  options: { restartDelayMs?: number; onWorker?: (worker: Worker) => void } = {},
+  options: { restartDelayMs?: number; onWorker?: (worker: Worker) => void; /** The thread's nice value (0: unchanged). */ niceness?: number } = {},
 ): Promise<void> {
   // Each worker counts from zero; the parent's counters go on from where they were.
   let base = { ...counters.archiver };
@@ -53,7 +54,7 @@ export async function runArchiverStageOnThread(
     stage: 'archiver',
     module: WORKER_MODULE,
     config,
-    workerOptions: { flushIntervalMs, niceness: ARCHIVER_THREAD_NICENESS },
+    workerOptions: { flushIntervalMs, niceness: options.niceness ?? 0 },
     logger,
     signal,
     restartDelayMs: options.restartDelayMs,

@@ -14,7 +14,7 @@ import { abortableDelay } from '../platform/abortable-delay.js';
 import { errorMessage, isRetryable } from '../platform/errors.js';
 import type { PipelineCounters } from './pipeline-counters.js';
 import { recordLoad, runArchiverStage } from './local-stages.js';
-import { prepareArchiverThread, runArchiverStageOnThread } from './archiver-thread.js';
+import { ARCHIVER_THREAD_NICENESS, prepareArchiverThread, runArchiverStageOnThread } from './archiver-thread.js';
 import { prepareProcessorThread, runProcessorStageOnThread } from './processor-thread.js';
 import { ManifestWake } from '../loader/manifest-wake.js';
 import { captureStatusFile, CONSUMERS } from './pipeline-status.js';
@@ -81,6 +81,15 @@ export const SYNC_DRAIN_CONSUMERS = [CONSUMERS.processor, CONSUMERS.archiver];
  * nothing to capture) costs about what archiving 50k records does.
  */
 export const ARCHIVER_THREAD_MIN_RECORDS = 50_000;
+
+/**
+ * The archiver thread's nice value: lowered (ARCHIVER_THREAD_NICENESS says why) when capture took
+ * a snapshot, where the loader is the last stage to end; unchanged in a catch-up from the WAL,
+ * where the archiver ends with the processor.
+ */
+export function archiverThreadNiceness(capture: Pick<CaptureResult, 'snapshotRows'>): number {
+  return capture.snapshotRows > 0 ? ARCHIVER_THREAD_NICENESS : 0;
+}
 
 /**
  * How often sync asks whether its consumers have drained, once the processor has found nothing
@@ -188,7 +197,7 @@ export async function syncPipeline(options: {
   const archiverLogger = logger.child({ stage: 'archiver' });
   const archiving =
     capture.eventsPublished + capture.reconcileRecords >= (options.archiverThreadMinRecords ?? ARCHIVER_THREAD_MIN_RECORDS)
-      ? runArchiverStageOnThread(config, archiverLogger, processingStop.signal, counters, 200)
+      ? runArchiverStageOnThread(config, archiverLogger, processingStop.signal, counters, 200, { niceness: archiverThreadNiceness(capture) })
       : runArchiverStage(config, archiverLogger, processingStop.signal, counters, 200);
   const processing = Promise.all([startProcessor(), archiving]);
   processing.catch(() => {}); // awaited below; waitUntilDrained sees a failure too

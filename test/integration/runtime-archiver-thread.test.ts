@@ -125,24 +125,30 @@ describe('archiver stage on a worker thread', () => {
     expect(await lagOf(config, CONSUMERS.archiver)).toBe(0);
   }, 120_000);
 
-  it.runIf(process.platform === 'linux')('runs at a lower priority: its own thread niced, this thread untouched', async () => {
+  /** The worker's line about its priority, with the stage still running; then stops it. */
+  async function priorityLine(niceness?: number): Promise<{ line: { threadId: number | null; niceness: number | null }; priorityWhileRunning: number | null }> {
     const config = await seededConfig('debug');
     const lines: string[] = [];
     const logger = createLogger({ service: 'test', level: 'debug', write: (line) => lines.push(line) });
-    const ours = os.getPriority();
-    const counters = newCounters();
     const stop = new AbortController();
-    const stage = runArchiverStageOnThread(config, logger, stop.signal, counters, 50);
+    const stage = runArchiverStageOnThread(config, logger, stop.signal, newCounters(), 50, { niceness });
     try {
-      const line = await waitFor(() => lines.find((l) => l.includes('"archiver thread priority"')), { timeoutMs: 30_000 });
-      const { threadId, niceness } = JSON.parse(line) as { threadId: number; niceness: number };
-      expect(niceness).toBe(ARCHIVER_THREAD_NICENESS);
-      expect(threadId).not.toBe(process.pid);
-      expect(os.getPriority(threadId)).toBe(ARCHIVER_THREAD_NICENESS); // the worker is still running
-      expect(os.getPriority()).toBe(ours);
+      const line = JSON.parse(await waitFor(() => lines.find((l) => l.includes('"archiver thread priority"')), { timeoutMs: 30_000 })) as { threadId: number | null; niceness: number | null };
+      return { line, priorityWhileRunning: line.threadId === null ? null : os.getPriority(line.threadId) };
     } finally {
       stop.abort();
       await stage;
     }
+  }
+
+  it.runIf(process.platform === 'linux')('runs at a lower priority when asked (sync, after a snapshot): its own thread niced, this thread untouched', async () => {
+    const ours = os.getPriority();
+    const { line, priorityWhileRunning } = await priorityLine(ARCHIVER_THREAD_NICENESS);
+    expect(line.niceness).toBe(ARCHIVER_THREAD_NICENESS);
+    expect(line.threadId).not.toBe(process.pid);
+    expect(priorityWhileRunning).toBe(ARCHIVER_THREAD_NICENESS);
+    expect(os.getPriority()).toBe(ours);
+    // Not asked (sync's catch-up from the WAL): the thread keeps its priority.
+    expect((await priorityLine()).line).toMatchObject({ threadId: null, niceness: null });
   }, 60_000);
 });

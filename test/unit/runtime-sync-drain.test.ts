@@ -4,7 +4,8 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig, type Config } from '../../platform/config.js';
 import { silentLogger } from '../../platform/logger.js';
-import { SYNC_DRAIN_CONSUMERS, waitUntilDrained } from '../../runtime/sync-pipeline.js';
+import { SYNC_DRAIN_CONSUMERS, archiverThreadNiceness, waitUntilDrained } from '../../runtime/sync-pipeline.js';
+import { ARCHIVER_THREAD_NICENESS } from '../../runtime/archiver-thread.js';
 import { createChangeStreamConsumer, createChangeStreamWriter } from '../../stream/create-change-stream.js';
 import type { ChangeStreamConsumer } from '../../stream/change-stream.js';
 import { DrainProbe } from '../../runtime/drain-probe.js';
@@ -25,6 +26,14 @@ async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | 'tim
     clearTimeout(timer);
   }
 }
+
+describe("sync: the archiver thread's priority", () => {
+  it('is lowered after a snapshot (the loader ends last) and left alone in a catch-up from the WAL (the archiver ends with the processor)', () => {
+    expect(ARCHIVER_THREAD_NICENESS).toBeGreaterThan(0);
+    expect(archiverThreadNiceness({ snapshotRows: 476_000 })).toBe(ARCHIVER_THREAD_NICENESS);
+    expect(archiverThreadNiceness({ snapshotRows: 0 })).toBe(0);
+  });
+});
 
 describe('sync: waitUntilDrained', () => {
   let stateDir: string;
