@@ -12,6 +12,6 @@ export type FromArchiver =
 export interface ArchiverThreadOptions {
   /** Firehose-like buffering time of the local archiver (runArchiverStage). */
   flushIntervalMs: number;
-  /** The thread's nice value (platform/thread-priority.ts): the loader's thread and Postgres go first. */
+  /** The thread's nice value (platform/thread-priority.ts), 0 to leave it as it is: sync lowers it after a snapshot (archiver-thread.ts). */
   niceness: number;
 }

@@ -8,10 +8,10 @@ import { stageWorkerPort } from './stage-worker-port.js';
 /**
  * sync's archiver on a worker thread (archiver-thread.ts says why): the same runArchiverStage as in
  * process, with its own consumer and bucket, so what it writes and when it checkpoints are the
- * in-process archiver's. Its thread runs at a lower priority where the system allows it, when
- * asked (sync, when its capture took a snapshot). Its counters go to the parent when objects were written, its log lines to the
- * parent's logger. `stop` ends it the way an aborted signal ends the stage in process:
- * what is buffered is written and checkpointed, then `done`.
+ * in-process archiver's. When asked (sync, when its capture took a snapshot), its thread runs at
+ * a lower priority where the system allows it. Its counters go to the parent when objects were
+ * written, its log lines to the parent's logger. `stop` ends it the way an aborted signal ends
+ * the stage in process: what is buffered is written and checkpointed, then `done`.
  */
 const { data, post, stop, logger, release } = stageWorkerPort<FromArchiver, ArchiverThreadOptions>();
 

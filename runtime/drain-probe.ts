@@ -8,8 +8,8 @@ import { createChangeStreamConsumer } from '../stream/create-change-stream.js';
  * checkpoints the consumers' owners write (not a cache of their own) and their cursors only move
  * forward, so a poll reads only what was appended or checkpointed since the last one.
  * On a stream that counts the records behind any consumer's checkpoint (the local log), one probe
- * answers for all the names, finding the stream's end once; elsewhere each name has its own probe
- * and its lag() is asked.
+ * answers for all the names, finding the stream's end once, or taking it from the writer when
+ * given; elsewhere each name has its own probe and its lag() is asked.
  */
 export class DrainProbe {
   private constructor(
