@@ -32,8 +32,11 @@
  *   BENCH_CPU_PROF=<dir> profiles each sync (node --cpu-prof into that directory).
  *   BENCH_SYNC_LOG=<path prefix> keeps each sync's JSON log lines in <prefix>-<sync>.log.
  *   BENCH_NODE_ARGS="<flags>" passes Node/V8 flags to each sync process (e.g. GC settings).
- *   BENCH_STATEMENTS=1 (embedded only) prints the warehouse statements each sync spent most
- *   time in (pg_stat_statements).
+ *   BENCH_STATEMENTS=1 (embedded only) prints the warehouse statements each sync (and each reload)
+ *   spent most time in (pg_stat_statements).
+ *   BENCH_RELOAD_TRACE=1 (with reload) prints, per reload, how much of its wall time the loader's
+ *   connection had a statement in flight, and the statements' time by kind as the loader saw it
+ *   (bench/statement-timeline.ts).
  */
 import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
@@ -54,6 +57,7 @@ import { applySourceSchema } from '../totesys/source-schema.js';
 import { writeBacklog } from './catchup-backlog.js';
 import { findPgRecvlogical, timePgRecvlogical } from './pg-recvlogical.js';
 import { CountingWriter, postgresCpuSeconds } from './measure.js';
+import { recordStatements, summarizeSpans, type StatementSummary } from './statement-timeline.js';
 import { CATCH_UP_MANIFESTS_PER_TRANSACTION, loadPendingManifests } from '../loader/run-loader.js';
 import { SNAPSHOT_READS_SETTING } from '../loader/first-versions.js';
 
@@ -66,6 +70,7 @@ const STATEMENTS = process.env.BENCH_STATEMENTS === '1';
 const SYNC_LOG = process.env.BENCH_SYNC_LOG;
 const NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
 const RELOAD_ROUNDS = Number(process.env.BENCH_RELOAD_ROUNDS ?? 2);
+const RELOAD_TRACE = process.env.BENCH_RELOAD_TRACE === '1';
 const SLOT = 'bench_catchup';
 const CAPTURE_SLOT = 'bench_catchup_capture';
 const RECV_SLOT = 'bench_catchup_recv';
@@ -148,7 +153,7 @@ async function timedSync(env: Record<string, string>, label: string): Promise<Sy
 }
 
 /** pg_stat_statements of the warehouse database: reset, or print the statements with the most total time. */
-async function warehouseStatements(url: string, action: 'reset' | 'print', sync = 'catch-up'): Promise<void> {
+async function warehouseStatements(url: string, action: 'reset' | 'print', run = 'catch-up sync'): Promise<void> {
   const client = createPostgresClient({ url, applicationName: 'totesys-cdc-bench' });
   await client.connect();
   try {
@@ -164,7 +169,7 @@ async function warehouseStatements(url: string, action: 'reset' | 'print', sync 
     const total = await client.query<{ ms: number; calls: number }>(
       `SELECT round(sum(total_exec_time))::int AS ms, sum(calls)::int AS calls FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())`,
     );
-    console.log(`warehouse statements of the ${sync} sync (pg_stat_statements): ${total.rows[0]!.ms} ms in ${total.rows[0]!.calls} calls in all; top 15 by total time:`);
+    console.log(`warehouse statements of the ${run} (pg_stat_statements): ${total.rows[0]!.ms} ms in ${total.rows[0]!.calls} calls in all; top 15 by total time:`);
     for (const r of rows) console.log(`${String(r.ms).padStart(8)} ms ${String(r.calls).padStart(6)} calls ${String(r.rows).padStart(8)} rows  ${r.query}`);
   } finally {
     await client.end();
@@ -187,11 +192,14 @@ async function reloadFirstSync(warehouseUrl: string, processedDir: string, pgDat
   console.log('| round | loader | seconds | rows loaded | loader CPU s | Postgres CPU s | load average |');
   console.log('|---|---|---:|---:|---:|---:|---:|');
   let n = 0;
+  const traces: string[] = [];
   for (let round = 1; round <= RELOAD_ROUNDS; round++) {
     for (const variant of variants) {
       const pool = new pg.Pool({ connectionString: warehouseUrl, max: 2, ...(variant.staged ? { options: `-c ${SNAPSHOT_READS_SETTING}=staged` } : {}) });
+      const recorded = RELOAD_TRACE ? recordStatements(pool) : undefined;
       try {
         const schema = `bench_reload_${++n}`;
+        if (STATEMENTS) await warehouseStatements(warehouseUrl, 'reset');
         const pgBefore = await postgresCpuSeconds(pgDataDir);
         const cpuBefore = process.cpuUsage();
         const started = performance.now();
@@ -200,6 +208,8 @@ async function reloadFirstSync(warehouseUrl: string, processedDir: string, pgDat
         const cpu = process.cpuUsage(cpuBefore);
         const pgCpu = (await postgresCpuSeconds(pgDataDir)) - pgBefore;
         if (summary.manifestsFailed > 0) throw new Error(`reload (${variant.name}) failed: ${JSON.stringify(summary.failures.slice(0, 3))}`);
+        if (STATEMENTS) await warehouseStatements(warehouseUrl, 'print', `reload ${round} (${variant.name})`);
+        if (recorded) traces.push(traceLines(`${round} | ${variant.name}`, summarizeSpans(recorded.spans, started, started + seconds * 1000)));
         console.log(`| ${round} | ${variant.name} | ${seconds.toFixed(2)} | ${summary.rowsLoaded} | ${((cpu.user + cpu.system) / 1e6).toFixed(1)} | ${pgCpu.toFixed(1)} | ${os.loadavg()[0]!.toFixed(1)} |`);
         // Dropped before the next variant: a 476k-row schema left behind is vacuumed and analysed
         // by autovacuum during the next runs, and the Postgres column (the whole cluster) counted it.
@@ -209,6 +219,12 @@ async function reloadFirstSync(warehouseUrl: string, processedDir: string, pgDat
       }
     }
   }
+  if (traces.length > 0) console.log(`\nthe loader's connection during each reload (statements' time as the loader saw it)\n${traces.join('\n')}`);
+}
+
+function traceLines(name: string, trace: StatementSummary): string {
+  const busy = `${name}: ${trace.statements} statements; a statement in flight ${Math.round(trace.busyMs)} of ${Math.round(trace.wallMs)} ms (${Math.round((100 * trace.busyMs) / trace.wallMs)}%)`;
+  return [busy, ...trace.byKind.slice(0, 8).map((k) => `  ${Math.round(k.ms).toString().padStart(6)} ms ${String(k.count).padStart(5)}x ${k.kind}`)].join('\n');
 }
 
 const lsnNow = async (client: pg.Client) => (await client.query<{ l: string }>('SELECT pg_current_wal_insert_lsn()::text AS l')).rows[0]!.l;
@@ -273,7 +289,7 @@ async function main(): Promise<void> {
         return run;
       };
       const first = await measuredSync('first');
-      if (STATEMENTS) await warehouseStatements(warehouseUrl!, 'print', 'first');
+      if (STATEMENTS) await warehouseStatements(warehouseUrl!, 'print', 'first sync');
       console.log(`first sync: ${first.events.toLocaleString()} events in ${first.seconds.toFixed(1)} s`);
       if (PHASES.has('reload') && pgDataDir) await reloadFirstSync(warehouseUrl!, path.join(stateDir, 'buckets', 'processed'), pgDataDir);
       let catchup: SyncRun | undefined;
