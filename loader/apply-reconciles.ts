@@ -17,6 +17,14 @@ export interface ReconcileOutcome {
  * Each copy is recorded per shard; a reconcile is applied when the copy of every shard it was
  * sent to has been loaded (each shard's earlier changes are loaded by then), and recorded as
  * applied, so it happens once. The delete SQL is idempotent besides (reconcile-sql.ts).
+ *
+ * The bookkeeping takes two statements per manifest, whatever its number of reconciles: all its
+ * copies recorded by one INSERT, then each reconcile's state (applied already, the shards whose
+ * copies are in) read by one SELECT. A first sync's manifests carry several reconciles each: three
+ * statements per reconcile were a fifth of its loader's statements (docs/performance.md, round
+ * nine). A reconcile's gate looks only at its own copies, so recording the others first changes no
+ * outcome. A manifest that names one reconcile twice (two copies apart) goes reconcile by
+ * reconcile, so each is applied where it would have been.
  */
 export async function applyReconciles(
   client: Pick<WarehouseClient, 'query'>,
@@ -27,24 +35,51 @@ export async function applyReconciles(
 ): Promise<ReconcileOutcome> {
   const outcome: ReconcileOutcome = { applied: 0, rowsDeleted: 0 };
   if (!reconciles?.length) return outcome;
-  const copiesTable = qualified(schema, RECONCILE_COPIES_TABLE);
-  const appliedTable = qualified(schema, RECONCILE_APPLIED_TABLE);
-  for (const { copyShards, record } of reconciles) {
-    await client.query(
-      `INSERT INTO ${copiesTable} (reconcile_id, shard_id, manifest_key) SELECT $1, shard, $3 FROM unnest($2::text[]) AS shard ON CONFLICT DO NOTHING`,
-      [record.id, copyShards, manifestKey],
-    );
-    const { rowCount: done } = await client.query(`SELECT 1 FROM ${appliedTable} WHERE reconcile_id = $1`, [record.id]);
-    if (done) continue;
-    if (record.shards) {
-      const { rows } = await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${copiesTable} WHERE reconcile_id = $1 AND shard_id = ANY($2::text[])`, [record.id, record.shards]);
-      if (rows[0].n < new Set(record.shards).size) continue; // another shard's earlier changes may not be loaded yet
-    }
-    const deleted = await applyReconcile(client, schema, record, logger);
-    outcome.applied++;
-    outcome.rowsDeleted += deleted;
-  }
+  const distinct = new Set(reconciles.map((r) => r.record.id)).size === reconciles.length;
+  for (const group of distinct ? [reconciles] : reconciles.map((r) => [r])) await applyInTurn(client, schema, manifestKey, group, outcome, logger);
   return outcome;
+}
+
+/** Records the copies of `reconciles` (distinct ids), then applies, in order, each one whose gate is open. */
+async function applyInTurn(
+  client: Pick<WarehouseClient, 'query'>,
+  schema: string,
+  manifestKey: string,
+  reconciles: readonly ManifestReconcile[],
+  outcome: ReconcileOutcome,
+  logger: Logger,
+): Promise<void> {
+  const copyIds: string[] = [];
+  const copyShards: string[] = [];
+  for (const { copyShards: shards, record } of reconciles) {
+    for (const shard of shards) {
+      copyIds.push(record.id);
+      copyShards.push(shard);
+    }
+  }
+  await client.query(
+    `INSERT INTO ${qualified(schema, RECONCILE_COPIES_TABLE)} (reconcile_id, shard_id, manifest_key)
+     SELECT id, shard, $3 FROM unnest($1::text[], $2::text[]) AS c(id, shard) ON CONFLICT DO NOTHING`,
+    [copyIds, copyShards, manifestKey],
+  );
+  const { rows } = await client.query<{ id: string; applied: boolean; shards: string[] }>(
+    `SELECT r.id, EXISTS (SELECT 1 FROM ${qualified(schema, RECONCILE_APPLIED_TABLE)} a WHERE a.reconcile_id = r.id) AS applied,
+       ARRAY(SELECT c.shard_id FROM ${qualified(schema, RECONCILE_COPIES_TABLE)} c WHERE c.reconcile_id = r.id) AS shards
+     FROM unnest($1::text[]) AS r(id)`,
+    [reconciles.map((r) => r.record.id)],
+  );
+  const state = new Map(rows.map((r) => [r.id, r]));
+  for (const { record } of reconciles) {
+    const { applied, shards } = state.get(record.id)!;
+    if (applied) continue;
+    if (record.shards) {
+      const loaded = new Set(shards);
+      // Another shard's earlier changes may not be loaded yet.
+      if (![...new Set(record.shards)].every((shard) => loaded.has(shard))) continue;
+    }
+    outcome.rowsDeleted += await applyReconcile(client, schema, record, logger);
+    outcome.applied++;
+  }
 }
 
 /**

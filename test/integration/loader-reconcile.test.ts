@@ -98,4 +98,35 @@ describe('loader: reconcile records', () => {
       { id: 2, is_deleted: true, lsn: 500, seq: -1 },
     ]);
   });
+
+  it('several reconciles in one manifest: each applies when its own shards\' copies are in, once; one named twice in a manifest applies once', async () => {
+    await writeBatch(bed.bucket.store, { ...dims(100n), fact_sales_order: [10, 11, 12, 13].map((id) => salesFact(id, 100n)) });
+    await bed.load();
+    const open = reconcile({ id: 'snapshot/sales_order/open', table: 'sales_order', keys: [10, 11, 12], shards: ['shard-0'], lsn: '0/1F4' });
+    const waiting = reconcile({ id: 'snapshot/sales_order/waiting', table: 'sales_order', keys: [10, 11], shards: ['shard-0', 'shard-1'], lsn: '0/258' });
+    await writeReconcileManifest(bed.bucket.store, [
+      { copyShards: ['shard-0'], record: open },
+      { copyShards: ['shard-0'], record: waiting },
+    ]);
+    await bed.load();
+    let now = await versions();
+    expect(now[13], 'its only shard is in: applied').toBe('c@100/0 d@500/-1');
+    expect(now[12], 'shard 1 is missing: not applied yet').toBe('c@100/0');
+
+    // The other copy, named twice in one manifest (it goes reconcile by reconcile).
+    await writeReconcileManifest(bed.bucket.store, [
+      { copyShards: ['shard-1'], record: waiting },
+      { copyShards: ['shard-1'], record: waiting },
+    ]);
+    await bed.load();
+    now = await versions();
+    expect(now[12]).toBe('c@100/0 d@600/-1');
+    expect(now[13], 'dead since 500: no second delete').toBe('c@100/0 d@500/-1');
+    expect(now[10]).toBe('c@100/0');
+    const { rows } = await bed.pool.query(`SELECT reconcile_id, rows_deleted FROM ${bed.schema}.reconcile_applied ORDER BY reconcile_id`);
+    expect(rows).toEqual([
+      { reconcile_id: 'snapshot/sales_order/open', rows_deleted: 1 },
+      { reconcile_id: 'snapshot/sales_order/waiting', rows_deleted: 1 },
+    ]);
+  });
 });
