@@ -56,7 +56,11 @@ function kindOf(query: unknown): string {
   return text.replace(/\s+/g, ' ').trim().slice(0, KIND_CHARS);
 }
 
-/** Records the spans of every statement sent on the pool's connections from now on. */
+/**
+ * Records the spans of every statement sent on the pool's connections from now on: those whose
+ * query returns a promise or a COPY stream, as the loader sends them (a query given a callback
+ * returns neither and is not recorded).
+ */
 export function recordStatements(pool: pg.Pool): { spans: StatementSpan[] } {
   const spans: StatementSpan[] = [];
   pool.on('connect', (client) => {

@@ -59,11 +59,9 @@ describe('bench statement timeline (bench:catchup BENCH_RELOAD_TRACE)', () => {
       }
       await new Promise((r) => setImmediate(r)); // the recorder's listeners run after the caller's
       const summary = summarizeSpans(recorded.spans, started, performance.now());
-      expect(summary.byKind.map((k) => [k.kind, k.count])).toEqual([
-        ['SELECT pg_sleep($1)', 1], // the longest first
-        ...summary.byKind.slice(1).map((k) => [k.kind, 1]),
-      ]);
       expect(summary.byKind.map((k) => k.kind).sort()).toEqual(['COPY t FROM STDIN', 'CREATE TEMP TABLE t (n i', 'SELECT pg_sleep($1)']);
+      expect(summary.byKind.every((k) => k.count === 1)).toBe(true);
+      expect(summary.byKind[0]!.kind, 'the longest first').toBe('SELECT pg_sleep($1)');
       expect(summary.byKind[0]!.ms).toBeGreaterThanOrEqual(45);
       expect(summary.busyMs).toBeLessThanOrEqual(summary.wallMs);
     });
